@@ -1,0 +1,205 @@
+//! A machine's configuration: which OS, how much RAM and swap, which kernel, which sysctls.
+
+use crate::kernel::KernelVersion;
+use crate::units::{pages_up, KIB, PAGE_SIZE};
+use serde::{Deserialize, Serialize};
+
+/// The operating system a simulated machine runs. Linux is modelled now; the Windows machine
+/// (reserve/commit, commit limit, page file, job objects) is added beside it behind the same seam.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OsKind {
+    Linux,
+}
+
+/// `vm.overcommit_memory` (model-spec L2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OvercommitMode {
+    /// 0, OVERCOMMIT_GUESS: the heuristic.
+    Guess,
+    /// 1, OVERCOMMIT_ALWAYS.
+    Always,
+    /// 2, OVERCOMMIT_NEVER: strict accounting against CommitLimit.
+    Never,
+}
+
+impl OvercommitMode {
+    pub fn from_sysctl(v: u64) -> Option<Self> {
+        match v {
+            0 => Some(Self::Guess),
+            1 => Some(Self::Always),
+            2 => Some(Self::Never),
+            _ => None,
+        }
+    }
+    pub fn sysctl_value(self) -> u64 {
+        match self {
+            Self::Guess => 0,
+            Self::Always => 1,
+            Self::Never => 2,
+        }
+    }
+}
+
+/// The `vm.*` sysctls the model reads (defaults from model-spec L2.4).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sysctls {
+    pub overcommit_memory: OvercommitMode,
+    pub overcommit_ratio: u64,
+    pub overcommit_kbytes: u64,
+    pub admin_reserve_kbytes: u64,
+    pub user_reserve_kbytes: u64,
+    pub max_map_count: u64,
+    /// `vm.nr_hugepages`: persistent huge pages of the default size, which lower CommitLimit.
+    pub nr_hugepages: u64,
+}
+
+/// The default `max_map_count`, `USHRT_MAX - 5` (include/linux/mm.h: DEFAULT_MAX_MAP_COUNT).
+pub const DEFAULT_MAX_MAP_COUNT: u64 = 65530;
+
+impl Sysctls {
+    /// The boot-time defaults for a machine whose free memory at the initcall was `free_kb`
+    /// (mm/mmap.c: init_user_reserve = min(free/32, 128 MiB), init_admin_reserve = min(free/32, 8 MiB)).
+    pub fn defaults_for(free_kb: u64) -> Self {
+        Sysctls {
+            overcommit_memory: OvercommitMode::Guess,
+            overcommit_ratio: 50,
+            overcommit_kbytes: 0,
+            admin_reserve_kbytes: (free_kb / 32).min(8192),
+            user_reserve_kbytes: (free_kb / 32).min(131_072),
+            max_map_count: DEFAULT_MAX_MAP_COUNT,
+            nr_hugepages: 0,
+        }
+    }
+}
+
+/// One tunable a scenario can set at any step with `sysctl vm.NAME=VALUE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Sysctl {
+    OvercommitMemory,
+    OvercommitRatio,
+    OvercommitKbytes,
+    AdminReserveKbytes,
+    UserReserveKbytes,
+    MaxMapCount,
+    NrHugepages,
+}
+
+impl Sysctl {
+    pub const ALL: [Sysctl; 7] = [
+        Sysctl::OvercommitMemory,
+        Sysctl::OvercommitRatio,
+        Sysctl::OvercommitKbytes,
+        Sysctl::AdminReserveKbytes,
+        Sysctl::UserReserveKbytes,
+        Sysctl::MaxMapCount,
+        Sysctl::NrHugepages,
+    ];
+
+    /// The name under `/proc/sys/vm/`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Sysctl::OvercommitMemory => "overcommit_memory",
+            Sysctl::OvercommitRatio => "overcommit_ratio",
+            Sysctl::OvercommitKbytes => "overcommit_kbytes",
+            Sysctl::AdminReserveKbytes => "admin_reserve_kbytes",
+            Sysctl::UserReserveKbytes => "user_reserve_kbytes",
+            Sysctl::MaxMapCount => "max_map_count",
+            Sysctl::NrHugepages => "nr_hugepages",
+        }
+    }
+
+    /// Accepts `vm.overcommit_memory` or `overcommit_memory`.
+    pub fn from_name(s: &str) -> Option<Sysctl> {
+        let s = s.strip_prefix("vm.").unwrap_or(s);
+        Sysctl::ALL.into_iter().find(|c| c.name() == s)
+    }
+}
+
+/// A Linux machine's configuration at boot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinuxConfig {
+    /// MemTotal in bytes (a multiple of the page size; `totalram_pages` in the kernel).
+    pub ram_bytes: u64,
+    /// SwapTotal in bytes.
+    pub swap_bytes: u64,
+    pub kernel: KernelVersion,
+    /// The huge page size for `nr_hugepages` (2 MiB on x86-64).
+    pub hugepage_bytes: u64,
+    /// Number of CPUs: only shown, since the per-CPU counter batch is not simulated (model-spec L2.2).
+    pub cpus: u32,
+    pub sysctls: Sysctls,
+}
+
+impl LinuxConfig {
+    /// A machine with `ram_bytes` of RAM and the kernel's boot defaults for every sysctl.
+    /// The reserves are computed as if all of RAM were free at the initcall; a scenario can
+    /// set them to a measured machine's values (model-spec L2.4 measured 100407 kB).
+    pub fn new(ram_bytes: u64) -> Self {
+        let ram_bytes = pages_up(ram_bytes) * PAGE_SIZE;
+        LinuxConfig {
+            ram_bytes,
+            swap_bytes: 0,
+            kernel: KernelVersion::default(),
+            hugepage_bytes: 2 * 1024 * KIB,
+            cpus: 2,
+            sysctls: Sysctls::defaults_for(ram_bytes / KIB),
+        }
+    }
+
+    /// The machine of model-spec §L13: 24,684,092 kB of RAM, no swap, Linux 6.18, with the
+    /// reserves it reported (user 100407 kB, admin 8192 kB).
+    pub fn measured() -> Self {
+        let mut c = LinuxConfig::new(24_684_092 * KIB);
+        c.sysctls.user_reserve_kbytes = 100_407;
+        c.sysctls.admin_reserve_kbytes = 8192;
+        c
+    }
+}
+
+/// The configuration of any simulated machine: the seam between OS models.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MachineConfig {
+    Linux(LinuxConfig),
+}
+
+impl MachineConfig {
+    pub fn os(&self) -> OsKind {
+        match self {
+            MachineConfig::Linux(_) => OsKind::Linux,
+        }
+    }
+    pub fn ram_bytes(&self) -> u64 {
+        match self {
+            MachineConfig::Linux(c) => c.ram_bytes,
+        }
+    }
+    pub fn swap_bytes(&self) -> u64 {
+        match self {
+            MachineConfig::Linux(c) => c.swap_bytes,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserve_defaults_follow_free_memory() {
+        // mm/mmap.c: min(free/32, 128 MiB) and min(free/32, 8 MiB).
+        let s = Sysctls::defaults_for(24_684_092);
+        assert_eq!(s.user_reserve_kbytes, 131_072);
+        assert_eq!(s.admin_reserve_kbytes, 8192);
+        let small = Sysctls::defaults_for(1_048_576);
+        assert_eq!(small.user_reserve_kbytes, 32_768);
+        assert_eq!(small.admin_reserve_kbytes, 8192);
+        assert_eq!(s.max_map_count, 65530);
+    }
+
+    #[test]
+    fn sysctl_names() {
+        assert_eq!(Sysctl::from_name("vm.overcommit_memory"), Some(Sysctl::OvercommitMemory));
+        assert_eq!(Sysctl::from_name("max_map_count"), Some(Sysctl::MaxMapCount));
+        assert_eq!(Sysctl::from_name("vm.swappiness"), None);
+    }
+}

@@ -1,0 +1,437 @@
+//! Every decision the model makes is an [`Event`]: a machine-readable reason, the numbers it
+//! used, and a sentence that names the rule and its source. Events are plain data; the sentence is
+//! rendered on demand, so applying an operation costs no string formatting.
+
+use crate::config::{OvercommitMode, Sysctl};
+use crate::kernel::KernelVersion;
+use crate::op::{Advice, Errno, ForkKind};
+use crate::units::{human_pages, pages_to_kb};
+use serde::{Deserialize, Serialize};
+
+/// What a commit charge was for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChargeFor {
+    Mmap,
+    Brk,
+    StackGrowth,
+    Mprotect,
+    MremapGrow,
+    /// fork's per-VMA check in dup_mmap, against the parent's mm.
+    ForkVma,
+    /// A shmem object sized up front: shared anonymous mapping or SysV segment.
+    ShmemObject,
+    /// One page of a VM_NORESERVE shmem object (tmpfs file, SHM_NORESERVE, shared anon + MAP_NORESERVE).
+    ShmemPage,
+}
+
+impl ChargeFor {
+    pub fn name(self) -> &'static str {
+        match self {
+            ChargeFor::Mmap => "mmap",
+            ChargeFor::Brk => "brk",
+            ChargeFor::StackGrowth => "stack growth",
+            ChargeFor::Mprotect => "mprotect",
+            ChargeFor::MremapGrow => "mremap",
+            ChargeFor::ForkVma => "fork",
+            ChargeFor::ShmemObject => "shmem object",
+            ChargeFor::ShmemPage => "shmem page",
+        }
+    }
+    /// Where the kernel makes this charge.
+    pub fn source(self) -> &'static str {
+        match self {
+            ChargeFor::Mmap => "mm/mmap.c: mmap_region → accountable_mapping",
+            ChargeFor::Brk => "mm/mmap.c: do_brk_flags",
+            ChargeFor::StackGrowth => "mm/mmap.c: acct_stack_growth",
+            ChargeFor::Mprotect => "mm/mprotect.c: mprotect_fixup",
+            ChargeFor::MremapGrow => "mm/mremap.c: vma_to_resize",
+            ChargeFor::ForkVma => "kernel/fork.c: dup_mmap",
+            ChargeFor::ShmemObject => "mm/shmem.c: shmem_acct_size",
+            ChargeFor::ShmemPage => "mm/shmem.c: shmem_acct_blocks",
+        }
+    }
+}
+
+/// The rule `__vm_enough_memory` applied, with its numbers (all in pages).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CommitRule {
+    /// Mode 1: always succeeds, the charge stays.
+    Always,
+    /// Mode 0 from 5.2: fail iff `pages > totalram + total_swap`.
+    GuessTotal { totalram: u64, swap: u64 },
+    /// Mode 0 before 5.2: an estimate of free memory (free + file − shmem + free swap + reclaimable slab),
+    /// less `totalreserve_pages` and, for non-admin callers, the admin reserve; fail iff `free <= pages`.
+    GuessFree { free: u64, file: u64, shmem: u64, swap_free: u64, admin_reserve: u64 },
+    /// Mode 2: succeed iff `committed (with the request) < allowed`.
+    Never { limit: u64, admin_reserve: u64, user_reserve: u64, allowed: u64 },
+}
+
+/// One `__vm_enough_memory` decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitDecision {
+    pub for_what: ChargeFor,
+    pub pages: u64,
+    /// Committed_AS before the request.
+    pub committed_before: u64,
+    pub mode: OvercommitMode,
+    pub kernel: KernelVersion,
+    pub rule: CommitRule,
+    pub granted: bool,
+}
+
+/// A half-open page range `[start, end)` as byte addresses, for messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Span {
+    pub start: u64,
+    pub end: u64,
+}
+
+impl Span {
+    pub fn pages(&self) -> u64 {
+        (self.end - self.start) / crate::units::PAGE_SIZE
+    }
+}
+
+impl std::fmt::Display for Span {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:x}-{:x}", self.start, self.end)
+    }
+}
+
+/// Why two neighbouring VMAs did not merge (mm/vma.c: is_mergeable_vma, is_mergeable_anon_vma).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NoMerge {
+    Flags,
+    File,
+    Pgoff,
+    AnonVma,
+    /// A three-way merge needs `prev->anon_vma == next->anon_vma`.
+    ThreeWayAnonVma,
+}
+
+impl NoMerge {
+    pub fn text(self) -> &'static str {
+        match self {
+            NoMerge::Flags => "their vm_flags differ",
+            NoMerge::File => "they map different files",
+            NoMerge::Pgoff => "their page offsets are not contiguous",
+            NoMerge::AnonVma => "their anon_vmas are incompatible (faulted separately, or one is a fork clone)",
+            NoMerge::ThreeWayAnonVma => "prev and next have different anon_vmas, so only one side merges",
+        }
+    }
+}
+
+/// How a page fault was resolved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FaultKind {
+    /// First write to a private anonymous page: a new zeroed page.
+    AnonNew,
+    /// Read of an untouched private anonymous page: the shared zero page, no RSS.
+    ZeroPage,
+    /// Write to a page shared copy-on-write: copied into a new private page.
+    CowCopy,
+    /// Write to a COW page nobody else maps any more: reused in place.
+    CowReuse,
+    /// A page-cache page of a file mapped in.
+    FileMap,
+    /// A shmem page (shared anonymous, SysV, tmpfs) allocated or mapped.
+    Shmem,
+}
+
+impl FaultKind {
+    pub fn text(self) -> &'static str {
+        match self {
+            FaultKind::AnonNew => "new anonymous pages (RssAnon)",
+            FaultKind::ZeroPage => "the shared zero page (no RSS)",
+            FaultKind::CowCopy => "copy-on-write copies (RssAnon; the originals' mapcount drops)",
+            FaultKind::CowReuse => "reused in place (no longer shared)",
+            FaultKind::FileMap => "page-cache pages mapped (RssFile)",
+            FaultKind::Shmem => "shmem pages (RssShmem)",
+        }
+    }
+    pub fn source(self) -> &'static str {
+        match self {
+            FaultKind::AnonNew | FaultKind::ZeroPage => "mm/memory.c: do_anonymous_page",
+            FaultKind::CowCopy | FaultKind::CowReuse => "mm/memory.c: do_wp_page",
+            FaultKind::FileMap => "mm/memory.c: do_read_fault / do_cow_fault",
+            FaultKind::Shmem => "mm/shmem.c: shmem_fault",
+        }
+    }
+}
+
+/// What happened. Each variant carries the numbers its sentence needs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventKind {
+    Commit(CommitDecision),
+    /// Pages given back to Committed_AS.
+    Uncharge { pages: u64, why: &'static str, source: &'static str },
+    VmaCreated { span: Span, flags: String },
+    VmaMerged { span: Span, with_prev: bool, with_next: bool },
+    VmaNotMerged { span: Span, neighbour: Span, why: NoMerge },
+    VmaSplit { span: Span, at: u64 },
+    VmaRemoved { span: Span },
+    VmaFlagsChanged { span: Span, flags: String },
+    MapCountLimit { map_count: u64, max: u64, split: bool },
+    Fault { span: Span, pages: u64, kind: FaultKind },
+    PagesDropped { span: Span, pages: u64, advice: Advice },
+    PagesLazyFree { span: Span, pages: u64 },
+    ProcessCreated { pid: u32, name: String, kind: Option<ForkKind>, parent: Option<u32> },
+    ProcessExited { pid: u32, killed: bool },
+    MmReleased { pages_unaccounted: u64 },
+    ForkRefused { vma: Span, vma_pages: u64, acct: bool },
+    SysctlSet { sysctl: Sysctl, old: u64, new: u64, zeroed: Option<Sysctl> },
+    SwapSet { old_pages: u64, new_pages: u64 },
+    /// The kernel's own log line (dmesg), printed verbatim.
+    KernelLog { line: String },
+    Refused { errno: Errno, why: String, source: &'static str },
+    OomScoreAdjSet { old: i32, new: i32 },
+    ShmemObjectCreated { what: String, pages: u64, charged: bool },
+    ShmemObjectDestroyed { what: String, pages: u64 },
+    Placed { span: Span, how: String },
+}
+
+/// One event, attributed to a process when there is one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub pid: Option<u32>,
+    pub kind: EventKind,
+}
+
+fn gib_kb(pages: u64) -> String {
+    format!("{} ({} kB)", human_pages(pages), pages_to_kb(pages))
+}
+
+impl Event {
+    /// A stable, machine-readable reason code.
+    pub fn reason(&self) -> &'static str {
+        match &self.kind {
+            EventKind::Commit(d) => match (d.rule, d.granted) {
+                (CommitRule::Always, _) => "commit.always",
+                (CommitRule::GuessTotal { .. }, true) => "commit.guess.within_total",
+                (CommitRule::GuessTotal { .. }, false) => "commit.guess.exceeds_total",
+                (CommitRule::GuessFree { .. }, true) => "commit.guess.within_free",
+                (CommitRule::GuessFree { .. }, false) => "commit.guess.exceeds_free",
+                (CommitRule::Never { .. }, true) => "commit.never.below_limit",
+                (CommitRule::Never { .. }, false) => "commit.never.over_limit",
+            },
+            EventKind::Uncharge { .. } => "commit.uncharge",
+            EventKind::VmaCreated { .. } => "vma.created",
+            EventKind::VmaMerged { .. } => "vma.merged",
+            EventKind::VmaNotMerged { .. } => "vma.not_merged",
+            EventKind::VmaSplit { .. } => "vma.split",
+            EventKind::VmaRemoved { .. } => "vma.removed",
+            EventKind::VmaFlagsChanged { .. } => "vma.flags",
+            EventKind::MapCountLimit { .. } => "vma.max_map_count",
+            EventKind::Fault { .. } => "page.fault",
+            EventKind::PagesDropped { .. } => "page.dropped",
+            EventKind::PagesLazyFree { .. } => "page.lazyfree",
+            EventKind::ProcessCreated { .. } => "process.created",
+            EventKind::ProcessExited { killed: false, .. } => "process.exited",
+            EventKind::ProcessExited { killed: true, .. } => "process.killed",
+            EventKind::MmReleased { .. } => "mm.released",
+            EventKind::ForkRefused { .. } => "fork.refused",
+            EventKind::SysctlSet { .. } => "sysctl.set",
+            EventKind::SwapSet { .. } => "swap.set",
+            EventKind::KernelLog { .. } => "kernel.log",
+            EventKind::Refused { .. } => "op.refused",
+            EventKind::OomScoreAdjSet { .. } => "oom.score_adj",
+            EventKind::ShmemObjectCreated { .. } => "shmem.created",
+            EventKind::ShmemObjectDestroyed { .. } => "shmem.destroyed",
+            EventKind::Placed { .. } => "vma.placed",
+        }
+    }
+
+    /// The kernel source (file: function) or document the rule comes from.
+    pub fn source(&self) -> &'static str {
+        match &self.kind {
+            EventKind::Commit(d) => match d.rule {
+                CommitRule::Never { .. } => "mm/util.c: __vm_enough_memory, vm_commit_limit",
+                _ => "mm/util.c: __vm_enough_memory",
+            },
+            EventKind::Uncharge { source, .. } => source,
+            EventKind::VmaCreated { .. } => "mm/vma.c: __mmap_region",
+            EventKind::VmaMerged { .. } | EventKind::VmaNotMerged { .. } => {
+                "mm/vma.c: is_mergeable_vma, is_mergeable_anon_vma"
+            }
+            EventKind::VmaSplit { .. } => "mm/vma.c: __split_vma",
+            EventKind::VmaRemoved { .. } => "mm/vma.c: vms_gather_munmap_vmas",
+            EventKind::VmaFlagsChanged { .. } => "mm/mprotect.c: mprotect_fixup; mm/madvise.c",
+            EventKind::MapCountLimit { split: false, .. } => "mm/mmap.c: do_mmap (map_count > sysctl_max_map_count)",
+            EventKind::MapCountLimit { split: true, .. } => "mm/vma.c: split_vma (map_count >= sysctl_max_map_count)",
+            EventKind::Fault { kind, .. } => kind.source(),
+            EventKind::PagesDropped { .. } => "mm/madvise.c: madvise_dontneed_free",
+            EventKind::PagesLazyFree { .. } => "mm/madvise.c: madvise_free_single_vma",
+            EventKind::ProcessCreated { .. } => "kernel/fork.c: copy_process, copy_mm",
+            EventKind::ProcessExited { .. } => "kernel/exit.c: do_exit",
+            EventKind::MmReleased { .. } => "mm/mmap.c: exit_mmap",
+            EventKind::ForkRefused { .. } => "kernel/fork.c: dup_mmap",
+            EventKind::SysctlSet { .. } => "mm/util.c: overcommit_*_handler; Documentation/admin-guide/sysctl/vm.rst",
+            EventKind::SwapSet { .. } => "mm/swapfile.c: swapon/swapoff",
+            EventKind::KernelLog { .. } => "mm/util.c: __vm_enough_memory (pr_warn_ratelimited)",
+            EventKind::Refused { source, .. } => source,
+            EventKind::OomScoreAdjSet { .. } => "fs/proc/base.c: __set_oom_adj",
+            EventKind::ShmemObjectCreated { .. } | EventKind::ShmemObjectDestroyed { .. } => {
+                "mm/shmem.c: shmem_acct_size; ipc/shm.c: newseg"
+            }
+            EventKind::Placed { .. } => "mm/mmap.c: arch_get_unmapped_area_topdown",
+        }
+    }
+
+    /// One sentence for a human: the decision, its numbers, the rule.
+    pub fn sentence(&self) -> String {
+        match &self.kind {
+            EventKind::Commit(d) => commit_sentence(d),
+            EventKind::Uncharge { pages, why, .. } => {
+                format!("Committed_AS −{}: {why}", gib_kb(*pages))
+            }
+            EventKind::VmaCreated { span, flags } => {
+                format!("new VMA {span} ({}) [{flags}]", human_pages(span.pages()))
+            }
+            EventKind::VmaMerged { span, with_prev, with_next } => {
+                let side = match (with_prev, with_next) {
+                    (true, true) => "both neighbours",
+                    (true, false) => "the VMA below",
+                    (false, true) => "the VMA above",
+                    (false, false) => "nothing",
+                };
+                format!(
+                    "merged with {side} into one VMA {span} ({}): same flags, same file, contiguous pgoff, compatible anon_vma",
+                    human_pages(span.pages())
+                )
+            }
+            EventKind::VmaNotMerged { span, neighbour, why } => {
+                format!("VMA {span} not merged with its neighbour {neighbour}: {}", why.text())
+            }
+            EventKind::VmaSplit { span, at } => format!("VMA {span} split at {at:x}"),
+            EventKind::VmaRemoved { span } => {
+                format!("VMA {span} ({}) unmapped", human_pages(span.pages()))
+            }
+            EventKind::VmaFlagsChanged { span, flags } => format!("VMA {span} now [{flags}]"),
+            EventKind::MapCountLimit { map_count, max, split } => {
+                if *split {
+                    format!("splitting needs a new VMA but map_count {map_count} >= max_map_count {max} → ENOMEM")
+                } else {
+                    format!("map_count {map_count} > max_map_count {max} before the call → ENOMEM")
+                }
+            }
+            EventKind::Fault { span, pages, kind } => {
+                format!("{} faulted in {span}: {}", human_pages(*pages), kind.text())
+            }
+            EventKind::PagesDropped { span, pages, advice } => format!(
+                "{}: {} dropped from {span}; RSS falls, commit is unchanged",
+                advice.kernel_name(),
+                human_pages(*pages)
+            ),
+            EventKind::PagesLazyFree { span, pages } => format!(
+                "MADV_FREE: {} in {span} marked lazy-free; still resident and in Rss until reclaim",
+                human_pages(*pages)
+            ),
+            EventKind::ProcessCreated { pid, name, kind, parent } => match (kind, parent) {
+                (Some(k), Some(p)) => format!("{} created {name} (pid {pid}) from pid {p}", k.name()),
+                _ => format!("spawned {name} (pid {pid}) with an empty address space"),
+            },
+            EventKind::ProcessExited { pid, killed } => {
+                if *killed {
+                    format!("pid {pid} killed by SIGKILL")
+                } else {
+                    format!("pid {pid} exited")
+                }
+            }
+            EventKind::MmReleased { pages_unaccounted } => format!(
+                "address space torn down: every VMA unmapped, Committed_AS −{}",
+                gib_kb(*pages_unaccounted)
+            ),
+            EventKind::ForkRefused { vma, vma_pages, acct: _ } => format!(
+                "fork: VMA {vma} ({}, ac) refused by the overcommit check against the parent's mm → ENOMEM; what was charged so far is unwound",
+                human_pages(*vma_pages)
+            ),
+            EventKind::SysctlSet { sysctl, old, new, zeroed } => {
+                let mut s = format!("vm.{} {old} → {new}", sysctl.name());
+                if let Some(z) = zeroed {
+                    s.push_str(&format!(" (writing it zeroes vm.{})", z.name()));
+                }
+                s
+            }
+            EventKind::SwapSet { old_pages, new_pages } => format!(
+                "SwapTotal {} → {} (CommitLimit and mode 0's threshold include swap)",
+                gib_kb(*old_pages),
+                gib_kb(*new_pages)
+            ),
+            EventKind::KernelLog { line } => format!("kernel: {line}"),
+            EventKind::Refused { errno, why, .. } => format!("{why} → {}", errno.name()),
+            EventKind::OomScoreAdjSet { old, new } => format!("oom_score_adj {old} → {new}"),
+            EventKind::ShmemObjectCreated { what, pages, charged } => {
+                if *charged {
+                    format!("{what} created ({}), charged in full up front", human_pages(*pages))
+                } else {
+                    format!("{what} created ({}), VM_NORESERVE: charged page by page as pages are allocated", human_pages(*pages))
+                }
+            }
+            EventKind::ShmemObjectDestroyed { what, pages } => {
+                format!("{what} destroyed, {} of pages freed", human_pages(*pages))
+            }
+            EventKind::Placed { span, how } => format!("placed at {span} ({how})"),
+        }
+    }
+}
+
+fn mode_label(d: &CommitDecision) -> String {
+    format!("overcommit_memory={}", d.mode.sysctl_value())
+}
+
+fn commit_sentence(d: &CommitDecision) -> String {
+    let what = d.for_what.name();
+    let req = gib_kb(d.pages);
+    match d.rule {
+        CommitRule::Always => format!(
+            "{what}: {req} charged; {} never refuses (Committed_AS {} → {})",
+            mode_label(d),
+            pages_to_kb(d.committed_before),
+            pages_to_kb(d.committed_before + d.pages)
+        ),
+        CommitRule::GuessTotal { totalram, swap } => {
+            let total = totalram + swap;
+            if d.granted {
+                format!(
+                    "{what}: {req} ≤ RAM+swap ({}) under {}, Linux ≥ 5.2: this request alone is compared, so it is granted",
+                    human_pages(total),
+                    mode_label(d)
+                )
+            } else {
+                format!(
+                    "{what}: {req} is larger than RAM+swap ({}) under {}, Linux ≥ 5.2 → ENOMEM",
+                    human_pages(total),
+                    mode_label(d)
+                )
+            }
+        }
+        CommitRule::GuessFree { free, file, shmem, swap_free, admin_reserve } => {
+            let verdict = if d.granted { "granted" } else { "→ ENOMEM" };
+            format!(
+                "{what}: {req} against Linux {}'s estimate of free memory {} (free pages + file {} − shmem {} + free swap {}, less admin reserve {}) under {}: {verdict}",
+                d.kernel,
+                human_pages(free),
+                human_pages(file),
+                human_pages(shmem),
+                human_pages(swap_free),
+                human_pages(admin_reserve),
+                mode_label(d)
+            )
+        }
+        CommitRule::Never { limit, admin_reserve, user_reserve, allowed } => {
+            let after = d.committed_before + d.pages;
+            let cmp = if d.granted { "<" } else { "≥" };
+            let verdict = if d.granted { "granted" } else { "→ ENOMEM" };
+            format!(
+                "{what}: Committed_AS {} kB + {req} = {} kB {cmp} allowed {} kB (CommitLimit {} kB − admin reserve {} kB − user reserve {} kB) under {}: {verdict}",
+                pages_to_kb(d.committed_before),
+                pages_to_kb(after),
+                pages_to_kb(allowed),
+                pages_to_kb(limit),
+                pages_to_kb(admin_reserve),
+                pages_to_kb(user_reserve),
+                mode_label(d)
+            )
+        }
+    }
+}

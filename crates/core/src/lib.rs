@@ -1,0 +1,14 @@
+//! vmlab-core: a deterministic simulation of a machine's memory accounting.
+//!
+//! The contract: **deterministic; no I/O; no clock; no OS randomness**; no output depends on
+//! `HashMap` order. Ground truth is `(MachineConfig, Vec<Op>)`; every other state is derived by
+//! replaying the operations, and every decision is an [`event::Event`] with a reason and a source.
+//! Sizes are `u64` (bytes or pages), never `usize`, so wasm32 and x86-64 agree to the byte.
+
+pub mod config;
+pub mod event;
+pub mod kernel;
+pub mod op;
+pub mod query;
+pub mod scenario;
+pub mod units;
