@@ -160,7 +160,7 @@ impl FaultKind {
 }
 
 /// What happened. Each variant carries the numbers its sentence needs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum EventKind {
     Commit(CommitDecision),
     /// Pages given back to Committed_AS.
@@ -191,7 +191,7 @@ pub enum EventKind {
 }
 
 /// One event, attributed to a process when there is one.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Event {
     pub pid: Option<u32>,
     pub kind: EventKind,
