@@ -1,0 +1,515 @@
+//! The `App` component: owns the `Lab` (the scenario, its replayed run and the cursor), turns the
+//! user's verbs into `Lab` calls, keeps the URL and localStorage in step, and draws the canvases
+//! after each render.
+
+use crate::components::{
+    address_space::AddressSpace,
+    compare::Compare,
+    counters::Counters,
+    editor::Editor,
+    event_log::EventLog,
+    library::Library,
+    page_view::PageView,
+    proc_files::{ProcFiles, Tab},
+    size,
+    timeline::Timeline,
+};
+use crate::library::{self as lib, Entry};
+use crate::random;
+use crate::render::pages::{self, Cell, Grid};
+use crate::state::{CompareWith, Lab};
+use crate::views::SnapshotView;
+use gloo_timers::callback::Interval;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use yew::prelude::*;
+
+const STORAGE_KEY: &str = "vmlab.scenario";
+/// Random workloads are this many operations long.
+const RANDOM_OPS: u32 = 60;
+
+pub enum Msg {
+    Step,
+    Back,
+    Jump(u32),
+    Reset,
+    TogglePlay,
+    Tick,
+    SetSpeed(u32),
+    Edit(String),
+    Open(String),
+    Random(Option<u64>),
+    Select(u32),
+    Zoom(Option<u64>),
+    Hover(f64, f64),
+    Unhover,
+    Tab(Tab),
+    Compare(Option<CompareWith>),
+    Import(web_sys::File),
+    Imported(Result<String, String>),
+    Export,
+    DismissNotice,
+}
+
+pub struct App {
+    lab: Lab,
+    entries: Vec<Entry>,
+    snap: Option<SnapshotView>,
+    playing: Option<Interval>,
+    speed_ms: u32,
+    tab: Tab,
+    page_canvas: NodeRef,
+    chart_canvas: NodeRef,
+    /// The cells last drawn and their grid, for hover hit-testing.
+    cells: Vec<Cell>,
+    grid: Grid,
+    hover: Option<String>,
+    /// When the current step message arrived, to time step + redraw (read by the web benchmark).
+    step_started_ms: Option<f64>,
+    _keys: Option<Closure<dyn FnMut(web_sys::KeyboardEvent)>>,
+}
+
+fn window() -> Option<web_sys::Window> {
+    web_sys::window()
+}
+
+fn now_ms() -> f64 {
+    window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or(0.0)
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    window().and_then(|w| w.local_storage().ok().flatten())
+}
+
+/// Appends a number to a global array (`window.vmlabPerf.steps` or `.redraws`) for the benchmark.
+fn record(kind: &str, ms: f64) {
+    let Some(w) = window() else { return };
+    let perf = js_sys::Reflect::get(&w, &"vmlabPerf".into())
+        .ok()
+        .filter(|v| v.is_object())
+        .unwrap_or_else(|| {
+            let o = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&o, &"steps".into(), &js_sys::Array::new());
+            let _ = js_sys::Reflect::set(&o, &"redraws".into(), &js_sys::Array::new());
+            let _ = js_sys::Reflect::set(&w, &"vmlabPerf".into(), &o);
+            o.into()
+        });
+    if let Ok(arr) = js_sys::Reflect::get(&perf, &kind.into()) {
+        if let Some(arr) = arr.dyn_ref::<js_sys::Array>() {
+            arr.push(&ms.into());
+        }
+    }
+}
+
+impl App {
+    /// The scenario to show when the URL carries none: the last edit, else the fork-after-merge
+    /// scenario, else the library's first, else a random workload.
+    fn default_text(entries: &[Entry]) -> String {
+        if let Some(saved) = storage().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten()) {
+            if !saved.trim().is_empty() {
+                return saved;
+            }
+        }
+        entries
+            .iter()
+            .find(|e| e.file.contains("fork") && e.file.contains("merge"))
+            .or_else(|| entries.first())
+            .map(|e| e.text.to_string())
+            .unwrap_or_else(|| random::workload(1, RANDOM_OPS))
+    }
+
+    fn after_change(&mut self) {
+        self.snap = self
+            .lab
+            .sim
+            .as_ref()
+            .ok()
+            .and_then(|s| s.snapshot(self.lab.cursor));
+        if let Some(snap) = &self.snap {
+            let alive = |pid: u32| snap.processes.iter().any(|p| p.pid == pid);
+            if !self.lab.selected_pid.is_some_and(alive) {
+                self.lab.selected_pid = snap.processes.first().map(|p| p.pid);
+                self.lab.zoom_vma = None;
+            }
+        }
+        let fragment = format!("#{}", self.lab.fragment());
+        if let Some(h) = window().and_then(|w| w.history().ok()) {
+            let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(&fragment));
+        }
+    }
+
+    fn stop(&mut self) {
+        self.playing = None;
+    }
+
+    fn selected(&self) -> Option<&crate::views::ProcView> {
+        let pid = self.lab.selected_pid?;
+        self.snap.as_ref()?.processes.iter().find(|p| p.pid == pid)
+    }
+
+    /// The spans the page view shows: the zoomed VMA, or every VMA of the selected process.
+    fn page_spans(&self) -> (Vec<(u64, u64)>, String) {
+        let Some(p) = self.selected() else {
+            return (Vec::new(), "no process selected".into());
+        };
+        if let Some(v) = self
+            .lab
+            .zoom_vma
+            .and_then(|z| p.vmas.iter().find(|v| v.start == z))
+        {
+            return (
+                vec![(v.start, v.end)],
+                format!(
+                    "{} of {}: {:x}-{:x} ({})",
+                    v.name,
+                    p.name,
+                    v.start,
+                    v.end,
+                    size(v.size_bytes())
+                ),
+            );
+        }
+        let spans: Vec<(u64, u64)> = p.vmas.iter().map(|v| (v.start, v.end)).collect();
+        let total: u64 = spans.iter().map(|(s, e)| e - s).sum();
+        (
+            spans,
+            format!(
+                "all {} VMAs of {} ({}), gaps elided",
+                p.vmas.len(),
+                p.name,
+                size(total)
+            ),
+        )
+    }
+
+    fn draw_pages(&mut self) {
+        let Some(canvas) = self.page_canvas.cast::<web_sys::HtmlCanvasElement>() else {
+            return;
+        };
+        let t0 = now_ms();
+        let width = canvas
+            .parent_element()
+            .map(|p| p.client_width())
+            .unwrap_or(720)
+            .max(120) as u32;
+        let grid = Grid::for_width(width, 16);
+        let (spans, _) = self.page_spans();
+        let cells = match self.selected() {
+            Some(p) => pages::aggregate(&spans, &p.pages, grid.cells()),
+            None => Vec::new(),
+        };
+        pages::draw(&canvas, grid, &cells);
+        self.cells = cells;
+        self.grid = grid;
+        record("redraws", now_ms() - t0);
+    }
+
+    fn draw_chart(&self) {
+        let (Some(canvas), Ok(sim)) = (
+            self.chart_canvas.cast::<web_sys::HtmlCanvasElement>(),
+            &self.lab.sim,
+        ) else {
+            return;
+        };
+        if let Err(e) = crate::render::charts::draw(canvas, &sim.series, self.lab.cursor) {
+            web_sys::console::warn_1(&format!("vmlab: chart not drawn: {e}").into());
+        }
+    }
+
+    fn download(&self) -> Result<(), JsValue> {
+        let parts = js_sys::Array::of1(&JsValue::from_str(&self.lab.text));
+        let opts = web_sys::BlobPropertyBag::new();
+        opts.set_type("text/plain");
+        let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts)?;
+        let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+        let doc = window().and_then(|w| w.document()).ok_or("no document")?;
+        let a: web_sys::HtmlAnchorElement = doc.create_element("a")?.dyn_into()?;
+        a.set_href(&url);
+        a.set_download("scenario.vmlab");
+        a.click();
+        web_sys::Url::revoke_object_url(&url)
+    }
+}
+
+impl Component for App {
+    type Message = Msg;
+    type Properties = ();
+
+    fn create(ctx: &Context<Self>) -> Self {
+        let entries = lib::entries();
+        let fragment = window()
+            .and_then(|w| w.location().hash().ok())
+            .unwrap_or_default();
+        let lab = Lab::from_fragment(&fragment, &App::default_text(&entries));
+        let link = ctx.link().clone();
+        // ← → step, space plays; not while typing in the editor or a field.
+        let keys =
+            Closure::<dyn FnMut(web_sys::KeyboardEvent)>::new(move |e: web_sys::KeyboardEvent| {
+                let typing = e
+                    .target()
+                    .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                    .map(|el| matches!(el.tag_name().as_str(), "TEXTAREA" | "INPUT" | "SELECT"))
+                    .unwrap_or(false);
+                if typing || e.ctrl_key() || e.meta_key() || e.alt_key() {
+                    return;
+                }
+                let msg = match e.key().as_str() {
+                    "ArrowRight" => Msg::Step,
+                    "ArrowLeft" => Msg::Back,
+                    " " => Msg::TogglePlay,
+                    _ => return,
+                };
+                e.prevent_default();
+                link.send_message(msg);
+            });
+        if let Some(doc) = window().and_then(|w| w.document()) {
+            let _ = doc.add_event_listener_with_callback("keydown", keys.as_ref().unchecked_ref());
+        }
+        let mut app = App {
+            lab,
+            entries,
+            snap: None,
+            playing: None,
+            speed_ms: 400,
+            tab: Tab::Meminfo,
+            page_canvas: NodeRef::default(),
+            chart_canvas: NodeRef::default(),
+            cells: Vec::new(),
+            grid: Grid::for_width(720, 16),
+            hover: None,
+            step_started_ms: None,
+            _keys: Some(keys),
+        };
+        app.after_change();
+        app
+    }
+
+    fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
+        match msg {
+            Msg::Step => {
+                self.step_started_ms = Some(now_ms());
+                if !self.lab.step() {
+                    return false;
+                }
+            }
+            Msg::Back => {
+                self.step_started_ms = Some(now_ms());
+                if !self.lab.back() {
+                    return false;
+                }
+            }
+            Msg::Jump(n) => self.lab.jump(n),
+            Msg::Reset => {
+                self.stop();
+                self.lab.reset();
+            }
+            Msg::TogglePlay => {
+                if self.playing.is_some() {
+                    self.stop();
+                } else {
+                    if self.lab.at_end() {
+                        self.lab.reset();
+                    }
+                    let link = ctx.link().clone();
+                    self.playing = Some(Interval::new(self.speed_ms, move || {
+                        link.send_message(Msg::Tick)
+                    }));
+                }
+            }
+            Msg::Tick => {
+                if !self.lab.step() {
+                    self.stop();
+                }
+            }
+            Msg::SetSpeed(ms) => {
+                self.speed_ms = ms;
+                if self.playing.is_some() {
+                    let link = ctx.link().clone();
+                    self.playing = Some(Interval::new(ms, move || link.send_message(Msg::Tick)));
+                }
+            }
+            Msg::Edit(text) => {
+                if let Some(s) = storage() {
+                    let _ = s.set_item(STORAGE_KEY, &text);
+                }
+                self.lab.edit(text);
+            }
+            Msg::Open(text) => {
+                self.stop();
+                if let Some(s) = storage() {
+                    let _ = s.set_item(STORAGE_KEY, &text);
+                }
+                self.lab.open(text, None);
+            }
+            Msg::Random(seed) => {
+                self.stop();
+                let seed = match seed.map(Ok).unwrap_or_else(random::fresh_seed) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        self.lab.notice = Some(e);
+                        return true;
+                    }
+                };
+                self.lab
+                    .open(random::workload(seed, RANDOM_OPS), Some(seed));
+            }
+            Msg::Select(pid) => {
+                self.lab.selected_pid = Some(pid);
+                self.lab.zoom_vma = None;
+            }
+            Msg::Zoom(z) => self.lab.zoom_vma = z,
+            Msg::Hover(x, y) => {
+                self.hover = self
+                    .grid
+                    .hit(x, y)
+                    .and_then(|i| self.cells.get(i))
+                    .map(Cell::describe);
+                return true;
+            }
+            Msg::Unhover => self.hover = None,
+            Msg::Tab(t) => self.tab = t,
+            Msg::Compare(w) => self.lab.compare(w),
+            Msg::Import(file) => {
+                let link = ctx.link().clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let r = wasm_bindgen_futures::JsFuture::from(file.text()).await;
+                    let r = r
+                        .ok()
+                        .and_then(|v| v.as_string())
+                        .ok_or_else(|| "the file could not be read as text".to_string());
+                    link.send_message(Msg::Imported(r));
+                });
+                return false;
+            }
+            Msg::Imported(Ok(text)) => self.lab.open(text, None),
+            Msg::Imported(Err(e)) => self.lab.notice = Some(format!("Import failed: {e}")),
+            Msg::Export => {
+                if let Err(e) = self.download() {
+                    self.lab.notice = Some(format!("Export failed: {e:?}"));
+                }
+            }
+            Msg::DismissNotice => self.lab.notice = None,
+        }
+        self.after_change();
+        true
+    }
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        let link = ctx.link();
+        let lab = &self.lab;
+        let (steps_v, checks, run_error) = match &lab.sim {
+            Ok(s) => (
+                s.run.steps.clone(),
+                s.run.checks.clone(),
+                s.run.error.clone(),
+            ),
+            Err(_) => (Vec::new(), Vec::new(), None),
+        };
+        let current_events = steps_v
+            .get(lab.cursor.wrapping_sub(1) as usize)
+            .map(|s| s.events.clone())
+            .unwrap_or_default();
+        let changed: Vec<(u64, u64)> = current_events
+            .iter()
+            .filter(|e| e.is_vma_change())
+            .filter_map(|e| e.span)
+            .collect();
+        let (_, caption) = self.page_spans();
+        let pages_per_cell = self.cells.first().map(|c| c.pages).unwrap_or(1);
+        let proc_text = match self.tab {
+            Tab::Meminfo => self.snap.as_ref().map(|s| s.meminfo_text.clone()),
+            t => lab
+                .selected_pid
+                .and_then(|pid| lab.sim.as_ref().ok()?.proc_texts(lab.cursor, pid))
+                .map(|x| match t {
+                    Tab::Maps => x.maps,
+                    Tab::Smaps => x.smaps,
+                    _ => x.status,
+                }),
+        }
+        .unwrap_or_else(|| "(nothing to show at this step)".into());
+        let (cmp_right, cmp_err, cmp_div) = match &lab.comparison {
+            Some(c) => match &c.sim {
+                Ok(s) => (
+                    s.run.steps.clone(),
+                    s.run.error.as_ref().map(|d| d.message.clone()),
+                    c.first_divergence,
+                ),
+                Err(d) => (
+                    Vec::new(),
+                    Some(format!(
+                        "the changed scenario does not parse: {}",
+                        d.first().map(|d| d.message.clone()).unwrap_or_default()
+                    )),
+                    None,
+                ),
+            },
+            None => (Vec::new(), None, None),
+        };
+        html! {
+            <div class="app" data-ready="1">
+                <header class="top">
+                    <h1>{"vmlab"}<span class="sub">{" — step through Linux memory accounting"}</span></h1>
+                    if let Some(seed) = lab.seed { <span class="seed-badge" id="seed-badge">{format!("random seed {seed}")}</span> }
+                </header>
+                if let Some(n) = &lab.notice {
+                    <div class="notice" role="alert" id="notice">{n.clone()}<button onclick={link.callback(|_| Msg::DismissNotice)} aria-label="dismiss">{"✕"}</button></div>
+                }
+                <div class="layout">
+                    <Library entries={self.entries.clone()} current_text={lab.text.clone()} seed={lab.seed}
+                        on_open={link.callback(Msg::Open)} on_random={link.callback(Msg::Random)} />
+                    <main class="main">
+                        <Timeline cursor={lab.cursor} steps={lab.steps()} playing={self.playing.is_some()} speed_ms={self.speed_ms}
+                            on_step={link.callback(|_| Msg::Step)} on_back={link.callback(|_| Msg::Back)} on_reset={link.callback(|_| Msg::Reset)}
+                            on_play={link.callback(|_| Msg::TogglePlay)} on_jump={link.callback(Msg::Jump)} on_speed={link.callback(Msg::SetSpeed)} />
+                        <div class="columns">
+                            <div class="col">
+                                <Editor text={lab.text.clone()} diagnostics={lab.diagnostics().to_vec()} run_error={run_error}
+                                    on_edit={link.callback(Msg::Edit)} on_import={link.callback(Msg::Import)} on_export={link.callback(|_| Msg::Export)} />
+                                <EventLog steps={steps_v.clone()} checks={checks} cursor={lab.cursor} on_jump={link.callback(Msg::Jump)} />
+                            </div>
+                            <div class="col">
+                                if let Some(snap) = &self.snap {
+                                    <Counters snap={snap.clone()} chart={self.chart_canvas.clone()} selected_pid={lab.selected_pid} on_select={link.callback(Msg::Select)} />
+                                    <section class="panel" aria-label="address space">
+                                        <h2>{"Address space"}</h2>
+                                        { for snap.processes.iter().filter(|p| Some(p.pid) == lab.selected_pid).map(|p| html! {
+                                            <AddressSpace proc_={p.clone()} changed={changed.clone()} zoom={lab.zoom_vma} on_zoom={link.callback(Msg::Zoom)} />
+                                        }) }
+                                    </section>
+                                    <PageView canvas={self.page_canvas.clone()} caption={caption} pages_per_cell={pages_per_cell} hover={self.hover.clone()}
+                                        on_hover={link.callback(|(x, y)| Msg::Hover(x, y))} on_leave={link.callback(|_| Msg::Unhover)}
+                                        zoomed={lab.zoom_vma.is_some()} on_unzoom={link.callback(|_| Msg::Zoom(None))} />
+                                    <ProcFiles tab={self.tab} pid={lab.selected_pid} text={proc_text} on_tab={link.callback(Msg::Tab)} />
+                                } else {
+                                    <section class="panel empty">
+                                        <h2>{"Machine"}</h2>
+                                        <p>{ if lab.diagnostics().is_empty() { "The machine cannot be shown: see the message under the scenario." } else { "Fix the errors in the scenario to run it." } }</p>
+                                    </section>
+                                }
+                                <Compare with={lab.comparison.as_ref().map(|c| c.with)} left={steps_v} right={cmp_right} right_error={cmp_err}
+                                    first_divergence={cmp_div} cursor={lab.cursor} on_compare={link.callback(Msg::Compare)} />
+                            </div>
+                        </div>
+                    </main>
+                </div>
+            </div>
+        }
+    }
+
+    fn rendered(&mut self, _ctx: &Context<Self>, first_render: bool) {
+        self.draw_pages();
+        self.draw_chart();
+        if let Some(t0) = self.step_started_ms.take() {
+            record("steps", now_ms() - t0);
+        }
+        if first_render {
+            if let Some(w) = window() {
+                let _ = js_sys::Reflect::set(&w, &"vmlabReady".into(), &true.into());
+            }
+        }
+    }
+}

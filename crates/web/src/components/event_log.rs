@@ -1,0 +1,79 @@
+//! The event log: every step with its outcome and events, each event with the core's sentence,
+//! its reason code and the kernel source of its rule. Clicking a step jumps to it.
+
+use crate::views::{CheckView, StepView};
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub steps: Vec<StepView>,
+    pub checks: Vec<CheckView>,
+    pub cursor: u32,
+    pub on_jump: Callback<u32>,
+}
+
+/// A link for a kernel source reference such as `mm/util.c: __vm_enough_memory`.
+fn source_link(source: &str) -> Html {
+    let file = source.split([':', ' ', ';']).next().unwrap_or("");
+    if file.contains('/') && file.ends_with(".c") {
+        let href = format!("https://elixir.bootlin.com/linux/latest/source/{file}");
+        html! { <a href={href} target="_blank" rel="noopener">{source.to_string()}</a> }
+    } else {
+        html! { <span>{source.to_string()}</span> }
+    }
+}
+
+#[function_component(EventLog)]
+pub fn event_log(p: &Props) -> Html {
+    let step0 = {
+        let jump = p.on_jump.clone();
+        html! {
+            <li class={classes!("step", (p.cursor == 0).then_some("current"))}>
+                <button class="steplink" onclick={move |_| jump.emit(0)}>{"0 · boot: the machine before any operation"}</button>
+            </li>
+        }
+    };
+    html! {
+        <section class="panel log" aria-label="event log">
+            <h2>{"Event log"}</h2>
+            <ol class="steps">
+                { step0 }
+                { for p.steps.iter().map(|s| {
+                    let jump = p.on_jump.clone();
+                    let n = s.step;
+                    let current = s.step == p.cursor;
+                    let future = s.step > p.cursor;
+                    html! {
+                        <li class={classes!("step", current.then_some("current"), future.then_some("future"), (!s.ok).then_some("failed"))} data-step={n.to_string()}>
+                            <button class="steplink" onclick={move |_| jump.emit(n)} aria-current={current.then_some("step")}>
+                                {format!("{} · line {} · {}", s.step, s.line, s.text)}
+                                <span class={classes!("outcome", (!s.ok).then_some("bad"))}>{format!(" → {}", s.outcome)}</span>
+                            </button>
+                            if !future {
+                                <ul class="events">
+                                    { for s.events.iter().map(|e| html! {
+                                        <li class="event" data-reason={e.reason.clone()}>
+                                            <span class="sentence">{e.sentence.clone()}</span>
+                                            <span class="why"><code>{e.reason.clone()}</code>{" · "}{source_link(&e.source)}</span>
+                                        </li>
+                                    }) }
+                                </ul>
+                            }
+                        </li>
+                    }
+                }) }
+            </ol>
+            if !p.checks.is_empty() {
+                <h3>{"Expectations"}</h3>
+                <ul class="checks">
+                    { for p.checks.iter().map(|c| html! {
+                        <li class={if c.passed { "pass" } else { "fail" }}>
+                            {if c.passed { "✓ " } else { "✗ " }}{format!("line {}: {}", c.line, c.text)}
+                            if !c.detail.is_empty() { <span class="detail">{format!(" — {}", c.detail)}</span> }
+                        </li>
+                    }) }
+                </ul>
+            }
+        </section>
+    }
+}

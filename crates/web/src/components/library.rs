@@ -1,0 +1,72 @@
+//! The scenario library, grouped by topic, with each scenario's introduction and source links,
+//! and the random-workload generator (its seed shown and editable).
+
+use crate::library::{Entry, TOPICS};
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub entries: Vec<Entry>,
+    pub current_text: String,
+    pub seed: Option<u64>,
+    pub on_open: Callback<String>,
+    /// None: pick a fresh seed.
+    pub on_random: Callback<Option<u64>>,
+}
+
+#[function_component(Library)]
+pub fn library(p: &Props) -> Html {
+    let seed_input = use_node_ref();
+    let random = p.on_random.clone();
+    let again = {
+        let random = p.on_random.clone();
+        let seed_input = seed_input.clone();
+        Callback::from(move |_| {
+            let v = seed_input
+                .cast::<web_sys::HtmlInputElement>()
+                .and_then(|i| i.value().trim().parse::<u64>().ok());
+            random.emit(v);
+        })
+    };
+    html! {
+        <nav class="panel library" aria-label="scenario library">
+            <h2>{"Library"}</h2>
+            if p.entries.is_empty() {
+                <p class="muted">{"No scenarios are bundled in this build; write one in the editor or generate a random workload."}</p>
+            }
+            { for TOPICS.iter().map(|topic| {
+                let items: Vec<&Entry> = p.entries.iter().filter(|e| e.topic == *topic).collect();
+                if items.is_empty() { return html! {}; }
+                html! {
+                    <details open=true class="topic">
+                        <summary>{*topic}</summary>
+                        <ul>
+                            { for items.into_iter().map(|e| {
+                                let open = p.on_open.clone();
+                                let text = e.text.to_string();
+                                let current = p.current_text == e.text;
+                                html! {
+                                    <li class={classes!("entry", current.then_some("current"))}>
+                                        <button class="entry-open" data-file={e.file} onclick={move |_| open.emit(text.clone())} title={e.intro.clone()}>{e.title.clone()}</button>
+                                        if current && !e.intro.is_empty() {
+                                            <p class="intro">{e.intro.clone()}</p>
+                                        }
+                                        if current {
+                                            { for e.links.iter().map(|l| html! { <a class="source" href={l.clone()} target="_blank" rel="noopener">{l.clone()}</a> }) }
+                                        }
+                                    </li>
+                                }
+                            }) }
+                        </ul>
+                    </details>
+                }
+            }) }
+            <div class="random">
+                <h3>{"Random workload"}</h3>
+                <button id="random" onclick={move |_| random.emit(None)}>{"New random seed"}</button>
+                <label>{"seed "}<input ref={seed_input} id="seed" type="text" inputmode="numeric" size="11" value={p.seed.map(|s| s.to_string()).unwrap_or_default()} aria-label="random seed" /></label>
+                <button onclick={again}>{"Run seed"}</button>
+            </div>
+        </nav>
+    }
+}

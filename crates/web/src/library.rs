@@ -1,0 +1,124 @@
+//! The scenario library: every file of `scenarios/`, embedded at build time, with its title,
+//! introduction, source links and topic read from its header comment.
+
+mod files {
+    include!(concat!(env!("OUT_DIR"), "/library_files.rs"));
+}
+
+/// The topics, in the order the library shows them.
+pub const TOPICS: &[&str] = &[
+    "Overcommit",
+    "Fork and COW",
+    "VMAs",
+    "OOM",
+    "cgroups",
+    "Windows",
+    "Other",
+];
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub file: &'static str,
+    pub title: String,
+    pub intro: String,
+    pub links: Vec<String>,
+    pub topic: &'static str,
+    pub text: &'static str,
+}
+
+/// Every scenario, in file-name order.
+pub fn entries() -> Vec<Entry> {
+    files::FILES
+        .iter()
+        .map(|(file, text)| entry(file, text))
+        .collect()
+}
+
+/// Reads a header: the leading `#` comment lines. The first is the title; `topic:` and `source:`
+/// lines are recognised; other lines are the introduction; anything that looks like a URL is a link.
+pub fn entry(file: &'static str, text: &'static str) -> Entry {
+    let header: Vec<&str> = text
+        .lines()
+        .take_while(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+        .filter_map(|l| l.trim_start().strip_prefix('#'))
+        .map(str::trim)
+        .collect();
+    let stem = file.trim_end_matches(".vmlab");
+    let title = header
+        .iter()
+        .find(|l| !l.is_empty())
+        .map(|l| l.to_string())
+        .unwrap_or_else(|| stem.replace(['-', '_'], " "));
+    let mut intro = Vec::new();
+    let mut links = Vec::new();
+    let mut topic = None;
+    for l in header.iter().skip_while(|l| l.is_empty()).skip(1) {
+        let lower = l.to_ascii_lowercase();
+        if let Some(t) = lower.strip_prefix("topic:") {
+            topic = TOPICS
+                .iter()
+                .copied()
+                .find(|x| x.to_ascii_lowercase().starts_with(t.trim()));
+            continue;
+        }
+        for word in l.split_whitespace() {
+            if word.starts_with("http://") || word.starts_with("https://") {
+                links.push(word.trim_end_matches([')', ',', '.', ';']).to_string());
+            }
+        }
+        if !l.is_empty() {
+            intro.push(*l);
+        }
+    }
+    let topic =
+        topic.unwrap_or_else(|| guess_topic(&format!("{stem} {title}").to_ascii_lowercase()));
+    Entry {
+        file,
+        title,
+        intro: intro.join(" "),
+        links,
+        topic,
+        text,
+    }
+}
+
+fn guess_topic(s: &str) -> &'static str {
+    if s.contains("windows") {
+        "Windows"
+    } else if s.contains("cgroup") {
+        "cgroups"
+    } else if s.contains("oom") {
+        "OOM"
+    } else if s.contains("fork") || s.contains("cow") || s.contains("pss") || s.contains("redis") {
+        "Fork and COW"
+    } else if s.contains("vma") || s.contains("merge") || s.contains("map_count") {
+        "VMAs"
+    } else if s.contains("commit") || s.contains("mode") || s.contains("malloc") {
+        "Overcommit"
+    } else {
+        "Other"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_header() {
+        let e = entry(
+            "fork-after-merge.vmlab",
+            "# Fork fails after two VMAs merge\n# topic: fork\n# Two adjacent mmaps merge.\n# source: https://example.org/can-it-fork.\nmachine linux\n",
+        );
+        assert_eq!(e.title, "Fork fails after two VMAs merge");
+        assert_eq!(e.topic, "Fork and COW");
+        assert_eq!(e.links, vec!["https://example.org/can-it-fork".to_string()]);
+        assert!(e.intro.starts_with("Two adjacent mmaps merge."));
+    }
+
+    #[test]
+    fn guesses_a_topic_from_the_name() {
+        assert_eq!(entry("vma-gallery.vmlab", "machine linux\n").topic, "VMAs");
+        assert_eq!(entry("mode2-malloc.vmlab", "").title, "mode2 malloc");
+    }
+}

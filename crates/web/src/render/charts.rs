@@ -1,0 +1,105 @@
+//! The counters chart, drawn with plotters on a canvas: Committed_AS, CommitLimit, free RAM and
+//! each process's RSS over the steps, with the current step marked.
+
+use crate::views::Series;
+
+/// The largest value any series reaches, in GiB, for the y axis (at least a sliver, so an empty
+/// run still draws axes).
+pub fn y_max_gib(s: &Series) -> f64 {
+    let all = s
+        .committed_as
+        .iter()
+        .chain(&s.commit_limit)
+        .chain(&s.mem_free)
+        .chain(s.rss.iter().flat_map(|(_, v)| v));
+    let max = all.copied().max().unwrap_or(0);
+    (max as f64 / (1u64 << 30) as f64 * 1.1).max(0.1)
+}
+
+#[cfg(target_arch = "wasm32")]
+pub fn draw(canvas: web_sys::HtmlCanvasElement, s: &Series, cursor: u32) -> Result<(), String> {
+    use crate::render::palette::SERIES;
+    use plotters::prelude::*;
+    use plotters_canvas::CanvasBackend;
+
+    let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+    let backend =
+        CanvasBackend::with_canvas_object(canvas).ok_or("no 2d context on the chart canvas")?;
+    let root = backend.into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let steps = s.committed_as.len().max(2) as u32 - 1;
+    let mut chart = ChartBuilder::on(&root)
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0u32..steps, 0f64..y_max_gib(s))
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc("step")
+        .y_desc("GiB")
+        .label_style(("sans-serif", 14))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    let mut lines: Vec<(&str, &Vec<u64>, usize, u32)> = vec![
+        ("Committed_AS", &s.committed_as, 0, 3),
+        ("CommitLimit", &s.commit_limit, 1, 2),
+        ("free RAM", &s.mem_free, 2, 2),
+    ];
+    for (i, (name, v)) in s.rss.iter().enumerate() {
+        lines.push((name.as_str(), v, 3 + i % (SERIES.len() - 3), 1));
+    }
+    for (name, v, ci, width) in lines {
+        let (r, g, b) = SERIES[ci];
+        let color = RGBColor(r, g, b);
+        let label = if ci >= 3 {
+            format!("RSS {name}")
+        } else {
+            name.to_string()
+        };
+        chart
+            .draw_series(LineSeries::new(
+                v.iter().enumerate().map(|(x, y)| (x as u32, gib(*y))),
+                color.stroke_width(width),
+            ))
+            .map_err(|e| e.to_string())?
+            .label(label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(3))
+            });
+    }
+    let ymax = y_max_gib(s);
+    chart
+        .draw_series(std::iter::once(PathElement::new(
+            vec![(cursor, 0.0), (cursor, ymax)],
+            BLACK.stroke_width(1),
+        )))
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(180, 180, 180))
+        .label_font(("sans-serif", 14))
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()
+        .map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn y_axis_covers_every_series() {
+        let s = Series {
+            committed_as: vec![0, 2 << 30],
+            commit_limit: vec![1 << 30; 2],
+            mem_free: vec![0; 2],
+            rss: vec![("a".into(), vec![0, 10 << 30])],
+        };
+        assert!(y_max_gib(&s) >= 10.0);
+        assert!(y_max_gib(&Series::default()) > 0.0);
+    }
+}

@@ -1,0 +1,368 @@
+//! The lab's state without the DOM: the scenario text, its parsed and replayed run, the cursor, and
+//! the verbs that change them. The `App` component owns one `Lab` and turns messages into these
+//! calls, so everything here is testable natively and under wasm alike.
+
+use crate::engine::{self, Sim};
+use crate::share::{self, Shared};
+use crate::views::DiagView;
+
+/// A second run of the same scenario under one changed setting, shown side by side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompareWith {
+    /// overcommit 0 against 2 (or 2 against 0 if the scenario already uses 2).
+    OvercommitMode,
+    /// kernel 4.19 against 6.6.
+    Kernel,
+    /// 4 GiB more swap.
+    MoreSwap,
+}
+
+impl CompareWith {
+    pub const ALL: [CompareWith; 3] = [
+        CompareWith::OvercommitMode,
+        CompareWith::Kernel,
+        CompareWith::MoreSwap,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            CompareWith::OvercommitMode => "overcommit 0 ↔ 2",
+            CompareWith::Kernel => "kernel 4.19 ↔ 6.6",
+            CompareWith::MoreSwap => "+4 GiB swap",
+        }
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            CompareWith::OvercommitMode => "mode",
+            CompareWith::Kernel => "kernel",
+            CompareWith::MoreSwap => "swap",
+        }
+    }
+
+    pub fn from_key(k: &str) -> Option<CompareWith> {
+        CompareWith::ALL.into_iter().find(|c| c.key() == k)
+    }
+
+    /// The scenario text with the setting changed on its `machine` line.
+    pub fn rewrite(self, text: &str) -> String {
+        let mut done = false;
+        let lines: Vec<String> = text
+            .lines()
+            .map(|line| {
+                let code = line.split('#').next().unwrap_or("");
+                if done || code.split_whitespace().next() != Some("machine") {
+                    return line.to_string();
+                }
+                done = true;
+                let (key, value) = match self {
+                    CompareWith::OvercommitMode => {
+                        let now = setting(code, "overcommit").unwrap_or("0");
+                        (
+                            "overcommit",
+                            if now == "2" {
+                                "0".to_string()
+                            } else {
+                                "2".to_string()
+                            },
+                        )
+                    }
+                    CompareWith::Kernel => {
+                        let now = setting(code, "kernel").unwrap_or("6.6");
+                        (
+                            "kernel",
+                            if now.starts_with("4.") {
+                                "6.6".to_string()
+                            } else {
+                                "4.19".to_string()
+                            },
+                        )
+                    }
+                    CompareWith::MoreSwap => {
+                        let now = setting(code, "swap").unwrap_or("0");
+                        ("swap", more_swap(now))
+                    }
+                };
+                set_setting(line, key, &value)
+            })
+            .collect();
+        let mut out = lines.join("\n");
+        if text.ends_with('\n') {
+            out.push('\n');
+        }
+        out
+    }
+}
+
+fn setting<'a>(code: &'a str, key: &str) -> Option<&'a str> {
+    code.split_whitespace()
+        .find_map(|w| w.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
+}
+
+fn set_setting(line: &str, key: &str, value: &str) -> String {
+    let (code, comment) = match line.find('#') {
+        Some(i) => (&line[..i], &line[i..]),
+        None => (line, ""),
+    };
+    let prefix = format!("{key}=");
+    let mut found = false;
+    let mut words: Vec<String> = code
+        .split_whitespace()
+        .map(|w| {
+            if w.starts_with(&prefix) {
+                found = true;
+                format!("{prefix}{value}")
+            } else {
+                w.to_string()
+            }
+        })
+        .collect();
+    if !found {
+        words.push(format!("{prefix}{value}"));
+    }
+    let mut s = words.join(" ");
+    if !comment.is_empty() {
+        s.push_str("  ");
+        s.push_str(comment);
+    }
+    s
+}
+
+/// `swap=0` → `4GiB`; `swap=2GiB` → `6GiB`; anything else gets `+4GiB` by rewriting to GiB when it can.
+fn more_swap(now: &str) -> String {
+    let digits: String = now.chars().take_while(char::is_ascii_digit).collect();
+    let unit = &now[digits.len()..];
+    let n: u64 = digits.parse().unwrap_or(0);
+    match unit {
+        "" | "GiB" | "G" => format!("{}GiB", n + 4),
+        "MiB" | "M" => format!("{}MiB", n + 4096),
+        "TiB" | "T" => format!("{}GiB", n * 1024 + 4),
+        _ => "4GiB".to_string(),
+    }
+}
+
+/// A second run and the first step where its outcome differs from the main run's.
+pub struct Comparison {
+    pub with: CompareWith,
+    pub text: String,
+    pub sim: Result<Sim, Vec<DiagView>>,
+    pub first_divergence: Option<u32>,
+}
+
+/// The lab: everything the app shows, derived from the scenario text by replay.
+pub struct Lab {
+    pub text: String,
+    pub sim: Result<Sim, Vec<DiagView>>,
+    /// 0 is the booted machine; N is after the N-th operation.
+    pub cursor: u32,
+    pub selected_pid: Option<u32>,
+    /// Zoomed into one VMA of the selected process (its start address).
+    pub zoom_vma: Option<u64>,
+    pub seed: Option<u64>,
+    /// A message for the user that is not a scenario error (a damaged link, a failed import).
+    pub notice: Option<String>,
+    pub comparison: Option<Comparison>,
+}
+
+impl Lab {
+    pub fn new(text: String) -> Lab {
+        let sim = engine::load(&text);
+        Lab {
+            text,
+            sim,
+            cursor: 0,
+            selected_pid: None,
+            zoom_vma: None,
+            seed: None,
+            notice: None,
+            comparison: None,
+        }
+    }
+
+    /// The state a URL fragment describes; a damaged link gives the library's first scenario (or
+    /// `fallback`) with a notice saying what was wrong, never a blank page.
+    pub fn from_fragment(fragment: &str, fallback: &str) -> Lab {
+        match share::decode(fragment) {
+            Ok(Some(s)) => {
+                let mut lab = Lab::new(s.text);
+                lab.seed = s.seed;
+                lab.jump(s.step);
+                lab
+            }
+            Ok(None) => Lab::new(fallback.to_string()),
+            Err(why) => {
+                let mut lab = Lab::new(fallback.to_string());
+                lab.notice = Some(format!(
+                    "This link could not be opened: {why}. Showing the library instead."
+                ));
+                lab
+            }
+        }
+    }
+
+    pub fn fragment(&self) -> String {
+        share::encode(&Shared {
+            text: self.text.clone(),
+            step: self.cursor,
+            seed: self.seed,
+        })
+    }
+
+    pub fn steps(&self) -> u32 {
+        self.sim.as_ref().map(Sim::steps).unwrap_or(0)
+    }
+
+    pub fn diagnostics(&self) -> &[DiagView] {
+        match &self.sim {
+            Ok(_) => &[],
+            Err(d) => d,
+        }
+    }
+
+    /// Replaces the text (typing, the library, an import) and replays; the cursor stays where it
+    /// was if the new run is long enough, so editing a line keeps the student's place.
+    pub fn edit(&mut self, text: String) {
+        self.text = text;
+        self.sim = engine::load(&self.text);
+        self.cursor = self.cursor.min(self.steps());
+        self.refresh_comparison();
+    }
+
+    /// Loads a new scenario from the start.
+    pub fn open(&mut self, text: String, seed: Option<u64>) {
+        self.seed = seed;
+        self.cursor = 0;
+        self.zoom_vma = None;
+        self.selected_pid = None;
+        self.notice = None;
+        self.edit(text);
+    }
+
+    pub fn step(&mut self) -> bool {
+        if self.cursor < self.steps() {
+            self.cursor += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn back(&mut self) -> bool {
+        if self.cursor > 0 {
+            self.cursor -= 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn jump(&mut self, step: u32) {
+        self.cursor = step.min(self.steps());
+    }
+
+    pub fn reset(&mut self) {
+        self.cursor = 0;
+    }
+
+    pub fn at_end(&self) -> bool {
+        self.cursor >= self.steps()
+    }
+
+    pub fn compare(&mut self, with: Option<CompareWith>) {
+        self.comparison = with.map(|w| {
+            let text = w.rewrite(&self.text);
+            Comparison {
+                with: w,
+                sim: engine::load(&text),
+                text,
+                first_divergence: None,
+            }
+        });
+        self.refresh_comparison();
+    }
+
+    fn refresh_comparison(&mut self) {
+        let Some(c) = self.comparison.take() else {
+            return;
+        };
+        let mut c = if c.text == c.with.rewrite(&self.text) {
+            c
+        } else {
+            let text = c.with.rewrite(&self.text);
+            Comparison {
+                with: c.with,
+                sim: engine::load(&text),
+                text,
+                first_divergence: None,
+            }
+        };
+        c.first_divergence = match (&self.sim, &c.sim) {
+            (Ok(a), Ok(b)) => first_divergence(a, b),
+            _ => None,
+        };
+        self.comparison = Some(c);
+    }
+}
+
+/// The first step whose outcome differs between two runs, or where one run stops before the other.
+pub fn first_divergence(a: &Sim, b: &Sim) -> Option<u32> {
+    let (sa, sb) = (&a.run.steps, &b.run.steps);
+    for (x, y) in sa.iter().zip(sb.iter()) {
+        if x.outcome != y.outcome {
+            return Some(x.step);
+        }
+    }
+    (sa.len() != sb.len()).then(|| sa.len().min(sb.len()) as u32 + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const M: &str =
+        "# intro\nmachine linux ram=24GiB swap=0 overcommit=0 kernel=6.6  # the box\nspawn app\n";
+
+    #[test]
+    fn compare_rewrites_the_machine_line_only() {
+        let t = CompareWith::OvercommitMode.rewrite(M);
+        assert_eq!(t, "# intro\nmachine linux ram=24GiB swap=0 overcommit=2 kernel=6.6  # the box\nspawn app\n");
+        assert!(CompareWith::Kernel.rewrite(M).contains("kernel=4.19"));
+        assert!(CompareWith::MoreSwap.rewrite(M).contains("swap=4GiB"));
+        assert!(CompareWith::MoreSwap
+            .rewrite("machine linux swap=2GiB")
+            .contains("swap=6GiB"));
+        assert!(CompareWith::Kernel
+            .rewrite("machine linux ram=1GiB")
+            .ends_with("kernel=4.19"));
+    }
+
+    #[test]
+    fn a_damaged_link_shows_a_notice_and_the_fallback() {
+        let lab = Lab::from_fragment("#s=AAA!&t=2", "machine linux\n");
+        assert_eq!(lab.text, "machine linux\n");
+        assert!(lab
+            .notice
+            .as_deref()
+            .is_some_and(|n| n.contains("could not be opened")));
+    }
+
+    #[test]
+    fn a_link_round_trips_text_and_seed() {
+        let mut lab = Lab::new(M.to_string());
+        lab.seed = Some(99);
+        let back = Lab::from_fragment(&lab.fragment(), "");
+        assert_eq!(back.text, M);
+        assert_eq!(back.seed, Some(99));
+        assert!(back.notice.is_none());
+    }
+
+    #[test]
+    fn the_cursor_stays_in_range() {
+        let mut lab = Lab::new(M.to_string());
+        lab.jump(1000);
+        assert_eq!(lab.cursor, lab.steps());
+        assert!(!lab.step() || lab.cursor <= lab.steps());
+        lab.reset();
+        assert!(!lab.back());
+    }
+}

@@ -1,0 +1,178 @@
+//! The plain data the components draw: a scenario's run and the machine at one step, copied out of
+//! vmlab-core by `engine` so that the view code never depends on the core's internals.
+
+/// One diagnostic at a 1-based line and column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiagView {
+    pub line: u32,
+    pub col: u32,
+    pub message: String,
+}
+
+/// One event: the core's machine-readable reason, its rule's source and its sentence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventView {
+    pub reason: String,
+    pub source: String,
+    pub sentence: String,
+    pub pid: Option<u32>,
+    /// The VMA or page range the event is about, as byte addresses `[start, end)`.
+    pub span: Option<(u64, u64)>,
+}
+
+impl EventView {
+    /// Events that change the VMA layout, highlighted in the address-space view on their step.
+    pub fn is_vma_change(&self) -> bool {
+        matches!(
+            self.reason.as_str(),
+            "vma.merged" | "vma.split" | "vma.created" | "vma.removed"
+        )
+    }
+}
+
+/// One step of a run: the operation, its outcome and the events it caused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepView {
+    /// 1-based step number; step 0 is the booted machine before any operation.
+    pub step: u32,
+    pub line: u32,
+    pub text: String,
+    pub outcome: String,
+    pub ok: bool,
+    pub events: Vec<EventView>,
+}
+
+/// One `expect` line's result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckView {
+    pub line: u32,
+    pub text: String,
+    pub passed: bool,
+    pub detail: String,
+}
+
+/// A whole run: every step, every check, and the error that stopped it early, if any.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunView {
+    pub steps: Vec<StepView>,
+    pub checks: Vec<CheckView>,
+    pub error: Option<DiagView>,
+}
+
+/// The states a page can be in, in legend order (model-spec L5.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PageState {
+    Untouched,
+    ZeroPage,
+    Private,
+    /// Shared copy-on-write with this mapcount (2 or more).
+    Shared(u32),
+    Swapped,
+    LazyFree,
+}
+
+impl PageState {
+    pub fn label(self) -> String {
+        match self {
+            PageState::Untouched => "untouched".into(),
+            PageState::ZeroPage => "zero page".into(),
+            PageState::Private => "resident private".into(),
+            PageState::Shared(n) => format!("shared COW (mapcount {n})"),
+            PageState::Swapped => "swapped".into(),
+            PageState::LazyFree => "lazy-free".into(),
+        }
+    }
+}
+
+/// A run of consecutive pages in one state; `start` is a virtual address in bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageRun {
+    pub start: u64,
+    pub pages: u64,
+    pub state: PageState,
+}
+
+/// One VMA as /proc/PID/maps and smaps describe it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VmaView {
+    pub start: u64,
+    pub end: u64,
+    /// `rw-p` as in maps.
+    pub perms: String,
+    /// Short flag codes: ac (VM_ACCOUNT), nr (VM_NORESERVE), sh (shared), dc, wf, lo, gd.
+    pub flags: Vec<String>,
+    /// The scenario's name for the mapping, or the backing file.
+    pub name: String,
+    pub rss_bytes: u64,
+}
+
+impl VmaView {
+    pub fn size_bytes(&self) -> u64 {
+        self.end - self.start
+    }
+}
+
+/// One process at a step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcView {
+    pub pid: u32,
+    pub name: String,
+    pub state: String,
+    pub rss_bytes: u64,
+    pub pss_bytes: u64,
+    pub vm_size_bytes: u64,
+    pub oom_score: i64,
+    pub vmas: Vec<VmaView>,
+    pub pages: Vec<PageRun>,
+}
+
+/// The overcommit rule in force, for the Committed_AS gauge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommitRuleView {
+    /// Mode 0: a single request fails if larger than this (RAM+swap from 5.2; the free estimate before).
+    Guess { per_request_bytes: u64 },
+    /// Mode 1: never refuses.
+    Always,
+    /// Mode 2: Committed_AS must stay below CommitLimit (less reserves).
+    Never { allowed_bytes: u64 },
+}
+
+/// The machine-wide numbers (bytes).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemView {
+    pub mem_total: u64,
+    pub mem_free: u64,
+    pub cached: u64,
+    pub swap_total: u64,
+    pub swap_free: u64,
+    pub committed_as: u64,
+    pub commit_limit: u64,
+}
+
+/// Everything drawn for one step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotView {
+    pub step: u32,
+    pub mem: MemView,
+    pub rule: CommitRuleView,
+    pub processes: Vec<ProcView>,
+    pub meminfo_text: String,
+}
+
+/// The series the charts draw, one point per step (step 0 included).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Series {
+    pub committed_as: Vec<u64>,
+    pub commit_limit: Vec<u64>,
+    pub mem_free: Vec<u64>,
+    /// (process name, RSS per step; 0 before it exists and after it exits).
+    pub rss: Vec<(String, Vec<u64>)>,
+}
+
+/// The real tools' views of one process.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProcTexts {
+    pub maps: String,
+    pub smaps: String,
+    pub status: String,
+}
