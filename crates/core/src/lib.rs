@@ -4,11 +4,20 @@
 //! `HashMap` order. Ground truth is `(MachineConfig, Vec<Op>)`; every other state is derived by
 //! replaying the operations, and every decision is an [`event::Event`] with a reason and a source.
 //! Sizes are `u64` (bytes or pages), never `usize`, so wasm32 and x86-64 agree to the byte.
+//!
+//! Map: [`op`] (operations as values) → [`machine::Machine`] (the OS seam) → [`linux`] (the
+//! Linux model: commit ledger, VMAs, pages, procfs views) → [`event`] (decisions) and
+//! [`snapshot`] (plain data for UIs). [`scenario`] parses the text language; [`sim`] runs it.
 
 pub mod config;
 pub mod event;
 pub mod kernel;
+pub mod linux;
+pub mod machine;
 pub mod op;
 pub mod query;
+pub mod runmap;
 pub mod scenario;
+pub mod sim;
+pub mod snapshot;
 pub mod units;

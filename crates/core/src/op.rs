@@ -333,6 +333,7 @@ pub enum Errno {
     EPERM,
     ENOENT,
     EFAULT,
+    EAGAIN,
 }
 
 impl Errno {
@@ -346,6 +347,7 @@ impl Errno {
             Errno::EPERM => "EPERM",
             Errno::ENOENT => "ENOENT",
             Errno::EFAULT => "EFAULT",
+            Errno::EAGAIN => "EAGAIN",
         }
     }
     pub fn parse(s: &str) -> Option<Errno> {
@@ -358,6 +360,7 @@ impl Errno {
             Errno::EPERM,
             Errno::ENOENT,
             Errno::EFAULT,
+            Errno::EAGAIN,
         ]
         .into_iter()
         .find(|e| e.name() == s)

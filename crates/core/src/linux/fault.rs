@@ -1,0 +1,422 @@
+//! Faults and frames: write and read faults, copy-on-write, zapping ptes, and the residency
+//! counters (RssAnon/RssFile/RssShmem) they move (model-spec L5).
+
+use super::mm::MmId;
+use super::pages::{CachePage, Frame, FrameKind, Pte};
+use super::vma::*;
+use super::{LinuxMachine, OpError};
+use crate::event::{EventKind, FaultKind, Span};
+use crate::op::{Errno, Outcome, Signal, Target};
+use crate::units::{PAGE_SHIFT, PAGE_SIZE};
+
+fn kind_idx(k: FrameKind) -> usize {
+    match k {
+        FrameKind::Anon => 0,
+        FrameKind::File => 1,
+        FrameKind::Shmem => 2,
+    }
+}
+
+/// Counts of what one access did, for its events.
+#[derive(Default)]
+struct Faulted {
+    anon_new: u64,
+    zero: u64,
+    cow_copy: u64,
+    cow_reuse: u64,
+    file: u64,
+    shmem: u64,
+}
+
+impl LinuxMachine {
+    /// Allocate `n` new frames of `kind` with mapcount `mapcount`. The caller has made room.
+    pub(crate) fn new_frames(&mut self, n: u64, kind: FrameKind, mapcount: u32, dirty: bool) -> u64 {
+        let pfn = self.alloc_pfns(n);
+        self.frames.set(pfn, n, Frame { mapcount, kind, dirty, lazyfree: false });
+        match kind {
+            FrameKind::Anon => self.stats.anon += n,
+            FrameKind::File => self.stats.file += n,
+            FrameKind::Shmem => self.stats.shmem += n,
+        }
+        pfn
+    }
+
+    /// Free frames (they must be unmapped).
+    pub(crate) fn free_frames(&mut self, pfn: u64, n: u64) {
+        for (_, l, f) in self.frames.remove(pfn, pfn + n) {
+            match f.kind {
+                FrameKind::Anon => self.stats.anon -= l,
+                FrameKind::File => self.stats.file -= l,
+                FrameKind::Shmem => self.stats.shmem -= l,
+            }
+        }
+    }
+
+    /// Add one mapping to frames `[pfn, pfn+n)`.
+    pub(crate) fn frames_map(&mut self, pfn: u64, n: u64) {
+        self.frames.update(pfn, pfn + n, |_, _, f| Frame { mapcount: f.mapcount + 1, ..*f });
+    }
+
+    /// Remove one mapping from frames `[pfn, pfn+n)`; anonymous frames nobody maps are freed.
+    /// Returns the frames as they were, for RSS bookkeeping.
+    pub(crate) fn frames_unmap(&mut self, pfn: u64, n: u64) -> Vec<(u64, u64, Frame)> {
+        let before: Vec<(u64, u64, Frame)> = self.frames.range(pfn, pfn + n).collect();
+        self.frames.update(pfn, pfn + n, |_, _, f| Frame { mapcount: f.mapcount.saturating_sub(1), ..*f });
+        for &(p, l, f) in &before {
+            if f.kind == FrameKind::Anon && f.mapcount <= 1 {
+                self.free_frames(p, l);
+            }
+        }
+        before
+    }
+
+    /// Clear the ptes of `[a, b)` (pages) in an mm: RSS falls, mapcounts drop, lonely anon pages
+    /// are freed. Page-cache pages stay in their file. Returns the resident pages unmapped.
+    pub(crate) fn zap(&mut self, mm_id: MmId, a: u64, b: u64) -> u64 {
+        let runs = self.mms.get_mut(&mm_id).expect("mm exists").pt.remove(a, b);
+        let mut dropped = 0;
+        for (_, l, pte) in runs {
+            if let Pte::Present { pfn } = pte {
+                for (_, fl, f) in self.frames_unmap(pfn, l) {
+                    let mm = self.mms.get_mut(&mm_id).expect("mm exists");
+                    mm.rss[kind_idx(f.kind)] -= fl;
+                    dropped += fl;
+                }
+            }
+        }
+        dropped
+    }
+
+    /// Map frames into an mm's page table (the frames' mapcount has been set by the caller).
+    fn set_ptes(&mut self, mm_id: MmId, vpn: u64, n: u64, pfn: u64, kind: FrameKind) {
+        let mm = self.mms.get_mut(&mm_id).expect("mm exists");
+        mm.pt.set(vpn, n, Pte::Present { pfn });
+        mm.rss[kind_idx(kind)] += n;
+        mm.hiwater_rss = mm.hiwater_rss.max(mm.rss_total());
+    }
+
+    /// Resolve a target to a byte range `[start, end)` of the process's address space.
+    pub(crate) fn target_range(&self, mm_id: MmId, proc: &str, t: &Target) -> Result<(u64, u64), OpError> {
+        let mm = &self.mms[&mm_id];
+        let &(start, len) = mm
+            .names
+            .get(&t.mapping)
+            .ok_or_else(|| OpError(format!("process `{proc}` has no mapping named `{}`", t.mapping)))?;
+        match &t.range {
+            None => Ok((start, start + len)),
+            Some((a, b)) => {
+                let (ram, swap) = (self.cfg.ram_bytes, self.cfg.swap_bytes);
+                let a = a.resolve(ram, swap);
+                let b = b.resolve(ram, swap);
+                if a >= b {
+                    return Err(OpError(format!("empty range {a}..{b} of `{}`", t.mapping)));
+                }
+                // Rounded out to whole pages, as the syscalls do with PAGE_ALIGN(len).
+                let s = start + a / PAGE_SIZE * PAGE_SIZE;
+                let e = (start + b).div_ceil(PAGE_SIZE) * PAGE_SIZE;
+                Ok((s, e))
+            }
+        }
+    }
+
+    /// Make sure RAM has `n` free pages, invoking the OOM killer while it has not. Returns false
+    /// if the faulting process itself was killed or nothing could be freed.
+    fn make_room(&mut self, n: u64, faulting: u32) -> bool {
+        while self.free_pages() < n {
+            match self.oom_kill(faulting) {
+                Some(victim) if victim != faulting => continue,
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    /// Touch every page of a target: write or read faults (model-spec L5.2).
+    pub(crate) fn access(&mut self, proc: &str, t: &Target, write: bool) -> Result<Outcome, OpError> {
+        let pid = self.pid(proc)?;
+        let mm_id = self.mm_of(pid).expect("running process has an mm");
+        let (start, end) = self.target_range(mm_id, proc, t)?;
+        self.fault_range(pid, mm_id, start, end, write)
+    }
+
+    /// Fault `[start, end)` page by page in address order; the first page with no VMA or without
+    /// the needed permission ends it with SIGSEGV.
+    pub(crate) fn fault_range(&mut self, pid: u32, mm_id: MmId, start: u64, end: u64, write: bool) -> Result<Outcome, OpError> {
+        let mut addr = start;
+        let mut done = Faulted::default();
+        let mut outcome = Outcome::Ok;
+        while addr < end {
+            let Some(v) = self.mms[&mm_id].find(addr).cloned() else {
+                self.emit(EventKind::Refused {
+                    errno: Errno::EFAULT,
+                    why: format!("access at {addr:x}: no VMA maps it, SIGSEGV"),
+                    source: "arch/x86/mm/fault.c: do_user_addr_fault → bad_area",
+                });
+                outcome = Self::killed(Signal::SIGSEGV);
+                break;
+            };
+            let allowed = if write { v.has(VM_WRITE) } else { v.flags & (VM_READ | VM_WRITE | VM_EXEC) != 0 };
+            if !allowed {
+                self.emit(EventKind::Refused {
+                    errno: Errno::EACCES,
+                    why: format!(
+                        "{} at {addr:x}: VMA {} does not allow it, SIGSEGV",
+                        if write { "write" } else { "read" },
+                        v.span()
+                    ),
+                    source: "arch/x86/mm/fault.c: access_error",
+                });
+                outcome = Self::killed(Signal::SIGSEGV);
+                break;
+            }
+            let seg_end = end.min(v.end);
+            if v.has(VM_HUGETLB) {
+                // Hugetlb pages are taken from the reserved pool; they are not in Rss (not modelled further).
+                addr = seg_end;
+                continue;
+            }
+            if let Err(o) = self.fault_vma(pid, mm_id, &v, addr >> PAGE_SHIFT, seg_end >> PAGE_SHIFT, write, &mut done) {
+                outcome = o;
+                break;
+            }
+            addr = seg_end;
+        }
+        let span = Span { start, end };
+        for (n, kind) in [
+            (done.anon_new, FaultKind::AnonNew),
+            (done.zero, FaultKind::ZeroPage),
+            (done.cow_copy, FaultKind::CowCopy),
+            (done.cow_reuse, FaultKind::CowReuse),
+            (done.file, FaultKind::FileMap),
+            (done.shmem, FaultKind::Shmem),
+        ] {
+            if n > 0 {
+                self.emit(EventKind::Fault { span, pages: n, kind });
+            }
+        }
+        if let Outcome::Killed { .. } = outcome {
+            if self.procs[&pid].state == super::ProcState::Running {
+                self.end_process(pid, true);
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Give a VMA an anon_vma on its first anonymous page (mm/rmap.c: __anon_vma_prepare), reusing
+    /// an adjacent compatible VMA's anon_vma when its chain is singular (find_mergeable_anon_vma).
+    fn anon_vma_prepare(&mut self, mm_id: MmId, vstart: u64) {
+        let mm = &self.mms[&mm_id];
+        let v = &mm.vmas[&vstart];
+        if v.anon_vma.is_some() {
+            return;
+        }
+        let next = mm.starting_at(v.end);
+        let prev = mm.ending_at(v.start);
+        let reuse = next
+            .filter(|n| anon_vma_compatible(v, n) && n.anon_vma.is_some() && n.anon_chain == 1)
+            .or_else(|| prev.filter(|p| anon_vma_compatible(p, v) && p.anon_vma.is_some() && p.anon_chain == 1))
+            .and_then(|n| n.anon_vma);
+        let id = match reuse {
+            Some(id) => id,
+            None => self.new_anon_vma(),
+        };
+        let v = self.mms.get_mut(&mm_id).expect("mm").vmas.get_mut(&vstart).expect("vma");
+        v.anon_vma = Some(id);
+        v.anon_chain = 1;
+    }
+
+    /// Fault pages `[a, b)` of one VMA.
+    #[allow(clippy::too_many_arguments)]
+    fn fault_vma(
+        &mut self,
+        pid: u32,
+        mm_id: MmId,
+        v: &Vma,
+        a: u64,
+        b: u64,
+        write: bool,
+        done: &mut Faulted,
+    ) -> Result<(), Outcome> {
+        let private = !v.has(VM_SHARED);
+        // Walk the page table: gaps (never touched) and runs.
+        let runs: Vec<(u64, u64, Pte)> = self.mms[&mm_id].pt.range(a, b).collect();
+        let mut segs: Vec<(u64, u64, Option<Pte>)> = Vec::new();
+        let mut cur = a;
+        for (s, l, p) in runs {
+            if s > cur {
+                segs.push((cur, s - cur, None));
+            }
+            segs.push((s, l, Some(p)));
+            cur = s + l;
+        }
+        if cur < b {
+            segs.push((cur, b - cur, None));
+        }
+        for (s, n, pte) in segs {
+            match pte {
+                None => self.fault_untouched(pid, mm_id, v, s, n, write, private, done)?,
+                Some(Pte::Zero) => {
+                    if write {
+                        self.anon_fault_new(pid, mm_id, v, s, n, done)?;
+                        done.anon_new -= n;
+                        done.cow_copy += n;
+                    }
+                }
+                Some(Pte::Present { pfn }) => {
+                    if write {
+                        self.write_present(pid, mm_id, v, s, n, pfn, private, done)?;
+                    }
+                }
+                Some(Pte::Swap { .. }) => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn anon_fault_new(&mut self, pid: u32, mm_id: MmId, v: &Vma, s: u64, n: u64, done: &mut Faulted) -> Result<(), Outcome> {
+        if !self.make_room(n, pid) {
+            return Err(Self::killed(Signal::SIGKILL));
+        }
+        self.anon_vma_prepare(mm_id, v.start);
+        let pfn = self.new_frames(n, FrameKind::Anon, 1, true);
+        self.set_ptes(mm_id, s, n, pfn, FrameKind::Anon);
+        done.anon_new += n;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn fault_untouched(
+        &mut self,
+        pid: u32,
+        mm_id: MmId,
+        v: &Vma,
+        s: u64,
+        n: u64,
+        write: bool,
+        private: bool,
+        done: &mut Faulted,
+    ) -> Result<(), Outcome> {
+        match v.obj {
+            None => {
+                if write {
+                    self.anon_fault_new(pid, mm_id, v, s, n, done)?;
+                } else {
+                    // do_anonymous_page: a read maps the shared zero page (no anon_vma, no RSS).
+                    self.mms.get_mut(&mm_id).expect("mm").pt.set(s, n, Pte::Zero);
+                    done.zero += n;
+                }
+            }
+            Some(obj) => {
+                let off = v.pgoff + (s - v.start_page());
+                // Bring the object's pages into the page cache (a read or shmem allocation).
+                self.ensure_cache(pid, obj, off, n, write && !private)?;
+                let shmem = self.objs[&obj].kind.is_shmem();
+                if write && private {
+                    // do_cow_fault: copy the file page into a new anonymous page.
+                    self.anon_fault_new(pid, mm_id, v, s, n, done)?;
+                    done.anon_new -= n;
+                    done.cow_copy += n;
+                } else {
+                    let cache: Vec<(u64, u64, CachePage)> = self.objs[&obj].cache.range(off, off + n).collect();
+                    let kind = if shmem { FrameKind::Shmem } else { FrameKind::File };
+                    for (co, cl, cp) in cache {
+                        self.frames_map(cp.pfn, cl);
+                        if write {
+                            self.frames.update(cp.pfn, cp.pfn + cl, |_, _, f| Frame { dirty: true, ..*f });
+                        }
+                        self.set_ptes(mm_id, s + (co - off), cl, cp.pfn, kind);
+                    }
+                    if shmem {
+                        done.shmem += n;
+                    } else {
+                        done.file += n;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Make pages `[off, off+n)` of an object resident in its page cache. Shmem pages of a
+    /// VM_NORESERVE object are charged one by one (mm/shmem.c: shmem_acct_blocks); a refused
+    /// charge is SIGBUS for a fault.
+    pub(crate) fn ensure_cache(&mut self, pid: u32, obj: u32, off: u64, n: u64, dirty: bool) -> Result<(), Outcome> {
+        let missing: Vec<(u64, u64)> = {
+            let o = &self.objs[&obj];
+            let mut v = Vec::new();
+            let mut cur = off;
+            for (s, l, _) in o.cache.range(off, off + n) {
+                if s > cur {
+                    v.push((cur, s - cur));
+                }
+                cur = s + l;
+            }
+            if cur < off + n {
+                v.push((cur, off + n - cur));
+            }
+            v
+        };
+        let shmem = self.objs[&obj].kind.is_shmem();
+        for (s, l) in missing {
+            if shmem && self.objs[&obj].noreserve {
+                let granted = self.charge_shmem_pages(pid, obj, l);
+                if granted < l {
+                    return Err(Self::killed(Signal::SIGBUS));
+                }
+            }
+            if !self.make_room(l, pid) {
+                return Err(Self::killed(Signal::SIGKILL));
+            }
+            let kind = if shmem { FrameKind::Shmem } else { FrameKind::File };
+            let pfn = self.new_frames(l, kind, 0, dirty && shmem);
+            self.objs.get_mut(&obj).expect("obj").cache.set(s, l, CachePage { pfn });
+        }
+        Ok(())
+    }
+
+    /// A write to resident pages: reuse exclusive anonymous pages, copy shared ones (do_wp_page),
+    /// dirty shared-mapping pages in place.
+    #[allow(clippy::too_many_arguments)]
+    fn write_present(
+        &mut self,
+        pid: u32,
+        mm_id: MmId,
+        v: &Vma,
+        s: u64,
+        _n: u64,
+        pfn: u64,
+        private: bool,
+        done: &mut Faulted,
+    ) -> Result<(), Outcome> {
+        let frames: Vec<(u64, u64, Frame)> = self.frames.range(pfn, pfn + _n).collect();
+        for (fp, fl, f) in frames {
+            let vpn = s + (fp - pfn);
+            let exclusive_anon = f.kind == FrameKind::Anon && f.mapcount <= 1;
+            if exclusive_anon || !private {
+                if !f.dirty || f.lazyfree {
+                    self.frames.update(fp, fp + fl, |_, _, f| Frame { dirty: true, lazyfree: false, ..*f });
+                }
+                if exclusive_anon && f.lazyfree {
+                    done.cow_reuse += fl;
+                }
+                continue;
+            }
+            // Copy-on-write: a new private page for this process; the original loses a mapping.
+            if !self.make_room(fl, pid) {
+                return Err(Self::killed(Signal::SIGKILL));
+            }
+            self.anon_vma_prepare(mm_id, v.start);
+            let before = self.frames_unmap(fp, fl);
+            {
+                let mm = self.mms.get_mut(&mm_id).expect("mm");
+                for (_, bl, bf) in &before {
+                    mm.rss[kind_idx(bf.kind)] -= bl;
+                }
+            }
+            let np = self.new_frames(fl, FrameKind::Anon, 1, true);
+            self.set_ptes(mm_id, vpn, fl, np, FrameKind::Anon);
+            done.cow_copy += fl;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,233 @@
+//! An address space (`struct mm_struct`): the VMA tree, the page table, the counters that
+//! /proc/PID/status shows, the names a scenario gave its mappings, and placement.
+
+use super::pages::Pte;
+use super::vma::*;
+use crate::runmap::RunMap;
+use crate::units::{PAGE_SHIFT, PAGE_SIZE};
+use std::collections::BTreeMap;
+
+/// x86-64 `TASK_SIZE` with 4-level paging: the top of user space.
+pub const TASK_SIZE: u64 = 0x7fff_ffff_f000;
+/// `STACK_TOP` without randomization.
+pub const STACK_TOP: u64 = TASK_SIZE;
+/// arch/x86/mm/mmap.c: mmap_base() with randomization off: `TASK_SIZE - max(8 MiB stack rlimit +
+/// stack_guard_gap, 128 MiB)`.
+pub const MMAP_BASE: u64 = TASK_SIZE - (128 << 20);
+/// `mmap_min_addr` default (64 KiB): nothing is placed below it.
+pub const MMAP_MIN_ADDR: u64 = 0x1_0000;
+/// Where `[heap]` starts. vmlab processes have no program image, so this is the non-randomized
+/// PIE heap start of a small program (`ELF_ET_DYN_BASE` 0x555555554000 + a few image pages).
+pub const START_BRK: u64 = 0x5555_5555_9000;
+/// `stack_guard_gap` = 256 pages: the gap kept below a VM_GROWSDOWN VMA.
+pub const STACK_GUARD_GAP: u64 = 256 * PAGE_SIZE;
+/// The initial `[stack]` VMA of a fresh exec (model-spec L4 measured 132 KiB).
+pub const INITIAL_STACK: u64 = 132 * 1024;
+/// `RLIMIT_STACK` default soft limit (8 MiB).
+pub const RLIMIT_STACK: u64 = 8 << 20;
+
+pub type MmId = u32;
+
+#[derive(Clone, Debug)]
+pub struct Mm {
+    pub vmas: BTreeMap<u64, Vma>,
+    pub pt: RunMap<Pte>,
+    /// Scenario names → the byte range the mapping was created with (updated by mremap).
+    pub names: BTreeMap<String, (u64, u64)>,
+    pub total_vm: u64,
+    pub start_brk: u64,
+    pub brk: u64,
+    /// Live processes using this mm (fork gives a new mm; vfork and CLONE_VM share it).
+    pub users: u32,
+    /// RssAnon, RssFile, RssShmem in pages.
+    pub rss: [u64; 3],
+    pub hiwater_rss: u64,
+    pub hiwater_vm: u64,
+    /// Huge pages reserved by this mm's hugetlb mappings.
+    pub huge_rsvd: u64,
+}
+
+impl Mm {
+    pub fn new() -> Self {
+        Mm {
+            vmas: BTreeMap::new(),
+            pt: RunMap::new(),
+            names: BTreeMap::new(),
+            total_vm: 0,
+            start_brk: START_BRK,
+            brk: START_BRK,
+            users: 1,
+            rss: [0; 3],
+            hiwater_rss: 0,
+            hiwater_vm: 0,
+            huge_rsvd: 0,
+        }
+    }
+
+    pub fn map_count(&self) -> u64 {
+        self.vmas.len() as u64
+    }
+
+    pub fn rss_total(&self) -> u64 {
+        self.rss.iter().sum()
+    }
+
+    pub fn insert(&mut self, v: Vma) {
+        self.total_vm += v.pages();
+        self.hiwater_vm = self.hiwater_vm.max(self.total_vm);
+        self.vmas.insert(v.start, v);
+    }
+
+    pub fn remove(&mut self, start: u64) -> Option<Vma> {
+        let v = self.vmas.remove(&start)?;
+        self.total_vm -= v.pages();
+        Some(v)
+    }
+
+    /// The VMA containing `addr`.
+    pub fn find(&self, addr: u64) -> Option<&Vma> {
+        self.vmas.range(..=addr).next_back().map(|(_, v)| v).filter(|v| addr < v.end)
+    }
+
+    /// The VMA that ends exactly at `addr`.
+    pub fn ending_at(&self, addr: u64) -> Option<&Vma> {
+        self.vmas.range(..addr).next_back().map(|(_, v)| v).filter(|v| v.end == addr)
+    }
+
+    /// The VMA that starts exactly at `addr`.
+    pub fn starting_at(&self, addr: u64) -> Option<&Vma> {
+        self.vmas.get(&addr)
+    }
+
+    /// VMAs intersecting `[start, end)`, as (start, end) pairs.
+    pub fn overlapping(&self, start: u64, end: u64) -> Vec<(u64, u64)> {
+        let first = self
+            .vmas
+            .range(..start)
+            .next_back()
+            .filter(|(_, v)| v.end > start)
+            .map(|(&s, _)| s)
+            .unwrap_or(start);
+        self.vmas.range(first..end).map(|(_, v)| (v.start, v.end)).filter(|&(s, e)| e > start && s < end).collect()
+    }
+
+    pub fn is_free(&self, start: u64, end: u64) -> bool {
+        self.overlapping(start, end).is_empty()
+    }
+
+    /// Split the VMA containing `at` into `[start, at)` and `[at, end)`. The caller has checked
+    /// map_count. Both halves keep flags, file, anon_vma.
+    pub fn split(&mut self, at: u64) {
+        let Some(v) = self.find(at).cloned() else { return };
+        if v.start == at {
+            return;
+        }
+        let mut hi = v.clone();
+        hi.start = at;
+        hi.pgoff = v.pgoff_at(at);
+        let mut lo = v;
+        lo.end = at;
+        // total_vm is unchanged by a split.
+        self.vmas.insert(lo.start, lo);
+        self.vmas.insert(hi.start, hi);
+    }
+
+    /// Where a VMA's free gap ends below it: `vm_start_gap` keeps stack_guard_gap below a stack.
+    fn start_gap(v: &Vma) -> u64 {
+        if v.has(VM_GROWSDOWN) {
+            v.start.saturating_sub(STACK_GUARD_GAP)
+        } else {
+            v.start
+        }
+    }
+
+    /// arch_get_unmapped_area_topdown: the highest free range of `len` bytes below mmap_base.
+    pub fn unmapped_area_topdown(&self, len: u64) -> Option<u64> {
+        let mut hi = MMAP_BASE;
+        for v in self.vmas.values().rev() {
+            if v.start >= hi {
+                hi = hi.min(Self::start_gap(v));
+                continue;
+            }
+            if v.end <= hi && hi - v.end >= len {
+                return Some(hi - len);
+            }
+            hi = hi.min(Self::start_gap(v));
+        }
+        (hi >= MMAP_MIN_ADDR && hi - MMAP_MIN_ADDR >= len).then(|| hi - len)
+    }
+
+    /// `[heap]`'s VMA, if the break has moved.
+    pub fn heap(&self) -> Option<&Vma> {
+        self.vmas.values().find(|v| v.special == Some(Special::Heap))
+    }
+
+    pub fn stack(&self) -> Option<&Vma> {
+        self.vmas.values().find(|v| v.special == Some(Special::Stack))
+    }
+
+    /// VmData: private writable non-stack pages (`is_data_mapping`).
+    pub fn data_vm(&self) -> u64 {
+        self.vmas
+            .values()
+            .filter(|v| v.flags & (VM_WRITE | VM_SHARED | VM_GROWSDOWN) == VM_WRITE)
+            .map(|v| v.pages())
+            .sum()
+    }
+
+    /// VmStk.
+    pub fn stack_vm(&self) -> u64 {
+        self.vmas.values().filter(|v| v.has(VM_GROWSDOWN)).map(|v| v.pages()).sum()
+    }
+
+    /// VmExe: executable, non-writable, non-stack.
+    pub fn exec_vm(&self) -> u64 {
+        self.vmas
+            .values()
+            .filter(|v| v.flags & (VM_EXEC | VM_WRITE | VM_GROWSDOWN) == VM_EXEC)
+            .map(|v| v.pages())
+            .sum()
+    }
+
+    /// VmLck.
+    pub fn locked_vm(&self) -> u64 {
+        self.vmas.values().filter(|v| v.has(VM_LOCKED)).map(|v| v.pages()).sum()
+    }
+
+    /// Page-table pages needed for what is mapped now: one PTE page per 2 MiB region, one PMD
+    /// page per 1 GiB region and one PUD page per 512 GiB region that holds a mapped entry
+    /// (x86-64 4-level paging). The PGD page of every mm is counted too.
+    pub fn pgtable_pages(&self) -> u64 {
+        let mut total = 0;
+        if self.pt.is_empty() {
+            return 0;
+        }
+        for shift in [9u32, 18, 27] {
+            let mut last: Option<u64> = None;
+            for (s, l, _) in self.pt.iter() {
+                let a = s >> shift;
+                let b = (s + l - 1) >> shift;
+                let first_new = match last {
+                    Some(x) if x >= a => x + 1,
+                    _ => a,
+                };
+                if b >= first_new {
+                    total += b - first_new + 1;
+                }
+                last = Some(last.map_or(b, |x| x.max(b)));
+            }
+        }
+        total + 1
+    }
+
+    /// The page number of a byte address.
+    pub fn vpn(addr: u64) -> u64 {
+        addr >> PAGE_SHIFT
+    }
+}
+
+impl Default for Mm {
+    fn default() -> Self {
+        Self::new()
+    }
+}

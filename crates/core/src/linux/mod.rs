@@ -1,0 +1,458 @@
+//! The Linux machine: processes, address spaces, frames and the two ledgers (commit and
+//! residency), driven by [`Op`] values. Rules follow model-spec Part L; each is cited where applied.
+
+mod commit;
+mod fault;
+mod mapops;
+pub mod mm;
+mod oom;
+mod query;
+pub mod pages;
+pub mod procfs;
+mod shmem;
+pub mod vma;
+
+use crate::config::LinuxConfig;
+use crate::event::{Event, EventKind};
+use crate::op::{Errno, Op, Outcome, Signal};
+use crate::runmap::RunMap;
+use mm::{Mm, MmId};
+use pages::Frame;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use vma::ObjId;
+
+pub type Pid = u32;
+
+/// The first pid handed out. vmlab has no init (pid 1) and no kernel threads.
+pub const FIRST_PID: Pid = 1000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ProcState {
+    Running,
+    Exited,
+    Killed,
+}
+
+#[derive(Clone, Debug)]
+pub struct Process {
+    pub pid: Pid,
+    pub name: String,
+    pub ppid: Option<Pid>,
+    pub mm: Option<MmId>,
+    pub state: ProcState,
+    pub oom_score_adj: i32,
+    /// The floor an unprivileged write may not go below (fs/proc/base.c: __set_oom_adj).
+    pub oom_score_adj_min: i32,
+    /// CAP_SYS_ADMIN in the initial user namespace (and, in vmlab, CAP_SYS_RESOURCE with it).
+    pub cap_sys_admin: bool,
+    /// Set on a vfork child until it execs or exits; its parent is suspended meanwhile.
+    pub vfork_parent: Option<Pid>,
+}
+
+/// A file, tmpfs file or shmem object (`struct file` / inode) whose pages live in the page cache.
+#[derive(Clone, Debug)]
+pub struct Obj {
+    pub kind: ObjKind,
+    pub size_pages: u64,
+    /// VM_NORESERVE shmem: charged page by page as pages are allocated (tmpfs files always).
+    pub noreserve: bool,
+    /// Pages of Committed_AS this object holds now.
+    pub charged: u64,
+    pub cache: RunMap<pages::CachePage>,
+    /// VMAs that map it.
+    pub maps: u64,
+    /// Still reachable by name: not unlinked / not IPC_RMID'd. A shared anonymous object is
+    /// never reachable by name.
+    pub linked: bool,
+    pub ino: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ObjKind {
+    File { path: String },
+    Tmpfs { path: String },
+    SharedAnon,
+    Sysv { key: String },
+}
+
+impl ObjKind {
+    pub fn is_shmem(&self) -> bool {
+        !matches!(self, ObjKind::File { .. })
+    }
+}
+
+/// Machine-wide page counters (frames in existence, by kind).
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    pub anon: u64,
+    /// Page-cache pages of regular files.
+    pub file: u64,
+    /// Shmem pages (tmpfs, SysV, shared anonymous).
+    pub shmem: u64,
+    pub swap_used: u64,
+}
+
+/// A simulated Linux machine.
+#[derive(Clone, Debug)]
+pub struct LinuxMachine {
+    pub cfg: LinuxConfig,
+    committed: u64,
+    pub procs: BTreeMap<Pid, Process>,
+    /// Scenario names → the newest pid with that name.
+    pub by_name: BTreeMap<String, Pid>,
+    pub mms: BTreeMap<MmId, Mm>,
+    pub frames: RunMap<Frame>,
+    pub objs: BTreeMap<ObjId, Obj>,
+    pub paths: BTreeMap<String, ObjId>,
+    pub shm_keys: BTreeMap<String, ObjId>,
+    pub stats: Stats,
+    pub huge_rsvd: u64,
+    next_pfn: u64,
+    next_pid: Pid,
+    next_mm: MmId,
+    next_obj: ObjId,
+    next_anon_vma: u64,
+    /// The event list of the operation being applied.
+    ev: Vec<Event>,
+    /// The pid the current operation is attributed to.
+    cur_pid: Option<Pid>,
+}
+
+/// An operation that refers to something that does not exist: a scenario error, not an errno.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OpError(pub String);
+
+impl LinuxMachine {
+    pub fn new(cfg: LinuxConfig) -> Self {
+        LinuxMachine {
+            cfg,
+            committed: 0,
+            procs: BTreeMap::new(),
+            by_name: BTreeMap::new(),
+            mms: BTreeMap::new(),
+            frames: RunMap::new(),
+            objs: BTreeMap::new(),
+            paths: BTreeMap::new(),
+            shm_keys: BTreeMap::new(),
+            stats: Stats::default(),
+            huge_rsvd: 0,
+            next_pfn: 0,
+            next_pid: FIRST_PID,
+            next_mm: 1,
+            next_obj: 1,
+            next_anon_vma: 1,
+            ev: Vec::new(),
+            cur_pid: None,
+        }
+    }
+
+    fn emit(&mut self, kind: EventKind) {
+        self.ev.push(Event { pid: self.cur_pid, kind });
+    }
+
+    /// Pages of RAM not holding anything (MemFree).
+    pub fn free_pages(&self) -> u64 {
+        self.totalram_pages()
+            .saturating_sub(self.stats.anon + self.stats.file + self.stats.shmem + self.hugetlb_total_pages())
+    }
+
+    /// Apply one operation: returns what the process sees, and the events of every decision.
+    pub fn apply(&mut self, op: &Op) -> Result<(Outcome, Vec<Event>), OpError> {
+        self.ev.clear();
+        self.cur_pid = op.proc().and_then(|n| self.by_name.get(n).copied());
+        if let Some(p) = op.proc() {
+            if !matches!(op, Op::Spawn { .. }) {
+                self.check_can_act(p, op)?;
+            }
+        }
+        let outcome = self.dispatch(op)?;
+        Ok((outcome, std::mem::take(&mut self.ev)))
+    }
+
+    /// A process must exist and be running; a vfork parent is suspended until its child execs or exits.
+    fn check_can_act(&self, name: &str, op: &Op) -> Result<(), OpError> {
+        let pid = self.pid(name)?;
+        let p = &self.procs[&pid];
+        if p.state != ProcState::Running {
+            if matches!(op, Op::Kill { .. }) {
+                return Ok(());
+            }
+            return Err(OpError(format!("process `{name}` (pid {pid}) has {}", match p.state {
+                ProcState::Exited => "exited",
+                _ => "been killed",
+            })));
+        }
+        if let Some(child) = self.procs.values().find(|c| c.vfork_parent == Some(pid) && c.state == ProcState::Running) {
+            if !matches!(op, Op::Kill { .. }) {
+                return Err(OpError(format!(
+                    "process `{name}` is suspended in vfork until its child `{}` calls exec or exits",
+                    child.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn pid(&self, name: &str) -> Result<Pid, OpError> {
+        self.by_name.get(name).copied().ok_or_else(|| OpError(format!("no process named `{name}`")))
+    }
+
+    pub fn mm_of(&self, pid: Pid) -> Option<MmId> {
+        self.procs.get(&pid).and_then(|p| p.mm)
+    }
+
+    fn dispatch(&mut self, op: &Op) -> Result<Outcome, OpError> {
+        let (ram, swap) = (self.cfg.ram_bytes, self.cfg.swap_bytes);
+        let size = |s: &crate::op::Size| s.resolve(ram, swap);
+        Ok(match op {
+            Op::Sysctl { sysctl, value } => self.set_sysctl(*sysctl, *value),
+            Op::SetSwap { bytes } => {
+                let old = self.total_swap_pages();
+                self.cfg.swap_bytes = size(bytes) / crate::units::PAGE_SIZE * crate::units::PAGE_SIZE;
+                let new = self.total_swap_pages();
+                self.emit(EventKind::SwapSet { old_pages: old, new_pages: new });
+                Outcome::Ok
+            }
+            Op::Spawn { name, cap_sys_admin, oom_score_adj } => {
+                self.spawn(name, *cap_sys_admin, *oom_score_adj)?;
+                Outcome::Ok
+            }
+            Op::Fork { parent, child, kind } => self.fork(parent, child, *kind)?,
+            Op::Exec { proc } => self.exec(proc)?,
+            Op::Exit { proc } => {
+                let pid = self.pid(proc)?;
+                self.end_process(pid, false);
+                Outcome::Ok
+            }
+            Op::Kill { proc } => {
+                let pid = self.pid(proc)?;
+                if self.procs[&pid].state == ProcState::Running {
+                    self.end_process(pid, true);
+                }
+                Outcome::Ok
+            }
+            Op::Mmap { .. } => self.mmap(op)?,
+            Op::Munmap { proc, target } => self.munmap_target(proc, target)?,
+            Op::Mprotect { proc, target, prot } => self.mprotect(proc, target, *prot)?,
+            Op::Mremap { proc, mapping, new_len, may_move } => {
+                self.mremap(proc, mapping, size(new_len), *may_move)?
+            }
+            Op::Madvise { proc, target, advice } => self.madvise(proc, target, *advice)?,
+            Op::Access { proc, target, write } => self.access(proc, target, *write)?,
+            Op::Brk { proc, change } => self.brk(proc, *change)?,
+            Op::StackGrow { proc, new_size } => self.stack_grow(proc, size(new_size))?,
+            Op::Shmget { proc, key, len, noreserve } => self.shmget(proc, key, size(len), *noreserve)?,
+            Op::ShmRm { proc: _, key } => self.shmrm(key)?,
+            Op::TmpfsWrite { proc, path, offset, len } => self.tmpfs_write(proc, path, size(offset), size(len))?,
+            Op::TmpfsTruncate { proc: _, path, len } => self.tmpfs_truncate(path, size(len))?,
+            Op::Unlink { proc: _, path } => self.unlink(path)?,
+            Op::OomScoreAdj { proc, value, legacy } => self.set_oom_score_adj(proc, *value, *legacy)?,
+        })
+    }
+
+    fn set_sysctl(&mut self, sysctl: crate::config::Sysctl, value: u64) -> Outcome {
+        use crate::config::{OvercommitMode, Sysctl};
+        let s = &mut self.cfg.sysctls;
+        let (old, zeroed) = match sysctl {
+            Sysctl::OvercommitMemory => {
+                let Some(mode) = OvercommitMode::from_sysctl(value) else {
+                    self.emit(EventKind::Refused {
+                        errno: Errno::EINVAL,
+                        why: format!("vm.overcommit_memory accepts 0, 1 or 2, not {value}"),
+                        source: "mm/util.c: overcommit_policy_handler",
+                    });
+                    return Outcome::Err(Errno::EINVAL);
+                };
+                let old = s.overcommit_memory.sysctl_value();
+                s.overcommit_memory = mode;
+                (old, None)
+            }
+            // Writing one of ratio/kbytes zeroes the other (mm/util.c: overcommit_ratio_handler,
+            // overcommit_kbytes_handler) [confirmed 6.18].
+            Sysctl::OvercommitRatio => {
+                let old = std::mem::replace(&mut s.overcommit_ratio, value);
+                let z = (s.overcommit_kbytes != 0).then_some(Sysctl::OvercommitKbytes);
+                s.overcommit_kbytes = 0;
+                (old, z)
+            }
+            Sysctl::OvercommitKbytes => {
+                let old = std::mem::replace(&mut s.overcommit_kbytes, value);
+                let z = (s.overcommit_ratio != 0).then_some(Sysctl::OvercommitRatio);
+                s.overcommit_ratio = 0;
+                (old, z)
+            }
+            Sysctl::AdminReserveKbytes => (std::mem::replace(&mut s.admin_reserve_kbytes, value), None),
+            Sysctl::UserReserveKbytes => (std::mem::replace(&mut s.user_reserve_kbytes, value), None),
+            Sysctl::MaxMapCount => (std::mem::replace(&mut s.max_map_count, value), None),
+            Sysctl::NrHugepages => {
+                // The pool can only take free RAM; the kernel allocates as many as it can.
+                let per = self.cfg.hugepage_bytes >> crate::units::PAGE_SHIFT;
+                let old = s.nr_hugepages;
+                let cur_pool = old * per;
+                let avail = self.totalram_pages().saturating_sub(self.stats.anon + self.stats.file + self.stats.shmem);
+                let want = value.min(avail / per.max(1));
+                let _ = cur_pool;
+                self.cfg.sysctls.nr_hugepages = want.max(self.huge_rsvd);
+                (old, None)
+            }
+        };
+        let new = match sysctl {
+            Sysctl::OvercommitMemory => self.cfg.sysctls.overcommit_memory.sysctl_value(),
+            Sysctl::OvercommitRatio => self.cfg.sysctls.overcommit_ratio,
+            Sysctl::OvercommitKbytes => self.cfg.sysctls.overcommit_kbytes,
+            Sysctl::AdminReserveKbytes => self.cfg.sysctls.admin_reserve_kbytes,
+            Sysctl::UserReserveKbytes => self.cfg.sysctls.user_reserve_kbytes,
+            Sysctl::MaxMapCount => self.cfg.sysctls.max_map_count,
+            Sysctl::NrHugepages => self.cfg.sysctls.nr_hugepages,
+        };
+        self.emit(EventKind::SysctlSet { sysctl, old, new, zeroed });
+        Outcome::Ok
+    }
+
+    fn spawn(&mut self, name: &str, cap_sys_admin: bool, adj: i32) -> Result<Pid, OpError> {
+        if self.by_name.get(name).is_some_and(|p| self.procs[p].state == ProcState::Running) {
+            return Err(OpError(format!("a running process is already named `{name}`")));
+        }
+        let mm = self.new_mm();
+        let pid = self.new_process(name, None, Some(mm), cap_sys_admin);
+        let p = self.procs.get_mut(&pid).expect("just inserted");
+        p.oom_score_adj = adj;
+        p.oom_score_adj_min = if cap_sys_admin { adj } else { adj.min(0) };
+        self.cur_pid = Some(pid);
+        self.emit(EventKind::ProcessCreated { pid, name: name.to_string(), kind: None, parent: None });
+        Ok(pid)
+    }
+
+    fn new_mm(&mut self) -> MmId {
+        let id = self.next_mm;
+        self.next_mm += 1;
+        self.mms.insert(id, Mm::new());
+        id
+    }
+
+    fn new_process(&mut self, name: &str, ppid: Option<Pid>, mm: Option<MmId>, cap: bool) -> Pid {
+        let pid = self.next_pid;
+        self.next_pid += 1;
+        self.procs.insert(pid, Process {
+            pid,
+            name: name.to_string(),
+            ppid,
+            mm,
+            state: ProcState::Running,
+            oom_score_adj: 0,
+            oom_score_adj_min: 0,
+            cap_sys_admin: cap,
+            vfork_parent: None,
+        });
+        self.by_name.insert(name.to_string(), pid);
+        pid
+    }
+
+    pub(crate) fn new_anon_vma(&mut self) -> u64 {
+        let id = self.next_anon_vma;
+        self.next_anon_vma += 1;
+        id
+    }
+
+    pub(crate) fn new_obj(&mut self, kind: ObjKind, size_pages: u64, noreserve: bool) -> ObjId {
+        let id = self.next_obj;
+        self.next_obj += 1;
+        self.objs.insert(id, Obj {
+            kind,
+            size_pages,
+            noreserve,
+            charged: 0,
+            cache: RunMap::new(),
+            maps: 0,
+            linked: true,
+            ino: 1000 + id as u64,
+        });
+        id
+    }
+
+    pub(crate) fn alloc_pfns(&mut self, n: u64) -> u64 {
+        let p = self.next_pfn;
+        self.next_pfn += n;
+        p
+    }
+
+    fn exec(&mut self, name: &str) -> Result<Outcome, OpError> {
+        let pid = self.pid(name)?;
+        self.detach_mm(pid);
+        let mm = self.new_mm();
+        let p = self.procs.get_mut(&pid).expect("pid exists");
+        p.mm = Some(mm);
+        p.vfork_parent = None;
+        self.emit(EventKind::ProcessCreated { pid, name: name.to_string(), kind: None, parent: None });
+        Ok(Outcome::Ok)
+    }
+
+    /// exit or SIGKILL: drop the mm, mark the process.
+    pub(crate) fn end_process(&mut self, pid: Pid, killed: bool) {
+        self.detach_mm(pid);
+        if let Some(p) = self.procs.get_mut(&pid) {
+            p.state = if killed { ProcState::Killed } else { ProcState::Exited };
+            p.vfork_parent = None;
+        }
+        self.emit(EventKind::ProcessExited { pid, killed });
+    }
+
+    /// `mmput`: the last user of an mm tears it down (exit_mmap), unaccounting every VM_ACCOUNT VMA.
+    fn detach_mm(&mut self, pid: Pid) {
+        let Some(mm_id) = self.procs.get_mut(&pid).and_then(|p| p.mm.take()) else { return };
+        let mm = self.mms.get_mut(&mm_id).expect("process mm exists");
+        mm.users -= 1;
+        if mm.users > 0 {
+            return;
+        }
+        let starts: Vec<u64> = mm.vmas.keys().copied().collect();
+        let mut unaccounted = 0;
+        for s in starts {
+            unaccounted += self.remove_vma(mm_id, s);
+        }
+        self.unacct(unaccounted);
+        self.mms.remove(&mm_id);
+        self.emit(EventKind::MmReleased { pages_unaccounted: unaccounted });
+    }
+
+    fn set_oom_score_adj(&mut self, name: &str, value: i32, legacy: bool) -> Result<Outcome, OpError> {
+        let pid = self.pid(name)?;
+        let p = self.procs.get_mut(&pid).expect("pid exists");
+        // fs/proc/base.c: oom_adj_write scales the legacy value; __set_oom_adj checks privileges.
+        let (ok_range, scaled) = if legacy {
+            ((-17..=15).contains(&value), if value == 15 { 1000 } else { value * 1000 / 17 })
+        } else {
+            ((-1000..=1000).contains(&value), value)
+        };
+        if !ok_range {
+            self.emit(EventKind::Refused {
+                errno: Errno::EINVAL,
+                why: format!("{value} is out of range"),
+                source: "fs/proc/base.c: oom_score_adj_write",
+            });
+            return Ok(Outcome::Err(Errno::EINVAL));
+        }
+        let floor = if legacy { p.oom_score_adj } else { p.oom_score_adj_min };
+        if scaled < floor && !p.cap_sys_admin {
+            let why = if legacy {
+                format!("oom_adj {value} (= oom_score_adj {scaled}) is below the current {floor} and the process lacks CAP_SYS_RESOURCE")
+            } else {
+                format!("oom_score_adj {scaled} is below oom_score_adj_min {floor} and the process lacks CAP_SYS_RESOURCE")
+            };
+            self.emit(EventKind::Refused { errno: Errno::EACCES, why, source: "fs/proc/base.c: __set_oom_adj" });
+            return Ok(Outcome::Err(Errno::EACCES));
+        }
+        let old = p.oom_score_adj;
+        p.oom_score_adj = scaled;
+        if p.cap_sys_admin {
+            p.oom_score_adj_min = scaled;
+        }
+        self.emit(EventKind::OomScoreAdjSet { old, new: scaled });
+        Ok(Outcome::Ok)
+    }
+
+    pub(crate) fn killed(signal: Signal) -> Outcome {
+        Outcome::Killed { signal }
+    }
+}

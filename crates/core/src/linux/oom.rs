@@ -1,0 +1,102 @@
+//! OOM badness, `/proc/PID/oom_score` in both eras, and the global OOM killer's victim choice
+//! (model-spec L8; mm/oom_kill.c, fs/proc/base.c).
+
+use super::{LinuxMachine, Pid, ProcState};
+use crate::event::EventKind;
+
+impl LinuxMachine {
+    /// `totalpages` of a global OOM: RAM + swap.
+    pub fn oom_totalpages(&self) -> u64 {
+        (self.totalram_pages() + self.total_swap_pages()).max(1)
+    }
+
+    /// The points `oom_badness` gives a process (signed, from 5.9), or None when it is skipped
+    /// (no mm, adj −1000, in vfork).
+    pub fn badness(&self, pid: Pid) -> Option<i64> {
+        let p = self.procs.get(&pid)?;
+        if p.state != ProcState::Running || p.oom_score_adj == -1000 || p.vfork_parent.is_some() {
+            return None;
+        }
+        let mm = &self.mms[&p.mm?];
+        let total = self.oom_totalpages() as i64;
+        // rss + swap entries + page-table pages.
+        let mut points = (mm.rss_total() + self.swap_entries(p.mm?) + mm.pgtable_pages()) as i64;
+        if self.cfg.kernel.oom_admin_bonus() && p.cap_sys_admin {
+            points -= points * 3 / 100;
+        }
+        points += p.oom_score_adj as i64 * (total / 1000);
+        if !self.cfg.kernel.oom_score_signed() {
+            // ≈3.8–5.8: clamped to at least 1.
+            points = points.max(1);
+        }
+        Some(points)
+    }
+
+    /// Swap entries of an mm (VmSwap in pages). Swap arrives with a later issue: always 0 now.
+    pub fn swap_entries(&self, _mm: u32) -> u64 {
+        0
+    }
+
+    /// `/proc/PID/oom_score` (fs/proc/base.c: proc_oom_score).
+    pub fn oom_score(&self, pid: Pid) -> i64 {
+        let total = self.oom_totalpages() as i64;
+        match self.badness(pid) {
+            None => 0,
+            Some(b) if self.cfg.kernel.oom_score_signed() => (1000 + b * 1000 / total) * 2 / 3,
+            Some(b) => b * 1000 / total,
+        }
+    }
+
+    /// `/proc/PID/oom_adj` as read: `oom_score_adj * 17 / 1000`, with 1000 shown as 15.
+    pub fn oom_adj(&self, pid: Pid) -> i64 {
+        let adj = self.procs.get(&pid).map_or(0, |p| p.oom_score_adj) as i64;
+        if adj == 1000 {
+            15
+        } else {
+            (adj * 17 / 1000).min(15)
+        }
+    }
+
+    /// select_bad_process + oom_kill_process for a global OOM: the highest badness wins, ties go to
+    /// the later-scanned task. Returns the victim, or None ("no killable processes").
+    pub(crate) fn oom_kill(&mut self, allocating: Pid) -> Option<Pid> {
+        let mut chosen: Option<(Pid, i64)> = None;
+        for &pid in self.procs.keys() {
+            if let Some(b) = self.badness(pid) {
+                if chosen.is_none_or(|(_, c)| b >= c) {
+                    chosen = Some((pid, b));
+                }
+            }
+        }
+        let Some((victim, points)) = chosen else {
+            self.emit(EventKind::Refused {
+                errno: crate::op::Errno::ENOMEM,
+                why: "Out of memory and no killable processes".into(),
+                source: "mm/oom_kill.c: out_of_memory",
+            });
+            return None;
+        };
+        let p = &self.procs[&victim];
+        let mm = &self.mms[&p.mm.expect("candidate has an mm")];
+        let line = format!(
+            "Out of memory: Killed process {} ({}) total-vm:{}kB, anon-rss:{}kB, file-rss:{}kB, shmem-rss:{}kB, UID:0 pgtables:{}kB oom_score_adj:{}",
+            victim,
+            p.name,
+            mm.total_vm * 4,
+            mm.rss[0] * 4,
+            mm.rss[1] * 4,
+            mm.rss[2] * 4,
+            mm.pgtable_pages() * 4,
+            p.oom_score_adj
+        );
+        let _ = (allocating, points);
+        let mm_id = p.mm;
+        self.emit(EventKind::KernelLog { line });
+        // Every process sharing the victim's mm dies with it (__oom_kill_process).
+        let sharers: Vec<Pid> = self.procs.values().filter(|q| q.mm == mm_id && q.state == ProcState::Running).map(|q| q.pid).collect();
+        for pid in sharers {
+            self.end_process(pid, true);
+        }
+        Some(victim)
+    }
+}

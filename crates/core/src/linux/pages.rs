@@ -1,0 +1,102 @@
+//! Page-level state: page-table entries per mm and the physical frames they point at, both as
+//! run maps. Residency (RSS, PSS) is derived from these; commit is kept elsewhere (model-spec L1).
+
+use crate::runmap::RunValue;
+use serde::Serialize;
+
+/// A page-table entry run: what the pages of `[vpn, vpn+len)` map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pte {
+    /// The shared zero page, after a read fault on private anonymous memory (no RSS).
+    Zero,
+    /// Physical frames; the run maps `pfn, pfn+1, …`.
+    Present { pfn: u64 },
+    /// Swap entries (swap itself arrives with a later issue; the state exists now).
+    Swap { slot: u64 },
+}
+
+impl RunValue for Pte {
+    fn advance(&self, by: u64) -> Self {
+        match *self {
+            Pte::Zero => Pte::Zero,
+            Pte::Present { pfn } => Pte::Present { pfn: pfn + by },
+            Pte::Swap { slot } => Pte::Swap { slot: slot + by },
+        }
+    }
+}
+
+/// What kind of memory a frame holds, for the RssAnon/RssFile/RssShmem split.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum FrameKind {
+    Anon,
+    File,
+    Shmem,
+}
+
+/// The state of a run of physical frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// How many page-table entries map each frame (the kernel's mapcount).
+    pub mapcount: u32,
+    pub kind: FrameKind,
+    pub dirty: bool,
+    /// MADV_FREE'd and not yet reclaimed or rewritten.
+    pub lazyfree: bool,
+}
+
+impl RunValue for Frame {
+    fn advance(&self, _by: u64) -> Self {
+        *self
+    }
+}
+
+/// A page-cache (file or shmem object) entry run: object page offset → frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CachePage {
+    pub pfn: u64,
+}
+
+impl RunValue for CachePage {
+    fn advance(&self, by: u64) -> Self {
+        CachePage { pfn: self.pfn + by }
+    }
+}
+
+/// The state of a virtual page as the page view shows it (model-spec L5.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum PageState {
+    /// Mapped but never touched.
+    Untouched,
+    /// Mapped to the shared zero page by a read fault.
+    Zero,
+    /// A resident page only this mapping uses.
+    Private,
+    /// A resident page mapped `mapcount` times (COW after fork, or a shared mapping).
+    Shared { mapcount: u32 },
+    Swapped,
+    /// Resident but MADV_FREE'd.
+    LazyFree,
+}
+
+impl PageState {
+    pub fn label(&self) -> &'static str {
+        match self {
+            PageState::Untouched => "untouched",
+            PageState::Zero => "zero page",
+            PageState::Private => "resident private",
+            PageState::Shared { .. } => "resident shared",
+            PageState::Swapped => "swapped",
+            PageState::LazyFree => "lazy-free",
+        }
+    }
+}
+
+/// `PSS_SHIFT` (fs/proc/task_mmu.c): PSS is accumulated in fixed point with 12 extra bits.
+pub const PSS_SHIFT: u32 = 12;
+
+/// The PSS contribution of `pages` pages each mapped `mapcount` times, in bytes << PSS_SHIFT,
+/// computed per page exactly as smaps_page_accumulate does.
+pub fn pss_fixed(pages: u64, mapcount: u32) -> u128 {
+    let per_page = ((crate::units::PAGE_SIZE as u128) << PSS_SHIFT) / mapcount.max(1) as u128;
+    per_page * pages as u128
+}

@@ -1,0 +1,232 @@
+//! Answering [`Query`]s and checking the model's invariants.
+
+use super::pages::{FrameKind, Pte};
+use super::vma::*;
+use super::{LinuxMachine, ProcState};
+use crate::query::{Query, QueryError, Value};
+use crate::units::{KIB, PAGE_SHIFT};
+use std::collections::BTreeMap;
+
+impl LinuxMachine {
+    fn running_pid(&self, proc: &str) -> Result<u32, QueryError> {
+        let pid = *self.by_name.get(proc).ok_or_else(|| QueryError::NoSuchProcess(proc.into()))?;
+        if self.procs[&pid].state != ProcState::Running {
+            return Err(QueryError::ProcessGone(proc.into()));
+        }
+        Ok(pid)
+    }
+
+    pub fn query(&self, q: &Query) -> Result<Value, QueryError> {
+        match q {
+            Query::Meminfo { field } => {
+                let (_, v) = self
+                    .meminfo()
+                    .into_iter()
+                    .find(|(n, _)| n == field)
+                    .ok_or_else(|| QueryError::NoSuchField(format!("meminfo.{field}")))?;
+                Ok(if field.starts_with("HugePages_") { Value::Number(v as i64) } else { Value::Bytes(v * KIB) })
+            }
+            Query::Status { proc, field } => {
+                let pid = self.running_pid(proc)?;
+                match field.as_str() {
+                    "Pid" => return Ok(Value::Number(pid as i64)),
+                    "PPid" => return Ok(Value::Number(self.procs[&pid].ppid.unwrap_or(1) as i64)),
+                    "Threads" => return Ok(Value::Number(1)),
+                    _ => {}
+                }
+                let fields = self.status_fields(pid).ok_or_else(|| QueryError::ProcessGone(proc.into()))?;
+                let (_, v) = fields
+                    .into_iter()
+                    .find(|(n, _)| n == field)
+                    .ok_or_else(|| QueryError::NoSuchField(format!("status.{field}")))?;
+                Ok(Value::Bytes(v * KIB))
+            }
+            Query::Smaps { proc, mapping, field } => {
+                let pid = self.running_pid(proc)?;
+                let mm = &self.mms[&self.procs[&pid].mm.expect("running")];
+                let &(start, _) = mm
+                    .names
+                    .get(mapping)
+                    .ok_or_else(|| QueryError::NoSuchMapping { proc: proc.clone(), mapping: mapping.clone() })?;
+                let v = mm.find(start).ok_or_else(|| QueryError::Unmapped { proc: proc.clone(), mapping: mapping.clone() })?;
+                let st = self.vma_stats(mm, v);
+                st.field(field).map(Value::Bytes).ok_or_else(|| QueryError::NoSuchField(format!("smaps.{field}")))
+            }
+            Query::Rollup { proc, field } => {
+                let pid = self.running_pid(proc)?;
+                let mm = &self.mms[&self.procs[&pid].mm.expect("running")];
+                self.rollup(mm).field(field).map(Value::Bytes).ok_or_else(|| QueryError::NoSuchField(format!("rollup.{field}")))
+            }
+            Query::VmaCount { proc } => {
+                let pid = self.running_pid(proc)?;
+                Ok(Value::Number(self.mms[&self.procs[&pid].mm.expect("running")].map_count() as i64))
+            }
+            Query::OomScore { proc } => Ok(Value::Number(self.oom_score(self.running_pid(proc)?))),
+            Query::OomScoreAdj { proc } => Ok(Value::Number(self.procs[&self.running_pid(proc)?].oom_score_adj as i64)),
+            Query::OomAdj { proc } => Ok(Value::Number(self.oom_adj(self.running_pid(proc)?))),
+            Query::Sysctl { name } => {
+                let s = crate::config::Sysctl::from_name(name).ok_or_else(|| QueryError::NoSuchField(name.clone()))?;
+                let c = &self.cfg.sysctls;
+                Ok(Value::Number(match s {
+                    crate::config::Sysctl::OvercommitMemory => c.overcommit_memory.sysctl_value(),
+                    crate::config::Sysctl::OvercommitRatio => c.overcommit_ratio,
+                    crate::config::Sysctl::OvercommitKbytes => c.overcommit_kbytes,
+                    crate::config::Sysctl::AdminReserveKbytes => c.admin_reserve_kbytes,
+                    crate::config::Sysctl::UserReserveKbytes => c.user_reserve_kbytes,
+                    crate::config::Sysctl::MaxMapCount => c.max_map_count,
+                    crate::config::Sysctl::NrHugepages => c.nr_hugepages,
+                } as i64))
+            }
+        }
+    }
+
+    /// The invariants of model-spec Part S, recomputed from scratch.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        // Committed_AS = Σ VM_ACCOUNT pages of every live mm + shmem object charges.
+        let vma_acct: u64 = self.mms.values().flat_map(|m| m.vmas.values()).filter(|v| v.has(VM_ACCOUNT)).map(|v| v.pages()).sum();
+        let obj_acct: u64 = self.objs.values().map(|o| o.charged).sum();
+        if self.committed_pages() != vma_acct + obj_acct {
+            return Err(format!(
+                "Committed_AS {} pages != VM_ACCOUNT VMAs {} + shmem charges {}",
+                self.committed_pages(),
+                vma_acct,
+                obj_acct
+            ));
+        }
+        let mut pte_pfns: Vec<(u64, u64)> = Vec::new();
+        for (id, mm) in &self.mms {
+            // VMAs sorted, not overlapping, page aligned, inside user space.
+            let mut last_end = 0;
+            let mut prev: Option<&Vma> = None;
+            let mut total = 0;
+            for (&k, v) in &mm.vmas {
+                if k != v.start || v.start >= v.end || v.start < last_end || v.start % 4096 != 0 || v.end % 4096 != 0 {
+                    return Err(format!("mm {id}: VMA {} out of order or overlapping", v.span()));
+                }
+                if v.end > super::mm::TASK_SIZE {
+                    return Err(format!("mm {id}: VMA {} beyond TASK_SIZE", v.span()));
+                }
+                if let Some(p) = prev {
+                    if p.end == v.start
+                        && p.flags == v.flags
+                        && p.obj == v.obj
+                        && p.pgoff + p.pages() == v.pgoff
+                        && p.anon_vma == v.anon_vma
+                        && !matches!(v.obj.and_then(|o| self.objs.get(&o)).map(|o| &o.kind), Some(super::ObjKind::SharedAnon | super::ObjKind::Sysv { .. }))
+                    {
+                        return Err(format!("mm {id}: VMAs {} and {} would have been merged", p.span(), v.span()));
+                    }
+                }
+                if (v.anon_vma.is_some()) != (v.anon_chain > 0) {
+                    return Err(format!("mm {id}: VMA {} anon_vma/chain mismatch", v.span()));
+                }
+                total += v.pages();
+                last_end = v.end;
+                prev = Some(v);
+            }
+            if total != mm.total_vm {
+                return Err(format!("mm {id}: total_vm {} != Σ VMA pages {}", mm.total_vm, total));
+            }
+            // Every pte lies inside a VMA; RSS counters match the ptes.
+            let mut rss = [0u64; 3];
+            for (s, l, pte) in mm.pt.iter() {
+                let pte = *pte;
+                let a = s << PAGE_SHIFT;
+                let b = (s + l) << PAGE_SHIFT;
+                let covered: u64 = mm.overlapping(a, b).iter().map(|&(x, y)| y.min(b) - x.max(a)).sum();
+                if covered != b - a {
+                    return Err(format!("mm {id}: ptes at {a:x}-{b:x} outside any VMA"));
+                }
+                if let Pte::Present { pfn } = pte {
+                    let mut seen = 0;
+                    for (_, fl, f) in self.frames.range(pfn, pfn + l) {
+                        rss[match f.kind {
+                            FrameKind::Anon => 0,
+                            FrameKind::File => 1,
+                            FrameKind::Shmem => 2,
+                        }] += fl;
+                        seen += fl;
+                    }
+                    if seen != l {
+                        return Err(format!("mm {id}: ptes at {a:x} point at freed frames"));
+                    }
+                    pte_pfns.push((pfn, l));
+                }
+            }
+            if rss != mm.rss {
+                return Err(format!("mm {id}: RSS counters {:?} != page table {:?}", mm.rss, rss));
+            }
+        }
+        // Frame mapcounts equal the number of ptes mapping them: sweep the pte coverage of
+        // physical frames against the frame runs.
+        let mut delta: BTreeMap<u64, i64> = BTreeMap::new();
+        for (pfn, l) in pte_pfns {
+            *delta.entry(pfn).or_default() += 1;
+            *delta.entry(pfn + l).or_default() -= 1;
+        }
+        let mut cover: Vec<(u64, u64, i64)> = Vec::new();
+        let mut level = 0i64;
+        let mut at = 0u64;
+        for (&k, &d) in &delta {
+            if level != 0 && k > at {
+                cover.push((at, k, level));
+            }
+            level += d;
+            at = k;
+        }
+        let mut ci = 0;
+        for (fp, fl, f) in self.frames.iter() {
+            if f.kind == FrameKind::Anon && f.mapcount == 0 {
+                return Err(format!("anonymous frame {fp} with mapcount 0 was not freed"));
+            }
+            let end = fp + fl;
+            let mut cur = fp;
+            while ci < cover.len() && cover[ci].1 <= fp {
+                ci += 1;
+            }
+            let mut j = ci;
+            while cur < end {
+                let (cs, ce, c) = cover.get(j).copied().unwrap_or((u64::MAX, u64::MAX, 0));
+                let (seg_end, count) = if cs > cur { (cs.min(end), 0) } else { (ce.min(end), c) };
+                if count != f.mapcount as i64 {
+                    return Err(format!("frames {cur}..{seg_end}: mapped {count} times but mapcount is {}", f.mapcount));
+                }
+                cur = seg_end;
+                if cs <= cur && ce <= cur {
+                    j += 1;
+                }
+            }
+        }
+        // Frame counters.
+        let mut by_kind = [0u64; 3];
+        for (_, l, f) in self.frames.iter() {
+            by_kind[match f.kind {
+                FrameKind::Anon => 0,
+                FrameKind::File => 1,
+                FrameKind::Shmem => 2,
+            }] += l;
+        }
+        if by_kind != [self.stats.anon, self.stats.file, self.stats.shmem] {
+            return Err(format!("frame counters {:?} != frames {:?}", [self.stats.anon, self.stats.file, self.stats.shmem], by_kind));
+        }
+        if self.stats.anon + self.stats.file + self.stats.shmem + self.hugetlb_total_pages() > self.totalram_pages() {
+            return Err("more pages resident than RAM".into());
+        }
+        // Object VMA reference counts.
+        let mut refs: BTreeMap<u32, u64> = BTreeMap::new();
+        for mm in self.mms.values() {
+            for v in mm.vmas.values() {
+                if let Some(o) = v.obj {
+                    *refs.entry(o).or_default() += 1;
+                }
+            }
+        }
+        for (id, o) in &self.objs {
+            let r = refs.get(id).copied().unwrap_or(0);
+            if r != o.maps {
+                return Err(format!("object {id}: {r} VMAs map it but maps = {}", o.maps));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,292 @@
+//! Shmem objects: SysV segments, tmpfs files and shared anonymous memory, which are charged to
+//! Committed_AS by the object (at creation, or page by page when VM_NORESERVE), not by VMAs
+//! (model-spec L4; mm/shmem.c, ipc/shm.c).
+
+use super::vma::ObjId;
+use super::{LinuxMachine, ObjKind, OpError, ProcState};
+use crate::config::OvercommitMode;
+use crate::event::{ChargeFor, EventKind};
+use crate::op::{Errno, Outcome};
+use crate::units::{pages_up, PAGE_SIZE};
+
+impl LinuxMachine {
+    fn caller(&self, proc: &str) -> Result<(u32, Option<u64>, bool), OpError> {
+        let pid = self.pid(proc)?;
+        let p = &self.procs[&pid];
+        let tv = p.mm.map(|m| self.mms[&m].total_vm);
+        Ok((pid, tv, p.cap_sys_admin))
+    }
+
+    /// Charge `n` pages of a VM_NORESERVE shmem object one by one (shmem_acct_blocks): each page
+    /// is its own __vm_enough_memory call. Returns how many were granted.
+    pub(crate) fn charge_shmem_pages(&mut self, pid: u32, obj: ObjId, n: u64) -> u64 {
+        let p = &self.procs[&pid];
+        let tv = p.mm.map(|m| self.mms[&m].total_vm);
+        let admin = p.cap_sys_admin;
+        // Mode 1 and mode 0 from 5.2 grant a single page whenever RAM+swap ≥ 1 page; mode 2 and
+        // old mode 0 are evaluated for the batch, then page by page at the boundary.
+        let d = self.vm_enough_memory(n, tv, admin, ChargeFor::ShmemPage);
+        if d.granted {
+            self.objs.get_mut(&obj).expect("obj").charged += n;
+            self.emit(EventKind::Commit(d));
+            return n;
+        }
+        let mut granted = 0;
+        // Find how many single pages still pass (each check sees the previous charges).
+        let mut last = d;
+        while granted < n {
+            let d1 = self.vm_enough_memory(1, tv, admin, ChargeFor::ShmemPage);
+            if !d1.granted {
+                last = d1;
+                break;
+            }
+            granted += 1;
+            if granted > 1_000_000 {
+                break;
+            }
+        }
+        self.objs.get_mut(&obj).expect("obj").charged += granted;
+        self.emit(EventKind::Commit(last));
+        granted
+    }
+
+    /// Create a shmem object sized up front: charged in full unless VM_NORESERVE
+    /// (shmem_acct_size). Returns None (and emits the refusal) when the charge is refused.
+    pub(crate) fn create_shmem(
+        &mut self,
+        pid: u32,
+        kind: ObjKind,
+        pages: u64,
+        noreserve: bool,
+        what: String,
+    ) -> Option<ObjId> {
+        if !noreserve {
+            let p = &self.procs[&pid];
+            let tv = p.mm.map(|m| self.mms[&m].total_vm);
+            let d = self.vm_enough_memory(pages, tv, p.cap_sys_admin, ChargeFor::ShmemObject);
+            self.emit(EventKind::Commit(d));
+            if !d.granted {
+                self.enomem_log(pid, pages);
+                return None;
+            }
+        }
+        let id = self.new_obj(kind, pages, noreserve);
+        if !noreserve {
+            self.objs.get_mut(&id).expect("obj").charged = pages;
+        }
+        self.emit(EventKind::ShmemObjectCreated { what, pages, charged: !noreserve });
+        Some(id)
+    }
+
+    /// The kernel's rate-limited log line for a refused charge (model-spec L2.1).
+    pub(crate) fn enomem_log(&mut self, pid: u32, pages: u64) {
+        let comm = self.procs.get(&pid).map(|p| p.name.clone()).unwrap_or_default();
+        if let Some(line) = self.cfg.kernel.enomem_log_line(pid, &comm, pages) {
+            self.emit(EventKind::KernelLog { line });
+        }
+    }
+
+    /// Destroy an object whose last reference went: free its pages and give back its charge.
+    pub(crate) fn maybe_destroy(&mut self, obj: ObjId) {
+        let Some(o) = self.objs.get(&obj) else { return };
+        if o.maps > 0 || o.linked {
+            return;
+        }
+        let o = self.objs.remove(&obj).expect("obj");
+        let mut pages = 0;
+        for (_, l, cp) in o.cache.iter() {
+            self.free_frames(cp.pfn, l);
+            pages += l;
+        }
+        if matches!(o.kind, ObjKind::File { .. }) {
+            // An unlinked, unmapped regular file: its page cache goes, no commit was involved.
+            return;
+        }
+        let what = self.obj_label(&o.kind, obj);
+        if o.charged > 0 {
+            self.unacct(o.charged);
+            self.emit(EventKind::Uncharge {
+                pages: o.charged,
+                why: "the shmem object was destroyed (last reference gone)",
+                source: "mm/shmem.c: shmem_evict_inode → shmem_unacct_size",
+            });
+        }
+        self.emit(EventKind::ShmemObjectDestroyed { what, pages });
+    }
+
+    pub(crate) fn obj_label(&self, k: &ObjKind, id: ObjId) -> String {
+        match k {
+            ObjKind::File { path } => path.clone(),
+            ObjKind::Tmpfs { path } => format!("tmpfs file {path}"),
+            ObjKind::SharedAnon => format!("shared anonymous object #{id} (/dev/zero)"),
+            ObjKind::Sysv { key } => format!("SysV segment `{key}`"),
+        }
+    }
+
+    /// `shmget(key, size, IPC_CREAT [| SHM_NORESERVE])` (ipc/shm.c: newseg). SHM_NORESERVE is
+    /// honoured only outside mode 2.
+    pub(crate) fn shmget(&mut self, proc: &str, key: &str, len: u64, noreserve: bool) -> Result<Outcome, OpError> {
+        let (pid, _, _) = self.caller(proc)?;
+        if len == 0 {
+            return Ok(self.refuse(Errno::EINVAL, "shmget of size 0".into(), "ipc/shm.c: newseg"));
+        }
+        if let Some(&id) = self.shm_keys.get(key) {
+            if pages_up(len) > self.objs[&id].size_pages {
+                return Ok(self.refuse(Errno::EINVAL, format!("segment `{key}` exists and is smaller"), "ipc/shm.c: shm_more_checks"));
+            }
+            return Ok(Outcome::Ok);
+        }
+        let nr = noreserve && self.cfg.sysctls.overcommit_memory != OvercommitMode::Never;
+        let pages = pages_up(len);
+        match self.create_shmem(pid, ObjKind::Sysv { key: key.to_string() }, pages, nr, format!("SysV segment `{key}`")) {
+            Some(id) => {
+                self.shm_keys.insert(key.to_string(), id);
+                Ok(Outcome::Ok)
+            }
+            None => Ok(Outcome::Err(Errno::ENOMEM)),
+        }
+    }
+
+    /// `shmctl(IPC_RMID)`: destroyed once nothing is attached.
+    pub(crate) fn shmrm(&mut self, key: &str) -> Result<Outcome, OpError> {
+        let Some(id) = self.shm_keys.remove(key) else {
+            return Ok(self.refuse(Errno::EINVAL, format!("no SysV segment `{key}`"), "ipc/shm.c: shmctl_down"));
+        };
+        self.objs.get_mut(&id).expect("obj").linked = false;
+        self.maybe_destroy(id);
+        Ok(Outcome::Ok)
+    }
+
+    fn tmpfs_obj(&mut self, path: &str) -> ObjId {
+        if let Some(&id) = self.paths.get(path) {
+            return id;
+        }
+        // tmpfs inodes are VM_NORESERVE: pages are charged as they are allocated.
+        let id = self.new_obj(ObjKind::Tmpfs { path: path.to_string() }, 0, true);
+        self.paths.insert(path.to_string(), id);
+        id
+    }
+
+    /// Pages a tmpfs mount holds at most: the default `size=` is half of RAM
+    /// (mm/shmem.c: shmem_default_max_blocks).
+    fn tmpfs_max_pages(&self) -> u64 {
+        self.totalram_pages() / 2
+    }
+
+    fn tmpfs_used_pages(&self) -> u64 {
+        self.objs
+            .values()
+            .filter(|o| matches!(o.kind, ObjKind::Tmpfs { .. }))
+            .map(|o| o.cache.covered(0, u64::MAX))
+            .sum()
+    }
+
+    /// `write(fd, buf, len)` at `offset` of a tmpfs file: each newly allocated page is charged
+    /// (shmem_acct_blocks) and counted against the mount's size; failure is ENOSPC, not ENOMEM.
+    pub(crate) fn tmpfs_write(&mut self, proc: &str, path: &str, offset: u64, len: u64) -> Result<Outcome, OpError> {
+        let (pid, _, _) = self.caller(proc)?;
+        if len == 0 {
+            return Ok(Outcome::Ok);
+        }
+        let obj = self.tmpfs_obj(path);
+        let a = offset / PAGE_SIZE;
+        let b = (offset.saturating_add(len)).div_ceil(PAGE_SIZE);
+        let present = self.objs[&obj].cache.covered(a, b);
+        let missing = (b - a) - present;
+        if self.tmpfs_used_pages() + missing > self.tmpfs_max_pages() {
+            return Ok(self.refuse(
+                Errno::ENOSPC,
+                format!("tmpfs mount full: its size is half of RAM ({} pages)", self.tmpfs_max_pages()),
+                "mm/shmem.c: shmem_inode_acct_blocks",
+            ));
+        }
+        let r = self.ensure_cache(pid, obj, a, b - a, true);
+        let o = self.objs.get_mut(&obj).expect("obj");
+        o.size_pages = o.size_pages.max(o.cache.iter().map(|(s, l, _)| s + l).max().unwrap_or(0));
+        self.emit(EventKind::Fault { span: crate::event::Span { start: a * PAGE_SIZE, end: b * PAGE_SIZE }, pages: missing, kind: crate::event::FaultKind::Shmem });
+        match r {
+            Ok(()) => Ok(Outcome::Ok),
+            Err(_) => Ok(self.refuse(
+                Errno::ENOSPC,
+                format!("tmpfs write to {path}: the page charge was refused"),
+                "mm/shmem.c: shmem_inode_acct_blocks → shmem_acct_blocks",
+            )),
+        }
+    }
+
+    /// `ftruncate` a tmpfs file: growing is free (sparse); shrinking frees pages, unmaps them
+    /// from every process and gives back their charge.
+    pub(crate) fn tmpfs_truncate(&mut self, path: &str, len: u64) -> Result<Outcome, OpError> {
+        let obj = self.tmpfs_obj(path);
+        let keep = pages_up(len);
+        self.objs.get_mut(&obj).expect("obj").size_pages = keep;
+        self.drop_object_pages(obj, keep, u64::MAX);
+        Ok(Outcome::Ok)
+    }
+
+    /// Remove object pages `[a, b)` from its cache and from every mapping (unmap_mapping_range).
+    fn drop_object_pages(&mut self, obj: ObjId, a: u64, b: u64) {
+        // Unmap from every mm that maps this object.
+        let mms: Vec<u32> = self.mms.keys().copied().collect();
+        for mm_id in mms {
+            let ranges: Vec<(u64, u64)> = self.mms[&mm_id]
+                .vmas
+                .values()
+                .filter(|v| v.obj == Some(obj) && !v.is_anonymous())
+                .filter_map(|v| {
+                    let lo = v.pgoff.max(a);
+                    let hi = (v.pgoff + v.pages()).min(b);
+                    (lo < hi).then(|| (v.start_page() + (lo - v.pgoff), v.start_page() + (hi - v.pgoff)))
+                })
+                .collect();
+            for (s, e) in ranges {
+                // Only the ptes that map this object's pages (private COW copies stay).
+                let runs: Vec<(u64, u64, super::pages::Pte)> = self.mms[&mm_id].pt.range(s, e).collect();
+                for (rs, rl, pte) in runs {
+                    if let super::pages::Pte::Present { pfn } = pte {
+                        let is_obj = self.frames.get(pfn).is_some_and(|(_, _, f)| f.kind != super::pages::FrameKind::Anon);
+                        if is_obj {
+                            self.zap(mm_id, rs, rs + rl);
+                        }
+                    }
+                }
+            }
+        }
+        let removed = self.objs.get_mut(&obj).expect("obj").cache.remove(a, b);
+        let mut freed = 0;
+        for (_, l, cp) in removed {
+            self.free_frames(cp.pfn, l);
+            freed += l;
+        }
+        let o = self.objs.get_mut(&obj).expect("obj");
+        if o.noreserve && freed > 0 {
+            o.charged -= freed;
+            self.unacct(freed);
+            self.emit(EventKind::Uncharge {
+                pages: freed,
+                why: "tmpfs pages freed",
+                source: "mm/shmem.c: shmem_inode_unacct_blocks",
+            });
+        }
+    }
+
+    /// `unlink(path)` of a tmpfs file: gone when no mapping holds it.
+    pub(crate) fn unlink(&mut self, path: &str) -> Result<Outcome, OpError> {
+        let Some(id) = self.paths.remove(path) else {
+            return Ok(self.refuse(Errno::ENOENT, format!("no file {path}"), "fs/namei.c: do_unlinkat"));
+        };
+        self.objs.get_mut(&id).expect("obj").linked = false;
+        self.maybe_destroy(id);
+        Ok(Outcome::Ok)
+    }
+
+    pub(crate) fn refuse(&mut self, errno: Errno, why: String, source: &'static str) -> Outcome {
+        self.emit(EventKind::Refused { errno, why, source });
+        Outcome::Err(errno)
+    }
+
+    /// Is any process still running?
+    pub fn any_running(&self) -> bool {
+        self.procs.values().any(|p| p.state == ProcState::Running)
+    }
+}
