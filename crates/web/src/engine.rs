@@ -1,22 +1,40 @@
 //! The one seam between the app and vmlab-core: parse and run a scenario, replay the machine to a
 //! step, and copy what the view needs into `views`. Nothing else in the app names a core type.
+//!
+//! Going back is exact because it is replay: a run keeps a checkpoint (a clone of the machine)
+//! every `CHECKPOINT_EVERY` steps, and the machine at step N is the nearest checkpoint at or before
+//! N with the remaining operations applied again. So a step costs at most that many operations.
 
-use crate::views::{DiagView, ProcTexts, RunView, Series, SnapshotView};
+use crate::views::{
+    CheckView, CommitRuleView, DiagView, EventView, MemView, PageRun, PageState, ProcTexts, ProcView, RunView, Series,
+    SnapshotView, StepView, VmaView,
+};
+use std::cell::RefCell;
+use vmlab_core::config::OvercommitMode;
+use vmlab_core::event::{Event, EventKind};
+use vmlab_core::linux::pages::PageState as CoreState;
+use vmlab_core::linux::ProcState;
+use vmlab_core::machine::Machine;
+use vmlab_core::op::{Op, Outcome};
 use vmlab_core::scenario::{self, Diagnostic, Scenario};
+use vmlab_core::sim;
+use vmlab_core::units::pages_to_kb;
 
-/// A parsed scenario and its run.
+const CHECKPOINT_EVERY: u32 = 16;
+const KB: u64 = 1024;
+
+/// A parsed scenario, its run, and the machine at the last step asked for.
 pub struct Sim {
-    scenario: Scenario,
+    ops: Vec<Op>,
+    checkpoints: Vec<Machine>,
     pub run: RunView,
     pub series: Series,
+    /// The last machine replayed, and its step: stepping forward from it costs one operation.
+    cache: RefCell<Option<(u32, Machine)>>,
 }
 
 fn diag(d: &Diagnostic) -> DiagView {
-    DiagView {
-        line: d.pos.line,
-        col: d.pos.col,
-        message: d.message.clone(),
-    }
+    DiagView { line: d.pos.line, col: d.pos.col, message: d.message.clone() }
 }
 
 /// Parses and runs a scenario. Errors are the parser's diagnostics, sorted by position.
@@ -26,45 +44,263 @@ pub fn load(text: &str) -> Result<Sim, Vec<DiagView>> {
         v.sort_by_key(|d| (d.line, d.col));
         v
     })?;
-    let run = run(&scenario);
-    Ok(Sim {
-        scenario,
-        run,
-        series: Series::default(),
-    })
+    Ok(Sim::new(&scenario))
 }
 
-/// Runs a parsed scenario. This build's vmlab-core has the scenario vocabulary but not yet the
-/// simulator, so the run is empty and says so.
-fn run(scenario: &Scenario) -> RunView {
-    let _ = scenario.ops().count();
+fn span_of(e: &Event) -> Option<(u64, u64)> {
+    match &e.kind {
+        EventKind::VmaCreated { span, .. }
+        | EventKind::VmaMerged { span, .. }
+        | EventKind::VmaSplit { span, .. }
+        | EventKind::VmaRemoved { span }
+        | EventKind::VmaFlagsChanged { span, .. }
+        | EventKind::Fault { span, .. }
+        | EventKind::PagesDropped { span, .. }
+        | EventKind::PagesLazyFree { span, .. }
+        | EventKind::Placed { span, .. } => Some((span.start, span.end)),
+        EventKind::VmaNotMerged { span, .. } => Some((span.start, span.end)),
+        EventKind::ForkRefused { vma, .. } => Some((vma.start, vma.end)),
+        _ => None,
+    }
+}
+
+fn event_view(e: &Event) -> EventView {
+    EventView {
+        reason: e.reason().to_string(),
+        source: e.source().to_string(),
+        sentence: e.sentence(),
+        pid: e.pid,
+        span: span_of(e),
+    }
+}
+
+fn run_view(run: &sim::Run) -> RunView {
     RunView {
-        steps: Vec::new(),
-        checks: Vec::new(),
-        error: Some(DiagView {
-            line: 1,
-            col: 1,
-            message: "this build of vmlab-core parses scenarios but has no simulator yet".into(),
-        }),
+        steps: run
+            .steps
+            .iter()
+            .map(|s| StepView {
+                step: s.step,
+                line: s.pos.line,
+                text: s.text.clone(),
+                outcome: s.outcome.to_string(),
+                ok: matches!(s.outcome, Outcome::Ok),
+                events: s.events.iter().map(event_view).collect(),
+            })
+            .collect(),
+        checks: run
+            .checks
+            .iter()
+            .map(|c| CheckView { line: c.pos.line, text: c.text.clone(), passed: c.passed, detail: c.detail.clone() })
+            .collect(),
+        error: run.error.as_ref().map(diag),
     }
 }
 
 impl Sim {
+    fn new(scenario: &Scenario) -> Sim {
+        let run = sim::run(scenario);
+        let view = run_view(&run);
+        let steps = view.steps.len();
+        let ops: Vec<Op> = scenario.ops().map(|(_, op)| op.clone()).take(steps).collect();
+        // One replay pass for the checkpoints and the per-process RSS series.
+        let mut m = Machine::boot(&scenario.machine);
+        let mut checkpoints = vec![m.clone()];
+        let mut series = Series::default();
+        let mut rss: Vec<(u32, String, Vec<u64>)> = Vec::new();
+        record_series(&m, 0, &mut series, &mut rss);
+        for (i, op) in ops.iter().enumerate() {
+            // The run already applied these operations without a scenario error, so this cannot fail;
+            // if it somehow does, the series simply stop there.
+            if m.apply(op).is_err() {
+                break;
+            }
+            let step = i as u32 + 1;
+            if step % CHECKPOINT_EVERY == 0 {
+                checkpoints.push(m.clone());
+            }
+            record_series(&m, step, &mut series, &mut rss);
+        }
+        series.rss = rss.into_iter().map(|(pid, name, v)| (format!("{name} ({pid})"), v)).collect();
+        Sim { ops, checkpoints, run: view, series, cache: RefCell::new(None) }
+    }
+
     pub fn steps(&self) -> u32 {
         self.run.steps.len() as u32
     }
 
+    /// Runs `f` on the machine after `step` operations, replaying from the cached machine or the
+    /// nearest checkpoint.
+    fn with_machine<R>(&self, step: u32, f: impl FnOnce(&Machine) -> R) -> R {
+        let step = step.min(self.steps());
+        let mut cache = self.cache.borrow_mut();
+        let reuse = matches!(&*cache, Some((s, _)) if *s <= step && step - *s < CHECKPOINT_EVERY);
+        if !reuse {
+            let ci = ((step / CHECKPOINT_EVERY) as usize).min(self.checkpoints.len().saturating_sub(1));
+            *cache = self.checkpoints.get(ci).map(|m| (ci as u32 * CHECKPOINT_EVERY, m.clone()));
+        }
+        let Some((at, m)) = cache.as_mut() else {
+            unreachable!("Sim::new always stores the booted machine as checkpoint 0")
+        };
+        while *at < step {
+            // Replaying an operation the run applied cleanly cannot fail; stop if it does.
+            if m.apply(&self.ops[*at as usize]).is_err() {
+                break;
+            }
+            *at += 1;
+        }
+        f(m)
+    }
+
     /// The machine after `step` operations, by deterministic replay.
     pub fn snapshot(&self, step: u32) -> Option<SnapshotView> {
-        let _ = (&self.scenario, step);
-        None
+        Some(self.with_machine(step, |m| snapshot_view(m, step)))
     }
 
     /// /proc/PID/maps, smaps and status of one process after `step` operations.
     pub fn proc_texts(&self, step: u32, pid: u32) -> Option<ProcTexts> {
-        let _ = (step, pid);
-        None
+        self.with_machine(step, |m| {
+            let lm = m.linux()?;
+            Some(ProcTexts {
+                maps: lm.maps_text(pid).unwrap_or_else(|| "(the process has exited: /proc/PID is gone)\n".into()),
+                smaps: lm.smaps_text(pid).unwrap_or_default(),
+                status: lm.status_text(pid).unwrap_or_default(),
+            })
+        })
     }
+}
+
+fn meminfo_bytes(mi: &[(String, u64)], field: &str) -> u64 {
+    mi.iter().find(|(k, _)| k == field).map(|(_, v)| v * KB).unwrap_or(0)
+}
+
+fn record_series(m: &Machine, step: u32, s: &mut Series, rss: &mut Vec<(u32, String, Vec<u64>)>) {
+    let Some(lm) = m.linux() else { return };
+    let mi: Vec<(String, u64)> = lm.meminfo().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    s.committed_as.push(meminfo_bytes(&mi, "Committed_AS"));
+    s.commit_limit.push(meminfo_bytes(&mi, "CommitLimit"));
+    s.mem_free.push(meminfo_bytes(&mi, "MemFree"));
+    for p in lm.procs.values() {
+        let v = if p.state == ProcState::Running {
+            lm.status_fields(p.pid)
+                .and_then(|f| f.into_iter().find(|(k, _)| *k == "VmRSS").map(|(_, v)| v))
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        let i = match rss.iter().position(|(pid, _, _)| *pid == p.pid) {
+            Some(i) => i,
+            None => {
+                rss.push((p.pid, p.name.clone(), vec![0; step as usize]));
+                rss.len() - 1
+            }
+        };
+        rss[i].2.push(v);
+    }
+    // A process that no longer exists at all still needs a point per step.
+    let len = step as usize + 1;
+    for (_, _, v) in rss.iter_mut() {
+        v.resize(len, 0);
+    }
+}
+
+fn page_state(s: CoreState) -> PageState {
+    match s {
+        CoreState::Untouched => PageState::Untouched,
+        CoreState::Zero => PageState::ZeroPage,
+        CoreState::Private => PageState::Private,
+        CoreState::Shared { mapcount } => PageState::Shared(mapcount),
+        CoreState::Swapped => PageState::Swapped,
+        CoreState::LazyFree => PageState::LazyFree,
+    }
+}
+
+/// VmFlags codes worth showing on a VMA (the rest, rd wr mr mw me, repeat the permissions).
+fn short_flags(codes: &str) -> Vec<String> {
+    codes
+        .split_whitespace()
+        .filter(|c| !matches!(*c, "rd" | "wr" | "ex" | "mr" | "mw" | "me"))
+        .map(str::to_string)
+        .collect()
+}
+
+fn snapshot_view(m: &Machine, step: u32) -> SnapshotView {
+    let snap = m.snapshot();
+    let mi = &snap.meminfo;
+    let mem = MemView {
+        mem_total: meminfo_bytes(mi, "MemTotal"),
+        mem_free: meminfo_bytes(mi, "MemFree"),
+        cached: meminfo_bytes(mi, "Cached"),
+        swap_total: meminfo_bytes(mi, "SwapTotal"),
+        swap_free: meminfo_bytes(mi, "SwapFree"),
+        committed_as: meminfo_bytes(mi, "Committed_AS"),
+        commit_limit: meminfo_bytes(mi, "CommitLimit"),
+    };
+    let rule = match m.linux() {
+        Some(lm) => {
+            let sys = &lm.cfg.sysctls;
+            match sys.overcommit_memory {
+                OvercommitMode::Always => CommitRuleView::Always,
+                OvercommitMode::Never => CommitRuleView::Never {
+                    allowed_bytes: mem
+                        .commit_limit
+                        .saturating_sub((sys.admin_reserve_kbytes + sys.user_reserve_kbytes) * KB),
+                },
+                OvercommitMode::Guess if lm.cfg.kernel.guess_is_total_ram_swap() => CommitRuleView::Guess {
+                    per_request_bytes: pages_to_kb(lm.totalram_pages() + lm.total_swap_pages()) * KB,
+                },
+                // Before 5.2: free + page cache + free swap, less the admin reserve (mm/util.c).
+                OvercommitMode::Guess => CommitRuleView::Guess {
+                    per_request_bytes: (mem.mem_free + mem.cached + mem.swap_free)
+                        .saturating_sub(sys.admin_reserve_kbytes * KB),
+                },
+            }
+        }
+        None => CommitRuleView::Always,
+    };
+    let processes = snap
+        .processes
+        .iter()
+        .map(|p| {
+            let status = |f: &str| p.status.iter().find(|(k, _)| k == f).map(|(_, v)| v * KB).unwrap_or(0);
+            let pages = m
+                .linux()
+                .map(|lm| {
+                    lm.page_runs(p.pid, 0, u64::MAX)
+                        .into_iter()
+                        .map(|(s, n, st)| PageRun { start: s << 12, pages: n, state: page_state(st) })
+                        .collect()
+                })
+                .unwrap_or_default();
+            ProcView {
+                pid: p.pid,
+                name: p.name.clone(),
+                state: format!("{:?}", p.state).to_lowercase(),
+                rss_bytes: status("VmRSS"),
+                pss_bytes: p.pss_kb * KB,
+                vm_size_bytes: status("VmSize"),
+                oom_score: p.oom_score,
+                vmas: p
+                    .vmas
+                    .iter()
+                    .map(|v| VmaView {
+                        start: v.start,
+                        end: v.end,
+                        perms: v.perms.clone(),
+                        flags: short_flags(&v.flags),
+                        name: if v.labels.is_empty() {
+                            if v.name.is_empty() { "anon".into() } else { v.name.clone() }
+                        } else {
+                            v.labels.join("+")
+                        },
+                        rss_bytes: v.rss_kb * KB,
+                    })
+                    .collect(),
+                pages,
+            }
+        })
+        .collect();
+    SnapshotView { step, mem, rule, processes, meminfo_text: m.meminfo_text() }
 }
 
 /// A stable hash of a run's trace (FNV-1a 64 over every step's line, outcome and event sentences),
