@@ -1,0 +1,90 @@
+// The web performance benchmark (run by `cargo xtask bench`): the wasm bundle's size raw and
+// gzipped, the time from navigation until the app is interactive, and the milliseconds per step
+// and per page-view redraw for 1,000 steps over 10 processes with 1M touched pages each. It prints
+// figures and asserts nothing about time: that depends on the machine.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const zlib = require('zlib');
+const { DIST, serveDist, launch, ready } = require('./common.cjs');
+
+function stats(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
+  return { n: s.length, median: q(0.5), p95: q(0.95), max: s[s.length - 1] };
+}
+const f = (x) => x.toFixed(2);
+
+// 10 processes, each with a 4 GiB mapping written in full (1,048,576 touched pages), then
+// operations that fragment the page runs, up to 1,000 steps.
+function bigScenario() {
+  const lines = ['# web benchmark: 1,000 steps, 10 processes, 1M touched pages each', 'machine linux ram=1TiB swap=0 overcommit=1 kernel=6.6'];
+  for (let p = 0; p < 10; p++) lines.push(`spawn p${p}`, `p${p} mmap m 4GiB rw private anon`, `p${p} write m`);
+  let i = 0;
+  while (lines.length - 2 < 1000) {
+    const p = i % 10, k = Math.floor(i / 10) % 500;
+    const at = `m[${k * 8}MiB..${k * 8 + 2}MiB]`;
+    lines.push(i % 2 === 0 ? `p${p} madvise ${at} dontneed` : `p${p} read ${at}`);
+    i++;
+  }
+  return lines.join('\n') + '\n';
+}
+
+function fragment(text) {
+  return 's=' + zlib.deflateRawSync(Buffer.from(text), { level: 9 }).toString('base64url') + '&t=0';
+}
+
+(async () => {
+  const wasm = fs.readdirSync(DIST).filter((n) => n.endsWith('.wasm'));
+  for (const w of wasm) {
+    const raw = fs.readFileSync(path.join(DIST, w));
+    const gz = zlib.gzipSync(raw, { level: 9 });
+    console.log(`bundle: ${w}: ${(raw.length / 1024).toFixed(0)} KiB raw, ${(gz.length / 1024).toFixed(0)} KiB gzipped (targets: ≤ 1536 KiB raw, ≤ 500 KiB gzipped)`);
+  }
+  const js = fs.readdirSync(DIST).filter((n) => n.endsWith('.js'));
+  for (const j of js) console.log(`bundle: ${j}: ${(fs.statSync(path.join(DIST, j)).size / 1024).toFixed(0)} KiB`);
+
+  const { server, base } = await serveDist();
+  const browser = await launch();
+  try {
+    // Time to interactive: navigation start until the app's first render, fresh context each time.
+    const tti = [];
+    for (let i = 0; i < 5; i++) {
+      const ctx = await browser.newContext();
+      const page = await ctx.newPage();
+      await page.goto(base);
+      await ready(page);
+      tti.push(await page.evaluate(() => performance.now()));
+      await ctx.close();
+    }
+    const t = stats(tti);
+    console.log(`time to interactive: median ${f(t.median)} ms, max ${f(t.max)} ms over ${t.n} loads`);
+
+    const text = bigScenario();
+    const ctx = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+    const page = await ctx.newPage();
+    await page.goto(base + '#' + fragment(text));
+    await ready(page);
+    const loadMs = await page.evaluate(() => performance.now());
+    const steps = Number(await page.evaluate(() => document.querySelector('#stepno').textContent.split('/')[1]));
+    console.log(`big scenario: ${steps} steps parsed, run and ready ${f(loadMs)} ms after navigation`);
+    await page.click('header');
+    await page.evaluate(() => { window.vmlabPerf = { steps: [], redraws: [] }; });
+    const forward = Math.min(steps, 1000);
+    for (let i = 0; i < forward; i++) {
+      await page.keyboard.press('ArrowRight');
+      await page.waitForFunction((n) => Number(document.querySelector('#stepno').dataset.step) === n, i + 1, { polling: 'raf' });
+    }
+    for (let i = 0; i < 50; i++) {
+      await page.keyboard.press('ArrowLeft');
+      await page.waitForFunction((n) => Number(document.querySelector('#stepno').dataset.step) === n, forward - i - 1, { polling: 'raf' });
+    }
+    const perf = await page.evaluate(() => window.vmlabPerf);
+    const s = stats(perf.steps), r = stats(perf.redraws);
+    console.log(`step (replay + snapshot + render + canvases): median ${f(s.median)} ms, p95 ${f(s.p95)} ms, max ${f(s.max)} ms over ${s.n} steps (target: step + redraw ≤ 16 ms)`);
+    console.log(`page-view redraw (aggregate + draw): median ${f(r.median)} ms, p95 ${f(r.p95)} ms, max ${f(r.max)} ms over ${r.n} redraws`);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+})().catch((e) => { console.error(`bench: error: ${e.stack || e}`); process.exit(1); });
