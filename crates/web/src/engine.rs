@@ -116,7 +116,7 @@ impl Sim {
                 break;
             }
             let step = i as u32 + 1;
-            if step % CHECKPOINT_EVERY == 0 {
+            if step.is_multiple_of(CHECKPOINT_EVERY) {
                 checkpoints.push(m.clone());
             }
             record_series(&m, step, &mut series, &mut rss);
