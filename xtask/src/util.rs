@@ -57,12 +57,16 @@ impl Ctx {
 }
 
 pub fn run_cmd(c: &mut Command) -> Result<(), String> {
-    let shown = format!("{c:?}");
-    eprintln!("$ {}", shown.replace('"', ""));
+    let mut shown = c.get_program().to_string_lossy().into_owned();
+    for a in c.get_args() {
+        shown.push(' ');
+        shown.push_str(&a.to_string_lossy());
+    }
+    eprintln!("$ {shown}");
     match c.status() {
         Ok(s) if s.success() => Ok(()),
-        Ok(s) => Err(format!("{} failed: {s}", shown.replace('"', ""))),
-        Err(e) => Err(format!("could not start {shown}: {e}")),
+        Ok(s) => Err(format!("`{shown}` failed: {s}")),
+        Err(e) => Err(format!("could not start `{shown}`: {e}")),
     }
 }
 
