@@ -7,7 +7,7 @@ use crate::components::{
     compare::Compare,
     counters::Counters,
     editor::Editor,
-    event_log::EventLog,
+    event_log::{EventLog, Now},
     library::Library,
     page_view::PageView,
     proc_files::{ProcFiles, Tab},
@@ -205,6 +205,31 @@ impl App {
         self.cells = cells;
         self.grid = grid;
         record("redraws", now_ms() - t0);
+    }
+
+    /// Keeps the current step visible inside the event log (scrolling the log, not the page).
+    fn scroll_log(&self) {
+        let Some(doc) = window().and_then(|w| w.document()) else {
+            return;
+        };
+        let (Some(list), Some(cur)) = (
+            doc.query_selector(".log .steps")
+                .ok()
+                .flatten()
+                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()),
+            doc.query_selector(".log .step.current")
+                .ok()
+                .flatten()
+                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()),
+        ) else {
+            return;
+        };
+        let top = cur.offset_top() - list.offset_top();
+        if top < list.scroll_top()
+            || top + cur.offset_height() > list.scroll_top() + list.client_height()
+        {
+            list.set_scroll_top((top - 8).max(0));
+        }
     }
 
     fn draw_chart(&self) {
@@ -418,7 +443,9 @@ impl Component for App {
             .filter_map(|e| e.span)
             .collect();
         let (_, caption) = self.page_spans();
-        let pages_per_cell = self.cells.first().map(|c| c.pages).unwrap_or(1);
+        let (spans, _) = self.page_spans();
+        let total_pages: u64 = spans.iter().map(|(s, e)| (e - s) / 4096).sum();
+        let pages_per_cell = total_pages.div_ceil(self.grid.cells()).max(1);
         let proc_text = match self.tab {
             Tab::Meminfo => self.snap.as_ref().map(|s| s.meminfo_text.clone()),
             t => lab
@@ -465,6 +492,7 @@ impl Component for App {
                         <Timeline cursor={lab.cursor} steps={lab.steps()} playing={self.playing.is_some()} speed_ms={self.speed_ms}
                             on_step={link.callback(|_| Msg::Step)} on_back={link.callback(|_| Msg::Back)} on_reset={link.callback(|_| Msg::Reset)}
                             on_play={link.callback(|_| Msg::TogglePlay)} on_jump={link.callback(Msg::Jump)} on_speed={link.callback(Msg::SetSpeed)} />
+                        <Now step={steps_v.get(lab.cursor.wrapping_sub(1) as usize).cloned()} />
                         <div class="columns">
                             <div class="col">
                                 <Editor text={lab.text.clone()} diagnostics={lab.diagnostics().to_vec()} run_error={run_error}
@@ -503,6 +531,7 @@ impl Component for App {
     fn rendered(&mut self, _ctx: &Context<Self>, first_render: bool) {
         self.draw_pages();
         self.draw_chart();
+        self.scroll_log();
         if let Some(t0) = self.step_started_ms.take() {
             record("steps", now_ms() - t0);
         }

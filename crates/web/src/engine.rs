@@ -6,8 +6,8 @@
 //! N with the remaining operations applied again. So a step costs at most that many operations.
 
 use crate::views::{
-    CheckView, CommitRuleView, DiagView, EventView, MemView, PageRun, PageState, ProcTexts, ProcView, RunView, Series,
-    SnapshotView, StepView, VmaView,
+    CheckView, CommitRuleView, DiagView, EventView, MemView, PageRun, PageState, ProcTexts,
+    ProcView, RunView, Series, SnapshotView, StepView, VmaView,
 };
 use std::cell::RefCell;
 use vmlab_core::config::OvercommitMode;
@@ -34,7 +34,11 @@ pub struct Sim {
 }
 
 fn diag(d: &Diagnostic) -> DiagView {
-    DiagView { line: d.pos.line, col: d.pos.col, message: d.message.clone() }
+    DiagView {
+        line: d.pos.line,
+        col: d.pos.col,
+        message: d.message.clone(),
+    }
 }
 
 /// Parses and runs a scenario. Errors are the parser's diagnostics, sorted by position.
@@ -91,7 +95,12 @@ fn run_view(run: &sim::Run) -> RunView {
         checks: run
             .checks
             .iter()
-            .map(|c| CheckView { line: c.pos.line, text: c.text.clone(), passed: c.passed, detail: c.detail.clone() })
+            .map(|c| CheckView {
+                line: c.pos.line,
+                text: c.text.clone(),
+                passed: c.passed,
+                detail: c.detail.clone(),
+            })
             .collect(),
         error: run.error.as_ref().map(diag),
     }
@@ -102,7 +111,11 @@ impl Sim {
         let run = sim::run(scenario);
         let view = run_view(&run);
         let steps = view.steps.len();
-        let ops: Vec<Op> = scenario.ops().map(|(_, op)| op.clone()).take(steps).collect();
+        let ops: Vec<Op> = scenario
+            .ops()
+            .map(|(_, op)| op.clone())
+            .take(steps)
+            .collect();
         // One replay pass for the checkpoints and the per-process RSS series.
         let mut m = Machine::boot(&scenario.machine);
         let mut checkpoints = vec![m.clone()];
@@ -121,8 +134,17 @@ impl Sim {
             }
             record_series(&m, step, &mut series, &mut rss);
         }
-        series.rss = rss.into_iter().map(|(pid, name, v)| (format!("{name} ({pid})"), v)).collect();
-        Sim { ops, checkpoints, run: view, series, cache: RefCell::new(None) }
+        series.rss = rss
+            .into_iter()
+            .map(|(pid, name, v)| (format!("{name} ({pid})"), v))
+            .collect();
+        Sim {
+            ops,
+            checkpoints,
+            run: view,
+            series,
+            cache: RefCell::new(None),
+        }
     }
 
     pub fn steps(&self) -> u32 {
@@ -136,8 +158,12 @@ impl Sim {
         let mut cache = self.cache.borrow_mut();
         let reuse = matches!(&*cache, Some((s, _)) if *s <= step && step - *s < CHECKPOINT_EVERY);
         if !reuse {
-            let ci = ((step / CHECKPOINT_EVERY) as usize).min(self.checkpoints.len().saturating_sub(1));
-            *cache = self.checkpoints.get(ci).map(|m| (ci as u32 * CHECKPOINT_EVERY, m.clone()));
+            let ci =
+                ((step / CHECKPOINT_EVERY) as usize).min(self.checkpoints.len().saturating_sub(1));
+            *cache = self
+                .checkpoints
+                .get(ci)
+                .map(|m| (ci as u32 * CHECKPOINT_EVERY, m.clone()));
         }
         let Some((at, m)) = cache.as_mut() else {
             unreachable!("Sim::new always stores the booted machine as checkpoint 0")
@@ -162,7 +188,9 @@ impl Sim {
         self.with_machine(step, |m| {
             let lm = m.linux()?;
             Some(ProcTexts {
-                maps: lm.maps_text(pid).unwrap_or_else(|| "(the process has exited: /proc/PID is gone)\n".into()),
+                maps: lm
+                    .maps_text(pid)
+                    .unwrap_or_else(|| "(the process has exited: /proc/PID is gone)\n".into()),
                 smaps: lm.smaps_text(pid).unwrap_or_default(),
                 status: lm.status_text(pid).unwrap_or_default(),
             })
@@ -171,12 +199,19 @@ impl Sim {
 }
 
 fn meminfo_bytes(mi: &[(String, u64)], field: &str) -> u64 {
-    mi.iter().find(|(k, _)| k == field).map(|(_, v)| v * KB).unwrap_or(0)
+    mi.iter()
+        .find(|(k, _)| k == field)
+        .map(|(_, v)| v * KB)
+        .unwrap_or(0)
 }
 
 fn record_series(m: &Machine, step: u32, s: &mut Series, rss: &mut Vec<(u32, String, Vec<u64>)>) {
     let Some(lm) = m.linux() else { return };
-    let mi: Vec<(String, u64)> = lm.meminfo().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let mi: Vec<(String, u64)> = lm
+        .meminfo()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
     s.committed_as.push(meminfo_bytes(&mi, "Committed_AS"));
     s.commit_limit.push(meminfo_bytes(&mi, "CommitLimit"));
     s.mem_free.push(meminfo_bytes(&mi, "MemFree"));
@@ -246,9 +281,12 @@ fn snapshot_view(m: &Machine, step: u32) -> SnapshotView {
                         .commit_limit
                         .saturating_sub((sys.admin_reserve_kbytes + sys.user_reserve_kbytes) * KB),
                 },
-                OvercommitMode::Guess if lm.cfg.kernel.guess_is_total_ram_swap() => CommitRuleView::Guess {
-                    per_request_bytes: pages_to_kb(lm.totalram_pages() + lm.total_swap_pages()) * KB,
-                },
+                OvercommitMode::Guess if lm.cfg.kernel.guess_is_total_ram_swap() => {
+                    CommitRuleView::Guess {
+                        per_request_bytes: pages_to_kb(lm.totalram_pages() + lm.total_swap_pages())
+                            * KB,
+                    }
+                }
                 // Before 5.2: free + page cache + free swap, less the admin reserve (mm/util.c).
                 OvercommitMode::Guess => CommitRuleView::Guess {
                     per_request_bytes: (mem.mem_free + mem.cached + mem.swap_free)
@@ -262,13 +300,23 @@ fn snapshot_view(m: &Machine, step: u32) -> SnapshotView {
         .processes
         .iter()
         .map(|p| {
-            let status = |f: &str| p.status.iter().find(|(k, _)| k == f).map(|(_, v)| v * KB).unwrap_or(0);
+            let status = |f: &str| {
+                p.status
+                    .iter()
+                    .find(|(k, _)| k == f)
+                    .map(|(_, v)| v * KB)
+                    .unwrap_or(0)
+            };
             let pages = m
                 .linux()
                 .map(|lm| {
                     lm.page_runs(p.pid, 0, u64::MAX)
                         .into_iter()
-                        .map(|(s, n, st)| PageRun { start: s << 12, pages: n, state: page_state(st) })
+                        .map(|(s, n, st)| PageRun {
+                            start: s << 12,
+                            pages: n,
+                            state: page_state(st),
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
@@ -289,7 +337,11 @@ fn snapshot_view(m: &Machine, step: u32) -> SnapshotView {
                         perms: v.perms.clone(),
                         flags: short_flags(&v.flags),
                         name: if v.labels.is_empty() {
-                            if v.name.is_empty() { "anon".into() } else { v.name.clone() }
+                            if v.name.is_empty() {
+                                "anon".into()
+                            } else {
+                                v.name.clone()
+                            }
                         } else {
                             v.labels.join("+")
                         },
@@ -300,7 +352,13 @@ fn snapshot_view(m: &Machine, step: u32) -> SnapshotView {
             }
         })
         .collect();
-    SnapshotView { step, mem, rule, processes, meminfo_text: m.meminfo_text() }
+    SnapshotView {
+        step,
+        mem,
+        rule,
+        processes,
+        meminfo_text: m.meminfo_text(),
+    }
 }
 
 /// A stable hash of a run's trace (FNV-1a 64 over every step's line, outcome and event sentences),

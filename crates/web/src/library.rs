@@ -34,8 +34,8 @@ pub fn entries() -> Vec<Entry> {
         .collect()
 }
 
-/// Reads a header: the leading `#` comment lines. The first is the title; `topic:` and `source:`
-/// lines are recognised; other lines are the introduction; anything that looks like a URL is a link.
+/// Reads a header: the leading `#` comment lines are the introduction (a `topic:` line sets the
+/// topic; anything that looks like a URL is also a link); the title comes from the file name.
 pub fn entry(file: &'static str, text: &'static str) -> Entry {
     let header: Vec<&str> = text
         .lines()
@@ -44,15 +44,11 @@ pub fn entry(file: &'static str, text: &'static str) -> Entry {
         .map(str::trim)
         .collect();
     let stem = file.trim_end_matches(".vmlab");
-    let title = header
-        .iter()
-        .find(|l| !l.is_empty())
-        .map(|l| l.to_string())
-        .unwrap_or_else(|| stem.replace(['-', '_'], " "));
+    let title = humanize(stem);
     let mut intro = Vec::new();
     let mut links = Vec::new();
     let mut topic = None;
-    for l in header.iter().skip_while(|l| l.is_empty()).skip(1) {
+    for l in header.iter() {
         let lower = l.to_ascii_lowercase();
         if let Some(t) = lower.strip_prefix("topic:") {
             topic = TOPICS
@@ -79,6 +75,16 @@ pub fn entry(file: &'static str, text: &'static str) -> Entry {
         links,
         topic,
         text,
+    }
+}
+
+/// `fork-after-merge` → `Fork after merge`.
+fn humanize(stem: &str) -> String {
+    let words = stem.replace(['-', '_'], " ");
+    let mut c = words.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => words,
     }
 }
 
@@ -110,15 +116,20 @@ mod tests {
             "fork-after-merge.vmlab",
             "# Fork fails after two VMAs merge\n# topic: fork\n# Two adjacent mmaps merge.\n# source: https://example.org/can-it-fork.\nmachine linux\n",
         );
-        assert_eq!(e.title, "Fork fails after two VMAs merge");
+        assert_eq!(e.title, "Fork after merge");
         assert_eq!(e.topic, "Fork and COW");
         assert_eq!(e.links, vec!["https://example.org/can-it-fork".to_string()]);
-        assert!(e.intro.starts_with("Two adjacent mmaps merge."));
+        assert!(
+            e.intro
+                .starts_with("Fork fails after two VMAs merge Two adjacent mmaps merge."),
+            "{}",
+            e.intro
+        );
     }
 
     #[test]
     fn guesses_a_topic_from_the_name() {
         assert_eq!(entry("vma-gallery.vmlab", "machine linux\n").topic, "VMAs");
-        assert_eq!(entry("mode2-malloc.vmlab", "").title, "mode2 malloc");
+        assert_eq!(entry("mode2-malloc.vmlab", "").title, "Mode2 malloc");
     }
 }

@@ -45,7 +45,7 @@ pub fn editor(p: &Props) -> Html {
                 </label>
                 <button onclick={move |_| export.emit(())}>{"Export .vmlab"}</button>
             </div>
-            <textarea id="scenario" class={classes!(bad.then_some("invalid"))} spellcheck="false" rows={(lines + 1).clamp(8, 28).to_string()}
+            <textarea id="scenario" wrap="off" class={classes!(bad.then_some("invalid"))} spellcheck="false" rows={(lines + 1).clamp(8, 28).to_string()}
                 value={p.text.clone()} oninput={oninput} aria-label="scenario text" aria-invalid={bad.to_string()} />
             <ul class="diagnostics" id="diagnostics" aria-live="polite">
                 { for p.diagnostics.iter().map(|d| html! {

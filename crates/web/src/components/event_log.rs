@@ -77,3 +77,35 @@ pub fn event_log(p: &Props) -> Html {
         </section>
     }
 }
+
+#[derive(Properties, PartialEq)]
+pub struct NowProps {
+    /// None at step 0.
+    pub step: Option<StepView>,
+}
+
+/// The current step in large type under the timeline: the operation, its outcome, and why.
+#[function_component(Now)]
+pub fn now(p: &NowProps) -> Html {
+    match &p.step {
+        None => html! {
+            <section class="now" id="now" aria-live="polite">
+                <div class="now-op">{"Step 0: the machine has booted; press → or Step to apply the first operation."}</div>
+            </section>
+        },
+        Some(s) => html! {
+            <section class={classes!("now", (!s.ok).then_some("failed"))} id="now" aria-live="polite">
+                <div class="now-op">
+                    {format!("Step {} · line {} · ", s.step, s.line)}<code>{s.text.clone()}</code>
+                    <span class={classes!("outcome", (!s.ok).then_some("bad"))}>{format!(" → {}", s.outcome)}</span>
+                </div>
+                <ul class="now-events">
+                    { for s.events.iter().map(|e| html! {
+                        <li><span class="sentence">{e.sentence.clone()}</span>
+                            <span class="why"><code>{e.reason.clone()}</code>{" · "}{source_link(&e.source)}</span></li>
+                    }) }
+                </ul>
+            </section>
+        },
+    }
+}

@@ -50,7 +50,7 @@ pub fn timeline(p: &Props) -> Html {
     });
     html! {
         <div class="timeline" role="toolbar" aria-label="timeline">
-            <button id="reset" onclick={move |_| reset.emit(())} disabled={p.cursor == 0} title="Reset to step 0">{"⏮ Reset"}</button>
+            <button id="reset" onclick={move |_| reset.emit(())} disabled={p.cursor == 0} title="Reset to step 0">{"↺ Reset"}</button>
             <button id="back" onclick={move |_| back.emit(())} disabled={p.cursor == 0} title="Step back (←)">{"◀ Back"}</button>
             <button id="play" onclick={move |_| play.emit(())} disabled={p.steps == 0} title="Play or pause (space)" aria-pressed={p.playing.to_string()}>
                 { if p.playing { "⏸ Pause" } else { "▶ Play" } }
