@@ -65,7 +65,8 @@ mod tests {
     #[test]
     fn human_sizes() {
         assert_eq!(human(15 * GIB), "15 GiB");
-        assert_eq!(human(1536 * MIB), "1.5 GiB");
+        assert_eq!(human(1536 * MIB), "1536 MiB");
+        assert_eq!(human(1536 * MIB + 1), "1.5 GiB");
         assert_eq!(human(100), "100 B");
         assert_eq!(human(24_684_092 * KIB), "23.5 GiB");
     }

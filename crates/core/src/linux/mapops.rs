@@ -483,7 +483,12 @@ impl LinuxMachine {
             self.split_checked(mm_id, s)?;
         }
         if !right_side {
-            self.split_checked(mm_id, e)?;
+            if let Err(o) = self.split_checked(mm_id, e) {
+                if !left_side {
+                    self.mms.get_mut(&mm_id).expect("mm").left_apart.insert(s);
+                }
+                return Err(o);
+            }
         }
         let mm = self.mms.get_mut(&mm_id).expect("mm");
         let vm = mm.vmas.get_mut(&s).expect("split piece");

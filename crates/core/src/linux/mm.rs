@@ -45,6 +45,9 @@ pub struct Mm {
     pub hiwater_vm: u64,
     /// Huge pages reserved by this mm's hugetlb mappings.
     pub huge_rsvd: u64,
+    /// Boundaries where a flag change split a VMA and then failed its second split: the kernel
+    /// leaves the two identical halves apart (vma_modify returns after the first split_vma).
+    pub left_apart: std::collections::BTreeSet<u64>,
 }
 
 impl Mm {
@@ -61,6 +64,7 @@ impl Mm {
             hiwater_rss: 0,
             hiwater_vm: 0,
             huge_rsvd: 0,
+            left_apart: std::collections::BTreeSet::new(),
         }
     }
 

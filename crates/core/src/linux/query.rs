@@ -108,6 +108,7 @@ impl LinuxMachine {
                 }
                 if let Some(p) = prev {
                     if p.end == v.start
+                        && !mm.left_apart.contains(&v.start)
                         && p.flags == v.flags
                         && p.obj == v.obj
                         && p.pgoff + p.pages() == v.pgoff

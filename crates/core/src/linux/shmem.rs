@@ -70,7 +70,10 @@ impl LinuxMachine {
                 return None;
             }
         }
+        let anonymous = kind == ObjKind::SharedAnon;
         let id = self.new_obj(kind, pages, noreserve);
+        // A shared anonymous object has no name: it lives exactly as long as its mappings.
+        self.objs.get_mut(&id).expect("obj").linked = !anonymous;
         if !noreserve {
             self.objs.get_mut(&id).expect("obj").charged = pages;
         }
