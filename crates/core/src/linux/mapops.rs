@@ -362,7 +362,9 @@ impl LinuxMachine {
             self.insert_merge(mm_id, c, None);
         }
         self.mms.get_mut(&mm_id).expect("mm").names.insert(name.clone(), (addr, bytes));
-        if (*populate || *locked) && !*hugetlb {
+        // populate_vma_page_range faults nothing in a PROT_NONE mapping, and mm_populate's errors
+        // never fail the mmap.
+        if (*populate || *locked) && !*hugetlb && flags & VM_ACCESS_FLAGS != 0 {
             // MAP_POPULATE / VM_LOCKED: fault everything now; private writable mappings are
             // write-faulted (populate_vma_page_range: FOLL_WRITE).
             let write = flags & (VM_WRITE | VM_SHARED) == VM_WRITE;
