@@ -41,13 +41,17 @@ pub const MEMINFO_SIZE_FIELDS: &[&str] = &[
 ];
 
 /// `/proc/meminfo` fields that are counts of huge pages (mm/hugetlb.c: hugetlb_report_meminfo).
-pub const MEMINFO_NUMBER_FIELDS: &[&str] =
-    &["HugePages_Total", "HugePages_Free", "HugePages_Rsvd", "HugePages_Surp"];
+pub const MEMINFO_NUMBER_FIELDS: &[&str] = &[
+    "HugePages_Total",
+    "HugePages_Free",
+    "HugePages_Rsvd",
+    "HugePages_Surp",
+];
 
 /// `/proc/PID/status` fields printed in kB (fs/proc/task_mmu.c: task_mem).
 pub const STATUS_SIZE_FIELDS: &[&str] = &[
-    "VmPeak", "VmSize", "VmLck", "VmPin", "VmHWM", "VmRSS", "RssAnon", "RssFile", "RssShmem", "VmData", "VmStk",
-    "VmExe", "VmLib", "VmPTE", "VmSwap",
+    "VmPeak", "VmSize", "VmLck", "VmPin", "VmHWM", "VmRSS", "RssAnon", "RssFile", "RssShmem",
+    "VmData", "VmStk", "VmExe", "VmLib", "VmPTE", "VmSwap",
 ];
 
 /// `/proc/PID/status` fields that are numbers (fs/proc/array.c: task_state).
@@ -130,9 +134,10 @@ pub fn query_kind(q: &Query) -> Option<ValueKind> {
         Query::Status { field, .. } => pick(field, STATUS_SIZE_FIELDS, STATUS_NUMBER_FIELDS),
         Query::Smaps { field, .. } => pick(field, SMAPS_SIZE_FIELDS, &[]),
         Query::Rollup { field, .. } => pick(field, ROLLUP_SIZE_FIELDS, &[]),
-        Query::VmaCount { .. } | Query::OomScore { .. } | Query::OomScoreAdj { .. } | Query::OomAdj { .. } => {
-            Some(ValueKind::Number)
-        }
+        Query::VmaCount { .. }
+        | Query::OomScore { .. }
+        | Query::OomScoreAdj { .. }
+        | Query::OomAdj { .. } => Some(ValueKind::Number),
         Query::Sysctl { name } => crate::config::Sysctl::from_name(name).map(|_| ValueKind::Number),
     }
 }
@@ -147,12 +152,28 @@ mod tests {
         assert_eq!(m("Committed_AS"), Some(ValueKind::Size));
         assert_eq!(m("HugePages_Total"), Some(ValueKind::Number));
         assert_eq!(m("committed_as"), None);
-        let r = |f: &str| query_kind(&Query::Rollup { proc: "p".into(), field: f.into() });
+        let r = |f: &str| {
+            query_kind(&Query::Rollup {
+                proc: "p".into(),
+                field: f.into(),
+            })
+        };
         assert_eq!(r("Pss_Anon"), Some(ValueKind::Size));
         assert_eq!(r("Size"), None);
-        let s = |f: &str| query_kind(&Query::Smaps { proc: "p".into(), mapping: "a".into(), field: f.into() });
+        let s = |f: &str| {
+            query_kind(&Query::Smaps {
+                proc: "p".into(),
+                mapping: "a".into(),
+                field: f.into(),
+            })
+        };
         assert_eq!(s("Size"), Some(ValueKind::Size));
         assert_eq!(s("Pss_Anon"), None);
-        assert_eq!(query_kind(&Query::Sysctl { name: "overcommit_memory".into() }), Some(ValueKind::Number));
+        assert_eq!(
+            query_kind(&Query::Sysctl {
+                name: "overcommit_memory".into()
+            }),
+            Some(ValueKind::Number)
+        );
     }
 }

@@ -14,13 +14,22 @@ impl<'a> Tok<'a> {
     /// A piece of this token that starts `chars_before` characters after its start.
     pub fn sub(&self, chars_before: usize, text: &'a str) -> Tok<'a> {
         let add = u32::try_from(chars_before).unwrap_or(u32::MAX);
-        Tok { text, pos: Pos { line: self.pos.line, col: self.pos.col.saturating_add(add) } }
+        Tok {
+            text,
+            pos: Pos {
+                line: self.pos.line,
+                col: self.pos.col.saturating_add(add),
+            },
+        }
     }
 
     /// The parts before and after the first `sep`, each positioned where it is written.
     pub fn split(&self, sep: &str) -> Option<(Tok<'a>, Tok<'a>)> {
         let (head, tail) = self.text.split_once(sep)?;
-        let head_tok = Tok { text: head, pos: self.pos };
+        let head_tok = Tok {
+            text: head,
+            pos: self.pos,
+        };
         let tail_tok = self.sub(head.chars().count() + sep.chars().count(), tail);
         Some((head_tok, tail_tok))
     }
@@ -62,19 +71,28 @@ pub(crate) fn lines(src: &str) -> impl Iterator<Item = Line<'_>> {
             col = col.saturating_add(1);
             if c.is_whitespace() {
                 if let Some((s, scol)) = start.take() {
-                    toks.push(Tok { text: &code[s..at], pos: Pos { line, col: scol } });
+                    toks.push(Tok {
+                        text: &code[s..at],
+                        pos: Pos { line, col: scol },
+                    });
                 }
             } else if start.is_none() {
                 start = Some((at, col));
             }
         }
         if let Some((s, scol)) = start {
-            toks.push(Tok { text: &code[s..], pos: Pos { line, col: scol } });
+            toks.push(Tok {
+                text: &code[s..],
+                pos: Pos { line, col: scol },
+            });
         }
         if toks.is_empty() {
             None
         } else {
-            Some(Line { toks, text: code.trim() })
+            Some(Line {
+                toks,
+                text: code.trim(),
+            })
         }
     })
 }
@@ -85,7 +103,12 @@ mod tests {
 
     fn texts(src: &str) -> Vec<Vec<(String, u32, u32)>> {
         lines(src)
-            .map(|l| l.toks.iter().map(|t| (t.text.to_string(), t.pos.line, t.pos.col)).collect())
+            .map(|l| {
+                l.toks
+                    .iter()
+                    .map(|t| (t.text.to_string(), t.pos.line, t.pos.col))
+                    .collect()
+            })
             .collect()
     }
 
@@ -95,7 +118,7 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                vec![("a".into(), 1, 3), ("bb".into(), 1, 5), ("c".into(), 1, 10)],
+                vec![("a".into(), 1, 3), ("bb".into(), 1, 5), ("c".into(), 1, 9)],
                 vec![("λ".into(), 4, 1), ("d".into(), 4, 4)],
             ]
         );
@@ -111,13 +134,21 @@ mod tests {
 
     #[test]
     fn sub_tokens_count_chars() {
-        let t = Tok { text: "λx=1", pos: Pos { line: 2, col: 5 } };
+        let t = Tok {
+            text: "λx=1",
+            pos: Pos { line: 2, col: 5 },
+        };
         let (k, v) = t.split("=").unwrap();
         assert_eq!(k.text, "λx");
         assert_eq!(v.text, "1");
         assert_eq!(v.pos.col, 8);
         assert_eq!(t.end().col, 9);
-        let r = Tok { text: "±1MiB", pos: Pos { line: 1, col: 1 } }.strip("±").unwrap();
+        let r = Tok {
+            text: "±1MiB",
+            pos: Pos { line: 1, col: 1 },
+        }
+        .strip("±")
+        .unwrap();
         assert_eq!((r.text, r.pos.col), ("1MiB", 2));
     }
 }

@@ -22,7 +22,10 @@ use std::collections::{BTreeMap, BTreeSet};
 type PResult<T> = Result<T, Diagnostic>;
 
 fn diag(pos: Pos, message: impl Into<String>) -> Diagnostic {
-    Diagnostic { pos, message: message.into() }
+    Diagnostic {
+        pos,
+        message: message.into(),
+    }
 }
 
 fn err<T>(pos: Pos, message: impl Into<String>) -> PResult<T> {
@@ -40,7 +43,9 @@ fn quote(s: &str) -> String {
 }
 
 /// Words that start a statement (or a query path) and so cannot name a process.
-const KEYWORDS: &[&str] = &["machine", "sysctl", "spawn", "expect", "kill", "meminfo", "vm"];
+const KEYWORDS: &[&str] = &[
+    "machine", "sysctl", "spawn", "expect", "kill", "meminfo", "vm",
+];
 
 /// `[A-Za-z_][A-Za-z0-9_-]*`: process and mapping names.
 fn is_name(s: &str) -> bool {
@@ -73,7 +78,10 @@ fn size(tok: Tok<'_>) -> PResult<Size> {
 fn abs_size(tok: Tok<'_>, what: &str) -> PResult<u64> {
     match size(tok)? {
         Size::Bytes(b) => Ok(b),
-        Size::Fraction { .. } => err(tok.pos, format!("{what} must be an absolute size like 64MiB, not a relative one")),
+        Size::Fraction { .. } => err(
+            tok.pos,
+            format!("{what} must be an absolute size like 64MiB, not a relative one"),
+        ),
     }
 }
 
@@ -94,7 +102,9 @@ impl<'a, 't> Cur<'a, 't> {
 
     /// Where a missing token would have been: just after the last one.
     fn end(&self) -> Pos {
-        self.toks.last().map_or(Pos { line: 1, col: 1 }, |t| t.end())
+        self.toks
+            .last()
+            .map_or(Pos { line: 1, col: 1 }, |t| t.end())
     }
 
     fn next(&mut self, what: &str) -> PResult<Tok<'a>> {
@@ -103,7 +113,10 @@ impl<'a, 't> Cur<'a, 't> {
                 self.i += 1;
                 Ok(*t)
             }
-            None => err(self.end(), format!("expected {what}, found the end of the line")),
+            None => err(
+                self.end(),
+                format!("expected {what}, found the end of the line"),
+            ),
         }
     }
 
@@ -117,7 +130,10 @@ impl<'a, 't> Cur<'a, 't> {
     /// The statement must end here.
     fn done(&self) -> PResult<()> {
         match self.peek() {
-            Some(t) => err(t.pos, format!("unexpected {} after a complete statement", quote(t.text))),
+            Some(t) => err(
+                t.pos,
+                format!("unexpected {} after a complete statement", quote(t.text)),
+            ),
             None => Ok(()),
         }
     }
@@ -145,16 +161,34 @@ impl Names {
     }
 }
 
+/// A name an operation introduced, which an `expect` saying the operation failed frees again: after
+/// `app fork child` and `expect app fork ENOMEM`, no `child` exists, so a later `app fork child`
+/// is fine.
+#[derive(Clone, Debug, Default)]
+enum Intro {
+    #[default]
+    Nothing,
+    Proc(String),
+    Mapping {
+        mm: usize,
+        name: String,
+    },
+}
+
 #[derive(Default)]
 struct Parser {
     machine: Option<MachineConfig>,
     /// A statement came before any `machine` line (reported once).
     missing_machine: bool,
     names: Names,
-    /// Some operation has been written (`expect OUTCOME` needs one).
-    any_op: bool,
-    /// `(process, verb)` pairs written so far, for `expect PROC VERB OUTCOME`.
-    done: BTreeSet<(String, &'static str)>,
+    /// What each operation written so far introduced, by record index. A line that fails to parse
+    /// still records its process and verb (introducing nothing), so that its `expect` is not a
+    /// second error.
+    intros: Vec<Intro>,
+    /// The most recent operation, overall, by process, and by process and verb (`Op::verb`).
+    last_op: Option<usize>,
+    last_by_proc: BTreeMap<String, usize>,
+    last_by_verb: BTreeMap<(String, &'static str), usize>,
     /// The verb of each process's most recent tmpfs operation, which `expect PROC tmpfs …` means.
     last_tmpfs: BTreeMap<String, &'static str>,
     stmts: Vec<Stmt>,
@@ -173,7 +207,10 @@ pub fn parse(src: &str) -> Result<Scenario, Vec<Diagnostic>> {
 impl Parser {
     fn finish(self) -> Result<Scenario, Vec<Diagnostic>> {
         match self.machine {
-            Some(machine) if self.diags.is_empty() => Ok(Scenario { machine, stmts: self.stmts }),
+            Some(machine) if self.diags.is_empty() => Ok(Scenario {
+                machine,
+                stmts: self.stmts,
+            }),
             None if self.diags.is_empty() => Err(vec![diag(
                 Pos { line: 1, col: 1 },
                 "the scenario is empty: expected a first line like `machine linux ram=8GiB`",
@@ -183,7 +220,9 @@ impl Parser {
     }
 
     fn line(&mut self, line: &Line<'_>) {
-        let Some(&first) = line.toks.first() else { return };
+        let Some(&first) = line.toks.first() else {
+            return;
+        };
         if self.machine.is_none() && first.text != "machine" && !self.missing_machine {
             self.missing_machine = true;
             self.diags.push(diag(
@@ -196,11 +235,21 @@ impl Parser {
         }
         let result = match first.text {
             "machine" => self.machine_line(&line.toks),
-            "sysctl" => self.sysctl_line(&line.toks).map(|op| vec![(first.pos, StmtKind::Op(op))]),
-            "spawn" => self.spawn_line(&line.toks).map(|op| vec![(first.pos, StmtKind::Op(op))]),
-            "kill" => self.kill_line(&line.toks).map(|op| vec![(first.pos, StmtKind::Op(op))]),
-            "expect" => self.expect_line(&line.toks).map(|e| vec![(first.pos, StmtKind::Expect(e))]),
-            _ => self.proc_line(&line.toks).map(|op| vec![(first.pos, StmtKind::Op(op))]),
+            "sysctl" => self
+                .sysctl_line(&line.toks)
+                .map(|op| vec![(first.pos, StmtKind::Op(op))]),
+            "spawn" => self
+                .spawn_line(&line.toks)
+                .map(|op| vec![(first.pos, StmtKind::Op(op))]),
+            "kill" => self
+                .kill_line(&line.toks)
+                .map(|op| vec![(first.pos, StmtKind::Op(op))]),
+            "expect" => self
+                .expect_line(&line.toks)
+                .map(|e| vec![(first.pos, StmtKind::Expect(e))]),
+            _ => self
+                .proc_line(&line.toks)
+                .map(|op| vec![(first.pos, StmtKind::Op(op))]),
         };
         match result {
             Ok(kinds) => {
@@ -208,7 +257,11 @@ impl Parser {
                     if let StmtKind::Op(op) = &kind {
                         self.note_op(op);
                     }
-                    self.stmts.push(Stmt { pos, kind, text: line.text.to_string() });
+                    self.stmts.push(Stmt {
+                        pos,
+                        kind,
+                        text: line.text.to_string(),
+                    });
                 }
             }
             Err(d) => self.diags.push(d),
@@ -217,13 +270,50 @@ impl Parser {
 
     /// Remember that an operation was written, for the static checks of later `expect` lines.
     fn note_op(&mut self, op: &Op) {
-        self.any_op = true;
-        if let Some(proc) = op.proc() {
-            let verb = op.verb();
-            if verb.starts_with("tmpfs-") {
+        let intro = match op {
+            Op::Fork { child, .. } => Intro::Proc(child.clone()),
+            Op::Mmap { proc, name, .. } => match self.names.procs.get(proc) {
+                Some(&mm) => Intro::Mapping {
+                    mm,
+                    name: name.clone(),
+                },
+                None => Intro::Nothing,
+            },
+            _ => Intro::Nothing,
+        };
+        let verb = op.verb();
+        if verb.starts_with("tmpfs-") {
+            if let Some(proc) = op.proc() {
                 self.last_tmpfs.insert(proc.to_string(), verb);
             }
-            self.done.insert((proc.to_string(), verb));
+        }
+        self.record(op.proc(), Some(verb), intro);
+    }
+
+    fn record(&mut self, proc: Option<&str>, verb: Option<&'static str>, intro: Intro) {
+        let at = self.intros.len();
+        self.intros.push(intro);
+        self.last_op = Some(at);
+        if let Some(proc) = proc {
+            self.last_by_proc.insert(proc.to_string(), at);
+            if let Some(verb) = verb {
+                self.last_by_verb.insert((proc.to_string(), verb), at);
+            }
+        }
+    }
+
+    /// An `expect` says operation `at` failed: whatever name it introduced does not exist.
+    fn release(&mut self, at: usize) {
+        match self.intros.get_mut(at).map(std::mem::take) {
+            Some(Intro::Proc(name)) => {
+                self.names.procs.remove(&name);
+            }
+            Some(Intro::Mapping { mm, name }) => {
+                if let Some(names) = self.names.mms.get_mut(mm) {
+                    names.remove(&name);
+                }
+            }
+            Some(Intro::Nothing) | None => {}
         }
     }
 
@@ -232,9 +322,15 @@ impl Parser {
         if self.names.procs.contains_key(tok.text) {
             Ok(tok.text.to_string())
         } else if is_name(tok.text) {
-            err(tok.pos, format!("no process named `{}` (spawn it first)", tok.text))
+            err(
+                tok.pos,
+                format!("no process named `{}` (spawn it first)", tok.text),
+            )
         } else {
-            err(tok.pos, format!("expected a process name, found {}", quote(tok.text)))
+            err(
+                tok.pos,
+                format!("expected a process name, found {}", quote(tok.text)),
+            )
         }
     }
 
@@ -249,9 +345,18 @@ impl Parser {
                 ),
             )
         } else if KEYWORDS.contains(&tok.text) {
-            err(tok.pos, format!("`{}` is a keyword and cannot name a process", tok.text))
+            err(
+                tok.pos,
+                format!("`{}` is a keyword and cannot name a process", tok.text),
+            )
         } else if self.names.procs.contains_key(tok.text) {
-            err(tok.pos, format!("a process named `{}` already exists (names are never reused)", tok.text))
+            err(
+                tok.pos,
+                format!(
+                    "a process named `{}` already exists (names are never reused)",
+                    tok.text
+                ),
+            )
         } else {
             Ok(tok.text.to_string())
         }
@@ -259,13 +364,25 @@ impl Parser {
 
     /// A mapping of `proc` that must already exist.
     fn mapping_ref(&self, proc: &str, tok: Tok<'_>) -> PResult<String> {
-        let known = self.names.mappings(proc).is_some_and(|m| m.contains(tok.text));
+        let known = self
+            .names
+            .mappings(proc)
+            .is_some_and(|m| m.contains(tok.text));
         if known {
             Ok(tok.text.to_string())
         } else if is_name(tok.text) {
-            err(tok.pos, format!("process `{proc}` has no mapping named `{}` (mmap it first)", tok.text))
+            err(
+                tok.pos,
+                format!(
+                    "process `{proc}` has no mapping named `{}` (mmap it first)",
+                    tok.text
+                ),
+            )
         } else {
-            err(tok.pos, format!("expected a mapping name, found {}", quote(tok.text)))
+            err(
+                tok.pos,
+                format!("expected a mapping name, found {}", quote(tok.text)),
+            )
         }
     }
 

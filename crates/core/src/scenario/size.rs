@@ -56,7 +56,11 @@ fn decimal(s: &str) -> Result<Decimal, SizeError> {
         None => (s, ""),
     };
     let all_digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
-    if int.is_empty() || !all_digits(int) || !all_digits(frac) || (s.contains('.') && frac.is_empty()) {
+    if int.is_empty()
+        || !all_digits(int)
+        || !all_digits(frac)
+        || (s.contains('.') && frac.is_empty())
+    {
         return Err(SizeError::NotASize);
     }
     // Trailing zeros after the point change nothing; dropping them keeps `1.50000GiB` exact.
@@ -70,12 +74,18 @@ fn decimal(s: &str) -> Result<Decimal, SizeError> {
         // Cannot overflow: at most MAX_DIGITS (24) digits, and 10^24 < 2^128.
         mantissa = mantissa * 10 + u128::from(b - b'0');
     }
-    Ok(Decimal { mantissa, decimals: frac.len() as u32 })
+    Ok(Decimal {
+        mantissa,
+        decimals: frac.len() as u32,
+    })
 }
 
 /// `value * scale` exactly, as a whole number, or why not.
 fn scaled(d: Decimal, scale: u64) -> Result<u128, SizeError> {
-    let num = d.mantissa.checked_mul(u128::from(scale)).ok_or(SizeError::TooLarge)?;
+    let num = d
+        .mantissa
+        .checked_mul(u128::from(scale))
+        .ok_or(SizeError::TooLarge)?;
     // decimals <= MAX_DIGITS, so 10^decimals fits in u128.
     let den = 10u128.checked_pow(d.decimals).ok_or(SizeError::TooLarge)?;
     if num % den != 0 {
@@ -87,14 +97,20 @@ fn scaled(d: Decimal, scale: u64) -> Result<u128, SizeError> {
 /// Parse a size: `0`, `NUMBER UNIT` with no space (`64MiB`, `1.5GiB`, `3pages`), or a relative size
 /// `NUMBER%ram`, `NUMBER%swap`, `NUMBER%ramswap` with at most per-mille precision.
 pub(crate) fn parse_size(s: &str) -> Result<Size, SizeError> {
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     if num.is_empty() {
         return Err(SizeError::NotASize);
     }
     let d = decimal(num)?;
     if unit.is_empty() {
-        return if d.mantissa == 0 { Ok(Size::Bytes(0)) } else { Err(SizeError::NoUnit) };
+        return if d.mantissa == 0 {
+            Ok(Size::Bytes(0))
+        } else {
+            Err(SizeError::NoUnit)
+        };
     }
     if let Some(base) = unit.strip_prefix('%') {
         let of = match base {
@@ -111,9 +127,15 @@ pub(crate) fn parse_size(s: &str) -> Result<Size, SizeError> {
         let per_mille = u64::try_from(per_mille).map_err(|_| SizeError::TooLarge)?;
         return Ok(Size::Fraction { per_mille, of });
     }
-    let scale = UNITS.iter().find(|(name, _)| *name == unit).map(|(_, v)| *v).ok_or(SizeError::NotASize)?;
+    let scale = UNITS
+        .iter()
+        .find(|(name, _)| *name == unit)
+        .map(|(_, v)| *v)
+        .ok_or(SizeError::NotASize)?;
     let bytes = scaled(d, scale)?;
-    u64::try_from(bytes).map(Size::Bytes).map_err(|_| SizeError::TooLarge)
+    u64::try_from(bytes)
+        .map(Size::Bytes)
+        .map_err(|_| SizeError::TooLarge)
 }
 
 /// A hexadecimal address `0x…` (`0X` too), at most 64 bits.
@@ -201,17 +223,47 @@ mod tests {
         assert_eq!(bytes("16777216TiB"), Err(SizeError::TooLarge));
         assert_eq!(bytes("18446744073709551615B"), Ok(u64::MAX));
         assert_eq!(bytes("18446744073709551616B"), Err(SizeError::TooLarge));
-        assert_eq!(bytes("99999999999999999999999999999999999999999TiB"), Err(SizeError::TooLarge));
-        assert_eq!(bytes("1.0000000000000000000000000001B"), Err(SizeError::TooLarge));
+        assert_eq!(
+            bytes("99999999999999999999999999999999999999999TiB"),
+            Err(SizeError::TooLarge)
+        );
+        assert_eq!(
+            bytes("1.0000000000000000000000000001B"),
+            Err(SizeError::TooLarge)
+        );
     }
 
     #[test]
     fn relative_sizes_are_per_mille() {
         let f = |s: &str| parse_size(s);
-        assert_eq!(f("65%ram"), Ok(Size::Fraction { per_mille: 650, of: SizeBase::Ram }));
-        assert_eq!(f("12.5%swap"), Ok(Size::Fraction { per_mille: 125, of: SizeBase::Swap }));
-        assert_eq!(f("50%ramswap"), Ok(Size::Fraction { per_mille: 500, of: SizeBase::RamSwap }));
-        assert_eq!(f("12.50%ram"), Ok(Size::Fraction { per_mille: 125, of: SizeBase::Ram }));
+        assert_eq!(
+            f("65%ram"),
+            Ok(Size::Fraction {
+                per_mille: 650,
+                of: SizeBase::Ram
+            })
+        );
+        assert_eq!(
+            f("12.5%swap"),
+            Ok(Size::Fraction {
+                per_mille: 125,
+                of: SizeBase::Swap
+            })
+        );
+        assert_eq!(
+            f("50%ramswap"),
+            Ok(Size::Fraction {
+                per_mille: 500,
+                of: SizeBase::RamSwap
+            })
+        );
+        assert_eq!(
+            f("12.50%ram"),
+            Ok(Size::Fraction {
+                per_mille: 125,
+                of: SizeBase::Ram
+            })
+        );
         assert_eq!(f("12.55%ram"), Err(SizeError::TooPrecise));
         assert_eq!(f("65%disk"), Err(SizeError::NotASize));
         assert_eq!(f("65%"), Err(SizeError::NotASize));

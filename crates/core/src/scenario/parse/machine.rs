@@ -50,19 +50,31 @@ pub(super) fn sysctl_value(sysctl: Sysctl, tok: Tok<'_>) -> PResult<u64> {
     let Some(v) = parse_u64(tok.text) else {
         return err(
             tok.pos,
-            format!("expected a non-negative integer for vm.{}, found {}", sysctl.name(), quote(tok.text)),
+            format!(
+                "expected a non-negative integer for vm.{}, found {}",
+                sysctl.name(),
+                quote(tok.text)
+            ),
         );
     };
     let max = match sysctl {
         Sysctl::OvercommitMemory => 2,
         Sysctl::OvercommitRatio | Sysctl::MaxMapCount => i32::MAX as u64,
-        Sysctl::OvercommitKbytes | Sysctl::AdminReserveKbytes | Sysctl::UserReserveKbytes | Sysctl::NrHugepages => {
-            u64::MAX
-        }
+        Sysctl::OvercommitKbytes
+        | Sysctl::AdminReserveKbytes
+        | Sysctl::UserReserveKbytes
+        | Sysctl::NrHugepages => u64::MAX,
     };
     if v > max {
-        let range = if sysctl == Sysctl::OvercommitMemory { "0, 1 or 2".to_string() } else { format!("0..={max}") };
-        return err(tok.pos, format!("vm.{} must be {range}, found {v}", sysctl.name()));
+        let range = if sysctl == Sysctl::OvercommitMemory {
+            "0, 1 or 2".to_string()
+        } else {
+            format!("0..={max}")
+        };
+        return err(
+            tok.pos,
+            format!("vm.{} must be {range}, found {v}", sysctl.name()),
+        );
     }
     Ok(v)
 }
@@ -71,7 +83,9 @@ fn apply_sysctl(c: &mut LinuxConfig, sysctl: Sysctl, v: u64) {
     let s = &mut c.sysctls;
     match sysctl {
         // sysctl_value has checked 0..=2.
-        Sysctl::OvercommitMemory => s.overcommit_memory = OvercommitMode::from_sysctl(v).unwrap_or(OvercommitMode::Guess),
+        Sysctl::OvercommitMemory => {
+            s.overcommit_memory = OvercommitMode::from_sysctl(v).unwrap_or(OvercommitMode::Guess)
+        }
         Sysctl::OvercommitRatio => s.overcommit_ratio = v,
         Sysctl::OvercommitKbytes => s.overcommit_kbytes = v,
         Sysctl::AdminReserveKbytes => s.admin_reserve_kbytes = v,
@@ -85,7 +99,13 @@ fn apply_sysctl(c: &mut LinuxConfig, sysctl: Sysctl, v: u64) {
 fn memory_size(tok: Tok<'_>, what: &str) -> PResult<u64> {
     let b = abs_size(tok, what)?;
     if b > MAX_MEMORY_BYTES {
-        return err(tok.pos, format!("{what} {} is above the simulator's limit of 4 PiB", quote(tok.text)));
+        return err(
+            tok.pos,
+            format!(
+                "{what} {} is above the simulator's limit of 4 PiB",
+                quote(tok.text)
+            ),
+        );
     }
     Ok(b)
 }
@@ -101,7 +121,13 @@ impl Parser {
                 cur.i += 1;
             }
             Some(t) if boot => {
-                return err(t.pos, format!("expected `linux` after `machine` (the OS to simulate), found {}", quote(t.text)))
+                return err(
+                    t.pos,
+                    format!(
+                        "expected `linux` after `machine` (the OS to simulate), found {}",
+                        quote(t.text)
+                    ),
+                )
             }
             None if boot => return err(cur.end(), "expected `linux ram=SIZE` after `machine`"),
             _ => {}
@@ -118,12 +144,22 @@ impl Parser {
         let mut opts = Vec::new();
         for &t in cur.rest() {
             let Some((key, value)) = t.split("=") else {
-                return err(t.pos, format!("expected an option like `ram=24GiB` or `overcommit=2`, found {}", quote(t.text)));
+                return err(
+                    t.pos,
+                    format!(
+                        "expected an option like `ram=24GiB` or `overcommit=2`, found {}",
+                        quote(t.text)
+                    ),
+                );
             };
             if !OPTIONS.contains(&key.text) {
                 return err(
                     key.pos,
-                    format!("unknown machine option {} (options: {})", quote(key.text), OPTIONS.join(", ")),
+                    format!(
+                        "unknown machine option {} (options: {})",
+                        quote(key.text),
+                        OPTIONS.join(", ")
+                    ),
                 );
             }
             if !seen.insert(key.text) {
@@ -134,20 +170,37 @@ impl Parser {
             }
             opts.push((key, value));
         }
-        if let Some((key, _)) = opts.iter().find(|(k, _)| k.text == "kbytes").filter(|_| seen.contains("ratio")) {
-            return err(key.pos, "give either `ratio=` or `kbytes=`, not both (writing one zeroes the other)");
+        if let Some((key, _)) = opts
+            .iter()
+            .find(|(k, _)| k.text == "kbytes")
+            .filter(|_| seen.contains("ratio"))
+        {
+            return err(
+                key.pos,
+                "give either `ratio=` or `kbytes=`, not both (writing one zeroes the other)",
+            );
         }
         if boot {
             self.boot(toks[0], measured, &opts).map(|()| Vec::new())
         } else {
             if opts.is_empty() {
-                return err(cur.end(), "expected an option such as `swap=SIZE` or `overcommit=2` after `machine`");
+                return err(
+                    cur.end(),
+                    "expected an option such as `swap=SIZE` or `overcommit=2` after `machine`",
+                );
             }
-            opts.iter().map(|&(key, value)| Ok((key.pos, StmtKind::Op(later_option(key, value)?)))).collect()
+            opts.iter()
+                .map(|&(key, value)| Ok((key.pos, StmtKind::Op(later_option(key, value)?))))
+                .collect()
         }
     }
 
-    fn boot(&mut self, machine: Tok<'_>, measured: Option<Tok<'_>>, opts: &[(Tok<'_>, Tok<'_>)]) -> PResult<()> {
+    fn boot(
+        &mut self,
+        machine: Tok<'_>,
+        measured: Option<Tok<'_>>,
+        opts: &[(Tok<'_>, Tok<'_>)],
+    ) -> PResult<()> {
         let ram = opts.iter().find(|(k, _)| k.text == "ram").map(|&(_, v)| v);
         let mut config = match (measured, ram) {
             (Some(_), None) => LinuxConfig::measured(),
@@ -159,7 +212,10 @@ impl Parser {
             }
             (None, Some(v)) => LinuxConfig::new(ram_bytes(v)?),
             (None, None) => {
-                return err(machine.pos, "`machine linux` needs `ram=SIZE` (or `measured` for the spec's 24 GiB VM)")
+                return err(
+                    machine.pos,
+                    "`machine linux` needs `ram=SIZE` (or `measured` for the spec's 24 GiB VM)",
+                )
             }
         };
         for &(key, value) in opts {
@@ -167,17 +223,27 @@ impl Parser {
                 "ram" => {}
                 "swap" => config.swap_bytes = memory_size(value, "swap")?,
                 "kernel" => {
-                    config.kernel = value.text.parse::<KernelVersion>().map_err(|m| diag(value.pos, m))?;
+                    config.kernel = value
+                        .text
+                        .parse::<KernelVersion>()
+                        .map_err(|m| diag(value.pos, m))?;
                 }
                 "cpus" => {
                     config.cpus = parse_u64(value.text)
                         .filter(|&n| n >= 1)
                         .and_then(|n| u32::try_from(n).ok())
-                        .ok_or_else(|| diag(value.pos, format!("expected a CPU count like 2, found {}", quote(value.text))))?;
+                        .ok_or_else(|| {
+                            diag(
+                                value.pos,
+                                format!("expected a CPU count like 2, found {}", quote(value.text)),
+                            )
+                        })?;
                 }
                 other => {
                     // OPTIONS holds only ram, swap, kernel, cpus and sysctl options.
-                    let Some(sysctl) = option_sysctl(other) else { continue };
+                    let Some(sysctl) = option_sysctl(other) else {
+                        continue;
+                    };
                     let v = sysctl_value(sysctl, value)?;
                     apply_sysctl(&mut config, sysctl, v);
                 }
@@ -205,8 +271,18 @@ impl Parser {
         };
         cur.done()?;
         let Some(sysctl) = Sysctl::from_name(name.text) else {
-            let known: Vec<String> = Sysctl::ALL.iter().map(|s| format!("vm.{}", s.name())).collect();
-            return err(name.pos, format!("unknown sysctl {} (known: {})", quote(name.text), known.join(", ")));
+            let known: Vec<String> = Sysctl::ALL
+                .iter()
+                .map(|s| format!("vm.{}", s.name()))
+                .collect();
+            return err(
+                name.pos,
+                format!(
+                    "unknown sysctl {} (known: {})",
+                    quote(name.text),
+                    known.join(", ")
+                ),
+            );
         };
         let value = sysctl_value(sysctl, value)?;
         Ok(Op::Sysctl { sysctl, value })
@@ -224,11 +300,25 @@ fn ram_bytes(v: Tok<'_>) -> PResult<u64> {
 /// One option of a `machine` line after boot, as an operation.
 fn later_option(key: Tok<'_>, value: Tok<'_>) -> PResult<Op> {
     match key.text {
-        "swap" => Ok(Op::SetSwap { bytes: size(value)? }),
-        "ram" | "kernel" => err(key.pos, format!("RAM/kernel cannot change after boot (`{}=` is only for the first `machine` line)", key.text)),
-        "cpus" => err(key.pos, "the CPU count cannot change after boot (`cpus=` is only for the first `machine` line)"),
+        "swap" => Ok(Op::SetSwap {
+            bytes: size(value)?,
+        }),
+        "ram" | "kernel" => err(
+            key.pos,
+            format!(
+                "RAM/kernel cannot change after boot (`{}=` is only for the first `machine` line)",
+                key.text
+            ),
+        ),
+        "cpus" => err(
+            key.pos,
+            "the CPU count cannot change after boot (`cpus=` is only for the first `machine` line)",
+        ),
         other => match option_sysctl(other) {
-            Some(sysctl) => Ok(Op::Sysctl { sysctl, value: sysctl_value(sysctl, value)? }),
+            Some(sysctl) => Ok(Op::Sysctl {
+                sysctl,
+                value: sysctl_value(sysctl, value)?,
+            }),
             // OPTIONS was checked by the caller; this is only reached for a name added there but not here.
             None => err(key.pos, format!("unknown machine option {}", quote(other))),
         },

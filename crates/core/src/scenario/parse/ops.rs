@@ -33,27 +33,51 @@ pub(super) const VERBS: &[&str] = &[
 
 /// A SysV key: letters, digits, `_` and `-` (`1234`, `db_cache`).
 fn is_key(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 fn shm_key(tok: Tok<'_>) -> PResult<String> {
     if is_key(tok.text) {
         Ok(tok.text.to_string())
     } else {
-        err(tok.pos, format!("expected a SysV key (letters, digits, _ or -), found {}", quote(tok.text)))
+        err(
+            tok.pos,
+            format!(
+                "expected a SysV key (letters, digits, _ or -), found {}",
+                quote(tok.text)
+            ),
+        )
     }
 }
 
 fn prot(tok: Tok<'_>) -> PResult<Prot> {
-    Prot::parse(tok.text)
-        .ok_or_else(|| super::diag(tok.pos, format!("expected a protection like r, rw, rx, rwx or none, found {}", quote(tok.text))))
+    Prot::parse(tok.text).ok_or_else(|| {
+        super::diag(
+            tok.pos,
+            format!(
+                "expected a protection like r, rw, rx, rwx or none, found {}",
+                quote(tok.text)
+            ),
+        )
+    })
 }
 
 /// An integer in `lo..=hi`.
 fn int_in(tok: Tok<'_>, lo: i64, hi: i64, what: &str) -> PResult<i32> {
-    match parse_i64(tok.text).filter(|v| (lo..=hi).contains(v)).and_then(|v| i32::try_from(v).ok()) {
+    match parse_i64(tok.text)
+        .filter(|v| (lo..=hi).contains(v))
+        .and_then(|v| i32::try_from(v).ok())
+    {
         Some(v) => Ok(v),
-        None => err(tok.pos, format!("expected {what} (an integer from {lo} to {hi}), found {}", quote(tok.text))),
+        None => err(
+            tok.pos,
+            format!(
+                "expected {what} (an integer from {lo} to {hi}), found {}",
+                quote(tok.text)
+            ),
+        ),
     }
 }
 
@@ -61,7 +85,16 @@ fn int_in(tok: Tok<'_>, lo: i64, hi: i64, what: &str) -> PResult<i32> {
 fn known_not_below(a: Size, b: Size) -> bool {
     match (a, b) {
         (Size::Bytes(x), Size::Bytes(y)) => x >= y,
-        (Size::Fraction { per_mille: x, of: o1 }, Size::Fraction { per_mille: y, of: o2 }) if o1 == o2 => x >= y,
+        (
+            Size::Fraction {
+                per_mille: x,
+                of: o1,
+            },
+            Size::Fraction {
+                per_mille: y,
+                of: o2,
+            },
+        ) if o1 == o2 => x >= y,
         _ => false,
     }
 }
@@ -84,10 +117,20 @@ impl Parser {
             } else if t.text == "admin" || t.text.starts_with("adj=") {
                 return err(t.pos, format!("{} is given twice", quote(t.text)));
             } else {
-                return err(t.pos, format!("expected `admin` or `adj=N` after the process name, found {}", quote(t.text)));
+                return err(
+                    t.pos,
+                    format!(
+                        "expected `admin` or `adj=N` after the process name, found {}",
+                        quote(t.text)
+                    ),
+                );
             }
         }
-        Ok(Op::Spawn { name, cap_sys_admin: admin, oom_score_adj: adj.unwrap_or(0) })
+        Ok(Op::Spawn {
+            name,
+            cap_sys_admin: admin,
+            oom_score_adj: adj.unwrap_or(0),
+        })
     }
 
     /// `kill PROC`.
@@ -107,10 +150,16 @@ impl Parser {
             return if VERBS.contains(&first.text) {
                 err(
                     first.pos,
-                    format!("expected a process before `{}`: operations are written `PROC {} …`", first.text, first.text),
+                    format!(
+                        "expected a process before `{}`: operations are written `PROC {} …`",
+                        first.text, first.text
+                    ),
                 )
             } else if is_name(first.text) && !KEYWORDS.contains(&first.text) && second_is_verb {
-                err(first.pos, format!("no process named `{}` (spawn it first)", first.text))
+                err(
+                    first.pos,
+                    format!("no process named `{}` (spawn it first)", first.text),
+                )
             } else {
                 err(
                     first.pos,
@@ -124,7 +173,12 @@ impl Parser {
         let proc = first.text.to_string();
         let verb = cur.next("a verb such as mmap, fork, write or exit")?;
         // Noted even if the rest of the line is wrong, so that its `expect` is not a second error.
-        self.any_op = true;
+        let attempted = match verb.text {
+            "oom_adj" => Some("oom_score_adj"),
+            "tmpfs" => None,
+            v => VERBS.iter().copied().find(|known| *known == v),
+        };
+        self.record(Some(&proc), attempted, super::Intro::Nothing);
         let op = match verb.text {
             "fork" | "vfork" | "clone" => {
                 let kind = match verb.text {
@@ -142,7 +196,11 @@ impl Parser {
                     }
                 };
                 self.add_proc(&child, mm);
-                Op::Fork { parent: proc, child, kind }
+                Op::Fork {
+                    parent: proc,
+                    child,
+                    kind,
+                }
             }
             "exec" => {
                 cur.done()?;
@@ -154,11 +212,13 @@ impl Parser {
             "kill" => Op::Kill { proc },
             "mmap" => self.mmap(proc, &mut cur)?,
             "munmap" => {
-                let target = self.target(&proc, cur.next("a mapping such as `a` or `a[0..4MiB]`")?)?;
+                let target =
+                    self.target(&proc, cur.next("a mapping such as `a` or `a[0..4MiB]`")?)?;
                 Op::Munmap { proc, target }
             }
             "mprotect" => {
-                let target = self.target(&proc, cur.next("a mapping such as `a` or `a[0..4MiB]`")?)?;
+                let target =
+                    self.target(&proc, cur.next("a mapping such as `a` or `a[0..4MiB]`")?)?;
                 let prot = prot(cur.next("a protection like rw or none")?)?;
                 Op::Mprotect { proc, target, prot }
             }
@@ -172,11 +232,18 @@ impl Parser {
                     }
                     _ => false,
                 };
-                Op::Mremap { proc, mapping, new_len, may_move }
+                Op::Mremap {
+                    proc,
+                    mapping,
+                    new_len,
+                    may_move,
+                }
             }
             "madvise" => {
-                let target = self.target(&proc, cur.next("a mapping such as `a` or `a[0..4MiB]`")?)?;
-                let t = cur.next("advice (dontneed, free, dontfork, dofork, wipeonfork or keeponfork)")?;
+                let target =
+                    self.target(&proc, cur.next("a mapping such as `a` or `a[0..4MiB]`")?)?;
+                let t = cur
+                    .next("advice (dontneed, free, dontfork, dofork, wipeonfork or keeponfork)")?;
                 let Some(advice) = Advice::parse(t.text) else {
                     return err(
                         t.pos,
@@ -186,11 +253,20 @@ impl Parser {
                         ),
                     );
                 };
-                Op::Madvise { proc, target, advice }
+                Op::Madvise {
+                    proc,
+                    target,
+                    advice,
+                }
             }
             "write" | "read" => {
-                let target = self.target(&proc, cur.next("a mapping such as `a` or `a[0..4MiB]`")?)?;
-                Op::Access { proc, target, write: verb.text == "write" }
+                let target =
+                    self.target(&proc, cur.next("a mapping such as `a` or `a[0..4MiB]`")?)?;
+                Op::Access {
+                    proc,
+                    target,
+                    write: verb.text == "write",
+                }
             }
             "brk" => {
                 let t = cur.next("+SIZE or -SIZE")?;
@@ -199,11 +275,20 @@ impl Parser {
                 } else if let Some(s) = t.strip("-") {
                     BrkChange::Shrink(size(s)?)
                 } else {
-                    return err(t.pos, format!("expected +SIZE or -SIZE (such as +64MiB), found {}", quote(t.text)));
+                    return err(
+                        t.pos,
+                        format!(
+                            "expected +SIZE or -SIZE (such as +64MiB), found {}",
+                            quote(t.text)
+                        ),
+                    );
                 };
                 Op::Brk { proc, change }
             }
-            "stack" => Op::StackGrow { proc, new_size: size(cur.next("the new stack size")?)? },
+            "stack" => Op::StackGrow {
+                proc,
+                new_size: size(cur.next("the new stack size")?)?,
+            },
             "shmget" => {
                 let key = shm_key(cur.next("a SysV key")?)?;
                 let len = size(cur.next("the segment size")?)?;
@@ -214,14 +299,30 @@ impl Parser {
                     }
                     _ => false,
                 };
-                Op::Shmget { proc, key, len, noreserve }
+                Op::Shmget {
+                    proc,
+                    key,
+                    len,
+                    noreserve,
+                }
             }
-            "shmrm" => Op::ShmRm { proc, key: shm_key(cur.next("a SysV key")?)? },
+            "shmrm" => Op::ShmRm {
+                proc,
+                key: shm_key(cur.next("a SysV key")?)?,
+            },
             "tmpfs" => self.tmpfs(proc, &mut cur)?,
-            "unlink" => Op::Unlink { proc, path: cur.next("a path")?.text.to_string() },
+            "unlink" => Op::Unlink {
+                proc,
+                path: cur.next("a path")?.text.to_string(),
+            },
             "oom_score_adj" => Op::OomScoreAdj {
                 proc,
-                value: int_in(cur.next("an oom_score_adj")?, -1000, 1000, "an oom_score_adj")?,
+                value: int_in(
+                    cur.next("an oom_score_adj")?,
+                    -1000,
+                    1000,
+                    "an oom_score_adj",
+                )?,
                 legacy: false,
             },
             "oom_adj" => Op::OomScoreAdj {
@@ -232,7 +333,11 @@ impl Parser {
             other => {
                 return err(
                     verb.pos,
-                    format!("expected a verb ({}), found {}", VERBS.join(", "), quote(other)),
+                    format!(
+                        "expected a verb ({}), found {}",
+                        VERBS.join(", "),
+                        quote(other)
+                    ),
                 )
             }
         };
@@ -255,7 +360,12 @@ impl Parser {
                     }
                     None => Size::Bytes(0),
                 };
-                Ok(Op::TmpfsWrite { proc, path, offset, len })
+                Ok(Op::TmpfsWrite {
+                    proc,
+                    path,
+                    offset,
+                    len,
+                })
             }
             "truncate" => {
                 self.last_tmpfs.insert(proc.clone(), "tmpfs-truncate");
@@ -263,28 +373,56 @@ impl Parser {
                 let len = size(cur.next("the new file size")?)?;
                 Ok(Op::TmpfsTruncate { proc, path, len })
             }
-            other => err(what.pos, format!("expected `write` or `truncate` after `tmpfs`, found {}", quote(other))),
+            other => err(
+                what.pos,
+                format!(
+                    "expected `write` or `truncate` after `tmpfs`, found {}",
+                    quote(other)
+                ),
+            ),
         }
     }
 
     /// `NAME` or `NAME[START..END]`.
     fn target(&self, proc: &str, tok: Tok<'_>) -> PResult<Target> {
         let Some((name, rest)) = tok.split("[") else {
-            return Ok(Target { mapping: self.mapping_ref(proc, tok)?, range: None });
+            return Ok(Target {
+                mapping: self.mapping_ref(proc, tok)?,
+                range: None,
+            });
         };
         let mapping = self.mapping_ref(proc, name)?;
         let Some(inner) = rest.text.strip_suffix(']') else {
-            return err(tok.end(), format!("expected `]` to close the range of {}", quote(tok.text)));
+            return err(
+                tok.end(),
+                format!("expected `]` to close the range of {}", quote(tok.text)),
+            );
         };
         let inner = rest.sub(0, inner);
         let Some((start, end)) = inner.split("..") else {
-            return err(inner.pos, format!("expected a range like `{}[16MiB..32MiB]`, found {}", name.text, quote(tok.text)));
+            return err(
+                inner.pos,
+                format!(
+                    "expected a range like `{}[16MiB..32MiB]`, found {}",
+                    name.text,
+                    quote(tok.text)
+                ),
+            );
         };
         let (start_size, end_size) = (size(start)?, size(end)?);
         if known_not_below(start_size, end_size) {
-            return err(start.pos, format!("the range start {} must be below its end {}", start.text, end.text));
+            return err(
+                start.pos,
+                format!(
+                    "the range start {} must be below its end {}",
+                    start.text, end.text
+                ),
+            );
         }
-        Ok(Target { mapping, range: Some((start_size, end_size)) })
+        Ok(Target {
+            mapping,
+            range: Some((start_size, end_size)),
+        })
     }
 
     /// `mmap NAME SIZE PROT private|shared BACKING [options]`.
@@ -306,7 +444,10 @@ impl Parser {
         if !names.insert(name_tok.text.to_string()) {
             return err(
                 name_tok.pos,
-                format!("process `{proc}` already has a mapping named `{}` (names are never reused)", name_tok.text),
+                format!(
+                    "process `{proc}` already has a mapping named `{}` (names are never reused)",
+                    name_tok.text
+                ),
             );
         }
         let name = name_tok.text.to_string();
@@ -316,28 +457,49 @@ impl Parser {
         let shared = match share.text {
             "private" => false,
             "shared" => true,
-            other => return err(share.pos, format!("expected `private` or `shared`, found {}", quote(other))),
+            other => {
+                return err(
+                    share.pos,
+                    format!("expected `private` or `shared`, found {}", quote(other)),
+                )
+            }
         };
         let kind = cur.next("a backing (anon, file PATH, tmpfs PATH or shm KEY)")?;
         let mut backing = match kind.text {
             "anon" => Backing::Anon,
-            "file" => Backing::File { path: cur.next("a file path")?.text.to_string(), offset: 0, readonly_fd: false },
-            "tmpfs" => Backing::Tmpfs { path: cur.next("a tmpfs path")?.text.to_string(), offset: 0 },
+            "file" => Backing::File {
+                path: cur.next("a file path")?.text.to_string(),
+                offset: 0,
+                readonly_fd: false,
+            },
+            "tmpfs" => Backing::Tmpfs {
+                path: cur.next("a tmpfs path")?.text.to_string(),
+                offset: 0,
+            },
             "shm" => {
                 if !shared {
-                    return err(share.pos, "a SysV shm segment is always shared: write `shared`, not `private`");
+                    return err(
+                        share.pos,
+                        "a SysV shm segment is always shared: write `shared`, not `private`",
+                    );
                 }
-                Backing::SysvShm { key: shm_key(cur.next("a SysV key")?)? }
+                Backing::SysvShm {
+                    key: shm_key(cur.next("a SysV key")?)?,
+                }
             }
             other => {
                 return err(
                     kind.pos,
-                    format!("expected a backing (anon, file PATH, tmpfs PATH or shm KEY), found {}", quote(other)),
+                    format!(
+                        "expected a backing (anon, file PATH, tmpfs PATH or shm KEY), found {}",
+                        quote(other)
+                    ),
                 )
             }
         };
         let mut seen = BTreeSet::new();
-        let (mut noreserve, mut populate, mut locked, mut growsdown, mut hugetlb) = (false, false, false, false, false);
+        let (mut noreserve, mut populate, mut locked, mut growsdown, mut hugetlb) =
+            (false, false, false, false, false);
         let mut placement = Placement::Any;
         let mut placement_tok = None;
         let mut gap = None;
@@ -405,6 +567,19 @@ impl Parser {
                 _ => return err(t.pos, "`gap=` goes with `below=NAME` or `above=NAME`"),
             }
         }
-        Ok(Op::Mmap { proc, name, len, prot, shared, backing, noreserve, populate, growsdown, locked, hugetlb, placement })
+        Ok(Op::Mmap {
+            proc,
+            name,
+            len,
+            prot,
+            shared,
+            backing,
+            noreserve,
+            populate,
+            growsdown,
+            locked,
+            hugetlb,
+            placement,
+        })
     }
 }
