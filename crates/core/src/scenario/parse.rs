@@ -178,7 +178,7 @@ enum Intro {
 #[derive(Default)]
 struct Parser {
     machine: Option<MachineConfig>,
-    /// A statement came before any `machine` line (reported once).
+    /// The first statement has been seen (and a missing `machine` line reported, if it was).
     missing_machine: bool,
     names: Names,
     /// What each operation written so far introduced, by record index. A line that fails to parse
@@ -223,15 +223,21 @@ impl Parser {
         let Some(&first) = line.toks.first() else {
             return;
         };
-        if self.machine.is_none() && first.text != "machine" && !self.missing_machine {
+        // Reported once, on the first statement; a `machine` line with an error counts as a
+        // machine line, so that its error is not followed by one on every later line.
+        let mut reported_here = false;
+        if self.machine.is_none() && !self.missing_machine {
             self.missing_machine = true;
-            self.diags.push(diag(
-                first.pos,
-                format!(
-                    "expected a `machine` line first (e.g. `machine linux ram=8GiB`), found {}",
-                    quote(first.text)
-                ),
-            ));
+            if first.text != "machine" {
+                reported_here = true;
+                self.diags.push(diag(
+                    first.pos,
+                    format!(
+                        "expected a `machine` line first (e.g. `machine linux ram=8GiB`), found {}",
+                        quote(first.text)
+                    ),
+                ));
+            }
         }
         let result = match first.text {
             "machine" => self.machine_line(&line.toks),
@@ -264,6 +270,8 @@ impl Parser {
                     });
                 }
             }
+            // One diagnostic per line.
+            Err(_) if reported_here => {}
             Err(d) => self.diags.push(d),
         }
     }

@@ -1469,6 +1469,17 @@ fn several_errors_one_per_line() {
 }
 
 #[test]
+fn a_broken_machine_line_does_not_cascade() {
+    let d = parse("machine linux ram=8Gb\nspawn app\napp exit\n").unwrap_err();
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].pos, Pos { line: 1, col: 19 });
+    // Without any machine line: one error for the first statement, whatever else is wrong on it.
+    let d = parse("hello\nspawn app\napp exit\n").unwrap_err();
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert!(d[0].message.contains("expected a `machine` line first"));
+}
+
+#[test]
 fn long_tokens_are_cut_in_messages() {
     let long = "x".repeat(10_000);
     let d = parse(&format!("{M}{long}\n")).unwrap_err();
@@ -1517,4 +1528,75 @@ fn an_expected_failure_frees_the_names_it_introduced() {
         "5:1",
         "no process named `c`",
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reference's examples
+
+/// The fenced blocks of docs/scenario-language.md, in order.
+fn doc_blocks() -> Vec<String> {
+    let doc = include_str!("../../../../../docs/scenario-language.md");
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in doc.lines() {
+        let fence = line.trim_start().starts_with("```");
+        match (&mut current, fence) {
+            (None, true) => current = Some(String::new()),
+            (Some(b), true) => {
+                blocks.push(std::mem::take(b));
+                current = None;
+            }
+            (Some(b), false) => {
+                b.push_str(line.trim_start());
+                b.push('\n');
+            }
+            (None, false) => {}
+        }
+    }
+    blocks
+}
+
+#[test]
+fn doc_examples_parse_and_errors_are_as_documented() {
+    let blocks = doc_blocks();
+    // A complete scenario starts with a real machine line (the synopsis has `ram=SIZE`).
+    let is_scenario = |b: &str| {
+        b.strip_prefix("machine linux ram=")
+            .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+    };
+    let whole: Vec<&String> = blocks.iter().filter(|b| is_scenario(b)).collect();
+    assert!(whole.len() >= 2, "the reference has complete scenarios");
+    let mut checked_errors = false;
+    for (i, b) in blocks.iter().enumerate() {
+        if !is_scenario(b) {
+            continue;
+        }
+        match parse(b) {
+            Ok(_) => {}
+            Err(d) => {
+                // A scenario with errors is followed by its exact diagnostics.
+                let got: Vec<String> = d.iter().map(|d| d.to_string()).collect();
+                let want: Vec<&str> = blocks
+                    .get(i + 1)
+                    .map(|n| n.lines().collect())
+                    .unwrap_or_default();
+                assert_eq!(
+                    got, want,
+                    "the diagnostics of block {i} differ from the reference"
+                );
+                checked_errors = true;
+            }
+        }
+    }
+    assert!(checked_errors, "the reference shows an example with errors");
+    // Statement examples that are not whole scenarios parse after a machine and the names they use.
+    let prelude = "machine linux ram=24GiB\nspawn app\napp mmap buf 64MiB rw private anon\napp mmap a 1MiB rw private anon\n";
+    for b in &blocks {
+        if b.starts_with("expect meminfo") {
+            ok(&format!("{prelude}{b}"));
+        }
+        if b.starts_with("machine swap") {
+            ok(&format!("{prelude}{b}"));
+        }
+    }
 }
