@@ -141,55 +141,63 @@ fn mutate(seeds: &[Vec<&str>], seed: u64) -> String {
     // statements; splicing brings in later lines) keep 20k cases fast in a debug build.
     let lines = &seeds[rng.below(seeds.len())];
     let keep = 3 + rng.below(6);
-    let mut chars: Vec<char> = lines.iter().take(keep).flat_map(|l| l.chars()).collect();
+    let mut text: String = lines.iter().take(keep).copied().collect();
     for _ in 0..1 + rng.below(6) {
-        let at = rng.below(chars.len() + 1);
+        // A random char boundary: String edits are memmoves, fast even unoptimised.
+        let mut at = rng.below(text.len() + 1);
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        let next_boundary =
+            |from: usize| (from + 1..=text.len()).find(|&b| text.is_char_boundary(b));
         match rng.below(6) {
             0 => {
-                let n = 1 + rng.below(4);
-                let end = (at + n).min(chars.len());
-                chars.drain(at..end);
+                let mut end = at;
+                for _ in 0..1 + rng.below(4) {
+                    end = next_boundary(end).unwrap_or(end);
+                }
+                text.replace_range(at..end, "");
             }
-            1 => {
-                let frag = FRAGMENTS[rng.below(FRAGMENTS.len())];
-                chars.splice(at..at, frag.chars());
-            }
+            1 => text.insert_str(at, FRAGMENTS[rng.below(FRAGMENTS.len())]),
             2 => {
-                if at < chars.len() {
-                    let frag: Vec<char> = FRAGMENTS[rng.below(FRAGMENTS.len())].chars().collect();
-                    chars[at] = frag.first().copied().unwrap_or('x');
+                if let Some(end) = next_boundary(at) {
+                    let frag = FRAGMENTS[rng.below(FRAGMENTS.len())];
+                    text.replace_range(
+                        at..end,
+                        frag.get(..frag.chars().next().map_or(0, char::len_utf8))
+                            .unwrap_or("x"),
+                    );
                 }
             }
             3 => {
                 // Splice a line of another seed in at a line start.
                 let other = &seeds[rng.below(seeds.len())];
-                let line = other[rng.below(other.len())].trim_end_matches('\n');
-                let start = chars[..at]
-                    .iter()
-                    .rposition(|&c| c == '\n')
-                    .map_or(0, |p| p + 1);
-                chars.splice(start..start, line.chars().chain(std::iter::once('\n')));
+                let line = other[rng.below(other.len())];
+                let start = text[..at].rfind('\n').map_or(0, |p| p + 1);
+                text.insert_str(start, line);
+                if !line.ends_with('\n') {
+                    text.insert(start + line.len(), '\n');
+                }
             }
             4 => {
-                // Duplicate or drop a whole line.
-                let text: String = chars.iter().collect();
-                let mut lines: Vec<&str> = text.split('\n').collect();
-                let i = rng.below(lines.len());
+                // Duplicate or drop the line around `at`.
+                let start = text[..at].rfind('\n').map_or(0, |p| p + 1);
+                let end = text[at..].find('\n').map_or(text.len(), |p| at + p + 1);
                 if rng.below(2) == 0 {
-                    lines.insert(i, lines[i]);
+                    let line = text[start..end].to_string();
+                    text.insert_str(start, &line);
                 } else {
-                    lines.remove(i);
+                    text.replace_range(start..end, "");
                 }
-                chars = lines.join("\n").chars().collect();
             }
             _ => {
                 // A random scalar value, any plane.
                 let c = char::from_u32((rng.next() % 0x11_0000) as u32).unwrap_or('\u{fffd}');
-                chars.insert(at, c);
+                text.insert(at, c);
             }
         }
     }
-    chars.into_iter().collect()
+    text
 }
 
 /// What must hold for any input: no panic; an `Err` has at least one diagnostic, each inside the
