@@ -61,9 +61,20 @@ pub enum CommitRule {
     GuessTotal { totalram: u64, swap: u64 },
     /// Mode 0 before 5.2: an estimate of free memory (free + file − shmem + free swap + reclaimable slab),
     /// less `totalreserve_pages` and, for non-admin callers, the admin reserve; fail iff `free <= pages`.
-    GuessFree { free: u64, file: u64, shmem: u64, swap_free: u64, admin_reserve: u64 },
+    GuessFree {
+        free: u64,
+        file: u64,
+        shmem: u64,
+        swap_free: u64,
+        admin_reserve: u64,
+    },
     /// Mode 2: succeed iff `committed (with the request) < allowed`.
-    Never { limit: u64, admin_reserve: u64, user_reserve: u64, allowed: u64 },
+    Never {
+        limit: u64,
+        admin_reserve: u64,
+        user_reserve: u64,
+        allowed: u64,
+    },
 }
 
 /// One `__vm_enough_memory` decision.
@@ -115,8 +126,12 @@ impl NoMerge {
             NoMerge::Flags => "their vm_flags differ",
             NoMerge::File => "they map different files",
             NoMerge::Pgoff => "their page offsets are not contiguous",
-            NoMerge::AnonVma => "their anon_vmas are incompatible (faulted separately, or one is a fork clone)",
-            NoMerge::ThreeWayAnonVma => "prev and next have different anon_vmas, so only one side merges",
+            NoMerge::AnonVma => {
+                "their anon_vmas are incompatible (faulted separately, or one is a fork clone)"
+            }
+            NoMerge::ThreeWayAnonVma => {
+                "prev and next have different anon_vmas, so only one side merges"
+            }
         }
     }
 }
@@ -164,30 +179,109 @@ impl FaultKind {
 pub enum EventKind {
     Commit(CommitDecision),
     /// Pages given back to Committed_AS.
-    Uncharge { pages: u64, why: &'static str, source: &'static str },
-    VmaCreated { span: Span, flags: String },
-    VmaMerged { span: Span, with_prev: bool, with_next: bool },
-    VmaNotMerged { span: Span, neighbour: Span, why: NoMerge },
-    VmaSplit { span: Span, at: u64 },
-    VmaRemoved { span: Span },
-    VmaFlagsChanged { span: Span, flags: String },
-    MapCountLimit { map_count: u64, max: u64, split: bool },
-    Fault { span: Span, pages: u64, kind: FaultKind },
-    PagesDropped { span: Span, pages: u64, advice: Advice },
-    PagesLazyFree { span: Span, pages: u64 },
-    ProcessCreated { pid: u32, name: String, kind: Option<ForkKind>, parent: Option<u32> },
-    ProcessExited { pid: u32, killed: bool },
-    MmReleased { pages_unaccounted: u64 },
-    ForkRefused { vma: Span, vma_pages: u64, acct: bool },
-    SysctlSet { sysctl: Sysctl, old: u64, new: u64, zeroed: Option<Sysctl> },
-    SwapSet { old_pages: u64, new_pages: u64 },
+    Uncharge {
+        pages: u64,
+        why: &'static str,
+        source: &'static str,
+    },
+    VmaCreated {
+        span: Span,
+        flags: String,
+    },
+    VmaMerged {
+        span: Span,
+        with_prev: bool,
+        with_next: bool,
+    },
+    VmaNotMerged {
+        span: Span,
+        neighbour: Span,
+        why: NoMerge,
+    },
+    VmaSplit {
+        span: Span,
+        at: u64,
+    },
+    VmaRemoved {
+        span: Span,
+    },
+    VmaFlagsChanged {
+        span: Span,
+        flags: String,
+    },
+    MapCountLimit {
+        map_count: u64,
+        max: u64,
+        split: bool,
+    },
+    Fault {
+        span: Span,
+        pages: u64,
+        kind: FaultKind,
+    },
+    PagesDropped {
+        span: Span,
+        pages: u64,
+        advice: Advice,
+    },
+    PagesLazyFree {
+        span: Span,
+        pages: u64,
+    },
+    ProcessCreated {
+        pid: u32,
+        name: String,
+        kind: Option<ForkKind>,
+        parent: Option<u32>,
+    },
+    ProcessExited {
+        pid: u32,
+        killed: bool,
+    },
+    MmReleased {
+        pages_unaccounted: u64,
+    },
+    ForkRefused {
+        vma: Span,
+        vma_pages: u64,
+        acct: bool,
+    },
+    SysctlSet {
+        sysctl: Sysctl,
+        old: u64,
+        new: u64,
+        zeroed: Option<Sysctl>,
+    },
+    SwapSet {
+        old_pages: u64,
+        new_pages: u64,
+    },
     /// The kernel's own log line (dmesg), printed verbatim.
-    KernelLog { line: String },
-    Refused { errno: Errno, why: String, source: &'static str },
-    OomScoreAdjSet { old: i32, new: i32 },
-    ShmemObjectCreated { what: String, pages: u64, charged: bool },
-    ShmemObjectDestroyed { what: String, pages: u64 },
-    Placed { span: Span, how: String },
+    KernelLog {
+        line: String,
+    },
+    Refused {
+        errno: Errno,
+        why: String,
+        source: &'static str,
+    },
+    OomScoreAdjSet {
+        old: i32,
+        new: i32,
+    },
+    ShmemObjectCreated {
+        what: String,
+        pages: u64,
+        charged: bool,
+    },
+    ShmemObjectDestroyed {
+        what: String,
+        pages: u64,
+    },
+    Placed {
+        span: Span,
+        how: String,
+    },
 }
 
 /// One event, attributed to a process when there is one.
@@ -256,8 +350,12 @@ impl Event {
             EventKind::VmaSplit { .. } => "mm/vma.c: __split_vma",
             EventKind::VmaRemoved { .. } => "mm/vma.c: vms_gather_munmap_vmas",
             EventKind::VmaFlagsChanged { .. } => "mm/mprotect.c: mprotect_fixup; mm/madvise.c",
-            EventKind::MapCountLimit { split: false, .. } => "mm/mmap.c: do_mmap (map_count > sysctl_max_map_count)",
-            EventKind::MapCountLimit { split: true, .. } => "mm/vma.c: split_vma (map_count >= sysctl_max_map_count)",
+            EventKind::MapCountLimit { split: false, .. } => {
+                "mm/mmap.c: do_mmap (map_count > sysctl_max_map_count)"
+            }
+            EventKind::MapCountLimit { split: true, .. } => {
+                "mm/vma.c: split_vma (map_count >= sysctl_max_map_count)"
+            }
             EventKind::Fault { kind, .. } => kind.source(),
             EventKind::PagesDropped { .. } => "mm/madvise.c: madvise_dontneed_free",
             EventKind::PagesLazyFree { .. } => "mm/madvise.c: madvise_free_single_vma",
@@ -265,7 +363,9 @@ impl Event {
             EventKind::ProcessExited { .. } => "kernel/exit.c: do_exit",
             EventKind::MmReleased { .. } => "mm/mmap.c: exit_mmap",
             EventKind::ForkRefused { .. } => "kernel/fork.c: dup_mmap",
-            EventKind::SysctlSet { .. } => "mm/util.c: overcommit_*_handler; Documentation/admin-guide/sysctl/vm.rst",
+            EventKind::SysctlSet { .. } => {
+                "mm/util.c: overcommit_*_handler; Documentation/admin-guide/sysctl/vm.rst"
+            }
             EventKind::SwapSet { .. } => "mm/swapfile.c: swapon/swapoff",
             EventKind::KernelLog { .. } => "mm/util.c: __vm_enough_memory (pr_warn_ratelimited)",
             EventKind::Refused { source, .. } => source,
@@ -405,7 +505,13 @@ fn commit_sentence(d: &CommitDecision) -> String {
                 )
             }
         }
-        CommitRule::GuessFree { free, file, shmem, swap_free, admin_reserve } => {
+        CommitRule::GuessFree {
+            free,
+            file,
+            shmem,
+            swap_free,
+            admin_reserve,
+        } => {
             let verdict = if d.granted { "granted" } else { "→ ENOMEM" };
             format!(
                 "{what}: {req} against Linux {}'s estimate of free memory {} (free pages + file {} − shmem {} + free swap {}, less admin reserve {}) under {}: {verdict}",
@@ -418,7 +524,12 @@ fn commit_sentence(d: &CommitDecision) -> String {
                 mode_label(d)
             )
         }
-        CommitRule::Never { limit, admin_reserve, user_reserve, allowed } => {
+        CommitRule::Never {
+            limit,
+            admin_reserve,
+            user_reserve,
+            allowed,
+        } => {
             let after = d.committed_before + d.pages;
             let cmp = if d.granted { "<" } else { "≥" };
             let verdict = if d.granted { "granted" } else { "→ ENOMEM" };
