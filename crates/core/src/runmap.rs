@@ -30,7 +30,10 @@ pub struct RunMap<V: RunValue> {
 
 impl<V: RunValue> Default for RunMap<V> {
     fn default() -> Self {
-        RunMap { chunks: BTreeMap::new(), runs: 0 }
+        RunMap {
+            chunks: BTreeMap::new(),
+            runs: 0,
+        }
     }
 }
 
@@ -68,11 +71,20 @@ impl<V: RunValue> RunMap<V> {
 
     /// Every run, clipped to `[start, end)`, in order: `(start, len, value at start)`.
     pub fn range(&self, start: u64, end: u64) -> impl Iterator<Item = (u64, u64, V)> + '_ {
-        let first = self.chunks.range(..=start).next_back().map(|(&k, _)| k).unwrap_or(start);
+        let first = self
+            .chunks
+            .range(..=start)
+            .next_back()
+            .map(|(&k, _)| k)
+            .unwrap_or(start);
         self.chunks
             .range(first..end.max(first))
             .flat_map(move |(_, c)| {
-                let from = c.range(..=start).next_back().map(|(&k, _)| k).unwrap_or(start);
+                let from = c
+                    .range(..=start)
+                    .next_back()
+                    .map(|(&k, _)| k)
+                    .unwrap_or(start);
                 c.range(from..end.max(from))
             })
             .filter_map(move |(&s, (l, v))| {
@@ -84,7 +96,9 @@ impl<V: RunValue> RunMap<V> {
 
     /// Every run in order.
     pub fn iter(&self) -> impl Iterator<Item = (u64, u64, &V)> + '_ {
-        self.chunks.values().flat_map(|c| c.iter().map(|(&s, (l, v))| (s, *l, v)))
+        self.chunks
+            .values()
+            .flat_map(|c| c.iter().map(|(&s, (l, v))| (s, *l, v)))
     }
 
     /// Total pages covered inside `[start, end)`.
@@ -94,13 +108,26 @@ impl<V: RunValue> RunMap<V> {
 
     /// Take out every run that overlaps `[lo, hi)` (whole, unclipped), in order.
     fn take(&mut self, lo: u64, hi: u64) -> Vec<(u64, u64, V)> {
-        let first = self.chunks.range(..=lo).next_back().map(|(&k, _)| k).unwrap_or(lo);
-        let keys: Vec<u64> = self.chunks.range(first..hi.max(first)).map(|(&k, _)| k).collect();
+        let first = self
+            .chunks
+            .range(..=lo)
+            .next_back()
+            .map(|(&k, _)| k)
+            .unwrap_or(lo);
+        let keys: Vec<u64> = self
+            .chunks
+            .range(first..hi.max(first))
+            .map(|(&k, _)| k)
+            .collect();
         let mut out = Vec::new();
         for k in keys {
             let c = Arc::make_mut(self.chunks.get_mut(&k).expect("chunk key"));
             let from = c.range(..=lo).next_back().map(|(&s, _)| s).unwrap_or(lo);
-            let hit: Vec<u64> = c.range(from..hi.max(from)).filter(|(&s, (l, _))| s + l > lo && s < hi).map(|(&s, _)| s).collect();
+            let hit: Vec<u64> = c
+                .range(from..hi.max(from))
+                .filter(|(&s, (l, _))| s + l > lo && s < hi)
+                .map(|(&s, _)| s)
+                .collect();
             for s in hit {
                 let (l, v) = c.remove(&s).expect("run");
                 out.push((s, l, v));
@@ -223,7 +250,11 @@ impl<V: RunValue> RunMap<V> {
         let moved = self.remove(start, end);
         let new_end = new_start + (end - start);
         let (_, mut outside) = self.window(new_start, new_end);
-        outside.extend(moved.into_iter().map(|(s, l, v)| (s - start + new_start, l, v)));
+        outside.extend(
+            moved
+                .into_iter()
+                .map(|(s, l, v)| (s - start + new_start, l, v)),
+        );
         self.put(outside);
     }
 }

@@ -28,7 +28,11 @@ fn mode0_before_and_after_5_2() {
         // 12 GiB resident: about 12 GiB free is left.
         l.mmap("db", "more", Map::anon(16 * GB).below("cache", GB))
     };
-    assert_eq!(run("4.19"), Outcome::Err(Errno::ENOMEM), "4.19: 16 GiB > free (12 GiB − admin reserve)");
+    assert_eq!(
+        run("4.19"),
+        Outcome::Err(Errno::ENOMEM),
+        "4.19: 16 GiB > free (12 GiB − admin reserve)"
+    );
     assert_eq!(run("6.6"), Outcome::Ok, "6.6: 16 GiB ≤ RAM + swap (24 GiB)");
 }
 
@@ -45,8 +49,14 @@ fn mode0_old_heuristic_counts_page_cache_as_free() {
     l.write("p", t("a"));
     assert_eq!(l.meminfo_kb("Cached"), 8 * 1_048_576);
     // free = 8 GiB free + 8 GiB file − admin reserve 8 MiB: 15.9 GiB passes, 16 GiB does not.
-    assert_eq!(l.mmap("p", "x", Map::anon(16 * GB - 16 * MB).below("a", GB)), Outcome::Ok);
-    assert_eq!(l.mmap("p", "y", Map::anon(16 * GB).below("x", GB)), Outcome::Err(Errno::ENOMEM));
+    assert_eq!(
+        l.mmap("p", "x", Map::anon(16 * GB - 16 * MB).below("a", GB)),
+        Outcome::Ok
+    );
+    assert_eq!(
+        l.mmap("p", "y", Map::anon(16 * GB).below("x", GB)),
+        Outcome::Err(Errno::ENOMEM)
+    );
 }
 
 #[test]
@@ -62,7 +72,11 @@ fn mode0_root_gets_no_bonus_from_5_2_but_did_before() {
         let user = l.mmap("user", "a", Map::anon(req));
         let root = l.mmap("root", "a", Map::anon(req));
         if kernel == "6.6" {
-            assert_eq!((user, root), (Outcome::Ok, Outcome::Ok), "≤ RAM+swap for both");
+            assert_eq!(
+                (user, root),
+                (Outcome::Ok, Outcome::Ok),
+                "≤ RAM+swap for both"
+            );
         } else {
             assert_eq!(user, Outcome::Err(Errno::ENOMEM));
             assert_eq!(root == Outcome::Ok, admin_ok);
@@ -82,9 +96,16 @@ fn mode2_admission_boundary() {
     let admin = 8192 / 4;
     // total_vm is 0: the user reserve term is 0. The largest grant is allowed − 1 pages.
     let max = limit - admin - 1;
-    assert_eq!(l.mmap("p", "big", Map::anon((max + 1) * 4096)), Outcome::Err(Errno::ENOMEM));
+    assert_eq!(
+        l.mmap("p", "big", Map::anon((max + 1) * 4096)),
+        Outcome::Err(Errno::ENOMEM)
+    );
     assert_eq!(l.mmap("p", "big", Map::anon(max * 4096)), Outcome::Ok);
-    assert_eq!(l.mmap("p", "one", Map::anon(4096).below("big", MB)), Outcome::Err(Errno::ENOMEM), "strict <");
+    assert_eq!(
+        l.mmap("p", "one", Map::anon(4096).below("big", MB)),
+        Outcome::Err(Errno::ENOMEM),
+        "strict <"
+    );
 }
 
 #[test]
@@ -99,10 +120,19 @@ fn mode2_user_reserve_scales_with_total_vm_and_admin_skips_admin_reserve() {
     let user_cap = 131_072 / 4;
     let admin = 8192 / 4;
     let max_p = limit - admin - user_cap - 1;
-    assert_eq!(l.mmap("p", "a", Map::anon((max_p + 1) * 4096).below("none", MB)), Outcome::Err(Errno::ENOMEM));
-    assert_eq!(l.mmap("p", "a", Map::anon(max_p * 4096).below("none", MB)), Outcome::Ok);
+    assert_eq!(
+        l.mmap("p", "a", Map::anon((max_p + 1) * 4096).below("none", MB)),
+        Outcome::Err(Errno::ENOMEM)
+    );
+    assert_eq!(
+        l.mmap("p", "a", Map::anon(max_p * 4096).below("none", MB)),
+        Outcome::Ok
+    );
     // root has total_vm 0 and no admin reserve: admin_reserve + user_cap pages are still free to it.
-    assert_eq!(l.mmap("root", "r", Map::anon((admin + user_cap) * 4096)), Outcome::Ok);
+    assert_eq!(
+        l.mmap("root", "r", Map::anon((admin + user_cap) * 4096)),
+        Outcome::Ok
+    );
 }
 
 #[test]
@@ -113,7 +143,11 @@ fn mode2_fork_judges_each_vma_against_the_parent_cumulatively() {
     // 7 GiB of accounted data; CommitLimit is 12 GiB: the child would need 7 more.
     l.mmap("redis", "data", Map::anon(7 * GB));
     assert_eq!(l.fork("redis", "bgsave"), Outcome::Err(Errno::ENOMEM));
-    assert_eq!(l.committed_kb(), 7 * 1_048_576, "everything charged so far is unwound");
+    assert_eq!(
+        l.committed_kb(),
+        7 * 1_048_576,
+        "everything charged so far is unwound"
+    );
     assert!(l.reasons().contains(&"fork.refused"));
     l.sysctl(Sysctl::OvercommitMemory, 1);
     assert_eq!(l.fork("redis", "bgsave"), Outcome::Ok);
@@ -135,13 +169,21 @@ fn mprotect_unaccounting_is_6_7_and_later() {
 
 #[test]
 fn log_line_text_by_version() {
-    for (kernel, text) in [("5.4", None), ("6.1", Some("no enough memory")), ("6.12", Some("bytes: "))] {
+    for (kernel, text) in [
+        ("5.4", None),
+        ("6.1", Some("no enough memory")),
+        ("6.12", Some("bytes: ")),
+    ] {
         let mut c = box24();
         c.kernel = kernel.parse().unwrap();
         let mut l = Lab::with(c);
         l.spawn("p");
         l.mmap("p", "a", Map::anon(30 * GB));
-        let log = l.last_events.iter().find(|e| e.reason() == "kernel.log").map(|e| e.sentence());
+        let log = l
+            .last_events
+            .iter()
+            .find(|e| e.reason() == "kernel.log")
+            .map(|e| e.sentence());
         match text {
             None => assert!(log.is_none(), "{kernel}"),
             Some(t) => assert!(log.unwrap().contains(t), "{kernel}"),

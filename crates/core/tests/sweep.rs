@@ -39,7 +39,10 @@ fn random_op(r: &mut Rng, procs: &[String], maps: &[(String, String, u64)], n: u
         }
         let a = r.below(pages - 1);
         let b = a + 1 + r.below(pages - a - 1);
-        Some(Target { mapping: name.clone(), range: Some((Size::Bytes(a * PAGE), Size::Bytes(b * PAGE))) })
+        Some(Target {
+            mapping: name.clone(),
+            range: Some((Size::Bytes(a * PAGE), Size::Bytes(b * PAGE))),
+        })
     };
     let prots = ["r", "rw", "none", "rx"];
     match r.below(20) {
@@ -57,8 +60,15 @@ fn random_op(r: &mut Rng, procs: &[String], maps: &[(String, String, u64)], n: u
                 Placement::Any
             };
             let backing = match r.below(8) {
-                0 => Backing::File { path: format!("/f{}", r.below(2)), offset: r.below(4) * PAGE, readonly_fd: false },
-                1 => Backing::Tmpfs { path: format!("/dev/shm/t{}", r.below(2)), offset: r.below(4) * PAGE },
+                0 => Backing::File {
+                    path: format!("/f{}", r.below(2)),
+                    offset: r.below(4) * PAGE,
+                    readonly_fd: false,
+                },
+                1 => Backing::Tmpfs {
+                    path: format!("/dev/shm/t{}", r.below(2)),
+                    offset: r.below(4) * PAGE,
+                },
                 _ => Backing::Anon,
             };
             Op::Mmap {
@@ -77,36 +87,99 @@ fn random_op(r: &mut Rng, procs: &[String], maps: &[(String, String, u64)], n: u
             }
         }
         5..=7 => match target(r) {
-            Some(t) => Op::Access { proc, target: t, write: r.below(3) != 0 },
-            None => Op::Brk { proc, change: BrkChange::Grow(Size::Bytes((1 + r.below(8)) * PAGE)) },
+            Some(t) => Op::Access {
+                proc,
+                target: t,
+                write: r.below(3) != 0,
+            },
+            None => Op::Brk {
+                proc,
+                change: BrkChange::Grow(Size::Bytes((1 + r.below(8)) * PAGE)),
+            },
         },
         8 => match target(r) {
             Some(t) => Op::Munmap { proc, target: t },
-            None => Op::Brk { proc, change: BrkChange::Shrink(Size::Bytes(PAGE)) },
+            None => Op::Brk {
+                proc,
+                change: BrkChange::Shrink(Size::Bytes(PAGE)),
+            },
         },
         9..=10 => match target(r) {
-            Some(t) => Op::Mprotect { proc, target: t, prot: Prot::parse(prots[r.below(4) as usize]).unwrap() },
-            None => Op::Sysctl { sysctl: Sysctl::OvercommitMemory, value: r.below(3) },
+            Some(t) => Op::Mprotect {
+                proc,
+                target: t,
+                prot: Prot::parse(prots[r.below(4) as usize]).unwrap(),
+            },
+            None => Op::Sysctl {
+                sysctl: Sysctl::OvercommitMemory,
+                value: r.below(3),
+            },
         },
         11 => match target(r) {
             Some(t) => Op::Madvise {
                 proc,
                 target: t,
-                advice: *r.pick(&[Advice::DontNeed, Advice::Free, Advice::DontFork, Advice::DoFork, Advice::WipeOnFork, Advice::KeepOnFork]),
+                advice: *r.pick(&[
+                    Advice::DontNeed,
+                    Advice::Free,
+                    Advice::DontFork,
+                    Advice::DoFork,
+                    Advice::WipeOnFork,
+                    Advice::KeepOnFork,
+                ]),
             },
-            None => Op::StackGrow { proc, new_size: Size::Bytes((33 + r.below(64)) * PAGE) },
+            None => Op::StackGrow {
+                proc,
+                new_size: Size::Bytes((33 + r.below(64)) * PAGE),
+            },
         },
         12 => match mine.first() {
-            Some((_, name, len)) => Op::Mremap { proc, mapping: name.clone(), new_len: Size::Bytes((len / PAGE / 2 + 1 + r.below(64)) * PAGE), may_move: r.below(2) == 0 },
-            None => Op::Brk { proc, change: BrkChange::Grow(Size::Bytes(PAGE)) },
+            Some((_, name, len)) => Op::Mremap {
+                proc,
+                mapping: name.clone(),
+                new_len: Size::Bytes((len / PAGE / 2 + 1 + r.below(64)) * PAGE),
+                may_move: r.below(2) == 0,
+            },
+            None => Op::Brk {
+                proc,
+                change: BrkChange::Grow(Size::Bytes(PAGE)),
+            },
         },
-        13 => Op::Fork { parent: proc, child: format!("c{n}"), kind: *r.pick(&[ForkKind::Fork, ForkKind::Fork, ForkKind::CloneVm]) },
-        14 => Op::Brk { proc, change: if r.below(2) == 0 { BrkChange::Grow(Size::Bytes((1 + r.below(16)) * PAGE)) } else { BrkChange::Shrink(Size::Bytes((1 + r.below(16)) * PAGE)) } },
-        15 => Op::TmpfsWrite { proc, path: format!("/dev/shm/t{}", r.below(2)), offset: Size::Bytes(r.below(8) * PAGE), len: Size::Bytes((1 + r.below(8)) * PAGE) },
+        13 => Op::Fork {
+            parent: proc,
+            child: format!("c{n}"),
+            kind: *r.pick(&[ForkKind::Fork, ForkKind::Fork, ForkKind::CloneVm]),
+        },
+        14 => Op::Brk {
+            proc,
+            change: if r.below(2) == 0 {
+                BrkChange::Grow(Size::Bytes((1 + r.below(16)) * PAGE))
+            } else {
+                BrkChange::Shrink(Size::Bytes((1 + r.below(16)) * PAGE))
+            },
+        },
+        15 => Op::TmpfsWrite {
+            proc,
+            path: format!("/dev/shm/t{}", r.below(2)),
+            offset: Size::Bytes(r.below(8) * PAGE),
+            len: Size::Bytes((1 + r.below(8)) * PAGE),
+        },
         16 => match r.below(3) {
-            0 => Op::Unlink { proc, path: format!("/dev/shm/t{}", r.below(2)) },
-            1 => Op::TmpfsTruncate { proc, path: format!("/dev/shm/t{}", r.below(2)), len: Size::Bytes(r.below(8) * PAGE) },
-            _ => Op::Shmget { proc, key: format!("k{}", r.below(2)), len: Size::Bytes((1 + r.below(8)) * PAGE), noreserve: r.below(2) == 0 },
+            0 => Op::Unlink {
+                proc,
+                path: format!("/dev/shm/t{}", r.below(2)),
+            },
+            1 => Op::TmpfsTruncate {
+                proc,
+                path: format!("/dev/shm/t{}", r.below(2)),
+                len: Size::Bytes(r.below(8) * PAGE),
+            },
+            _ => Op::Shmget {
+                proc,
+                key: format!("k{}", r.below(2)),
+                len: Size::Bytes((1 + r.below(8)) * PAGE),
+                noreserve: r.below(2) == 0,
+            },
         },
         17 => Op::Mmap {
             proc,
@@ -114,7 +187,9 @@ fn random_op(r: &mut Rng, procs: &[String], maps: &[(String, String, u64)], n: u
             len: Size::Bytes(PAGE),
             prot: Prot::RW,
             shared: true,
-            backing: Backing::SysvShm { key: format!("k{}", r.below(2)) },
+            backing: Backing::SysvShm {
+                key: format!("k{}", r.below(2)),
+            },
             noreserve: false,
             populate: r.below(2) == 0,
             growsdown: false,
@@ -122,7 +197,10 @@ fn random_op(r: &mut Rng, procs: &[String], maps: &[(String, String, u64)], n: u
             hugetlb: false,
             placement: Placement::Any,
         },
-        18 => Op::Sysctl { sysctl: Sysctl::OvercommitMemory, value: r.below(3) },
+        18 => Op::Sysctl {
+            sysctl: Sysctl::OvercommitMemory,
+            value: r.below(3),
+        },
         _ => {
             if procs.len() > 2 && r.below(2) == 0 {
                 Op::Exit { proc }
@@ -144,7 +222,11 @@ fn sweep(seed: u64, steps: u32) {
     let mut applied = 0u32;
     for n in 0..steps as u64 {
         let op = if procs.is_empty() {
-            Op::Spawn { name: format!("p{n}"), cap_sys_admin: r.below(2) == 0, oom_score_adj: 0 }
+            Op::Spawn {
+                name: format!("p{n}"),
+                cap_sys_admin: r.below(2) == 0,
+                oom_score_adj: 0,
+            }
         } else {
             random_op(&mut r, &procs, &maps, n)
         };
@@ -161,10 +243,19 @@ fn sweep(seed: u64, steps: u32) {
         }
         // Track names as a scenario author would.
         let lm = m.linux().unwrap();
-        procs = lm.procs.values().filter(|p| p.state == vmlab_core::linux::ProcState::Running).map(|p| p.name.clone()).collect();
+        procs = lm
+            .procs
+            .values()
+            .filter(|p| p.state == vmlab_core::linux::ProcState::Running)
+            .map(|p| p.name.clone())
+            .collect();
         procs.sort();
         procs.dedup();
-        procs.retain(|p| lm.by_name.get(p).is_some_and(|pid| lm.procs[pid].state == vmlab_core::linux::ProcState::Running));
+        procs.retain(|p| {
+            lm.by_name
+                .get(p)
+                .is_some_and(|pid| lm.procs[pid].state == vmlab_core::linux::ProcState::Running)
+        });
         // Vfork parents are suspended; leave them out.
         maps = vec![];
         for p in &procs {
@@ -177,7 +268,10 @@ fn sweep(seed: u64, steps: u32) {
         }
     }
     // The generator must mostly produce operations that apply, or the sweep tests nothing.
-    assert!(applied > steps / 2, "seed {seed}: only {applied} of {steps} operations applied");
+    assert!(
+        applied > steps / 2,
+        "seed {seed}: only {applied} of {steps} operations applied"
+    );
 }
 
 #[test]
@@ -200,7 +294,12 @@ fn same_ops_give_identical_events() {
         cfg.sysctls.max_map_count = 40;
         let mut m = Machine::boot(&MachineConfig::Linux(cfg));
         let mut out = String::new();
-        m.apply(&Op::Spawn { name: "p".into(), cap_sys_admin: false, oom_score_adj: 0 }).unwrap();
+        m.apply(&Op::Spawn {
+            name: "p".into(),
+            cap_sys_admin: false,
+            oom_score_adj: 0,
+        })
+        .unwrap();
         let procs = vec!["p".to_string()];
         let mut maps: Vec<(String, String, u64)> = vec![];
         for n in 0..300 {
@@ -215,8 +314,14 @@ fn same_ops_give_identical_events() {
                 }
             }
             let lm = m.linux().unwrap();
-            let Some(mm_id) = lm.procs[&lm.by_name["p"]].mm else { break };
-            maps = lm.mms[&mm_id].names.iter().map(|(n, &(_, l))| ("p".to_string(), n.clone(), l)).collect();
+            let Some(mm_id) = lm.procs[&lm.by_name["p"]].mm else {
+                break;
+            };
+            maps = lm.mms[&mm_id]
+                .names
+                .iter()
+                .map(|(n, &(_, l))| ("p".to_string(), n.clone(), l))
+                .collect();
         }
         out
     };

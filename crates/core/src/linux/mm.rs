@@ -90,12 +90,20 @@ impl Mm {
 
     /// The VMA containing `addr`.
     pub fn find(&self, addr: u64) -> Option<&Vma> {
-        self.vmas.range(..=addr).next_back().map(|(_, v)| v).filter(|v| addr < v.end)
+        self.vmas
+            .range(..=addr)
+            .next_back()
+            .map(|(_, v)| v)
+            .filter(|v| addr < v.end)
     }
 
     /// The VMA that ends exactly at `addr`.
     pub fn ending_at(&self, addr: u64) -> Option<&Vma> {
-        self.vmas.range(..addr).next_back().map(|(_, v)| v).filter(|v| v.end == addr)
+        self.vmas
+            .range(..addr)
+            .next_back()
+            .map(|(_, v)| v)
+            .filter(|v| v.end == addr)
     }
 
     /// The VMA that starts exactly at `addr`.
@@ -112,7 +120,11 @@ impl Mm {
             .filter(|(_, v)| v.end > start)
             .map(|(&s, _)| s)
             .unwrap_or(start);
-        self.vmas.range(first..end).map(|(_, v)| (v.start, v.end)).filter(|&(s, e)| e > start && s < end).collect()
+        self.vmas
+            .range(first..end)
+            .map(|(_, v)| (v.start, v.end))
+            .filter(|&(s, e)| e > start && s < end)
+            .collect()
     }
 
     pub fn is_free(&self, start: u64, end: u64) -> bool {
@@ -122,7 +134,9 @@ impl Mm {
     /// Split the VMA containing `at` into `[start, at)` and `[at, end)`. The caller has checked
     /// map_count. Both halves keep flags, file, anon_vma.
     pub fn split(&mut self, at: u64) {
-        let Some(v) = self.find(at).cloned() else { return };
+        let Some(v) = self.find(at).cloned() else {
+            return;
+        };
         if v.start == at {
             return;
         }
@@ -163,11 +177,15 @@ impl Mm {
 
     /// `[heap]`'s VMA, if the break has moved.
     pub fn heap(&self) -> Option<&Vma> {
-        self.vmas.values().find(|v| v.special == Some(Special::Heap))
+        self.vmas
+            .values()
+            .find(|v| v.special == Some(Special::Heap))
     }
 
     pub fn stack(&self) -> Option<&Vma> {
-        self.vmas.values().find(|v| v.special == Some(Special::Stack))
+        self.vmas
+            .values()
+            .find(|v| v.special == Some(Special::Stack))
     }
 
     /// VmData: private writable non-stack pages (`is_data_mapping`).
@@ -181,7 +199,11 @@ impl Mm {
 
     /// VmStk.
     pub fn stack_vm(&self) -> u64 {
-        self.vmas.values().filter(|v| v.has(VM_GROWSDOWN)).map(|v| v.pages()).sum()
+        self.vmas
+            .values()
+            .filter(|v| v.has(VM_GROWSDOWN))
+            .map(|v| v.pages())
+            .sum()
     }
 
     /// VmExe: executable, non-writable, non-stack.
@@ -195,7 +217,11 @@ impl Mm {
 
     /// VmLck.
     pub fn locked_vm(&self) -> u64 {
-        self.vmas.values().filter(|v| v.has(VM_LOCKED)).map(|v| v.pages()).sum()
+        self.vmas
+            .values()
+            .filter(|v| v.has(VM_LOCKED))
+            .map(|v| v.pages())
+            .sum()
     }
 
     /// Page-table pages needed for what is mapped now: one PTE page per 2 MiB region, one PMD

@@ -72,7 +72,9 @@ pub enum PageState {
     /// A resident page only this mapping uses.
     Private,
     /// A resident page mapped `mapcount` times (COW after fork, or a shared mapping).
-    Shared { mapcount: u32 },
+    Shared {
+        mapcount: u32,
+    },
     Swapped,
     /// Resident but MADV_FREE'd.
     LazyFree,

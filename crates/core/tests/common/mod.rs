@@ -33,7 +33,16 @@ pub struct Map {
 
 impl Map {
     pub fn anon(len: u64) -> Map {
-        Map { len, prot: Prot::RW, shared: false, backing: Backing::Anon, noreserve: false, populate: false, placement: Placement::Any, hugetlb: false }
+        Map {
+            len,
+            prot: Prot::RW,
+            shared: false,
+            backing: Backing::Anon,
+            noreserve: false,
+            populate: false,
+            placement: Placement::Any,
+            hugetlb: false,
+        }
     }
     pub fn prot(mut self, p: &str) -> Map {
         self.prot = Prot::parse(p).unwrap();
@@ -56,7 +65,11 @@ impl Map {
         self
     }
     pub fn file(mut self, path: &str, readonly_fd: bool) -> Map {
-        self.backing = Backing::File { path: path.into(), offset: 0, readonly_fd };
+        self.backing = Backing::File {
+            path: path.into(),
+            offset: 0,
+            readonly_fd,
+        };
         self
     }
     pub fn offset(mut self, off: u64) -> Map {
@@ -66,7 +79,10 @@ impl Map {
         self
     }
     pub fn tmpfs(mut self, path: &str) -> Map {
-        self.backing = Backing::Tmpfs { path: path.into(), offset: 0 };
+        self.backing = Backing::Tmpfs {
+            path: path.into(),
+            offset: 0,
+        };
         self
     }
     pub fn shm(mut self, key: &str) -> Map {
@@ -93,12 +109,20 @@ pub fn t(name: &str) -> Target {
 }
 
 pub fn sub(name: &str, a: u64, b: u64) -> Target {
-    Target { mapping: name.into(), range: Some((Size::Bytes(a), Size::Bytes(b))) }
+    Target {
+        mapping: name.into(),
+        range: Some((Size::Bytes(a), Size::Bytes(b))),
+    }
 }
 
 impl Lab {
     pub fn with(cfg: LinuxConfig) -> Lab {
-        Lab { m: Machine::boot(&MachineConfig::Linux(cfg)), last_events: vec![], check_every: 1, ops: 0 }
+        Lab {
+            m: Machine::boot(&MachineConfig::Linux(cfg)),
+            last_events: vec![],
+            check_every: 1,
+            ops: 0,
+        }
     }
 
     /// The machine of model-spec §L13 (24,684,092 kB RAM, no swap, Linux 6.18).
@@ -120,7 +144,10 @@ impl Lab {
     }
 
     pub fn op(&mut self, op: Op) -> Outcome {
-        let (o, ev) = self.m.apply(&op).unwrap_or_else(|e| panic!("{op:?}: {}", e.0));
+        let (o, ev) = self
+            .m
+            .apply(&op)
+            .unwrap_or_else(|e| panic!("{op:?}: {}", e.0));
         self.last_events = ev;
         self.ops += 1;
         if self.ops % self.check_every == 0 {
@@ -136,15 +163,26 @@ impl Lab {
     }
 
     pub fn sysctl(&mut self, s: Sysctl, v: u64) -> Outcome {
-        self.op(Op::Sysctl { sysctl: s, value: v })
+        self.op(Op::Sysctl {
+            sysctl: s,
+            value: v,
+        })
     }
 
     pub fn spawn(&mut self, name: &str) -> Outcome {
-        self.op(Op::Spawn { name: name.into(), cap_sys_admin: false, oom_score_adj: 0 })
+        self.op(Op::Spawn {
+            name: name.into(),
+            cap_sys_admin: false,
+            oom_score_adj: 0,
+        })
     }
 
     pub fn spawn_admin(&mut self, name: &str) -> Outcome {
-        self.op(Op::Spawn { name: name.into(), cap_sys_admin: true, oom_score_adj: 0 })
+        self.op(Op::Spawn {
+            name: name.into(),
+            cap_sys_admin: true,
+            oom_score_adj: 0,
+        })
     }
 
     pub fn mmap(&mut self, proc: &str, name: &str, m: Map) -> Outcome {
@@ -165,27 +203,50 @@ impl Lab {
     }
 
     pub fn munmap(&mut self, proc: &str, target: Target) -> Outcome {
-        self.op(Op::Munmap { proc: proc.into(), target })
+        self.op(Op::Munmap {
+            proc: proc.into(),
+            target,
+        })
     }
 
     pub fn mprotect(&mut self, proc: &str, target: Target, prot: &str) -> Outcome {
-        self.op(Op::Mprotect { proc: proc.into(), target, prot: Prot::parse(prot).unwrap() })
+        self.op(Op::Mprotect {
+            proc: proc.into(),
+            target,
+            prot: Prot::parse(prot).unwrap(),
+        })
     }
 
     pub fn madvise(&mut self, proc: &str, target: Target, a: Advice) -> Outcome {
-        self.op(Op::Madvise { proc: proc.into(), target, advice: a })
+        self.op(Op::Madvise {
+            proc: proc.into(),
+            target,
+            advice: a,
+        })
     }
 
     pub fn write(&mut self, proc: &str, target: Target) -> Outcome {
-        self.op(Op::Access { proc: proc.into(), target, write: true })
+        self.op(Op::Access {
+            proc: proc.into(),
+            target,
+            write: true,
+        })
     }
 
     pub fn read(&mut self, proc: &str, target: Target) -> Outcome {
-        self.op(Op::Access { proc: proc.into(), target, write: false })
+        self.op(Op::Access {
+            proc: proc.into(),
+            target,
+            write: false,
+        })
     }
 
     pub fn fork(&mut self, parent: &str, child: &str) -> Outcome {
-        self.op(Op::Fork { parent: parent.into(), child: child.into(), kind: ForkKind::Fork })
+        self.op(Op::Fork {
+            parent: parent.into(),
+            child: child.into(),
+            kind: ForkKind::Fork,
+        })
     }
 
     pub fn exit(&mut self, proc: &str) -> Outcome {
@@ -194,7 +255,13 @@ impl Lab {
 
     /// A /proc/meminfo field in kB.
     pub fn meminfo_kb(&self, field: &str) -> u64 {
-        match self.m.query(&Query::Meminfo { field: field.into() }).unwrap() {
+        match self
+            .m
+            .query(&Query::Meminfo {
+                field: field.into(),
+            })
+            .unwrap()
+        {
             Value::Bytes(b) => b / KIB,
             Value::Number(n) => n as u64,
         }
@@ -205,21 +272,40 @@ impl Lab {
     }
 
     pub fn status_kb(&self, proc: &str, field: &str) -> u64 {
-        match self.m.query(&Query::Status { proc: proc.into(), field: field.into() }).unwrap() {
+        match self
+            .m
+            .query(&Query::Status {
+                proc: proc.into(),
+                field: field.into(),
+            })
+            .unwrap()
+        {
             Value::Bytes(b) => b / KIB,
             Value::Number(n) => n as u64,
         }
     }
 
     pub fn smaps_kb(&self, proc: &str, mapping: &str, field: &str) -> u64 {
-        match self.m.query(&Query::Smaps { proc: proc.into(), mapping: mapping.into(), field: field.into() }).unwrap() {
+        match self
+            .m
+            .query(&Query::Smaps {
+                proc: proc.into(),
+                mapping: mapping.into(),
+                field: field.into(),
+            })
+            .unwrap()
+        {
             Value::Bytes(b) => b / KIB,
             Value::Number(n) => n as u64,
         }
     }
 
     pub fn vmas(&self, proc: &str) -> u64 {
-        match self.m.query(&Query::VmaCount { proc: proc.into() }).unwrap() {
+        match self
+            .m
+            .query(&Query::VmaCount { proc: proc.into() })
+            .unwrap()
+        {
             Value::Number(n) => n as u64,
             Value::Bytes(b) => b,
         }
@@ -243,7 +329,12 @@ impl Lab {
         let at = smaps.find(&head).unwrap();
         let rest = &smaps[at..];
         let vf = rest.find("VmFlags: ").unwrap();
-        rest[vf + 9..].lines().next().unwrap().trim_end().to_string()
+        rest[vf + 9..]
+            .lines()
+            .next()
+            .unwrap()
+            .trim_end()
+            .to_string()
     }
 
     pub fn reasons(&self) -> Vec<&'static str> {
