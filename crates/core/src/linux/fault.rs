@@ -2,7 +2,7 @@
 //! counters (RssAnon/RssFile/RssShmem) they move (model-spec L5).
 
 use super::mm::MmId;
-use super::pages::{CachePage, Frame, FrameKind, Pte};
+use super::pages::{rmap_add, CachePage, Frame, FrameKind, Pte};
 use super::vma::*;
 use super::{LinuxMachine, OpError};
 use crate::event::{EventKind, FaultKind, Span};
@@ -98,6 +98,7 @@ impl LinuxMachine {
         let mut dropped = 0;
         for (_, l, pte) in runs {
             if let Pte::Present { pfn } = pte {
+                rmap_add(&mut self.mms.get_mut(&mm_id).expect("mm exists").rmap, pfn, l, -1);
                 for (_, fl, f) in self.frames_unmap(pfn, l) {
                     let mm = self.mms.get_mut(&mm_id).expect("mm exists");
                     mm.rss[kind_idx(f.kind)] -= fl;
@@ -112,6 +113,7 @@ impl LinuxMachine {
     fn set_ptes(&mut self, mm_id: MmId, vpn: u64, n: u64, pfn: u64, kind: FrameKind) {
         let mm = self.mms.get_mut(&mm_id).expect("mm exists");
         mm.pt.set(vpn, n, Pte::Present { pfn });
+        rmap_add(&mut mm.rmap, pfn, n, 1);
         mm.rss[kind_idx(kind)] += n;
         mm.hiwater_rss = mm.hiwater_rss.max(mm.rss_total());
     }
@@ -512,6 +514,7 @@ impl LinuxMachine {
             let before = self.frames_unmap(fp, fl);
             {
                 let mm = self.mms.get_mut(&mm_id).expect("mm");
+                rmap_add(&mut mm.rmap, fp, fl, -1);
                 for (_, bl, bf) in &before {
                     mm.rss[kind_idx(bf.kind)] -= bl;
                 }

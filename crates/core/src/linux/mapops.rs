@@ -1362,13 +1362,21 @@ impl LinuxMachine {
             self.emit(EventKind::Commit(d));
         }
         let cmm = self.new_mm();
-        let mut copied_pages = Vec::new();
+        // The child starts from the parent's page table and reverse map (shared chunks, so this
+        // costs one pointer per chunk); VMAs that are not copied then lose their ptes.
+        let (mut cpt, mut crmap, mut crss) = {
+            let p = &self.mms[&pmm];
+            (p.pt.clone(), p.rmap.clone(), p.rss)
+        };
         for v in vmas {
             if v.has(VM_DONTCOPY) {
                 continue;
             }
             let mut cv = v.clone();
             cv.flags &= !VM_LOCKED;
+            // copy_page_range runs only for VMAs with an anon_vma (vma_needs_copy); the others
+            // (shared or file mappings never written privately, read-only zero pages) refault.
+            let copies_ptes = v.anon_vma.is_some() && !v.has(VM_WIPEONFORK);
             if v.has(VM_WIPEONFORK) {
                 cv.anon_vma = None;
                 cv.anon_chain = 0;
@@ -1376,29 +1384,27 @@ impl LinuxMachine {
                 // anon_vma_fork: a new anon_vma whose chain also links the parent's.
                 cv.anon_vma = Some(self.new_anon_vma());
                 cv.anon_chain = v.anon_chain + 1;
-                copied_pages.push((v.start_page(), v.end_page()));
+            }
+            if !copies_ptes {
+                drop_ptes(&self.frames, &mut cpt, &mut crmap, &mut crss, v.start_page(), v.end_page());
             }
             self.obj_ref(cv.obj, 1);
             self.mms.get_mut(&cmm).expect("mm").insert(cv);
         }
-        // copy_page_range for VMAs with an anon_vma: every pte is shared, anon pages become COW.
-        for (a, b) in copied_pages {
-            let runs: Vec<(u64, u64, Pte)> = self.mms[&pmm].pt.range(a, b).collect();
-            for (s, l, pte) in runs {
-                if let Pte::Present { pfn } = pte {
-                    let kinds: Vec<(u64, u64, Frame)> = self.frames.range(pfn, pfn + l).collect();
-                    self.frames_map(pfn, l);
-                    let cm = self.mms.get_mut(&cmm).expect("mm");
-                    for (_, fl, f) in kinds {
-                        cm.rss[match f.kind {
-                            FrameKind::Anon => 0,
-                            FrameKind::File => 1,
-                            FrameKind::Shmem => 2,
-                        }] += fl;
-                    }
-                }
-                self.mms.get_mut(&cmm).expect("mm").pt.set(s, l, pte);
-            }
+        // Ptes of DONTCOPY VMAs are not copied either.
+        for v in self.mms[&pmm].vmas.values().filter(|v| v.has(VM_DONTCOPY)).cloned().collect::<Vec<_>>() {
+            drop_ptes(&self.frames, &mut cpt, &mut crmap, &mut crss, v.start_page(), v.end_page());
+        }
+        // Every frame the child now maps gains its mappings (anonymous ones become COW-shared).
+        let adds: Vec<(u64, u64, u32)> = crmap.iter().map(|(p, l, c)| (p, l, c.0)).collect();
+        for (p, l, c) in adds {
+            self.frames.update(p, p + l, |_, _, f| Frame { mapcount: f.mapcount + c, ..*f });
+        }
+        {
+            let c = self.mms.get_mut(&cmm).expect("mm");
+            c.pt = cpt;
+            c.rmap = crmap;
+            c.rss = crss;
         }
         {
             let p = &self.mms[&pmm];
@@ -1456,6 +1462,30 @@ impl LinuxMachine {
                     user_reserve,
                     allowed: limit.saturating_sub(admin_reserve + user_reserve),
                 }
+            }
+        }
+    }
+}
+
+/// Remove the ptes of pages `[a, b)` from a child's page table under construction, keeping its
+/// reverse map and RSS counters in step.
+fn drop_ptes(
+    frames: &crate::runmap::RunMap<Frame>,
+    pt: &mut crate::runmap::RunMap<Pte>,
+    rmap: &mut crate::runmap::RunMap<super::pages::RCount>,
+    rss: &mut [u64; 3],
+    a: u64,
+    b: u64,
+) {
+    for (_, l, pte) in pt.remove(a, b) {
+        if let Pte::Present { pfn } = pte {
+            super::pages::rmap_add(rmap, pfn, l, -1);
+            for (_, fl, f) in frames.range(pfn, pfn + l) {
+                rss[match f.kind {
+                    FrameKind::Anon => 0,
+                    FrameKind::File => 1,
+                    FrameKind::Shmem => 2,
+                }] -= fl;
             }
         }
     }

@@ -32,6 +32,8 @@ pub type MmId = u32;
 pub struct Mm {
     pub vmas: BTreeMap<u64, Vma>,
     pub pt: RunMap<Pte>,
+    /// Reverse map: pfn → how many of this mm's ptes map it.
+    pub rmap: RunMap<super::pages::RCount>,
     /// Scenario names → the byte range the mapping was created with (updated by mremap).
     pub names: BTreeMap<String, (u64, u64)>,
     pub total_vm: u64,
@@ -55,6 +57,7 @@ impl Mm {
         Mm {
             vmas: BTreeMap::new(),
             pt: RunMap::new(),
+            rmap: RunMap::new(),
             names: BTreeMap::new(),
             total_vm: 0,
             start_brk: START_BRK,

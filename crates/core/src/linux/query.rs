@@ -211,6 +211,16 @@ impl LinuxMachine {
                     pte_pfns.push((pfn, l));
                 }
             }
+            let mut rmap = crate::runmap::RunMap::new();
+            for (s, l, pte) in mm.pt.iter() {
+                if let Pte::Present { pfn } = pte {
+                    super::pages::rmap_add(&mut rmap, *pfn, l, 1);
+                    let _ = s;
+                }
+            }
+            if rmap != mm.rmap {
+                return Err(format!("mm {id}: reverse map out of step with the page table"));
+            }
             if rss != mm.rss {
                 return Err(format!(
                     "mm {id}: RSS counters {:?} != page table {:?}",
