@@ -18,36 +18,37 @@ impl LinuxMachine {
     }
 
     /// Charge `n` pages of a VM_NORESERVE shmem object one by one (shmem_acct_blocks): each page
-    /// is its own __vm_enough_memory call. Returns how many were granted.
+    /// is its own __vm_enough_memory call that sees the charges before it. Returns how many were
+    /// granted, and records the decision for the whole batch.
     pub(crate) fn charge_shmem_pages(&mut self, pid: u32, obj: ObjId, n: u64) -> u64 {
         let p = &self.procs[&pid];
         let tv = p.mm.map(|m| self.mms[&m].total_vm);
         let admin = p.cap_sys_admin;
-        // Mode 1 and mode 0 from 5.2 grant a single page whenever RAM+swap ≥ 1 page; mode 2 and
-        // old mode 0 are evaluated for the batch, then page by page at the boundary.
-        let d = self.vm_enough_memory(n, tv, admin, ChargeFor::ShmemPage);
-        if d.granted {
-            self.objs.get_mut(&obj).expect("obj").charged += n;
-            self.emit(EventKind::Commit(d));
-            return n;
-        }
-        let mut granted = 0;
-        // Find how many single pages still pass (each check sees the previous charges).
-        let mut last = d;
-        while granted < n {
-            let d1 = self.vm_enough_memory(1, tv, admin, ChargeFor::ShmemPage);
-            if !d1.granted {
-                last = d1;
-                break;
+        // One page at a time: modes 1 and 0 (≥ 5.2, one page ≤ RAM+swap) grant every page, and
+        // the pre-5.2 estimate does not move while the pages are charged before they are
+        // allocated; so the batch decides for all of them. In mode 2 page i passes iff
+        // Committed_AS + i < allowed: the first `allowed − 1 − Committed_AS` pages pass.
+        let granted = if self.cfg.sysctls.overcommit_memory == OvercommitMode::Never {
+            let probe = self.vm_enough_memory(0, tv, admin, ChargeFor::ShmemPage);
+            match probe.rule {
+                crate::event::CommitRule::Never { allowed, .. } => {
+                    allowed.saturating_sub(1).saturating_sub(self.committed_pages()).min(n)
+                }
+                _ => 0,
             }
-            granted += 1;
-            if granted > 1_000_000 {
-                break;
-            }
+        } else {
+            n
+        };
+        let d = self.vm_enough_memory(granted.max(1), tv, admin, ChargeFor::ShmemPage);
+        let charged = if d.granted { granted.max(1).min(n) } else { 0 };
+        // Undo the extra page of a zero-page probe.
+        if d.granted && charged < granted.max(1) {
+            self.unacct(granted.max(1) - charged);
         }
-        self.objs.get_mut(&obj).expect("obj").charged += granted;
-        self.emit(EventKind::Commit(last));
-        granted
+        let shown = crate::event::CommitDecision { pages: n, granted: charged == n, ..d };
+        self.emit(EventKind::Commit(shown));
+        self.objs.get_mut(&obj).expect("obj").charged += charged;
+        charged
     }
 
     /// Create a shmem object sized up front: charged in full unless VM_NORESERVE
