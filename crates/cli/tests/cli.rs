@@ -39,7 +39,9 @@ fn stderr(o: &Output) -> String {
 }
 
 fn code(o: &Output) -> i32 {
-    o.status.code().expect("vmlab exits with a code, not a signal")
+    o.status
+        .code()
+        .expect("vmlab exits with a code, not a signal")
 }
 
 const PASSING: &str = "\
@@ -199,7 +201,9 @@ fn show_process_views_work() {
         assert!(smaps.lines().any(|l| l == want), "no `{want}` in:\n{smaps}");
     }
     assert!(
-        smaps.lines().any(|l| l.starts_with("VmFlags: ") && l.contains(" ac")),
+        smaps
+            .lines()
+            .any(|l| l.starts_with("VmFlags: ") && l.contains(" ac")),
         "{smaps}"
     );
 
@@ -361,7 +365,11 @@ fn usage_errors_exit_2() {
         let o = vmlab(&args);
         assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
         assert!(stdout(&o).is_empty(), "{args:?} printed on stdout");
-        assert!(stderr(&o).starts_with("vmlab: "), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).starts_with("vmlab: "),
+            "{args:?}: {}",
+            stderr(&o)
+        );
     }
     let o = vmlab(&[]);
     assert!(stderr(&o).contains("usage:"), "{}", stderr(&o));

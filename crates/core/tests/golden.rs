@@ -22,8 +22,8 @@ fn updating() -> bool {
 
 /// The file stems (without extension) of the files in `dir` ending in `.ext`, sorted.
 fn stems(dir: &Path, ext: &str) -> BTreeSet<String> {
-    let entries = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
+    let entries =
+        std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
     entries
         .map(|e| e.expect("a readable directory entry").path())
         .filter(|p| p.extension().is_some_and(|x| x == ext))
@@ -56,7 +56,11 @@ fn run_scenario(name: &str, src: &str) -> Result<String, String> {
     let scenario = parse(src).map_err(|diags| {
         let mut m = format!("{name}.vmlab does not parse:\n");
         for d in diags {
-            let _ = writeln!(m, "  {name}.vmlab:{}:{}: {}", d.pos.line, d.pos.col, d.message);
+            let _ = writeln!(
+                m,
+                "  {name}.vmlab:{}:{}: {}",
+                d.pos.line, d.pos.col, d.message
+            );
         }
         m
     })?;
@@ -185,7 +189,10 @@ fn the_checker_reports_failures_and_differences() {
     assert!(err.contains("FAIL t.vmlab:4:1:"), "{err}");
 
     let ok = run_scenario("t", &src.replace("2MiB", "1MiB")).expect("the scenario passes");
-    assert!(ok.contains("\nEXPECTATIONS\nPASS 4:1 after step 2: "), "{ok}");
+    assert!(
+        ok.contains("\nEXPECTATIONS\nPASS 4:1 after step 2: "),
+        "{ok}"
+    );
     let changed = ok.replacen("1024 kB", "2048 kB", 1);
     let hint = first_difference(&ok, &changed);
     assert!(hint.contains("first difference at line"), "{hint}");
