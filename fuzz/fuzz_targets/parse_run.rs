@@ -5,16 +5,11 @@
 use libfuzzer_sys::fuzz_target;
 use vmlab_core::scenario::{parse, Scenario};
 
-/// Run a parsed scenario. The simulator's entry point arrives on another branch: build with
-/// `--features sim` once `vmlab_core::sim::run` exists.
+/// Run a parsed scenario through the simulator, with the model's invariants checked at the end.
 fn run(scenario: &Scenario) {
-    #[cfg(feature = "sim")]
-    {
-        let _ = vmlab_core::sim::run(scenario);
-    }
-    #[cfg(not(feature = "sim"))]
-    {
-        let _ = scenario;
+    let run = vmlab_core::sim::run(scenario);
+    if let Err(e) = run.machine.check_invariants() {
+        panic!("invariant broken: {e}");
     }
 }
 

@@ -68,7 +68,10 @@ fn mmap(proc: &str, name: &str, len: u64, placement: Placement) -> Op {
 }
 
 fn range(name: &str, a: u64, b: u64) -> Target {
-    Target { mapping: name.into(), range: Some((Size::Bytes(a), Size::Bytes(b))) }
+    Target {
+        mapping: name.into(),
+        range: Some((Size::Bytes(a), Size::Bytes(b))),
+    }
 }
 
 /// 1M operations over 100 processes: page writes and reads, DONTNEED, mprotect, and mmap/munmap
@@ -77,9 +80,19 @@ fn mixed_ops() -> (Machine, Vec<Op>) {
     let mut m = linux(64 << 30);
     for p in 0..100 {
         let name = format!("p{p}");
-        apply(&mut m, &Op::Spawn { name: name.clone(), cap_sys_admin: false, oom_score_adj: 0 });
+        apply(
+            &mut m,
+            &Op::Spawn {
+                name: name.clone(),
+                cap_sys_admin: false,
+                oom_score_adj: 0,
+            },
+        );
         for k in 0..8 {
-            apply(&mut m, &mmap(&name, &format!("m{k}"), 4 * MIB, Placement::Any));
+            apply(
+                &mut m,
+                &mmap(&name, &format!("m{k}"), 4 * MIB, Placement::Any),
+            );
         }
     }
     let mut x: u64 = 0x2545_f491_4f6c_dd1d;
@@ -100,19 +113,42 @@ fn mixed_ops() -> (Machine, Vec<Op>) {
         let len = 1 + next(16);
         let (a, b) = (page * PAGE, ((page + len).min(1024)) * PAGE);
         let op = match next(20) {
-            0..=9 => Op::Access { proc, target: range(&map, a, b), write: true },
-            10..=13 => Op::Access { proc, target: range(&map, a, b), write: false },
-            14 => Op::Madvise { proc, target: range(&map, a, b), advice: Advice::DontNeed },
-            15 => Op::Mprotect { proc, target: range(&map, a, b), prot: if next(2) == 0 { Prot::R } else { Prot::RW } },
+            0..=9 => Op::Access {
+                proc,
+                target: range(&map, a, b),
+                write: true,
+            },
+            10..=13 => Op::Access {
+                proc,
+                target: range(&map, a, b),
+                write: false,
+            },
+            14 => Op::Madvise {
+                proc,
+                target: range(&map, a, b),
+                advice: Advice::DontNeed,
+            },
+            15 => Op::Mprotect {
+                proc,
+                target: range(&map, a, b),
+                prot: if next(2) == 0 { Prot::R } else { Prot::RW },
+            },
             16..=17 => {
                 temp += 1;
                 let n = format!("t{temp}");
                 ops.push(mmap(&proc, &n, (1 + next(8)) * PAGE, Placement::Any));
                 temps[pi].push(n.clone());
-                Op::Access { proc: proc.clone(), target: Target::whole(&n), write: true }
+                Op::Access {
+                    proc: proc.clone(),
+                    target: Target::whole(&n),
+                    write: true,
+                }
             }
             _ => match temps[pi].pop() {
-                Some(n) => Op::Munmap { proc, target: Target::whole(&n) },
+                Some(n) => Op::Munmap {
+                    proc,
+                    target: Target::whole(&n),
+                },
                 None => continue,
             },
         };
@@ -157,13 +193,37 @@ fn bench_mixed(c: &mut Criterion) {
 /// A process with 10,000 VMAs and 1,000,000 resident runs (every other page written).
 fn big_process() -> Machine {
     let mut m = linux(256 << 30);
-    apply(&mut m, &Op::Spawn { name: "big".into(), cap_sys_admin: false, oom_score_adj: 0 });
+    apply(
+        &mut m,
+        &Op::Spawn {
+            name: "big".into(),
+            cap_sys_admin: false,
+            oom_score_adj: 0,
+        },
+    );
     for v in 0..10_000u64 {
-        let placement = if v == 0 { Placement::Any } else { Placement::Below { of: format!("v{}", v - 1), gap: PAGE } };
-        apply(&mut m, &mmap("big", &format!("v{v}"), 200 * PAGE, placement));
+        let placement = if v == 0 {
+            Placement::Any
+        } else {
+            Placement::Below {
+                of: format!("v{}", v - 1),
+                gap: PAGE,
+            }
+        };
+        apply(
+            &mut m,
+            &mmap("big", &format!("v{v}"), 200 * PAGE, placement),
+        );
         let name = format!("v{v}");
         for k in 0..100u64 {
-            apply(&mut m, &Op::Access { proc: "big".into(), target: range(&name, 2 * k * PAGE, (2 * k + 1) * PAGE), write: true });
+            apply(
+                &mut m,
+                &Op::Access {
+                    proc: "big".into(),
+                    target: range(&name, 2 * k * PAGE, (2 * k + 1) * PAGE),
+                    write: true,
+                },
+            );
         }
     }
     m
@@ -180,7 +240,11 @@ fn bench_fork(c: &mut Criterion) {
         mm.pt.len(),
         t.elapsed().as_secs_f64()
     );
-    let fork = Op::Fork { parent: "big".into(), child: "child".into(), kind: ForkKind::Fork };
+    let fork = Op::Fork {
+        parent: "big".into(),
+        child: "child".into(),
+        kind: ForkKind::Fork,
+    };
     let mut times = Vec::new();
     for _ in 0..20 {
         let mut m = m0.clone();
@@ -194,14 +258,30 @@ fn bench_fork(c: &mut Criterion) {
     let mut m = m0.clone();
     apply(&mut m, &fork);
     let t = Instant::now();
-    apply(&mut m, &Op::Access { proc: "child".into(), target: range("v5000", 0, PAGE), write: true });
-    println!("FIGURE first COW write in the child after that fork: {:.3} ms", t.elapsed().as_secs_f64() * 1000.0);
+    apply(
+        &mut m,
+        &Op::Access {
+            proc: "child".into(),
+            target: range("v5000", 0, PAGE),
+            write: true,
+        },
+    );
+    println!(
+        "FIGURE first COW write in the child after that fork: {:.3} ms",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
     let mut g = c.benchmark_group("fork");
     g.sample_size(20);
-    g.bench_function("10k VMAs, 1M resident runs", |b| b.iter_batched(|| m0.clone(), |mut m| {
-        apply(&mut m, &fork);
-        m
-    }, BatchSize::PerIteration));
+    g.bench_function("10k VMAs, 1M resident runs", |b| {
+        b.iter_batched(
+            || m0.clone(),
+            |mut m| {
+                apply(&mut m, &fork);
+                m
+            },
+            BatchSize::PerIteration,
+        )
+    });
     g.finish();
 }
 
@@ -211,15 +291,36 @@ fn bench_memory(_c: &mut Criterion) {
     for (label, each) in [("10 TiB", 1u64 << 40 >> 3), ("100 TiB", 1u64 << 40)] {
         let before = LIVE.load(Ordering::Relaxed);
         let mut m = linux(1 << 40);
-        apply(&mut m, &Op::Spawn { name: "p".into(), cap_sys_admin: false, oom_score_adj: 0 });
+        apply(
+            &mut m,
+            &Op::Spawn {
+                name: "p".into(),
+                cap_sys_admin: false,
+                oom_score_adj: 0,
+            },
+        );
         let n = if label == "100 TiB" { 100 } else { 80 };
         for k in 0..n {
-            let placement = if k == 0 { Placement::At(0x1000_0000) } else { Placement::Above { of: format!("m{}", k - 1), gap: PAGE } };
+            let placement = if k == 0 {
+                Placement::At(0x1000_0000)
+            } else {
+                Placement::Above {
+                    of: format!("m{}", k - 1),
+                    gap: PAGE,
+                }
+            };
             apply(&mut m, &mmap("p", &format!("m{k}"), each, placement));
             // A few touched stretches per mapping: 1,000 runs each.
             for r in 0..1000u64 {
                 let a = r * (each / 1000) / PAGE * PAGE;
-                apply(&mut m, &Op::Access { proc: "p".into(), target: range(&format!("m{k}"), a, a + 16 * PAGE), write: r % 2 == 0 });
+                apply(
+                    &mut m,
+                    &Op::Access {
+                        proc: "p".into(),
+                        target: range(&format!("m{k}"), a, a + 16 * PAGE),
+                        write: r % 2 == 0,
+                    },
+                );
             }
         }
         let live = LIVE.load(Ordering::Relaxed) - before;

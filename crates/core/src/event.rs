@@ -246,6 +246,23 @@ pub enum EventKind {
         vma_pages: u64,
         acct: bool,
     },
+    /// Every VM_ACCOUNT VMA passed its own check against the parent's mm.
+    ForkCharged {
+        vmas: u64,
+        total_pages: u64,
+        largest_pages: u64,
+        mode: OvercommitMode,
+        committed_after: u64,
+    },
+    /// execve replaced the address space.
+    Exec {
+        pid: u32,
+        name: String,
+    },
+    StackGrown {
+        span: Span,
+        grown_pages: u64,
+    },
     SysctlSet {
         sysctl: Sysctl,
         old: u64,
@@ -324,6 +341,9 @@ impl Event {
             EventKind::ProcessExited { killed: true, .. } => "process.killed",
             EventKind::MmReleased { .. } => "mm.released",
             EventKind::ForkRefused { .. } => "fork.refused",
+            EventKind::ForkCharged { .. } => "fork.charged",
+            EventKind::Exec { .. } => "process.exec",
+            EventKind::StackGrown { .. } => "vma.stack_grown",
             EventKind::SysctlSet { .. } => "sysctl.set",
             EventKind::SwapSet { .. } => "swap.set",
             EventKind::KernelLog { .. } => "kernel.log",
@@ -343,12 +363,14 @@ impl Event {
                 _ => "mm/util.c: __vm_enough_memory",
             },
             EventKind::Uncharge { source, .. } => source,
-            EventKind::VmaCreated { .. } => "mm/vma.c: __mmap_region",
+            EventKind::VmaCreated { .. } => "mm/vma.c: __mmap_region (mm/mmap.c before 6.11)",
             EventKind::VmaMerged { .. } | EventKind::VmaNotMerged { .. } => {
-                "mm/vma.c: is_mergeable_vma, is_mergeable_anon_vma"
+                "mm/vma.c: is_mergeable_vma, is_mergeable_anon_vma (mm/mmap.c before 6.11)"
             }
-            EventKind::VmaSplit { .. } => "mm/vma.c: __split_vma",
-            EventKind::VmaRemoved { .. } => "mm/vma.c: vms_gather_munmap_vmas",
+            EventKind::VmaSplit { .. } => "mm/vma.c: __split_vma (mm/mmap.c before 6.11)",
+            EventKind::VmaRemoved { .. } => {
+                "mm/vma.c: vms_gather_munmap_vmas (mm/mmap.c: do_munmap before 6.11)"
+            }
             EventKind::VmaFlagsChanged { .. } => "mm/mprotect.c: mprotect_fixup; mm/madvise.c",
             EventKind::MapCountLimit { split: false, .. } => {
                 "mm/mmap.c: do_mmap (map_count > sysctl_max_map_count)"
@@ -362,7 +384,11 @@ impl Event {
             EventKind::ProcessCreated { .. } => "kernel/fork.c: copy_process, copy_mm",
             EventKind::ProcessExited { .. } => "kernel/exit.c: do_exit",
             EventKind::MmReleased { .. } => "mm/mmap.c: exit_mmap",
-            EventKind::ForkRefused { .. } => "kernel/fork.c: dup_mmap",
+            EventKind::ForkRefused { .. } | EventKind::ForkCharged { .. } => {
+                "kernel/fork.c: dup_mmap"
+            }
+            EventKind::Exec { .. } => "fs/exec.c: begin_new_exec → exec_mmap",
+            EventKind::StackGrown { .. } => "mm/mmap.c: expand_downwards → acct_stack_growth",
             EventKind::SysctlSet { .. } => {
                 "mm/util.c: overcommit_*_handler; Documentation/admin-guide/sysctl/vm.rst"
             }
@@ -409,7 +435,7 @@ impl Event {
             EventKind::VmaFlagsChanged { span, flags } => format!("VMA {span} now [{flags}]"),
             EventKind::MapCountLimit { map_count, max, split } => {
                 if *split {
-                    format!("splitting needs a new VMA but map_count {map_count} >= max_map_count {max} → ENOMEM")
+                    format!("splitting needs a new VMA but map_count {map_count} >= max_map_count {max}: the split fails with -ENOMEM")
                 } else {
                     format!("map_count {map_count} > max_map_count {max} before the call → ENOMEM")
                 }
@@ -440,6 +466,18 @@ impl Event {
             EventKind::MmReleased { pages_unaccounted } => format!(
                 "address space torn down: every VMA unmapped, Committed_AS −{}",
                 gib_kb(*pages_unaccounted)
+            ),
+            EventKind::ForkCharged { vmas, total_pages, largest_pages, mode, committed_after } => format!(
+                "fork: each of the parent's {vmas} VM_ACCOUNT VMAs passed its own check against the parent's mm (overcommit_memory={}; the largest is {}); {} charged in all, Committed_AS now {} kB",
+                mode.sysctl_value(),
+                gib_kb(*largest_pages),
+                gib_kb(*total_pages),
+                pages_to_kb(*committed_after)
+            ),
+            EventKind::Exec { pid, name } => format!("{name} (pid {pid}) called execve: the old address space is released and a fresh, empty one begins"),
+            EventKind::StackGrown { span, grown_pages } => format!(
+                "[stack] grew down by {} to {span}; the growth is charged like any VM_ACCOUNT memory",
+                gib_kb(*grown_pages)
             ),
             EventKind::ForkRefused { vma, vma_pages, acct: _ } => format!(
                 "fork: VMA {vma} ({}, ac) refused by the overcommit check against the parent's mm → ENOMEM; what was charged so far is unwound",

@@ -98,7 +98,12 @@ impl LinuxMachine {
         let mut dropped = 0;
         for (_, l, pte) in runs {
             if let Pte::Present { pfn } = pte {
-                rmap_add(&mut self.mms.get_mut(&mm_id).expect("mm exists").rmap, pfn, l, -1);
+                rmap_add(
+                    &mut self.mms.get_mut(&mm_id).expect("mm exists").rmap,
+                    pfn,
+                    l,
+                    -1,
+                );
                 for (_, fl, f) in self.frames_unmap(pfn, l) {
                     let mm = self.mms.get_mut(&mm_id).expect("mm exists");
                     mm.rss[kind_idx(f.kind)] -= fl;

@@ -878,10 +878,12 @@ impl LinuxMachine {
                         _ => v.flags & !VM_WIPEONFORK,
                     };
                     if newflags != v.flags {
-                        if let Err(o) = self.vma_modify(mm_id, v.start, cur, pe, newflags) {
-                            // madvise reports a failed split as EAGAIN.
-                            let _ = o;
-                            return Ok(Outcome::Err(Errno::EAGAIN));
+                        if self.vma_modify(mm_id, v.start, cur, pe, newflags).is_err() {
+                            return Ok(self.refuse(
+                                Errno::EAGAIN,
+                                "madvise reports the failed split (-ENOMEM) as EAGAIN, \"kernel resources temporarily unavailable\"".into(),
+                                "mm/madvise.c: madvise_vma_behavior",
+                            ));
                         }
                     }
                 }
@@ -1349,17 +1351,19 @@ impl LinuxMachine {
             }
             charged += v.pages();
         }
-        if charged > 0 {
-            let d = crate::event::CommitDecision {
-                for_what: ChargeFor::ForkVma,
-                pages: charged,
-                committed_before: self.committed_pages() - charged,
+        let acct: Vec<u64> = vmas
+            .iter()
+            .filter(|v| !v.has(VM_DONTCOPY) && v.has(VM_ACCOUNT))
+            .map(|v| v.pages())
+            .collect();
+        if !acct.is_empty() {
+            self.emit(EventKind::ForkCharged {
+                vmas: acct.len() as u64,
+                total_pages: charged,
+                largest_pages: acct.iter().copied().max().unwrap_or(0),
                 mode: self.cfg.sysctls.overcommit_memory,
-                kernel: self.cfg.kernel,
-                rule: self.last_rule_for(charged, parent_tv, admin),
-                granted: true,
-            };
-            self.emit(EventKind::Commit(d));
+                committed_after: self.committed_pages(),
+            });
         }
         let cmm = self.new_mm();
         // The child starts from the parent's page table and reverse map (shared chunks, so this
@@ -1386,19 +1390,42 @@ impl LinuxMachine {
                 cv.anon_chain = v.anon_chain + 1;
             }
             if !copies_ptes {
-                drop_ptes(&self.frames, &mut cpt, &mut crmap, &mut crss, v.start_page(), v.end_page());
+                drop_ptes(
+                    &self.frames,
+                    &mut cpt,
+                    &mut crmap,
+                    &mut crss,
+                    v.start_page(),
+                    v.end_page(),
+                );
             }
             self.obj_ref(cv.obj, 1);
             self.mms.get_mut(&cmm).expect("mm").insert(cv);
         }
         // Ptes of DONTCOPY VMAs are not copied either.
-        for v in self.mms[&pmm].vmas.values().filter(|v| v.has(VM_DONTCOPY)).cloned().collect::<Vec<_>>() {
-            drop_ptes(&self.frames, &mut cpt, &mut crmap, &mut crss, v.start_page(), v.end_page());
+        for v in self.mms[&pmm]
+            .vmas
+            .values()
+            .filter(|v| v.has(VM_DONTCOPY))
+            .cloned()
+            .collect::<Vec<_>>()
+        {
+            drop_ptes(
+                &self.frames,
+                &mut cpt,
+                &mut crmap,
+                &mut crss,
+                v.start_page(),
+                v.end_page(),
+            );
         }
         // Every frame the child now maps gains its mappings (anonymous ones become COW-shared).
         let adds: Vec<(u64, u64, u32)> = crmap.iter().map(|(p, l, c)| (p, l, c.0)).collect();
         for (p, l, c) in adds {
-            self.frames.update(p, p + l, |_, _, f| Frame { mapcount: f.mapcount + c, ..*f });
+            self.frames.update(p, p + l, |_, _, f| Frame {
+                mapcount: f.mapcount + c,
+                ..*f
+            });
         }
         {
             let c = self.mms.get_mut(&cmm).expect("mm");
@@ -1426,44 +1453,6 @@ impl LinuxMachine {
             parent: Some(ppid),
         });
         Ok(Outcome::Ok)
-    }
-
-    /// The rule the fork's charges were judged by, for its summary event.
-    fn last_rule_for(&self, _pages: u64, total_vm: u64, admin: bool) -> crate::event::CommitRule {
-        use crate::event::CommitRule;
-        match self.cfg.sysctls.overcommit_memory {
-            OvercommitMode::Always => CommitRule::Always,
-            OvercommitMode::Guess if self.cfg.kernel.guess_is_total_ram_swap() => {
-                CommitRule::GuessTotal {
-                    totalram: self.totalram_pages(),
-                    swap: self.total_swap_pages(),
-                }
-            }
-            OvercommitMode::Guess => CommitRule::GuessFree {
-                free: self.free_pages(),
-                file: self.stats.file + self.stats.shmem,
-                shmem: self.stats.shmem,
-                swap_free: self.total_swap_pages(),
-                admin_reserve: 0,
-            },
-            OvercommitMode::Never => {
-                let limit = self.commit_limit_pages();
-                let s = &self.cfg.sysctls;
-                let admin_reserve = if admin {
-                    0
-                } else {
-                    crate::units::kb_to_pages(s.admin_reserve_kbytes)
-                };
-                let user_reserve =
-                    (total_vm / 32).min(crate::units::kb_to_pages(s.user_reserve_kbytes));
-                CommitRule::Never {
-                    limit,
-                    admin_reserve,
-                    user_reserve,
-                    allowed: limit.saturating_sub(admin_reserve + user_reserve),
-                }
-            }
-        }
     }
 }
 

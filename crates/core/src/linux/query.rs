@@ -219,7 +219,9 @@ impl LinuxMachine {
                 }
             }
             if rmap != mm.rmap {
-                return Err(format!("mm {id}: reverse map out of step with the page table"));
+                return Err(format!(
+                    "mm {id}: reverse map out of step with the page table"
+                ));
             }
             if rss != mm.rss {
                 return Err(format!(

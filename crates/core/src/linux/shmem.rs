@@ -31,9 +31,10 @@ impl LinuxMachine {
         let granted = if self.cfg.sysctls.overcommit_memory == OvercommitMode::Never {
             let probe = self.vm_enough_memory(0, tv, admin, ChargeFor::ShmemPage);
             match probe.rule {
-                crate::event::CommitRule::Never { allowed, .. } => {
-                    allowed.saturating_sub(1).saturating_sub(self.committed_pages()).min(n)
-                }
+                crate::event::CommitRule::Never { allowed, .. } => allowed
+                    .saturating_sub(1)
+                    .saturating_sub(self.committed_pages())
+                    .min(n),
                 _ => 0,
             }
         } else {
@@ -45,7 +46,11 @@ impl LinuxMachine {
         if d.granted && charged < granted.max(1) {
             self.unacct(granted.max(1) - charged);
         }
-        let shown = crate::event::CommitDecision { pages: n, granted: charged == n, ..d };
+        let shown = crate::event::CommitDecision {
+            pages: n,
+            granted: charged == n,
+            ..d
+        };
         self.emit(EventKind::Commit(shown));
         self.objs.get_mut(&obj).expect("obj").charged += charged;
         charged
