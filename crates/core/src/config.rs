@@ -198,8 +198,14 @@ mod tests {
 
     #[test]
     fn sysctl_names() {
-        assert_eq!(Sysctl::from_name("vm.overcommit_memory"), Some(Sysctl::OvercommitMemory));
-        assert_eq!(Sysctl::from_name("max_map_count"), Some(Sysctl::MaxMapCount));
+        assert_eq!(
+            Sysctl::from_name("vm.overcommit_memory"),
+            Some(Sysctl::OvercommitMemory)
+        );
+        assert_eq!(
+            Sysctl::from_name("max_map_count"),
+            Some(Sysctl::MaxMapCount)
+        );
         assert_eq!(Sysctl::from_name("vm.swappiness"), None);
     }
 }

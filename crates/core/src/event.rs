@@ -61,9 +61,20 @@ pub enum CommitRule {
     GuessTotal { totalram: u64, swap: u64 },
     /// Mode 0 before 5.2: an estimate of free memory (free + file − shmem + free swap + reclaimable slab),
     /// less `totalreserve_pages` and, for non-admin callers, the admin reserve; fail iff `free <= pages`.
-    GuessFree { free: u64, file: u64, shmem: u64, swap_free: u64, admin_reserve: u64 },
+    GuessFree {
+        free: u64,
+        file: u64,
+        shmem: u64,
+        swap_free: u64,
+        admin_reserve: u64,
+    },
     /// Mode 2: succeed iff `committed (with the request) < allowed`.
-    Never { limit: u64, admin_reserve: u64, user_reserve: u64, allowed: u64 },
+    Never {
+        limit: u64,
+        admin_reserve: u64,
+        user_reserve: u64,
+        allowed: u64,
+    },
 }
 
 /// One `__vm_enough_memory` decision.
@@ -115,8 +126,12 @@ impl NoMerge {
             NoMerge::Flags => "their vm_flags differ",
             NoMerge::File => "they map different files",
             NoMerge::Pgoff => "their page offsets are not contiguous",
-            NoMerge::AnonVma => "their anon_vmas are incompatible (faulted separately, or one is a fork clone)",
-            NoMerge::ThreeWayAnonVma => "prev and next have different anon_vmas, so only one side merges",
+            NoMerge::AnonVma => {
+                "their anon_vmas are incompatible (faulted separately, or one is a fork clone)"
+            }
+            NoMerge::ThreeWayAnonVma => {
+                "prev and next have different anon_vmas, so only one side merges"
+            }
         }
     }
 }
@@ -164,30 +179,126 @@ impl FaultKind {
 pub enum EventKind {
     Commit(CommitDecision),
     /// Pages given back to Committed_AS.
-    Uncharge { pages: u64, why: &'static str, source: &'static str },
-    VmaCreated { span: Span, flags: String },
-    VmaMerged { span: Span, with_prev: bool, with_next: bool },
-    VmaNotMerged { span: Span, neighbour: Span, why: NoMerge },
-    VmaSplit { span: Span, at: u64 },
-    VmaRemoved { span: Span },
-    VmaFlagsChanged { span: Span, flags: String },
-    MapCountLimit { map_count: u64, max: u64, split: bool },
-    Fault { span: Span, pages: u64, kind: FaultKind },
-    PagesDropped { span: Span, pages: u64, advice: Advice },
-    PagesLazyFree { span: Span, pages: u64 },
-    ProcessCreated { pid: u32, name: String, kind: Option<ForkKind>, parent: Option<u32> },
-    ProcessExited { pid: u32, killed: bool },
-    MmReleased { pages_unaccounted: u64 },
-    ForkRefused { vma: Span, vma_pages: u64, acct: bool },
-    SysctlSet { sysctl: Sysctl, old: u64, new: u64, zeroed: Option<Sysctl> },
-    SwapSet { old_pages: u64, new_pages: u64 },
+    Uncharge {
+        pages: u64,
+        why: &'static str,
+        source: &'static str,
+    },
+    VmaCreated {
+        span: Span,
+        flags: String,
+    },
+    VmaMerged {
+        span: Span,
+        with_prev: bool,
+        with_next: bool,
+    },
+    VmaNotMerged {
+        span: Span,
+        neighbour: Span,
+        why: NoMerge,
+    },
+    VmaSplit {
+        span: Span,
+        at: u64,
+    },
+    VmaRemoved {
+        span: Span,
+    },
+    VmaFlagsChanged {
+        span: Span,
+        flags: String,
+    },
+    MapCountLimit {
+        map_count: u64,
+        max: u64,
+        split: bool,
+    },
+    Fault {
+        span: Span,
+        pages: u64,
+        kind: FaultKind,
+    },
+    PagesDropped {
+        span: Span,
+        pages: u64,
+        advice: Advice,
+    },
+    PagesLazyFree {
+        span: Span,
+        pages: u64,
+    },
+    ProcessCreated {
+        pid: u32,
+        name: String,
+        kind: Option<ForkKind>,
+        parent: Option<u32>,
+    },
+    ProcessExited {
+        pid: u32,
+        killed: bool,
+    },
+    MmReleased {
+        pages_unaccounted: u64,
+    },
+    ForkRefused {
+        vma: Span,
+        vma_pages: u64,
+        acct: bool,
+    },
+    /// Every VM_ACCOUNT VMA passed its own check against the parent's mm.
+    ForkCharged {
+        vmas: u64,
+        total_pages: u64,
+        largest_pages: u64,
+        mode: OvercommitMode,
+        committed_after: u64,
+    },
+    /// execve replaced the address space.
+    Exec {
+        pid: u32,
+        name: String,
+    },
+    StackGrown {
+        span: Span,
+        grown_pages: u64,
+    },
+    SysctlSet {
+        sysctl: Sysctl,
+        old: u64,
+        new: u64,
+        zeroed: Option<Sysctl>,
+    },
+    SwapSet {
+        old_pages: u64,
+        new_pages: u64,
+    },
     /// The kernel's own log line (dmesg), printed verbatim.
-    KernelLog { line: String },
-    Refused { errno: Errno, why: String, source: &'static str },
-    OomScoreAdjSet { old: i32, new: i32 },
-    ShmemObjectCreated { what: String, pages: u64, charged: bool },
-    ShmemObjectDestroyed { what: String, pages: u64 },
-    Placed { span: Span, how: String },
+    KernelLog {
+        line: String,
+    },
+    Refused {
+        errno: Errno,
+        why: String,
+        source: &'static str,
+    },
+    OomScoreAdjSet {
+        old: i32,
+        new: i32,
+    },
+    ShmemObjectCreated {
+        what: String,
+        pages: u64,
+        charged: bool,
+    },
+    ShmemObjectDestroyed {
+        what: String,
+        pages: u64,
+    },
+    Placed {
+        span: Span,
+        how: String,
+    },
 }
 
 /// One event, attributed to a process when there is one.
@@ -230,6 +341,9 @@ impl Event {
             EventKind::ProcessExited { killed: true, .. } => "process.killed",
             EventKind::MmReleased { .. } => "mm.released",
             EventKind::ForkRefused { .. } => "fork.refused",
+            EventKind::ForkCharged { .. } => "fork.charged",
+            EventKind::Exec { .. } => "process.exec",
+            EventKind::StackGrown { .. } => "vma.stack_grown",
             EventKind::SysctlSet { .. } => "sysctl.set",
             EventKind::SwapSet { .. } => "swap.set",
             EventKind::KernelLog { .. } => "kernel.log",
@@ -249,23 +363,35 @@ impl Event {
                 _ => "mm/util.c: __vm_enough_memory",
             },
             EventKind::Uncharge { source, .. } => source,
-            EventKind::VmaCreated { .. } => "mm/vma.c: __mmap_region",
+            EventKind::VmaCreated { .. } => "mm/vma.c: __mmap_region (mm/mmap.c before 6.11)",
             EventKind::VmaMerged { .. } | EventKind::VmaNotMerged { .. } => {
-                "mm/vma.c: is_mergeable_vma, is_mergeable_anon_vma"
+                "mm/vma.c: is_mergeable_vma, is_mergeable_anon_vma (mm/mmap.c before 6.11)"
             }
-            EventKind::VmaSplit { .. } => "mm/vma.c: __split_vma",
-            EventKind::VmaRemoved { .. } => "mm/vma.c: vms_gather_munmap_vmas",
+            EventKind::VmaSplit { .. } => "mm/vma.c: __split_vma (mm/mmap.c before 6.11)",
+            EventKind::VmaRemoved { .. } => {
+                "mm/vma.c: vms_gather_munmap_vmas (mm/mmap.c: do_munmap before 6.11)"
+            }
             EventKind::VmaFlagsChanged { .. } => "mm/mprotect.c: mprotect_fixup; mm/madvise.c",
-            EventKind::MapCountLimit { split: false, .. } => "mm/mmap.c: do_mmap (map_count > sysctl_max_map_count)",
-            EventKind::MapCountLimit { split: true, .. } => "mm/vma.c: split_vma (map_count >= sysctl_max_map_count)",
+            EventKind::MapCountLimit { split: false, .. } => {
+                "mm/mmap.c: do_mmap (map_count > sysctl_max_map_count)"
+            }
+            EventKind::MapCountLimit { split: true, .. } => {
+                "mm/vma.c: split_vma (map_count >= sysctl_max_map_count)"
+            }
             EventKind::Fault { kind, .. } => kind.source(),
             EventKind::PagesDropped { .. } => "mm/madvise.c: madvise_dontneed_free",
             EventKind::PagesLazyFree { .. } => "mm/madvise.c: madvise_free_single_vma",
             EventKind::ProcessCreated { .. } => "kernel/fork.c: copy_process, copy_mm",
             EventKind::ProcessExited { .. } => "kernel/exit.c: do_exit",
             EventKind::MmReleased { .. } => "mm/mmap.c: exit_mmap",
-            EventKind::ForkRefused { .. } => "kernel/fork.c: dup_mmap",
-            EventKind::SysctlSet { .. } => "mm/util.c: overcommit_*_handler; Documentation/admin-guide/sysctl/vm.rst",
+            EventKind::ForkRefused { .. } | EventKind::ForkCharged { .. } => {
+                "kernel/fork.c: dup_mmap"
+            }
+            EventKind::Exec { .. } => "fs/exec.c: begin_new_exec → exec_mmap",
+            EventKind::StackGrown { .. } => "mm/mmap.c: expand_downwards → acct_stack_growth",
+            EventKind::SysctlSet { .. } => {
+                "mm/util.c: overcommit_*_handler; Documentation/admin-guide/sysctl/vm.rst"
+            }
             EventKind::SwapSet { .. } => "mm/swapfile.c: swapon/swapoff",
             EventKind::KernelLog { .. } => "mm/util.c: __vm_enough_memory (pr_warn_ratelimited)",
             EventKind::Refused { source, .. } => source,
@@ -309,7 +435,7 @@ impl Event {
             EventKind::VmaFlagsChanged { span, flags } => format!("VMA {span} now [{flags}]"),
             EventKind::MapCountLimit { map_count, max, split } => {
                 if *split {
-                    format!("splitting needs a new VMA but map_count {map_count} >= max_map_count {max} → ENOMEM")
+                    format!("splitting needs a new VMA but map_count {map_count} >= max_map_count {max}: the split fails with -ENOMEM")
                 } else {
                     format!("map_count {map_count} > max_map_count {max} before the call → ENOMEM")
                 }
@@ -340,6 +466,18 @@ impl Event {
             EventKind::MmReleased { pages_unaccounted } => format!(
                 "address space torn down: every VMA unmapped, Committed_AS −{}",
                 gib_kb(*pages_unaccounted)
+            ),
+            EventKind::ForkCharged { vmas, total_pages, largest_pages, mode, committed_after } => format!(
+                "fork: each of the parent's {vmas} VM_ACCOUNT VMAs passed its own check against the parent's mm (overcommit_memory={}; the largest is {}); {} charged in all, Committed_AS now {} kB",
+                mode.sysctl_value(),
+                gib_kb(*largest_pages),
+                gib_kb(*total_pages),
+                pages_to_kb(*committed_after)
+            ),
+            EventKind::Exec { pid, name } => format!("{name} (pid {pid}) called execve: the old address space is released and a fresh, empty one begins"),
+            EventKind::StackGrown { span, grown_pages } => format!(
+                "[stack] grew down by {} to {span}; the growth is charged like any VM_ACCOUNT memory",
+                gib_kb(*grown_pages)
             ),
             EventKind::ForkRefused { vma, vma_pages, acct: _ } => format!(
                 "fork: VMA {vma} ({}, ac) refused by the overcommit check against the parent's mm → ENOMEM; what was charged so far is unwound",
@@ -405,7 +543,13 @@ fn commit_sentence(d: &CommitDecision) -> String {
                 )
             }
         }
-        CommitRule::GuessFree { free, file, shmem, swap_free, admin_reserve } => {
+        CommitRule::GuessFree {
+            free,
+            file,
+            shmem,
+            swap_free,
+            admin_reserve,
+        } => {
             let verdict = if d.granted { "granted" } else { "→ ENOMEM" };
             format!(
                 "{what}: {req} against Linux {}'s estimate of free memory {} (free pages + file {} − shmem {} + free swap {}, less admin reserve {}) under {}: {verdict}",
@@ -418,7 +562,12 @@ fn commit_sentence(d: &CommitDecision) -> String {
                 mode_label(d)
             )
         }
-        CommitRule::Never { limit, admin_reserve, user_reserve, allowed } => {
+        CommitRule::Never {
+            limit,
+            admin_reserve,
+            user_reserve,
+            allowed,
+        } => {
             let after = d.committed_before + d.pages;
             let cmp = if d.granted { "<" } else { "≥" };
             let verdict = if d.granted { "granted" } else { "→ ENOMEM" };

@@ -97,12 +97,17 @@ impl std::str::FromStr for KernelVersion {
     fn from_str(s: &str) -> Result<Self, String> {
         let mut parts = s.split('.');
         let major = parts.next().and_then(|p| p.parse::<u32>().ok());
-        let minor = parts.next().map(|p| p.parse::<u32>().ok()).unwrap_or(Some(0));
+        let minor = parts
+            .next()
+            .map(|p| p.parse::<u32>().ok())
+            .unwrap_or(Some(0));
         // A patch level is accepted and ignored: 6.12.95 behaves as 6.12.
         let patch_ok = parts.all(|p| p.parse::<u32>().is_ok());
         match (major, minor, patch_ok) {
             (Some(major @ 2..=9), Some(minor), true) if minor < 1000 => Ok(Self { major, minor }),
-            _ => Err(format!("`{s}` is not a kernel version like 6.6 or 4.19 (2.x to 9.x)")),
+            _ => Err(format!(
+                "`{s}` is not a kernel version like 6.6 or 4.19 (2.x to 9.x)"
+            )),
         }
     }
 }

@@ -9,6 +9,8 @@
 //! Linux model: commit ledger, VMAs, pages, procfs views) → [`event`] (decisions) and
 //! [`snapshot`] (plain data for UIs). [`scenario`] parses the text language; [`sim`] runs it.
 
+#![forbid(unsafe_code)]
+
 pub mod config;
 pub mod event;
 pub mod kernel;

@@ -50,7 +50,10 @@ impl Machine {
     pub fn proc_view(&self, proc: &str, view: &str) -> Result<String, QueryError> {
         match self {
             Machine::Linux(m) => {
-                let pid = *m.by_name.get(proc).ok_or_else(|| QueryError::NoSuchProcess(proc.into()))?;
+                let pid = *m
+                    .by_name
+                    .get(proc)
+                    .ok_or_else(|| QueryError::NoSuchProcess(proc.into()))?;
                 let text = match view {
                     "maps" => m.maps_text(pid),
                     "smaps" => m.smaps_text(pid),

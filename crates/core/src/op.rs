@@ -11,7 +11,10 @@ use serde::{Deserialize, Serialize};
 pub enum Size {
     Bytes(u64),
     /// `per_mille`/1000 of a machine quantity, rounded down to whole pages.
-    Fraction { per_mille: u64, of: SizeBase },
+    Fraction {
+        per_mille: u64,
+        of: SizeBase,
+    },
 }
 
 /// What a relative size is relative to.
@@ -56,9 +59,21 @@ pub struct Prot {
 }
 
 impl Prot {
-    pub const NONE: Prot = Prot { read: false, write: false, exec: false };
-    pub const R: Prot = Prot { read: true, write: false, exec: false };
-    pub const RW: Prot = Prot { read: true, write: true, exec: false };
+    pub const NONE: Prot = Prot {
+        read: false,
+        write: false,
+        exec: false,
+    };
+    pub const R: Prot = Prot {
+        read: true,
+        write: false,
+        exec: false,
+    };
+    pub const RW: Prot = Prot {
+        read: true,
+        write: true,
+        exec: false,
+    };
 
     /// `rw`, `r`, `rx`, `rwx`, `none`, …
     pub fn parse(s: &str) -> Option<Prot> {
@@ -105,7 +120,11 @@ pub enum Backing {
     Anon,
     /// A regular file (on a disk file system) at `path`, mapped from byte `offset`.
     /// `readonly_fd` models an fd opened `O_RDONLY`.
-    File { path: String, offset: u64, readonly_fd: bool },
+    File {
+        path: String,
+        offset: u64,
+        readonly_fd: bool,
+    },
     /// A file on tmpfs (`/dev/shm`): a shmem object whose pages are charged as they are written.
     Tmpfs { path: String, offset: u64 },
     /// A SysV shared-memory segment created by `shmget` (this is `shmat`).
@@ -119,9 +138,15 @@ pub enum Placement {
     /// `MAP_FIXED_NOREPLACE` at this address (page aligned).
     At(u64),
     /// Directly below the named mapping of the same process, leaving `gap` bytes between.
-    Below { of: String, gap: u64 },
+    Below {
+        of: String,
+        gap: u64,
+    },
     /// Directly above the named mapping, leaving `gap` bytes between.
-    Above { of: String, gap: u64 },
+    Above {
+        of: String,
+        gap: u64,
+    },
 }
 
 /// `madvise` advice.
@@ -180,7 +205,10 @@ pub struct Target {
 
 impl Target {
     pub fn whole(mapping: &str) -> Target {
-        Target { mapping: mapping.to_string(), range: None }
+        Target {
+            mapping: mapping.to_string(),
+            range: None,
+        }
     }
 }
 
@@ -216,18 +244,37 @@ pub enum BrkChange {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Op {
     /// Set a `vm.*` sysctl (as root writing `/proc/sys/vm/NAME`).
-    Sysctl { sysctl: Sysctl, value: u64 },
+    Sysctl {
+        sysctl: Sysctl,
+        value: u64,
+    },
     /// Add swap (`swapon`) or remove it (`swapoff`), in bytes; the new SwapTotal.
-    SetSwap { bytes: Size },
+    SetSwap {
+        bytes: Size,
+    },
     /// Start a new process with an empty address space (see docs/model.md: no program image).
-    Spawn { name: String, cap_sys_admin: bool, oom_score_adj: i32 },
-    Fork { parent: String, child: String, kind: ForkKind },
+    Spawn {
+        name: String,
+        cap_sys_admin: bool,
+        oom_score_adj: i32,
+    },
+    Fork {
+        parent: String,
+        child: String,
+        kind: ForkKind,
+    },
     /// `execve`: a fresh, empty address space; the old mm is released.
-    Exec { proc: String },
+    Exec {
+        proc: String,
+    },
     /// The process exits normally.
-    Exit { proc: String },
+    Exit {
+        proc: String,
+    },
     /// SIGKILL from outside.
-    Kill { proc: String },
+    Kill {
+        proc: String,
+    },
     Mmap {
         proc: String,
         name: String,
@@ -242,28 +289,78 @@ pub enum Op {
         hugetlb: bool,
         placement: Placement,
     },
-    Munmap { proc: String, target: Target },
-    Mprotect { proc: String, target: Target, prot: Prot },
+    Munmap {
+        proc: String,
+        target: Target,
+    },
+    Mprotect {
+        proc: String,
+        target: Target,
+        prot: Prot,
+    },
     /// `mremap(old, old_len, new_len, MREMAP_MAYMOVE?)` of a whole named mapping.
-    Mremap { proc: String, mapping: String, new_len: Size, may_move: bool },
-    Madvise { proc: String, target: Target, advice: Advice },
+    Mremap {
+        proc: String,
+        mapping: String,
+        new_len: Size,
+        may_move: bool,
+    },
+    Madvise {
+        proc: String,
+        target: Target,
+        advice: Advice,
+    },
     /// Touch every page of the range: a write fault or a read fault per page.
-    Access { proc: String, target: Target, write: bool },
-    Brk { proc: String, change: BrkChange },
+    Access {
+        proc: String,
+        target: Target,
+        write: bool,
+    },
+    Brk {
+        proc: String,
+        change: BrkChange,
+    },
     /// Grow the `[stack]` VMA down to `new_size` (creating a 132 KiB stack first if there is none).
-    StackGrow { proc: String, new_size: Size },
+    StackGrow {
+        proc: String,
+        new_size: Size,
+    },
     /// `shmget(key, size, IPC_CREAT [| SHM_NORESERVE])`.
-    Shmget { proc: String, key: String, len: Size, noreserve: bool },
+    Shmget {
+        proc: String,
+        key: String,
+        len: Size,
+        noreserve: bool,
+    },
     /// `shmctl(IPC_RMID)`: destroyed when the last attachment goes.
-    ShmRm { proc: String, key: String },
+    ShmRm {
+        proc: String,
+        key: String,
+    },
     /// Write `len` bytes at `offset` of a tmpfs file (creating it): each newly allocated page is charged.
-    TmpfsWrite { proc: String, path: String, offset: Size, len: Size },
+    TmpfsWrite {
+        proc: String,
+        path: String,
+        offset: Size,
+        len: Size,
+    },
     /// `ftruncate` a tmpfs file: growing costs nothing (sparse); shrinking frees pages and charge.
-    TmpfsTruncate { proc: String, path: String, len: Size },
+    TmpfsTruncate {
+        proc: String,
+        path: String,
+        len: Size,
+    },
     /// `unlink` a tmpfs file: its pages and charge go when no mapping holds it.
-    Unlink { proc: String, path: String },
+    Unlink {
+        proc: String,
+        path: String,
+    },
     /// Write `/proc/PID/oom_score_adj` (or the legacy `oom_adj`, which is scaled).
-    OomScoreAdj { proc: String, value: i32, legacy: bool },
+    OomScoreAdj {
+        proc: String,
+        value: i32,
+        legacy: bool,
+    },
 }
 
 impl Op {
@@ -373,7 +470,9 @@ pub enum Outcome {
     Ok,
     Err(Errno),
     /// The process received a fatal signal doing it (SIGSEGV on an unmapped access, SIGBUS, an OOM kill).
-    Killed { signal: Signal },
+    Killed {
+        signal: Signal,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -417,7 +516,10 @@ mod tests {
 
     #[test]
     fn relative_sizes_round_down_to_pages() {
-        let s = Size::Fraction { per_mille: 650, of: SizeBase::Ram };
+        let s = Size::Fraction {
+            per_mille: 650,
+            of: SizeBase::Ram,
+        };
         assert_eq!(s.resolve(10_000_000, 0), 6_500_000 / 4096 * 4096);
     }
 }

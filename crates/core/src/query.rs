@@ -28,7 +28,11 @@ pub enum Query {
     Status { proc: String, field: String },
     /// `PROC.smaps.MAPPING.FIELD`: a field of the smaps entry of the VMA that holds the first page
     /// of the named mapping (Rss, Pss, Shared_Dirty, Private_Dirty, Anonymous, LazyFree, Swap, Size, …).
-    Smaps { proc: String, mapping: String, field: String },
+    Smaps {
+        proc: String,
+        mapping: String,
+        field: String,
+    },
     /// `PROC.rollup.FIELD`: a `/proc/PID/smaps_rollup` field (Rss, Pss, Pss_Anon, …).
     Rollup { proc: String, field: String },
     /// `PROC.vmas`: the number of VMAs (lines of /proc/PID/maps).
@@ -47,9 +51,15 @@ pub enum Query {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum QueryError {
     NoSuchProcess(String),
-    NoSuchMapping { proc: String, mapping: String },
+    NoSuchMapping {
+        proc: String,
+        mapping: String,
+    },
     /// The mapping's first page is no longer mapped.
-    Unmapped { proc: String, mapping: String },
+    Unmapped {
+        proc: String,
+        mapping: String,
+    },
     NoSuchField(String),
     /// The process has exited: its /proc files are gone.
     ProcessGone(String),
@@ -67,7 +77,9 @@ impl std::fmt::Display for QueryError {
                 write!(f, "mapping `{mapping}` of `{proc}` is no longer mapped")
             }
             QueryError::NoSuchField(s) => write!(f, "no field `{s}`"),
-            QueryError::ProcessGone(p) => write!(f, "process `{p}` has exited; its /proc files are gone"),
+            QueryError::ProcessGone(p) => {
+                write!(f, "process `{p}` has exited; its /proc files are gone")
+            }
             QueryError::Failed(e) => write!(f, "{}", e.name()),
         }
     }

@@ -6,7 +6,9 @@ use crate::event::Event;
 use crate::machine::Machine;
 use crate::op::{Op, Outcome};
 use crate::query::Value;
-use crate::scenario::{Cmp, Diagnostic, Expect, ExpectValue, OutcomeSpec, Pos, Scenario, StateSpec, StmtKind};
+use crate::scenario::{
+    Cmp, Diagnostic, Expect, ExpectValue, OutcomeSpec, Pos, Scenario, StateSpec, StmtKind,
+};
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -57,7 +59,9 @@ impl Run {
 }
 
 fn meminfo_kb(m: &Machine, field: &str) -> u64 {
-    match m.query(&crate::query::Query::Meminfo { field: field.into() }) {
+    match m.query(&crate::query::Query::Meminfo {
+        field: field.into(),
+    }) {
         Ok(Value::Bytes(b)) => b / 1024,
         _ => 0,
     }
@@ -75,10 +79,15 @@ pub fn run_until(s: &Scenario, stop_after: Option<u32>) -> Run {
                 if stop_after.is_some_and(|n| steps.len() as u32 >= n) {
                     break;
                 }
-                let pid_before = machine.linux().and_then(|m| op.proc().and_then(|p| m.by_name.get(p).copied()));
+                let pid_before = machine
+                    .linux()
+                    .and_then(|m| op.proc().and_then(|p| m.by_name.get(p).copied()));
                 match machine.apply(op) {
                     Ok((outcome, events)) => {
-                        let pid = machine.linux().and_then(|m| op.proc().and_then(|p| m.by_name.get(p).copied())).or(pid_before);
+                        let pid = machine
+                            .linux()
+                            .and_then(|m| op.proc().and_then(|p| m.by_name.get(p).copied()))
+                            .or(pid_before);
                         steps.push(StepRecord {
                             step: steps.len() as u32 + 1,
                             pos: stmt.pos,
@@ -94,7 +103,10 @@ pub fn run_until(s: &Scenario, stop_after: Option<u32>) -> Run {
                         });
                     }
                     Err(e) => {
-                        error = Some(Diagnostic { pos: stmt.pos, message: e.0 });
+                        error = Some(Diagnostic {
+                            pos: stmt.pos,
+                            message: e.0,
+                        });
                         break;
                     }
                 }
@@ -104,11 +116,22 @@ pub fn run_until(s: &Scenario, stop_after: Option<u32>) -> Run {
                     break;
                 }
                 let (passed, detail) = check(&machine, &steps, ex);
-                checks.push(CheckResult { pos: stmt.pos, text: stmt.text.clone(), after_step: steps.len() as u32, passed, detail });
+                checks.push(CheckResult {
+                    pos: stmt.pos,
+                    text: stmt.text.clone(),
+                    after_step: steps.len() as u32,
+                    passed,
+                    detail,
+                });
             }
         }
     }
-    Run { steps, checks, error, machine }
+    Run {
+        steps,
+        checks,
+        error,
+        machine,
+    }
 }
 
 pub fn run(s: &Scenario) -> Run {
@@ -143,21 +166,36 @@ fn verb_matches(op: &Op, verb: &str) -> bool {
 
 fn check(m: &Machine, steps: &[StepRecord], ex: &Expect) -> (bool, String) {
     match ex {
-        Expect::Outcome { proc, verb, outcome } => {
+        Expect::Outcome {
+            proc,
+            verb,
+            outcome,
+        } => {
             let found = steps.iter().rev().find(|s| {
-                proc.as_deref().is_none_or(|p| s.proc.as_deref() == Some(p)) && verb.as_deref().is_none_or(|v| verb_matches(&s.op, v))
+                proc.as_deref().is_none_or(|p| s.proc.as_deref() == Some(p))
+                    && verb.as_deref().is_none_or(|v| verb_matches(&s.op, v))
             });
             match found {
                 None => (false, "no earlier operation matches".into()),
                 Some(s) => (
                     outcome_matches(&s.outcome, *outcome),
-                    format!("step {} (`{}`) gave {}, expected {}", s.step, s.text, s.outcome, spec_label(*outcome)),
+                    format!(
+                        "step {} (`{}`) gave {}, expected {}",
+                        s.step,
+                        s.text,
+                        s.outcome,
+                        spec_label(*outcome)
+                    ),
                 ),
             }
         }
         Expect::State { proc, state } => {
-            let Some(lm) = m.linux() else { return (false, "not a Linux machine".into()) };
-            let Some(pid) = lm.by_name.get(proc) else { return (false, format!("no process `{proc}`")) };
+            let Some(lm) = m.linux() else {
+                return (false, "not a Linux machine".into());
+            };
+            let Some(pid) = lm.by_name.get(proc) else {
+                return (false, format!("no process `{proc}`"));
+            };
             let actual = lm.procs[pid].state;
             let want = match state {
                 StateSpec::Running => crate::linux::ProcState::Running,
@@ -166,12 +204,19 @@ fn check(m: &Machine, steps: &[StepRecord], ex: &Expect) -> (bool, String) {
             };
             (actual == want, format!("`{proc}` is {actual:?}"))
         }
-        Expect::Value { query, cmp, value, tolerance } => {
+        Expect::Value {
+            query,
+            cmp,
+            value,
+            tolerance,
+        } => {
             let actual = match m.query(query) {
                 Ok(v) => v,
                 Err(e) => return (false, e.to_string()),
             };
-            let (ram, swap) = m.linux().map_or((0, 0), |l| (l.cfg.ram_bytes, l.cfg.swap_bytes));
+            let (ram, swap) = m
+                .linux()
+                .map_or((0, 0), |l| (l.cfg.ram_bytes, l.cfg.swap_bytes));
             let num = |v: &ExpectValue| -> i128 {
                 match v {
                     ExpectValue::Size(s) => s.resolve(ram, swap) as i128,
@@ -185,7 +230,12 @@ fn check(m: &Machine, steps: &[StepRecord], ex: &Expect) -> (bool, String) {
                 (Value::Number(n), _) => (n as i128, false),
             };
             if !kind_ok {
-                return (false, format!("found {actual}, which is not comparable with the expected kind of value"));
+                return (
+                    false,
+                    format!(
+                        "found {actual}, which is not comparable with the expected kind of value"
+                    ),
+                );
             }
             let want = num(value);
             let tol = tolerance.as_ref().map_or(0, num);
@@ -201,7 +251,10 @@ fn check(m: &Machine, steps: &[StepRecord], ex: &Expect) -> (bool, String) {
                 ExpectValue::Size(_) => Value::Bytes(want.max(0) as u64).to_string(),
                 ExpectValue::Number(n) => n.to_string(),
             };
-            (ok, format!("found {actual}, expected {} {want_txt}", cmp.symbol()))
+            (
+                ok,
+                format!("found {actual}, expected {} {want_txt}", cmp.symbol()),
+            )
         }
     }
 }
@@ -218,12 +271,26 @@ pub fn trace_text(run: &Run) -> String {
         let pid = s.pid.map_or("-".to_string(), |p| p.to_string());
         let proc = s.proc.clone().unwrap_or_else(|| "-".into());
         let cas = format!("{} kB", s.committed_as_kb);
-        let head = format!("{:>4} {:>5} {:<10} {:<10} {:<8} {:>14}", s.step, pid, trunc(&proc, 10), s.op.verb(), s.outcome.label(), cas);
+        let head = format!(
+            "{:>4} {:>5} {:<10} {:<10} {:<8} {:>14}",
+            s.step,
+            pid,
+            trunc(&proc, 10),
+            s.op.verb(),
+            s.outcome.label(),
+            cas
+        );
         if s.events.is_empty() {
             let _ = writeln!(out, "{head}  {:<28} {}", "-", s.text);
         }
         for e in &s.events {
-            let _ = writeln!(out, "{head}  {:<28} {} ({})", e.reason(), e.sentence(), e.source());
+            let _ = writeln!(
+                out,
+                "{head}  {:<28} {} ({})",
+                e.reason(),
+                e.sentence(),
+                e.source()
+            );
         }
     }
     out

@@ -2,7 +2,7 @@
 //! the invariant sweeps. Page runs are not copied here: ask the machine for the runs of a range.
 
 use crate::linux::pages::{FrameKind, PageState, Pte};
-use crate::linux::vma::{flag_codes, VM_ACCOUNT, VM_MAYSHARE, VM_READ, VM_WRITE, VM_EXEC};
+use crate::linux::vma::{flag_codes, VM_ACCOUNT, VM_EXEC, VM_MAYSHARE, VM_READ, VM_WRITE};
 use crate::linux::{LinuxMachine, ProcState};
 use serde::Serialize;
 
@@ -64,18 +64,34 @@ impl Snapshot {
             let mut pss_kb = 0;
             if let (ProcState::Running, Some(mm_id)) = (p.state, p.mm) {
                 let mm = &m.mms[&mm_id];
-                status = m.status_fields(p.pid).unwrap_or_default().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+                status = m
+                    .status_fields(p.pid)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect();
                 let roll = m.rollup(mm);
                 pss_kb = roll.field("Pss").unwrap_or(0) / 1024;
                 for v in mm.vmas.values() {
                     let st = m.vma_stats(mm, v);
                     let f = |n: &str| st.field(n).unwrap_or(0) / 1024;
                     let perm = |bit, c| if v.flags & bit != 0 { c } else { '-' };
-                    let labels = mm.names.iter().filter(|(_, &(s, _))| s >= v.start && s < v.end).map(|(n, _)| n.clone()).collect();
+                    let labels = mm
+                        .names
+                        .iter()
+                        .filter(|(_, &(s, _))| s >= v.start && s < v.end)
+                        .map(|(n, _)| n.clone())
+                        .collect();
                     vmas.push(VmaSnapshot {
                         start: v.start,
                         end: v.end,
-                        perms: format!("{}{}{}{}", perm(VM_READ, 'r'), perm(VM_WRITE, 'w'), perm(VM_EXEC, 'x'), if v.flags & VM_MAYSHARE != 0 { 's' } else { 'p' }),
+                        perms: format!(
+                            "{}{}{}{}",
+                            perm(VM_READ, 'r'),
+                            perm(VM_WRITE, 'w'),
+                            perm(VM_EXEC, 'x'),
+                            if v.flags & VM_MAYSHARE != 0 { 's' } else { 'p' }
+                        ),
                         flags: flag_codes(v.flags),
                         accounted: v.flags & VM_ACCOUNT != 0,
                         name: m.maps_name(mm, v),
@@ -97,7 +113,11 @@ impl Snapshot {
                 name: p.name.clone(),
                 ppid: p.ppid,
                 state: p.state,
-                oom_score: if p.state == ProcState::Running { m.oom_score(p.pid) } else { 0 },
+                oom_score: if p.state == ProcState::Running {
+                    m.oom_score(p.pid)
+                } else {
+                    0
+                },
                 oom_score_adj: p.oom_score_adj,
                 status,
                 pss_kb,
@@ -108,7 +128,11 @@ impl Snapshot {
             os: "linux",
             kernel: m.cfg.kernel.to_string(),
             overcommit_memory: m.cfg.sysctls.overcommit_memory.sysctl_value(),
-            meminfo: m.meminfo().into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            meminfo: m
+                .meminfo()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
             processes,
         }
     }
@@ -119,7 +143,14 @@ impl LinuxMachine {
     /// `(start_page, pages, state)`; pages outside any VMA are skipped.
     pub fn page_runs(&self, pid: u32, start: u64, end: u64) -> Vec<(u64, u64, PageState)> {
         let mut out: Vec<(u64, u64, PageState)> = Vec::new();
-        let Some(mm) = self.procs.get(&pid).and_then(|p| p.mm).and_then(|id| self.mms.get(&id)) else { return out };
+        let Some(mm) = self
+            .procs
+            .get(&pid)
+            .and_then(|p| p.mm)
+            .and_then(|id| self.mms.get(&id))
+        else {
+            return out;
+        };
         let push = |out: &mut Vec<(u64, u64, PageState)>, s: u64, l: u64, st: PageState| {
             if let Some(last) = out.last_mut() {
                 if last.0 + last.1 == s && last.2 == st {
@@ -144,7 +175,9 @@ impl LinuxMachine {
                             let st = if f.lazyfree && f.kind == FrameKind::Anon {
                                 PageState::LazyFree
                             } else if f.mapcount >= 2 {
-                                PageState::Shared { mapcount: f.mapcount }
+                                PageState::Shared {
+                                    mapcount: f.mapcount,
+                                }
                             } else {
                                 PageState::Private
                             };

@@ -25,16 +25,14 @@ pub const fn pages_to_kb(pages: u64) -> u64 {
     pages << (PAGE_SHIFT - 10)
 }
 
-/// A human-readable size: the largest binary unit that divides it exactly, else one decimal.
+/// A human-readable size in the largest binary unit it reaches: whole when exact, else one decimal.
 pub fn human(bytes: u64) -> String {
     const UNITS: [(u64, &str); 4] = [(TIB, "TiB"), (GIB, "GiB"), (MIB, "MiB"), (KIB, "KiB")];
     for (unit, name) in UNITS {
-        if bytes >= unit && bytes % unit == 0 {
-            return format!("{} {}", bytes / unit, name);
-        }
-    }
-    for (unit, name) in UNITS {
         if bytes >= unit {
+            if bytes % unit == 0 {
+                return format!("{} {}", bytes / unit, name);
+            }
             // One decimal, computed in integers so wasm and native agree to the byte.
             let tenths = (bytes as u128 * 10 + unit as u128 / 2) / unit as u128;
             return format!("{}.{} {}", tenths / 10, tenths % 10, name);
@@ -66,6 +64,7 @@ mod tests {
     fn human_sizes() {
         assert_eq!(human(15 * GIB), "15 GiB");
         assert_eq!(human(1536 * MIB), "1.5 GiB");
+        assert_eq!(human(384 * KIB), "384 KiB");
         assert_eq!(human(100), "100 B");
         assert_eq!(human(24_684_092 * KIB), "23.5 GiB");
     }

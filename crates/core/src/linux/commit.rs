@@ -26,7 +26,9 @@ impl LinuxMachine {
         let base = if s.overcommit_kbytes != 0 && self.cfg.kernel.has_overcommit_kbytes() {
             kb_to_pages(s.overcommit_kbytes)
         } else {
-            (self.totalram_pages().saturating_sub(self.hugetlb_total_pages()) as u128
+            (self
+                .totalram_pages()
+                .saturating_sub(self.hugetlb_total_pages()) as u128
                 * s.overcommit_ratio as u128
                 / 100) as u64
         };
@@ -58,14 +60,22 @@ impl LinuxMachine {
             OvercommitMode::Guess if kernel.guess_is_total_ram_swap() => {
                 let totalram = self.totalram_pages();
                 let swap = self.total_swap_pages();
-                (pages <= totalram + swap, CommitRule::GuessTotal { totalram, swap })
+                (
+                    pages <= totalram + swap,
+                    CommitRule::GuessTotal { totalram, swap },
+                )
             }
             OvercommitMode::Guess => self.guess_free(pages, cap_sys_admin),
             OvercommitMode::Never => {
                 let limit = self.commit_limit_pages();
                 let (admin_reserve, user_reserve) = if kernel.has_reserve_knobs() {
-                    let admin = if cap_sys_admin { 0 } else { kb_to_pages(s.admin_reserve_kbytes) };
-                    let user = total_vm.map_or(0, |tv| (tv / 32).min(kb_to_pages(s.user_reserve_kbytes)));
+                    let admin = if cap_sys_admin {
+                        0
+                    } else {
+                        kb_to_pages(s.admin_reserve_kbytes)
+                    };
+                    let user =
+                        total_vm.map_or(0, |tv| (tv / 32).min(kb_to_pages(s.user_reserve_kbytes)));
                     (admin, user)
                 } else {
                     // Before 3.10: allowed = ram*ratio/100, non-root −= allowed/32, + swap, − total_vm/32.
@@ -73,14 +83,32 @@ impl LinuxMachine {
                     let admin = if cap_sys_admin { 0 } else { ram_part / 32 };
                     (admin, total_vm.map_or(0, |tv| tv / 32))
                 };
-                let allowed = limit.saturating_sub(admin_reserve).saturating_sub(user_reserve);
-                (committed_now < allowed, CommitRule::Never { limit, admin_reserve, user_reserve, allowed })
+                let allowed = limit
+                    .saturating_sub(admin_reserve)
+                    .saturating_sub(user_reserve);
+                (
+                    committed_now < allowed,
+                    CommitRule::Never {
+                        limit,
+                        admin_reserve,
+                        user_reserve,
+                        allowed,
+                    },
+                )
             }
         };
         if granted {
             self.committed = committed_now;
         }
-        CommitDecision { for_what, pages, committed_before, mode, kernel, rule, granted }
+        CommitDecision {
+            for_what,
+            pages,
+            committed_before,
+            mode,
+            kernel,
+            rule,
+            granted,
+        }
     }
 
     /// Mode 0 before 5.2: an estimate of free memory (model-spec L2.3). totalreserve_pages
@@ -96,9 +124,22 @@ impl LinuxMachine {
             // 3.10 – 5.1: free = NR_FREE_PAGES + NR_FILE_PAGES − NR_SHMEM + free swap (+ slab);
             // non-admin −= admin_reserve; succeed iff free > pages.
             let mut free = free_pages + file - shmem + swap_free;
-            let admin_reserve = if cap_sys_admin { 0 } else { kb_to_pages(s.admin_reserve_kbytes) };
+            let admin_reserve = if cap_sys_admin {
+                0
+            } else {
+                kb_to_pages(s.admin_reserve_kbytes)
+            };
             free = free.saturating_sub(admin_reserve);
-            (free > pages, CommitRule::GuessFree { free, file, shmem, swap_free, admin_reserve })
+            (
+                free > pages,
+                CommitRule::GuessFree {
+                    free,
+                    file,
+                    shmem,
+                    swap_free,
+                    admin_reserve,
+                },
+            )
         } else {
             // ≤ 3.9: free = file + free swap; non-root keeps back 3 %; then add free pages.
             let mut free = file - shmem + swap_free;
@@ -114,7 +155,16 @@ impl LinuxMachine {
                 }
                 free += n;
             }
-            (free > pages, CommitRule::GuessFree { free, file, shmem, swap_free, admin_reserve })
+            (
+                free > pages,
+                CommitRule::GuessFree {
+                    free,
+                    file,
+                    shmem,
+                    swap_free,
+                    admin_reserve,
+                },
+            )
         }
     }
 

@@ -2,7 +2,7 @@
 //! counters (RssAnon/RssFile/RssShmem) they move (model-spec L5).
 
 use super::mm::MmId;
-use super::pages::{CachePage, Frame, FrameKind, Pte};
+use super::pages::{rmap_add, CachePage, Frame, FrameKind, Pte};
 use super::vma::*;
 use super::{LinuxMachine, OpError};
 use crate::event::{EventKind, FaultKind, Span};
@@ -30,9 +30,24 @@ struct Faulted {
 
 impl LinuxMachine {
     /// Allocate `n` new frames of `kind` with mapcount `mapcount`. The caller has made room.
-    pub(crate) fn new_frames(&mut self, n: u64, kind: FrameKind, mapcount: u32, dirty: bool) -> u64 {
+    pub(crate) fn new_frames(
+        &mut self,
+        n: u64,
+        kind: FrameKind,
+        mapcount: u32,
+        dirty: bool,
+    ) -> u64 {
         let pfn = self.alloc_pfns(n);
-        self.frames.set(pfn, n, Frame { mapcount, kind, dirty, lazyfree: false });
+        self.frames.set(
+            pfn,
+            n,
+            Frame {
+                mapcount,
+                kind,
+                dirty,
+                lazyfree: false,
+            },
+        );
         match kind {
             FrameKind::Anon => self.stats.anon += n,
             FrameKind::File => self.stats.file += n,
@@ -54,14 +69,20 @@ impl LinuxMachine {
 
     /// Add one mapping to frames `[pfn, pfn+n)`.
     pub(crate) fn frames_map(&mut self, pfn: u64, n: u64) {
-        self.frames.update(pfn, pfn + n, |_, _, f| Frame { mapcount: f.mapcount + 1, ..*f });
+        self.frames.update(pfn, pfn + n, |_, _, f| Frame {
+            mapcount: f.mapcount + 1,
+            ..*f
+        });
     }
 
     /// Remove one mapping from frames `[pfn, pfn+n)`; anonymous frames nobody maps are freed.
     /// Returns the frames as they were, for RSS bookkeeping.
     pub(crate) fn frames_unmap(&mut self, pfn: u64, n: u64) -> Vec<(u64, u64, Frame)> {
         let before: Vec<(u64, u64, Frame)> = self.frames.range(pfn, pfn + n).collect();
-        self.frames.update(pfn, pfn + n, |_, _, f| Frame { mapcount: f.mapcount.saturating_sub(1), ..*f });
+        self.frames.update(pfn, pfn + n, |_, _, f| Frame {
+            mapcount: f.mapcount.saturating_sub(1),
+            ..*f
+        });
         for &(p, l, f) in &before {
             if f.kind == FrameKind::Anon && f.mapcount <= 1 {
                 self.free_frames(p, l);
@@ -77,6 +98,12 @@ impl LinuxMachine {
         let mut dropped = 0;
         for (_, l, pte) in runs {
             if let Pte::Present { pfn } = pte {
+                rmap_add(
+                    &mut self.mms.get_mut(&mm_id).expect("mm exists").rmap,
+                    pfn,
+                    l,
+                    -1,
+                );
                 for (_, fl, f) in self.frames_unmap(pfn, l) {
                     let mm = self.mms.get_mut(&mm_id).expect("mm exists");
                     mm.rss[kind_idx(f.kind)] -= fl;
@@ -91,17 +118,25 @@ impl LinuxMachine {
     fn set_ptes(&mut self, mm_id: MmId, vpn: u64, n: u64, pfn: u64, kind: FrameKind) {
         let mm = self.mms.get_mut(&mm_id).expect("mm exists");
         mm.pt.set(vpn, n, Pte::Present { pfn });
+        rmap_add(&mut mm.rmap, pfn, n, 1);
         mm.rss[kind_idx(kind)] += n;
         mm.hiwater_rss = mm.hiwater_rss.max(mm.rss_total());
     }
 
     /// Resolve a target to a byte range `[start, end)` of the process's address space.
-    pub(crate) fn target_range(&self, mm_id: MmId, proc: &str, t: &Target) -> Result<(u64, u64), OpError> {
+    pub(crate) fn target_range(
+        &self,
+        mm_id: MmId,
+        proc: &str,
+        t: &Target,
+    ) -> Result<(u64, u64), OpError> {
         let mm = &self.mms[&mm_id];
-        let &(start, len) = mm
-            .names
-            .get(&t.mapping)
-            .ok_or_else(|| OpError(format!("process `{proc}` has no mapping named `{}`", t.mapping)))?;
+        let &(start, len) = mm.names.get(&t.mapping).ok_or_else(|| {
+            OpError(format!(
+                "process `{proc}` has no mapping named `{}`",
+                t.mapping
+            ))
+        })?;
         match &t.range {
             None => Ok((start, start + len)),
             Some((a, b)) => {
@@ -132,7 +167,12 @@ impl LinuxMachine {
     }
 
     /// Touch every page of a target: write or read faults (model-spec L5.2).
-    pub(crate) fn access(&mut self, proc: &str, t: &Target, write: bool) -> Result<Outcome, OpError> {
+    pub(crate) fn access(
+        &mut self,
+        proc: &str,
+        t: &Target,
+        write: bool,
+    ) -> Result<Outcome, OpError> {
         let pid = self.pid(proc)?;
         let mm_id = self.mm_of(pid).expect("running process has an mm");
         let (start, end) = self.target_range(mm_id, proc, t)?;
@@ -141,7 +181,14 @@ impl LinuxMachine {
 
     /// Fault `[start, end)` page by page in address order; the first page with no VMA or without
     /// the needed permission ends it with SIGSEGV.
-    pub(crate) fn fault_range(&mut self, pid: u32, mm_id: MmId, start: u64, end: u64, write: bool) -> Result<Outcome, OpError> {
+    pub(crate) fn fault_range(
+        &mut self,
+        pid: u32,
+        mm_id: MmId,
+        start: u64,
+        end: u64,
+        write: bool,
+    ) -> Result<Outcome, OpError> {
         let mut addr = start;
         let mut done = Faulted::default();
         let mut outcome = Outcome::Ok;
@@ -155,7 +202,11 @@ impl LinuxMachine {
                 outcome = Self::killed(Signal::SIGSEGV);
                 break;
             };
-            let allowed = if write { v.has(VM_WRITE) } else { v.flags & (VM_READ | VM_WRITE | VM_EXEC) != 0 };
+            let allowed = if write {
+                v.has(VM_WRITE)
+            } else {
+                v.flags & (VM_READ | VM_WRITE | VM_EXEC) != 0
+            };
             if !allowed {
                 self.emit(EventKind::Refused {
                     errno: Errno::EACCES,
@@ -175,7 +226,15 @@ impl LinuxMachine {
                 addr = seg_end;
                 continue;
             }
-            if let Err(o) = self.fault_vma(pid, mm_id, &v, addr >> PAGE_SHIFT, seg_end >> PAGE_SHIFT, write, &mut done) {
+            if let Err(o) = self.fault_vma(
+                pid,
+                mm_id,
+                &v,
+                addr >> PAGE_SHIFT,
+                seg_end >> PAGE_SHIFT,
+                write,
+                &mut done,
+            ) {
                 outcome = o;
                 break;
             }
@@ -191,7 +250,11 @@ impl LinuxMachine {
             (done.shmem, FaultKind::Shmem),
         ] {
             if n > 0 {
-                self.emit(EventKind::Fault { span, pages: n, kind });
+                self.emit(EventKind::Fault {
+                    span,
+                    pages: n,
+                    kind,
+                });
             }
         }
         if let Outcome::Killed { .. } = outcome {
@@ -214,13 +277,23 @@ impl LinuxMachine {
         let prev = mm.ending_at(v.start);
         let reuse = next
             .filter(|n| anon_vma_compatible(v, n) && n.anon_vma.is_some() && n.anon_chain == 1)
-            .or_else(|| prev.filter(|p| anon_vma_compatible(p, v) && p.anon_vma.is_some() && p.anon_chain == 1))
+            .or_else(|| {
+                prev.filter(|p| {
+                    anon_vma_compatible(p, v) && p.anon_vma.is_some() && p.anon_chain == 1
+                })
+            })
             .and_then(|n| n.anon_vma);
         let id = match reuse {
             Some(id) => id,
             None => self.new_anon_vma(),
         };
-        let v = self.mms.get_mut(&mm_id).expect("mm").vmas.get_mut(&vstart).expect("vma");
+        let v = self
+            .mms
+            .get_mut(&mm_id)
+            .expect("mm")
+            .vmas
+            .get_mut(&vstart)
+            .expect("vma");
         v.anon_vma = Some(id);
         v.anon_chain = 1;
     }
@@ -273,7 +346,15 @@ impl LinuxMachine {
         Ok(())
     }
 
-    fn anon_fault_new(&mut self, pid: u32, mm_id: MmId, v: &Vma, s: u64, n: u64, done: &mut Faulted) -> Result<(), Outcome> {
+    fn anon_fault_new(
+        &mut self,
+        pid: u32,
+        mm_id: MmId,
+        v: &Vma,
+        s: u64,
+        n: u64,
+        done: &mut Faulted,
+    ) -> Result<(), Outcome> {
         if !self.make_room(n, pid) {
             return Err(Self::killed(Signal::SIGKILL));
         }
@@ -302,7 +383,11 @@ impl LinuxMachine {
                     self.anon_fault_new(pid, mm_id, v, s, n, done)?;
                 } else {
                     // do_anonymous_page: a read maps the shared zero page (no anon_vma, no RSS).
-                    self.mms.get_mut(&mm_id).expect("mm").pt.set(s, n, Pte::Zero);
+                    self.mms
+                        .get_mut(&mm_id)
+                        .expect("mm")
+                        .pt
+                        .set(s, n, Pte::Zero);
                     done.zero += n;
                 }
             }
@@ -317,12 +402,18 @@ impl LinuxMachine {
                     done.anon_new -= n;
                     done.cow_copy += n;
                 } else {
-                    let cache: Vec<(u64, u64, CachePage)> = self.objs[&obj].cache.range(off, off + n).collect();
-                    let kind = if shmem { FrameKind::Shmem } else { FrameKind::File };
+                    let cache: Vec<(u64, u64, CachePage)> =
+                        self.objs[&obj].cache.range(off, off + n).collect();
+                    let kind = if shmem {
+                        FrameKind::Shmem
+                    } else {
+                        FrameKind::File
+                    };
                     for (co, cl, cp) in cache {
                         self.frames_map(cp.pfn, cl);
                         if write {
-                            self.frames.update(cp.pfn, cp.pfn + cl, |_, _, f| Frame { dirty: true, ..*f });
+                            self.frames
+                                .update(cp.pfn, cp.pfn + cl, |_, _, f| Frame { dirty: true, ..*f });
                         }
                         self.set_ptes(mm_id, s + (co - off), cl, cp.pfn, kind);
                     }
@@ -340,7 +431,14 @@ impl LinuxMachine {
     /// Make pages `[off, off+n)` of an object resident in its page cache. Shmem pages of a
     /// VM_NORESERVE object are charged one by one (mm/shmem.c: shmem_acct_blocks); a refused
     /// charge is SIGBUS for a fault.
-    pub(crate) fn ensure_cache(&mut self, pid: u32, obj: u32, off: u64, n: u64, dirty: bool) -> Result<(), Outcome> {
+    pub(crate) fn ensure_cache(
+        &mut self,
+        pid: u32,
+        obj: u32,
+        off: u64,
+        n: u64,
+        dirty: bool,
+    ) -> Result<(), Outcome> {
         let missing: Vec<(u64, u64)> = {
             let o = &self.objs[&obj];
             let mut v = Vec::new();
@@ -367,9 +465,17 @@ impl LinuxMachine {
             if !self.make_room(l, pid) {
                 return Err(Self::killed(Signal::SIGKILL));
             }
-            let kind = if shmem { FrameKind::Shmem } else { FrameKind::File };
+            let kind = if shmem {
+                FrameKind::Shmem
+            } else {
+                FrameKind::File
+            };
             let pfn = self.new_frames(l, kind, 0, dirty && shmem);
-            self.objs.get_mut(&obj).expect("obj").cache.set(s, l, CachePage { pfn });
+            self.objs
+                .get_mut(&obj)
+                .expect("obj")
+                .cache
+                .set(s, l, CachePage { pfn });
         }
         Ok(())
     }
@@ -394,7 +500,11 @@ impl LinuxMachine {
             let exclusive_anon = f.kind == FrameKind::Anon && f.mapcount <= 1;
             if exclusive_anon || !private {
                 if !f.dirty || f.lazyfree {
-                    self.frames.update(fp, fp + fl, |_, _, f| Frame { dirty: true, lazyfree: false, ..*f });
+                    self.frames.update(fp, fp + fl, |_, _, f| Frame {
+                        dirty: true,
+                        lazyfree: false,
+                        ..*f
+                    });
                 }
                 if exclusive_anon && f.lazyfree {
                     done.cow_reuse += fl;
@@ -409,6 +519,7 @@ impl LinuxMachine {
             let before = self.frames_unmap(fp, fl);
             {
                 let mm = self.mms.get_mut(&mm_id).expect("mm");
+                rmap_add(&mut mm.rmap, fp, fl, -1);
                 for (_, bl, bf) in &before {
                     mm.rss[kind_idx(bf.kind)] -= bl;
                 }

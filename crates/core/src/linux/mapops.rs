@@ -7,13 +7,17 @@ use super::vma::*;
 use super::{LinuxMachine, ObjKind, OpError, Pid, ProcState};
 use crate::config::OvercommitMode;
 use crate::event::{ChargeFor, EventKind};
-use crate::op::{Advice, Backing, BrkChange, Errno, ForkKind, Op, Outcome, Placement, Prot, Signal, Target};
+use crate::op::{
+    Advice, Backing, BrkChange, Errno, ForkKind, Op, Outcome, Placement, Prot, Signal, Target,
+};
 use crate::units::{pages_up, PAGE_SHIFT, PAGE_SIZE};
 
 impl LinuxMachine {
     pub(crate) fn proc_mm(&self, proc: &str) -> Result<(Pid, MmId), OpError> {
         let pid = self.pid(proc)?;
-        let mm = self.mm_of(pid).ok_or_else(|| OpError(format!("process `{proc}` has no address space")))?;
+        let mm = self
+            .mm_of(pid)
+            .ok_or_else(|| OpError(format!("process `{proc}` has no address space")))?;
         Ok((pid, mm))
     }
 
@@ -45,7 +49,10 @@ impl LinuxMachine {
         if let (Some(Ok(())), Some(Ok(())), Some(p), Some(n)) = (&left, &right, &prev, &next) {
             if !three_way_compatible(p, n) {
                 self.emit(EventKind::VmaNotMerged {
-                    span: crate::event::Span { start: c.start, end: c.end },
+                    span: crate::event::Span {
+                        start: c.start,
+                        end: c.end,
+                    },
                     neighbour: n.span(),
                     why: crate::event::NoMerge::ThreeWayAnonVma,
                 });
@@ -58,7 +65,10 @@ impl LinuxMachine {
             if let (Some(nb), Some(Err(why))) = (nb, r) {
                 if *why != crate::event::NoMerge::ThreeWayAnonVma {
                     self.emit(EventKind::VmaNotMerged {
-                        span: crate::event::Span { start: c.start, end: c.end },
+                        span: crate::event::Span {
+                            start: c.start,
+                            end: c.end,
+                        },
                         neighbour: nb.span(),
                         why: *why,
                     });
@@ -72,7 +82,11 @@ impl LinuxMachine {
                 let mut m = p.clone();
                 m.end = n.end;
                 m.anon_vma = p.anon_vma.or(n.anon_vma).or(c.anon_vma);
-                m.anon_chain = if m.anon_vma.is_some() { p.anon_chain.max(n.anon_chain).max(1) } else { 0 };
+                m.anon_chain = if m.anon_vma.is_some() {
+                    p.anon_chain.max(n.anon_chain).max(1)
+                } else {
+                    0
+                };
                 self.mms.get_mut(&mm_id).expect("mm").remove(n.start);
                 self.obj_ref(n.obj, -1);
                 self.put_vma(mm_id, p.start, m.clone());
@@ -114,18 +128,27 @@ impl LinuxMachine {
                 };
                 self.obj_ref(c.obj, 1);
                 self.mms.get_mut(&mm_id).expect("mm").insert(v.clone());
-                self.emit(EventKind::VmaCreated { span: v.span(), flags: flag_codes(v.flags) });
+                self.emit(EventKind::VmaCreated {
+                    span: v.span(),
+                    flags: flag_codes(v.flags),
+                });
                 return v.start;
             }
         };
-        self.emit(EventKind::VmaMerged { span: result.span(), with_prev: ok_left, with_next: ok_right });
+        self.emit(EventKind::VmaMerged {
+            span: result.span(),
+            with_prev: ok_left,
+            with_next: ok_right,
+        });
         result.start
     }
 
     /// Remove a whole VMA: unmap its pages and drop its object reference. Returns its VM_ACCOUNT
     /// pages for the caller to unaccount.
     pub(crate) fn remove_vma(&mut self, mm_id: MmId, start: u64) -> u64 {
-        let Some(v) = self.mms.get_mut(&mm_id).expect("mm").remove(start) else { return 0 };
+        let Some(v) = self.mms.get_mut(&mm_id).expect("mm").remove(start) else {
+            return 0;
+        };
         self.zap(mm_id, v.start_page(), v.end_page());
         if v.has(VM_HUGETLB) && !v.has(VM_NORESERVE) {
             let huge = v.pages() / (self.cfg.hugepage_bytes >> PAGE_SHIFT).max(1);
@@ -152,7 +175,11 @@ impl LinuxMachine {
         }
         let span = v.span();
         if mm.map_count() >= self.max_map_count() {
-            self.emit(EventKind::MapCountLimit { map_count: mm.map_count(), max: self.max_map_count(), split: true });
+            self.emit(EventKind::MapCountLimit {
+                map_count: mm.map_count(),
+                max: self.max_map_count(),
+                split: true,
+            });
             return Err(Outcome::Err(Errno::ENOMEM));
         }
         let obj = v.obj;
@@ -163,13 +190,28 @@ impl LinuxMachine {
     }
 
     pub(crate) fn mmap(&mut self, op: &Op) -> Result<Outcome, OpError> {
-        let Op::Mmap { proc, name, len, prot, shared, backing, noreserve, populate, growsdown, locked, hugetlb, placement } = op
+        let Op::Mmap {
+            proc,
+            name,
+            len,
+            prot,
+            shared,
+            backing,
+            noreserve,
+            populate,
+            growsdown,
+            locked,
+            hugetlb,
+            placement,
+        } = op
         else {
             unreachable!("mmap called with another op")
         };
         let (pid, mm_id) = self.proc_mm(proc)?;
         if self.mms[&mm_id].names.contains_key(name) {
-            return Err(OpError(format!("process `{proc}` already has a mapping named `{name}`")));
+            return Err(OpError(format!(
+                "process `{proc}` already has a mapping named `{name}`"
+            )));
         }
         let len = len.resolve(self.cfg.ram_bytes, self.cfg.swap_bytes);
         let mode = self.cfg.sysctls.overcommit_memory;
@@ -177,17 +219,29 @@ impl LinuxMachine {
         let (len, obj_kind) = match backing {
             Backing::SysvShm { key } => {
                 let Some(&id) = self.shm_keys.get(key) else {
-                    return Ok(self.refuse(Errno::EINVAL, format!("no SysV segment `{key}`"), "ipc/shm.c: do_shmat"));
+                    return Ok(self.refuse(
+                        Errno::EINVAL,
+                        format!("no SysV segment `{key}`"),
+                        "ipc/shm.c: do_shmat",
+                    ));
                 };
                 if !shared {
-                    return Ok(self.refuse(Errno::EINVAL, "shmat mappings are shared".into(), "ipc/shm.c: do_shmat"));
+                    return Ok(self.refuse(
+                        Errno::EINVAL,
+                        "shmat mappings are shared".into(),
+                        "ipc/shm.c: do_shmat",
+                    ));
                 }
                 (self.objs[&id].size_pages * PAGE_SIZE, Some(id))
             }
             _ => (len, None),
         };
         if len == 0 {
-            return Ok(self.refuse(Errno::EINVAL, "mmap of length 0".into(), "mm/mmap.c: do_mmap"));
+            return Ok(self.refuse(
+                Errno::EINVAL,
+                "mmap of length 0".into(),
+                "mm/mmap.c: do_mmap",
+            ));
         }
         let huge_pages = self.cfg.hugepage_bytes >> PAGE_SHIFT;
         let mut pages = pages_up(len);
@@ -199,18 +253,29 @@ impl LinuxMachine {
             _ => 0,
         };
         if offset % PAGE_SIZE != 0 {
-            return Ok(self.refuse(Errno::EINVAL, format!("offset {offset} is not page aligned"), "mm/mmap.c: do_mmap"));
+            return Ok(self.refuse(
+                Errno::EINVAL,
+                format!("offset {offset} is not page aligned"),
+                "mm/mmap.c: do_mmap",
+            ));
         }
         let mm = &self.mms[&mm_id];
         if mm.map_count() > self.max_map_count() {
-            self.emit(EventKind::MapCountLimit { map_count: mm.map_count(), max: self.max_map_count(), split: false });
+            self.emit(EventKind::MapCountLimit {
+                map_count: mm.map_count(),
+                max: self.max_map_count(),
+                split: false,
+            });
             return Ok(Outcome::Err(Errno::ENOMEM));
         }
         // Flags: calc_vm_prot_bits | calc_vm_flag_bits | VM_MAY*.
         let mut flags = prot_bits(*prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
         if *shared {
             flags |= VM_SHARED | VM_MAYSHARE;
-            if let Backing::File { readonly_fd: true, .. } = backing {
+            if let Backing::File {
+                readonly_fd: true, ..
+            } = backing
+            {
                 if prot.write {
                     return Ok(self.refuse(
                         Errno::EACCES,
@@ -227,7 +292,11 @@ impl LinuxMachine {
         }
         if *growsdown {
             if !matches!(backing, Backing::Anon) || *shared {
-                return Ok(self.refuse(Errno::EINVAL, "MAP_GROWSDOWN needs private anonymous memory".into(), "mm/mmap.c: do_mmap"));
+                return Ok(self.refuse(
+                    Errno::EINVAL,
+                    "MAP_GROWSDOWN needs private anonymous memory".into(),
+                    "mm/mmap.c: do_mmap",
+                ));
             }
             flags |= VM_GROWSDOWN;
         }
@@ -236,7 +305,11 @@ impl LinuxMachine {
         }
         if *hugetlb {
             if !matches!(backing, Backing::Anon) {
-                return Ok(self.refuse(Errno::EINVAL, "MAP_HUGETLB is for anonymous memory".into(), "mm/mmap.c: ksys_mmap_pgoff"));
+                return Ok(self.refuse(
+                    Errno::EINVAL,
+                    "MAP_HUGETLB is for anonymous memory".into(),
+                    "mm/mmap.c: ksys_mmap_pgoff",
+                ));
             }
             flags |= VM_HUGETLB;
         }
@@ -246,15 +319,18 @@ impl LinuxMachine {
             Placement::Any => match self.mms[&mm_id].unmapped_area_topdown(bytes) {
                 Some(a) => a,
                 None => {
-                    return Ok(self.refuse(Errno::ENOMEM, "no free range of that size below mmap_base".into(), "mm/mmap.c: arch_get_unmapped_area_topdown"));
+                    return Ok(self.refuse(
+                        Errno::ENOMEM,
+                        "no free range of that size below mmap_base".into(),
+                        "mm/mmap.c: arch_get_unmapped_area_topdown",
+                    ));
                 }
             },
             Placement::At(a) => *a,
             Placement::Below { of, gap } | Placement::Above { of, gap } => {
-                let &(s, l) = self.mms[&mm_id]
-                    .names
-                    .get(of)
-                    .ok_or_else(|| OpError(format!("process `{proc}` has no mapping named `{of}`")))?;
+                let &(s, l) = self.mms[&mm_id].names.get(of).ok_or_else(|| {
+                    OpError(format!("process `{proc}` has no mapping named `{of}`"))
+                })?;
                 let gap = gap.div_ceil(PAGE_SIZE) * PAGE_SIZE;
                 let a = if matches!(placement, Placement::Below { .. }) {
                     s.checked_sub(gap).and_then(|x| x.checked_sub(bytes))
@@ -263,20 +339,37 @@ impl LinuxMachine {
                 };
                 match a {
                     Some(a) => a,
-                    None => return Ok(self.refuse(Errno::ENOMEM, "no room there".into(), "mm/mmap.c: do_mmap")),
+                    None => {
+                        return Ok(self.refuse(
+                            Errno::ENOMEM,
+                            "no room there".into(),
+                            "mm/mmap.c: do_mmap",
+                        ))
+                    }
                 }
             }
         };
         if addr % PAGE_SIZE != 0 {
-            return Ok(self.refuse(Errno::EINVAL, format!("address {addr:#x} is not page aligned"), "mm/mmap.c: do_mmap"));
+            return Ok(self.refuse(
+                Errno::EINVAL,
+                format!("address {addr:#x} is not page aligned"),
+                "mm/mmap.c: do_mmap",
+            ));
         }
         if addr < MMAP_MIN_ADDR || addr.checked_add(bytes).is_none_or(|e| e > TASK_SIZE) {
-            return Ok(self.refuse(Errno::ENOMEM, format!("{addr:#x} + {bytes:#x} is outside user space"), "mm/mmap.c: get_unmapped_area"));
+            return Ok(self.refuse(
+                Errno::ENOMEM,
+                format!("{addr:#x} + {bytes:#x} is outside user space"),
+                "mm/mmap.c: get_unmapped_area",
+            ));
         }
         if !self.mms[&mm_id].is_free(addr, addr + bytes) {
             return Ok(self.refuse(
                 Errno::EEXIST,
-                format!("MAP_FIXED_NOREPLACE: {addr:#x}–{:#x} overlaps an existing mapping", addr + bytes),
+                format!(
+                    "MAP_FIXED_NOREPLACE: {addr:#x}–{:#x} overlaps an existing mapping",
+                    addr + bytes
+                ),
                 "mm/mmap.c: do_mmap (MAP_FIXED_NOREPLACE)",
             ));
         }
@@ -308,7 +401,13 @@ impl LinuxMachine {
         let (obj, pgoff) = match backing {
             Backing::Anon if *shared && !*hugetlb => {
                 let nr = flags & VM_NORESERVE != 0;
-                match self.create_shmem(pid, ObjKind::SharedAnon, pages, nr, "shared anonymous mapping (/dev/zero object)".into()) {
+                match self.create_shmem(
+                    pid,
+                    ObjKind::SharedAnon,
+                    pages,
+                    nr,
+                    "shared anonymous mapping (/dev/zero object)".into(),
+                ) {
                     Some(id) => (Some(id), 0),
                     None => return Ok(Outcome::Err(Errno::ENOMEM)),
                 }
@@ -344,25 +443,57 @@ impl LinuxMachine {
         };
         // SysV attaches and shared anonymous objects get a struct file per mapping, so they never
         // merge: model that by never merging shmem VMAs of those kinds with neighbours.
-        let c = Candidate { start: addr, end: addr + bytes, flags, obj, pgoff, anon_vma: None };
+        let c = Candidate {
+            start: addr,
+            end: addr + bytes,
+            flags,
+            obj,
+            pgoff,
+            anon_vma: None,
+        };
         let how = match placement {
             Placement::Any => "top-down below mmap_base".to_string(),
             Placement::At(_) => "at the requested address (MAP_FIXED_NOREPLACE)".to_string(),
             Placement::Below { of, gap } => format!("below `{of}` with a gap of {gap} bytes"),
             Placement::Above { of, gap } => format!("above `{of}` with a gap of {gap} bytes"),
         };
-        self.emit(EventKind::Placed { span: crate::event::Span { start: addr, end: addr + bytes }, how });
-        let separate = matches!(backing, Backing::SysvShm { .. }) || (matches!(backing, Backing::Anon) && *shared);
+        self.emit(EventKind::Placed {
+            span: crate::event::Span {
+                start: addr,
+                end: addr + bytes,
+            },
+            how,
+        });
+        let separate = matches!(backing, Backing::SysvShm { .. })
+            || (matches!(backing, Backing::Anon) && *shared);
         if separate {
-            let v = Vma { start: addr, end: addr + bytes, flags, obj, pgoff, anon_vma: None, anon_chain: 0, special: None };
+            let v = Vma {
+                start: addr,
+                end: addr + bytes,
+                flags,
+                obj,
+                pgoff,
+                anon_vma: None,
+                anon_chain: 0,
+                special: None,
+            };
             self.obj_ref(obj, 1);
             self.mms.get_mut(&mm_id).expect("mm").insert(v.clone());
-            self.emit(EventKind::VmaCreated { span: v.span(), flags: flag_codes(v.flags) });
+            self.emit(EventKind::VmaCreated {
+                span: v.span(),
+                flags: flag_codes(v.flags),
+            });
         } else {
             self.insert_merge(mm_id, c, None);
         }
-        self.mms.get_mut(&mm_id).expect("mm").names.insert(name.clone(), (addr, bytes));
-        if (*populate || *locked) && !*hugetlb {
+        self.mms
+            .get_mut(&mm_id)
+            .expect("mm")
+            .names
+            .insert(name.clone(), (addr, bytes));
+        // populate_vma_page_range faults nothing in a PROT_NONE mapping, and mm_populate's errors
+        // never fail the mmap.
+        if (*populate || *locked) && !*hugetlb && flags & VM_ACCESS_FLAGS != 0 {
             // MAP_POPULATE / VM_LOCKED: fault everything now; private writable mappings are
             // write-faulted (populate_vma_page_range: FOLL_WRITE).
             let write = flags & (VM_WRITE | VM_SHARED) == VM_WRITE;
@@ -379,7 +510,11 @@ impl LinuxMachine {
         let (s, e) = self.target_range(mm_id, proc, t)?;
         let o = self.do_munmap(mm_id, s, e);
         if o == Outcome::Ok && t.range.is_none() {
-            self.mms.get_mut(&mm_id).expect("mm").names.remove(&t.mapping);
+            self.mms
+                .get_mut(&mm_id)
+                .expect("mm")
+                .names
+                .remove(&t.mapping);
         }
         Ok(o)
     }
@@ -387,13 +522,19 @@ impl LinuxMachine {
     /// do_vmi_munmap: split the edges, remove what is inside, unaccount VM_ACCOUNT pages.
     pub(crate) fn do_munmap(&mut self, mm_id: MmId, s: u64, e: u64) -> Outcome {
         let vmas = self.mms[&mm_id].overlapping(s, e);
-        let Some(&(fs, fe)) = vmas.first() else { return Outcome::Ok };
+        let Some(&(fs, fe)) = vmas.first() else {
+            return Outcome::Ok;
+        };
         if s > fs {
             // Only the first split is checked, and only when the range ends inside the VMA
             // (vms_gather_munmap_vmas).
             let mm = &self.mms[&mm_id];
             if e < fe && mm.map_count() >= self.max_map_count() {
-                self.emit(EventKind::MapCountLimit { map_count: mm.map_count(), max: self.max_map_count(), split: true });
+                self.emit(EventKind::MapCountLimit {
+                    map_count: mm.map_count(),
+                    max: self.max_map_count(),
+                    split: true,
+                });
                 return Outcome::Err(Errno::ENOMEM);
             }
             let span = mm.find(s).expect("overlap").span();
@@ -412,42 +553,86 @@ impl LinuxMachine {
                 self.emit(EventKind::VmaSplit { span, at: e });
             }
         }
-        let inside: Vec<u64> = self.mms[&mm_id].overlapping(s, e).into_iter().map(|(a, _)| a).collect();
+        let inside: Vec<u64> = self.mms[&mm_id]
+            .overlapping(s, e)
+            .into_iter()
+            .map(|(a, _)| a)
+            .collect();
         let mut acct = 0;
         for a in inside {
             acct += self.remove_vma(mm_id, a);
         }
         if acct > 0 {
             self.unacct(acct);
-            self.emit(EventKind::Uncharge { pages: acct, why: "munmap of VM_ACCOUNT pages", source: "mm/vma.c: vms_complete_munmap_vmas → vm_unacct_memory" });
+            self.emit(EventKind::Uncharge {
+                pages: acct,
+                why: "munmap of VM_ACCOUNT pages",
+                source: "mm/vma.c: vms_complete_munmap_vmas → vm_unacct_memory",
+            });
         }
         Outcome::Ok
     }
 
     /// Change the flags of `[s, e)` inside the VMA starting at `vstart`, merging with neighbours
     /// where vma_merge_existing_range allows and splitting otherwise (vma_modify_flags).
-    fn vma_modify(&mut self, mm_id: MmId, vstart: u64, s: u64, e: u64, newflags: u64) -> Result<(), Outcome> {
+    fn vma_modify(
+        &mut self,
+        mm_id: MmId,
+        vstart: u64,
+        s: u64,
+        e: u64,
+        newflags: u64,
+    ) -> Result<(), Outcome> {
         let mm = &self.mms[&mm_id];
         let v = mm.vmas[&vstart].clone();
         let (left_side, right_side) = (s == v.start, e == v.end);
-        let c = Candidate { start: s, end: e, flags: newflags, obj: v.obj, pgoff: v.pgoff_at(s), anon_vma: v.anon_vma };
-        let prev = if left_side { mm.ending_at(s).cloned() } else { None };
-        let next = if right_side { mm.starting_at(e).cloned() } else { None };
-        let merge_left = prev.as_ref().is_some_and(|p| can_merge_after(p, &c).is_ok());
+        let c = Candidate {
+            start: s,
+            end: e,
+            flags: newflags,
+            obj: v.obj,
+            pgoff: v.pgoff_at(s),
+            anon_vma: v.anon_vma,
+        };
+        let prev = if left_side {
+            mm.ending_at(s).cloned()
+        } else {
+            None
+        };
+        let next = if right_side {
+            mm.starting_at(e).cloned()
+        } else {
+            None
+        };
+        let merge_left = prev
+            .as_ref()
+            .is_some_and(|p| can_merge_after(p, &c).is_ok());
         let merge_right = next.as_ref().is_some_and(|n| {
-            can_merge_before(n, &c).is_ok() && (!merge_left || three_way_compatible(prev.as_ref().expect("left"), n))
+            can_merge_before(n, &c).is_ok()
+                && (!merge_left || three_way_compatible(prev.as_ref().expect("left"), n))
         });
         if merge_left || merge_right {
             // The merged VMA: prev grown over [s, e) (and next), or next grown down to s.
-            let mut m = if merge_left { prev.clone().expect("left") } else { next.clone().expect("right") };
+            let mut m = if merge_left {
+                prev.clone().expect("left")
+            } else {
+                next.clone().expect("right")
+            };
             m.start = if merge_left { m.start } else { s };
             if !merge_left {
                 m.pgoff = c.pgoff;
             }
-            m.end = if merge_right { next.as_ref().expect("right").end } else { e };
+            m.end = if merge_right {
+                next.as_ref().expect("right").end
+            } else {
+                e
+            };
             m.flags = newflags;
             if m.anon_vma.is_none() {
-                m.anon_vma = v.anon_vma.or(next.as_ref().filter(|_| merge_right).and_then(|n| n.anon_vma));
+                m.anon_vma = v.anon_vma.or(next
+                    .as_ref()
+                    .filter(|_| merge_right)
+                    .and_then(|n| n.anon_vma));
                 m.anon_chain = if m.anon_vma.is_some() { 1 } else { 0 };
             }
             let mut initial = 1;
@@ -476,36 +661,61 @@ impl LinuxMachine {
             }
             mm.insert(m.clone());
             self.obj_ref(v.obj, fin - initial);
-            self.emit(EventKind::VmaMerged { span: m.span(), with_prev: merge_left, with_next: merge_right });
+            self.emit(EventKind::VmaMerged {
+                span: m.span(),
+                with_prev: merge_left,
+                with_next: merge_right,
+            });
             return Ok(());
         }
         if !left_side {
             self.split_checked(mm_id, s)?;
         }
         if !right_side {
-            self.split_checked(mm_id, e)?;
+            if let Err(o) = self.split_checked(mm_id, e) {
+                if !left_side {
+                    self.mms.get_mut(&mm_id).expect("mm").left_apart.insert(s);
+                }
+                return Err(o);
+            }
         }
         let mm = self.mms.get_mut(&mm_id).expect("mm");
         let vm = mm.vmas.get_mut(&s).expect("split piece");
         vm.flags = newflags;
         let span = vm.span();
-        self.emit(EventKind::VmaFlagsChanged { span, flags: flag_codes(newflags) });
+        self.emit(EventKind::VmaFlagsChanged {
+            span,
+            flags: flag_codes(newflags),
+        });
         Ok(())
     }
 
-    pub(crate) fn mprotect(&mut self, proc: &str, t: &Target, prot: Prot) -> Result<Outcome, OpError> {
+    pub(crate) fn mprotect(
+        &mut self,
+        proc: &str,
+        t: &Target,
+        prot: Prot,
+    ) -> Result<Outcome, OpError> {
         let (pid, mm_id) = self.proc_mm(proc)?;
         let (s, e) = self.target_range(mm_id, proc, t)?;
         let mut cur = s;
         while cur < e {
             let Some(v) = self.mms[&mm_id].find(cur).cloned() else {
-                return Ok(self.refuse(Errno::ENOMEM, format!("{cur:#x} is not mapped"), "mm/mprotect.c: do_mprotect_pkey"));
+                return Ok(self.refuse(
+                    Errno::ENOMEM,
+                    format!("{cur:#x} is not mapped"),
+                    "mm/mprotect.c: do_mprotect_pkey",
+                ));
             };
             let piece_end = e.min(v.end);
             let newflags = (v.flags & !VM_ACCESS_FLAGS) | prot_bits(prot);
             // The VM_MAY* bits sit 4 bits above the access bits.
             if (newflags & !(newflags >> 4)) & VM_ACCESS_FLAGS != 0 {
-                return Ok(self.refuse(Errno::EACCES, format!("VMA {} may not become {prot}", v.span()), "mm/mprotect.c: do_mprotect_pkey (VM_MAY* check)"));
+                return Ok(self.refuse(
+                    Errno::EACCES,
+                    format!("VMA {} may not become {prot}", v.span()),
+                    "mm/mprotect.c: do_mprotect_pkey (VM_MAY* check)",
+                ));
             }
             if let Err(o) = self.mprotect_fixup(pid, mm_id, &v, cur, piece_end, newflags) {
                 return Ok(o);
@@ -517,7 +727,15 @@ impl LinuxMachine {
 
     /// mm/mprotect.c: mprotect_fixup — charge a private range that becomes writable, unaccount an
     /// unfaulted anonymous one that stops being writable (≥ 6.7), then split or merge.
-    fn mprotect_fixup(&mut self, pid: Pid, mm_id: MmId, v: &Vma, s: u64, e: u64, mut newflags: u64) -> Result<(), Outcome> {
+    fn mprotect_fixup(
+        &mut self,
+        pid: Pid,
+        mm_id: MmId,
+        v: &Vma,
+        s: u64,
+        e: u64,
+        mut newflags: u64,
+    ) -> Result<(), Outcome> {
         if newflags == v.flags {
             return Ok(());
         }
@@ -526,7 +744,12 @@ impl LinuxMachine {
         if newflags & VM_WRITE != 0 {
             if v.flags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE) == 0 {
                 let tv = self.mms[&mm_id].total_vm;
-                let d = self.vm_enough_memory(nrpages, Some(tv), self.procs[&pid].cap_sys_admin, ChargeFor::Mprotect);
+                let d = self.vm_enough_memory(
+                    nrpages,
+                    Some(tv),
+                    self.procs[&pid].cap_sys_admin,
+                    ChargeFor::Mprotect,
+                );
                 self.emit(EventKind::Commit(d));
                 if !d.granted {
                     self.enomem_log(pid, nrpages);
@@ -559,7 +782,12 @@ impl LinuxMachine {
         Ok(())
     }
 
-    pub(crate) fn madvise(&mut self, proc: &str, t: &Target, advice: Advice) -> Result<Outcome, OpError> {
+    pub(crate) fn madvise(
+        &mut self,
+        proc: &str,
+        t: &Target,
+        advice: Advice,
+    ) -> Result<Outcome, OpError> {
         let (_, mm_id) = self.proc_mm(proc)?;
         let (s, e) = self.target_range(mm_id, proc, t)?;
         let mut cur = s;
@@ -579,30 +807,59 @@ impl LinuxMachine {
             match advice {
                 Advice::DontNeed => {
                     if v.has(VM_LOCKED) {
-                        return Ok(self.refuse(Errno::EINVAL, "MADV_DONTNEED on a locked VMA".into(), "mm/madvise.c: madvise_dontneed_free_valid_vma"));
+                        return Ok(self.refuse(
+                            Errno::EINVAL,
+                            "MADV_DONTNEED on a locked VMA".into(),
+                            "mm/madvise.c: madvise_dontneed_free_valid_vma",
+                        ));
                     }
                     let dropped = self.zap(mm_id, cur >> PAGE_SHIFT, pe >> PAGE_SHIFT);
-                    self.emit(EventKind::PagesDropped { span: crate::event::Span { start: cur, end: pe }, pages: dropped, advice });
+                    self.emit(EventKind::PagesDropped {
+                        span: crate::event::Span {
+                            start: cur,
+                            end: pe,
+                        },
+                        pages: dropped,
+                        advice,
+                    });
                 }
                 Advice::Free => {
                     if !v.is_anonymous() || v.has(VM_SHARED) {
-                        return Ok(self.refuse(Errno::EINVAL, "MADV_FREE works on private anonymous memory only".into(), "mm/madvise.c: madvise_free_single_vma"));
+                        return Ok(self.refuse(
+                            Errno::EINVAL,
+                            "MADV_FREE works on private anonymous memory only".into(),
+                            "mm/madvise.c: madvise_free_single_vma",
+                        ));
                     }
-                    let runs: Vec<(u64, u64, Pte)> = self.mms[&mm_id].pt.range(cur >> PAGE_SHIFT, pe >> PAGE_SHIFT).collect();
+                    let runs: Vec<(u64, u64, Pte)> = self.mms[&mm_id]
+                        .pt
+                        .range(cur >> PAGE_SHIFT, pe >> PAGE_SHIFT)
+                        .collect();
                     let mut marked = 0;
                     for (_, l, pte) in runs {
                         if let Pte::Present { pfn } = pte {
-                            let frames: Vec<(u64, u64, Frame)> = self.frames.range(pfn, pfn + l).collect();
+                            let frames: Vec<(u64, u64, Frame)> =
+                                self.frames.range(pfn, pfn + l).collect();
                             for (fp, fl, f) in frames {
                                 // Only pages this process maps alone are marked (madvise_free_pte_range).
                                 if f.kind == FrameKind::Anon && f.mapcount == 1 {
-                                    self.frames.update(fp, fp + fl, |_, _, f| Frame { lazyfree: true, dirty: false, ..*f });
+                                    self.frames.update(fp, fp + fl, |_, _, f| Frame {
+                                        lazyfree: true,
+                                        dirty: false,
+                                        ..*f
+                                    });
                                     marked += fl;
                                 }
                             }
                         }
                     }
-                    self.emit(EventKind::PagesLazyFree { span: crate::event::Span { start: cur, end: pe }, pages: marked });
+                    self.emit(EventKind::PagesLazyFree {
+                        span: crate::event::Span {
+                            start: cur,
+                            end: pe,
+                        },
+                        pages: marked,
+                    });
                 }
                 Advice::DontFork | Advice::DoFork | Advice::WipeOnFork | Advice::KeepOnFork => {
                     let newflags = match advice {
@@ -610,17 +867,23 @@ impl LinuxMachine {
                         Advice::DoFork => v.flags & !VM_DONTCOPY,
                         Advice::WipeOnFork => {
                             if v.has(VM_SHARED) || !v.is_anonymous() {
-                                return Ok(self.refuse(Errno::EINVAL, "MADV_WIPEONFORK works on private anonymous memory only".into(), "mm/madvise.c: madvise_vma_behavior"));
+                                return Ok(self.refuse(
+                                    Errno::EINVAL,
+                                    "MADV_WIPEONFORK works on private anonymous memory only".into(),
+                                    "mm/madvise.c: madvise_vma_behavior",
+                                ));
                             }
                             v.flags | VM_WIPEONFORK
                         }
                         _ => v.flags & !VM_WIPEONFORK,
                     };
                     if newflags != v.flags {
-                        if let Err(o) = self.vma_modify(mm_id, v.start, cur, pe, newflags) {
-                            // madvise reports a failed split as EAGAIN.
-                            let _ = o;
-                            return Ok(Outcome::Err(Errno::EAGAIN));
+                        if self.vma_modify(mm_id, v.start, cur, pe, newflags).is_err() {
+                            return Ok(self.refuse(
+                                Errno::EAGAIN,
+                                "madvise reports the failed split (-ENOMEM) as EAGAIN, \"kernel resources temporarily unavailable\"".into(),
+                                "mm/madvise.c: madvise_vma_behavior",
+                            ));
                         }
                     }
                 }
@@ -628,12 +891,22 @@ impl LinuxMachine {
             cur = pe;
         }
         if hole {
-            return Ok(self.refuse(Errno::ENOMEM, "part of the range is not mapped".into(), "mm/madvise.c: madvise_walk_vmas"));
+            return Ok(self.refuse(
+                Errno::ENOMEM,
+                "part of the range is not mapped".into(),
+                "mm/madvise.c: madvise_walk_vmas",
+            ));
         }
         Ok(Outcome::Ok)
     }
 
-    pub(crate) fn mremap(&mut self, proc: &str, name: &str, new_len: u64, may_move: bool) -> Result<Outcome, OpError> {
+    pub(crate) fn mremap(
+        &mut self,
+        proc: &str,
+        name: &str,
+        new_len: u64,
+        may_move: bool,
+    ) -> Result<Outcome, OpError> {
         let (pid, mm_id) = self.proc_mm(proc)?;
         let &(s, old_len) = self.mms[&mm_id]
             .names
@@ -641,13 +914,25 @@ impl LinuxMachine {
             .ok_or_else(|| OpError(format!("process `{proc}` has no mapping named `{name}`")))?;
         let new_len = new_len.div_ceil(PAGE_SIZE) * PAGE_SIZE;
         if new_len == 0 {
-            return Ok(self.refuse(Errno::EINVAL, "mremap to length 0".into(), "mm/mremap.c: mremap"));
+            return Ok(self.refuse(
+                Errno::EINVAL,
+                "mremap to length 0".into(),
+                "mm/mremap.c: mremap",
+            ));
         }
         let Some(v) = self.mms[&mm_id].find(s).cloned() else {
-            return Ok(self.refuse(Errno::EFAULT, format!("{s:#x} is not mapped"), "mm/mremap.c: vma_to_resize"));
+            return Ok(self.refuse(
+                Errno::EFAULT,
+                format!("{s:#x} is not mapped"),
+                "mm/mremap.c: vma_to_resize",
+            ));
         };
         if s + old_len > v.end {
-            return Ok(self.refuse(Errno::EFAULT, "the old range spans more than one VMA".into(), "mm/mremap.c: vma_to_resize"));
+            return Ok(self.refuse(
+                Errno::EFAULT,
+                "the old range spans more than one VMA".into(),
+                "mm/mremap.c: vma_to_resize",
+            ));
         }
         if new_len == old_len {
             return Ok(Outcome::Ok);
@@ -655,7 +940,11 @@ impl LinuxMachine {
         if new_len < old_len {
             let o = self.do_munmap(mm_id, s + new_len, s + old_len);
             if o == Outcome::Ok {
-                self.mms.get_mut(&mm_id).expect("mm").names.insert(name.to_string(), (s, new_len));
+                self.mms
+                    .get_mut(&mm_id)
+                    .expect("mm")
+                    .names
+                    .insert(name.to_string(), (s, new_len));
             }
             return Ok(o);
         }
@@ -667,20 +956,39 @@ impl LinuxMachine {
             None
         } else if may_move {
             if self.mms[&mm_id].map_count() >= self.max_map_count().saturating_sub(3) {
-                self.emit(EventKind::MapCountLimit { map_count: self.mms[&mm_id].map_count(), max: self.max_map_count(), split: true });
+                self.emit(EventKind::MapCountLimit {
+                    map_count: self.mms[&mm_id].map_count(),
+                    max: self.max_map_count(),
+                    split: true,
+                });
                 return Ok(Outcome::Err(Errno::ENOMEM));
             }
             match self.mms[&mm_id].unmapped_area_topdown(new_len) {
                 Some(a) => Some(a),
-                None => return Ok(self.refuse(Errno::ENOMEM, "no free range for the moved mapping".into(), "mm/mremap.c: mremap_to")),
+                None => {
+                    return Ok(self.refuse(
+                        Errno::ENOMEM,
+                        "no free range for the moved mapping".into(),
+                        "mm/mremap.c: mremap_to",
+                    ))
+                }
             }
         } else {
-            return Ok(self.refuse(Errno::ENOMEM, "cannot grow in place and MREMAP_MAYMOVE was not given".into(), "mm/mremap.c: mremap"));
+            return Ok(self.refuse(
+                Errno::ENOMEM,
+                "cannot grow in place and MREMAP_MAYMOVE was not given".into(),
+                "mm/mremap.c: mremap",
+            ));
         };
         // vma_to_resize: an accounted VMA is charged for the growth.
         if v.has(VM_ACCOUNT) {
             let tv = self.mms[&mm_id].total_vm;
-            let d = self.vm_enough_memory(delta, Some(tv), self.procs[&pid].cap_sys_admin, ChargeFor::MremapGrow);
+            let d = self.vm_enough_memory(
+                delta,
+                Some(tv),
+                self.procs[&pid].cap_sys_admin,
+                ChargeFor::MremapGrow,
+            );
             self.emit(EventKind::Commit(d));
             if !d.granted {
                 self.enomem_log(pid, delta);
@@ -702,8 +1010,19 @@ impl LinuxMachine {
                         self.put_vma(mm_id, m.start, big);
                     }
                 }
-                self.emit(EventKind::VmaMerged { span: crate::event::Span { start: m.start, end: s + new_len }, with_prev: false, with_next: false });
-                self.mms.get_mut(&mm_id).expect("mm").names.insert(name.to_string(), (s, new_len));
+                self.emit(EventKind::VmaMerged {
+                    span: crate::event::Span {
+                        start: m.start,
+                        end: s + new_len,
+                    },
+                    with_prev: false,
+                    with_next: false,
+                });
+                self.mms
+                    .get_mut(&mm_id)
+                    .expect("mm")
+                    .names
+                    .insert(name.to_string(), (s, new_len));
             }
             Some(na) => {
                 // move_vma: isolate the old range, move its page tables, keep its charge.
@@ -713,13 +1032,33 @@ impl LinuxMachine {
                 if let Err(o) = self.split_checked(mm_id, s + old_len) {
                     return Ok(o);
                 }
-                let old = self.mms.get_mut(&mm_id).expect("mm").remove(s).expect("isolated");
-                self.mms.get_mut(&mm_id).expect("mm").pt.shift(s >> PAGE_SHIFT, (s + old_len) >> PAGE_SHIFT, na >> PAGE_SHIFT);
+                let old = self
+                    .mms
+                    .get_mut(&mm_id)
+                    .expect("mm")
+                    .remove(s)
+                    .expect("isolated");
+                self.mms.get_mut(&mm_id).expect("mm").pt.shift(
+                    s >> PAGE_SHIFT,
+                    (s + old_len) >> PAGE_SHIFT,
+                    na >> PAGE_SHIFT,
+                );
                 // copy_vma: an unfaulted anonymous VMA is re-based at its new address; a faulted
                 // one keeps its pgoff (so it often cannot merge there).
-                let pgoff = if old.is_anonymous() && old.anon_vma.is_none() { na >> PAGE_SHIFT } else { old.pgoff };
+                let pgoff = if old.is_anonymous() && old.anon_vma.is_none() {
+                    na >> PAGE_SHIFT
+                } else {
+                    old.pgoff
+                };
                 self.obj_ref(old.obj, -1);
-                let c = Candidate { start: na, end: na + new_len, flags: old.flags, obj: old.obj, pgoff, anon_vma: old.anon_vma };
+                let c = Candidate {
+                    start: na,
+                    end: na + new_len,
+                    flags: old.flags,
+                    obj: old.obj,
+                    pgoff,
+                    anon_vma: old.anon_vma,
+                };
                 let at = self.insert_merge(mm_id, c, old.special);
                 let _ = at;
                 if let Some(vm) = self.mms.get_mut(&mm_id).expect("mm").vmas.get_mut(&at) {
@@ -727,8 +1066,19 @@ impl LinuxMachine {
                         vm.anon_chain = vm.anon_chain.max(old.anon_chain);
                     }
                 }
-                self.emit(EventKind::Placed { span: crate::event::Span { start: na, end: na + new_len }, how: "moved by mremap (MREMAP_MAYMOVE); the old range's charge moves with it".into() });
-                self.mms.get_mut(&mm_id).expect("mm").names.insert(name.to_string(), (na, new_len));
+                self.emit(EventKind::Placed {
+                    span: crate::event::Span {
+                        start: na,
+                        end: na + new_len,
+                    },
+                    how: "moved by mremap (MREMAP_MAYMOVE); the old range's charge moves with it"
+                        .into(),
+                });
+                self.mms
+                    .get_mut(&mm_id)
+                    .expect("mm")
+                    .names
+                    .insert(name.to_string(), (na, new_len));
             }
         }
         Ok(Outcome::Ok)
@@ -746,30 +1096,63 @@ impl LinuxMachine {
                     return Ok(Outcome::Ok);
                 }
                 let Some(newbrk) = old.checked_add(len) else {
-                    return Ok(self.refuse(Errno::ENOMEM, "brk beyond user space".into(), "mm/mmap.c: brk"));
+                    return Ok(self.refuse(
+                        Errno::ENOMEM,
+                        "brk beyond user space".into(),
+                        "mm/mmap.c: brk",
+                    ));
                 };
                 // The new heap must leave a page and the stack guard gap below the next VMA.
-                let blocked = mm.vmas.range(old..).next().map(|(_, v)| v).is_some_and(|n| {
-                    let gap_start = if n.has(VM_GROWSDOWN) { n.start.saturating_sub(STACK_GUARD_GAP) } else { n.start };
-                    newbrk + PAGE_SIZE > gap_start
-                });
+                let blocked = mm
+                    .vmas
+                    .range(old..)
+                    .next()
+                    .map(|(_, v)| v)
+                    .is_some_and(|n| {
+                        let gap_start = if n.has(VM_GROWSDOWN) {
+                            n.start.saturating_sub(STACK_GUARD_GAP)
+                        } else {
+                            n.start
+                        };
+                        newbrk + PAGE_SIZE > gap_start
+                    });
                 if blocked {
-                    return Ok(self.refuse(Errno::ENOMEM, "the heap would run into the next mapping".into(), "mm/mmap.c: brk (vm_start_gap check)"));
+                    return Ok(self.refuse(
+                        Errno::ENOMEM,
+                        "the heap would run into the next mapping".into(),
+                        "mm/mmap.c: brk (vm_start_gap check)",
+                    ));
                 }
                 if mm.map_count() > self.max_map_count() {
-                    self.emit(EventKind::MapCountLimit { map_count: mm.map_count(), max: self.max_map_count(), split: false });
+                    self.emit(EventKind::MapCountLimit {
+                        map_count: mm.map_count(),
+                        max: self.max_map_count(),
+                        split: false,
+                    });
                     return Ok(Outcome::Err(Errno::ENOMEM));
                 }
                 let pages = len >> PAGE_SHIFT;
                 let tv = mm.total_vm;
-                let d = self.vm_enough_memory(pages, Some(tv), self.procs[&pid].cap_sys_admin, ChargeFor::Brk);
+                let d = self.vm_enough_memory(
+                    pages,
+                    Some(tv),
+                    self.procs[&pid].cap_sys_admin,
+                    ChargeFor::Brk,
+                );
                 self.emit(EventKind::Commit(d));
                 if !d.granted {
                     self.enomem_log(pid, pages);
                     return Ok(Outcome::Err(Errno::ENOMEM));
                 }
                 let flags = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_ACCOUNT;
-                let c = Candidate { start: old, end: newbrk, flags, obj: None, pgoff: old >> PAGE_SHIFT, anon_vma: None };
+                let c = Candidate {
+                    start: old,
+                    end: newbrk,
+                    flags,
+                    obj: None,
+                    pgoff: old >> PAGE_SHIFT,
+                    anon_vma: None,
+                };
                 self.insert_merge(mm_id, c, Some(Special::Heap));
                 self.mms.get_mut(&mm_id).expect("mm").brk = newbrk;
                 Ok(Outcome::Ok)
@@ -794,7 +1177,11 @@ impl LinuxMachine {
         if self.mms[&mm_id].stack().is_none() {
             let start = STACK_TOP - INITIAL_STACK;
             if !self.mms[&mm_id].is_free(start, STACK_TOP) {
-                return Ok(self.refuse(Errno::ENOMEM, "the stack area is taken".into(), "fs/exec.c: __bprm_mm_init"));
+                return Ok(self.refuse(
+                    Errno::ENOMEM,
+                    "the stack area is taken".into(),
+                    "fs/exec.c: __bprm_mm_init",
+                ));
             }
             let pages = INITIAL_STACK >> PAGE_SHIFT;
             let tv = self.mms[&mm_id].total_vm;
@@ -807,7 +1194,13 @@ impl LinuxMachine {
             let v = Vma {
                 start,
                 end: STACK_TOP,
-                flags: VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_GROWSDOWN | VM_ACCOUNT,
+                flags: VM_READ
+                    | VM_WRITE
+                    | VM_MAYREAD
+                    | VM_MAYWRITE
+                    | VM_MAYEXEC
+                    | VM_GROWSDOWN
+                    | VM_ACCOUNT,
                 obj: None,
                 pgoff: start >> PAGE_SHIFT,
                 anon_vma: None,
@@ -815,8 +1208,16 @@ impl LinuxMachine {
                 special: Some(Special::Stack),
             };
             self.mms.get_mut(&mm_id).expect("mm").insert(v.clone());
-            self.emit(EventKind::VmaCreated { span: v.span(), flags: flag_codes(v.flags) });
-            self.mms.get_mut(&mm_id).expect("mm").names.entry("stack".into()).or_insert((start, INITIAL_STACK));
+            self.emit(EventKind::VmaCreated {
+                span: v.span(),
+                flags: flag_codes(v.flags),
+            });
+            self.mms
+                .get_mut(&mm_id)
+                .expect("mm")
+                .names
+                .entry("stack".into())
+                .or_insert((start, INITIAL_STACK));
         }
         let v = self.mms[&mm_id].stack().cloned().expect("stack exists");
         let new_size = new_size.div_ceil(PAGE_SIZE) * PAGE_SIZE;
@@ -827,18 +1228,34 @@ impl LinuxMachine {
         if new_size > RLIMIT_STACK {
             self.emit(EventKind::Refused {
                 errno: Errno::ENOMEM,
-                why: format!("stack of {new_size} bytes exceeds RLIMIT_STACK ({RLIMIT_STACK}), SIGSEGV"),
+                why: format!(
+                    "stack of {new_size} bytes exceeds RLIMIT_STACK ({RLIMIT_STACK}), SIGSEGV"
+                ),
                 source: "mm/mmap.c: acct_stack_growth",
             });
             self.end_process(pid, true);
-            return Ok(Outcome::Killed { signal: Signal::SIGSEGV });
+            return Ok(Outcome::Killed {
+                signal: Signal::SIGSEGV,
+            });
         }
         let new_start = v.end - new_size;
-        if let Some(p) = self.mms[&mm_id].vmas.range(..v.start).next_back().map(|(_, p)| p.clone()) {
+        if let Some(p) = self.mms[&mm_id]
+            .vmas
+            .range(..v.start)
+            .next_back()
+            .map(|(_, p)| p.clone())
+        {
             if p.end > new_start || new_start - p.end < STACK_GUARD_GAP {
-                self.emit(EventKind::Refused { errno: Errno::ENOMEM, why: "the stack would come within stack_guard_gap of the VMA below, SIGSEGV".into(), source: "mm/mmap.c: expand_downwards" });
+                self.emit(EventKind::Refused {
+                    errno: Errno::ENOMEM,
+                    why: "the stack would come within stack_guard_gap of the VMA below, SIGSEGV"
+                        .into(),
+                    source: "mm/mmap.c: expand_downwards",
+                });
                 self.end_process(pid, true);
-                return Ok(Outcome::Killed { signal: Signal::SIGSEGV });
+                return Ok(Outcome::Killed {
+                    signal: Signal::SIGSEGV,
+                });
             }
         }
         let grow = (v.start - new_start) >> PAGE_SHIFT;
@@ -848,21 +1265,41 @@ impl LinuxMachine {
         if !d.granted {
             self.enomem_log(pid, grow);
             self.end_process(pid, true);
-            return Ok(Outcome::Killed { signal: Signal::SIGSEGV });
+            return Ok(Outcome::Killed {
+                signal: Signal::SIGSEGV,
+            });
         }
         let mut m = v.clone();
         m.start = new_start;
         m.pgoff = v.pgoff - grow;
         self.put_vma(mm_id, v.start, m.clone());
-        self.emit(EventKind::VmaFlagsChanged { span: m.span(), flags: flag_codes(m.flags) });
-        self.mms.get_mut(&mm_id).expect("mm").names.insert("stack".into(), (new_start, new_size));
+        self.emit(EventKind::VmaFlagsChanged {
+            span: m.span(),
+            flags: flag_codes(m.flags),
+        });
+        self.mms
+            .get_mut(&mm_id)
+            .expect("mm")
+            .names
+            .insert("stack".into(), (new_start, new_size));
         self.fault_range(pid, mm_id, new_start, v.start, true)
     }
 
-    pub(crate) fn fork(&mut self, parent: &str, child: &str, kind: ForkKind) -> Result<Outcome, OpError> {
+    pub(crate) fn fork(
+        &mut self,
+        parent: &str,
+        child: &str,
+        kind: ForkKind,
+    ) -> Result<Outcome, OpError> {
         let (ppid, pmm) = self.proc_mm(parent)?;
-        if self.by_name.get(child).is_some_and(|p| self.procs[p].state == ProcState::Running) {
-            return Err(OpError(format!("a running process is already named `{child}`")));
+        if self
+            .by_name
+            .get(child)
+            .is_some_and(|p| self.procs[p].state == ProcState::Running)
+        {
+            return Err(OpError(format!(
+                "a running process is already named `{child}`"
+            )));
         }
         let admin = self.procs[&ppid].cap_sys_admin;
         let adj = self.procs[&ppid].oom_score_adj;
@@ -877,47 +1314,73 @@ impl LinuxMachine {
             if kind == ForkKind::Vfork {
                 c.vfork_parent = Some(ppid);
             }
-            self.emit(EventKind::ProcessCreated { pid: cpid, name: child.to_string(), kind: Some(kind), parent: Some(ppid) });
+            self.emit(EventKind::ProcessCreated {
+                pid: cpid,
+                name: child.to_string(),
+                kind: Some(kind),
+                parent: Some(ppid),
+            });
             return Ok(Outcome::Ok);
         }
         // dup_mmap: per VMA, in order, a VM_ACCOUNT VMA is checked against the parent's mm.
         let vmas: Vec<Vma> = self.mms[&pmm].vmas.values().cloned().collect();
         let parent_tv = self.mms[&pmm].total_vm;
         let mut charged = 0;
-        for v in vmas.iter().filter(|v| !v.has(VM_DONTCOPY) && v.has(VM_ACCOUNT)) {
+        for v in vmas
+            .iter()
+            .filter(|v| !v.has(VM_DONTCOPY) && v.has(VM_ACCOUNT))
+        {
             let d = self.vm_enough_memory(v.pages(), Some(parent_tv), admin, ChargeFor::ForkVma);
             if !d.granted {
                 self.emit(EventKind::Commit(d));
-                self.emit(EventKind::ForkRefused { vma: v.span(), vma_pages: v.pages(), acct: true });
+                self.emit(EventKind::ForkRefused {
+                    vma: v.span(),
+                    vma_pages: v.pages(),
+                    acct: true,
+                });
                 self.enomem_log(ppid, v.pages());
                 self.unacct(charged);
                 if charged > 0 {
-                    self.emit(EventKind::Uncharge { pages: charged, why: "the half-built child mm is torn down", source: "kernel/fork.c: dup_mmap (fail_nomem)" });
+                    self.emit(EventKind::Uncharge {
+                        pages: charged,
+                        why: "the half-built child mm is torn down",
+                        source: "kernel/fork.c: dup_mmap (fail_nomem)",
+                    });
                 }
                 return Ok(Outcome::Err(Errno::ENOMEM));
             }
             charged += v.pages();
         }
-        if charged > 0 {
-            let d = crate::event::CommitDecision {
-                for_what: ChargeFor::ForkVma,
-                pages: charged,
-                committed_before: self.committed_pages() - charged,
+        let acct: Vec<u64> = vmas
+            .iter()
+            .filter(|v| !v.has(VM_DONTCOPY) && v.has(VM_ACCOUNT))
+            .map(|v| v.pages())
+            .collect();
+        if !acct.is_empty() {
+            self.emit(EventKind::ForkCharged {
+                vmas: acct.len() as u64,
+                total_pages: charged,
+                largest_pages: acct.iter().copied().max().unwrap_or(0),
                 mode: self.cfg.sysctls.overcommit_memory,
-                kernel: self.cfg.kernel,
-                rule: self.last_rule_for(charged, parent_tv, admin),
-                granted: true,
-            };
-            self.emit(EventKind::Commit(d));
+                committed_after: self.committed_pages(),
+            });
         }
         let cmm = self.new_mm();
-        let mut copied_pages = Vec::new();
+        // The child starts from the parent's page table and reverse map (shared chunks, so this
+        // costs one pointer per chunk); VMAs that are not copied then lose their ptes.
+        let (mut cpt, mut crmap, mut crss) = {
+            let p = &self.mms[&pmm];
+            (p.pt.clone(), p.rmap.clone(), p.rss)
+        };
         for v in vmas {
             if v.has(VM_DONTCOPY) {
                 continue;
             }
             let mut cv = v.clone();
             cv.flags &= !VM_LOCKED;
+            // copy_page_range runs only for VMAs with an anon_vma (vma_needs_copy); the others
+            // (shared or file mappings never written privately, read-only zero pages) refault.
+            let copies_ptes = v.anon_vma.is_some() && !v.has(VM_WIPEONFORK);
             if v.has(VM_WIPEONFORK) {
                 cv.anon_vma = None;
                 cv.anon_chain = 0;
@@ -925,29 +1388,50 @@ impl LinuxMachine {
                 // anon_vma_fork: a new anon_vma whose chain also links the parent's.
                 cv.anon_vma = Some(self.new_anon_vma());
                 cv.anon_chain = v.anon_chain + 1;
-                copied_pages.push((v.start_page(), v.end_page()));
+            }
+            if !copies_ptes {
+                drop_ptes(
+                    &self.frames,
+                    &mut cpt,
+                    &mut crmap,
+                    &mut crss,
+                    v.start_page(),
+                    v.end_page(),
+                );
             }
             self.obj_ref(cv.obj, 1);
             self.mms.get_mut(&cmm).expect("mm").insert(cv);
         }
-        // copy_page_range for VMAs with an anon_vma: every pte is shared, anon pages become COW.
-        for (a, b) in copied_pages {
-            let runs: Vec<(u64, u64, Pte)> = self.mms[&pmm].pt.range(a, b).collect();
-            for (s, l, pte) in runs {
-                if let Pte::Present { pfn } = pte {
-                    let kinds: Vec<(u64, u64, Frame)> = self.frames.range(pfn, pfn + l).collect();
-                    self.frames_map(pfn, l);
-                    let cm = self.mms.get_mut(&cmm).expect("mm");
-                    for (_, fl, f) in kinds {
-                        cm.rss[match f.kind {
-                            FrameKind::Anon => 0,
-                            FrameKind::File => 1,
-                            FrameKind::Shmem => 2,
-                        }] += fl;
-                    }
-                }
-                self.mms.get_mut(&cmm).expect("mm").pt.set(s, l, pte);
-            }
+        // Ptes of DONTCOPY VMAs are not copied either.
+        for v in self.mms[&pmm]
+            .vmas
+            .values()
+            .filter(|v| v.has(VM_DONTCOPY))
+            .cloned()
+            .collect::<Vec<_>>()
+        {
+            drop_ptes(
+                &self.frames,
+                &mut cpt,
+                &mut crmap,
+                &mut crss,
+                v.start_page(),
+                v.end_page(),
+            );
+        }
+        // Every frame the child now maps gains its mappings (anonymous ones become COW-shared).
+        let adds: Vec<(u64, u64, u32)> = crmap.iter().map(|(p, l, c)| (p, l, c.0)).collect();
+        for (p, l, c) in adds {
+            self.frames.update(p, p + l, |_, _, f| Frame {
+                mapcount: f.mapcount + c,
+                ..*f
+            });
+        }
+        {
+            let c = self.mms.get_mut(&cmm).expect("mm");
+            c.pt = cpt;
+            c.rmap = crmap;
+            c.rss = crss;
         }
         {
             let p = &self.mms[&pmm];
@@ -962,27 +1446,36 @@ impl LinuxMachine {
         let c = self.procs.get_mut(&cpid).expect("child");
         c.oom_score_adj = adj;
         c.oom_score_adj_min = adj_min;
-        self.emit(EventKind::ProcessCreated { pid: cpid, name: child.to_string(), kind: Some(kind), parent: Some(ppid) });
+        self.emit(EventKind::ProcessCreated {
+            pid: cpid,
+            name: child.to_string(),
+            kind: Some(kind),
+            parent: Some(ppid),
+        });
         Ok(Outcome::Ok)
     }
+}
 
-    /// The rule the fork's charges were judged by, for its summary event.
-    fn last_rule_for(&self, _pages: u64, total_vm: u64, admin: bool) -> crate::event::CommitRule {
-        use crate::event::CommitRule;
-        match self.cfg.sysctls.overcommit_memory {
-            OvercommitMode::Always => CommitRule::Always,
-            OvercommitMode::Guess if self.cfg.kernel.guess_is_total_ram_swap() => {
-                CommitRule::GuessTotal { totalram: self.totalram_pages(), swap: self.total_swap_pages() }
-            }
-            OvercommitMode::Guess => CommitRule::GuessFree { free: self.free_pages(), file: self.stats.file + self.stats.shmem, shmem: self.stats.shmem, swap_free: self.total_swap_pages(), admin_reserve: 0 },
-            OvercommitMode::Never => {
-                let limit = self.commit_limit_pages();
-                let s = &self.cfg.sysctls;
-                let admin_reserve = if admin { 0 } else { crate::units::kb_to_pages(s.admin_reserve_kbytes) };
-                let user_reserve = (total_vm / 32).min(crate::units::kb_to_pages(s.user_reserve_kbytes));
-                CommitRule::Never { limit, admin_reserve, user_reserve, allowed: limit.saturating_sub(admin_reserve + user_reserve) }
+/// Remove the ptes of pages `[a, b)` from a child's page table under construction, keeping its
+/// reverse map and RSS counters in step.
+fn drop_ptes(
+    frames: &crate::runmap::RunMap<Frame>,
+    pt: &mut crate::runmap::RunMap<Pte>,
+    rmap: &mut crate::runmap::RunMap<super::pages::RCount>,
+    rss: &mut [u64; 3],
+    a: u64,
+    b: u64,
+) {
+    for (_, l, pte) in pt.remove(a, b) {
+        if let Pte::Present { pfn } = pte {
+            super::pages::rmap_add(rmap, pfn, l, -1);
+            for (_, fl, f) in frames.range(pfn, pfn + l) {
+                rss[match f.kind {
+                    FrameKind::Anon => 0,
+                    FrameKind::File => 1,
+                    FrameKind::Shmem => 2,
+                }] -= fl;
             }
         }
     }
 }
-

@@ -32,6 +32,8 @@ pub type MmId = u32;
 pub struct Mm {
     pub vmas: BTreeMap<u64, Vma>,
     pub pt: RunMap<Pte>,
+    /// Reverse map: pfn → how many of this mm's ptes map it.
+    pub rmap: RunMap<super::pages::RCount>,
     /// Scenario names → the byte range the mapping was created with (updated by mremap).
     pub names: BTreeMap<String, (u64, u64)>,
     pub total_vm: u64,
@@ -45,6 +47,9 @@ pub struct Mm {
     pub hiwater_vm: u64,
     /// Huge pages reserved by this mm's hugetlb mappings.
     pub huge_rsvd: u64,
+    /// Boundaries where a flag change split a VMA and then failed its second split: the kernel
+    /// leaves the two identical halves apart (vma_modify returns after the first split_vma).
+    pub left_apart: std::collections::BTreeSet<u64>,
 }
 
 impl Mm {
@@ -52,6 +57,7 @@ impl Mm {
         Mm {
             vmas: BTreeMap::new(),
             pt: RunMap::new(),
+            rmap: RunMap::new(),
             names: BTreeMap::new(),
             total_vm: 0,
             start_brk: START_BRK,
@@ -61,6 +67,7 @@ impl Mm {
             hiwater_rss: 0,
             hiwater_vm: 0,
             huge_rsvd: 0,
+            left_apart: std::collections::BTreeSet::new(),
         }
     }
 
@@ -86,12 +93,20 @@ impl Mm {
 
     /// The VMA containing `addr`.
     pub fn find(&self, addr: u64) -> Option<&Vma> {
-        self.vmas.range(..=addr).next_back().map(|(_, v)| v).filter(|v| addr < v.end)
+        self.vmas
+            .range(..=addr)
+            .next_back()
+            .map(|(_, v)| v)
+            .filter(|v| addr < v.end)
     }
 
     /// The VMA that ends exactly at `addr`.
     pub fn ending_at(&self, addr: u64) -> Option<&Vma> {
-        self.vmas.range(..addr).next_back().map(|(_, v)| v).filter(|v| v.end == addr)
+        self.vmas
+            .range(..addr)
+            .next_back()
+            .map(|(_, v)| v)
+            .filter(|v| v.end == addr)
     }
 
     /// The VMA that starts exactly at `addr`.
@@ -108,7 +123,11 @@ impl Mm {
             .filter(|(_, v)| v.end > start)
             .map(|(&s, _)| s)
             .unwrap_or(start);
-        self.vmas.range(first..end).map(|(_, v)| (v.start, v.end)).filter(|&(s, e)| e > start && s < end).collect()
+        self.vmas
+            .range(first..end)
+            .map(|(_, v)| (v.start, v.end))
+            .filter(|&(s, e)| e > start && s < end)
+            .collect()
     }
 
     pub fn is_free(&self, start: u64, end: u64) -> bool {
@@ -118,7 +137,9 @@ impl Mm {
     /// Split the VMA containing `at` into `[start, at)` and `[at, end)`. The caller has checked
     /// map_count. Both halves keep flags, file, anon_vma.
     pub fn split(&mut self, at: u64) {
-        let Some(v) = self.find(at).cloned() else { return };
+        let Some(v) = self.find(at).cloned() else {
+            return;
+        };
         if v.start == at {
             return;
         }
@@ -159,11 +180,15 @@ impl Mm {
 
     /// `[heap]`'s VMA, if the break has moved.
     pub fn heap(&self) -> Option<&Vma> {
-        self.vmas.values().find(|v| v.special == Some(Special::Heap))
+        self.vmas
+            .values()
+            .find(|v| v.special == Some(Special::Heap))
     }
 
     pub fn stack(&self) -> Option<&Vma> {
-        self.vmas.values().find(|v| v.special == Some(Special::Stack))
+        self.vmas
+            .values()
+            .find(|v| v.special == Some(Special::Stack))
     }
 
     /// VmData: private writable non-stack pages (`is_data_mapping`).
@@ -177,7 +202,11 @@ impl Mm {
 
     /// VmStk.
     pub fn stack_vm(&self) -> u64 {
-        self.vmas.values().filter(|v| v.has(VM_GROWSDOWN)).map(|v| v.pages()).sum()
+        self.vmas
+            .values()
+            .filter(|v| v.has(VM_GROWSDOWN))
+            .map(|v| v.pages())
+            .sum()
     }
 
     /// VmExe: executable, non-writable, non-stack.
@@ -191,7 +220,11 @@ impl Mm {
 
     /// VmLck.
     pub fn locked_vm(&self) -> u64 {
-        self.vmas.values().filter(|v| v.has(VM_LOCKED)).map(|v| v.pages()).sum()
+        self.vmas
+            .values()
+            .filter(|v| v.has(VM_LOCKED))
+            .map(|v| v.pages())
+            .sum()
     }
 
     /// Page-table pages needed for what is mapped now: one PTE page per 2 MiB region, one PMD

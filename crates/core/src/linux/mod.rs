@@ -6,9 +6,9 @@ mod fault;
 mod mapops;
 pub mod mm;
 mod oom;
-mod query;
 pub mod pages;
 pub mod procfs;
+mod query;
 mod shmem;
 pub mod vma;
 
@@ -148,13 +148,17 @@ impl LinuxMachine {
     }
 
     fn emit(&mut self, kind: EventKind) {
-        self.ev.push(Event { pid: self.cur_pid, kind });
+        self.ev.push(Event {
+            pid: self.cur_pid,
+            kind,
+        });
     }
 
     /// Pages of RAM not holding anything (MemFree).
     pub fn free_pages(&self) -> u64 {
-        self.totalram_pages()
-            .saturating_sub(self.stats.anon + self.stats.file + self.stats.shmem + self.hugetlb_total_pages())
+        self.totalram_pages().saturating_sub(
+            self.stats.anon + self.stats.file + self.stats.shmem + self.hugetlb_total_pages(),
+        )
     }
 
     /// Apply one operation: returns what the process sees, and the events of every decision.
@@ -178,12 +182,19 @@ impl LinuxMachine {
             if matches!(op, Op::Kill { .. }) {
                 return Ok(());
             }
-            return Err(OpError(format!("process `{name}` (pid {pid}) has {}", match p.state {
-                ProcState::Exited => "exited",
-                _ => "been killed",
-            })));
+            return Err(OpError(format!(
+                "process `{name}` (pid {pid}) has {}",
+                match p.state {
+                    ProcState::Exited => "exited",
+                    _ => "been killed",
+                }
+            )));
         }
-        if let Some(child) = self.procs.values().find(|c| c.vfork_parent == Some(pid) && c.state == ProcState::Running) {
+        if let Some(child) = self
+            .procs
+            .values()
+            .find(|c| c.vfork_parent == Some(pid) && c.state == ProcState::Running)
+        {
             if !matches!(op, Op::Kill { .. }) {
                 return Err(OpError(format!(
                     "process `{name}` is suspended in vfork until its child `{}` calls exec or exits",
@@ -195,7 +206,10 @@ impl LinuxMachine {
     }
 
     pub fn pid(&self, name: &str) -> Result<Pid, OpError> {
-        self.by_name.get(name).copied().ok_or_else(|| OpError(format!("no process named `{name}`")))
+        self.by_name
+            .get(name)
+            .copied()
+            .ok_or_else(|| OpError(format!("no process named `{name}`")))
     }
 
     pub fn mm_of(&self, pid: Pid) -> Option<MmId> {
@@ -209,16 +223,28 @@ impl LinuxMachine {
             Op::Sysctl { sysctl, value } => self.set_sysctl(*sysctl, *value),
             Op::SetSwap { bytes } => {
                 let old = self.total_swap_pages();
-                self.cfg.swap_bytes = size(bytes) / crate::units::PAGE_SIZE * crate::units::PAGE_SIZE;
+                self.cfg.swap_bytes =
+                    size(bytes) / crate::units::PAGE_SIZE * crate::units::PAGE_SIZE;
                 let new = self.total_swap_pages();
-                self.emit(EventKind::SwapSet { old_pages: old, new_pages: new });
+                self.emit(EventKind::SwapSet {
+                    old_pages: old,
+                    new_pages: new,
+                });
                 Outcome::Ok
             }
-            Op::Spawn { name, cap_sys_admin, oom_score_adj } => {
+            Op::Spawn {
+                name,
+                cap_sys_admin,
+                oom_score_adj,
+            } => {
                 self.spawn(name, *cap_sys_admin, *oom_score_adj)?;
                 Outcome::Ok
             }
-            Op::Fork { parent, child, kind } => self.fork(parent, child, *kind)?,
+            Op::Fork {
+                parent,
+                child,
+                kind,
+            } => self.fork(parent, child, *kind)?,
             Op::Exec { proc } => self.exec(proc)?,
             Op::Exit { proc } => {
                 let pid = self.pid(proc)?;
@@ -235,19 +261,44 @@ impl LinuxMachine {
             Op::Mmap { .. } => self.mmap(op)?,
             Op::Munmap { proc, target } => self.munmap_target(proc, target)?,
             Op::Mprotect { proc, target, prot } => self.mprotect(proc, target, *prot)?,
-            Op::Mremap { proc, mapping, new_len, may_move } => {
-                self.mremap(proc, mapping, size(new_len), *may_move)?
-            }
-            Op::Madvise { proc, target, advice } => self.madvise(proc, target, *advice)?,
-            Op::Access { proc, target, write } => self.access(proc, target, *write)?,
+            Op::Mremap {
+                proc,
+                mapping,
+                new_len,
+                may_move,
+            } => self.mremap(proc, mapping, size(new_len), *may_move)?,
+            Op::Madvise {
+                proc,
+                target,
+                advice,
+            } => self.madvise(proc, target, *advice)?,
+            Op::Access {
+                proc,
+                target,
+                write,
+            } => self.access(proc, target, *write)?,
             Op::Brk { proc, change } => self.brk(proc, *change)?,
             Op::StackGrow { proc, new_size } => self.stack_grow(proc, size(new_size))?,
-            Op::Shmget { proc, key, len, noreserve } => self.shmget(proc, key, size(len), *noreserve)?,
+            Op::Shmget {
+                proc,
+                key,
+                len,
+                noreserve,
+            } => self.shmget(proc, key, size(len), *noreserve)?,
             Op::ShmRm { proc: _, key } => self.shmrm(key)?,
-            Op::TmpfsWrite { proc, path, offset, len } => self.tmpfs_write(proc, path, size(offset), size(len))?,
+            Op::TmpfsWrite {
+                proc,
+                path,
+                offset,
+                len,
+            } => self.tmpfs_write(proc, path, size(offset), size(len))?,
             Op::TmpfsTruncate { proc: _, path, len } => self.tmpfs_truncate(path, size(len))?,
             Op::Unlink { proc: _, path } => self.unlink(path)?,
-            Op::OomScoreAdj { proc, value, legacy } => self.set_oom_score_adj(proc, *value, *legacy)?,
+            Op::OomScoreAdj {
+                proc,
+                value,
+                legacy,
+            } => self.set_oom_score_adj(proc, *value, *legacy)?,
         })
     }
 
@@ -282,15 +333,21 @@ impl LinuxMachine {
                 s.overcommit_ratio = 0;
                 (old, z)
             }
-            Sysctl::AdminReserveKbytes => (std::mem::replace(&mut s.admin_reserve_kbytes, value), None),
-            Sysctl::UserReserveKbytes => (std::mem::replace(&mut s.user_reserve_kbytes, value), None),
+            Sysctl::AdminReserveKbytes => {
+                (std::mem::replace(&mut s.admin_reserve_kbytes, value), None)
+            }
+            Sysctl::UserReserveKbytes => {
+                (std::mem::replace(&mut s.user_reserve_kbytes, value), None)
+            }
             Sysctl::MaxMapCount => (std::mem::replace(&mut s.max_map_count, value), None),
             Sysctl::NrHugepages => {
                 // The pool can only take free RAM; the kernel allocates as many as it can.
                 let per = self.cfg.hugepage_bytes >> crate::units::PAGE_SHIFT;
                 let old = s.nr_hugepages;
                 let cur_pool = old * per;
-                let avail = self.totalram_pages().saturating_sub(self.stats.anon + self.stats.file + self.stats.shmem);
+                let avail = self
+                    .totalram_pages()
+                    .saturating_sub(self.stats.anon + self.stats.file + self.stats.shmem);
                 let want = value.min(avail / per.max(1));
                 let _ = cur_pool;
                 self.cfg.sysctls.nr_hugepages = want.max(self.huge_rsvd);
@@ -306,13 +363,24 @@ impl LinuxMachine {
             Sysctl::MaxMapCount => self.cfg.sysctls.max_map_count,
             Sysctl::NrHugepages => self.cfg.sysctls.nr_hugepages,
         };
-        self.emit(EventKind::SysctlSet { sysctl, old, new, zeroed });
+        self.emit(EventKind::SysctlSet {
+            sysctl,
+            old,
+            new,
+            zeroed,
+        });
         Outcome::Ok
     }
 
     fn spawn(&mut self, name: &str, cap_sys_admin: bool, adj: i32) -> Result<Pid, OpError> {
-        if self.by_name.get(name).is_some_and(|p| self.procs[p].state == ProcState::Running) {
-            return Err(OpError(format!("a running process is already named `{name}`")));
+        if self
+            .by_name
+            .get(name)
+            .is_some_and(|p| self.procs[p].state == ProcState::Running)
+        {
+            return Err(OpError(format!(
+                "a running process is already named `{name}`"
+            )));
         }
         let mm = self.new_mm();
         let pid = self.new_process(name, None, Some(mm), cap_sys_admin);
@@ -320,7 +388,12 @@ impl LinuxMachine {
         p.oom_score_adj = adj;
         p.oom_score_adj_min = if cap_sys_admin { adj } else { adj.min(0) };
         self.cur_pid = Some(pid);
-        self.emit(EventKind::ProcessCreated { pid, name: name.to_string(), kind: None, parent: None });
+        self.emit(EventKind::ProcessCreated {
+            pid,
+            name: name.to_string(),
+            kind: None,
+            parent: None,
+        });
         Ok(pid)
     }
 
@@ -334,17 +407,20 @@ impl LinuxMachine {
     fn new_process(&mut self, name: &str, ppid: Option<Pid>, mm: Option<MmId>, cap: bool) -> Pid {
         let pid = self.next_pid;
         self.next_pid += 1;
-        self.procs.insert(pid, Process {
+        self.procs.insert(
             pid,
-            name: name.to_string(),
-            ppid,
-            mm,
-            state: ProcState::Running,
-            oom_score_adj: 0,
-            oom_score_adj_min: 0,
-            cap_sys_admin: cap,
-            vfork_parent: None,
-        });
+            Process {
+                pid,
+                name: name.to_string(),
+                ppid,
+                mm,
+                state: ProcState::Running,
+                oom_score_adj: 0,
+                oom_score_adj_min: 0,
+                cap_sys_admin: cap,
+                vfork_parent: None,
+            },
+        );
         self.by_name.insert(name.to_string(), pid);
         pid
     }
@@ -358,16 +434,19 @@ impl LinuxMachine {
     pub(crate) fn new_obj(&mut self, kind: ObjKind, size_pages: u64, noreserve: bool) -> ObjId {
         let id = self.next_obj;
         self.next_obj += 1;
-        self.objs.insert(id, Obj {
-            kind,
-            size_pages,
-            noreserve,
-            charged: 0,
-            cache: RunMap::new(),
-            maps: 0,
-            linked: true,
-            ino: 1000 + id as u64,
-        });
+        self.objs.insert(
+            id,
+            Obj {
+                kind,
+                size_pages,
+                noreserve,
+                charged: 0,
+                cache: RunMap::new(),
+                maps: 0,
+                linked: true,
+                ino: 1000 + id as u64,
+            },
+        );
         id
     }
 
@@ -384,7 +463,12 @@ impl LinuxMachine {
         let p = self.procs.get_mut(&pid).expect("pid exists");
         p.mm = Some(mm);
         p.vfork_parent = None;
-        self.emit(EventKind::ProcessCreated { pid, name: name.to_string(), kind: None, parent: None });
+        self.emit(EventKind::ProcessCreated {
+            pid,
+            name: name.to_string(),
+            kind: None,
+            parent: None,
+        });
         Ok(Outcome::Ok)
     }
 
@@ -392,7 +476,11 @@ impl LinuxMachine {
     pub(crate) fn end_process(&mut self, pid: Pid, killed: bool) {
         self.detach_mm(pid);
         if let Some(p) = self.procs.get_mut(&pid) {
-            p.state = if killed { ProcState::Killed } else { ProcState::Exited };
+            p.state = if killed {
+                ProcState::Killed
+            } else {
+                ProcState::Exited
+            };
             p.vfork_parent = None;
         }
         self.emit(EventKind::ProcessExited { pid, killed });
@@ -400,7 +488,9 @@ impl LinuxMachine {
 
     /// `mmput`: the last user of an mm tears it down (exit_mmap), unaccounting every VM_ACCOUNT VMA.
     fn detach_mm(&mut self, pid: Pid) {
-        let Some(mm_id) = self.procs.get_mut(&pid).and_then(|p| p.mm.take()) else { return };
+        let Some(mm_id) = self.procs.get_mut(&pid).and_then(|p| p.mm.take()) else {
+            return;
+        };
         let mm = self.mms.get_mut(&mm_id).expect("process mm exists");
         mm.users -= 1;
         if mm.users > 0 {
@@ -413,15 +503,25 @@ impl LinuxMachine {
         }
         self.unacct(unaccounted);
         self.mms.remove(&mm_id);
-        self.emit(EventKind::MmReleased { pages_unaccounted: unaccounted });
+        self.emit(EventKind::MmReleased {
+            pages_unaccounted: unaccounted,
+        });
     }
 
-    fn set_oom_score_adj(&mut self, name: &str, value: i32, legacy: bool) -> Result<Outcome, OpError> {
+    fn set_oom_score_adj(
+        &mut self,
+        name: &str,
+        value: i32,
+        legacy: bool,
+    ) -> Result<Outcome, OpError> {
         let pid = self.pid(name)?;
         let p = self.procs.get_mut(&pid).expect("pid exists");
         // fs/proc/base.c: oom_adj_write scales the legacy value; __set_oom_adj checks privileges.
         let (ok_range, scaled) = if legacy {
-            ((-17..=15).contains(&value), if value == 15 { 1000 } else { value * 1000 / 17 })
+            (
+                (-17..=15).contains(&value),
+                if value == 15 { 1000 } else { value * 1000 / 17 },
+            )
         } else {
             ((-1000..=1000).contains(&value), value)
         };
@@ -433,14 +533,22 @@ impl LinuxMachine {
             });
             return Ok(Outcome::Err(Errno::EINVAL));
         }
-        let floor = if legacy { p.oom_score_adj } else { p.oom_score_adj_min };
+        let floor = if legacy {
+            p.oom_score_adj
+        } else {
+            p.oom_score_adj_min
+        };
         if scaled < floor && !p.cap_sys_admin {
             let why = if legacy {
                 format!("oom_adj {value} (= oom_score_adj {scaled}) is below the current {floor} and the process lacks CAP_SYS_RESOURCE")
             } else {
                 format!("oom_score_adj {scaled} is below oom_score_adj_min {floor} and the process lacks CAP_SYS_RESOURCE")
             };
-            self.emit(EventKind::Refused { errno: Errno::EACCES, why, source: "fs/proc/base.c: __set_oom_adj" });
+            self.emit(EventKind::Refused {
+                errno: Errno::EACCES,
+                why,
+                source: "fs/proc/base.c: __set_oom_adj",
+            });
             return Ok(Outcome::Err(Errno::EACCES));
         }
         let old = p.oom_score_adj;

@@ -93,7 +93,12 @@ impl LinuxMachine {
         let mm_id = p.mm;
         self.emit(EventKind::KernelLog { line });
         // Every process sharing the victim's mm dies with it (__oom_kill_process).
-        let sharers: Vec<Pid> = self.procs.values().filter(|q| q.mm == mm_id && q.state == ProcState::Running).map(|q| q.pid).collect();
+        let sharers: Vec<Pid> = self
+            .procs
+            .values()
+            .filter(|q| q.mm == mm_id && q.state == ProcState::Running)
+            .map(|q| q.pid)
+            .collect();
         for pid in sharers {
             self.end_process(pid, true);
         }

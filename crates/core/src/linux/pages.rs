@@ -72,7 +72,9 @@ pub enum PageState {
     /// A resident page only this mapping uses.
     Private,
     /// A resident page mapped `mapcount` times (COW after fork, or a shared mapping).
-    Shared { mapcount: u32 },
+    Shared {
+        mapcount: u32,
+    },
     Swapped,
     /// Resident but MADV_FREE'd.
     LazyFree,
@@ -99,4 +101,40 @@ pub const PSS_SHIFT: u32 = 12;
 pub fn pss_fixed(pages: u64, mapcount: u32) -> u128 {
     let per_page = ((crate::units::PAGE_SIZE as u128) << PSS_SHIFT) / mapcount.max(1) as u128;
     per_page * pages as u128
+}
+
+/// How many ptes of one mm map a frame: the per-mm reverse map, keyed by pfn. Fork adds one
+/// mapping to every frame this map covers, so fork costs its runs, not the page table's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RCount(pub u32);
+
+impl RunValue for RCount {
+    fn advance(&self, _by: u64) -> Self {
+        *self
+    }
+}
+
+/// Add `delta` mappings to frames `[pfn, pfn+len)` in a reverse map, dropping runs that reach 0.
+pub fn rmap_add(map: &mut crate::runmap::RunMap<RCount>, pfn: u64, len: u64, delta: i64) {
+    if len == 0 {
+        return;
+    }
+    let existing = map.remove(pfn, pfn + len);
+    let mut cur = pfn;
+    let mut out = Vec::new();
+    for (s, l, c) in existing {
+        if s > cur && delta > 0 {
+            out.push((cur, s - cur, delta));
+        }
+        out.push((s, l, c.0 as i64 + delta));
+        cur = s + l;
+    }
+    if cur < pfn + len && delta > 0 {
+        out.push((cur, pfn + len - cur, delta));
+    }
+    for (s, l, c) in out {
+        if c > 0 {
+            map.set(s, l, RCount(c as u32));
+        }
+    }
 }

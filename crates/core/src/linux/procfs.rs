@@ -71,8 +71,8 @@ impl SmapsStats {
             "LazyFree" => b(self.lazyfree),
             "Swap" => b(self.swap),
             "Locked" => kb_of_pss(self.locked),
-            "KSM" | "AnonHugePages" | "ShmemPmdMapped" | "FilePmdMapped" | "Shared_Hugetlb" | "Private_Hugetlb"
-            | "SwapPss" => 0,
+            "KSM" | "AnonHugePages" | "ShmemPmdMapped" | "FilePmdMapped" | "Shared_Hugetlb"
+            | "Private_Hugetlb" | "SwapPss" => 0,
             _ => return None,
         })
     }
@@ -86,7 +86,10 @@ fn pad_kb(out: &mut String, label: &str, kb: u64) {
 impl LinuxMachine {
     /// smaps_account over one VMA.
     pub fn vma_stats(&self, mm: &Mm, v: &Vma) -> SmapsStats {
-        let mut st = SmapsStats { size: v.pages(), ..Default::default() };
+        let mut st = SmapsStats {
+            size: v.pages(),
+            ..Default::default()
+        };
         for (_, l, pte) in mm.pt.range(v.start_page(), v.end_page()) {
             match pte {
                 Pte::Present { pfn } => {
@@ -138,14 +141,34 @@ impl LinuxMachine {
     /// /proc/meminfo fields in order (kB, or counts for HugePages_*), as Linux 6.18 prints them.
     pub fn meminfo(&self) -> Vec<(&'static str, u64)> {
         let kb = pages_to_kb;
-        let lazy: u64 = self.frames.iter().filter(|(_, _, f)| f.lazyfree && f.kind == FrameKind::Anon).map(|(_, l, _)| l).sum();
-        let dirty: u64 = self.frames.iter().filter(|(_, _, f)| f.dirty && f.kind == FrameKind::File).map(|(_, l, _)| l).sum();
-        let mapped: u64 = self.frames.iter().filter(|(_, _, f)| f.kind != FrameKind::Anon && f.mapcount > 0).map(|(_, l, _)| l).sum();
+        let lazy: u64 = self
+            .frames
+            .iter()
+            .filter(|(_, _, f)| f.lazyfree && f.kind == FrameKind::Anon)
+            .map(|(_, l, _)| l)
+            .sum();
+        let dirty: u64 = self
+            .frames
+            .iter()
+            .filter(|(_, _, f)| f.dirty && f.kind == FrameKind::File)
+            .map(|(_, l, _)| l)
+            .sum();
+        let mapped: u64 = self
+            .frames
+            .iter()
+            .filter(|(_, _, f)| f.kind != FrameKind::Anon && f.mapcount > 0)
+            .map(|(_, l, _)| l)
+            .sum();
         let free = self.free_pages();
         let file_lru = self.stats.file + lazy;
         let anon_lru = self.stats.anon - lazy + self.stats.shmem;
         // New anonymous pages start on the inactive list from 5.9 (workingset detection for anon).
-        let (active_anon, inactive_anon) = if self.cfg.kernel >= crate::kernel::KernelVersion::new(5, 9) { (0, anon_lru) } else { (anon_lru, 0) };
+        let (active_anon, inactive_anon) =
+            if self.cfg.kernel >= crate::kernel::KernelVersion::new(5, 9) {
+                (0, anon_lru)
+            } else {
+                (anon_lru, 0)
+            };
         let pagetables: u64 = self.mms.values().map(|m| m.pgtable_pages()).sum();
         let swap_total = self.total_swap_pages();
         let huge_kb = self.cfg.hugepage_bytes / 1024;
@@ -405,7 +428,17 @@ impl LinuxMachine {
         for (k, v) in fields {
             let _ = writeln!(out, "{k}:\t{v:>8} kB");
         }
-        let threads = self.procs.values().filter(|q| q.mm == p.mm && q.state == ProcState::Running && q.vfork_parent.is_none() && q.pid != pid && q.ppid == Some(pid)).count();
+        let threads = self
+            .procs
+            .values()
+            .filter(|q| {
+                q.mm == p.mm
+                    && q.state == ProcState::Running
+                    && q.vfork_parent.is_none()
+                    && q.pid != pid
+                    && q.ppid == Some(pid)
+            })
+            .count();
         let _ = threads;
         let _ = writeln!(out, "Threads:\t1");
         Some(out)

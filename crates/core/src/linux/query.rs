@@ -9,7 +9,10 @@ use std::collections::BTreeMap;
 
 impl LinuxMachine {
     fn running_pid(&self, proc: &str) -> Result<u32, QueryError> {
-        let pid = *self.by_name.get(proc).ok_or_else(|| QueryError::NoSuchProcess(proc.into()))?;
+        let pid = *self
+            .by_name
+            .get(proc)
+            .ok_or_else(|| QueryError::NoSuchProcess(proc.into()))?;
         if self.procs[&pid].state != ProcState::Running {
             return Err(QueryError::ProcessGone(proc.into()));
         }
@@ -24,7 +27,11 @@ impl LinuxMachine {
                     .into_iter()
                     .find(|(n, _)| n == field)
                     .ok_or_else(|| QueryError::NoSuchField(format!("meminfo.{field}")))?;
-                Ok(if field.starts_with("HugePages_") { Value::Number(v as i64) } else { Value::Bytes(v * KIB) })
+                Ok(if field.starts_with("HugePages_") {
+                    Value::Number(v as i64)
+                } else {
+                    Value::Bytes(v * KIB)
+                })
             }
             Query::Status { proc, field } => {
                 let pid = self.running_pid(proc)?;
@@ -34,38 +41,60 @@ impl LinuxMachine {
                     "Threads" => return Ok(Value::Number(1)),
                     _ => {}
                 }
-                let fields = self.status_fields(pid).ok_or_else(|| QueryError::ProcessGone(proc.into()))?;
+                let fields = self
+                    .status_fields(pid)
+                    .ok_or_else(|| QueryError::ProcessGone(proc.into()))?;
                 let (_, v) = fields
                     .into_iter()
                     .find(|(n, _)| n == field)
                     .ok_or_else(|| QueryError::NoSuchField(format!("status.{field}")))?;
                 Ok(Value::Bytes(v * KIB))
             }
-            Query::Smaps { proc, mapping, field } => {
+            Query::Smaps {
+                proc,
+                mapping,
+                field,
+            } => {
                 let pid = self.running_pid(proc)?;
                 let mm = &self.mms[&self.procs[&pid].mm.expect("running")];
-                let &(start, _) = mm
-                    .names
-                    .get(mapping)
-                    .ok_or_else(|| QueryError::NoSuchMapping { proc: proc.clone(), mapping: mapping.clone() })?;
-                let v = mm.find(start).ok_or_else(|| QueryError::Unmapped { proc: proc.clone(), mapping: mapping.clone() })?;
+                let &(start, _) =
+                    mm.names
+                        .get(mapping)
+                        .ok_or_else(|| QueryError::NoSuchMapping {
+                            proc: proc.clone(),
+                            mapping: mapping.clone(),
+                        })?;
+                let v = mm.find(start).ok_or_else(|| QueryError::Unmapped {
+                    proc: proc.clone(),
+                    mapping: mapping.clone(),
+                })?;
                 let st = self.vma_stats(mm, v);
-                st.field(field).map(Value::Bytes).ok_or_else(|| QueryError::NoSuchField(format!("smaps.{field}")))
+                st.field(field)
+                    .map(Value::Bytes)
+                    .ok_or_else(|| QueryError::NoSuchField(format!("smaps.{field}")))
             }
             Query::Rollup { proc, field } => {
                 let pid = self.running_pid(proc)?;
                 let mm = &self.mms[&self.procs[&pid].mm.expect("running")];
-                self.rollup(mm).field(field).map(Value::Bytes).ok_or_else(|| QueryError::NoSuchField(format!("rollup.{field}")))
+                self.rollup(mm)
+                    .field(field)
+                    .map(Value::Bytes)
+                    .ok_or_else(|| QueryError::NoSuchField(format!("rollup.{field}")))
             }
             Query::VmaCount { proc } => {
                 let pid = self.running_pid(proc)?;
-                Ok(Value::Number(self.mms[&self.procs[&pid].mm.expect("running")].map_count() as i64))
+                Ok(Value::Number(
+                    self.mms[&self.procs[&pid].mm.expect("running")].map_count() as i64,
+                ))
             }
             Query::OomScore { proc } => Ok(Value::Number(self.oom_score(self.running_pid(proc)?))),
-            Query::OomScoreAdj { proc } => Ok(Value::Number(self.procs[&self.running_pid(proc)?].oom_score_adj as i64)),
+            Query::OomScoreAdj { proc } => Ok(Value::Number(
+                self.procs[&self.running_pid(proc)?].oom_score_adj as i64,
+            )),
             Query::OomAdj { proc } => Ok(Value::Number(self.oom_adj(self.running_pid(proc)?))),
             Query::Sysctl { name } => {
-                let s = crate::config::Sysctl::from_name(name).ok_or_else(|| QueryError::NoSuchField(name.clone()))?;
+                let s = crate::config::Sysctl::from_name(name)
+                    .ok_or_else(|| QueryError::NoSuchField(name.clone()))?;
                 let c = &self.cfg.sysctls;
                 Ok(Value::Number(match s {
                     crate::config::Sysctl::OvercommitMemory => c.overcommit_memory.sysctl_value(),
@@ -83,7 +112,13 @@ impl LinuxMachine {
     /// The invariants of model-spec Part S, recomputed from scratch.
     pub fn check_invariants(&self) -> Result<(), String> {
         // Committed_AS = Σ VM_ACCOUNT pages of every live mm + shmem object charges.
-        let vma_acct: u64 = self.mms.values().flat_map(|m| m.vmas.values()).filter(|v| v.has(VM_ACCOUNT)).map(|v| v.pages()).sum();
+        let vma_acct: u64 = self
+            .mms
+            .values()
+            .flat_map(|m| m.vmas.values())
+            .filter(|v| v.has(VM_ACCOUNT))
+            .map(|v| v.pages())
+            .sum();
         let obj_acct: u64 = self.objs.values().map(|o| o.charged).sum();
         if self.committed_pages() != vma_acct + obj_acct {
             return Err(format!(
@@ -100,21 +135,37 @@ impl LinuxMachine {
             let mut prev: Option<&Vma> = None;
             let mut total = 0;
             for (&k, v) in &mm.vmas {
-                if k != v.start || v.start >= v.end || v.start < last_end || v.start % 4096 != 0 || v.end % 4096 != 0 {
-                    return Err(format!("mm {id}: VMA {} out of order or overlapping", v.span()));
+                if k != v.start
+                    || v.start >= v.end
+                    || v.start < last_end
+                    || v.start % 4096 != 0
+                    || v.end % 4096 != 0
+                {
+                    return Err(format!(
+                        "mm {id}: VMA {} out of order or overlapping",
+                        v.span()
+                    ));
                 }
                 if v.end > super::mm::TASK_SIZE {
                     return Err(format!("mm {id}: VMA {} beyond TASK_SIZE", v.span()));
                 }
                 if let Some(p) = prev {
                     if p.end == v.start
+                        && !mm.left_apart.contains(&v.start)
                         && p.flags == v.flags
                         && p.obj == v.obj
                         && p.pgoff + p.pages() == v.pgoff
                         && p.anon_vma == v.anon_vma
-                        && !matches!(v.obj.and_then(|o| self.objs.get(&o)).map(|o| &o.kind), Some(super::ObjKind::SharedAnon | super::ObjKind::Sysv { .. }))
+                        && !matches!(
+                            v.obj.and_then(|o| self.objs.get(&o)).map(|o| &o.kind),
+                            Some(super::ObjKind::SharedAnon | super::ObjKind::Sysv { .. })
+                        )
                     {
-                        return Err(format!("mm {id}: VMAs {} and {} would have been merged", p.span(), v.span()));
+                        return Err(format!(
+                            "mm {id}: VMAs {} and {} would have been merged",
+                            p.span(),
+                            v.span()
+                        ));
                     }
                 }
                 if (v.anon_vma.is_some()) != (v.anon_chain > 0) {
@@ -125,7 +176,10 @@ impl LinuxMachine {
                 prev = Some(v);
             }
             if total != mm.total_vm {
-                return Err(format!("mm {id}: total_vm {} != Σ VMA pages {}", mm.total_vm, total));
+                return Err(format!(
+                    "mm {id}: total_vm {} != Σ VMA pages {}",
+                    mm.total_vm, total
+                ));
             }
             // Every pte lies inside a VMA; RSS counters match the ptes.
             let mut rss = [0u64; 3];
@@ -133,7 +187,11 @@ impl LinuxMachine {
                 let pte = *pte;
                 let a = s << PAGE_SHIFT;
                 let b = (s + l) << PAGE_SHIFT;
-                let covered: u64 = mm.overlapping(a, b).iter().map(|&(x, y)| y.min(b) - x.max(a)).sum();
+                let covered: u64 = mm
+                    .overlapping(a, b)
+                    .iter()
+                    .map(|&(x, y)| y.min(b) - x.max(a))
+                    .sum();
                 if covered != b - a {
                     return Err(format!("mm {id}: ptes at {a:x}-{b:x} outside any VMA"));
                 }
@@ -153,8 +211,23 @@ impl LinuxMachine {
                     pte_pfns.push((pfn, l));
                 }
             }
+            let mut rmap = crate::runmap::RunMap::new();
+            for (s, l, pte) in mm.pt.iter() {
+                if let Pte::Present { pfn } = pte {
+                    super::pages::rmap_add(&mut rmap, *pfn, l, 1);
+                    let _ = s;
+                }
+            }
+            if rmap != mm.rmap {
+                return Err(format!(
+                    "mm {id}: reverse map out of step with the page table"
+                ));
+            }
             if rss != mm.rss {
-                return Err(format!("mm {id}: RSS counters {:?} != page table {:?}", mm.rss, rss));
+                return Err(format!(
+                    "mm {id}: RSS counters {:?} != page table {:?}",
+                    mm.rss, rss
+                ));
             }
         }
         // Frame mapcounts equal the number of ptes mapping them: sweep the pte coverage of
@@ -177,7 +250,9 @@ impl LinuxMachine {
         let mut ci = 0;
         for (fp, fl, f) in self.frames.iter() {
             if f.kind == FrameKind::Anon && f.mapcount == 0 {
-                return Err(format!("anonymous frame {fp} with mapcount 0 was not freed"));
+                return Err(format!(
+                    "anonymous frame {fp} with mapcount 0 was not freed"
+                ));
             }
             let end = fp + fl;
             let mut cur = fp;
@@ -187,9 +262,16 @@ impl LinuxMachine {
             let mut j = ci;
             while cur < end {
                 let (cs, ce, c) = cover.get(j).copied().unwrap_or((u64::MAX, u64::MAX, 0));
-                let (seg_end, count) = if cs > cur { (cs.min(end), 0) } else { (ce.min(end), c) };
+                let (seg_end, count) = if cs > cur {
+                    (cs.min(end), 0)
+                } else {
+                    (ce.min(end), c)
+                };
                 if count != f.mapcount as i64 {
-                    return Err(format!("frames {cur}..{seg_end}: mapped {count} times but mapcount is {}", f.mapcount));
+                    return Err(format!(
+                        "frames {cur}..{seg_end}: mapped {count} times but mapcount is {}",
+                        f.mapcount
+                    ));
                 }
                 cur = seg_end;
                 if cs <= cur && ce <= cur {
@@ -207,9 +289,15 @@ impl LinuxMachine {
             }] += l;
         }
         if by_kind != [self.stats.anon, self.stats.file, self.stats.shmem] {
-            return Err(format!("frame counters {:?} != frames {:?}", [self.stats.anon, self.stats.file, self.stats.shmem], by_kind));
+            return Err(format!(
+                "frame counters {:?} != frames {:?}",
+                [self.stats.anon, self.stats.file, self.stats.shmem],
+                by_kind
+            ));
         }
-        if self.stats.anon + self.stats.file + self.stats.shmem + self.hugetlb_total_pages() > self.totalram_pages() {
+        if self.stats.anon + self.stats.file + self.stats.shmem + self.hugetlb_total_pages()
+            > self.totalram_pages()
+        {
             return Err("more pages resident than RAM".into());
         }
         // Object VMA reference counts.
@@ -224,7 +312,10 @@ impl LinuxMachine {
         for (id, o) in &self.objs {
             let r = refs.get(id).copied().unwrap_or(0);
             if r != o.maps {
-                return Err(format!("object {id}: {r} VMAs map it but maps = {}", o.maps));
+                return Err(format!(
+                    "object {id}: {r} VMAs map it but maps = {}",
+                    o.maps
+                ));
             }
         }
         Ok(())

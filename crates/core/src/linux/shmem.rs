@@ -18,36 +18,42 @@ impl LinuxMachine {
     }
 
     /// Charge `n` pages of a VM_NORESERVE shmem object one by one (shmem_acct_blocks): each page
-    /// is its own __vm_enough_memory call. Returns how many were granted.
+    /// is its own __vm_enough_memory call that sees the charges before it. Returns how many were
+    /// granted, and records the decision for the whole batch.
     pub(crate) fn charge_shmem_pages(&mut self, pid: u32, obj: ObjId, n: u64) -> u64 {
         let p = &self.procs[&pid];
         let tv = p.mm.map(|m| self.mms[&m].total_vm);
         let admin = p.cap_sys_admin;
-        // Mode 1 and mode 0 from 5.2 grant a single page whenever RAM+swap ≥ 1 page; mode 2 and
-        // old mode 0 are evaluated for the batch, then page by page at the boundary.
-        let d = self.vm_enough_memory(n, tv, admin, ChargeFor::ShmemPage);
-        if d.granted {
-            self.objs.get_mut(&obj).expect("obj").charged += n;
-            self.emit(EventKind::Commit(d));
-            return n;
-        }
-        let mut granted = 0;
-        // Find how many single pages still pass (each check sees the previous charges).
-        let mut last = d;
-        while granted < n {
-            let d1 = self.vm_enough_memory(1, tv, admin, ChargeFor::ShmemPage);
-            if !d1.granted {
-                last = d1;
-                break;
+        // One page at a time: modes 1 and 0 (≥ 5.2, one page ≤ RAM+swap) grant every page, and
+        // the pre-5.2 estimate does not move while the pages are charged before they are
+        // allocated; so the batch decides for all of them. In mode 2 page i passes iff
+        // Committed_AS + i < allowed: the first `allowed − 1 − Committed_AS` pages pass.
+        let granted = if self.cfg.sysctls.overcommit_memory == OvercommitMode::Never {
+            let probe = self.vm_enough_memory(0, tv, admin, ChargeFor::ShmemPage);
+            match probe.rule {
+                crate::event::CommitRule::Never { allowed, .. } => allowed
+                    .saturating_sub(1)
+                    .saturating_sub(self.committed_pages())
+                    .min(n),
+                _ => 0,
             }
-            granted += 1;
-            if granted > 1_000_000 {
-                break;
-            }
+        } else {
+            n
+        };
+        let d = self.vm_enough_memory(granted.max(1), tv, admin, ChargeFor::ShmemPage);
+        let charged = if d.granted { granted.max(1).min(n) } else { 0 };
+        // Undo the extra page of a zero-page probe.
+        if d.granted && charged < granted.max(1) {
+            self.unacct(granted.max(1) - charged);
         }
-        self.objs.get_mut(&obj).expect("obj").charged += granted;
-        self.emit(EventKind::Commit(last));
-        granted
+        let shown = crate::event::CommitDecision {
+            pages: n,
+            granted: charged == n,
+            ..d
+        };
+        self.emit(EventKind::Commit(shown));
+        self.objs.get_mut(&obj).expect("obj").charged += charged;
+        charged
     }
 
     /// Create a shmem object sized up front: charged in full unless VM_NORESERVE
@@ -70,17 +76,28 @@ impl LinuxMachine {
                 return None;
             }
         }
+        let anonymous = kind == ObjKind::SharedAnon;
         let id = self.new_obj(kind, pages, noreserve);
+        // A shared anonymous object has no name: it lives exactly as long as its mappings.
+        self.objs.get_mut(&id).expect("obj").linked = !anonymous;
         if !noreserve {
             self.objs.get_mut(&id).expect("obj").charged = pages;
         }
-        self.emit(EventKind::ShmemObjectCreated { what, pages, charged: !noreserve });
+        self.emit(EventKind::ShmemObjectCreated {
+            what,
+            pages,
+            charged: !noreserve,
+        });
         Some(id)
     }
 
     /// The kernel's rate-limited log line for a refused charge (model-spec L2.1).
     pub(crate) fn enomem_log(&mut self, pid: u32, pages: u64) {
-        let comm = self.procs.get(&pid).map(|p| p.name.clone()).unwrap_or_default();
+        let comm = self
+            .procs
+            .get(&pid)
+            .map(|p| p.name.clone())
+            .unwrap_or_default();
         if let Some(line) = self.cfg.kernel.enomem_log_line(pid, &comm, pages) {
             self.emit(EventKind::KernelLog { line });
         }
@@ -125,20 +142,42 @@ impl LinuxMachine {
 
     /// `shmget(key, size, IPC_CREAT [| SHM_NORESERVE])` (ipc/shm.c: newseg). SHM_NORESERVE is
     /// honoured only outside mode 2.
-    pub(crate) fn shmget(&mut self, proc: &str, key: &str, len: u64, noreserve: bool) -> Result<Outcome, OpError> {
+    pub(crate) fn shmget(
+        &mut self,
+        proc: &str,
+        key: &str,
+        len: u64,
+        noreserve: bool,
+    ) -> Result<Outcome, OpError> {
         let (pid, _, _) = self.caller(proc)?;
         if len == 0 {
-            return Ok(self.refuse(Errno::EINVAL, "shmget of size 0".into(), "ipc/shm.c: newseg"));
+            return Ok(self.refuse(
+                Errno::EINVAL,
+                "shmget of size 0".into(),
+                "ipc/shm.c: newseg",
+            ));
         }
         if let Some(&id) = self.shm_keys.get(key) {
             if pages_up(len) > self.objs[&id].size_pages {
-                return Ok(self.refuse(Errno::EINVAL, format!("segment `{key}` exists and is smaller"), "ipc/shm.c: shm_more_checks"));
+                return Ok(self.refuse(
+                    Errno::EINVAL,
+                    format!("segment `{key}` exists and is smaller"),
+                    "ipc/shm.c: shm_more_checks",
+                ));
             }
             return Ok(Outcome::Ok);
         }
         let nr = noreserve && self.cfg.sysctls.overcommit_memory != OvercommitMode::Never;
         let pages = pages_up(len);
-        match self.create_shmem(pid, ObjKind::Sysv { key: key.to_string() }, pages, nr, format!("SysV segment `{key}`")) {
+        match self.create_shmem(
+            pid,
+            ObjKind::Sysv {
+                key: key.to_string(),
+            },
+            pages,
+            nr,
+            format!("SysV segment `{key}`"),
+        ) {
             Some(id) => {
                 self.shm_keys.insert(key.to_string(), id);
                 Ok(Outcome::Ok)
@@ -150,7 +189,11 @@ impl LinuxMachine {
     /// `shmctl(IPC_RMID)`: destroyed once nothing is attached.
     pub(crate) fn shmrm(&mut self, key: &str) -> Result<Outcome, OpError> {
         let Some(id) = self.shm_keys.remove(key) else {
-            return Ok(self.refuse(Errno::EINVAL, format!("no SysV segment `{key}`"), "ipc/shm.c: shmctl_down"));
+            return Ok(self.refuse(
+                Errno::EINVAL,
+                format!("no SysV segment `{key}`"),
+                "ipc/shm.c: shmctl_down",
+            ));
         };
         self.objs.get_mut(&id).expect("obj").linked = false;
         self.maybe_destroy(id);
@@ -162,7 +205,13 @@ impl LinuxMachine {
             return id;
         }
         // tmpfs inodes are VM_NORESERVE: pages are charged as they are allocated.
-        let id = self.new_obj(ObjKind::Tmpfs { path: path.to_string() }, 0, true);
+        let id = self.new_obj(
+            ObjKind::Tmpfs {
+                path: path.to_string(),
+            },
+            0,
+            true,
+        );
         self.paths.insert(path.to_string(), id);
         id
     }
@@ -183,7 +232,13 @@ impl LinuxMachine {
 
     /// `write(fd, buf, len)` at `offset` of a tmpfs file: each newly allocated page is charged
     /// (shmem_acct_blocks) and counted against the mount's size; failure is ENOSPC, not ENOMEM.
-    pub(crate) fn tmpfs_write(&mut self, proc: &str, path: &str, offset: u64, len: u64) -> Result<Outcome, OpError> {
+    pub(crate) fn tmpfs_write(
+        &mut self,
+        proc: &str,
+        path: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<Outcome, OpError> {
         let (pid, _, _) = self.caller(proc)?;
         if len == 0 {
             return Ok(Outcome::Ok);
@@ -196,14 +251,26 @@ impl LinuxMachine {
         if self.tmpfs_used_pages() + missing > self.tmpfs_max_pages() {
             return Ok(self.refuse(
                 Errno::ENOSPC,
-                format!("tmpfs mount full: its size is half of RAM ({} pages)", self.tmpfs_max_pages()),
+                format!(
+                    "tmpfs mount full: its size is half of RAM ({} pages)",
+                    self.tmpfs_max_pages()
+                ),
                 "mm/shmem.c: shmem_inode_acct_blocks",
             ));
         }
         let r = self.ensure_cache(pid, obj, a, b - a, true);
         let o = self.objs.get_mut(&obj).expect("obj");
-        o.size_pages = o.size_pages.max(o.cache.iter().map(|(s, l, _)| s + l).max().unwrap_or(0));
-        self.emit(EventKind::Fault { span: crate::event::Span { start: a * PAGE_SIZE, end: b * PAGE_SIZE }, pages: missing, kind: crate::event::FaultKind::Shmem });
+        o.size_pages = o
+            .size_pages
+            .max(o.cache.iter().map(|(s, l, _)| s + l).max().unwrap_or(0));
+        self.emit(EventKind::Fault {
+            span: crate::event::Span {
+                start: a * PAGE_SIZE,
+                end: b * PAGE_SIZE,
+            },
+            pages: missing,
+            kind: crate::event::FaultKind::Shmem,
+        });
         match r {
             Ok(()) => Ok(Outcome::Ok),
             Err(_) => Ok(self.refuse(
@@ -236,15 +303,24 @@ impl LinuxMachine {
                 .filter_map(|v| {
                     let lo = v.pgoff.max(a);
                     let hi = (v.pgoff + v.pages()).min(b);
-                    (lo < hi).then(|| (v.start_page() + (lo - v.pgoff), v.start_page() + (hi - v.pgoff)))
+                    (lo < hi).then(|| {
+                        (
+                            v.start_page() + (lo - v.pgoff),
+                            v.start_page() + (hi - v.pgoff),
+                        )
+                    })
                 })
                 .collect();
             for (s, e) in ranges {
                 // Only the ptes that map this object's pages (private COW copies stay).
-                let runs: Vec<(u64, u64, super::pages::Pte)> = self.mms[&mm_id].pt.range(s, e).collect();
+                let runs: Vec<(u64, u64, super::pages::Pte)> =
+                    self.mms[&mm_id].pt.range(s, e).collect();
                 for (rs, rl, pte) in runs {
                     if let super::pages::Pte::Present { pfn } = pte {
-                        let is_obj = self.frames.get(pfn).is_some_and(|(_, _, f)| f.kind != super::pages::FrameKind::Anon);
+                        let is_obj = self
+                            .frames
+                            .get(pfn)
+                            .is_some_and(|(_, _, f)| f.kind != super::pages::FrameKind::Anon);
                         if is_obj {
                             self.zap(mm_id, rs, rs + rl);
                         }
@@ -273,7 +349,11 @@ impl LinuxMachine {
     /// `unlink(path)` of a tmpfs file: gone when no mapping holds it.
     pub(crate) fn unlink(&mut self, path: &str) -> Result<Outcome, OpError> {
         let Some(id) = self.paths.remove(path) else {
-            return Ok(self.refuse(Errno::ENOENT, format!("no file {path}"), "fs/namei.c: do_unlinkat"));
+            return Ok(self.refuse(
+                Errno::ENOENT,
+                format!("no file {path}"),
+                "fs/namei.c: do_unlinkat",
+            ));
         };
         self.objs.get_mut(&id).expect("obj").linked = false;
         self.maybe_destroy(id);

@@ -107,7 +107,10 @@ impl Vma {
         self.flags & flag != 0
     }
     pub fn span(&self) -> crate::event::Span {
-        crate::event::Span { start: self.start, end: self.end }
+        crate::event::Span {
+            start: self.start,
+            end: self.end,
+        }
     }
     /// The pgoff the page at byte address `addr` has.
     pub fn pgoff_at(&self, addr: u64) -> u64 {

@@ -77,11 +77,20 @@ pub enum ExpectValue {
 pub enum Expect {
     /// `expect [PROC [VERB]] OUTCOME`: the outcome of the most recent operation (by that process,
     /// with that verb, when given).
-    Outcome { proc: Option<String>, verb: Option<String>, outcome: OutcomeSpec },
+    Outcome {
+        proc: Option<String>,
+        verb: Option<String>,
+        outcome: OutcomeSpec,
+    },
     /// `expect PROC running|exited|killed`.
     State { proc: String, state: StateSpec },
     /// `expect QUERY CMP VALUE [± TOLERANCE]`.
-    Value { query: Query, cmp: Cmp, value: ExpectValue, tolerance: Option<ExpectValue> },
+    Value {
+        query: Query,
+        cmp: Cmp,
+        value: ExpectValue,
+        tolerance: Option<ExpectValue>,
+    },
 }
 
 /// One statement with where it was written.

@@ -2,7 +2,10 @@
 //! operations and expectations.
 
 mod ast;
+pub mod fields;
+mod lex;
 mod parse;
+mod size;
 
 pub use ast::*;
 pub use parse::parse;

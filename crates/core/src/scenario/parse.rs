@@ -1,7 +1,401 @@
-//! The scenario parser (being written).
+//! The scenario parser: text in, a [`Scenario`] or line:col diagnostics out
+//! (the language is documented in `docs/scenario-language.md`).
+//!
+//! One statement per line. The parser keeps a static table of the processes and mapping names a
+//! scenario has introduced, so that a typo in a name is reported where it is written rather than
+//! when the simulation reaches it. No input can make it panic: positions count characters, every
+//! number is parsed with checked arithmetic, and slicing happens only at ASCII separators.
 
-use super::ast::{Diagnostic, Pos, Scenario};
+mod expect;
+mod machine;
+mod ops;
+#[cfg(test)]
+mod tests;
 
-pub fn parse(_src: &str) -> Result<Scenario, Vec<Diagnostic>> {
-    Err(vec![Diagnostic { pos: Pos { line: 1, col: 1 }, message: "parser not written yet".into() }])
+use super::ast::{Diagnostic, Pos, Scenario, Stmt, StmtKind};
+use super::lex::{lines, Line, Tok};
+use super::size::{parse_size, SizeError};
+use crate::config::MachineConfig;
+use crate::op::{Op, Size};
+use std::collections::{BTreeMap, BTreeSet};
+
+type PResult<T> = Result<T, Diagnostic>;
+
+fn diag(pos: Pos, message: impl Into<String>) -> Diagnostic {
+    Diagnostic {
+        pos,
+        message: message.into(),
+    }
+}
+
+fn err<T>(pos: Pos, message: impl Into<String>) -> PResult<T> {
+    Err(diag(pos, message))
+}
+
+/// A token quoted for a message: escaped like a Rust string and cut at 40 characters, so that a
+/// pasted megabyte of garbage does not become a megabyte of message.
+fn quote(s: &str) -> String {
+    let mut short: String = s.chars().take(40).collect();
+    if s.chars().nth(40).is_some() {
+        short.push('…');
+    }
+    format!("{short:?}")
+}
+
+/// Words that start a statement (or a query path) and so cannot name a process.
+const KEYWORDS: &[&str] = &[
+    "machine", "sysctl", "spawn", "expect", "kill", "meminfo", "vm",
+];
+
+/// `[A-Za-z_][A-Za-z0-9_-]*`: process and mapping names.
+fn is_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// The message for a token that is not a size.
+fn size_message(e: SizeError, text: &str) -> String {
+    let q = quote(text);
+    match e {
+        SizeError::NotASize => format!("expected a size like 64MiB or 65%ram, found {q}"),
+        SizeError::NoUnit => format!(
+            "expected a size like 64MiB or 65%ram, found {q}: a size needs a unit (B, KiB, MiB, GiB, TiB or pages)"
+        ),
+        SizeError::TooLarge => format!("size {q} is too large or has too many digits (at most 2^64 - 1 bytes)"),
+        SizeError::NotWhole => format!("size {q} is not a whole number of bytes"),
+        SizeError::TooPrecise => {
+            format!("relative size {q} is finer than per mille: write at most one decimal, as in 12.5%ram")
+        }
+    }
+}
+
+fn size(tok: Tok<'_>) -> PResult<Size> {
+    parse_size(tok.text).map_err(|e| diag(tok.pos, size_message(e, tok.text)))
+}
+
+/// A size that must be absolute (bytes), for things fixed when the scenario is parsed.
+fn abs_size(tok: Tok<'_>, what: &str) -> PResult<u64> {
+    match size(tok)? {
+        Size::Bytes(b) => Ok(b),
+        Size::Fraction { .. } => err(
+            tok.pos,
+            format!("{what} must be an absolute size like 64MiB, not a relative one"),
+        ),
+    }
+}
+
+/// The tokens of one statement, read left to right.
+struct Cur<'a, 't> {
+    toks: &'t [Tok<'a>],
+    i: usize,
+}
+
+impl<'a, 't> Cur<'a, 't> {
+    fn new(toks: &'t [Tok<'a>], i: usize) -> Self {
+        Cur { toks, i }
+    }
+
+    fn peek(&self) -> Option<Tok<'a>> {
+        self.toks.get(self.i).copied()
+    }
+
+    /// Where a missing token would have been: just after the last one.
+    fn end(&self) -> Pos {
+        self.toks
+            .last()
+            .map_or(Pos { line: 1, col: 1 }, |t| t.end())
+    }
+
+    fn next(&mut self, what: &str) -> PResult<Tok<'a>> {
+        match self.toks.get(self.i) {
+            Some(t) => {
+                self.i += 1;
+                Ok(*t)
+            }
+            None => err(
+                self.end(),
+                format!("expected {what}, found the end of the line"),
+            ),
+        }
+    }
+
+    /// Every token not read yet.
+    fn rest(&mut self) -> &'t [Tok<'a>] {
+        let from = self.i.min(self.toks.len());
+        self.i = self.toks.len();
+        &self.toks[from..]
+    }
+
+    /// The statement must end here.
+    fn done(&self) -> PResult<()> {
+        match self.peek() {
+            Some(t) => err(
+                t.pos,
+                format!("unexpected {} after a complete statement", quote(t.text)),
+            ),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What the parser knows about the processes of a scenario, statically.
+#[derive(Default)]
+struct Names {
+    /// Process name → index of its address space in `mms`. Names stay after exit or kill, so
+    /// that an `expect` can still ask about the process, and are never reused.
+    procs: BTreeMap<String, usize>,
+    /// The mapping names of each address space. `clone` shares one; `fork`/`vfork` copy it;
+    /// `exec` starts an empty one.
+    mms: Vec<BTreeSet<String>>,
+}
+
+impl Names {
+    fn new_mm(&mut self, names: BTreeSet<String>) -> usize {
+        self.mms.push(names);
+        self.mms.len() - 1
+    }
+
+    fn mappings(&self, proc: &str) -> Option<&BTreeSet<String>> {
+        self.procs.get(proc).and_then(|&mm| self.mms.get(mm))
+    }
+}
+
+/// A name an operation introduced, which an `expect` saying the operation failed frees again: after
+/// `app fork child` and `expect app fork ENOMEM`, no `child` exists, so a later `app fork child`
+/// is fine.
+#[derive(Clone, Debug, Default)]
+enum Intro {
+    #[default]
+    Nothing,
+    Proc(String),
+    Mapping {
+        mm: usize,
+        name: String,
+    },
+}
+
+#[derive(Default)]
+struct Parser {
+    machine: Option<MachineConfig>,
+    /// The first statement has been seen (and a missing `machine` line reported, if it was).
+    missing_machine: bool,
+    names: Names,
+    /// What each operation written so far introduced, by record index. A line that fails to parse
+    /// still records its process and verb (introducing nothing), so that its `expect` is not a
+    /// second error.
+    intros: Vec<Intro>,
+    /// The most recent operation, overall, by process, and by process and verb (`Op::verb`).
+    last_op: Option<usize>,
+    last_by_proc: BTreeMap<String, usize>,
+    last_by_verb: BTreeMap<(String, &'static str), usize>,
+    /// The verb of each process's most recent tmpfs operation, which `expect PROC tmpfs …` means.
+    last_tmpfs: BTreeMap<String, &'static str>,
+    stmts: Vec<Stmt>,
+    diags: Vec<Diagnostic>,
+}
+
+/// Parse a scenario. On error, every diagnostic found (at most one per line), in line order.
+pub fn parse(src: &str) -> Result<Scenario, Vec<Diagnostic>> {
+    let mut p = Parser::default();
+    for line in lines(src) {
+        p.line(&line);
+    }
+    p.finish()
+}
+
+impl Parser {
+    fn finish(self) -> Result<Scenario, Vec<Diagnostic>> {
+        match self.machine {
+            Some(machine) if self.diags.is_empty() => Ok(Scenario {
+                machine,
+                stmts: self.stmts,
+            }),
+            None if self.diags.is_empty() => Err(vec![diag(
+                Pos { line: 1, col: 1 },
+                "the scenario is empty: expected a first line like `machine linux ram=8GiB`",
+            )]),
+            _ => Err(self.diags),
+        }
+    }
+
+    fn line(&mut self, line: &Line<'_>) {
+        let Some(&first) = line.toks.first() else {
+            return;
+        };
+        // Reported once, on the first statement; a `machine` line with an error counts as a
+        // machine line, so that its error is not followed by one on every later line.
+        let mut reported_here = false;
+        if self.machine.is_none() && !self.missing_machine {
+            self.missing_machine = true;
+            if first.text != "machine" {
+                reported_here = true;
+                self.diags.push(diag(
+                    first.pos,
+                    format!(
+                        "expected a `machine` line first (e.g. `machine linux ram=8GiB`), found {}",
+                        quote(first.text)
+                    ),
+                ));
+            }
+        }
+        let result = match first.text {
+            "machine" => self.machine_line(&line.toks),
+            "sysctl" => self
+                .sysctl_line(&line.toks)
+                .map(|op| vec![(first.pos, StmtKind::Op(op))]),
+            "spawn" => self
+                .spawn_line(&line.toks)
+                .map(|op| vec![(first.pos, StmtKind::Op(op))]),
+            "kill" => self
+                .kill_line(&line.toks)
+                .map(|op| vec![(first.pos, StmtKind::Op(op))]),
+            "expect" => self
+                .expect_line(&line.toks)
+                .map(|e| vec![(first.pos, StmtKind::Expect(e))]),
+            _ => self
+                .proc_line(&line.toks)
+                .map(|op| vec![(first.pos, StmtKind::Op(op))]),
+        };
+        match result {
+            Ok(kinds) => {
+                for (pos, kind) in kinds {
+                    if let StmtKind::Op(op) = &kind {
+                        self.note_op(op);
+                    }
+                    self.stmts.push(Stmt {
+                        pos,
+                        kind,
+                        text: line.text.to_string(),
+                    });
+                }
+            }
+            // One diagnostic per line.
+            Err(_) if reported_here => {}
+            Err(d) => self.diags.push(d),
+        }
+    }
+
+    /// Remember that an operation was written, for the static checks of later `expect` lines.
+    fn note_op(&mut self, op: &Op) {
+        let intro = match op {
+            Op::Fork { child, .. } => Intro::Proc(child.clone()),
+            Op::Mmap { proc, name, .. } => match self.names.procs.get(proc) {
+                Some(&mm) => Intro::Mapping {
+                    mm,
+                    name: name.clone(),
+                },
+                None => Intro::Nothing,
+            },
+            _ => Intro::Nothing,
+        };
+        let verb = op.verb();
+        if verb.starts_with("tmpfs-") {
+            if let Some(proc) = op.proc() {
+                self.last_tmpfs.insert(proc.to_string(), verb);
+            }
+        }
+        self.record(op.proc(), Some(verb), intro);
+    }
+
+    fn record(&mut self, proc: Option<&str>, verb: Option<&'static str>, intro: Intro) {
+        let at = self.intros.len();
+        self.intros.push(intro);
+        self.last_op = Some(at);
+        if let Some(proc) = proc {
+            self.last_by_proc.insert(proc.to_string(), at);
+            if let Some(verb) = verb {
+                self.last_by_verb.insert((proc.to_string(), verb), at);
+            }
+        }
+    }
+
+    /// An `expect` says operation `at` failed: whatever name it introduced does not exist.
+    fn release(&mut self, at: usize) {
+        match self.intros.get_mut(at).map(std::mem::take) {
+            Some(Intro::Proc(name)) => {
+                self.names.procs.remove(&name);
+            }
+            Some(Intro::Mapping { mm, name }) => {
+                if let Some(names) = self.names.mms.get_mut(mm) {
+                    names.remove(&name);
+                }
+            }
+            Some(Intro::Nothing) | None => {}
+        }
+    }
+
+    /// A process that must already exist.
+    fn proc_ref(&self, tok: Tok<'_>) -> PResult<String> {
+        if self.names.procs.contains_key(tok.text) {
+            Ok(tok.text.to_string())
+        } else if is_name(tok.text) {
+            err(
+                tok.pos,
+                format!("no process named `{}` (spawn it first)", tok.text),
+            )
+        } else {
+            err(
+                tok.pos,
+                format!("expected a process name, found {}", quote(tok.text)),
+            )
+        }
+    }
+
+    /// A name for a new process: well formed, not a keyword, not in use.
+    fn new_proc_name(&self, tok: Tok<'_>) -> PResult<String> {
+        if !is_name(tok.text) {
+            err(
+                tok.pos,
+                format!(
+                    "expected a process name (a letter or _, then letters, digits, _ or -), found {}",
+                    quote(tok.text)
+                ),
+            )
+        } else if KEYWORDS.contains(&tok.text) {
+            err(
+                tok.pos,
+                format!("`{}` is a keyword and cannot name a process", tok.text),
+            )
+        } else if self.names.procs.contains_key(tok.text) {
+            err(
+                tok.pos,
+                format!(
+                    "a process named `{}` already exists (names are never reused)",
+                    tok.text
+                ),
+            )
+        } else {
+            Ok(tok.text.to_string())
+        }
+    }
+
+    /// A mapping of `proc` that must already exist.
+    fn mapping_ref(&self, proc: &str, tok: Tok<'_>) -> PResult<String> {
+        let known = self
+            .names
+            .mappings(proc)
+            .is_some_and(|m| m.contains(tok.text));
+        if known {
+            Ok(tok.text.to_string())
+        } else if is_name(tok.text) {
+            err(
+                tok.pos,
+                format!(
+                    "process `{proc}` has no mapping named `{}` (mmap it first)",
+                    tok.text
+                ),
+            )
+        } else {
+            err(
+                tok.pos,
+                format!("expected a mapping name, found {}", quote(tok.text)),
+            )
+        }
+    }
+
+    /// Register a process with the given mapping names.
+    fn add_proc(&mut self, name: &str, mm: usize) {
+        self.names.procs.insert(name.to_string(), mm);
+    }
 }

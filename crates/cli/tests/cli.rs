@@ -1,0 +1,414 @@
+//! End-to-end tests of the `vmlab` binary: exit codes, the trace, the kernel-formatted views,
+//! `explain`, the `--json` document, usage errors and a closed stdout pipe.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const VMLAB: &str = env!("CARGO_BIN_EXE_vmlab");
+
+/// The scenario library at the top of the workspace.
+fn scenario(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scenarios")
+        .join(name)
+}
+
+/// Write a fixture scenario into this test binary's scratch directory.
+fn fixture(name: &str, text: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("vmlab-cli-tests");
+    std::fs::create_dir_all(&dir).expect("create the fixture directory");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write a fixture");
+    path
+}
+
+fn vmlab(args: &[&str]) -> Output {
+    Command::new(VMLAB)
+        .args(args)
+        .output()
+        .expect("run the vmlab binary")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).expect("stderr is UTF-8")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status
+        .code()
+        .expect("vmlab exits with a code, not a signal")
+}
+
+const PASSING: &str = "\
+# A fork after a merge, small enough to read.
+machine linux ram=24GiB swap=0 overcommit=0 kernel=6.6
+spawn app
+app mmap a 15GiB rw private anon
+app mmap b 15GiB rw private anon below=a
+app fork child
+expect app fork ENOMEM
+app write a[0..64MiB]
+expect app.VmRSS = 64MiB
+";
+
+#[test]
+fn run_fork_after_merge_prints_enomem_with_its_explanation() {
+    let path = scenario("fork-after-merge.vmlab");
+    let o = vmlab(&["run", path.to_str().unwrap()]);
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "stdout:\n{out}\nstderr:\n{}", stderr(&o));
+    let fork_lines: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains(" fork ") && l.contains("ENOMEM"))
+        .collect();
+    assert!(!fork_lines.is_empty(), "no fork ENOMEM line in:\n{out}");
+    assert!(
+        fork_lines
+            .iter()
+            .any(|l| l.contains("larger than RAM+swap") && l.contains("mm/util.c")),
+        "the ENOMEM is not explained:\n{}",
+        fork_lines.join("\n")
+    );
+    assert!(
+        fork_lines
+            .iter()
+            .any(|l| l.contains("kernel/fork.c: dup_mmap")),
+        "the fork's per-VMA check is not named:\n{}",
+        fork_lines.join("\n")
+    );
+    assert!(out.contains("PASS "), "{out}");
+    assert!(!out.contains("FAIL "), "{out}");
+}
+
+#[test]
+fn run_header_and_lines_are_fixed_width() {
+    let path = fixture("passing.vmlab", PASSING);
+    let o = vmlab(&["run", path.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    let header = out.lines().next().expect("a header line");
+    assert!(header.starts_with("STEP   PID PROCESS"), "{header}");
+    let explanation_col = header.find("EXPLANATION").expect("an EXPLANATION column");
+    for line in out.lines().skip(1).take_while(|l| !l.is_empty()) {
+        assert!(
+            line.chars().count() > explanation_col,
+            "a short trace line: {line}"
+        );
+    }
+    assert!(stderr(&o).contains("0 failed"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_failing_expect_exits_1_and_names_its_position() {
+    let text = PASSING.replace("expect app.VmRSS = 64MiB", "expect app.VmRSS = 32MiB");
+    let path = fixture("failing.vmlab", &text);
+    let file = path.to_str().unwrap();
+    let o = vmlab(&["run", file]);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains(&format!("FAIL {file}:9:1:")),
+        "no `FAIL {file}:9:1:` in:\n{out}"
+    );
+    assert!(out.contains(&format!("PASS {file}:7:1:")), "{out}");
+    assert!(stderr(&o).contains("1 failed"), "{}", stderr(&o));
+}
+
+#[test]
+fn an_invalid_scenario_exits_2_with_file_line_col() {
+    let path = fixture(
+        "invalid.vmlab",
+        "machine linux ram=24GiB\nspawn app\napp mmap a 15Gb rw private anon\n",
+    );
+    let file = path.to_str().unwrap();
+    for args in [
+        vec!["run", file],
+        vec!["run", file, "--json"],
+        vec!["show", file, "--at", "1", "meminfo"],
+        vec!["explain", file, "--at", "1"],
+    ] {
+        let o = vmlab(&args);
+        assert_eq!(code(&o), 2, "{args:?}");
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!("{file}:3:12: error: ")),
+            "{args:?}: no `{file}:3:12: error:` in:\n{err}"
+        );
+    }
+}
+
+#[test]
+fn show_meminfo_has_the_kernel_format() {
+    let path = scenario("fork-after-merge.vmlab");
+    let o = vmlab(&["show", path.to_str().unwrap(), "--at", "3", "meminfo"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    let first = out.lines().next().expect("a first line");
+    // fs/proc/meminfo.c: seq_printf("%s%8lu kB\n") with the name padded to 16 columns.
+    assert_eq!(first, format!("{:<16}{:>8} kB", "MemTotal:", 24_684_092));
+    assert_eq!(first, "MemTotal:       24684092 kB");
+    assert!(
+        out.lines()
+            .any(|l| l == format!("{:<16}{:>8} kB", "Committed_AS:", 14_810_448)),
+        "Committed_AS after step 3 is 14810448 kB:\n{out}"
+    );
+    for line in out.lines() {
+        let (name, rest) = line.split_at(line.find(':').expect("`Name:` on every line") + 1);
+        assert!(line.len() >= 16 + 8, "short line `{line}`");
+        assert!(
+            name.len() <= 16 && line[name.len()..16].chars().all(|c| c == ' '),
+            "name not padded to 16 columns: `{line}`"
+        );
+        let number = rest.trim().trim_end_matches(" kB");
+        assert!(
+            number.chars().all(|c| c.is_ascii_digit()),
+            "not a number in `{line}`"
+        );
+        if line.ends_with(" kB") {
+            assert!(
+                line.len() >= 16 + 8 + 3,
+                "number narrower than 8 columns: `{line}`"
+            );
+        }
+    }
+}
+
+#[test]
+fn show_process_views_work() {
+    let path = scenario("cow-pss.vmlab");
+    let file = path.to_str().unwrap();
+    // After step 5 (`child write buf[0..16MiB]`), the numbers of model-spec L5.4.
+    let maps = vmlab(&["show", file, "--at", "5", "maps", "child"]);
+    assert_eq!(code(&maps), 0, "{}", stderr(&maps));
+    let maps = stdout(&maps);
+    assert_eq!(maps.lines().count(), 1, "{maps}");
+    assert!(maps.contains(" rw-p 00000000 00:00 0"), "{maps}");
+
+    let smaps = vmlab(&["show", file, "--at", "5", "smaps", "child"]);
+    assert_eq!(code(&smaps), 0, "{}", stderr(&smaps));
+    let smaps = stdout(&smaps);
+    for want in [
+        "Rss:               65536 kB",
+        "Pss:               40960 kB",
+        "Shared_Dirty:      49152 kB",
+        "Private_Dirty:     16384 kB",
+    ] {
+        assert!(smaps.lines().any(|l| l == want), "no `{want}` in:\n{smaps}");
+    }
+    assert!(
+        smaps
+            .lines()
+            .any(|l| l.starts_with("VmFlags: ") && l.contains(" ac")),
+        "{smaps}"
+    );
+
+    let status = vmlab(&["show", file, "--at", "5", "status", "child"]);
+    assert_eq!(code(&status), 0, "{}", stderr(&status));
+    let status = stdout(&status);
+    assert!(status.lines().any(|l| l == "Name:\tchild"), "{status}");
+    assert!(
+        status.lines().any(|l| l == "VmRSS:\t   65536 kB"),
+        "{status}"
+    );
+
+    let score = vmlab(&["show", file, "--at", "5", "oom_score", "child"]);
+    assert_eq!(code(&score), 0, "{}", stderr(&score));
+    let score = stdout(&score);
+    let n: i64 = score.trim().parse().expect("oom_score is a number");
+    assert!((666..=2000).contains(&n), "{n}");
+
+    let unknown = vmlab(&["show", file, "--at", "5", "status", "nobody"]);
+    assert_eq!(code(&unknown), 2);
+}
+
+#[test]
+fn explain_names_the_rule_numbers_and_source() {
+    let path = scenario("fork-after-merge.vmlab");
+    let o = vmlab(&["explain", path.to_str().unwrap(), "--at", "8"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("step 8 ("), "{out}");
+    assert!(out.contains("outcome: ENOMEM"), "{out}");
+    assert!(out.contains("[commit.guess.exceeds_total]"), "{out}");
+    assert!(
+        out.contains("rule/source: mm/util.c: __vm_enough_memory"),
+        "{out}"
+    );
+    assert!(out.contains("kernel/fork.c: dup_mmap"), "{out}");
+    assert!(out.contains("29620896 kB"), "{out}");
+
+    let booted = vmlab(&["explain", path.to_str().unwrap(), "--at", "0"]);
+    assert_eq!(code(&booted), 0);
+    assert!(stdout(&booted).starts_with("step 0: the machine as booted"));
+
+    let past = vmlab(&["explain", path.to_str().unwrap(), "--at", "99"]);
+    assert_eq!(code(&past), 2);
+    assert!(stderr(&past).contains("past the end"), "{}", stderr(&past));
+}
+
+#[test]
+fn json_has_the_documented_keys() {
+    let path = scenario("fork-after-merge.vmlab");
+    let file = path.to_str().unwrap();
+    let o = vmlab(&["run", file, "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
+    let top: Vec<&str> = doc
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for key in [
+        "schema",
+        "vmlab",
+        "file",
+        "machine",
+        "passed",
+        "error",
+        "steps",
+        "expectations",
+        "final",
+    ] {
+        assert!(top.contains(&key), "no `{key}` in {top:?}");
+    }
+    assert_eq!(doc["schema"], 1);
+    assert_eq!(doc["file"], file);
+    assert_eq!(doc["passed"], true);
+    assert!(doc["error"].is_null());
+    assert_eq!(doc["machine"]["os"], "linux");
+    assert_eq!(doc["machine"]["ram_kb"], 24_684_092);
+
+    let steps = doc["steps"].as_array().expect("steps is an array");
+    let fork = &steps[7];
+    assert_eq!(fork["step"], 8);
+    assert_eq!(fork["op"], "fork");
+    assert_eq!(fork["outcome"], "ENOMEM");
+    assert_eq!(fork["committed_as_kb"], 29_620_896);
+    let reasons: Vec<&str> = fork["events"]
+        .as_array()
+        .expect("events is an array")
+        .iter()
+        .map(|e| e["reason"].as_str().expect("a reason string"))
+        .collect();
+    assert!(
+        reasons.contains(&"commit.guess.exceeds_total"),
+        "{reasons:?}"
+    );
+
+    let checks = doc["expectations"].as_array().expect("an array");
+    assert!(checks.iter().all(|c| c["passed"] == true));
+    assert!(checks[0]["line"].is_u64() && checks[0]["after_step"].is_u64());
+
+    let fin = &doc["final"];
+    assert_eq!(fin["overcommit_memory"], 0);
+    assert_eq!(fin["meminfo_kb"]["Committed_AS"], 29_620_896);
+    assert_eq!(fin["meminfo_kb"]["CommitLimit"], 12_342_044);
+    let procs = fin["processes"].as_array().expect("an array");
+    let dockerd = procs
+        .iter()
+        .find(|p| p["name"] == "dockerd")
+        .expect("dockerd in final.processes");
+    assert_eq!(dockerd["state"], "running");
+    assert_eq!(dockerd["VmSize"], 29_620_896);
+    assert_eq!(dockerd["VmRSS"], 0);
+    let vmas = dockerd["vmas"].as_array().expect("an array");
+    assert_eq!(vmas.len(), 1);
+    assert_eq!(vmas[0]["perms"], "rw-p");
+    assert!(vmas[0]["flags"].as_str().unwrap().contains("ac"));
+}
+
+#[test]
+fn json_of_a_failing_scenario_exits_1() {
+    let text = PASSING.replace("= 64MiB", "= 1MiB");
+    let path = fixture("failing-json.vmlab", &text);
+    let o = vmlab(&["run", path.to_str().unwrap(), "--json"]);
+    assert_eq!(code(&o), 1);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
+    assert_eq!(doc["passed"], false);
+    let failed: Vec<_> = doc["expectations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["line"], 9);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let file = fixture("usage.vmlab", PASSING);
+    let file = file.to_str().unwrap();
+    let cases: Vec<Vec<&str>> = vec![
+        vec![],
+        vec!["frobnicate", file],
+        vec!["run"],
+        vec!["run", file, "extra"],
+        vec!["run", file, "--bogus"],
+        vec!["show", file, "meminfo"],
+        vec!["show", file, "--at", "x", "meminfo"],
+        vec!["show", file, "--at", "1"],
+        vec!["show", file, "--at", "1", "maps"],
+        vec!["show", file, "--at", "1", "meminfo", "app"],
+        vec!["show", file, "--at", "1", "pagemap", "app"],
+        vec!["show", file, "--at", "99", "meminfo"],
+        vec!["explain", file],
+        vec!["run", "/nonexistent/vmlab/scenario.vmlab"],
+    ];
+    for args in cases {
+        let o = vmlab(&args);
+        assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
+        assert!(stdout(&o).is_empty(), "{args:?} printed on stdout");
+        assert!(
+            stderr(&o).starts_with("vmlab: "),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+    let o = vmlab(&[]);
+    assert!(stderr(&o).contains("usage:"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_closed_stdout_pipe_is_not_an_error() {
+    // Enough output to fill a pipe buffer many times over.
+    let mut text = String::from("machine linux ram=64GiB\nspawn app\n");
+    for i in 0..3000 {
+        text.push_str(&format!("app mmap m{i} 1MiB rw private anon\n"));
+    }
+    text.push_str("expect app.vmas = 1\n");
+    let path = fixture("long.vmlab", &text);
+    for args in [
+        vec!["run", path.to_str().unwrap()],
+        vec!["run", path.to_str().unwrap(), "--json"],
+    ] {
+        let mut child = Command::new(VMLAB)
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn vmlab");
+        // Read a little, then close our end, as `vmlab run x | head -1` would.
+        let mut out = child.stdout.take().expect("a stdout pipe");
+        let mut first = [0u8; 64];
+        out.read_exact(&mut first).expect("some output");
+        drop(out);
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .expect("a stderr pipe")
+            .read_to_string(&mut err)
+            .expect("read stderr");
+        let status = child.wait().expect("vmlab ends");
+        assert_eq!(status.code(), Some(0), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
+    }
+}

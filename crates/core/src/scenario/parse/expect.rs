@@ -1,0 +1,430 @@
+//! `expect` lines: outcomes of earlier operations, process states, and values read by query paths.
+
+use super::ops::VERBS;
+use super::{diag, err, is_name, quote, size_message, Cur, PResult, Parser};
+use crate::config::Sysctl;
+use crate::op::Errno;
+use crate::query::Query;
+use crate::scenario::ast::{Cmp, Expect, ExpectValue, OutcomeSpec, StateSpec};
+use crate::scenario::fields::{
+    query_kind, ValueKind, MEMINFO_NUMBER_FIELDS, MEMINFO_SIZE_FIELDS, ROLLUP_SIZE_FIELDS,
+    SMAPS_SIZE_FIELDS, STATUS_NUMBER_FIELDS, STATUS_SIZE_FIELDS,
+};
+use crate::scenario::lex::Tok;
+use crate::scenario::size::{parse_i64, parse_size, SizeError};
+
+const OUTCOMES: &str =
+    "ok, ENOMEM, EACCES, EINVAL, EEXIST, ENOSPC, EPERM, ENOENT, EFAULT or killed";
+
+/// The verbs `expect PROC VERB OUTCOME` matches against [`crate::op::Op::verb`], besides [`VERBS`].
+const EXTRA_EXPECT_VERBS: &[&str] = &["spawn", "tmpfs-write", "tmpfs-truncate"];
+
+fn outcome(s: &str) -> Option<OutcomeSpec> {
+    match s {
+        "ok" => Some(OutcomeSpec::Ok),
+        "killed" => Some(OutcomeSpec::Killed),
+        _ => Errno::parse(s).map(OutcomeSpec::Err),
+    }
+}
+
+fn state(s: &str) -> Option<StateSpec> {
+    match s {
+        "running" => Some(StateSpec::Running),
+        "exited" => Some(StateSpec::Exited),
+        "killed" => Some(StateSpec::Killed),
+        _ => None,
+    }
+}
+
+fn cmp(s: &str) -> Option<Cmp> {
+    match s {
+        "=" | "==" => Some(Cmp::Eq),
+        "!=" => Some(Cmp::Ne),
+        "<" => Some(Cmp::Lt),
+        "<=" => Some(Cmp::Le),
+        ">" => Some(Cmp::Gt),
+        ">=" => Some(Cmp::Ge),
+        _ => None,
+    }
+}
+
+/// A field name from one of the kernel's lists, with a hint when only the case is wrong.
+fn field(seg: Tok<'_>, lists: &[&[&str]], file: &str) -> PResult<String> {
+    if lists.iter().any(|l| l.contains(&seg.text)) {
+        return Ok(seg.text.to_string());
+    }
+    let all: Vec<&str> = lists.iter().flat_map(|l| l.iter().copied()).collect();
+    if let Some(near) = all.iter().find(|f| f.eq_ignore_ascii_case(seg.text)) {
+        return err(
+            seg.pos,
+            format!("no {file} field {}; did you mean `{near}`? (field names are case-sensitive, as the kernel prints them)", quote(seg.text)),
+        );
+    }
+    err(
+        seg.pos,
+        format!(
+            "no {file} field {} (fields: {})",
+            quote(seg.text),
+            all.join(" ")
+        ),
+    )
+}
+
+/// The right-hand side of a comparison, of the kind the query reads.
+fn parse_value(kind: ValueKind, path: &str, tok: Tok<'_>) -> PResult<ExpectValue> {
+    match kind {
+        ValueKind::Size => match parse_size(tok.text) {
+            Ok(s) => Ok(ExpectValue::Size(s)),
+            Err(SizeError::NoUnit) => err(
+                tok.pos,
+                format!(
+                    "`{path}` is a size: write a unit such as kB or MiB (found {})",
+                    quote(tok.text)
+                ),
+            ),
+            Err(e) => err(tok.pos, size_message(e, tok.text)),
+        },
+        ValueKind::Number => match parse_i64(tok.text) {
+            Some(n) => Ok(ExpectValue::Number(n)),
+            None if parse_size(tok.text).is_ok() => err(
+                tok.pos,
+                format!(
+                    "`{path}` is a number, not a size: write a plain integer such as 3 (found {})",
+                    quote(tok.text)
+                ),
+            ),
+            None => err(
+                tok.pos,
+                format!(
+                    "expected an integer for `{path}`, found {}",
+                    quote(tok.text)
+                ),
+            ),
+        },
+    }
+}
+
+impl Parser {
+    pub(super) fn expect_line(&mut self, toks: &[Tok<'_>]) -> PResult<Expect> {
+        let mut cur = Cur::new(toks, 1);
+        let a0 = cur.next("an outcome, a process state or a query after `expect`")?;
+        let is_value = a0.text.contains('.') || cur.peek().is_some_and(|t| cmp(t.text).is_some());
+        if is_value {
+            return self.expect_value(a0, &mut cur);
+        }
+        let Some(a1) = cur.peek() else {
+            let Some(o) = outcome(a0.text) else {
+                return if self.names.procs.contains_key(a0.text) {
+                    err(a0.end(), "expected `running`, `exited`, `killed` or an outcome after the process name")
+                } else {
+                    err(a0.pos, format!("expected an outcome ({OUTCOMES}), a process state or a query, found {}", quote(a0.text)))
+                };
+            };
+            let Some(at) = self.last_op else {
+                return err(a0.pos, "no earlier operation for this expect to check");
+            };
+            self.release_if_failed(at, o);
+            return Ok(Expect::Outcome {
+                proc: None,
+                verb: None,
+                outcome: o,
+            });
+        };
+        cur.i += 1;
+        let proc = self.proc_ref(a0)?;
+        let Some(a2) = cur.peek() else {
+            // Two words: a state (`killed` is a state here), or the outcome of the process's last operation.
+            if let Some(state) = state(a1.text) {
+                return Ok(Expect::State { proc, state });
+            }
+            let Some(o) = outcome(a1.text) else {
+                return err(
+                    a1.pos,
+                    format!("expected running, exited, killed, an outcome ({OUTCOMES}) or a verb, found {}", quote(a1.text)),
+                );
+            };
+            let Some(&at) = self.last_by_proc.get(&proc) else {
+                return err(
+                    a0.pos,
+                    format!("no earlier operation by `{proc}` for this expect to check"),
+                );
+            };
+            self.release_if_failed(at, o);
+            return Ok(Expect::Outcome {
+                proc: Some(proc),
+                verb: None,
+                outcome: o,
+            });
+        };
+        cur.i += 1;
+        let (verb, at) = self.expect_verb(&proc, a1)?;
+        let Some(o) = outcome(a2.text) else {
+            return err(
+                a2.pos,
+                format!("expected an outcome ({OUTCOMES}), found {}", quote(a2.text)),
+            );
+        };
+        cur.done()?;
+        self.release_if_failed(at, o);
+        Ok(Expect::Outcome {
+            proc: Some(proc),
+            verb: Some(verb.to_string()),
+            outcome: o,
+        })
+    }
+
+    /// The `Op::verb` an `expect PROC VERB` names. `tmpfs` means the process's most recent tmpfs
+    /// operation (`tmpfs-write` or `tmpfs-truncate`), and `oom_adj` is `oom_score_adj`.
+    fn expect_verb(&self, proc: &str, tok: Tok<'_>) -> PResult<(&'static str, usize)> {
+        let verb = match tok.text {
+            "tmpfs" => match self.last_tmpfs.get(proc) {
+                Some(v) => *v,
+                None => {
+                    return err(
+                        tok.pos,
+                        format!(
+                            "no earlier `tmpfs` operation by `{proc}` for this expect to check"
+                        ),
+                    )
+                }
+            },
+            "oom_adj" => "oom_score_adj",
+            other => match VERBS
+                .iter()
+                .chain(EXTRA_EXPECT_VERBS)
+                .find(|v| **v == other)
+            {
+                Some(v) => v,
+                None => {
+                    return err(
+                        tok.pos,
+                        format!(
+                            "expected a verb ({}, spawn) or an outcome ({OUTCOMES}), found {}",
+                            VERBS.join(", "),
+                            quote(other)
+                        ),
+                    )
+                }
+            },
+        };
+        match self.last_by_verb.get(&(proc.to_string(), verb)) {
+            Some(&at) => Ok((verb, at)),
+            None => err(
+                tok.pos,
+                format!(
+                    "no earlier `{}` by `{proc}` for this expect to check",
+                    tok.text
+                ),
+            ),
+        }
+    }
+
+    /// An expected failure means the operation introduced nothing (see [`super::Intro`]).
+    fn release_if_failed(&mut self, at: usize, o: OutcomeSpec) {
+        if o != OutcomeSpec::Ok {
+            self.release(at);
+        }
+    }
+
+    /// `expect QUERY CMP VALUE [± TOLERANCE]`.
+    fn expect_value(&self, qtok: Tok<'_>, cur: &mut Cur<'_, '_>) -> PResult<Expect> {
+        let query = self.query(qtok)?;
+        let path = qtok.text;
+        // query() only returns queries whose field it found in fields.rs, so the kind is known.
+        let kind = query_kind(&query)
+            .ok_or_else(|| diag(qtok.pos, format!("no field {}", quote(path))))?;
+        let ctok = cur.next("a comparison (=, !=, <, <=, >, >=)")?;
+        let Some(cmp) = cmp(ctok.text) else {
+            return err(
+                ctok.pos,
+                format!(
+                    "expected a comparison (=, !=, <, <=, >, >=), found {}",
+                    quote(ctok.text)
+                ),
+            );
+        };
+        let value = parse_value(kind, path, cur.next("a value to compare with")?)?;
+        let tolerance = match cur.peek() {
+            None => None,
+            Some(t) => {
+                cur.i += 1;
+                let Some(rest) = ["±", "+/-", "+-"].iter().find_map(|p| t.strip(p)) else {
+                    return err(
+                        t.pos,
+                        format!(
+                            "expected `± TOLERANCE` or the end of the line, found {}",
+                            quote(t.text)
+                        ),
+                    );
+                };
+                let tol = if rest.text.is_empty() {
+                    cur.next("a tolerance after `±`")?
+                } else {
+                    rest
+                };
+                match parse_value(kind, path, tol)? {
+                    ExpectValue::Number(n) if n < 0 => {
+                        return err(tol.pos, "a tolerance cannot be negative")
+                    }
+                    v => Some(v),
+                }
+            }
+        };
+        cur.done()?;
+        Ok(Expect::Value {
+            query,
+            cmp,
+            value,
+            tolerance,
+        })
+    }
+
+    /// A query path: `meminfo.FIELD`, `sysctl.vm.NAME`, `vm.NAME`, `PROC.FIELD`, `PROC.status.FIELD`,
+    /// `PROC.smaps.MAPPING.FIELD`, `PROC.rollup.FIELD`, `PROC.vmas`, `PROC.oom_score`,
+    /// `PROC.oom_score_adj`, `PROC.oom_adj`.
+    fn query(&self, tok: Tok<'_>) -> PResult<Query> {
+        if let Some(at) = tok.text.find(['=', '<', '>', '!']) {
+            let before = tok.text.get(..at).unwrap_or("");
+            return err(
+                tok.sub(before.chars().count(), "").pos,
+                format!("put spaces around the comparison, as in `expect {before} = …`"),
+            );
+        }
+        let mut segs = Vec::new();
+        let mut offset = 0usize;
+        for part in tok.text.split('.') {
+            let seg = tok.sub(offset, part);
+            if part.is_empty() {
+                return err(
+                    seg.pos,
+                    format!("expected a name between the dots of {}", quote(tok.text)),
+                );
+            }
+            segs.push(seg);
+            offset += part.chars().count() + 1;
+        }
+        let unexpected = |seg: &Tok<'_>| {
+            err(
+                seg.pos,
+                format!("unexpected {} in the query path", quote(seg.text)),
+            )
+        };
+        let sysctl = |seg: Tok<'_>| match Sysctl::from_name(seg.text) {
+            Some(s) => Ok(Query::Sysctl {
+                name: s.name().to_string(),
+            }),
+            None => {
+                let known: Vec<&str> = Sysctl::ALL.iter().map(|s| s.name()).collect();
+                err(
+                    seg.pos,
+                    format!(
+                        "unknown sysctl vm.{} (known: {})",
+                        seg.text,
+                        known.join(", ")
+                    ),
+                )
+            }
+        };
+        let need = |i: usize, what: &str| -> PResult<Tok<'_>> {
+            segs.get(i).copied().ok_or_else(|| {
+                diag(
+                    tok.end(),
+                    format!("expected {what} after {}", quote(tok.text)),
+                )
+            })
+        };
+        let Some(&head) = segs.first() else {
+            return err(tok.pos, "expected a query path");
+        };
+        let (q, used) = match head.text {
+            "meminfo" => {
+                let f = need(1, "`.FIELD`, as in meminfo.Committed_AS")?;
+                let field = field(
+                    f,
+                    &[MEMINFO_SIZE_FIELDS, MEMINFO_NUMBER_FIELDS],
+                    "/proc/meminfo",
+                )?;
+                (Query::Meminfo { field }, 2)
+            }
+            "vm" => (
+                sysctl(need(1, "a sysctl name, as in vm.overcommit_memory")?)?,
+                2,
+            ),
+            "sysctl" => {
+                let vm = need(1, "`.vm.NAME`")?;
+                if vm.text != "vm" {
+                    return err(
+                        vm.pos,
+                        format!(
+                            "expected `vm` (as in sysctl.vm.overcommit_memory), found {}",
+                            quote(vm.text)
+                        ),
+                    );
+                }
+                (
+                    sysctl(need(2, "a sysctl name, as in sysctl.vm.overcommit_memory")?)?,
+                    3,
+                )
+            }
+            p if !is_name(p) => {
+                return err(
+                    head.pos,
+                    format!(
+                        "expected a query like meminfo.Committed_AS or app.VmRSS, found {}",
+                        quote(tok.text)
+                    ),
+                )
+            }
+            _ => {
+                let proc = self.proc_ref(head)?;
+                let f = need(1, "a field, as in app.VmRSS")?;
+                match f.text {
+                    "vmas" => (Query::VmaCount { proc }, 2),
+                    "oom_score" => (Query::OomScore { proc }, 2),
+                    "oom_score_adj" => (Query::OomScoreAdj { proc }, 2),
+                    "oom_adj" => (Query::OomAdj { proc }, 2),
+                    "status" => {
+                        let f = need(2, "`.FIELD`, as in app.status.VmRSS")?;
+                        let field = field(
+                            f,
+                            &[STATUS_SIZE_FIELDS, STATUS_NUMBER_FIELDS],
+                            "/proc/PID/status",
+                        )?;
+                        (Query::Status { proc, field }, 3)
+                    }
+                    "rollup" => {
+                        let f = need(2, "`.FIELD`, as in app.rollup.Pss")?;
+                        let field = field(f, &[ROLLUP_SIZE_FIELDS], "/proc/PID/smaps_rollup")?;
+                        (Query::Rollup { proc, field }, 3)
+                    }
+                    "smaps" => {
+                        let m = need(2, "`.MAPPING.FIELD`, as in app.smaps.a.Rss")?;
+                        let mapping = self.mapping_ref(&proc, m)?;
+                        let f = need(3, "`.FIELD`, as in app.smaps.a.Rss")?;
+                        let field = field(f, &[SMAPS_SIZE_FIELDS], "/proc/PID/smaps")?;
+                        (
+                            Query::Smaps {
+                                proc,
+                                mapping,
+                                field,
+                            },
+                            4,
+                        )
+                    }
+                    _ => {
+                        let lists: &[&[&str]] = &[STATUS_SIZE_FIELDS, STATUS_NUMBER_FIELDS];
+                        let field = field(f, lists, "/proc/PID/status").map_err(|mut d| {
+                            d.message.push_str("; or vmas, oom_score, oom_score_adj, oom_adj, status., smaps., rollup.");
+                            d
+                        })?;
+                        (Query::Status { proc, field }, 2)
+                    }
+                }
+            }
+        };
+        if let Some(extra) = segs.get(used) {
+            return unexpected(extra);
+        }
+        Ok(q)
+    }
+}

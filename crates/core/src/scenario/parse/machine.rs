@@ -1,0 +1,326 @@
+//! `machine` lines (the boot configuration, then swap and sysctl changes) and `sysctl` lines.
+
+use super::{abs_size, diag, err, quote, size, Cur, PResult, Parser};
+use crate::config::{LinuxConfig, MachineConfig, OvercommitMode, Sysctl};
+use crate::kernel::KernelVersion;
+use crate::op::Op;
+use crate::scenario::ast::{Pos, StmtKind};
+use crate::scenario::lex::Tok;
+use crate::scenario::size::parse_u64;
+use crate::units::{pages_up, PAGE_SIZE};
+use std::collections::BTreeSet;
+
+/// Every `machine` option, in the order the reference lists them.
+const OPTIONS: &[&str] = &[
+    "ram",
+    "swap",
+    "kernel",
+    "overcommit",
+    "ratio",
+    "kbytes",
+    "admin_reserve_kbytes",
+    "user_reserve_kbytes",
+    "max_map_count",
+    "hugepages",
+    "cpus",
+];
+
+/// The simulator's ceiling for RAM and boot swap: 4 PiB, the 52-bit physical address space of
+/// x86-64 with 5-level paging (arch/x86/include/asm/sparsemem.h: MAX_PHYSMEM_BITS 52).
+const MAX_MEMORY_BYTES: u64 = 1 << 52;
+
+/// The sysctl a machine option sets, for the options that are sysctls.
+fn option_sysctl(key: &str) -> Option<Sysctl> {
+    match key {
+        "overcommit" => Some(Sysctl::OvercommitMemory),
+        "ratio" => Some(Sysctl::OvercommitRatio),
+        "kbytes" => Some(Sysctl::OvercommitKbytes),
+        "admin_reserve_kbytes" => Some(Sysctl::AdminReserveKbytes),
+        "user_reserve_kbytes" => Some(Sysctl::UserReserveKbytes),
+        "max_map_count" => Some(Sysctl::MaxMapCount),
+        "hugepages" => Some(Sysctl::NrHugepages),
+        _ => None,
+    }
+}
+
+/// A sysctl value as the kernel's handler would accept it: `overcommit_memory` is 0, 1 or 2
+/// (proc_dointvec_minmax with SYSCTL_ZERO..SYSCTL_TWO); `overcommit_ratio` and `max_map_count`
+/// are C `int`s; the `*_kbytes` values and `nr_hugepages` are `unsigned long`.
+pub(super) fn sysctl_value(sysctl: Sysctl, tok: Tok<'_>) -> PResult<u64> {
+    let Some(v) = parse_u64(tok.text) else {
+        return err(
+            tok.pos,
+            format!(
+                "expected a non-negative integer for vm.{}, found {}",
+                sysctl.name(),
+                quote(tok.text)
+            ),
+        );
+    };
+    let max = match sysctl {
+        Sysctl::OvercommitMemory => 2,
+        Sysctl::OvercommitRatio | Sysctl::MaxMapCount => i32::MAX as u64,
+        Sysctl::OvercommitKbytes
+        | Sysctl::AdminReserveKbytes
+        | Sysctl::UserReserveKbytes
+        | Sysctl::NrHugepages => u64::MAX,
+    };
+    if v > max {
+        let range = if sysctl == Sysctl::OvercommitMemory {
+            "0, 1 or 2".to_string()
+        } else {
+            format!("0..={max}")
+        };
+        return err(
+            tok.pos,
+            format!("vm.{} must be {range}, found {v}", sysctl.name()),
+        );
+    }
+    Ok(v)
+}
+
+fn apply_sysctl(c: &mut LinuxConfig, sysctl: Sysctl, v: u64) {
+    let s = &mut c.sysctls;
+    match sysctl {
+        // sysctl_value has checked 0..=2.
+        Sysctl::OvercommitMemory => {
+            s.overcommit_memory = OvercommitMode::from_sysctl(v).unwrap_or(OvercommitMode::Guess)
+        }
+        Sysctl::OvercommitRatio => s.overcommit_ratio = v,
+        Sysctl::OvercommitKbytes => s.overcommit_kbytes = v,
+        Sysctl::AdminReserveKbytes => s.admin_reserve_kbytes = v,
+        Sysctl::UserReserveKbytes => s.user_reserve_kbytes = v,
+        Sysctl::MaxMapCount => s.max_map_count = v,
+        Sysctl::NrHugepages => s.nr_hugepages = v,
+    }
+}
+
+/// RAM or boot swap: absolute, and below the simulator's ceiling.
+fn memory_size(tok: Tok<'_>, what: &str) -> PResult<u64> {
+    let b = abs_size(tok, what)?;
+    if b > MAX_MEMORY_BYTES {
+        return err(
+            tok.pos,
+            format!(
+                "{what} {} is above the simulator's limit of 4 PiB",
+                quote(tok.text)
+            ),
+        );
+    }
+    Ok(b)
+}
+
+impl Parser {
+    /// `machine linux ram=SIZE [options]` boots the machine; a later `machine [linux] options`
+    /// changes swap and sysctls, one operation per option.
+    pub(super) fn machine_line(&mut self, toks: &[Tok<'_>]) -> PResult<Vec<(Pos, StmtKind)>> {
+        let boot = self.machine.is_none();
+        let mut cur = Cur::new(toks, 1);
+        match cur.peek() {
+            Some(t) if t.text == "linux" => {
+                cur.i += 1;
+            }
+            Some(t) if boot => {
+                return err(
+                    t.pos,
+                    format!(
+                        "expected `linux` after `machine` (the OS to simulate), found {}",
+                        quote(t.text)
+                    ),
+                )
+            }
+            None if boot => return err(cur.end(), "expected `linux ram=SIZE` after `machine`"),
+            _ => {}
+        }
+        let mut measured = None;
+        if let Some(t) = cur.peek().filter(|t| t.text == "measured") {
+            if !boot {
+                return err(t.pos, "`measured` only goes on the first `machine` line: the machine is already booted");
+            }
+            measured = Some(t);
+            cur.i += 1;
+        }
+        let mut seen = BTreeSet::new();
+        let mut opts = Vec::new();
+        for &t in cur.rest() {
+            let Some((key, value)) = t.split("=") else {
+                return err(
+                    t.pos,
+                    format!(
+                        "expected an option like `ram=24GiB` or `overcommit=2`, found {}",
+                        quote(t.text)
+                    ),
+                );
+            };
+            if !OPTIONS.contains(&key.text) {
+                return err(
+                    key.pos,
+                    format!(
+                        "unknown machine option {} (options: {})",
+                        quote(key.text),
+                        OPTIONS.join(", ")
+                    ),
+                );
+            }
+            if !seen.insert(key.text) {
+                return err(key.pos, format!("`{}=` is given twice", key.text));
+            }
+            if value.text.is_empty() {
+                return err(value.pos, format!("expected a value after `{}=`", key.text));
+            }
+            opts.push((key, value));
+        }
+        if let Some((key, _)) = opts
+            .iter()
+            .find(|(k, _)| k.text == "kbytes")
+            .filter(|_| seen.contains("ratio"))
+        {
+            return err(
+                key.pos,
+                "give either `ratio=` or `kbytes=`, not both (writing one zeroes the other)",
+            );
+        }
+        if boot {
+            self.boot(toks[0], measured, &opts).map(|()| Vec::new())
+        } else {
+            if opts.is_empty() {
+                return err(
+                    cur.end(),
+                    "expected an option such as `swap=SIZE` or `overcommit=2` after `machine`",
+                );
+            }
+            opts.iter()
+                .map(|&(key, value)| Ok((key.pos, StmtKind::Op(later_option(key, value)?))))
+                .collect()
+        }
+    }
+
+    fn boot(
+        &mut self,
+        machine: Tok<'_>,
+        measured: Option<Tok<'_>>,
+        opts: &[(Tok<'_>, Tok<'_>)],
+    ) -> PResult<()> {
+        let ram = opts.iter().find(|(k, _)| k.text == "ram").map(|&(_, v)| v);
+        let mut config = match (measured, ram) {
+            (Some(_), None) => LinuxConfig::measured(),
+            (Some(_), Some(v)) => {
+                // `measured` with `ram=`: the measured machine's sysctls on a different amount of RAM.
+                let mut c = LinuxConfig::measured();
+                c.ram_bytes = pages_up(ram_bytes(v)?) * PAGE_SIZE;
+                c
+            }
+            (None, Some(v)) => LinuxConfig::new(ram_bytes(v)?),
+            (None, None) => {
+                return err(
+                    machine.pos,
+                    "`machine linux` needs `ram=SIZE` (or `measured` for the spec's 24 GiB VM)",
+                )
+            }
+        };
+        for &(key, value) in opts {
+            match key.text {
+                "ram" => {}
+                "swap" => config.swap_bytes = memory_size(value, "swap")?,
+                "kernel" => {
+                    config.kernel = value
+                        .text
+                        .parse::<KernelVersion>()
+                        .map_err(|m| diag(value.pos, m))?;
+                }
+                "cpus" => {
+                    config.cpus = parse_u64(value.text)
+                        .filter(|&n| n >= 1)
+                        .and_then(|n| u32::try_from(n).ok())
+                        .ok_or_else(|| {
+                            diag(
+                                value.pos,
+                                format!("expected a CPU count like 2, found {}", quote(value.text)),
+                            )
+                        })?;
+                }
+                other => {
+                    // OPTIONS holds only ram, swap, kernel, cpus and sysctl options.
+                    let Some(sysctl) = option_sysctl(other) else {
+                        continue;
+                    };
+                    let v = sysctl_value(sysctl, value)?;
+                    apply_sysctl(&mut config, sysctl, v);
+                }
+            }
+        }
+        self.machine = Some(MachineConfig::Linux(config));
+        Ok(())
+    }
+
+    /// `sysctl vm.NAME=VALUE`, also `sysctl NAME=VALUE` and with spaces around `=`.
+    pub(super) fn sysctl_line(&mut self, toks: &[Tok<'_>]) -> PResult<Op> {
+        let mut cur = Cur::new(toks, 1);
+        let first = cur.next("`vm.NAME=VALUE`")?;
+        let (name, value) = match first.split("=") {
+            Some((name, value)) if !value.text.is_empty() => (name, value),
+            Some((name, _)) => (name, cur.next("a value after `=`")?),
+            None => {
+                let eq = cur.next("`=VALUE`")?;
+                match eq.strip("=") {
+                    Some(v) if v.text.is_empty() => (first, cur.next("a value after `=`")?),
+                    Some(v) => (first, v),
+                    None => return err(eq.pos, format!("expected `=`, found {}", quote(eq.text))),
+                }
+            }
+        };
+        cur.done()?;
+        let Some(sysctl) = Sysctl::from_name(name.text) else {
+            let known: Vec<String> = Sysctl::ALL
+                .iter()
+                .map(|s| format!("vm.{}", s.name()))
+                .collect();
+            return err(
+                name.pos,
+                format!(
+                    "unknown sysctl {} (known: {})",
+                    quote(name.text),
+                    known.join(", ")
+                ),
+            );
+        };
+        let value = sysctl_value(sysctl, value)?;
+        Ok(Op::Sysctl { sysctl, value })
+    }
+}
+
+fn ram_bytes(v: Tok<'_>) -> PResult<u64> {
+    let b = memory_size(v, "RAM")?;
+    if b == 0 {
+        return err(v.pos, "RAM must be more than 0");
+    }
+    Ok(b)
+}
+
+/// One option of a `machine` line after boot, as an operation.
+fn later_option(key: Tok<'_>, value: Tok<'_>) -> PResult<Op> {
+    match key.text {
+        "swap" => Ok(Op::SetSwap {
+            bytes: size(value)?,
+        }),
+        "ram" | "kernel" => err(
+            key.pos,
+            format!(
+                "RAM/kernel cannot change after boot (`{}=` is only for the first `machine` line)",
+                key.text
+            ),
+        ),
+        "cpus" => err(
+            key.pos,
+            "the CPU count cannot change after boot (`cpus=` is only for the first `machine` line)",
+        ),
+        other => match option_sysctl(other) {
+            Some(sysctl) => Ok(Op::Sysctl {
+                sysctl,
+                value: sysctl_value(sysctl, value)?,
+            }),
+            // OPTIONS was checked by the caller; this is only reached for a name added there but not here.
+            None => err(key.pos, format!("unknown machine option {}", quote(other))),
+        },
+    }
+}

@@ -1,0 +1,585 @@
+//! Operation lines: `spawn`, `kill PROC`, and every `PROC VERB …` form.
+
+use super::{abs_size, err, is_name, quote, size, Cur, PResult, Parser, KEYWORDS};
+use crate::op::{Advice, Backing, BrkChange, ForkKind, Op, Placement, Prot, Size, Target};
+use crate::scenario::lex::Tok;
+use crate::scenario::size::{parse_hex, parse_i64};
+use std::collections::BTreeSet;
+
+/// The verbs a `PROC VERB` line may use.
+pub(super) const VERBS: &[&str] = &[
+    "fork",
+    "vfork",
+    "clone",
+    "exec",
+    "exit",
+    "kill",
+    "mmap",
+    "munmap",
+    "mprotect",
+    "mremap",
+    "madvise",
+    "write",
+    "read",
+    "brk",
+    "stack",
+    "shmget",
+    "shmrm",
+    "tmpfs",
+    "unlink",
+    "oom_score_adj",
+    "oom_adj",
+];
+
+/// A SysV key: letters, digits, `_` and `-` (`1234`, `db_cache`).
+fn is_key(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn shm_key(tok: Tok<'_>) -> PResult<String> {
+    if is_key(tok.text) {
+        Ok(tok.text.to_string())
+    } else {
+        err(
+            tok.pos,
+            format!(
+                "expected a SysV key (letters, digits, _ or -), found {}",
+                quote(tok.text)
+            ),
+        )
+    }
+}
+
+fn prot(tok: Tok<'_>) -> PResult<Prot> {
+    Prot::parse(tok.text).ok_or_else(|| {
+        super::diag(
+            tok.pos,
+            format!(
+                "expected a protection like r, rw, rx, rwx or none, found {}",
+                quote(tok.text)
+            ),
+        )
+    })
+}
+
+/// An integer in `lo..=hi`.
+fn int_in(tok: Tok<'_>, lo: i64, hi: i64, what: &str) -> PResult<i32> {
+    match parse_i64(tok.text)
+        .filter(|v| (lo..=hi).contains(v))
+        .and_then(|v| i32::try_from(v).ok())
+    {
+        Some(v) => Ok(v),
+        None => err(
+            tok.pos,
+            format!(
+                "expected {what} (an integer from {lo} to {hi}), found {}",
+                quote(tok.text)
+            ),
+        ),
+    }
+}
+
+/// `a <= b` when the two sizes can be compared without knowing the machine.
+fn known_not_below(a: Size, b: Size) -> bool {
+    match (a, b) {
+        (Size::Bytes(x), Size::Bytes(y)) => x >= y,
+        (
+            Size::Fraction {
+                per_mille: x,
+                of: o1,
+            },
+            Size::Fraction {
+                per_mille: y,
+                of: o2,
+            },
+        ) if o1 == o2 => x >= y,
+        _ => false,
+    }
+}
+
+impl Parser {
+    /// `spawn NAME [admin] [adj=N]`.
+    pub(super) fn spawn_line(&mut self, toks: &[Tok<'_>]) -> PResult<Op> {
+        let mut cur = Cur::new(toks, 1);
+        let name = self.new_proc_name(cur.next("a process name")?)?;
+        // Registered before its options are checked, so that one typo does not make every later
+        // line that uses the process an error too.
+        let mm = self.names.new_mm(BTreeSet::new());
+        self.add_proc(&name, mm);
+        let (mut admin, mut adj) = (false, None);
+        for &t in cur.rest() {
+            if t.text == "admin" && !admin {
+                admin = true;
+            } else if let (Some(v), None) = (t.strip("adj="), adj) {
+                adj = Some(int_in(v, -1000, 1000, "an oom_score_adj")?);
+            } else if t.text == "admin" || t.text.starts_with("adj=") {
+                return err(t.pos, format!("{} is given twice", quote(t.text)));
+            } else {
+                return err(
+                    t.pos,
+                    format!(
+                        "expected `admin` or `adj=N` after the process name, found {}",
+                        quote(t.text)
+                    ),
+                );
+            }
+        }
+        Ok(Op::Spawn {
+            name,
+            cap_sys_admin: admin,
+            oom_score_adj: adj.unwrap_or(0),
+        })
+    }
+
+    /// `kill PROC`.
+    pub(super) fn kill_line(&mut self, toks: &[Tok<'_>]) -> PResult<Op> {
+        let mut cur = Cur::new(toks, 1);
+        let proc = self.proc_ref(cur.next("a process name")?)?;
+        cur.done()?;
+        Ok(Op::Kill { proc })
+    }
+
+    /// `PROC VERB …`.
+    pub(super) fn proc_line(&mut self, toks: &[Tok<'_>]) -> PResult<Op> {
+        let mut cur = Cur::new(toks, 0);
+        let first = cur.next("a statement")?;
+        if !self.names.procs.contains_key(first.text) {
+            let second_is_verb = cur.peek().is_some_and(|t| VERBS.contains(&t.text));
+            return if VERBS.contains(&first.text) {
+                err(
+                    first.pos,
+                    format!(
+                        "expected a process before `{}`: operations are written `PROC {} …`",
+                        first.text, first.text
+                    ),
+                )
+            } else if is_name(first.text) && !KEYWORDS.contains(&first.text) && second_is_verb {
+                err(
+                    first.pos,
+                    format!("no process named `{}` (spawn it first)", first.text),
+                )
+            } else {
+                err(
+                    first.pos,
+                    format!(
+                        "expected a statement (machine, sysctl, spawn, kill, expect, or PROC VERB …), found {}",
+                        quote(first.text)
+                    ),
+                )
+            };
+        }
+        let proc = first.text.to_string();
+        let verb = cur.next("a verb such as mmap, fork, write or exit")?;
+        // Noted even if the rest of the line is wrong, so that its `expect` is not a second error.
+        let attempted = match verb.text {
+            "oom_adj" => Some("oom_score_adj"),
+            "tmpfs" => None,
+            v => VERBS.iter().copied().find(|known| *known == v),
+        };
+        self.record(Some(&proc), attempted, super::Intro::Nothing);
+        let op = match verb.text {
+            "fork" | "vfork" | "clone" => {
+                let kind = match verb.text {
+                    "fork" => ForkKind::Fork,
+                    "vfork" => ForkKind::Vfork,
+                    _ => ForkKind::CloneVm,
+                };
+                let child = self.new_proc_name(cur.next("the child's name")?)?;
+                let parent_mm = self.names.procs.get(&proc).copied().unwrap_or(0);
+                let mm = match kind {
+                    ForkKind::CloneVm => parent_mm,
+                    ForkKind::Fork | ForkKind::Vfork => {
+                        let names = self.names.mms.get(parent_mm).cloned().unwrap_or_default();
+                        self.names.new_mm(names)
+                    }
+                };
+                self.add_proc(&child, mm);
+                Op::Fork {
+                    parent: proc,
+                    child,
+                    kind,
+                }
+            }
+            "exec" => {
+                cur.done()?;
+                let mm = self.names.new_mm(BTreeSet::new());
+                self.add_proc(&proc, mm);
+                Op::Exec { proc }
+            }
+            "exit" => Op::Exit { proc },
+            "kill" => Op::Kill { proc },
+            "mmap" => self.mmap(proc, &mut cur)?,
+            "munmap" => {
+                let target =
+                    self.target(&proc, cur.next("a mapping such as `a` or `a[0..4MiB]`")?)?;
+                Op::Munmap { proc, target }
+            }
+            "mprotect" => {
+                let target =
+                    self.target(&proc, cur.next("a mapping such as `a` or `a[0..4MiB]`")?)?;
+                let prot = prot(cur.next("a protection like rw or none")?)?;
+                Op::Mprotect { proc, target, prot }
+            }
+            "mremap" => {
+                let mapping = self.mapping_ref(&proc, cur.next("a mapping name")?)?;
+                let new_len = size(cur.next("the new size")?)?;
+                let may_move = match cur.peek() {
+                    Some(t) if t.text == "maymove" => {
+                        cur.i += 1;
+                        true
+                    }
+                    _ => false,
+                };
+                Op::Mremap {
+                    proc,
+                    mapping,
+                    new_len,
+                    may_move,
+                }
+            }
+            "madvise" => {
+                let target =
+                    self.target(&proc, cur.next("a mapping such as `a` or `a[0..4MiB]`")?)?;
+                let t = cur
+                    .next("advice (dontneed, free, dontfork, dofork, wipeonfork or keeponfork)")?;
+                let Some(advice) = Advice::parse(t.text) else {
+                    return err(
+                        t.pos,
+                        format!(
+                            "expected advice (dontneed, free, dontfork, dofork, wipeonfork or keeponfork), found {}",
+                            quote(t.text)
+                        ),
+                    );
+                };
+                Op::Madvise {
+                    proc,
+                    target,
+                    advice,
+                }
+            }
+            "write" | "read" => {
+                let target =
+                    self.target(&proc, cur.next("a mapping such as `a` or `a[0..4MiB]`")?)?;
+                Op::Access {
+                    proc,
+                    target,
+                    write: verb.text == "write",
+                }
+            }
+            "brk" => {
+                let t = cur.next("+SIZE or -SIZE")?;
+                let change = if let Some(s) = t.strip("+") {
+                    BrkChange::Grow(size(s)?)
+                } else if let Some(s) = t.strip("-") {
+                    BrkChange::Shrink(size(s)?)
+                } else {
+                    return err(
+                        t.pos,
+                        format!(
+                            "expected +SIZE or -SIZE (such as +64MiB), found {}",
+                            quote(t.text)
+                        ),
+                    );
+                };
+                Op::Brk { proc, change }
+            }
+            "stack" => Op::StackGrow {
+                proc,
+                new_size: size(cur.next("the new stack size")?)?,
+            },
+            "shmget" => {
+                let key = shm_key(cur.next("a SysV key")?)?;
+                let len = size(cur.next("the segment size")?)?;
+                let noreserve = match cur.peek() {
+                    Some(t) if t.text == "noreserve" => {
+                        cur.i += 1;
+                        true
+                    }
+                    _ => false,
+                };
+                Op::Shmget {
+                    proc,
+                    key,
+                    len,
+                    noreserve,
+                }
+            }
+            "shmrm" => Op::ShmRm {
+                proc,
+                key: shm_key(cur.next("a SysV key")?)?,
+            },
+            "tmpfs" => self.tmpfs(proc, &mut cur)?,
+            "unlink" => Op::Unlink {
+                proc,
+                path: cur.next("a path")?.text.to_string(),
+            },
+            "oom_score_adj" => Op::OomScoreAdj {
+                proc,
+                value: int_in(
+                    cur.next("an oom_score_adj")?,
+                    -1000,
+                    1000,
+                    "an oom_score_adj",
+                )?,
+                legacy: false,
+            },
+            "oom_adj" => Op::OomScoreAdj {
+                proc,
+                value: int_in(cur.next("an oom_adj")?, -17, 15, "a legacy oom_adj")?,
+                legacy: true,
+            },
+            other => {
+                return err(
+                    verb.pos,
+                    format!(
+                        "expected a verb ({}), found {}",
+                        VERBS.join(", "),
+                        quote(other)
+                    ),
+                )
+            }
+        };
+        cur.done()?;
+        Ok(op)
+    }
+
+    /// `tmpfs write PATH SIZE [offset=SIZE]` and `tmpfs truncate PATH SIZE`.
+    fn tmpfs(&mut self, proc: String, cur: &mut Cur<'_, '_>) -> PResult<Op> {
+        let what = cur.next("`write` or `truncate`")?;
+        match what.text {
+            "write" => {
+                self.last_tmpfs.insert(proc.clone(), "tmpfs-write");
+                let path = cur.next("a path")?.text.to_string();
+                let len = size(cur.next("the number of bytes to write")?)?;
+                let offset = match cur.peek().and_then(|t| t.strip("offset=")) {
+                    Some(v) => {
+                        cur.i += 1;
+                        size(v)?
+                    }
+                    None => Size::Bytes(0),
+                };
+                Ok(Op::TmpfsWrite {
+                    proc,
+                    path,
+                    offset,
+                    len,
+                })
+            }
+            "truncate" => {
+                self.last_tmpfs.insert(proc.clone(), "tmpfs-truncate");
+                let path = cur.next("a path")?.text.to_string();
+                let len = size(cur.next("the new file size")?)?;
+                Ok(Op::TmpfsTruncate { proc, path, len })
+            }
+            other => err(
+                what.pos,
+                format!(
+                    "expected `write` or `truncate` after `tmpfs`, found {}",
+                    quote(other)
+                ),
+            ),
+        }
+    }
+
+    /// `NAME` or `NAME[START..END]`.
+    fn target(&self, proc: &str, tok: Tok<'_>) -> PResult<Target> {
+        let Some((name, rest)) = tok.split("[") else {
+            return Ok(Target {
+                mapping: self.mapping_ref(proc, tok)?,
+                range: None,
+            });
+        };
+        let mapping = self.mapping_ref(proc, name)?;
+        let Some(inner) = rest.text.strip_suffix(']') else {
+            return err(
+                tok.end(),
+                format!("expected `]` to close the range of {}", quote(tok.text)),
+            );
+        };
+        let inner = rest.sub(0, inner);
+        let Some((start, end)) = inner.split("..") else {
+            return err(
+                inner.pos,
+                format!(
+                    "expected a range like `{}[16MiB..32MiB]`, found {}",
+                    name.text,
+                    quote(tok.text)
+                ),
+            );
+        };
+        let (start_size, end_size) = (size(start)?, size(end)?);
+        if known_not_below(start_size, end_size) {
+            return err(
+                start.pos,
+                format!(
+                    "the range start {} must be below its end {}",
+                    start.text, end.text
+                ),
+            );
+        }
+        Ok(Target {
+            mapping,
+            range: Some((start_size, end_size)),
+        })
+    }
+
+    /// `mmap NAME SIZE PROT private|shared BACKING [options]`.
+    fn mmap(&mut self, proc: String, cur: &mut Cur<'_, '_>) -> PResult<Op> {
+        let name_tok = cur.next("a name for the mapping")?;
+        if !is_name(name_tok.text) {
+            return err(
+                name_tok.pos,
+                format!(
+                    "expected a mapping name (a letter or _, then letters, digits, _ or -), found {}",
+                    quote(name_tok.text)
+                ),
+            );
+        }
+        let mm = self.names.procs.get(&proc).copied().unwrap_or(0);
+        let Some(names) = self.names.mms.get_mut(mm) else {
+            return err(name_tok.pos, format!("no process named `{proc}`"));
+        };
+        if !names.insert(name_tok.text.to_string()) {
+            return err(
+                name_tok.pos,
+                format!(
+                    "process `{proc}` already has a mapping named `{}` (names are never reused)",
+                    name_tok.text
+                ),
+            );
+        }
+        let name = name_tok.text.to_string();
+        let len = size(cur.next("the mapping's size")?)?;
+        let prot = prot(cur.next("a protection like rw or none")?)?;
+        let share = cur.next("`private` or `shared`")?;
+        let shared = match share.text {
+            "private" => false,
+            "shared" => true,
+            other => {
+                return err(
+                    share.pos,
+                    format!("expected `private` or `shared`, found {}", quote(other)),
+                )
+            }
+        };
+        let kind = cur.next("a backing (anon, file PATH, tmpfs PATH or shm KEY)")?;
+        let mut backing = match kind.text {
+            "anon" => Backing::Anon,
+            "file" => Backing::File {
+                path: cur.next("a file path")?.text.to_string(),
+                offset: 0,
+                readonly_fd: false,
+            },
+            "tmpfs" => Backing::Tmpfs {
+                path: cur.next("a tmpfs path")?.text.to_string(),
+                offset: 0,
+            },
+            "shm" => {
+                if !shared {
+                    return err(
+                        share.pos,
+                        "a SysV shm segment is always shared: write `shared`, not `private`",
+                    );
+                }
+                Backing::SysvShm {
+                    key: shm_key(cur.next("a SysV key")?)?,
+                }
+            }
+            other => {
+                return err(
+                    kind.pos,
+                    format!(
+                        "expected a backing (anon, file PATH, tmpfs PATH or shm KEY), found {}",
+                        quote(other)
+                    ),
+                )
+            }
+        };
+        let mut seen = BTreeSet::new();
+        let (mut noreserve, mut populate, mut locked, mut growsdown, mut hugetlb) =
+            (false, false, false, false, false);
+        let mut placement = Placement::Any;
+        let mut placement_tok = None;
+        let mut gap = None;
+        for &t in cur.rest() {
+            let key = t.text.split_once('=').map_or(t.text, |(k, _)| k);
+            if !seen.insert(key) {
+                return err(t.pos, format!("`{key}` is given twice"));
+            }
+            let value = t.strip(&format!("{key}="));
+            match (key, value) {
+                ("noreserve", None) => noreserve = true,
+                ("populate", None) => populate = true,
+                ("locked", None) => locked = true,
+                ("growsdown", None) => growsdown = true,
+                ("hugetlb", None) => hugetlb = true,
+                ("rdonly", None) => match &mut backing {
+                    Backing::File { readonly_fd, .. } => *readonly_fd = true,
+                    _ => return err(t.pos, "`rdonly` is for `file` mappings (an fd opened O_RDONLY)"),
+                },
+                ("offset", Some(v)) => {
+                    let off = abs_size(v, "a file offset")?;
+                    match &mut backing {
+                        Backing::File { offset, .. } | Backing::Tmpfs { offset, .. } => *offset = off,
+                        _ => return err(t.pos, "`offset=` is for `file` and `tmpfs` mappings"),
+                    }
+                }
+                ("at" | "below" | "above", Some(v)) => {
+                    if let Some(prev) = placement_tok {
+                        return err(t.pos, format!("`{key}=` conflicts with `{prev}=`: give one of at=, below=, above="));
+                    }
+                    placement_tok = Some(key);
+                    placement = match key {
+                        "at" => match parse_hex(v.text) {
+                            Some(addr) => Placement::At(addr),
+                            None => return err(v.pos, format!("expected a hex address like 0x7f0000000000, found {}", quote(v.text))),
+                        },
+                        _ => {
+                            if v.text == name {
+                                return err(v.pos, "a mapping cannot be placed next to itself");
+                            }
+                            let of = self.mapping_ref(&proc, v)?;
+                            if key == "below" {
+                                Placement::Below { of, gap: 0 }
+                            } else {
+                                Placement::Above { of, gap: 0 }
+                            }
+                        }
+                    };
+                }
+                ("gap", Some(v)) => gap = Some((t, abs_size(v, "a gap")?)),
+                _ => {
+                    return err(
+                        t.pos,
+                        format!(
+                            "expected an mmap option (noreserve, populate, locked, growsdown, hugetlb, rdonly, offset=, at=, below=, above=, gap=), found {}",
+                            quote(t.text)
+                        ),
+                    )
+                }
+            }
+        }
+        if let Some((t, g)) = gap {
+            match &mut placement {
+                Placement::Below { gap, .. } | Placement::Above { gap, .. } => *gap = g,
+                _ => return err(t.pos, "`gap=` goes with `below=NAME` or `above=NAME`"),
+            }
+        }
+        Ok(Op::Mmap {
+            proc,
+            name,
+            len,
+            prot,
+            shared,
+            backing,
+            noreserve,
+            populate,
+            growsdown,
+            locked,
+            hugetlb,
+            placement,
+        })
+    }
+}

@@ -1,0 +1,1602 @@
+//! Tests of the scenario parser: every statement form, every error path (exact line:col and a key
+//! phrase), sizes, comments, line endings, tabs and unicode.
+
+use super::parse;
+use crate::config::{LinuxConfig, MachineConfig, OvercommitMode, Sysctl};
+use crate::kernel::KernelVersion;
+use crate::op::{
+    Advice, Backing, BrkChange, ForkKind, Op, Placement, Prot, Size, SizeBase, Target,
+};
+use crate::query::Query;
+use crate::scenario::ast::{
+    Cmp, Expect, ExpectValue, OutcomeSpec, Pos, Scenario, StateSpec, StmtKind,
+};
+use crate::units::{GIB, KIB, MIB};
+
+const M: &str = "machine linux ram=8GiB\n";
+
+fn ok(src: &str) -> Scenario {
+    match parse(src) {
+        Ok(s) => s,
+        Err(d) => panic!(
+            "expected {src:?} to parse, got:\n{}",
+            d.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    }
+}
+
+fn linux(s: &Scenario) -> &LinuxConfig {
+    match &s.machine {
+        MachineConfig::Linux(c) => c,
+    }
+}
+
+/// The operations of `M` + `body`.
+fn ops(body: &str) -> Vec<Op> {
+    ok(&format!("{M}{body}"))
+        .ops()
+        .map(|(_, op)| op.clone())
+        .collect()
+}
+
+/// The last operation of `M` + `body`.
+fn last_op(body: &str) -> Op {
+    ops(body).pop().expect("an operation")
+}
+
+fn expects(body: &str) -> Vec<Expect> {
+    ok(&format!("{M}{body}"))
+        .stmts
+        .into_iter()
+        .filter_map(|s| match s.kind {
+            StmtKind::Expect(e) => Some(e),
+            StmtKind::Op(_) => None,
+        })
+        .collect()
+}
+
+/// `src` fails, and its first diagnostic is at `at` ("line:col") and contains `phrase`.
+#[track_caller]
+fn fails(src: &str, at: &str, phrase: &str) {
+    let diags = match parse(src) {
+        Ok(s) => panic!("expected {src:?} to fail, it parsed as {s:?}"),
+        Err(d) => d,
+    };
+    let first = &diags[0];
+    let pos = format!("{}:{}", first.pos.line, first.pos.col);
+    assert!(
+        pos == at && first.message.contains(phrase),
+        "for {src:?}\n expected {at}: …{phrase}…\n      got {first}"
+    );
+}
+
+/// `M` + `body` fails at `at` (counting `M` as line 1) with `phrase`.
+#[track_caller]
+fn body_fails(body: &str, at: &str, phrase: &str) {
+    fails(&format!("{M}{body}"), at, phrase);
+}
+
+fn anon(proc: &str, name: &str, len: u64) -> Op {
+    Op::Mmap {
+        proc: proc.into(),
+        name: name.into(),
+        len: Size::Bytes(len),
+        prot: Prot::RW,
+        shared: false,
+        backing: Backing::Anon,
+        noreserve: false,
+        populate: false,
+        growsdown: false,
+        locked: false,
+        hugetlb: false,
+        placement: Placement::Any,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The machine
+
+#[test]
+fn machine_defaults_and_options() {
+    let s = ok("machine linux ram=24GiB");
+    assert_eq!(s.machine, MachineConfig::Linux(LinuxConfig::new(24 * GIB)));
+    assert!(s.stmts.is_empty());
+
+    let s = ok("machine linux ram=24GiB swap=2GiB kernel=5.4.0 overcommit=2 ratio=80 admin_reserve_kbytes=0 \
+                user_reserve_kbytes=1024 max_map_count=100 hugepages=16 cpus=8");
+    let c = linux(&s);
+    assert_eq!(c.ram_bytes, 24 * GIB);
+    assert_eq!(c.swap_bytes, 2 * GIB);
+    assert_eq!(c.kernel, KernelVersion::new(5, 4));
+    assert_eq!(c.cpus, 8);
+    assert_eq!(c.sysctls.overcommit_memory, OvercommitMode::Never);
+    assert_eq!(c.sysctls.overcommit_ratio, 80);
+    assert_eq!(c.sysctls.admin_reserve_kbytes, 0);
+    assert_eq!(c.sysctls.user_reserve_kbytes, 1024);
+    assert_eq!(c.sysctls.max_map_count, 100);
+    assert_eq!(c.sysctls.nr_hugepages, 16);
+
+    let s = ok("machine linux ram=1GiB kbytes=1000001");
+    assert_eq!(linux(&s).sysctls.overcommit_kbytes, 1_000_001);
+    // RAM is rounded up to whole pages, as LinuxConfig::new does.
+    assert_eq!(linux(&ok("machine linux ram=4097B")).ram_bytes, 8192);
+}
+
+#[test]
+fn machine_measured() {
+    assert_eq!(
+        ok("machine linux measured").machine,
+        MachineConfig::Linux(LinuxConfig::measured())
+    );
+    let s = ok("machine linux measured overcommit=2 swap=1GiB");
+    let c = linux(&s);
+    assert_eq!(c.sysctls.overcommit_memory, OvercommitMode::Never);
+    assert_eq!(c.sysctls.user_reserve_kbytes, 100_407);
+    assert_eq!(c.swap_bytes, GIB);
+    let s = ok("machine linux measured ram=4GiB");
+    assert_eq!(linux(&s).ram_bytes, 4 * GIB);
+    assert_eq!(linux(&s).sysctls.user_reserve_kbytes, 100_407);
+}
+
+#[test]
+fn machine_errors() {
+    fails("", "1:1", "the scenario is empty");
+    fails("# only a comment\n\n", "1:1", "the scenario is empty");
+    fails(
+        "spawn app\nmachine linux ram=1GiB",
+        "1:1",
+        "expected a `machine` line first",
+    );
+    fails("machine", "1:8", "expected `linux ram=SIZE`");
+    fails("machine windows ram=1GiB", "1:9", "expected `linux`");
+    fails("machine linux", "1:1", "needs `ram=SIZE`");
+    fails(
+        "machine linux ram=15Gb",
+        "1:19",
+        "expected a size like 64MiB or 65%ram, found \"15Gb\"",
+    );
+    fails(
+        "machine linux ram=50%ram",
+        "1:19",
+        "RAM must be an absolute size",
+    );
+    fails("machine linux ram=0", "1:19", "RAM must be more than 0");
+    fails("machine linux ram=5PB", "1:19", "expected a size");
+    fails(
+        "machine linux ram=8192TiB",
+        "1:19",
+        "above the simulator's limit",
+    );
+    fails(
+        "machine linux ram=1GiB ram=2GiB",
+        "1:24",
+        "`ram=` is given twice",
+    );
+    fails(
+        "machine linux ram=1GiB swappiness=60",
+        "1:24",
+        "unknown machine option \"swappiness\"",
+    );
+    fails(
+        "machine linux ram=1GiB swap",
+        "1:24",
+        "expected an option like `ram=24GiB`",
+    );
+    fails(
+        "machine linux ram=1GiB swap=",
+        "1:29",
+        "expected a value after `swap=`",
+    );
+    fails(
+        "machine linux ram=1GiB kernel=6.x",
+        "1:31",
+        "not a kernel version",
+    );
+    fails(
+        "machine linux ram=1GiB overcommit=3",
+        "1:35",
+        "vm.overcommit_memory must be 0, 1 or 2",
+    );
+    fails(
+        "machine linux ram=1GiB overcommit=-1",
+        "1:35",
+        "expected a non-negative integer",
+    );
+    fails(
+        "machine linux ram=1GiB ratio=2147483648",
+        "1:30",
+        "must be 0..=2147483647",
+    );
+    fails(
+        "machine linux ram=1GiB ratio=50 kbytes=10",
+        "1:33",
+        "either `ratio=` or `kbytes=`",
+    );
+    fails(
+        "machine linux ram=1GiB cpus=0",
+        "1:29",
+        "expected a CPU count",
+    );
+    fails(
+        "machine linux ram=1GiB cpus=4294967296",
+        "1:29",
+        "expected a CPU count",
+    );
+    fails(
+        "machine linux ram=1GiB swap=1%ram",
+        "1:29",
+        "swap must be an absolute size",
+    );
+}
+
+#[test]
+fn later_machine_lines_are_operations() {
+    let s = ok(&format!("{M}machine swap=4GiB overcommit=2 ratio=80\nmachine linux hugepages=4 max_map_count=9 \
+                         admin_reserve_kbytes=1 user_reserve_kbytes=2 kbytes=7\nmachine swap=50%ram\n"));
+    let got: Vec<(Pos, Op)> = s.ops().map(|(st, op)| (st.pos, op.clone())).collect();
+    let p = |line, col| Pos { line, col };
+    assert_eq!(
+        got,
+        vec![
+            (
+                p(2, 9),
+                Op::SetSwap {
+                    bytes: Size::Bytes(4 * GIB)
+                }
+            ),
+            (
+                p(2, 19),
+                Op::Sysctl {
+                    sysctl: Sysctl::OvercommitMemory,
+                    value: 2
+                }
+            ),
+            (
+                p(2, 32),
+                Op::Sysctl {
+                    sysctl: Sysctl::OvercommitRatio,
+                    value: 80
+                }
+            ),
+            (
+                p(3, 15),
+                Op::Sysctl {
+                    sysctl: Sysctl::NrHugepages,
+                    value: 4
+                }
+            ),
+            (
+                p(3, 27),
+                Op::Sysctl {
+                    sysctl: Sysctl::MaxMapCount,
+                    value: 9
+                }
+            ),
+            (
+                p(3, 43),
+                Op::Sysctl {
+                    sysctl: Sysctl::AdminReserveKbytes,
+                    value: 1
+                }
+            ),
+            (
+                p(3, 66),
+                Op::Sysctl {
+                    sysctl: Sysctl::UserReserveKbytes,
+                    value: 2
+                }
+            ),
+            (
+                p(3, 88),
+                Op::Sysctl {
+                    sysctl: Sysctl::OvercommitKbytes,
+                    value: 7
+                }
+            ),
+            (
+                p(4, 9),
+                Op::SetSwap {
+                    bytes: Size::Fraction {
+                        per_mille: 500,
+                        of: SizeBase::Ram
+                    }
+                }
+            ),
+        ]
+    );
+    assert_eq!(s.stmts[0].text, "machine swap=4GiB overcommit=2 ratio=80");
+    body_fails(
+        "machine ram=16GiB\n",
+        "2:9",
+        "RAM/kernel cannot change after boot",
+    );
+    body_fails(
+        "machine linux kernel=6.1\n",
+        "2:15",
+        "RAM/kernel cannot change after boot",
+    );
+    body_fails("machine cpus=4\n", "2:9", "CPU count cannot change");
+    body_fails(
+        "machine linux measured\n",
+        "2:15",
+        "only goes on the first `machine` line",
+    );
+    body_fails("machine\n", "2:8", "expected an option such as `swap=SIZE`");
+    body_fails("machine overcommit=1 overcommit=2\n", "2:22", "given twice");
+}
+
+// ---------------------------------------------------------------------------------------------
+// sysctl, spawn, processes
+
+#[test]
+fn sysctl_forms() {
+    let want = Op::Sysctl {
+        sysctl: Sysctl::OvercommitMemory,
+        value: 1,
+    };
+    for form in [
+        "sysctl vm.overcommit_memory=1",
+        "sysctl overcommit_memory=1",
+        "sysctl vm.overcommit_memory = 1",
+        "sysctl vm.overcommit_memory= 1",
+        "sysctl vm.overcommit_memory =1",
+    ] {
+        assert_eq!(last_op(form), want, "{form}");
+    }
+    assert_eq!(
+        last_op("sysctl vm.overcommit_kbytes=18446744073709551615"),
+        Op::Sysctl {
+            sysctl: Sysctl::OvercommitKbytes,
+            value: u64::MAX
+        }
+    );
+    body_fails("sysctl\n", "2:7", "expected `vm.NAME=VALUE`");
+    body_fails(
+        "sysctl vm.swappiness=60\n",
+        "2:8",
+        "unknown sysctl \"vm.swappiness\"",
+    );
+    body_fails(
+        "sysctl vm.overcommit_memory=3\n",
+        "2:29",
+        "must be 0, 1 or 2",
+    );
+    body_fails(
+        "sysctl vm.overcommit_memory = x\n",
+        "2:31",
+        "expected a non-negative integer",
+    );
+    body_fails("sysctl vm.overcommit_memory 1\n", "2:29", "expected `=`");
+    body_fails(
+        "sysctl vm.overcommit_memory =\n",
+        "2:30",
+        "expected a value after `=`",
+    );
+    body_fails(
+        "sysctl vm.overcommit_memory=1 2\n",
+        "2:31",
+        "unexpected \"2\"",
+    );
+    body_fails(
+        "sysctl vm.overcommit_ratio=18446744073709551616\n",
+        "2:28",
+        "expected a non-negative integer",
+    );
+}
+
+#[test]
+fn spawn_forms_and_errors() {
+    assert_eq!(
+        last_op("spawn app"),
+        Op::Spawn {
+            name: "app".into(),
+            cap_sys_admin: false,
+            oom_score_adj: 0
+        }
+    );
+    assert_eq!(
+        last_op("spawn db admin adj=-1000"),
+        Op::Spawn {
+            name: "db".into(),
+            cap_sys_admin: true,
+            oom_score_adj: -1000
+        }
+    );
+    assert_eq!(
+        last_op("spawn _x-1 adj=1000 admin"),
+        Op::Spawn {
+            name: "_x-1".into(),
+            cap_sys_admin: true,
+            oom_score_adj: 1000
+        }
+    );
+    body_fails(
+        "spawn\n",
+        "2:6",
+        "expected a process name, found the end of the line",
+    );
+    body_fails("spawn 1app\n", "2:7", "expected a process name");
+    body_fails("spawn kill\n", "2:7", "`kill` is a keyword");
+    body_fails("spawn meminfo\n", "2:7", "keyword");
+    body_fails(
+        "spawn app\nspawn app\n",
+        "3:7",
+        "a process named `app` already exists",
+    );
+    body_fails(
+        "spawn app adj=1001\n",
+        "2:15",
+        "an integer from -1000 to 1000",
+    );
+    body_fails("spawn app admin admin\n", "2:17", "given twice");
+    body_fails("spawn app adj=1 adj=2\n", "2:17", "given twice");
+    body_fails("spawn app root\n", "2:11", "expected `admin` or `adj=N`");
+}
+
+#[test]
+fn process_lifecycle() {
+    let got = ops("spawn p\np fork c\np vfork v\np clone t\nc exec\nc exit\nkill v\nt kill\n");
+    assert_eq!(
+        &got[1..],
+        &[
+            Op::Fork {
+                parent: "p".into(),
+                child: "c".into(),
+                kind: ForkKind::Fork
+            },
+            Op::Fork {
+                parent: "p".into(),
+                child: "v".into(),
+                kind: ForkKind::Vfork
+            },
+            Op::Fork {
+                parent: "p".into(),
+                child: "t".into(),
+                kind: ForkKind::CloneVm
+            },
+            Op::Exec { proc: "c".into() },
+            Op::Exit { proc: "c".into() },
+            Op::Kill { proc: "v".into() },
+            Op::Kill { proc: "t".into() },
+        ]
+    );
+    body_fails(
+        "app fork c\n",
+        "2:1",
+        "no process named `app` (spawn it first)",
+    );
+    body_fails("kill app\n", "2:6", "no process named `app`");
+    body_fails("spawn p\np fork p\n", "3:8", "already exists");
+    body_fails("spawn p\np fork\n", "3:7", "expected the child's name");
+    body_fails("spawn p\np exec now\n", "3:8", "unexpected \"now\"");
+    body_fails("spawn p\np exit 0\n", "3:8", "unexpected \"0\"");
+    body_fails("spawn p\nkill p p\n", "3:8", "unexpected");
+    body_fails("spawn p\np\n", "3:2", "expected a verb such as mmap");
+    body_fails("spawn p\np jump\n", "3:3", "expected a verb (fork, vfork");
+    body_fails(
+        "mmap a 1GiB rw private anon\n",
+        "2:1",
+        "expected a process before `mmap`",
+    );
+    body_fails("hello world\n", "2:1", "expected a statement");
+    body_fails(
+        "λ\n",
+        "2:1",
+        "expected a statement (machine, sysctl, spawn, kill, expect, or PROC VERB …), found \"λ\"",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mappings
+
+#[test]
+fn mmap_forms() {
+    assert_eq!(
+        last_op("spawn p\np mmap a 15GiB rw private anon"),
+        anon("p", "a", 15 * GIB)
+    );
+    let op = last_op("spawn p\np mmap a 1GiB rw private anon\np mmap b 1GiB rwx shared anon below=a gap=2MiB noreserve populate locked growsdown hugetlb");
+    assert_eq!(
+        op,
+        Op::Mmap {
+            proc: "p".into(),
+            name: "b".into(),
+            len: Size::Bytes(GIB),
+            prot: Prot {
+                read: true,
+                write: true,
+                exec: true
+            },
+            shared: true,
+            backing: Backing::Anon,
+            noreserve: true,
+            populate: true,
+            growsdown: true,
+            locked: true,
+            hugetlb: true,
+            placement: Placement::Below {
+                of: "a".into(),
+                gap: 2 * MIB
+            },
+        }
+    );
+    let op =
+        last_op("spawn p\np mmap a 1GiB rw private anon\np mmap b 4KiB none private anon above=a");
+    assert!(matches!(
+        op,
+        Op::Mmap {
+            prot: Prot::NONE,
+            placement: Placement::Above { gap: 0, .. },
+            ..
+        }
+    ));
+    let op = last_op("spawn p\np mmap a 2MiB r private anon at=0x7f0000000000");
+    assert!(matches!(
+        op,
+        Op::Mmap {
+            placement: Placement::At(0x7f00_0000_0000),
+            ..
+        }
+    ));
+    let op = last_op("spawn p\np mmap f 10MiB r shared file /data/λ.bin offset=1MiB rdonly");
+    assert!(
+        matches!(op, Op::Mmap { backing: Backing::File { ref path, offset, readonly_fd: true }, .. }
+        if path == "/data/λ.bin" && offset == MIB)
+    );
+    let op = last_op("spawn p\np mmap f 10MiB rw private file /x");
+    assert!(matches!(
+        op,
+        Op::Mmap {
+            backing: Backing::File {
+                offset: 0,
+                readonly_fd: false,
+                ..
+            },
+            ..
+        }
+    ));
+    let op = last_op("spawn p\np mmap t 10MiB rw shared tmpfs /dev/shm/x offset=4KiB");
+    assert!(
+        matches!(op, Op::Mmap { backing: Backing::Tmpfs { ref path, offset: 4096 }, .. } if path == "/dev/shm/x")
+    );
+    let op = last_op("spawn p\np mmap s 10MiB rw shared shm 1234");
+    assert!(
+        matches!(op, Op::Mmap { backing: Backing::SysvShm { ref key }, shared: true, .. } if key == "1234")
+    );
+    let op = last_op("spawn p\np mmap r 65%ram rw private anon");
+    assert!(matches!(
+        op,
+        Op::Mmap {
+            len: Size::Fraction {
+                per_mille: 650,
+                of: SizeBase::Ram
+            },
+            ..
+        }
+    ));
+}
+
+#[test]
+fn mmap_errors() {
+    let p = "spawn p\np mmap a 1GiB rw private anon\n";
+    body_fails(
+        "spawn p\np mmap\n",
+        "3:7",
+        "expected a name for the mapping",
+    );
+    body_fails(
+        "spawn p\np mmap 9a 1GiB rw private anon\n",
+        "3:8",
+        "expected a mapping name",
+    );
+    body_fails(
+        &format!("{p}p mmap a 1GiB rw private anon\n"),
+        "4:8",
+        "already has a mapping named `a`",
+    );
+    body_fails(
+        "spawn p\np mmap a 1Gib rw private anon\n",
+        "3:10",
+        "expected a size like 64MiB or 65%ram, found \"1Gib\"",
+    );
+    body_fails(
+        "spawn p\np mmap a 1GiB rq private anon\n",
+        "3:15",
+        "expected a protection",
+    );
+    body_fails(
+        "spawn p\np mmap a 1GiB rw public anon\n",
+        "3:18",
+        "expected `private` or `shared`",
+    );
+    body_fails(
+        "spawn p\np mmap a 1GiB rw private\n",
+        "3:25",
+        "expected a backing",
+    );
+    body_fails(
+        "spawn p\np mmap a 1GiB rw private heap\n",
+        "3:26",
+        "expected a backing",
+    );
+    body_fails(
+        "spawn p\np mmap a 1GiB rw private shm 1\n",
+        "3:18",
+        "always shared",
+    );
+    body_fails(
+        "spawn p\np mmap a 1GiB rw shared shm k/1\n",
+        "3:29",
+        "expected a SysV key",
+    );
+    body_fails(
+        "spawn p\np mmap a 1GiB rw private file\n",
+        "3:30",
+        "expected a file path",
+    );
+    body_fails(
+        "spawn p\np mmap a 1GiB rw private anon rdonly\n",
+        "3:31",
+        "`rdonly` is for `file` mappings",
+    );
+    body_fails(
+        "spawn p\np mmap a 1GiB rw private anon offset=0\n",
+        "3:31",
+        "`offset=` is for `file` and `tmpfs`",
+    );
+    body_fails(
+        "spawn p\np mmap a 1GiB rw private file /f offset=1%ram\n",
+        "3:41",
+        "must be an absolute size",
+    );
+    body_fails(
+        "spawn p\np mmap a 1GiB rw private anon populate populate\n",
+        "3:40",
+        "`populate` is given twice",
+    );
+    body_fails(
+        "spawn p\np mmap a 1GiB rw private anon fixed\n",
+        "3:31",
+        "expected an mmap option",
+    );
+    body_fails(
+        "spawn p\np mmap a 1GiB rw private anon at=7f00\n",
+        "3:34",
+        "expected a hex address",
+    );
+    body_fails(
+        "spawn p\np mmap a 1GiB rw private anon at=0x10000000000000000\n",
+        "3:34",
+        "expected a hex address",
+    );
+    body_fails(
+        &format!("{p}p mmap b 1GiB rw private anon below=zz\n"),
+        "4:37",
+        "has no mapping named `zz`",
+    );
+    body_fails(
+        "spawn p\np mmap b 1GiB rw private anon below=b\n",
+        "3:37",
+        "next to itself",
+    );
+    body_fails(
+        &format!("{p}p mmap b 1GiB rw private anon below=a above=a\n"),
+        "4:39",
+        "conflicts with `below=`",
+    );
+    body_fails(
+        &format!("{p}p mmap b 1GiB rw private anon at=0x1000 below=a\n"),
+        "4:41",
+        "conflicts with `at=`",
+    );
+    body_fails(
+        "spawn p\np mmap b 1GiB rw private anon gap=1MiB\n",
+        "3:31",
+        "`gap=` goes with `below=NAME`",
+    );
+    body_fails(
+        "spawn p\np mmap b 1GiB rw private anon noreserve=1\n",
+        "3:31",
+        "expected an mmap option",
+    );
+}
+
+#[test]
+fn mapping_names_follow_fork_clone_and_exec() {
+    // fork and vfork copy the names; clone shares them; exec clears them.
+    let base = "spawn p\np mmap a 1GiB rw private anon\n";
+    ok(&format!(
+        "{M}{base}p fork c\nc write a\np vfork v\nv read a\n"
+    ));
+    body_fails(
+        &format!("{base}p fork c\nc mmap b 1GiB rw private anon\np write b\n"),
+        "6:9",
+        "process `p` has no mapping named `b`",
+    );
+    ok(&format!(
+        "{M}{base}p clone t\nt mmap b 1GiB rw private anon\np write b\n"
+    ));
+    body_fails(
+        &format!("{base}p clone t\nt mmap a 1GiB rw private anon\n"),
+        "5:8",
+        "already has a mapping named `a`",
+    );
+    body_fails(
+        &format!("{base}p exec\np write a\n"),
+        "5:9",
+        "no mapping named `a`",
+    );
+    ok(&format!("{M}{base}p exec\np mmap a 1GiB rw private anon\n"));
+    // A clone child that execs gets its own empty address space; the parent keeps its names.
+    ok(&format!(
+        "{M}{base}p clone t\nt exec\np write a\nt mmap a 4KiB rw private anon\n"
+    ));
+    // Each process has its own names.
+    body_fails(
+        &format!("{base}spawn q\nq write a\n"),
+        "5:9",
+        "process `q` has no mapping named `a`",
+    );
+}
+
+#[test]
+fn targets() {
+    let base = "spawn p\np mmap a 64MiB rw private anon\n";
+    let op = last_op(&format!("{base}p munmap a[16MiB..32MiB]"));
+    assert_eq!(
+        op,
+        Op::Munmap {
+            proc: "p".into(),
+            target: Target {
+                mapping: "a".into(),
+                range: Some((Size::Bytes(16 * MIB), Size::Bytes(32 * MIB)))
+            }
+        }
+    );
+    assert_eq!(
+        last_op(&format!("{base}p munmap a")),
+        Op::Munmap {
+            proc: "p".into(),
+            target: Target::whole("a")
+        }
+    );
+    assert!(matches!(
+        last_op(&format!("{base}p write a[0..1page]")),
+        Op::Access { write: true, .. }
+    ));
+    body_fails(
+        &format!("{base}p munmap a[32MiB..16MiB]\n"),
+        "4:12",
+        "must be below its end",
+    );
+    body_fails(
+        &format!("{base}p munmap a[1MiB..1MiB]\n"),
+        "4:12",
+        "must be below its end",
+    );
+    body_fails(
+        &format!("{base}p munmap a[0..1MiB\n"),
+        "4:19",
+        "expected `]`",
+    );
+    body_fails(
+        &format!("{base}p munmap a[]\n"),
+        "4:12",
+        "expected a range like `a[16MiB..32MiB]`",
+    );
+    body_fails(
+        &format!("{base}p munmap a[1MiB-2MiB]\n"),
+        "4:12",
+        "expected a range",
+    );
+    body_fails(
+        &format!("{base}p munmap a[0..2Mb]\n"),
+        "4:15",
+        "expected a size",
+    );
+    body_fails(
+        &format!("{base}p munmap b[0..1MiB]\n"),
+        "4:10",
+        "no mapping named `b`",
+    );
+    body_fails(&format!("{base}p munmap\n"), "4:9", "expected a mapping");
+}
+
+#[test]
+fn other_memory_operations() {
+    let base = "spawn p\np mmap a 64MiB rw private anon\n";
+    let op = |s: &str| last_op(&format!("{base}{s}"));
+    assert_eq!(
+        op("p mprotect a[0..4KiB] r"),
+        Op::Mprotect {
+            proc: "p".into(),
+            target: Target {
+                mapping: "a".into(),
+                range: Some((Size::Bytes(0), Size::Bytes(4096)))
+            },
+            prot: Prot::R
+        }
+    );
+    assert_eq!(
+        op("p mremap a 128MiB maymove"),
+        Op::Mremap {
+            proc: "p".into(),
+            mapping: "a".into(),
+            new_len: Size::Bytes(128 * MIB),
+            may_move: true
+        }
+    );
+    assert_eq!(
+        op("p mremap a 1MiB"),
+        Op::Mremap {
+            proc: "p".into(),
+            mapping: "a".into(),
+            new_len: Size::Bytes(MIB),
+            may_move: false
+        }
+    );
+    for (word, advice) in [
+        ("dontneed", Advice::DontNeed),
+        ("free", Advice::Free),
+        ("dontfork", Advice::DontFork),
+        ("dofork", Advice::DoFork),
+        ("wipeonfork", Advice::WipeOnFork),
+        ("keeponfork", Advice::KeepOnFork),
+    ] {
+        assert_eq!(
+            op(&format!("p madvise a {word}")),
+            Op::Madvise {
+                proc: "p".into(),
+                target: Target::whole("a"),
+                advice
+            }
+        );
+    }
+    assert_eq!(
+        op("p read a"),
+        Op::Access {
+            proc: "p".into(),
+            target: Target::whole("a"),
+            write: false
+        }
+    );
+    assert_eq!(
+        op("p brk +64MiB"),
+        Op::Brk {
+            proc: "p".into(),
+            change: BrkChange::Grow(Size::Bytes(64 * MIB))
+        }
+    );
+    assert_eq!(
+        op("p brk -4KiB"),
+        Op::Brk {
+            proc: "p".into(),
+            change: BrkChange::Shrink(Size::Bytes(4 * KIB))
+        }
+    );
+    assert_eq!(
+        op("p stack 8MiB"),
+        Op::StackGrow {
+            proc: "p".into(),
+            new_size: Size::Bytes(8 * MIB)
+        }
+    );
+    assert_eq!(
+        op("p shmget k1 1GiB noreserve"),
+        Op::Shmget {
+            proc: "p".into(),
+            key: "k1".into(),
+            len: Size::Bytes(GIB),
+            noreserve: true
+        }
+    );
+    assert_eq!(
+        op("p shmget 42 1GiB"),
+        Op::Shmget {
+            proc: "p".into(),
+            key: "42".into(),
+            len: Size::Bytes(GIB),
+            noreserve: false
+        }
+    );
+    assert_eq!(
+        op("p shmrm 42"),
+        Op::ShmRm {
+            proc: "p".into(),
+            key: "42".into()
+        }
+    );
+    assert_eq!(
+        op("p tmpfs write /dev/shm/f 8MiB offset=1MiB"),
+        Op::TmpfsWrite {
+            proc: "p".into(),
+            path: "/dev/shm/f".into(),
+            offset: Size::Bytes(MIB),
+            len: Size::Bytes(8 * MIB)
+        }
+    );
+    assert_eq!(
+        op("p tmpfs write /dev/shm/f 8MiB"),
+        Op::TmpfsWrite {
+            proc: "p".into(),
+            path: "/dev/shm/f".into(),
+            offset: Size::Bytes(0),
+            len: Size::Bytes(8 * MIB)
+        }
+    );
+    assert_eq!(
+        op("p tmpfs truncate /dev/shm/f 0"),
+        Op::TmpfsTruncate {
+            proc: "p".into(),
+            path: "/dev/shm/f".into(),
+            len: Size::Bytes(0)
+        }
+    );
+    assert_eq!(
+        op("p unlink /dev/shm/f"),
+        Op::Unlink {
+            proc: "p".into(),
+            path: "/dev/shm/f".into()
+        }
+    );
+    assert_eq!(
+        op("p oom_score_adj -500"),
+        Op::OomScoreAdj {
+            proc: "p".into(),
+            value: -500,
+            legacy: false
+        }
+    );
+    assert_eq!(
+        op("p oom_adj -17"),
+        Op::OomScoreAdj {
+            proc: "p".into(),
+            value: -17,
+            legacy: true
+        }
+    );
+}
+
+#[test]
+fn other_memory_operation_errors() {
+    let base = "spawn p\np mmap a 64MiB rw private anon\n";
+    let f = |s: &str, at: &str, phrase: &str| body_fails(&format!("{base}{s}\n"), at, phrase);
+    f("p mprotect a", "4:13", "expected a protection");
+    f("p mprotect a rwxx", "4:14", "expected a protection");
+    f(
+        "p mremap a[0..1MiB] 2MiB",
+        "4:10",
+        "expected a mapping name",
+    );
+    f("p mremap a 2MiB move", "4:17", "unexpected \"move\"");
+    f("p madvise a cold", "4:13", "expected advice");
+    f("p brk 64MiB", "4:7", "expected +SIZE or -SIZE");
+    f("p brk +64", "4:8", "needs a unit");
+    f("p stack", "4:8", "expected the new stack size");
+    f("p shmget k", "4:11", "expected the segment size");
+    f("p shmget k 1GiB lazy", "4:17", "unexpected \"lazy\"");
+    f("p shmrm", "4:8", "expected a SysV key");
+    f("p tmpfs rm /x", "4:9", "expected `write` or `truncate`");
+    f(
+        "p tmpfs write /x",
+        "4:17",
+        "expected the number of bytes to write",
+    );
+    f("p tmpfs write /x 1MiB at=1", "4:23", "unexpected \"at=1\"");
+    f("p tmpfs truncate /x 1MiB offset=0", "4:26", "unexpected");
+    f("p unlink", "4:9", "expected a path");
+    f("p oom_score_adj 1001", "4:17", "from -1000 to 1000");
+    f("p oom_score_adj x", "4:17", "an oom_score_adj");
+    f("p oom_adj 16", "4:11", "from -17 to 15");
+    f("p oom_adj -18", "4:11", "legacy oom_adj");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sizes
+
+#[test]
+fn sizes_in_statements() {
+    let len = |s: &str| match last_op(&format!("spawn p\np mmap a {s} rw private anon")) {
+        Op::Mmap { len, .. } => len,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(len("1.5GiB"), Size::Bytes(3 * GIB / 2));
+    assert_eq!(len("0"), Size::Bytes(0));
+    assert_eq!(len("3pages"), Size::Bytes(3 * 4096));
+    assert_eq!(len("4kB"), Size::Bytes(4096));
+    assert_eq!(
+        len("12.5%swap"),
+        Size::Fraction {
+            per_mille: 125,
+            of: SizeBase::Swap
+        }
+    );
+    assert_eq!(
+        len("50%ramswap"),
+        Size::Fraction {
+            per_mille: 500,
+            of: SizeBase::RamSwap
+        }
+    );
+    let f = |s: &str, phrase: &str| {
+        body_fails(
+            &format!("spawn p\np mmap a {s} rw private anon\n"),
+            "3:10",
+            phrase,
+        )
+    };
+    f("16777216TiB", "too large");
+    f("99999999999999999999999999999GiB", "too large");
+    f("1.5B", "not a whole number of bytes");
+    f("12.55%ram", "finer than per mille");
+    f("4096", "a size needs a unit");
+    f(
+        "15Gb",
+        "expected a size like 64MiB or 65%ram, found \"15Gb\"",
+    );
+    f("-1MiB", "expected a size");
+    f("1 MiB", "expected a size");
+}
+
+// ---------------------------------------------------------------------------------------------
+// expect
+
+#[test]
+fn expect_outcomes_and_states() {
+    let body = "spawn app\napp mmap a 15GiB rw private anon\nexpect ok\nexpect ENOMEM\nexpect app mmap ENOMEM\nexpect app ok\n\
+                app fork child\nexpect app fork ok\nexpect child running\nexpect child exited\nexpect child killed\n\
+                expect app mmap killed\n";
+    let got = expects(body);
+    let o = |proc: Option<&str>, verb: Option<&str>, outcome| Expect::Outcome {
+        proc: proc.map(Into::into),
+        verb: verb.map(Into::into),
+        outcome,
+    };
+    assert_eq!(
+        got,
+        vec![
+            o(None, None, OutcomeSpec::Ok),
+            o(None, None, OutcomeSpec::Err(crate::op::Errno::ENOMEM)),
+            o(
+                Some("app"),
+                Some("mmap"),
+                OutcomeSpec::Err(crate::op::Errno::ENOMEM)
+            ),
+            o(Some("app"), None, OutcomeSpec::Ok),
+            o(Some("app"), Some("fork"), OutcomeSpec::Ok),
+            Expect::State {
+                proc: "child".into(),
+                state: StateSpec::Running
+            },
+            Expect::State {
+                proc: "child".into(),
+                state: StateSpec::Exited
+            },
+            Expect::State {
+                proc: "child".into(),
+                state: StateSpec::Killed
+            },
+            o(Some("app"), Some("mmap"), OutcomeSpec::Killed),
+        ]
+    );
+    for errno in [
+        "ENOMEM", "EACCES", "EINVAL", "EEXIST", "ENOSPC", "EPERM", "ENOENT", "EFAULT",
+    ] {
+        assert_eq!(expects(&format!("spawn p\nexpect {errno}")).len(), 1);
+    }
+}
+
+#[test]
+fn expect_verbs_match_op_verbs() {
+    // Each verb an `expect PROC VERB` accepts is stored as the Op::verb() of the operation it checks.
+    let s = ok(&format!(
+        "{M}spawn p\np mmap a 1MiB rw private anon\np tmpfs write /f 1MiB\np oom_adj 3\np tmpfs truncate /f 0\n\
+         expect p spawn ok\nexpect p tmpfs ok\nexpect p tmpfs-write ok\nexpect p oom_adj ok\nexpect p oom_score_adj ok\n"
+    ));
+    let verbs: Vec<String> = s
+        .stmts
+        .iter()
+        .filter_map(|st| match &st.kind {
+            StmtKind::Expect(Expect::Outcome { verb, .. }) => verb.clone(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        verbs,
+        [
+            "spawn",
+            "tmpfs-truncate",
+            "tmpfs-write",
+            "oom_score_adj",
+            "oom_score_adj"
+        ]
+    );
+    let op_verbs: Vec<&str> = s.ops().map(|(_, op)| op.verb()).collect();
+    for v in &verbs {
+        assert!(op_verbs.contains(&v.as_str()), "{v} is no operation's verb");
+    }
+    ok(&format!("{M}spawn p\np mmap a 1MiB rw private anon\np write a\np read a\np kill\nexpect p write ok\nexpect p read ok\nexpect p kill ok\n"));
+}
+
+#[test]
+fn expect_outcome_errors() {
+    fails(&format!("{M}expect ok\n"), "2:8", "no earlier operation");
+    body_fails(
+        "spawn p\nexpect\n",
+        "3:7",
+        "expected an outcome, a process state or a query",
+    );
+    body_fails(
+        "spawn p\nexpect fine\n",
+        "3:8",
+        "expected an outcome (ok, ENOMEM",
+    );
+    body_fails(
+        "spawn p\nexpect p\n",
+        "3:9",
+        "expected `running`, `exited`, `killed` or an outcome",
+    );
+    body_fails("spawn p\nexpect q running\n", "3:8", "no process named `q`");
+    body_fails(
+        "spawn p\nexpect p sleeping\n",
+        "3:10",
+        "expected running, exited, killed",
+    );
+    body_fails(
+        "spawn p\nexpect p fork ok\n",
+        "3:10",
+        "no earlier `fork` by `p`",
+    );
+    body_fails("spawn p\nexpect p jump ok\n", "3:10", "expected a verb");
+    body_fails(
+        "spawn p\nexpect p tmpfs ok\n",
+        "3:10",
+        "no earlier `tmpfs` operation by `p`",
+    );
+    body_fails(
+        "spawn p\np exit\nexpect p exit done\n",
+        "4:15",
+        "expected an outcome",
+    );
+    body_fails(
+        "spawn p\np exit\nexpect p exit ok now\n",
+        "4:18",
+        "unexpected \"now\"",
+    );
+    body_fails(
+        "spawn p\np fork q\nexpect q ok\n",
+        "4:8",
+        "no earlier operation by `q`",
+    );
+}
+
+#[test]
+fn expect_values() {
+    let body = "spawn p\np mmap a 1GiB rw private anon\n\
+        expect meminfo.Committed_AS = 60GiB\n\
+        expect meminfo.Committed_AS == 60GiB ± 4KiB\n\
+        expect meminfo.MemFree >= 50%ram +- 1MiB\n\
+        expect meminfo.Active(anon) < 1GiB +/- 0\n\
+        expect meminfo.HugePages_Total != 0\n\
+        expect p.VmRSS <= 0\n\
+        expect p.status.Threads > 0 ±1\n\
+        expect p.smaps.a.Rss = 1GiB\n\
+        expect p.rollup.Pss_Anon = 1GiB\n\
+        expect p.vmas = 1\n\
+        expect p.oom_score = 0\n\
+        expect p.oom_score_adj = -1000\n\
+        expect p.oom_adj = -17\n\
+        expect sysctl.vm.overcommit_memory = 2\n\
+        expect vm.max_map_count = 65530\n";
+    let got = expects(body);
+    let sz = |b| ExpectValue::Size(Size::Bytes(b));
+    let n = ExpectValue::Number;
+    let q_meminfo = |f: &str| Query::Meminfo { field: f.into() };
+    let v = |query, cmp, value, tolerance| Expect::Value {
+        query,
+        cmp,
+        value,
+        tolerance,
+    };
+    assert_eq!(
+        got,
+        vec![
+            v(q_meminfo("Committed_AS"), Cmp::Eq, sz(60 * GIB), None),
+            v(
+                q_meminfo("Committed_AS"),
+                Cmp::Eq,
+                sz(60 * GIB),
+                Some(sz(4096))
+            ),
+            v(
+                q_meminfo("MemFree"),
+                Cmp::Ge,
+                ExpectValue::Size(Size::Fraction {
+                    per_mille: 500,
+                    of: SizeBase::Ram
+                }),
+                Some(sz(MIB))
+            ),
+            v(q_meminfo("Active(anon)"), Cmp::Lt, sz(GIB), Some(sz(0))),
+            v(q_meminfo("HugePages_Total"), Cmp::Ne, n(0), None),
+            v(
+                Query::Status {
+                    proc: "p".into(),
+                    field: "VmRSS".into()
+                },
+                Cmp::Le,
+                sz(0),
+                None
+            ),
+            v(
+                Query::Status {
+                    proc: "p".into(),
+                    field: "Threads".into()
+                },
+                Cmp::Gt,
+                n(0),
+                Some(n(1))
+            ),
+            v(
+                Query::Smaps {
+                    proc: "p".into(),
+                    mapping: "a".into(),
+                    field: "Rss".into()
+                },
+                Cmp::Eq,
+                sz(GIB),
+                None
+            ),
+            v(
+                Query::Rollup {
+                    proc: "p".into(),
+                    field: "Pss_Anon".into()
+                },
+                Cmp::Eq,
+                sz(GIB),
+                None
+            ),
+            v(Query::VmaCount { proc: "p".into() }, Cmp::Eq, n(1), None),
+            v(Query::OomScore { proc: "p".into() }, Cmp::Eq, n(0), None),
+            v(
+                Query::OomScoreAdj { proc: "p".into() },
+                Cmp::Eq,
+                n(-1000),
+                None
+            ),
+            v(Query::OomAdj { proc: "p".into() }, Cmp::Eq, n(-17), None),
+            v(
+                Query::Sysctl {
+                    name: "overcommit_memory".into()
+                },
+                Cmp::Eq,
+                n(2),
+                None
+            ),
+            v(
+                Query::Sysctl {
+                    name: "max_map_count".into()
+                },
+                Cmp::Eq,
+                n(65530),
+                None
+            ),
+        ]
+    );
+}
+
+#[test]
+fn expect_value_errors() {
+    let base = "spawn p\np mmap a 1GiB rw private anon\n";
+    let f = |s: &str, at: &str, phrase: &str| body_fails(&format!("{base}{s}\n"), at, phrase);
+    f(
+        "expect meminfo.Committed_AS = 64424509440",
+        "4:31",
+        "`meminfo.Committed_AS` is a size: write a unit such as kB or MiB",
+    );
+    f(
+        "expect meminfo.Committed_as = 1GiB",
+        "4:16",
+        "did you mean `Committed_AS`?",
+    );
+    f(
+        "expect meminfo.Bogus = 1GiB",
+        "4:16",
+        "no /proc/meminfo field \"Bogus\"",
+    );
+    f("expect meminfo = 1GiB", "4:15", "expected `.FIELD`");
+    f(
+        "expect meminfo.Committed_AS.x = 1GiB",
+        "4:29",
+        "unexpected \"x\" in the query path",
+    );
+    f(
+        "expect meminfo..Committed_AS = 1GiB",
+        "4:16",
+        "expected a name between the dots",
+    );
+    f(
+        "expect meminfo.Committed_AS=1GiB",
+        "4:28",
+        "put spaces around the comparison",
+    );
+    f(
+        "expect meminfo.Committed_AS ~ 1GiB",
+        "4:29",
+        "expected a comparison",
+    );
+    f(
+        "expect meminfo.Committed_AS =",
+        "4:30",
+        "expected a value to compare with",
+    );
+    f(
+        "expect meminfo.Committed_AS = 1GiB 2",
+        "4:36",
+        "expected `± TOLERANCE`",
+    );
+    f(
+        "expect meminfo.Committed_AS = 1GiB ±",
+        "4:37",
+        "expected a tolerance",
+    );
+    f(
+        "expect meminfo.Committed_AS = 1GiB ± 5",
+        "4:38",
+        "is a size: write a unit",
+    );
+    f(
+        "expect meminfo.Committed_AS = 1GiB ± 1MiB x",
+        "4:43",
+        "unexpected \"x\"",
+    );
+    f(
+        "expect meminfo.HugePages_Free = 1GiB",
+        "4:33",
+        "is a number, not a size",
+    );
+    f(
+        "expect meminfo.HugePages_Free = x",
+        "4:33",
+        "expected an integer",
+    );
+    f("expect p.vmas = 2 ± -1", "4:21", "cannot be negative");
+    f(
+        "expect p.VmBogus = 1GiB",
+        "4:10",
+        "no /proc/PID/status field",
+    );
+    f("expect p.status = 1GiB", "4:16", "expected `.FIELD`");
+    f(
+        "expect p.status.Pss = 1GiB",
+        "4:17",
+        "no /proc/PID/status field",
+    );
+    f(
+        "expect p.smaps.b.Rss = 1GiB",
+        "4:16",
+        "no mapping named `b`",
+    );
+    f("expect p.smaps.a = 1GiB", "4:17", "expected `.FIELD`");
+    f(
+        "expect p.smaps.a.Pss_Anon = 1GiB",
+        "4:18",
+        "no /proc/PID/smaps field",
+    );
+    f(
+        "expect p.rollup.Size = 1GiB",
+        "4:17",
+        "no /proc/PID/smaps_rollup field",
+    );
+    f("expect q.VmRSS = 1GiB", "4:8", "no process named `q`");
+    f(
+        "expect 9.VmRSS = 1GiB",
+        "4:8",
+        "expected a query like meminfo.Committed_AS",
+    );
+    f(
+        "expect vm.swappiness = 60",
+        "4:11",
+        "unknown sysctl vm.swappiness",
+    );
+    f("expect sysctl.kernel.x = 1", "4:15", "expected `vm`");
+    f(
+        "expect sysctl.vm.overcommit_memory = 1MiB",
+        "4:38",
+        "is a number, not a size",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text: comments, positions, line endings
+
+#[test]
+fn comments_blank_lines_and_text() {
+    let s = ok("# a header\n\n   machine linux ram=8GiB   # the machine\n\t\nspawn app # the app\n  # indented comment\napp exit#no space\n");
+    assert_eq!(s.stmts.len(), 2);
+    assert_eq!(s.stmts[0].text, "spawn app");
+    assert_eq!(s.stmts[0].pos, Pos { line: 5, col: 1 });
+    assert_eq!(s.stmts[1].text, "app exit");
+    assert_eq!(s.stmts[1].pos, Pos { line: 7, col: 1 });
+}
+
+#[test]
+fn crlf_tabs_and_unicode() {
+    let s = ok("machine linux ram=8GiB\r\nspawn app\r\n\tapp\tmmap a\t1GiB rw private file /données/λ.bin # commentaire é ✓\r\n");
+    assert_eq!(s.stmts.len(), 2);
+    assert_eq!(s.stmts[1].pos, Pos { line: 3, col: 2 });
+    assert_eq!(
+        s.stmts[1].text,
+        "app\tmmap a\t1GiB rw private file /données/λ.bin"
+    );
+    assert!(
+        matches!(&s.stmts[1].kind, StmtKind::Op(Op::Mmap { backing: Backing::File { path, .. }, .. }) if path == "/données/λ.bin")
+    );
+    // Columns count characters: the λ and é before the error are one column each.
+    body_fails(
+        "spawn app\r\napp mmap λé 1GiB rw private anon\r\n",
+        "3:10",
+        "expected a mapping name",
+    );
+    body_fails(
+        "spawn app\napp mmap a 1GiB rw private file /é x\n",
+        "3:36",
+        "expected an mmap option",
+    );
+    body_fails(
+        "spawn app\n\tapp\tmmap a\t1Gb rw private anon\n",
+        "3:13",
+        "found \"1Gb\"",
+    );
+}
+
+#[test]
+fn several_errors_one_per_line() {
+    let src = format!("{M}spawn app\napp mmap a 1Gb rw private anon\napp mmap b 1GiB rq private anon\nspawn app\napp write b\n");
+    let d = parse(&src).unwrap_err();
+    let got: Vec<String> = d
+        .iter()
+        .map(|d| format!("{}:{}", d.pos.line, d.pos.col))
+        .collect();
+    // Line 3's mapping `a` and line 4's `b` are still registered, so line 6 is not an error.
+    assert_eq!(got, ["3:12", "4:17", "5:7"]);
+    assert!(d[0]
+        .to_string()
+        .starts_with("3:12: expected a size like 64MiB or 65%ram, found \"1Gb\""));
+}
+
+#[test]
+fn a_broken_machine_line_does_not_cascade() {
+    let d = parse("machine linux ram=8Gb\nspawn app\napp exit\n").unwrap_err();
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].pos, Pos { line: 1, col: 19 });
+    // Without any machine line: one error for the first statement, whatever else is wrong on it.
+    let d = parse("hello\nspawn app\napp exit\n").unwrap_err();
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert!(d[0].message.contains("expected a `machine` line first"));
+}
+
+#[test]
+fn long_tokens_are_cut_in_messages() {
+    let long = "x".repeat(10_000);
+    let d = parse(&format!("{M}{long}\n")).unwrap_err();
+    assert!(d[0].message.len() < 200, "{}", d[0].message);
+}
+
+#[test]
+fn tutorial_example_parses() {
+    let s = ok("machine linux ram=24GiB swap=0 overcommit=0 kernel=6.6\n\
+        spawn app\n\
+        app mmap a 15GiB rw private anon\n\
+        app mmap b 15GiB rw private anon below=a   # adjacent to a: merges into one 30 GiB VMA\n\
+        app fork child                              # one VMA larger than RAM+swap\n\
+        expect app fork ENOMEM\n\
+        sysctl vm.overcommit_memory=1\n\
+        app fork child\n\
+        expect child running\n\
+        expect meminfo.Committed_AS = 60GiB\n");
+    assert_eq!(linux(&s).kernel, KernelVersion::new(6, 6));
+    assert_eq!(s.ops().count(), 6);
+    assert_eq!(s.stmts.len(), 9);
+}
+
+#[test]
+fn an_expected_failure_frees_the_names_it_introduced() {
+    // The fork failed, so `child` does not exist and may be forked again (the tutorial does this).
+    ok(&format!(
+        "{M}spawn p\np fork c\nexpect p fork ENOMEM\np fork c\n"
+    ));
+    ok(&format!("{M}spawn p\np fork c\nexpect ENOMEM\np fork c\n"));
+    ok(&format!("{M}spawn p\np mmap a 99GiB rw private anon\nexpect p ENOMEM\np mmap a 1GiB rw private anon\n"));
+    // An `ok` (or no expect at all) keeps the name.
+    body_fails(
+        "spawn p\np fork c\nexpect p fork ok\np fork c\n",
+        "5:8",
+        "already exists",
+    );
+    body_fails(
+        "spawn p\np mmap a 1GiB rw private anon\np mmap a 1GiB rw private anon\n",
+        "4:8",
+        "already has a mapping",
+    );
+    // A name freed this way is unknown afterwards.
+    body_fails(
+        "spawn p\np fork c\nexpect p fork ENOMEM\nc exit\n",
+        "5:1",
+        "no process named `c`",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reference's examples
+
+/// The fenced blocks of docs/scenario-language.md, in order.
+fn doc_blocks() -> Vec<String> {
+    let doc = include_str!("../../../../../docs/scenario-language.md");
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in doc.lines() {
+        let fence = line.trim_start().starts_with("```");
+        match (&mut current, fence) {
+            (None, true) => current = Some(String::new()),
+            (Some(b), true) => {
+                blocks.push(std::mem::take(b));
+                current = None;
+            }
+            (Some(b), false) => {
+                b.push_str(line.trim_start());
+                b.push('\n');
+            }
+            (None, false) => {}
+        }
+    }
+    blocks
+}
+
+#[test]
+fn doc_examples_parse_and_errors_are_as_documented() {
+    let blocks = doc_blocks();
+    // A complete scenario starts with a real machine line (the synopsis has `ram=SIZE`).
+    let is_scenario = |b: &str| {
+        b.strip_prefix("machine linux ram=")
+            .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+    };
+    let whole: Vec<&String> = blocks.iter().filter(|b| is_scenario(b)).collect();
+    assert!(whole.len() >= 2, "the reference has complete scenarios");
+    let mut checked_errors = false;
+    for (i, b) in blocks.iter().enumerate() {
+        if !is_scenario(b) {
+            continue;
+        }
+        match parse(b) {
+            Ok(_) => {}
+            Err(d) => {
+                // A scenario with errors is followed by its exact diagnostics.
+                let got: Vec<String> = d.iter().map(|d| d.to_string()).collect();
+                let want: Vec<&str> = blocks
+                    .get(i + 1)
+                    .map(|n| n.lines().collect())
+                    .unwrap_or_default();
+                assert_eq!(
+                    got, want,
+                    "the diagnostics of block {i} differ from the reference"
+                );
+                checked_errors = true;
+            }
+        }
+    }
+    assert!(checked_errors, "the reference shows an example with errors");
+    // Statement examples that are not whole scenarios parse after a machine and the names they use.
+    let prelude = "machine linux ram=24GiB\nspawn app\napp mmap buf 64MiB rw private anon\napp mmap a 1MiB rw private anon\n";
+    for b in &blocks {
+        if b.starts_with("expect meminfo") {
+            ok(&format!("{prelude}{b}"));
+        }
+        if b.starts_with("machine swap") {
+            ok(&format!("{prelude}{b}"));
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! Kernel-version behaviour (model-spec L2.3, L4, L8.4) and the mode-2 admission formula (L2.2),
+//! which the spec gives from source rather than measurement.
+
+mod common;
+use common::*;
+use vmlab_core::config::{LinuxConfig, Sysctl};
+use vmlab_core::op::*;
+
+fn box24() -> LinuxConfig {
+    // A 24 GiB machine with no swap and round reserves.
+    let mut c = LinuxConfig::new(24 * GB);
+    c.sysctls.user_reserve_kbytes = 131_072;
+    c.sysctls.admin_reserve_kbytes = 8192;
+    c
+}
+
+/// The same requests on 4.19 and 6.6 in mode 0: the old heuristic compares with free memory,
+/// the new one with RAM + swap.
+#[test]
+fn mode0_before_and_after_5_2() {
+    let run = |kernel: &str| {
+        let mut c = box24();
+        c.kernel = kernel.parse().unwrap();
+        let mut l = Lab::with(c);
+        l.spawn("db");
+        l.mmap("db", "cache", Map::anon(12 * GB));
+        l.write("db", t("cache"));
+        // 12 GiB resident: about 12 GiB free is left.
+        l.mmap("db", "more", Map::anon(16 * GB).below("cache", GB))
+    };
+    assert_eq!(
+        run("4.19"),
+        Outcome::Err(Errno::ENOMEM),
+        "4.19: 16 GiB > free (12 GiB − admin reserve)"
+    );
+    assert_eq!(run("6.6"), Outcome::Ok, "6.6: 16 GiB ≤ RAM + swap (24 GiB)");
+}
+
+#[test]
+fn mode0_old_heuristic_counts_page_cache_as_free() {
+    let mut c = box24();
+    c.kernel = "4.19".parse().unwrap();
+    let mut l = Lab::with(c);
+    l.spawn("p");
+    // 8 GiB of file pages are "free" for the estimate; 8 GiB of anonymous pages are not.
+    l.mmap("p", "f", Map::anon(8 * GB).prot("r").file("/data", false));
+    l.read("p", t("f"));
+    l.mmap("p", "a", Map::anon(8 * GB).below("f", GB));
+    l.write("p", t("a"));
+    assert_eq!(l.meminfo_kb("Cached"), 8 * 1_048_576);
+    // free = 8 GiB free + 8 GiB file − admin reserve 8 MiB: 15.9 GiB passes, 16 GiB does not.
+    assert_eq!(
+        l.mmap("p", "x", Map::anon(16 * GB - 16 * MB).below("a", GB)),
+        Outcome::Ok
+    );
+    assert_eq!(
+        l.mmap("p", "y", Map::anon(16 * GB).below("x", GB)),
+        Outcome::Err(Errno::ENOMEM)
+    );
+}
+
+#[test]
+fn mode0_root_gets_no_bonus_from_5_2_but_did_before() {
+    for (kernel, admin_ok) in [("4.19", true), ("6.6", false)] {
+        let mut c = box24();
+        c.kernel = kernel.parse().unwrap();
+        let mut l = Lab::with(c);
+        l.spawn("user");
+        l.spawn_admin("root");
+        // On 4.19 free = 24 GiB; a non-admin loses the 8 MiB admin reserve.
+        let req = 24 * GB - 4 * MB;
+        let user = l.mmap("user", "a", Map::anon(req));
+        let root = l.mmap("root", "a", Map::anon(req));
+        if kernel == "6.6" {
+            assert_eq!(
+                (user, root),
+                (Outcome::Ok, Outcome::Ok),
+                "≤ RAM+swap for both"
+            );
+        } else {
+            assert_eq!(user, Outcome::Err(Errno::ENOMEM));
+            assert_eq!(root == Outcome::Ok, admin_ok);
+        }
+    }
+}
+
+/// L2.2: allowed = CommitLimit − admin_reserve (non-admin) − min(total_vm/32, user_reserve);
+/// success iff Committed_AS + request < allowed.
+#[test]
+fn mode2_admission_boundary() {
+    let mut l = Lab::with(box24());
+    l.sysctl(Sysctl::OvercommitMemory, 2);
+    l.spawn("p");
+    let limit = l.meminfo_kb("CommitLimit") / 4; // pages
+    assert_eq!(limit, 24 * 262_144 / 2);
+    let admin = 8192 / 4;
+    // total_vm is 0: the user reserve term is 0. The largest grant is allowed − 1 pages.
+    let max = limit - admin - 1;
+    assert_eq!(
+        l.mmap("p", "big", Map::anon((max + 1) * 4096)),
+        Outcome::Err(Errno::ENOMEM)
+    );
+    assert_eq!(l.mmap("p", "big", Map::anon(max * 4096)), Outcome::Ok);
+    assert_eq!(
+        l.mmap("p", "one", Map::anon(4096).below("big", MB)),
+        Outcome::Err(Errno::ENOMEM),
+        "strict <"
+    );
+}
+
+#[test]
+fn mode2_user_reserve_scales_with_total_vm_and_admin_skips_admin_reserve() {
+    let mut l = Lab::with(box24());
+    l.sysctl(Sysctl::OvercommitMemory, 2);
+    l.spawn("p");
+    l.spawn_admin("root");
+    // Inflate p's total_vm with a PROT_NONE area (not accountable): 64 GiB / 32 = 2 GiB > 128 MiB cap.
+    l.mmap("p", "none", Map::anon(64 * GB).prot("none"));
+    let limit = l.meminfo_kb("CommitLimit") / 4;
+    let user_cap = 131_072 / 4;
+    let admin = 8192 / 4;
+    let max_p = limit - admin - user_cap - 1;
+    assert_eq!(
+        l.mmap("p", "a", Map::anon((max_p + 1) * 4096).below("none", MB)),
+        Outcome::Err(Errno::ENOMEM)
+    );
+    assert_eq!(
+        l.mmap("p", "a", Map::anon(max_p * 4096).below("none", MB)),
+        Outcome::Ok
+    );
+    // root has total_vm 0 and no admin reserve: admin_reserve + user_cap pages are still free to it.
+    assert_eq!(
+        l.mmap("root", "r", Map::anon((admin + user_cap) * 4096)),
+        Outcome::Ok
+    );
+}
+
+#[test]
+fn mode2_fork_judges_each_vma_against_the_parent_cumulatively() {
+    let mut l = Lab::with(box24());
+    l.sysctl(Sysctl::OvercommitMemory, 2);
+    l.spawn("redis");
+    // 7 GiB of accounted data; CommitLimit is 12 GiB: the child would need 7 more.
+    l.mmap("redis", "data", Map::anon(7 * GB));
+    assert_eq!(l.fork("redis", "bgsave"), Outcome::Err(Errno::ENOMEM));
+    assert_eq!(
+        l.committed_kb(),
+        7 * 1_048_576,
+        "everything charged so far is unwound"
+    );
+    assert!(l.reasons().contains(&"fork.refused"));
+    l.sysctl(Sysctl::OvercommitMemory, 1);
+    assert_eq!(l.fork("redis", "bgsave"), Outcome::Ok);
+    assert_eq!(l.committed_kb(), 14 * 1_048_576);
+}
+
+#[test]
+fn mprotect_unaccounting_is_6_7_and_later() {
+    for (kernel, after) in [("6.1", 262_144), ("6.6", 262_144), ("6.7", 0), ("6.12", 0)] {
+        let mut c = box24();
+        c.kernel = kernel.parse().unwrap();
+        let mut l = Lab::with(c);
+        l.spawn("p");
+        l.mmap("p", "a", Map::anon(256 * MB));
+        l.mprotect("p", t("a"), "r");
+        assert_eq!(l.committed_kb(), after, "{kernel}");
+    }
+}
+
+#[test]
+fn log_line_text_by_version() {
+    for (kernel, text) in [
+        ("5.4", None),
+        ("6.1", Some("no enough memory")),
+        ("6.12", Some("bytes: ")),
+    ] {
+        let mut c = box24();
+        c.kernel = kernel.parse().unwrap();
+        let mut l = Lab::with(c);
+        l.spawn("p");
+        l.mmap("p", "a", Map::anon(30 * GB));
+        let log = l
+            .last_events
+            .iter()
+            .find(|e| e.reason() == "kernel.log")
+            .map(|e| e.sentence());
+        match text {
+            None => assert!(log.is_none(), "{kernel}"),
+            Some(t) => assert!(log.unwrap().contains(t), "{kernel}"),
+        }
+    }
+}
