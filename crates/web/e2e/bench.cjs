@@ -70,7 +70,7 @@ function fragment(text) {
     console.log(`big scenario: ${steps} steps parsed, run and ready ${f(loadMs)} ms after navigation`);
     await page.click('header');
     await page.evaluate(() => { window.vmlabPerf = { steps: [], redraws: [] }; });
-    const forward = Math.min(steps, 1000);
+    const forward = Math.min(steps, Number(process.env.BENCH_STEPS || 300));
     for (let i = 0; i < forward; i++) {
       await page.keyboard.press('ArrowRight');
       await page.waitForFunction((n) => Number(document.querySelector('#stepno').dataset.step) === n, i + 1, { polling: 'raf' });
@@ -79,6 +79,15 @@ function fragment(text) {
       await page.keyboard.press('ArrowLeft');
       await page.waitForFunction((n) => Number(document.querySelector('#stepno').dataset.step) === n, forward - i - 1, { polling: 'raf' });
     }
+    // A jump to the last step and back to the first: the worst case of replay from a checkpoint.
+    const jumps = [];
+    for (const target of [steps, 0, Math.floor(steps / 2) + 7]) {
+      const t0 = Date.now();
+      await page.evaluate((n) => { const r = document.querySelector('.scrub'); r.value = String(n); r.dispatchEvent(new Event('input', { bubbles: true })); }, target);
+      await page.waitForFunction((n) => Number(document.querySelector('#stepno').dataset.step) === n, target, { polling: 'raf' });
+      jumps.push(`${target}: ${Date.now() - t0} ms`);
+    }
+    console.log(`jumps (round trip through the browser, replay from the nearest checkpoint): ${jumps.join(', ')}`);
     const perf = await page.evaluate(() => window.vmlabPerf);
     const s = stats(perf.steps), r = stats(perf.redraws);
     console.log(`step (replay + snapshot + render + canvases): median ${f(s.median)} ms, p95 ${f(s.p95)} ms, max ${f(s.max)} ms over ${s.n} steps (target: step + redraw ≤ 16 ms)`);

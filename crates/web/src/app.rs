@@ -60,12 +60,21 @@ pub struct App {
     tab: Tab,
     page_canvas: NodeRef,
     chart_canvas: NodeRef,
+    chart_overlay: NodeRef,
+    /// Bumped whenever the run changes, so the chart's series are redrawn only then.
+    run_generation: u64,
+    chart_drawn: Option<(
+        (u64, web_sys::HtmlCanvasElement),
+        crate::render::charts::PlotArea,
+    )>,
     /// The cells last drawn and their grid, for hover hit-testing.
     cells: Vec<Cell>,
     grid: Grid,
     hover: Option<String>,
     /// When the current step message arrived, to time step + redraw (read by the web benchmark).
     step_started_ms: Option<f64>,
+    /// (text, its compressed form for the URL).
+    shared_text: (String, String),
     _keys: Option<Closure<dyn FnMut(web_sys::KeyboardEvent)>>,
 }
 
@@ -127,15 +136,34 @@ impl App {
             .sim
             .as_ref()
             .ok()
-            .and_then(|s| s.snapshot(self.lab.cursor));
+            .and_then(|s| s.snapshot(self.lab.cursor, self.lab.selected_pid));
         if let Some(snap) = &self.snap {
-            let alive = |pid: u32| snap.processes.iter().any(|p| p.pid == pid);
-            if !self.lab.selected_pid.is_some_and(alive) {
-                self.lab.selected_pid = snap.processes.first().map(|p| p.pid);
+            // The same rule the engine used to pick whose pages the snapshot carries.
+            let procs: Vec<(u32, bool)> = snap
+                .processes
+                .iter()
+                .map(|p| (p.pid, p.state == "running"))
+                .collect();
+            let owner = crate::engine::page_owner(&procs, self.lab.selected_pid);
+            if owner != self.lab.selected_pid {
+                self.lab.selected_pid = owner;
                 self.lab.zoom_vma = None;
             }
         }
-        let fragment = format!("#{}", self.lab.fragment());
+        if self.shared_text.0 != self.lab.text {
+            self.run_generation += 1;
+        }
+        // Compressing the text is the expensive part of the link: redo it only when the text changes.
+        if self.shared_text.0 != self.lab.text {
+            self.shared_text = (
+                self.lab.text.clone(),
+                crate::share::encode_text(&self.lab.text),
+            );
+        }
+        let fragment = format!(
+            "#{}",
+            crate::share::with_position(&self.shared_text.1, self.lab.cursor, self.lab.seed)
+        );
         if let Some(h) = window().and_then(|w| w.history().ok()) {
             let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(&fragment));
         }
@@ -232,16 +260,31 @@ impl App {
         }
     }
 
-    fn draw_chart(&self) {
-        let (Some(canvas), Ok(sim)) = (
+    /// Draws the series when the run changed (or the canvas is new), then the cursor line.
+    fn draw_chart(&mut self) {
+        let (Some(canvas), Some(overlay), Ok(sim)) = (
             self.chart_canvas.cast::<web_sys::HtmlCanvasElement>(),
+            self.chart_overlay.cast::<web_sys::HtmlCanvasElement>(),
             &self.lab.sim,
         ) else {
+            self.chart_drawn = None;
             return;
         };
-        if let Err(e) = crate::render::charts::draw(canvas, &sim.series, self.lab.cursor) {
-            web_sys::console::warn_1(&format!("vmlab: chart not drawn: {e}").into());
-        }
+        let key = (self.run_generation, canvas.clone());
+        let area = match &self.chart_drawn {
+            Some((k, area)) if *k == key => *area,
+            _ => match crate::render::charts::draw(canvas, &sim.series) {
+                Ok(area) => {
+                    self.chart_drawn = Some((key, area));
+                    area
+                }
+                Err(e) => {
+                    web_sys::console::warn_1(&format!("vmlab: chart not drawn: {e}").into());
+                    return;
+                }
+            },
+        };
+        crate::render::charts::draw_cursor(&overlay, area, self.lab.cursor);
     }
 
     fn download(&self) -> Result<(), JsValue> {
@@ -302,10 +345,14 @@ impl Component for App {
             tab: Tab::Meminfo,
             page_canvas: NodeRef::default(),
             chart_canvas: NodeRef::default(),
+            chart_overlay: NodeRef::default(),
+            run_generation: 0,
+            chart_drawn: None,
             cells: Vec::new(),
             grid: Grid::for_width(720, 16),
             hover: None,
             step_started_ms: None,
+            shared_text: (String::new(), String::new()),
             _keys: Some(keys),
         };
         app.after_change();
@@ -501,7 +548,7 @@ impl Component for App {
                             </div>
                             <div class="col">
                                 if let Some(snap) = &self.snap {
-                                    <Counters snap={snap.clone()} chart={self.chart_canvas.clone()} selected_pid={lab.selected_pid} on_select={link.callback(Msg::Select)} />
+                                    <Counters snap={snap.clone()} chart={self.chart_canvas.clone()} chart_overlay={self.chart_overlay.clone()} selected_pid={lab.selected_pid} on_select={link.callback(Msg::Select)} />
                                     <section class="panel" aria-label="address space">
                                         <h2>{"Address space"}</h2>
                                         { for snap.processes.iter().filter(|p| Some(p.pid) == lab.selected_pid).map(|p| html! {

@@ -178,9 +178,10 @@ impl Sim {
         f(m)
     }
 
-    /// The machine after `step` operations, by deterministic replay.
-    pub fn snapshot(&self, step: u32) -> Option<SnapshotView> {
-        Some(self.with_machine(step, |m| snapshot_view(m, step)))
+    /// The machine after `step` operations, by deterministic replay, with the page runs of one
+    /// process (`pid` if it is running, else the first running process; see `page_owner`).
+    pub fn snapshot(&self, step: u32, pid: Option<u32>) -> Option<SnapshotView> {
+        Some(self.with_machine(step, |m| snapshot_view(m, step, pid)))
     }
 
     /// /proc/PID/maps, smaps and status of one process after `step` operations.
@@ -259,8 +260,20 @@ fn short_flags(codes: &str) -> Vec<String> {
         .collect()
 }
 
-fn snapshot_view(m: &Machine, step: u32) -> SnapshotView {
+/// The process whose pages a snapshot carries: `want` if it is running, else the first running one.
+pub fn page_owner(procs: &[(u32, bool)], want: Option<u32>) -> Option<u32> {
+    want.filter(|w| procs.iter().any(|(p, running)| p == w && *running))
+        .or_else(|| procs.iter().find(|(_, running)| *running).map(|(p, _)| *p))
+}
+
+fn snapshot_view(m: &Machine, step: u32, want: Option<u32>) -> SnapshotView {
     let snap = m.snapshot();
+    let running: Vec<(u32, bool)> = snap
+        .processes
+        .iter()
+        .map(|p| (p.pid, p.state == ProcState::Running))
+        .collect();
+    let owner = page_owner(&running, want);
     let mi = &snap.meminfo;
     let mem = MemView {
         mem_total: meminfo_bytes(mi, "MemTotal"),
@@ -307,8 +320,10 @@ fn snapshot_view(m: &Machine, step: u32) -> SnapshotView {
                     .map(|(_, v)| v * KB)
                     .unwrap_or(0)
             };
+            // Page runs cost O(runs): only the process the page view shows gets them.
             let pages = m
                 .linux()
+                .filter(|_| Some(p.pid) == owner)
                 .map(|lm| {
                     lm.page_runs(p.pid, 0, u64::MAX)
                         .into_iter()

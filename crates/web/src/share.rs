@@ -55,12 +55,18 @@ fn b64_decode(s: &str) -> Result<Vec<u8>, String> {
 
 /// The URL fragment (without `#`) for a state.
 pub fn encode(shared: &Shared) -> String {
-    let mut s = format!(
-        "s={}&t={}",
-        b64_encode(&compress_to_vec(shared.text.as_bytes(), 9)),
-        shared.step
-    );
-    if let Some(seed) = shared.seed {
+    with_position(&encode_text(&shared.text), shared.step, shared.seed)
+}
+
+/// The compressed, URL-safe form of a scenario text (the costly part of a link, so callers cache it).
+pub fn encode_text(text: &str) -> String {
+    b64_encode(&compress_to_vec(text.as_bytes(), 9))
+}
+
+/// A fragment from an already encoded text, a step and a seed.
+pub fn with_position(encoded_text: &str, step: u32, seed: Option<u64>) -> String {
+    let mut s = format!("s={encoded_text}&t={step}");
+    if let Some(seed) = seed {
         s.push_str(&format!("&seed={seed}"));
     }
     s

@@ -9,6 +9,7 @@ use yew::prelude::*;
 pub struct Props {
     pub snap: SnapshotView,
     pub chart: NodeRef,
+    pub chart_overlay: NodeRef,
     pub selected_pid: Option<u32>,
     pub on_select: Callback<u32>,
 }
@@ -111,7 +112,10 @@ pub fn counters(p: &Props) -> Html {
                     }) }
                 </tbody>
             </table>
-            <canvas ref={p.chart.clone()} id="chart" width="640" height="260" role="img" aria-label="Committed_AS, CommitLimit, free RAM and RSS over the steps" />
+            <div class="chart-wrap">
+                <canvas ref={p.chart.clone()} id="chart" width="640" height="260" role="img" aria-label="Committed_AS, CommitLimit, free RAM and RSS over the steps" />
+                <canvas ref={p.chart_overlay.clone()} class="chart-cursor" width="640" height="260" aria-hidden="true" />
+            </div>
         </section>
     }
 }

@@ -1,5 +1,6 @@
 //! The counters chart, drawn with plotters on a canvas: Committed_AS, CommitLimit, free RAM and
-//! each process's RSS over the steps, with the current step marked.
+//! each process's RSS over the steps. The series are drawn once per run; the current step is a
+//! line on a transparent canvas laid over it, so stepping redraws one line, not the whole chart.
 
 use crate::views::Series;
 
@@ -16,8 +17,42 @@ pub fn y_max_gib(s: &Series) -> f64 {
     (max as f64 / (1u64 << 30) as f64 * 1.1).max(0.1)
 }
 
+/// Where the plot area is on the canvas, in canvas pixels: x of step 0 and of the last step, and
+/// the top and bottom of the plot.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PlotArea {
+    pub x0: f64,
+    pub x1: f64,
+    pub top: f64,
+    pub bottom: f64,
+    pub steps: u32,
+}
+
 #[cfg(target_arch = "wasm32")]
-pub fn draw(canvas: web_sys::HtmlCanvasElement, s: &Series, cursor: u32) -> Result<(), String> {
+pub fn draw_cursor(overlay: &web_sys::HtmlCanvasElement, area: PlotArea, cursor: u32) {
+    use wasm_bindgen::JsCast;
+    let Some(ctx) = overlay
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
+    else {
+        return;
+    };
+    ctx.clear_rect(
+        0.0,
+        0.0,
+        f64::from(overlay.width()),
+        f64::from(overlay.height()),
+    );
+    let x = area.x0
+        + (area.x1 - area.x0) * f64::from(cursor.min(area.steps)) / f64::from(area.steps.max(1));
+    ctx.set_fill_style_str("rgba(0, 0, 0, 0.75)");
+    ctx.fill_rect(x - 1.0, area.top, 2.0, area.bottom - area.top);
+}
+
+#[cfg(target_arch = "wasm32")]
+pub fn draw(canvas: web_sys::HtmlCanvasElement, s: &Series) -> Result<PlotArea, String> {
     use crate::render::palette::SERIES;
     use plotters::prelude::*;
     use plotters_canvas::CanvasBackend;
@@ -70,12 +105,8 @@ pub fn draw(canvas: web_sys::HtmlCanvasElement, s: &Series, cursor: u32) -> Resu
             });
     }
     let ymax = y_max_gib(s);
-    chart
-        .draw_series(std::iter::once(PathElement::new(
-            vec![(cursor, 0.0), (cursor, ymax)],
-            BLACK.stroke_width(1),
-        )))
-        .map_err(|e| e.to_string())?;
+    let (x0, bottom) = chart.backend_coord(&(0, 0.0));
+    let (x1, top) = chart.backend_coord(&(steps, ymax));
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.85))
@@ -84,7 +115,14 @@ pub fn draw(canvas: web_sys::HtmlCanvasElement, s: &Series, cursor: u32) -> Resu
         .position(SeriesLabelPosition::UpperLeft)
         .draw()
         .map_err(|e| e.to_string())?;
-    root.present().map_err(|e| e.to_string())
+    root.present().map_err(|e| e.to_string())?;
+    Ok(PlotArea {
+        x0: f64::from(x0),
+        x1: f64::from(x1),
+        top: f64::from(top),
+        bottom: f64::from(bottom),
+        steps,
+    })
 }
 
 #[cfg(test)]
