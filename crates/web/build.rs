@@ -34,7 +34,30 @@ fn main() {
         .expect("writing to a String");
     }
     out.push_str("];\n");
+    // The golden traces go in a file of their own that only the determinism test includes.
+    let mut golden = String::from("/// (scenario file name, golden trace) for every scenario with a checked-in `.trace`.\npub static GOLDEN: &[(&str, &str)] = &[\n");
+    for f in &files {
+        let trace = f.with_extension("trace");
+        if trace.is_file() {
+            println!("cargo:rerun-if-changed={}", trace.display());
+            let name = f
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let path = trace.canonicalize().unwrap_or(trace);
+            writeln!(
+                golden,
+                "    ({name:?}, include_str!({:?})),",
+                path.display().to_string()
+            )
+            .expect("writing to a String");
+        }
+    }
+    golden.push_str("];\n");
     let dest = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"))
         .join("library_files.rs");
     std::fs::write(dest, out).expect("OUT_DIR is writable");
+    let dest = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"))
+        .join("library_golden.rs");
+    std::fs::write(dest, golden).expect("OUT_DIR is writable");
 }
