@@ -34,8 +34,9 @@ pub fn entries() -> Vec<Entry> {
         .collect()
 }
 
-/// Reads a header: the leading `#` comment lines are the introduction (a `topic:` line sets the
-/// topic; anything that looks like a URL is also a link); the title comes from the file name.
+/// Reads a header (the leading `#` comment lines). The introduction is its first paragraph, without
+/// a leading `NAME:`; a `topic:` line sets the topic; URLs and kernel source paths anywhere in it
+/// (`mm/util.c:__vm_enough_memory`) become links; the title comes from the file name.
 pub fn entry(file: &'static str, text: &'static str) -> Entry {
     let header: Vec<&str> = text
         .lines()
@@ -45,9 +46,10 @@ pub fn entry(file: &'static str, text: &'static str) -> Entry {
         .collect();
     let stem = file.trim_end_matches(".vmlab");
     let title = humanize(stem);
-    let mut intro = Vec::new();
-    let mut links = Vec::new();
+    let mut intro: Vec<&str> = Vec::new();
+    let mut links: Vec<String> = Vec::new();
     let mut topic = None;
+    let mut in_first_paragraph = true;
     for l in header.iter() {
         let lower = l.to_ascii_lowercase();
         if let Some(t) = lower.strip_prefix("topic:") {
@@ -57,25 +59,54 @@ pub fn entry(file: &'static str, text: &'static str) -> Entry {
                 .find(|x| x.to_ascii_lowercase().starts_with(t.trim()));
             continue;
         }
-        for word in l.split_whitespace() {
-            if word.starts_with("http://") || word.starts_with("https://") {
-                links.push(word.trim_end_matches([')', ',', '.', ';']).to_string());
+        for word in l.split(|c: char| c.is_whitespace() || c == ',' || c == ';') {
+            let word = word.trim_matches(|c: char| matches!(c, '(' | ')' | '.' | '"'));
+            let link = if word.starts_with("http://") || word.starts_with("https://") {
+                Some(word.to_string())
+            } else {
+                kernel_source_link(word)
+            };
+            if let Some(link) = link.filter(|l| !links.contains(l)) {
+                links.push(link);
             }
         }
-        if !l.is_empty() {
-            intro.push(*l);
+        if l.is_empty() {
+            in_first_paragraph = intro.is_empty();
+        } else if in_first_paragraph {
+            intro.push(l);
         }
+    }
+    let mut intro = intro.join(" ");
+    if let Some(rest) = intro.strip_prefix(stem).and_then(|r| r.strip_prefix(':')) {
+        intro = humanize(rest.trim());
     }
     let topic =
         topic.unwrap_or_else(|| guess_topic(&format!("{stem} {title}").to_ascii_lowercase()));
     Entry {
         file,
         title,
-        intro: intro.join(" "),
+        intro,
         links,
         topic,
         text,
     }
+}
+
+/// `mm/util.c:__vm_enough_memory` or `kernel/fork.c` → a link to that file in the kernel's source.
+fn kernel_source_link(word: &str) -> Option<String> {
+    let file = word.split(':').next().unwrap_or("");
+    let dir_ok = [
+        "mm/",
+        "kernel/",
+        "fs/",
+        "ipc/",
+        "include/",
+        "Documentation/",
+    ]
+    .iter()
+    .any(|d| file.starts_with(d));
+    let ext_ok = [".c", ".h", ".rst"].iter().any(|x| file.ends_with(x));
+    (dir_ok && ext_ok).then(|| format!("https://elixir.bootlin.com/linux/latest/source/{file}"))
 }
 
 /// `fork-after-merge` → `Fork after merge`.

@@ -52,7 +52,10 @@ pub fn library(p: &Props) -> Html {
                                             <p class="intro">{e.intro.clone()}</p>
                                         }
                                         if current {
-                                            { for e.links.iter().map(|l| html! { <a class="source" href={l.clone()} target="_blank" rel="noopener">{l.clone()}</a> }) }
+                                            { for e.links.iter().map(|l| {
+                                                let label = l.split("/source/").nth(1).unwrap_or(l).to_string();
+                                                html! { <a class="source" href={l.clone()} target="_blank" rel="noopener">{label}</a> }
+                                            }) }
                                         }
                                     </li>
                                 }
