@@ -64,15 +64,17 @@ pub fn event_log(p: &Props) -> Html {
                 }) }
             </ol>
             if !p.checks.is_empty() {
-                <h3>{"Expectations"}</h3>
-                <ul class="checks">
-                    { for p.checks.iter().map(|c| html! {
-                        <li class={if c.passed { "pass" } else { "fail" }}>
-                            {if c.passed { "✓ " } else { "✗ " }}{format!("line {}: {}", c.line, c.text)}
-                            if !c.detail.is_empty() { <span class="detail">{format!(" — {}", c.detail)}</span> }
-                        </li>
-                    }) }
-                </ul>
+                <details class="checks-wrap" open={p.checks.iter().any(|c| !c.passed)}>
+                    <summary>{format!("Expectations: {} of {} hold", p.checks.iter().filter(|c| c.passed).count(), p.checks.len())}</summary>
+                    <ul class="checks">
+                        { for p.checks.iter().map(|c| html! {
+                            <li class={if c.passed { "pass" } else { "fail" }}>
+                                {if c.passed { "✓ " } else { "✗ " }}{format!("line {}: {}", c.line, c.text)}
+                                if !c.detail.is_empty() { <span class="detail">{format!(" — {}", c.detail)}</span> }
+                            </li>
+                        }) }
+                    </ul>
+                </details>
             }
         </section>
     }
