@@ -18,8 +18,9 @@ use crate::library::{self as lib, Entry};
 use crate::random;
 use crate::render::pages::{self, Cell, Grid};
 use crate::state::{CompareWith, Lab};
-use crate::views::SnapshotView;
+use crate::views::{RunView, SnapshotView};
 use gloo_timers::callback::Interval;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
@@ -225,9 +226,11 @@ impl App {
             .max(120) as u32;
         let grid = Grid::for_width(width, 16);
         let (spans, _) = self.page_spans();
-        let cells = match self.selected() {
-            Some(p) => pages::aggregate(&spans, &p.pages, grid.cells()),
-            None => Vec::new(),
+        let cells = match &self.snap {
+            Some(snap) if snap.page_owner == self.lab.selected_pid => {
+                pages::aggregate(&spans, &snap.pages, grid.cells())
+            }
+            _ => Vec::new(),
         };
         pages::draw(&canvas, grid, &cells);
         self.cells = cells;
@@ -472,23 +475,21 @@ impl Component for App {
     fn view(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();
         let lab = &self.lab;
-        let (steps_v, checks, run_error) = match &lab.sim {
-            Ok(s) => (
-                s.run.steps.clone(),
-                s.run.checks.clone(),
-                s.run.error.clone(),
-            ),
-            Err(_) => (Vec::new(), Vec::new(), None),
+        let run: Rc<RunView> = match &lab.sim {
+            Ok(s) => s.run.clone(),
+            Err(_) => Rc::default(),
         };
-        let current_events = steps_v
-            .get(lab.cursor.wrapping_sub(1) as usize)
-            .map(|s| s.events.clone())
+        let current = run.steps.get(lab.cursor.wrapping_sub(1) as usize);
+        // Only the selected process's own VMA changes: a child's munmap must not light up its parent.
+        let changed: Vec<(u64, u64)> = current
+            .map(|s| {
+                s.events
+                    .iter()
+                    .filter(|e| e.is_vma_change() && e.pid == lab.selected_pid)
+                    .filter_map(|e| e.span)
+                    .collect()
+            })
             .unwrap_or_default();
-        let changed: Vec<(u64, u64)> = current_events
-            .iter()
-            .filter(|e| e.is_vma_change())
-            .filter_map(|e| e.span)
-            .collect();
         let (_, caption) = self.page_spans();
         let (spans, _) = self.page_spans();
         let total_pages: u64 = spans.iter().map(|(s, e)| (e - s) / 4096).sum();
@@ -508,12 +509,12 @@ impl Component for App {
         let (cmp_right, cmp_err, cmp_div) = match &lab.comparison {
             Some(c) => match &c.sim {
                 Ok(s) => (
-                    s.run.steps.clone(),
+                    Some(s.run.clone()),
                     s.run.error.as_ref().map(|d| d.message.clone()),
                     c.first_divergence,
                 ),
                 Err(d) => (
-                    Vec::new(),
+                    None,
                     Some(format!(
                         "the changed scenario does not parse: {}",
                         d.first().map(|d| d.message.clone()).unwrap_or_default()
@@ -521,7 +522,7 @@ impl Component for App {
                     None,
                 ),
             },
-            None => (Vec::new(), None, None),
+            None => (None, None, None),
         };
         html! {
             <div class="app" data-ready="1">
@@ -539,12 +540,12 @@ impl Component for App {
                         <Timeline cursor={lab.cursor} steps={lab.steps()} playing={self.playing.is_some()} speed_ms={self.speed_ms}
                             on_step={link.callback(|_| Msg::Step)} on_back={link.callback(|_| Msg::Back)} on_reset={link.callback(|_| Msg::Reset)}
                             on_play={link.callback(|_| Msg::TogglePlay)} on_jump={link.callback(Msg::Jump)} on_speed={link.callback(Msg::SetSpeed)} />
-                        <Now step={steps_v.get(lab.cursor.wrapping_sub(1) as usize).cloned()} />
+                        <Now step={current.cloned()} />
                         <div class="columns">
                             <div class="col">
-                                <Editor text={lab.text.clone()} diagnostics={lab.diagnostics().to_vec()} run_error={run_error}
+                                <Editor text={lab.text.clone()} diagnostics={lab.diagnostics().to_vec()} run_error={run.error.clone()}
                                     on_edit={link.callback(Msg::Edit)} on_import={link.callback(Msg::Import)} on_export={link.callback(|_| Msg::Export)} />
-                                <EventLog steps={steps_v.clone()} checks={checks} cursor={lab.cursor} on_jump={link.callback(Msg::Jump)} />
+                                <EventLog run={run.clone()} cursor={lab.cursor} on_jump={link.callback(Msg::Jump)} />
                             </div>
                             <div class="col">
                                 if let Some(snap) = &self.snap {
@@ -565,7 +566,7 @@ impl Component for App {
                                         <p>{ if lab.diagnostics().is_empty() { "The machine cannot be shown: see the message under the scenario." } else { "Fix the errors in the scenario to run it." } }</p>
                                     </section>
                                 }
-                                <Compare with={lab.comparison.as_ref().map(|c| c.with)} left={steps_v} right={cmp_right} right_error={cmp_err}
+                                <Compare with={lab.comparison.as_ref().map(|c| c.with)} left={run.clone()} right={cmp_right} right_error={cmp_err}
                                     first_divergence={cmp_div} cursor={lab.cursor} on_compare={link.callback(Msg::Compare)} />
                             </div>
                         </div>

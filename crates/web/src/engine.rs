@@ -27,7 +27,8 @@ const KB: u64 = 1024;
 pub struct Sim {
     ops: Vec<Op>,
     checkpoints: Vec<Machine>,
-    pub run: RunView,
+    /// Shared with the components, which compare it by pointer.
+    pub run: std::rc::Rc<RunView>,
     pub series: Series,
     /// The last machine replayed, and its step: stepping forward from it costs one operation.
     cache: RefCell<Option<(u32, Machine)>>,
@@ -141,7 +142,7 @@ impl Sim {
         Sim {
             ops,
             checkpoints,
-            run: view,
+            run: std::rc::Rc::new(view),
             series,
             cache: RefCell::new(None),
         }
@@ -320,21 +321,6 @@ fn snapshot_view(m: &Machine, step: u32, want: Option<u32>) -> SnapshotView {
                     .map(|(_, v)| v * KB)
                     .unwrap_or(0)
             };
-            // Page runs cost O(runs): only the process the page view shows gets them.
-            let pages = m
-                .linux()
-                .filter(|_| Some(p.pid) == owner)
-                .map(|lm| {
-                    lm.page_runs(p.pid, 0, u64::MAX)
-                        .into_iter()
-                        .map(|(s, n, st)| PageRun {
-                            start: s << 12,
-                            pages: n,
-                            state: page_state(st),
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
             ProcView {
                 pid: p.pid,
                 name: p.name.clone(),
@@ -363,38 +349,29 @@ fn snapshot_view(m: &Machine, step: u32, want: Option<u32>) -> SnapshotView {
                         rss_bytes: v.rss_kb * KB,
                     })
                     .collect(),
-                pages,
             }
         })
         .collect();
+    // Page runs cost O(runs): only the process the page view shows gets them.
+    let pages: Vec<PageRun> = match (m.linux(), owner) {
+        (Some(lm), Some(pid)) => lm
+            .page_runs(pid, 0, u64::MAX)
+            .into_iter()
+            .map(|(s, n, st)| PageRun {
+                start: s << 12,
+                pages: n,
+                state: page_state(st),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     SnapshotView {
         step,
         mem,
         rule,
         processes,
         meminfo_text: m.meminfo_text(),
+        page_owner: owner,
+        pages: std::rc::Rc::new(pages),
     }
-}
-
-/// A stable hash of a run's trace (FNV-1a 64 over every step's line, outcome and event sentences),
-/// so that a native test and a browser test can assert that the core computes the same thing.
-pub fn trace_hash(run: &RunView) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |s: &str| {
-        for b in s.bytes().chain([b'\n']) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    };
-    for s in &run.steps {
-        eat(&format!("{} {} {}", s.step, s.line, s.outcome));
-        for e in &s.events {
-            eat(&e.reason);
-            eat(&e.sentence);
-        }
-    }
-    for c in &run.checks {
-        eat(&format!("{} {} {}", c.line, c.passed, c.detail));
-    }
-    h
 }

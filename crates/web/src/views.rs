@@ -123,7 +123,6 @@ pub struct ProcView {
     pub vm_size_bytes: u64,
     pub oom_score: i64,
     pub vmas: Vec<VmaView>,
-    pub pages: Vec<PageRun>,
 }
 
 /// The overcommit rule in force, for the Committed_AS gauge.
@@ -157,6 +156,10 @@ pub struct SnapshotView {
     pub rule: CommitRuleView,
     pub processes: Vec<ProcView>,
     pub meminfo_text: String,
+    /// The page runs of one process (`page_owner`), sorted by address; shared so that passing a
+    /// snapshot to a component does not copy them.
+    pub page_owner: Option<u32>,
+    pub pages: std::rc::Rc<Vec<PageRun>>,
 }
 
 /// The series the charts draw, one point per step (step 0 included).

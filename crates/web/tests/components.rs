@@ -105,8 +105,11 @@ async fn event_log_shows_sentences_marks_failures_and_jumps() {
     let jumped: Rc<RefCell<Option<u32>>> = Rc::default();
     let j = jumped.clone();
     let props = event_log::Props {
-        steps: steps(),
-        checks: vec![],
+        run: std::rc::Rc::new(vmlab_web::views::RunView {
+            steps: steps(),
+            checks: vec![],
+            error: None,
+        }),
         cursor: 2,
         on_jump: Callback::from(move |n| *j.borrow_mut() = Some(n)),
     };

@@ -120,7 +120,6 @@ mod tests {
                 vma(0x2010_0000, 0x3000_0000),
                 vma(0x7f00_0000_0000, 0x7f00_1000_0000),
             ],
-            pages: vec![],
         };
         let l = layout(&p);
         assert_eq!(l.len(), 5);

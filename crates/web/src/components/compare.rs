@@ -2,14 +2,15 @@
 //! step where the outcomes diverge highlighted.
 
 use crate::state::CompareWith;
-use crate::views::StepView;
+use crate::views::{RunView, StepView};
+use std::rc::Rc;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
     pub with: Option<CompareWith>,
-    pub left: Vec<StepView>,
-    pub right: Vec<StepView>,
+    pub left: Rc<RunView>,
+    pub right: Option<Rc<RunView>>,
     pub right_error: Option<String>,
     pub first_divergence: Option<u32>,
     pub cursor: u32,
@@ -24,7 +25,16 @@ pub fn compare(p: &Props) -> Html {
             on_compare.emit(CompareWith::from_key(&sel.value()));
         }
     });
-    let rows = p.left.len().max(p.right.len());
+    let no_steps: Vec<StepView> = Vec::new();
+    let (left, right) = (
+        &p.left.steps,
+        p.right.as_ref().map(|r| &r.steps).unwrap_or(&no_steps),
+    );
+    let rows = left.len().max(right.len()) as u32;
+    // Rows around the cursor and the first divergence; a 1,000-step run stays a light table.
+    let near = |n: u32| {
+        n.abs_diff(p.cursor) <= 20 || p.first_divergence.is_some_and(|d| n.abs_diff(d) <= 3)
+    };
     html! {
         <section class="panel compare" aria-label="compare">
             <div class="panel-head">
@@ -41,10 +51,9 @@ pub fn compare(p: &Props) -> Html {
                 <table class="cmp">
                     <thead><tr><th>{"step"}</th><th>{"this scenario"}</th><th>{p.with.map(|w| w.label()).unwrap_or("")}</th></tr></thead>
                     <tbody>
-                        { for (0..rows).map(|i| {
-                            let l = p.left.get(i);
-                            let r = p.right.get(i);
-                            let n = i as u32 + 1;
+                        { for (1..=rows).filter(|n| near(*n)).map(|n| {
+                            let l = left.get(n as usize - 1);
+                            let r = right.get(n as usize - 1);
                             let diverges = p.first_divergence == Some(n);
                             let cell = |s: Option<&StepView>| match s {
                                 Some(s) => html! { <td class={classes!((!s.ok).then_some("bad"))}>{format!("{} → {}", s.text, s.outcome)}</td> },

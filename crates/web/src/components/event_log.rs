@@ -1,13 +1,13 @@
 //! The event log: every step with its outcome and events, each event with the core's sentence,
 //! its reason code and the kernel source of its rule. Clicking a step jumps to it.
 
-use crate::views::{CheckView, StepView};
+use crate::views::{RunView, StepView};
+use std::rc::Rc;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
-    pub steps: Vec<StepView>,
-    pub checks: Vec<CheckView>,
+    pub run: Rc<RunView>,
     pub cursor: u32,
     pub on_jump: Callback<u32>,
 }
@@ -23,8 +23,18 @@ fn source_link(source: &str) -> Html {
     }
 }
 
+/// The log shows this many steps either side of the cursor: a 1,000-step run stays a light page.
+pub const WINDOW: u32 = 60;
+
 #[function_component(EventLog)]
 pub fn event_log(p: &Props) -> Html {
+    let total = p.run.steps.len() as u32;
+    let first = p.cursor.saturating_sub(WINDOW).max(1);
+    let last = (p.cursor + WINDOW).min(total).max(first - 1);
+    let jump_to = |n: u32| {
+        let jump = p.on_jump.clone();
+        Callback::from(move |_: MouseEvent| jump.emit(n))
+    };
     let step0 = {
         let jump = p.on_jump.clone();
         html! {
@@ -38,7 +48,10 @@ pub fn event_log(p: &Props) -> Html {
             <h2>{"Event log"}</h2>
             <ol class="steps">
                 { step0 }
-                { for p.steps.iter().map(|s| {
+                if first > 1 {
+                    <li class="step elided"><button class="steplink" onclick={jump_to(first - 1)}>{format!("… {} earlier steps (go to step {})", first - 1, first - 1)}</button></li>
+                }
+                { for p.run.steps[first as usize - 1..last as usize].iter().map(|s| {
                     let jump = p.on_jump.clone();
                     let n = s.step;
                     let current = s.step == p.cursor;
@@ -63,11 +76,14 @@ pub fn event_log(p: &Props) -> Html {
                     }
                 }) }
             </ol>
-            if !p.checks.is_empty() {
-                <details class="checks-wrap" open={p.checks.iter().any(|c| !c.passed)}>
-                    <summary>{format!("Expectations: {} of {} hold", p.checks.iter().filter(|c| c.passed).count(), p.checks.len())}</summary>
+            if (last as usize) < p.run.steps.len() {
+                <p class="step elided"><button class="steplink" onclick={jump_to(last + 1)}>{format!("… {} later steps (go to step {})", p.run.steps.len() - last as usize, last + 1)}</button></p>
+            }
+            if !p.run.checks.is_empty() {
+                <details class="checks-wrap" open={p.run.checks.iter().any(|c| !c.passed)}>
+                    <summary>{format!("Expectations: {} of {} hold", p.run.checks.iter().filter(|c| c.passed).count(), p.run.checks.len())}</summary>
                     <ul class="checks">
-                        { for p.checks.iter().map(|c| html! {
+                        { for p.run.checks.iter().map(|c| html! {
                             <li class={if c.passed { "pass" } else { "fail" }}>
                                 {if c.passed { "✓ " } else { "✗ " }}{format!("line {}: {}", c.line, c.text)}
                                 if !c.detail.is_empty() { <span class="detail">{format!(" — {}", c.detail)}</span> }
