@@ -91,6 +91,10 @@ function fragment(text) {
     const perf = await page.evaluate(() => window.vmlabPerf);
     const s = stats(perf.steps), r = stats(perf.redraws);
     console.log(`step (replay + snapshot + render + canvases): median ${f(s.median)} ms, p95 ${f(s.p95)} ms, max ${f(s.max)} ms over ${s.n} steps (target: step + redraw ≤ 16 ms)`);
+    for (const k of Object.keys(perf).filter((k) => !['steps', 'redraws'].includes(k))) {
+      const x = stats(perf[k]);
+      console.log(`  phase ${k}: median ${f(x.median)} ms, p95 ${f(x.p95)} ms`);
+    }
     console.log(`page-view redraw (aggregate + draw): median ${f(r.median)} ms, p95 ${f(r.p95)} ms, max ${f(r.max)} ms over ${r.n} redraws`);
   } finally {
     await browser.close();

@@ -50,6 +50,7 @@ pub enum Msg {
     Imported(Result<String, String>),
     Export,
     DismissNotice,
+    Resized,
 }
 
 pub struct App {
@@ -72,11 +73,14 @@ pub struct App {
     cells: Vec<Cell>,
     grid: Grid,
     hover: Option<String>,
+    /// The page canvas's width in CSS pixels, read once and again after a resize.
+    canvas_width: Option<u32>,
     /// When the current step message arrived, to time step + redraw (read by the web benchmark).
     step_started_ms: Option<f64>,
     /// (text, its compressed form for the URL).
     shared_text: (String, String),
     _keys: Option<Closure<dyn FnMut(web_sys::KeyboardEvent)>>,
+    _resize: Option<Closure<dyn FnMut()>>,
 }
 
 fn window() -> Option<web_sys::Window> {
@@ -107,11 +111,18 @@ fn record(kind: &str, ms: f64) {
             let _ = js_sys::Reflect::set(&w, &"vmlabPerf".into(), &o);
             o.into()
         });
-    if let Ok(arr) = js_sys::Reflect::get(&perf, &kind.into()) {
-        if let Some(arr) = arr.dyn_ref::<js_sys::Array>() {
-            arr.push(&ms.into());
+    let arr = match js_sys::Reflect::get(&perf, &kind.into())
+        .ok()
+        .and_then(|a| a.dyn_into::<js_sys::Array>().ok())
+    {
+        Some(a) => a,
+        None => {
+            let a = js_sys::Array::new();
+            let _ = js_sys::Reflect::set(&perf, &kind.into(), &a);
+            a
         }
-    }
+    };
+    arr.push(&ms.into());
 }
 
 impl App {
@@ -219,11 +230,19 @@ impl App {
             return;
         };
         let t0 = now_ms();
-        let width = canvas
-            .parent_element()
-            .map(|p| p.client_width())
-            .unwrap_or(720)
-            .max(120) as u32;
+        // Reading a width forces a layout: do it once, and again only after a resize.
+        let width = match self.canvas_width {
+            Some(w) => w,
+            None => {
+                let w = canvas
+                    .parent_element()
+                    .map(|p| p.client_width())
+                    .unwrap_or(720)
+                    .max(120) as u32;
+                self.canvas_width = Some(w);
+                w
+            }
+        };
         let grid = Grid::for_width(width, 16);
         let (spans, _) = self.page_spans();
         let cells = match &self.snap {
@@ -339,6 +358,11 @@ impl Component for App {
         if let Some(doc) = window().and_then(|w| w.document()) {
             let _ = doc.add_event_listener_with_callback("keydown", keys.as_ref().unchecked_ref());
         }
+        let resize_link = ctx.link().clone();
+        let resize = Closure::<dyn FnMut()>::new(move || resize_link.send_message(Msg::Resized));
+        if let Some(w) = window() {
+            let _ = w.add_event_listener_with_callback("resize", resize.as_ref().unchecked_ref());
+        }
         let mut app = App {
             lab,
             entries,
@@ -354,9 +378,11 @@ impl Component for App {
             cells: Vec::new(),
             grid: Grid::for_width(720, 16),
             hover: None,
+            canvas_width: None,
             step_started_ms: None,
             shared_text: (String::new(), String::new()),
             _keys: Some(keys),
+            _resize: Some(resize),
         };
         app.after_change();
         app
@@ -467,12 +493,19 @@ impl Component for App {
                 }
             }
             Msg::DismissNotice => self.lab.notice = None,
+            Msg::Resized => {
+                self.canvas_width = None;
+                self.chart_drawn = None;
+            }
         }
+        let t = now_ms();
         self.after_change();
+        record("after_change", now_ms() - t);
         true
     }
 
     fn view(&self, ctx: &Context<Self>) -> Html {
+        let t_view = now_ms();
         let link = ctx.link();
         let lab = &self.lab;
         let run: Rc<RunView> = match &lab.sim {
@@ -524,7 +557,7 @@ impl Component for App {
             },
             None => (None, None, None),
         };
-        html! {
+        let out = html! {
             <div class="app" data-ready="1">
                 <header class="top">
                     <h1>{"vmlab"}<span class="sub">{" — step through Linux memory accounting"}</span></h1>
@@ -573,13 +606,23 @@ impl Component for App {
                     </main>
                 </div>
             </div>
-        }
+        };
+        record("view", now_ms() - t_view);
+        out
     }
 
     fn rendered(&mut self, _ctx: &Context<Self>, first_render: bool) {
+        let t = now_ms();
+        if let Some(t0) = self.step_started_ms {
+            record("to_rendered", t - t0);
+        }
         self.draw_pages();
+        let t1 = now_ms();
         self.draw_chart();
+        let t2 = now_ms();
+        record("chart", t2 - t1);
         self.scroll_log();
+        record("scroll", now_ms() - t2);
         if let Some(t0) = self.step_started_ms.take() {
             record("steps", now_ms() - t0);
         }

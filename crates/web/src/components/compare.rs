@@ -59,7 +59,7 @@ pub fn compare(p: &Props) -> Html {
                                 Some(s) => html! { <td class={classes!((!s.ok).then_some("bad"))}>{format!("{} → {}", s.text, s.outcome)}</td> },
                                 None => html! { <td class="muted">{"(not run)"}</td> },
                             };
-                            html! { <tr class={classes!(diverges.then_some("diverges"), (n == p.cursor).then_some("current"))}><td>{n}</td>{cell(l)}{cell(r)}</tr> }
+                            html! { <tr key={n} class={classes!(diverges.then_some("diverges"), (n == p.cursor).then_some("current"))}><td>{n}</td>{cell(l)}{cell(r)}</tr> }
                         }) }
                     </tbody>
                 </table>

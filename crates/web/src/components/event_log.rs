@@ -57,7 +57,7 @@ pub fn event_log(p: &Props) -> Html {
                     let current = s.step == p.cursor;
                     let future = s.step > p.cursor;
                     html! {
-                        <li class={classes!("step", current.then_some("current"), future.then_some("future"), (!s.ok).then_some("failed"))} data-step={n.to_string()}>
+                        <li key={n} class={classes!("step", current.then_some("current"), future.then_some("future"), (!s.ok).then_some("failed"))} data-step={n.to_string()}>
                             <button class="steplink" onclick={move |_| jump.emit(n)} aria-current={current.then_some("step")}>
                                 {format!("{} · line {} · {}", s.step, s.line, s.text)}
                                 <span class={classes!("outcome", (!s.ok).then_some("bad"))}>{format!(" → {}", s.outcome)}</span>

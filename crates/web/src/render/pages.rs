@@ -125,10 +125,14 @@ pub fn draw(canvas: &web_sys::HtmlCanvasElement, grid: Grid, cells: &[Cell]) {
         .unwrap_or(1.0)
         .max(1.0);
     let (w, h) = (grid.cols * grid.cell_px, grid.rows * grid.cell_px);
-    canvas.set_width((f64::from(w) * ratio) as u32);
-    canvas.set_height((f64::from(h) * ratio) as u32);
-    let _ = canvas.style().set_property("width", &format!("{w}px"));
-    let _ = canvas.style().set_property("height", &format!("{h}px"));
+    let (pw, ph) = ((f64::from(w) * ratio) as u32, (f64::from(h) * ratio) as u32);
+    // Resizing a canvas reallocates and clears it: only when the size really changes.
+    if canvas.width() != pw || canvas.height() != ph {
+        canvas.set_width(pw);
+        canvas.set_height(ph);
+        let _ = canvas.style().set_property("width", &format!("{w}px"));
+        let _ = canvas.style().set_property("height", &format!("{h}px"));
+    }
     let Some(ctx) = canvas
         .get_context("2d")
         .ok()
