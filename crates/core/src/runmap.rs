@@ -17,6 +17,8 @@ pub trait RunValue: Clone + PartialEq {
 pub const CHUNK_MAX: usize = 256;
 
 type Chunk<V> = BTreeMap<u64, (u64, V)>;
+/// Runs as `(start, len, value)`.
+type Runs<V> = Vec<(u64, u64, V)>;
 
 /// A map of non-overlapping runs keyed by start (in pages). Adjacent runs that continue each
 /// other are always coalesced, so the representation of a given state is unique.
@@ -189,7 +191,7 @@ impl<V: RunValue> RunMap<V> {
     }
 
     /// Split runs at `start` and `end`: returns (inside, outside) pieces of the taken window.
-    fn window(&mut self, start: u64, end: u64) -> (Vec<(u64, u64, V)>, Vec<(u64, u64, V)>) {
+    fn window(&mut self, start: u64, end: u64) -> (Runs<V>, Runs<V>) {
         let taken = self.take(start.saturating_sub(1), end.saturating_add(1));
         let mut inside = Vec::new();
         let mut outside = Vec::new();

@@ -877,14 +877,14 @@ impl LinuxMachine {
                         }
                         _ => v.flags & !VM_WIPEONFORK,
                     };
-                    if newflags != v.flags {
-                        if self.vma_modify(mm_id, v.start, cur, pe, newflags).is_err() {
-                            return Ok(self.refuse(
+                    if newflags != v.flags
+                        && self.vma_modify(mm_id, v.start, cur, pe, newflags).is_err()
+                    {
+                        return Ok(self.refuse(
                                 Errno::EAGAIN,
                                 "madvise reports the failed split (-ENOMEM) as EAGAIN, \"kernel resources temporarily unavailable\"".into(),
                                 "mm/madvise.c: madvise_vma_behavior",
                             ));
-                        }
                     }
                 }
             }

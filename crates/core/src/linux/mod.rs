@@ -341,16 +341,12 @@ impl LinuxMachine {
             }
             Sysctl::MaxMapCount => (std::mem::replace(&mut s.max_map_count, value), None),
             Sysctl::NrHugepages => {
-                // The pool can only take free RAM; the kernel allocates as many as it can.
-                let per = self.cfg.hugepage_bytes >> crate::units::PAGE_SHIFT;
+                // The pool takes free RAM; the kernel allocates as many huge pages as it can, and
+                // never shrinks below the pages reserved by mappings (mm/hugetlb.c: set_max_huge_pages).
+                let per = (self.cfg.hugepage_bytes >> crate::units::PAGE_SHIFT).max(1);
                 let old = s.nr_hugepages;
-                let cur_pool = old * per;
-                let avail = self
-                    .totalram_pages()
-                    .saturating_sub(self.stats.anon + self.stats.file + self.stats.shmem);
-                let want = value.min(avail / per.max(1));
-                let _ = cur_pool;
-                self.cfg.sysctls.nr_hugepages = want.max(self.huge_rsvd);
+                let free_with_pool = self.free_pages() + old * per;
+                self.cfg.sysctls.nr_hugepages = value.min(free_with_pool / per).max(self.huge_rsvd);
                 (old, None)
             }
         };

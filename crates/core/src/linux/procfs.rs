@@ -428,18 +428,6 @@ impl LinuxMachine {
         for (k, v) in fields {
             let _ = writeln!(out, "{k}:\t{v:>8} kB");
         }
-        let threads = self
-            .procs
-            .values()
-            .filter(|q| {
-                q.mm == p.mm
-                    && q.state == ProcState::Running
-                    && q.vfork_parent.is_none()
-                    && q.pid != pid
-                    && q.ppid == Some(pid)
-            })
-            .count();
-        let _ = threads;
         let _ = writeln!(out, "Threads:\t1");
         Some(out)
     }

@@ -144,10 +144,8 @@ fn mergeable_vma(v: &Vma, c: &Candidate) -> Result<(), NoMerge> {
 /// neighbour `vma` must not be a fork clone (its anon_vma_chain must be singular); otherwise the
 /// anon_vmas must be the same.
 fn mergeable_anon_vma(c: Option<AnonVmaId>, neighbour: &Vma) -> bool {
-    if c.is_none() || neighbour.anon_vma.is_none() {
-        if neighbour.anon_chain == 1 {
-            return true;
-        }
+    if (c.is_none() || neighbour.anon_vma.is_none()) && neighbour.anon_chain == 1 {
+        return true;
     }
     c == neighbour.anon_vma
 }

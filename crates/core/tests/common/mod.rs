@@ -150,7 +150,7 @@ impl Lab {
             .unwrap_or_else(|e| panic!("{op:?}: {}", e.0));
         self.last_events = ev;
         self.ops += 1;
-        if self.ops % self.check_every == 0 {
+        if self.ops.is_multiple_of(self.check_every) {
             self.check();
         }
         o
