@@ -87,4 +87,15 @@ mod tests {
         assert_ne!(workload(7, 40), workload(8, 40));
         assert!(workload(7, 40).contains("seed 7"));
     }
+
+    #[test]
+    fn workloads_parse_and_run() {
+        for seed in 0..30 {
+            let text = workload(seed, 60);
+            match crate::engine::load(&text) {
+                Ok(sim) => assert!(sim.steps() > 0, "seed {seed}: no step ran"),
+                Err(d) => panic!("seed {seed} does not parse: {d:?}\n{text}"),
+            }
+        }
+    }
 }
