@@ -53,7 +53,56 @@ pub enum Msg {
     Resized,
 }
 
+/// The callbacks handed to the panels, made once: a new `Callback` on every render would make
+/// every panel's props differ and re-render all of them on each step.
+struct Callbacks {
+    open: Callback<String>,
+    random: Callback<Option<u64>>,
+    step: Callback<()>,
+    back: Callback<()>,
+    reset: Callback<()>,
+    play: Callback<()>,
+    jump: Callback<u32>,
+    speed: Callback<u32>,
+    edit: Callback<String>,
+    import: Callback<web_sys::File>,
+    export: Callback<()>,
+    select: Callback<u32>,
+    zoom: Callback<Option<u64>>,
+    hover: Callback<(f64, f64)>,
+    unhover: Callback<()>,
+    unzoom: Callback<()>,
+    tab: Callback<Tab>,
+    compare: Callback<Option<CompareWith>>,
+}
+
+impl Callbacks {
+    fn new(link: &yew::html::Scope<App>) -> Callbacks {
+        Callbacks {
+            open: link.callback(Msg::Open),
+            random: link.callback(Msg::Random),
+            step: link.callback(|_| Msg::Step),
+            back: link.callback(|_| Msg::Back),
+            reset: link.callback(|_| Msg::Reset),
+            play: link.callback(|_| Msg::TogglePlay),
+            jump: link.callback(Msg::Jump),
+            speed: link.callback(Msg::SetSpeed),
+            edit: link.callback(Msg::Edit),
+            import: link.callback(Msg::Import),
+            export: link.callback(|_| Msg::Export),
+            select: link.callback(Msg::Select),
+            zoom: link.callback(Msg::Zoom),
+            hover: link.callback(|(x, y)| Msg::Hover(x, y)),
+            unhover: link.callback(|_| Msg::Unhover),
+            unzoom: link.callback(|_| Msg::Zoom(None)),
+            tab: link.callback(Msg::Tab),
+            compare: link.callback(Msg::Compare),
+        }
+    }
+}
+
 pub struct App {
+    cb: Callbacks,
     lab: Lab,
     entries: Vec<Entry>,
     snap: Option<SnapshotView>,
@@ -364,6 +413,7 @@ impl Component for App {
             let _ = w.add_event_listener_with_callback("resize", resize.as_ref().unchecked_ref());
         }
         let mut app = App {
+            cb: Callbacks::new(ctx.link()),
             lab,
             entries,
             snap: None,
@@ -507,6 +557,7 @@ impl Component for App {
     fn view(&self, ctx: &Context<Self>) -> Html {
         let t_view = now_ms();
         let link = ctx.link();
+        let cb = &self.cb;
         let lab = &self.lab;
         let run: Rc<RunView> = match &lab.sim {
             Ok(s) => s.run.clone(),
@@ -568,31 +619,31 @@ impl Component for App {
                 }
                 <div class="layout">
                     <Library entries={self.entries.clone()} current_text={lab.text.clone()} seed={lab.seed}
-                        on_open={link.callback(Msg::Open)} on_random={link.callback(Msg::Random)} />
+                        on_open={cb.open.clone()} on_random={cb.random.clone()} />
                     <main class="main">
                         <Timeline cursor={lab.cursor} steps={lab.steps()} playing={self.playing.is_some()} speed_ms={self.speed_ms}
-                            on_step={link.callback(|_| Msg::Step)} on_back={link.callback(|_| Msg::Back)} on_reset={link.callback(|_| Msg::Reset)}
-                            on_play={link.callback(|_| Msg::TogglePlay)} on_jump={link.callback(Msg::Jump)} on_speed={link.callback(Msg::SetSpeed)} />
+                            on_step={cb.step.clone()} on_back={cb.back.clone()} on_reset={cb.reset.clone()}
+                            on_play={cb.play.clone()} on_jump={cb.jump.clone()} on_speed={cb.speed.clone()} />
                         <Now step={current.cloned()} />
                         <div class="columns">
                             <div class="col">
                                 <Editor text={lab.text.clone()} diagnostics={lab.diagnostics().to_vec()} run_error={run.error.clone()}
-                                    on_edit={link.callback(Msg::Edit)} on_import={link.callback(Msg::Import)} on_export={link.callback(|_| Msg::Export)} />
-                                <EventLog run={run.clone()} cursor={lab.cursor} on_jump={link.callback(Msg::Jump)} />
+                                    on_edit={cb.edit.clone()} on_import={cb.import.clone()} on_export={cb.export.clone()} />
+                                <EventLog run={run.clone()} cursor={lab.cursor} on_jump={cb.jump.clone()} />
                             </div>
                             <div class="col">
                                 if let Some(snap) = &self.snap {
-                                    <Counters snap={snap.clone()} chart={self.chart_canvas.clone()} chart_overlay={self.chart_overlay.clone()} selected_pid={lab.selected_pid} on_select={link.callback(Msg::Select)} />
+                                    <Counters snap={snap.clone()} chart={self.chart_canvas.clone()} chart_overlay={self.chart_overlay.clone()} selected_pid={lab.selected_pid} on_select={cb.select.clone()} />
                                     <section class="panel" aria-label="address space">
                                         <h2>{"Address space"}</h2>
                                         { for snap.processes.iter().filter(|p| Some(p.pid) == lab.selected_pid).map(|p| html! {
-                                            <AddressSpace proc_={p.clone()} changed={changed.clone()} zoom={lab.zoom_vma} on_zoom={link.callback(Msg::Zoom)} />
+                                            <AddressSpace proc_={p.clone()} changed={changed.clone()} zoom={lab.zoom_vma} on_zoom={cb.zoom.clone()} />
                                         }) }
                                     </section>
                                     <PageView canvas={self.page_canvas.clone()} caption={caption} pages_per_cell={pages_per_cell} hover={self.hover.clone()}
-                                        on_hover={link.callback(|(x, y)| Msg::Hover(x, y))} on_leave={link.callback(|_| Msg::Unhover)}
-                                        zoomed={lab.zoom_vma.is_some()} on_unzoom={link.callback(|_| Msg::Zoom(None))} />
-                                    <ProcFiles tab={self.tab} pid={lab.selected_pid} text={proc_text} on_tab={link.callback(Msg::Tab)} />
+                                        on_hover={cb.hover.clone()} on_leave={cb.unhover.clone()}
+                                        zoomed={lab.zoom_vma.is_some()} on_unzoom={cb.unzoom.clone()} />
+                                    <ProcFiles tab={self.tab} pid={lab.selected_pid} text={proc_text} on_tab={cb.tab.clone()} />
                                 } else {
                                     <section class="panel empty">
                                         <h2>{"Machine"}</h2>
@@ -600,7 +651,7 @@ impl Component for App {
                                     </section>
                                 }
                                 <Compare with={lab.comparison.as_ref().map(|c| c.with)} left={run.clone()} right={cmp_right} right_error={cmp_err}
-                                    first_divergence={cmp_div} cursor={lab.cursor} on_compare={link.callback(Msg::Compare)} />
+                                    first_divergence={cmp_div} cursor={lab.cursor} on_compare={cb.compare.clone()} />
                             </div>
                         </div>
                     </main>
