@@ -467,13 +467,19 @@ impl Event {
                 "address space torn down: every VMA unmapped, Committed_AS −{}",
                 gib_kb(*pages_unaccounted)
             ),
-            EventKind::ForkCharged { vmas, total_pages, largest_pages, mode, committed_after } => format!(
-                "fork: each of the parent's {vmas} VM_ACCOUNT VMAs passed its own check against the parent's mm (overcommit_memory={}; the largest is {}); {} charged in all, Committed_AS now {} kB",
-                mode.sysctl_value(),
-                gib_kb(*largest_pages),
-                gib_kb(*total_pages),
-                pages_to_kb(*committed_after)
-            ),
+            EventKind::ForkCharged { vmas, total_pages, largest_pages, mode, committed_after } => {
+                let which = if *vmas == 1 {
+                    "the parent's one VM_ACCOUNT VMA passed its check".to_string()
+                } else {
+                    format!("each of the parent's {vmas} VM_ACCOUNT VMAs passed its own check (the largest is {})", gib_kb(*largest_pages))
+                };
+                format!(
+                    "fork: {which} against the parent's mm under overcommit_memory={}; {} charged in all, Committed_AS now {} kB",
+                    mode.sysctl_value(),
+                    gib_kb(*total_pages),
+                    pages_to_kb(*committed_after)
+                )
+            }
             EventKind::Exec { pid, name } => format!("{name} (pid {pid}) called execve: the old address space is released and a fresh, empty one begins"),
             EventKind::StackGrown { span, grown_pages } => format!(
                 "[stack] grew down by {} to {span}; the growth is charged like any VM_ACCOUNT memory",

@@ -5,7 +5,7 @@ use vmlab_core::scenario::parse;
 use vmlab_core::sim;
 
 /// Keep in step with `FORK_AFTER_MERGE_TRACE_HASH` in crates/web/tests/determinism.rs.
-const FORK_AFTER_MERGE_TRACE_HASH: u64 = 0xdb71_daa2_ec81_d336;
+const FORK_AFTER_MERGE_TRACE_HASH: u64 = 0xeba9_cd71_312b_c241;
 
 #[test]
 fn fork_after_merge_trace_hash() {
