@@ -413,28 +413,8 @@ impl LinuxMachine {
                 }
             }
             Backing::Anon => (None, addr >> PAGE_SHIFT),
-            Backing::File { path, .. } => {
-                let id = match self.paths.get(path) {
-                    Some(&id) => id,
-                    None => {
-                        let id = self.new_obj(ObjKind::File { path: path.clone() }, 0, false);
-                        self.paths.insert(path.clone(), id);
-                        id
-                    }
-                };
-                let o = self.objs.get_mut(&id).expect("obj");
-                o.size_pages = o.size_pages.max(offset / PAGE_SIZE + pages);
-                (Some(id), offset / PAGE_SIZE)
-            }
-            Backing::Tmpfs { path, .. } => {
-                let id = match self.paths.get(path) {
-                    Some(&id) => id,
-                    None => {
-                        let id = self.new_obj(ObjKind::Tmpfs { path: path.clone() }, 0, true);
-                        self.paths.insert(path.clone(), id);
-                        id
-                    }
-                };
+            Backing::File { path, .. } | Backing::Tmpfs { path, .. } => {
+                let id = self.path_obj(path, matches!(backing, Backing::Tmpfs { .. }));
                 let o = self.objs.get_mut(&id).expect("obj");
                 o.size_pages = o.size_pages.max(offset / PAGE_SIZE + pages);
                 (Some(id), offset / PAGE_SIZE)

@@ -200,18 +200,22 @@ impl LinuxMachine {
         Ok(Outcome::Ok)
     }
 
-    fn tmpfs_obj(&mut self, path: &str) -> ObjId {
+    /// The file at `path`, opened (created) on first use. tmpfs inodes are VM_NORESERVE shmem:
+    /// their pages are charged as they are allocated; regular files cost no commit.
+    pub(crate) fn path_obj(&mut self, path: &str, tmpfs: bool) -> ObjId {
         if let Some(&id) = self.paths.get(path) {
             return id;
         }
-        // tmpfs inodes are VM_NORESERVE: pages are charged as they are allocated.
-        let id = self.new_obj(
+        let kind = if tmpfs {
             ObjKind::Tmpfs {
                 path: path.to_string(),
-            },
-            0,
-            true,
-        );
+            }
+        } else {
+            ObjKind::File {
+                path: path.to_string(),
+            }
+        };
+        let id = self.new_obj(kind, 0, tmpfs);
         self.paths.insert(path.to_string(), id);
         id
     }
@@ -243,7 +247,7 @@ impl LinuxMachine {
         if len == 0 {
             return Ok(Outcome::Ok);
         }
-        let obj = self.tmpfs_obj(path);
+        let obj = self.path_obj(path, true);
         let a = offset / PAGE_SIZE;
         let b = (offset.saturating_add(len)).div_ceil(PAGE_SIZE);
         let present = self.objs[&obj].cache.covered(a, b);
@@ -284,7 +288,7 @@ impl LinuxMachine {
     /// `ftruncate` a tmpfs file: growing is free (sparse); shrinking frees pages, unmaps them
     /// from every process and gives back their charge.
     pub(crate) fn tmpfs_truncate(&mut self, path: &str, len: u64) -> Result<Outcome, OpError> {
-        let obj = self.tmpfs_obj(path);
+        let obj = self.path_obj(path, true);
         let keep = pages_up(len);
         self.objs.get_mut(&obj).expect("obj").size_pages = keep;
         self.drop_object_pages(obj, keep, u64::MAX);
