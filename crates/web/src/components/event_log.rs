@@ -24,8 +24,8 @@ fn source_link(source: &str) -> Html {
 }
 
 /// The log shows this many steps either side of the cursor: a 1,000-step run stays a light page
-/// (patching a 121-step window cost about 35 ms per step in the web benchmark; 21 steps, about 10).
-pub const WINDOW: u32 = 10;
+/// (patching a 121-step window cost about 35 ms per step in the web benchmark, 21 steps about 10; 11 steps keep a step plus its redraw near 16 ms on the 2-core CI machine).
+pub const WINDOW: u32 = 5;
 
 #[function_component(EventLog)]
 pub fn event_log(p: &Props) -> Html {
