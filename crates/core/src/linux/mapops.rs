@@ -21,6 +21,19 @@ impl LinuxMachine {
         Ok((pid, mm))
     }
 
+    /// `security_vm_enough_memory_mm(mm, pages)` for a process: the check with its mm's total_vm
+    /// and its capabilities, the decision as an event, and the kernel's log line on refusal.
+    /// Returns whether the pages were granted (and charged).
+    fn charge_for(&mut self, pid: Pid, mm_id: MmId, pages: u64, for_what: ChargeFor) -> bool {
+        let tv = self.mms[&mm_id].total_vm;
+        let d = self.vm_enough_memory(pages, Some(tv), self.procs[&pid].cap_sys_admin, for_what);
+        self.emit(EventKind::Commit(d));
+        if !d.granted {
+            self.enomem_log(pid, pages);
+        }
+        d.granted
+    }
+
     fn max_map_count(&self) -> u64 {
         self.cfg.sysctls.max_map_count
     }
@@ -374,13 +387,9 @@ impl LinuxMachine {
             ));
         }
         // Accounting (mm/mmap.c: accountable_mapping): private, writable, not NORESERVE, not hugetlb.
-        let (tv, admin) = (self.mms[&mm_id].total_vm, self.procs[&pid].cap_sys_admin);
         let accountable = !*hugetlb && flags & (VM_NORESERVE | VM_SHARED | VM_WRITE) == VM_WRITE;
         if accountable {
-            let d = self.vm_enough_memory(pages, Some(tv), admin, ChargeFor::Mmap);
-            self.emit(EventKind::Commit(d));
-            if !d.granted {
-                self.enomem_log(pid, pages);
+            if !self.charge_for(pid, mm_id, pages, ChargeFor::Mmap) {
                 return Ok(Outcome::Err(Errno::ENOMEM));
             }
             flags |= VM_ACCOUNT;
@@ -723,16 +732,7 @@ impl LinuxMachine {
         let mut charged = 0;
         if newflags & VM_WRITE != 0 {
             if v.flags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE) == 0 {
-                let tv = self.mms[&mm_id].total_vm;
-                let d = self.vm_enough_memory(
-                    nrpages,
-                    Some(tv),
-                    self.procs[&pid].cap_sys_admin,
-                    ChargeFor::Mprotect,
-                );
-                self.emit(EventKind::Commit(d));
-                if !d.granted {
-                    self.enomem_log(pid, nrpages);
+                if !self.charge_for(pid, mm_id, nrpages, ChargeFor::Mprotect) {
                     return Err(Outcome::Err(Errno::ENOMEM));
                 }
                 charged = nrpages;
@@ -962,16 +962,7 @@ impl LinuxMachine {
         };
         // vma_to_resize: an accounted VMA is charged for the growth.
         if v.has(VM_ACCOUNT) {
-            let tv = self.mms[&mm_id].total_vm;
-            let d = self.vm_enough_memory(
-                delta,
-                Some(tv),
-                self.procs[&pid].cap_sys_admin,
-                ChargeFor::MremapGrow,
-            );
-            self.emit(EventKind::Commit(d));
-            if !d.granted {
-                self.enomem_log(pid, delta);
+            if !self.charge_for(pid, mm_id, delta, ChargeFor::MremapGrow) {
                 return Ok(Outcome::Err(Errno::ENOMEM));
             }
         }
@@ -1111,17 +1102,7 @@ impl LinuxMachine {
                     });
                     return Ok(Outcome::Err(Errno::ENOMEM));
                 }
-                let pages = len >> PAGE_SHIFT;
-                let tv = mm.total_vm;
-                let d = self.vm_enough_memory(
-                    pages,
-                    Some(tv),
-                    self.procs[&pid].cap_sys_admin,
-                    ChargeFor::Brk,
-                );
-                self.emit(EventKind::Commit(d));
-                if !d.granted {
-                    self.enomem_log(pid, pages);
+                if !self.charge_for(pid, mm_id, len >> PAGE_SHIFT, ChargeFor::Brk) {
                     return Ok(Outcome::Err(Errno::ENOMEM));
                 }
                 let flags = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_ACCOUNT;
@@ -1153,7 +1134,6 @@ impl LinuxMachine {
     /// acct_stack_growth), creating the exec-time 132 KiB stack first if there is none.
     pub(crate) fn stack_grow(&mut self, proc: &str, new_size: u64) -> Result<Outcome, OpError> {
         let (pid, mm_id) = self.proc_mm(proc)?;
-        let admin = self.procs[&pid].cap_sys_admin;
         if self.mms[&mm_id].stack().is_none() {
             let start = STACK_TOP - INITIAL_STACK;
             if !self.mms[&mm_id].is_free(start, STACK_TOP) {
@@ -1164,11 +1144,8 @@ impl LinuxMachine {
                 ));
             }
             let pages = INITIAL_STACK >> PAGE_SHIFT;
-            let tv = self.mms[&mm_id].total_vm;
             // insert_vm_struct charges a VM_ACCOUNT VMA.
-            let d = self.vm_enough_memory(pages, Some(tv), admin, ChargeFor::StackGrowth);
-            self.emit(EventKind::Commit(d));
-            if !d.granted {
+            if !self.charge_for(pid, mm_id, pages, ChargeFor::StackGrowth) {
                 return Ok(Outcome::Err(Errno::ENOMEM));
             }
             let v = Vma {
@@ -1239,11 +1216,7 @@ impl LinuxMachine {
             }
         }
         let grow = (v.start - new_start) >> PAGE_SHIFT;
-        let tv = self.mms[&mm_id].total_vm;
-        let d = self.vm_enough_memory(grow, Some(tv), admin, ChargeFor::StackGrowth);
-        self.emit(EventKind::Commit(d));
-        if !d.granted {
-            self.enomem_log(pid, grow);
+        if !self.charge_for(pid, mm_id, grow, ChargeFor::StackGrowth) {
             self.end_process(pid, true);
             return Ok(Outcome::Killed {
                 signal: Signal::SIGSEGV,
