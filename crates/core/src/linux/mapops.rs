@@ -961,10 +961,8 @@ impl LinuxMachine {
             ));
         };
         // vma_to_resize: an accounted VMA is charged for the growth.
-        if v.has(VM_ACCOUNT) {
-            if !self.charge_for(pid, mm_id, delta, ChargeFor::MremapGrow) {
-                return Ok(Outcome::Err(Errno::ENOMEM));
-            }
+        if v.has(VM_ACCOUNT) && !self.charge_for(pid, mm_id, delta, ChargeFor::MremapGrow) {
+            return Ok(Outcome::Err(Errno::ENOMEM));
         }
         match new_addr {
             None => {
