@@ -118,6 +118,17 @@ fn load(file: &str) -> Result<Scenario, ExitCode> {
     })
 }
 
+/// The run of a scenario up to step `at`, or the exit code after printing why it is invalid.
+fn replay(file: &str, at: u32) -> Result<Run, ExitCode> {
+    let s = load(file)?;
+    let run = sim::run_until(&s, Some(at));
+    if let Some(e) = &run.error {
+        print_diags(file, std::slice::from_ref(e));
+        return Err(ExitCode::from(2));
+    }
+    Ok(run)
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let cmd = match parse_args(&args) {
@@ -152,15 +163,10 @@ fn main() -> ExitCode {
             view,
             proc,
         } => {
-            let s = match load(&file) {
-                Ok(s) => s,
+            let run = match replay(&file, at) {
+                Ok(r) => r,
                 Err(c) => return c,
             };
-            let run = sim::run_until(&s, Some(at));
-            if let Some(e) = &run.error {
-                print_diags(&file, std::slice::from_ref(e));
-                return ExitCode::from(2);
-            }
             if (at as usize) > run.steps.len() {
                 eprintln!(
                     "vmlab: {file} has {} steps; --at {at} is past the end",
@@ -195,15 +201,10 @@ fn main() -> ExitCode {
             }
         }
         Cmd::Explain { file, at } => {
-            let s = match load(&file) {
-                Ok(s) => s,
+            let run = match replay(&file, at) {
+                Ok(r) => r,
                 Err(c) => return c,
             };
-            let run = sim::run_until(&s, Some(at));
-            if let Some(e) = &run.error {
-                print_diags(&file, std::slice::from_ref(e));
-                return ExitCode::from(2);
-            }
             if at == 0 {
                 out.print(&format!(
                     "step 0: the machine as booted\n{}",
