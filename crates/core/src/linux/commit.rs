@@ -120,26 +120,16 @@ impl LinuxMachine {
         let swap_free = self.total_swap_pages().saturating_sub(self.stats.swap_used);
         let kernel = self.cfg.kernel;
         let s = &self.cfg.sysctls;
-        if kernel.has_reserve_knobs() {
+        let (free, admin_reserve) = if kernel.has_reserve_knobs() {
             // 3.10 – 5.1: free = NR_FREE_PAGES + NR_FILE_PAGES − NR_SHMEM + free swap (+ slab);
             // non-admin −= admin_reserve; succeed iff free > pages.
-            let mut free = free_pages + file - shmem + swap_free;
+            let free = free_pages + file - shmem + swap_free;
             let admin_reserve = if cap_sys_admin {
                 0
             } else {
                 kb_to_pages(s.admin_reserve_kbytes)
             };
-            free = free.saturating_sub(admin_reserve);
-            (
-                free > pages,
-                CommitRule::GuessFree {
-                    free,
-                    file,
-                    shmem,
-                    swap_free,
-                    admin_reserve,
-                },
-            )
+            (free.saturating_sub(admin_reserve), admin_reserve)
         } else {
             // ≤ 3.9: free = file + free swap; non-root keeps back 3 %; then add free pages.
             let mut free = file - shmem + swap_free;
@@ -155,17 +145,18 @@ impl LinuxMachine {
                 }
                 free += n;
             }
-            (
-                free > pages,
-                CommitRule::GuessFree {
-                    free,
-                    file,
-                    shmem,
-                    swap_free,
-                    admin_reserve,
-                },
-            )
-        }
+            (free, admin_reserve)
+        };
+        (
+            free > pages,
+            CommitRule::GuessFree {
+                free,
+                file,
+                shmem,
+                swap_free,
+                admin_reserve,
+            },
+        )
     }
 
     /// `vm_unacct_memory`.

@@ -109,10 +109,7 @@ impl LinuxMachine {
                 let p = prev.expect("left");
                 let mut m = p.clone();
                 m.end = c.end;
-                if m.anon_vma.is_none() && c.anon_vma.is_some() {
-                    m.anon_vma = c.anon_vma;
-                    m.anon_chain = 1;
-                }
+                adopt_anon_vma(&mut m, &c);
                 self.put_vma(mm_id, p.start, m.clone());
                 m
             }
@@ -121,10 +118,7 @@ impl LinuxMachine {
                 let mut m = n.clone();
                 m.start = c.start;
                 m.pgoff = c.pgoff;
-                if m.anon_vma.is_none() && c.anon_vma.is_some() {
-                    m.anon_vma = c.anon_vma;
-                    m.anon_chain = 1;
-                }
+                adopt_anon_vma(&mut m, &c);
                 self.put_vma(mm_id, n.start, m.clone());
                 m
             }
@@ -1428,5 +1422,13 @@ fn drop_ptes(
                 }] -= fl;
             }
         }
+    }
+}
+
+/// A VMA without an anon_vma takes the merged candidate's (dup_anon_vma in vma_merge).
+fn adopt_anon_vma(m: &mut Vma, c: &Candidate) {
+    if m.anon_vma.is_none() && c.anon_vma.is_some() {
+        m.anon_vma = c.anon_vma;
+        m.anon_chain = 1;
     }
 }
