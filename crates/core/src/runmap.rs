@@ -3,6 +3,10 @@
 //!
 //! Runs live in chunks of at most [`CHUNK_MAX`] runs behind `Arc`s, so cloning a map (fork)
 //! costs one pointer per chunk, and a later change copies only the chunk it touches.
+//!
+//! A map can keep a [`Tally`]: sums over its runs (and over pairs of neighbouring runs) that
+//! are updated as runs come and go, so a counter such as "pages lazily freed" or "page-table
+//! pages needed" is read in O(1) instead of by walking every run.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,6 +15,28 @@ use std::sync::Arc;
 /// runs whose values continue each other (a pfn that counts up) coalesce into one.
 pub trait RunValue: Clone + PartialEq {
     fn advance(&self, by: u64) -> Self;
+}
+
+/// Sums kept over a map's runs. Every change to a map removes whole runs and puts runs back
+/// (`take`/`put`), and each of those tells the tally, so it always equals a fresh sum over
+/// [`RunMap::iter`]. A tally that also needs neighbouring pairs (two runs with no run between
+/// them, however far apart) sets `PAIRS`: the map then reports each pair that forms or breaks.
+pub trait Tally<V>: Clone + Default + std::fmt::Debug + PartialEq {
+    /// Whether [`Tally::pair`] is wanted (it costs two neighbour look-ups per changed run).
+    const PAIRS: bool = false;
+    /// Count (`add`) or uncount a run `[start, start+len)` holding `v` at `start`.
+    fn run(&mut self, start: u64, len: u64, v: &V, add: bool);
+    /// Count or uncount a pair of neighbouring runs: the first ends at `prev_end` (exclusive),
+    /// the next starts at `next_start`.
+    fn pair(&mut self, _prev_end: u64, _next_start: u64, _add: bool) {}
+}
+
+/// The tally of a map that keeps none.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NoTally;
+
+impl<V> Tally<V> for NoTally {
+    fn run(&mut self, _: u64, _: u64, _: &V, _: bool) {}
 }
 
 /// Most runs one chunk holds before it is split.
@@ -23,33 +49,38 @@ type Runs<V> = Vec<(u64, u64, V)>;
 /// A map of non-overlapping runs keyed by start (in pages). Adjacent runs that continue each
 /// other are always coalesced, so the representation of a given state is unique.
 #[derive(Clone, Debug)]
-pub struct RunMap<V: RunValue> {
+pub struct RunMap<V: RunValue, T: Tally<V> = NoTally> {
     /// Chunks keyed by their first run's start. A run belongs to the chunk with the greatest
     /// key ≤ its start, and never reaches past the next chunk's key.
     chunks: BTreeMap<u64, Arc<Chunk<V>>>,
     runs: usize,
+    tally: T,
 }
 
-impl<V: RunValue> Default for RunMap<V> {
+impl<V: RunValue, T: Tally<V>> Default for RunMap<V, T> {
     fn default() -> Self {
         RunMap {
             chunks: BTreeMap::new(),
             runs: 0,
+            tally: T::default(),
         }
     }
 }
 
-impl<V: RunValue> PartialEq for RunMap<V> {
+impl<V: RunValue, T: Tally<V>> PartialEq for RunMap<V, T> {
     fn eq(&self, other: &Self) -> bool {
         self.runs == other.runs && self.iter().eq(other.iter())
     }
 }
 
 impl<V: RunValue> RunMap<V> {
+    /// An empty map without a tally (a tallied map starts from `RunMap::default()`).
     pub fn new() -> Self {
         Self::default()
     }
+}
 
+impl<V: RunValue, T: Tally<V>> RunMap<V, T> {
     /// Number of runs.
     pub fn len(&self) -> usize {
         self.runs
@@ -57,6 +88,50 @@ impl<V: RunValue> RunMap<V> {
 
     pub fn is_empty(&self) -> bool {
         self.runs == 0
+    }
+
+    /// The sums kept over the runs.
+    pub fn tally(&self) -> &T {
+        &self.tally
+    }
+
+    /// The tally recomputed from scratch (for invariant checks).
+    pub fn recount(&self) -> T {
+        let mut t = T::default();
+        let mut prev_end: Option<u64> = None;
+        for (s, l, v) in self.iter() {
+            t.run(s, l, v, true);
+            if T::PAIRS {
+                if let Some(pe) = prev_end {
+                    t.pair(pe, s, true);
+                }
+            }
+            prev_end = Some(s + l);
+        }
+        t
+    }
+
+    /// The run starting last before `key` (strictly), as (start, len).
+    fn run_before(&self, key: u64) -> Option<(u64, u64)> {
+        self.chunks
+            .range(..key)
+            .rev()
+            .find_map(|(_, c)| c.range(..key).next_back().map(|(&s, &(l, _))| (s, l)))
+    }
+
+    /// The run starting first after `key` (strictly), as (start, len).
+    fn run_after(&self, key: u64) -> Option<(u64, u64)> {
+        let from = self
+            .chunks
+            .range(..=key)
+            .next_back()
+            .map(|(&k, _)| k)
+            .unwrap_or(key);
+        self.chunks.range(from..).find_map(|(_, c)| {
+            c.range((std::ops::Bound::Excluded(key), std::ops::Bound::Unbounded))
+                .next()
+                .map(|(&s, &(l, _))| (s, l))
+        })
     }
 
     /// Number of chunks (for the memory benchmark).
@@ -144,6 +219,30 @@ impl<V: RunValue> RunMap<V> {
             }
         }
         self.runs -= out.len();
+        for (s, l, v) in &out {
+            self.tally.run(*s, *l, v, false);
+        }
+        if T::PAIRS && !out.is_empty() {
+            // The taken runs were neighbours of each other, the first of the run before them
+            // and the last of the run after; now those two outer runs are neighbours.
+            let first = out[0].0;
+            let last = out[out.len() - 1].0;
+            let before = self.run_before(first);
+            let after = self.run_after(last);
+            if let Some((ps, pl)) = before {
+                self.tally.pair(ps + pl, first, false);
+            }
+            for w in out.windows(2) {
+                self.tally.pair(w[0].0 + w[0].1, w[1].0, false);
+            }
+            if let Some((ns, _)) = after {
+                self.tally
+                    .pair(out[out.len() - 1].0 + out[out.len() - 1].1, ns, false);
+            }
+            if let (Some((ps, pl)), Some((ns, _))) = (before, after) {
+                self.tally.pair(ps + pl, ns, true);
+            }
+        }
         out
     }
 
@@ -165,6 +264,20 @@ impl<V: RunValue> RunMap<V> {
         }
         self.runs += merged.len();
         for (s, l, v) in merged {
+            self.tally.run(s, l, &v, true);
+            if T::PAIRS {
+                let before = self.run_before(s);
+                let after = self.run_after(s);
+                if let (Some((ps, pl)), Some((ns, _))) = (before, after) {
+                    self.tally.pair(ps + pl, ns, false);
+                }
+                if let Some((ps, pl)) = before {
+                    self.tally.pair(ps + pl, s, true);
+                }
+                if let Some((ns, _)) = after {
+                    self.tally.pair(s + l, ns, true);
+                }
+            }
             let key = match self.chunks.range(..=s).next_back() {
                 Some((&k, _)) => k,
                 None => match self.chunks.keys().next().copied() {
@@ -316,6 +429,35 @@ mod tests {
         assert_eq!(m.get(0), None);
     }
 
+    /// Pages covered, and neighbouring pairs weighted by the gap between them (so a pair
+    /// counted with the wrong neighbour shows).
+    #[derive(Clone, Copy, Debug, Default, PartialEq)]
+    struct TestTally {
+        pages: u64,
+        pairs: u64,
+        gap_sum: u64,
+    }
+    impl Tally<Pfn> for TestTally {
+        const PAIRS: bool = true;
+        fn run(&mut self, _: u64, len: u64, _: &Pfn, add: bool) {
+            if add {
+                self.pages += len
+            } else {
+                self.pages -= len
+            }
+        }
+        fn pair(&mut self, prev_end: u64, next_start: u64, add: bool) {
+            let g = next_start - prev_end;
+            if add {
+                self.pairs += 1;
+                self.gap_sum += g;
+            } else {
+                self.pairs -= 1;
+                self.gap_sum -= g;
+            }
+        }
+    }
+
     /// Against a plain per-page model, across many chunks and clones.
     #[test]
     fn matches_a_page_array_across_chunks_and_clones() {
@@ -327,9 +469,9 @@ mod tests {
             seed % n
         };
         let size = 4000u64;
-        let mut m: RunMap<Pfn> = RunMap::new();
+        let mut m: RunMap<Pfn, TestTally> = RunMap::default();
         let mut pages: Vec<Option<u64>> = vec![None; size as usize];
-        let mut saved: Vec<(RunMap<Pfn>, Vec<Option<u64>>)> = Vec::new();
+        let mut saved: Vec<(RunMap<Pfn, TestTally>, Vec<Option<u64>>)> = Vec::new();
         for i in 0..3000 {
             let a = rnd(size);
             let b = (a + 1 + rnd(40)).min(size);
@@ -356,12 +498,21 @@ mod tests {
                     }
                 }
             }
+            assert_eq!(*m.tally(), m.recount(), "tally after op {i}");
+            assert_eq!(m.tally().pages, m.covered(0, size));
+            assert_eq!(m.tally().pairs, m.len().saturating_sub(1) as u64);
             if i % 500 == 0 {
                 saved.push((m.clone(), pages.clone()));
             }
         }
         assert!(m.chunk_count() > 1, "the test must cross chunk boundaries");
         saved.push((m, pages));
+        // A clone changed afterwards leaves the original's tally alone.
+        let mut c = saved[1].0.clone();
+        let before = *saved[1].0.tally();
+        c.remove(0, size / 2);
+        assert_eq!(*saved[1].0.tally(), before);
+        assert_eq!(*c.tally(), c.recount());
         for (m, pages) in saved {
             for p in 0..size {
                 assert_eq!(m.get(p).map(|(_, _, v)| v.0), pages[p as usize], "page {p}");

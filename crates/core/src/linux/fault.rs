@@ -94,7 +94,7 @@ impl LinuxMachine {
     /// Clear the ptes of `[a, b)` (pages) in an mm: RSS falls, mapcounts drop, lonely anon pages
     /// are freed. Page-cache pages stay in their file. Returns the resident pages unmapped.
     pub(crate) fn zap(&mut self, mm_id: MmId, a: u64, b: u64) -> u64 {
-        let runs = self.mms.get_mut(&mm_id).expect("mm exists").pt.remove(a, b);
+        let runs = self.edit_pt(mm_id, |mm| mm.pt.remove(a, b));
         let mut dropped = 0;
         for (_, l, pte) in runs {
             if let Pte::Present { pfn } = pte {
@@ -116,8 +116,8 @@ impl LinuxMachine {
 
     /// Map frames into an mm's page table (the frames' mapcount has been set by the caller).
     fn set_ptes(&mut self, mm_id: MmId, vpn: u64, n: u64, pfn: u64, kind: FrameKind) {
+        self.edit_pt(mm_id, |mm| mm.pt.set(vpn, n, Pte::Present { pfn }));
         let mm = self.mms.get_mut(&mm_id).expect("mm exists");
-        mm.pt.set(vpn, n, Pte::Present { pfn });
         rmap_add(&mut mm.rmap, pfn, n, 1);
         mm.rss[kind_idx(kind)] += n;
         mm.hiwater_rss = mm.hiwater_rss.max(mm.rss_total());
@@ -383,11 +383,7 @@ impl LinuxMachine {
                     self.anon_fault_new(pid, mm_id, v, s, n, done)?;
                 } else {
                     // do_anonymous_page: a read maps the shared zero page (no anon_vma, no RSS).
-                    self.mms
-                        .get_mut(&mm_id)
-                        .expect("mm")
-                        .pt
-                        .set(s, n, Pte::Zero);
+                    self.edit_pt(mm_id, |mm| mm.pt.set(s, n, Pte::Zero));
                     done.zero += n;
                 }
             }

@@ -1001,11 +1001,13 @@ impl LinuxMachine {
                     .expect("mm")
                     .remove(s)
                     .expect("isolated");
-                self.mms.get_mut(&mm_id).expect("mm").pt.shift(
-                    s >> PAGE_SHIFT,
-                    (s + old_len) >> PAGE_SHIFT,
-                    na >> PAGE_SHIFT,
-                );
+                self.edit_pt(mm_id, |mm| {
+                    mm.pt.shift(
+                        s >> PAGE_SHIFT,
+                        (s + old_len) >> PAGE_SHIFT,
+                        na >> PAGE_SHIFT,
+                    )
+                });
                 // copy_vma: an unfaulted anonymous VMA is re-based at its new address; a faulted
                 // one keeps its pgoff (so it often cannot merge there).
                 let pgoff = if old.is_anonymous() && old.anon_vma.is_none() {
@@ -1372,12 +1374,11 @@ impl LinuxMachine {
                 ..*f
             });
         }
-        {
-            let c = self.mms.get_mut(&cmm).expect("mm");
+        self.edit_pt(cmm, |c| {
             c.pt = cpt;
             c.rmap = crmap;
             c.rss = crss;
-        }
+        });
         {
             let p = &self.mms[&pmm];
             let (names, start_brk, brk) = (p.names.clone(), p.start_brk, p.brk);
@@ -1404,8 +1405,8 @@ impl LinuxMachine {
 /// Remove the ptes of pages `[a, b)` from a child's page table under construction, keeping its
 /// reverse map and RSS counters in step.
 fn drop_ptes(
-    frames: &crate::runmap::RunMap<Frame>,
-    pt: &mut crate::runmap::RunMap<Pte>,
+    frames: &crate::runmap::RunMap<Frame, super::pages::FrameTally>,
+    pt: &mut crate::runmap::RunMap<Pte, super::pages::PtTally>,
     rmap: &mut crate::runmap::RunMap<super::pages::RCount>,
     rss: &mut [u64; 3],
     a: u64,

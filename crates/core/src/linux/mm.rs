@@ -1,7 +1,7 @@
 //! An address space (`struct mm_struct`): the VMA tree, the page table, the counters that
 //! /proc/PID/status shows, the names a scenario gave its mappings, and placement.
 
-use super::pages::Pte;
+use super::pages::{PtTally, Pte};
 use super::vma::*;
 use crate::runmap::RunMap;
 use crate::units::{PAGE_SHIFT, PAGE_SIZE};
@@ -31,7 +31,7 @@ pub type MmId = u32;
 #[derive(Clone, Debug)]
 pub struct Mm {
     pub vmas: BTreeMap<u64, Vma>,
-    pub pt: RunMap<Pte>,
+    pub pt: RunMap<Pte, PtTally>,
     /// Reverse map: pfn → how many of this mm's ptes map it.
     pub rmap: RunMap<super::pages::RCount>,
     /// Scenario names → the byte range the mapping was created with (updated by mremap).
@@ -56,7 +56,7 @@ impl Mm {
     pub fn new() -> Self {
         Mm {
             vmas: BTreeMap::new(),
-            pt: RunMap::new(),
+            pt: RunMap::default(),
             rmap: RunMap::new(),
             names: BTreeMap::new(),
             total_vm: 0,
@@ -231,11 +231,16 @@ impl Mm {
     /// page per 1 GiB region and one PUD page per 512 GiB region that holds a mapped entry
     /// (x86-64 4-level paging). The PGD page of every mm is counted too.
     pub fn pgtable_pages(&self) -> u64 {
+        self.pt.tally().pages()
+    }
+
+    /// [`Mm::pgtable_pages`] counted by walking every run (for the invariant check).
+    pub fn pgtable_pages_walked(&self) -> u64 {
         let mut total = 0;
         if self.pt.is_empty() {
             return 0;
         }
-        for shift in [9u32, 18, 27] {
+        for shift in super::pages::PT_LEVEL_SHIFTS {
             let mut last: Option<u64> = None;
             for (s, l, _) in self.pt.iter() {
                 let a = s >> shift;

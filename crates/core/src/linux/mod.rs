@@ -17,7 +17,7 @@ use crate::event::{Event, EventKind};
 use crate::op::{Errno, Op, Outcome, Signal};
 use crate::runmap::RunMap;
 use mm::{Mm, MmId};
-use pages::Frame;
+use pages::{Frame, FrameTally};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use vma::ObjId;
@@ -102,11 +102,13 @@ pub struct LinuxMachine {
     /// Scenario names → the newest pid with that name.
     pub by_name: BTreeMap<String, Pid>,
     pub mms: BTreeMap<MmId, Mm>,
-    pub frames: RunMap<Frame>,
+    pub frames: RunMap<Frame, FrameTally>,
     pub objs: BTreeMap<ObjId, Obj>,
     pub paths: BTreeMap<String, ObjId>,
     pub shm_keys: BTreeMap<String, ObjId>,
     pub stats: Stats,
+    /// PageTables: Σ page-table pages of every mm, kept by [`LinuxMachine::edit_pt`].
+    pub pgtable_pages_total: u64,
     pub huge_rsvd: u64,
     next_pfn: u64,
     next_pid: Pid,
@@ -131,11 +133,12 @@ impl LinuxMachine {
             procs: BTreeMap::new(),
             by_name: BTreeMap::new(),
             mms: BTreeMap::new(),
-            frames: RunMap::new(),
+            frames: RunMap::default(),
             objs: BTreeMap::new(),
             paths: BTreeMap::new(),
             shm_keys: BTreeMap::new(),
             stats: Stats::default(),
+            pgtable_pages_total: 0,
             huge_rsvd: 0,
             next_pfn: 0,
             next_pid: FIRST_PID,
@@ -421,6 +424,17 @@ impl LinuxMachine {
         pid
     }
 
+    /// Change an mm's page table through `f`, keeping the machine's PageTables total in step.
+    /// Every change to a page table goes through here (the invariant check recounts it).
+    pub(crate) fn edit_pt<R>(&mut self, mm_id: MmId, f: impl FnOnce(&mut Mm) -> R) -> R {
+        let mm = self.mms.get_mut(&mm_id).expect("mm exists");
+        let before = mm.pgtable_pages();
+        let r = f(mm);
+        let after = mm.pgtable_pages();
+        self.pgtable_pages_total = self.pgtable_pages_total - before + after;
+        r
+    }
+
     pub(crate) fn new_anon_vma(&mut self) -> u64 {
         let id = self.next_anon_vma;
         self.next_anon_vma += 1;
@@ -498,6 +512,7 @@ impl LinuxMachine {
             unaccounted += self.remove_vma(mm_id, s);
         }
         self.unacct(unaccounted);
+        self.edit_pt(mm_id, |mm| mm.pt = RunMap::default());
         self.mms.remove(&mm_id);
         self.emit(EventKind::MmReleased {
             pages_unaccounted: unaccounted,

@@ -1,7 +1,7 @@
 //! Page-level state: page-table entries per mm and the physical frames they point at, both as
 //! run maps. Residency (RSS, PSS) is derived from these; commit is kept elsewhere (model-spec L1).
 
-use crate::runmap::RunValue;
+use crate::runmap::{RunValue, Tally};
 use serde::Serialize;
 
 /// A page-table entry run: what the pages of `[vpn, vpn+len)` map.
@@ -47,6 +47,105 @@ pub struct Frame {
 impl RunValue for Frame {
     fn advance(&self, _by: u64) -> Self {
         *self
+    }
+}
+
+/// Machine-wide frame counters that /proc/meminfo reads, kept as frames change.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FrameTally {
+    /// Anonymous frames marked MADV_FREE (LazyFree; they sit on the file LRU).
+    pub lazyfree_anon: u64,
+    /// Dirty page-cache frames of regular files (Dirty).
+    pub dirty_file: u64,
+    /// File and shmem frames mapped by at least one pte (Mapped).
+    pub mapped_cache: u64,
+}
+
+impl Tally<Frame> for FrameTally {
+    fn run(&mut self, _start: u64, len: u64, f: &Frame, add: bool) {
+        let bump = |c: &mut u64, yes: bool| {
+            if yes {
+                if add {
+                    *c += len;
+                } else {
+                    *c -= len;
+                }
+            }
+        };
+        bump(
+            &mut self.lazyfree_anon,
+            f.lazyfree && f.kind == FrameKind::Anon,
+        );
+        bump(&mut self.dirty_file, f.dirty && f.kind == FrameKind::File);
+        bump(
+            &mut self.mapped_cache,
+            f.kind != FrameKind::Anon && f.mapcount > 0,
+        );
+    }
+}
+
+/// The x86-64 page-table levels below the PGD that a mapped pte needs, as the page-number shift
+/// of the region one table of that level covers: a PTE page maps 2 MiB (2^9 pages), a PMD page
+/// 1 GiB (2^18), a PUD page 512 GiB (2^27).
+pub const PT_LEVEL_SHIFTS: [u32; 3] = [9, 18, 27];
+
+/// How many page-table pages an mm's ptes need, kept as its page table changes. The regions of
+/// one level that hold a pte are Σ over runs of the regions each run touches, less one for every
+/// pair of neighbouring runs that share a region (runs are sorted and disjoint, so a region
+/// shared by several runs is shared by each neighbouring pair among them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PtTally {
+    /// Per level: Σ over runs of the regions the run touches.
+    touched: [u64; 3],
+    /// Per level: neighbouring pairs of runs whose facing ends lie in one region.
+    shared: [u64; 3],
+    runs: u64,
+}
+
+impl PtTally {
+    /// Page-table pages: one per region of each level holding a pte, plus the PGD of a page
+    /// table that maps anything.
+    pub fn pages(&self) -> u64 {
+        if self.runs == 0 {
+            return 0;
+        }
+        (0..3)
+            .map(|i| self.touched[i] - self.shared[i])
+            .sum::<u64>()
+            + 1
+    }
+}
+
+impl Tally<Pte> for PtTally {
+    const PAIRS: bool = true;
+
+    fn run(&mut self, start: u64, len: u64, _: &Pte, add: bool) {
+        let last = start + len - 1;
+        for (i, sh) in PT_LEVEL_SHIFTS.iter().enumerate() {
+            let n = (last >> sh) - (start >> sh) + 1;
+            if add {
+                self.touched[i] += n;
+            } else {
+                self.touched[i] -= n;
+            }
+        }
+        if add {
+            self.runs += 1;
+        } else {
+            self.runs -= 1;
+        }
+    }
+
+    fn pair(&mut self, prev_end: u64, next_start: u64, add: bool) {
+        for (i, sh) in PT_LEVEL_SHIFTS.iter().enumerate() {
+            if (prev_end - 1) >> sh == next_start >> sh {
+                if add {
+                    self.shared[i] += 1;
+                } else {
+                    self.shared[i] -= 1;
+                }
+            }
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! fs/proc/array.c). Fields vmlab does not model (kernel memory, slab, …) print as 0.
 
 use super::mm::{Mm, MmId};
-use super::pages::{pss_fixed, FrameKind, Pte, PSS_SHIFT};
+use super::pages::{pss_fixed, FrameKind, FrameTally, Pte, PSS_SHIFT};
 use super::vma::*;
 use super::{LinuxMachine, ObjKind, Pid, ProcState};
 use crate::units::{pages_to_kb, PAGE_SHIFT};
@@ -141,24 +141,11 @@ impl LinuxMachine {
     /// /proc/meminfo fields in order (kB, or counts for HugePages_*), as Linux 6.18 prints them.
     pub fn meminfo(&self) -> Vec<(&'static str, u64)> {
         let kb = pages_to_kb;
-        let lazy: u64 = self
-            .frames
-            .iter()
-            .filter(|(_, _, f)| f.lazyfree && f.kind == FrameKind::Anon)
-            .map(|(_, l, _)| l)
-            .sum();
-        let dirty: u64 = self
-            .frames
-            .iter()
-            .filter(|(_, _, f)| f.dirty && f.kind == FrameKind::File)
-            .map(|(_, l, _)| l)
-            .sum();
-        let mapped: u64 = self
-            .frames
-            .iter()
-            .filter(|(_, _, f)| f.kind != FrameKind::Anon && f.mapcount > 0)
-            .map(|(_, l, _)| l)
-            .sum();
+        let FrameTally {
+            lazyfree_anon: lazy,
+            dirty_file: dirty,
+            mapped_cache: mapped,
+        } = *self.frames.tally();
         let free = self.free_pages();
         let file_lru = self.stats.file + lazy;
         let anon_lru = self.stats.anon - lazy + self.stats.shmem;
@@ -169,7 +156,7 @@ impl LinuxMachine {
             } else {
                 (anon_lru, 0)
             };
-        let pagetables: u64 = self.mms.values().map(|m| m.pgtable_pages()).sum();
+        let pagetables = self.pgtable_pages_total;
         let swap_total = self.total_swap_pages();
         let huge_kb = self.cfg.hugepage_bytes / 1024;
         vec![

@@ -300,6 +300,34 @@ impl LinuxMachine {
         {
             return Err("more pages resident than RAM".into());
         }
+        // Counters kept incrementally equal a fresh count.
+        if *self.frames.tally() != self.frames.recount() {
+            return Err(format!(
+                "frame tally {:?} != recount {:?}",
+                self.frames.tally(),
+                self.frames.recount()
+            ));
+        }
+        let mut pgtables = 0;
+        for (id, mm) in &self.mms {
+            if *mm.pt.tally() != mm.pt.recount() || mm.pgtable_pages() != mm.pgtable_pages_walked()
+            {
+                return Err(format!(
+                    "mm {id}: page-table pages {} (tally {:?}) != walked {} (recount {:?})",
+                    mm.pgtable_pages(),
+                    mm.pt.tally(),
+                    mm.pgtable_pages_walked(),
+                    mm.pt.recount()
+                ));
+            }
+            pgtables += mm.pgtable_pages();
+        }
+        if pgtables != self.pgtable_pages_total {
+            return Err(format!(
+                "PageTables total {} != Σ of every mm's {}",
+                self.pgtable_pages_total, pgtables
+            ));
+        }
         // Object VMA reference counts.
         let mut refs: BTreeMap<u32, u64> = BTreeMap::new();
         for mm in self.mms.values() {
