@@ -1260,6 +1260,7 @@ impl LinuxMachine {
             c.oom_score_adj_min = adj_min;
             if kind == ForkKind::Vfork {
                 c.vfork_parent = Some(ppid);
+                self.procs.get_mut(&ppid).expect("parent").vfork_child = Some(cpid);
             }
             self.emit(EventKind::ProcessCreated {
                 pid: cpid,

@@ -1,6 +1,7 @@
 //! An address space (`struct mm_struct`): the VMA tree, the page table, the counters that
 //! /proc/PID/status shows, the names a scenario gave its mappings, and placement.
 
+use super::gaps::{Gap, GapIndex, TOP};
 use super::pages::{PtTally, Pte};
 use super::vma::*;
 use crate::runmap::RunMap;
@@ -30,7 +31,13 @@ pub type MmId = u32;
 
 #[derive(Clone, Debug)]
 pub struct Mm {
+    /// The VMAs by start. Change their ranges only through [`Mm::insert`], [`Mm::remove`] and
+    /// [`Mm::split`], which keep the gap and special-VMA indexes in step.
     pub vmas: BTreeMap<u64, Vma>,
+    /// The free gaps between VMAs, for O(log n) placement.
+    gaps: GapIndex,
+    /// `[heap]` and `[stack]` VMAs (and their split pieces) by kind, then start.
+    specials: std::collections::BTreeSet<(Special, u64)>,
     pub pt: RunMap<Pte, PtTally>,
     /// Reverse map: pfn → how many of this mm's ptes map it.
     pub rmap: RunMap<super::pages::RCount>,
@@ -54,8 +61,10 @@ pub struct Mm {
 
 impl Mm {
     pub fn new() -> Self {
-        Mm {
+        let mut mm = Mm {
             vmas: BTreeMap::new(),
+            gaps: GapIndex::default(),
+            specials: std::collections::BTreeSet::new(),
             pt: RunMap::default(),
             rmap: RunMap::new(),
             names: BTreeMap::new(),
@@ -68,7 +77,10 @@ impl Mm {
             hiwater_vm: 0,
             huge_rsvd: 0,
             left_apart: std::collections::BTreeSet::new(),
-        }
+        };
+        // An empty address space is one gap.
+        mm.refresh_gap(TOP);
+        mm
     }
 
     pub fn map_count(&self) -> u64 {
@@ -82,13 +94,81 @@ impl Mm {
     pub fn insert(&mut self, v: Vma) {
         self.total_vm += v.pages();
         self.hiwater_vm = self.hiwater_vm.max(self.total_vm);
-        self.vmas.insert(v.start, v);
+        let (start, end) = (v.start, v.end);
+        if let Some(k) = v.special {
+            self.specials.insert((k, start));
+        }
+        let old = self.vmas.insert(start, v);
+        assert!(old.is_none(), "a VMA already starts at {start:#x}");
+        self.refresh_gap(start);
+        self.refresh_gap(self.key_above(end));
     }
 
     pub fn remove(&mut self, start: u64) -> Option<Vma> {
         let v = self.vmas.remove(&start)?;
         self.total_vm -= v.pages();
+        if let Some(k) = v.special {
+            self.specials.remove(&(k, start));
+        }
+        self.gaps.remove(start);
+        self.refresh_gap(self.key_above(v.end));
         Some(v)
+    }
+
+    /// The gap key of the first VMA at or above `addr` (or [`TOP`]).
+    fn key_above(&self, addr: u64) -> u64 {
+        self.vmas.range(addr..).next().map_or(TOP, |(&s, _)| s)
+    }
+
+    /// The free gap under `key` (a VMA's start, or [`TOP`]), recomputed from its two
+    /// neighbours and clipped to the top-down search window `[MMAP_MIN_ADDR, MMAP_BASE)`.
+    fn gap_at(&self, key: u64) -> Gap {
+        let below = self.vmas.range(..key).next_back().map_or(0, |(_, v)| v.end);
+        let above = if key == TOP {
+            TASK_SIZE
+        } else {
+            Self::start_gap(&self.vmas[&key])
+        };
+        let lo = below.max(MMAP_MIN_ADDR);
+        let hi = above.min(MMAP_BASE);
+        // A gap outside the window, or eaten by a stack guard gap, is empty.
+        Gap {
+            end: hi,
+            len: if hi > lo { hi - lo } else { 0 },
+        }
+    }
+
+    fn refresh_gap(&mut self, key: u64) {
+        let g = self.gap_at(key);
+        self.gaps.set(key, g);
+    }
+
+    /// The gap index rebuilt from the VMAs must equal the one kept (for the invariant check).
+    pub fn check_gaps(&self) -> Result<(), String> {
+        let want: Vec<(u64, Gap)> = self
+            .vmas
+            .keys()
+            .copied()
+            .chain(std::iter::once(TOP))
+            .map(|k| (k, self.gap_at(k)))
+            .filter(|(_, g)| g.len > 0)
+            .collect();
+        if want != self.gaps.entries() {
+            return Err(format!(
+                "gap index {:?} != gaps of the VMAs {:?}",
+                self.gaps.entries(),
+                want
+            ));
+        }
+        let specials: std::collections::BTreeSet<(Special, u64)> = self
+            .vmas
+            .values()
+            .filter_map(|v| v.special.map(|k| (k, v.start)))
+            .collect();
+        if specials != self.specials {
+            return Err("special-VMA index out of step with the VMAs".into());
+        }
+        Ok(())
     }
 
     /// The VMA containing `addr`.
@@ -149,8 +229,12 @@ impl Mm {
         let mut lo = v;
         lo.end = at;
         // total_vm is unchanged by a split.
+        if let Some(k) = hi.special {
+            self.specials.insert((k, at));
+        }
         self.vmas.insert(lo.start, lo);
         self.vmas.insert(hi.start, hi);
+        self.refresh_gap(at);
     }
 
     /// Where a VMA's free gap ends below it: `vm_start_gap` keeps stack_guard_gap below a stack.
@@ -162,33 +246,32 @@ impl Mm {
         }
     }
 
-    /// arch_get_unmapped_area_topdown: the highest free range of `len` bytes below mmap_base.
+    /// arch_get_unmapped_area_topdown: the highest free range of `len` bytes below mmap_base,
+    /// from the gap index in O(log n). A gap ends where the VMA above it starts, less that
+    /// VMA's stack guard gap (`vm_start_gap`, checked against the next VMA only, as
+    /// unmapped_area_topdown does).
     pub fn unmapped_area_topdown(&self, len: u64) -> Option<u64> {
-        let mut hi = MMAP_BASE;
-        for v in self.vmas.values().rev() {
-            if v.start >= hi {
-                hi = hi.min(Self::start_gap(v));
-                continue;
-            }
-            if v.end <= hi && hi - v.end >= len {
-                return Some(hi - len);
-            }
-            hi = hi.min(Self::start_gap(v));
+        if len == 0 {
+            return None;
         }
-        (hi >= MMAP_MIN_ADDR && hi - MMAP_MIN_ADDR >= len).then(|| hi - len)
+        self.gaps.highest_fitting(len).map(|g| g.end - len)
     }
 
     /// `[heap]`'s VMA, if the break has moved.
     pub fn heap(&self) -> Option<&Vma> {
-        self.vmas
-            .values()
-            .find(|v| v.special == Some(Special::Heap))
+        self.special(Special::Heap)
     }
 
     pub fn stack(&self) -> Option<&Vma> {
-        self.vmas
-            .values()
-            .find(|v| v.special == Some(Special::Stack))
+        self.special(Special::Stack)
+    }
+
+    /// The lowest VMA of a special kind.
+    fn special(&self, k: Special) -> Option<&Vma> {
+        self.specials
+            .range((k, 0)..=(k, u64::MAX))
+            .next()
+            .map(|&(_, s)| &self.vmas[&s])
     }
 
     /// VmData: private writable non-stack pages (`is_data_mapping`).

@@ -3,6 +3,7 @@
 
 mod commit;
 mod fault;
+pub mod gaps;
 mod mapops;
 pub mod mm;
 mod oom;
@@ -48,6 +49,8 @@ pub struct Process {
     pub cap_sys_admin: bool,
     /// Set on a vfork child until it execs or exits; its parent is suspended meanwhile.
     pub vfork_parent: Option<Pid>,
+    /// The other side of `vfork_parent`: the vfork child this process waits for.
+    pub vfork_child: Option<Pid>,
 }
 
 /// A file, tmpfs file or shmem object (`struct file` / inode) whose pages live in the page cache.
@@ -193,11 +196,7 @@ impl LinuxMachine {
                 }
             )));
         }
-        if let Some(child) = self
-            .procs
-            .values()
-            .find(|c| c.vfork_parent == Some(pid) && c.state == ProcState::Running)
-        {
+        if let Some(child) = p.vfork_child.map(|c| &self.procs[&c]) {
             if !matches!(op, Op::Kill { .. }) {
                 return Err(OpError(format!(
                     "process `{name}` is suspended in vfork until its child `{}` calls exec or exits",
@@ -418,6 +417,7 @@ impl LinuxMachine {
                 oom_score_adj_min: 0,
                 cap_sys_admin: cap,
                 vfork_parent: None,
+                vfork_child: None,
             },
         );
         self.by_name.insert(name.to_string(), pid);
@@ -470,9 +470,8 @@ impl LinuxMachine {
         let pid = self.pid(name)?;
         self.detach_mm(pid);
         let mm = self.new_mm();
-        let p = self.procs.get_mut(&pid).expect("pid exists");
-        p.mm = Some(mm);
-        p.vfork_parent = None;
+        self.procs.get_mut(&pid).expect("pid exists").mm = Some(mm);
+        self.release_vfork_parent(pid);
         self.emit(EventKind::ProcessCreated {
             pid,
             name: name.to_string(),
@@ -491,9 +490,26 @@ impl LinuxMachine {
             } else {
                 ProcState::Exited
             };
-            p.vfork_parent = None;
         }
+        self.release_vfork_parent(pid);
         self.emit(EventKind::ProcessExited { pid, killed });
+    }
+
+    /// A vfork child that execs or exits lets its parent run again (mm_release → complete_vfork_done).
+    fn release_vfork_parent(&mut self, child: Pid) {
+        let Some(parent) = self
+            .procs
+            .get_mut(&child)
+            .and_then(|c| c.vfork_parent.take())
+        else {
+            return;
+        };
+        let p = self
+            .procs
+            .get_mut(&parent)
+            .expect("a vfork parent outlives its wait");
+        assert_eq!(p.vfork_child, Some(child), "vfork links are two-sided");
+        p.vfork_child = None;
     }
 
     /// `mmput`: the last user of an mm tears it down (exit_mmap), unaccounting every VM_ACCOUNT VMA.

@@ -321,6 +321,27 @@ impl LinuxMachine {
                 ));
             }
             pgtables += mm.pgtable_pages();
+            mm.check_gaps().map_err(|e| format!("mm {id}: {e}"))?;
+        }
+        for p in self.procs.values() {
+            if let Some(c) = p.vfork_child {
+                if self.procs[&c].vfork_parent != Some(p.pid)
+                    || self.procs[&c].state != ProcState::Running
+                {
+                    return Err(format!(
+                        "pid {}: vfork child {c} does not wait on it",
+                        p.pid
+                    ));
+                }
+            }
+            if let Some(pp) = p.vfork_parent {
+                if self.procs[&pp].vfork_child != Some(p.pid) {
+                    return Err(format!(
+                        "pid {}: vfork parent {pp} does not wait for it",
+                        p.pid
+                    ));
+                }
+            }
         }
         if pgtables != self.pgtable_pages_total {
             return Err(format!(

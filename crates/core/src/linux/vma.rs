@@ -84,7 +84,7 @@ pub struct Vma {
     pub special: Option<Special>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum Special {
     Heap,
     Stack,
