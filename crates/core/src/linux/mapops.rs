@@ -157,6 +157,18 @@ impl LinuxMachine {
             return 0;
         };
         self.zap(mm_id, v.start_page(), v.end_page());
+        self.release_vma_resources(&v);
+        self.emit(EventKind::VmaRemoved { span: v.span() });
+        if v.has(VM_ACCOUNT) {
+            v.pages()
+        } else {
+            0
+        }
+    }
+
+    /// What a removed VMA (whose ptes are gone) still holds: its huge-page reservation and its
+    /// reference to a file or shmem object, which may be the last.
+    pub(crate) fn release_vma_resources(&mut self, v: &Vma) {
         if v.has(VM_HUGETLB) && !v.has(VM_NORESERVE) {
             let huge = v.pages() / (self.cfg.hugepage_bytes >> PAGE_SHIFT).max(1);
             self.huge_rsvd = self.huge_rsvd.saturating_sub(huge);
@@ -164,12 +176,6 @@ impl LinuxMachine {
         self.obj_ref(v.obj, -1);
         if let Some(o) = v.obj {
             self.maybe_destroy(o);
-        }
-        self.emit(EventKind::VmaRemoved { span: v.span() });
-        if v.has(VM_ACCOUNT) {
-            v.pages()
-        } else {
-            0
         }
     }
 
@@ -1314,81 +1320,62 @@ impl LinuxMachine {
             });
         }
         let cmm = self.new_mm();
-        // The child starts from the parent's page table and reverse map (shared chunks, so this
-        // costs one pointer per chunk); VMAs that are not copied then lose their ptes.
-        let (mut cpt, mut crmap, mut crss) = {
-            let p = &self.mms[&pmm];
-            (p.pt.clone(), p.rmap.clone(), p.rss)
-        };
+        // The child starts as a copy of the parent's mm: its VMA tree and gap index, and its
+        // page table and reverse map (shared chunks, so this costs one pointer per chunk).
+        // VMAs that are not copied then leave, and the others lose the ptes dup_mmap would not
+        // copy; nothing changes a VMA's range, so the gap index stays right.
+        let mut cm = self.mms[&pmm].fork_copy();
         for v in vmas {
             if v.has(VM_DONTCOPY) {
+                // Neither the VMA nor its ptes are copied.
+                cm.remove(v.start).expect("copied from the parent");
+                drop_ptes(
+                    &self.frames,
+                    &mut cm.pt,
+                    &mut cm.rmap,
+                    &mut cm.rss,
+                    v.start_page(),
+                    v.end_page(),
+                );
                 continue;
             }
-            let mut cv = v.clone();
-            cv.flags &= !VM_LOCKED;
             // copy_page_range runs only for VMAs with an anon_vma (vma_needs_copy); the others
             // (shared or file mappings never written privately, read-only zero pages) refault.
             let copies_ptes = v.anon_vma.is_some() && !v.has(VM_WIPEONFORK);
-            if v.has(VM_WIPEONFORK) {
-                cv.anon_vma = None;
-                cv.anon_chain = 0;
+            let anon = if v.has(VM_WIPEONFORK) {
+                (None, 0)
             } else if v.anon_vma.is_some() {
                 // anon_vma_fork: a new anon_vma whose chain also links the parent's.
-                cv.anon_vma = Some(self.new_anon_vma());
-                cv.anon_chain = v.anon_chain + 1;
-            }
+                (Some(self.new_anon_vma()), v.anon_chain + 1)
+            } else {
+                (v.anon_vma, v.anon_chain)
+            };
+            let cv = cm.vmas.get_mut(&v.start).expect("copied from the parent");
+            cv.flags &= !VM_LOCKED;
+            (cv.anon_vma, cv.anon_chain) = anon;
             if !copies_ptes {
                 drop_ptes(
                     &self.frames,
-                    &mut cpt,
-                    &mut crmap,
-                    &mut crss,
+                    &mut cm.pt,
+                    &mut cm.rmap,
+                    &mut cm.rss,
                     v.start_page(),
                     v.end_page(),
                 );
             }
-            self.obj_ref(cv.obj, 1);
-            self.mms.get_mut(&cmm).expect("mm").insert(cv);
-        }
-        // Ptes of DONTCOPY VMAs are not copied either.
-        for v in self.mms[&pmm]
-            .vmas
-            .values()
-            .filter(|v| v.has(VM_DONTCOPY))
-            .cloned()
-            .collect::<Vec<_>>()
-        {
-            drop_ptes(
-                &self.frames,
-                &mut cpt,
-                &mut crmap,
-                &mut crss,
-                v.start_page(),
-                v.end_page(),
-            );
+            self.obj_ref(v.obj, 1);
         }
         // Every frame the child now maps gains its mappings (anonymous ones become COW-shared).
-        let adds: Vec<(u64, u64, u32)> = crmap.iter().map(|(p, l, c)| (p, l, c.0)).collect();
+        let adds: Vec<(u64, u64, u32)> = cm.rmap.iter().map(|(p, l, c)| (p, l, c.0)).collect();
         for (p, l, c) in adds {
             self.frames.update(p, p + l, |_, _, f| Frame {
                 mapcount: f.mapcount + c,
                 ..*f
             });
         }
-        self.edit_pt(cmm, |c| {
-            c.pt = cpt;
-            c.rmap = crmap;
-            c.rss = crss;
-        });
-        {
-            let p = &self.mms[&pmm];
-            let (names, start_brk, brk) = (p.names.clone(), p.start_brk, p.brk);
-            let c = self.mms.get_mut(&cmm).expect("mm");
-            c.names = names;
-            c.start_brk = start_brk;
-            c.brk = brk;
-            c.hiwater_rss = c.rss_total();
-        }
+        cm.hiwater_rss = cm.rss_total();
+        cm.hiwater_vm = cm.total_vm;
+        self.edit_pt(cmm, |c| *c = cm);
         let cpid = self.new_process(child, Some(ppid), Some(cmm), admin);
         let c = self.procs.get_mut(&cpid).expect("child");
         c.oom_score_adj = adj;

@@ -522,14 +522,23 @@ impl LinuxMachine {
         if mm.users > 0 {
             return;
         }
-        let starts: Vec<u64> = mm.vmas.keys().copied().collect();
+        // exit_mmap tears the whole mm down at once: unmap every pte (frames lose a mapping;
+        // anonymous ones nobody maps are freed), then release every VMA's charge and object.
+        let mm = self.mms.remove(&mm_id).expect("process mm exists");
+        self.pgtable_pages_total -= mm.pgtable_pages();
+        for (_, l, pte) in mm.pt.iter() {
+            if let pages::Pte::Present { pfn } = *pte {
+                self.frames_unmap(pfn, l);
+            }
+        }
         let mut unaccounted = 0;
-        for s in starts {
-            unaccounted += self.remove_vma(mm_id, s);
+        for v in mm.vmas.values() {
+            if v.has(vma::VM_ACCOUNT) {
+                unaccounted += v.pages();
+            }
+            self.release_vma_resources(v);
         }
         self.unacct(unaccounted);
-        self.edit_pt(mm_id, |mm| mm.pt = RunMap::default());
-        self.mms.remove(&mm_id);
         self.emit(EventKind::MmReleased {
             pages_unaccounted: unaccounted,
         });
