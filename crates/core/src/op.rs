@@ -431,6 +431,9 @@ pub enum Errno {
     ENOENT,
     EFAULT,
     EAGAIN,
+    /// A file mapping whose offset + length passes the file system's largest file (mm/mmap.c:
+    /// file_mmap_ok).
+    EOVERFLOW,
 }
 
 impl Errno {
@@ -445,6 +448,7 @@ impl Errno {
             Errno::ENOENT => "ENOENT",
             Errno::EFAULT => "EFAULT",
             Errno::EAGAIN => "EAGAIN",
+            Errno::EOVERFLOW => "EOVERFLOW",
         }
     }
     pub fn parse(s: &str) -> Option<Errno> {
@@ -458,6 +462,7 @@ impl Errno {
             Errno::ENOENT,
             Errno::EFAULT,
             Errno::EAGAIN,
+            Errno::EOVERFLOW,
         ]
         .into_iter()
         .find(|e| e.name() == s)
@@ -480,6 +485,16 @@ pub enum Signal {
     SIGKILL,
     SIGSEGV,
     SIGBUS,
+}
+
+impl Signal {
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::SIGKILL => "SIGKILL",
+            Signal::SIGSEGV => "SIGSEGV",
+            Signal::SIGBUS => "SIGBUS",
+        }
+    }
 }
 
 impl Outcome {

@@ -54,7 +54,8 @@ impl LinuxMachine {
         let kernel = self.cfg.kernel;
         let s = &self.cfg.sysctls;
         // L2.1 step 1: the request is added first.
-        let committed_now = committed_before + pages;
+        // Saturating: a sum past 2^64 pages is no real memory (the kernel's s64 counter would wrap).
+        let committed_now = committed_before.saturating_add(pages);
         let (granted, rule) = match mode {
             OvercommitMode::Always => (true, CommitRule::Always),
             OvercommitMode::Guess if kernel.guess_is_total_ram_swap() => {

@@ -248,13 +248,13 @@ impl LinuxMachine {
             Op::Exec { proc } => self.exec(proc)?,
             Op::Exit { proc } => {
                 let pid = self.pid(proc)?;
-                self.end_process(pid, false);
+                self.end_process(pid, None);
                 Outcome::Ok
             }
             Op::Kill { proc } => {
                 let pid = self.pid(proc)?;
                 if self.procs[&pid].state == ProcState::Running {
-                    self.end_process(pid, true);
+                    self.end_process(pid, Some(Signal::SIGKILL));
                 }
                 Outcome::Ok
             }
@@ -468,18 +468,18 @@ impl LinuxMachine {
         Ok(Outcome::Ok)
     }
 
-    /// exit or SIGKILL: drop the mm, mark the process.
-    pub(crate) fn end_process(&mut self, pid: Pid, killed: bool) {
+    /// exit (`signal` None) or death by a fatal signal: drop the mm, mark the process.
+    pub(crate) fn end_process(&mut self, pid: Pid, signal: Option<Signal>) {
         self.detach_mm(pid);
         if let Some(p) = self.procs.get_mut(&pid) {
-            p.state = if killed {
+            p.state = if signal.is_some() {
                 ProcState::Killed
             } else {
                 ProcState::Exited
             };
             p.vfork_parent = None;
         }
-        self.emit(EventKind::ProcessExited { pid, killed });
+        self.emit(EventKind::ProcessExited { pid, signal });
     }
 
     /// `mmput`: the last user of an mm tears it down (exit_mmap), unaccounting every VM_ACCOUNT VMA.
