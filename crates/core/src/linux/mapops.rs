@@ -850,6 +850,11 @@ impl LinuxMachine {
         if let Err(o) = self.vma_modify(mm_id, v.start, s, e, newflags) {
             if charged > 0 {
                 self.unacct(charged);
+                self.emit(EventKind::Uncharge {
+                    pages: charged,
+                    why: "the split failed, so the charge for the range is given back",
+                    source: "mm/mprotect.c: mprotect_fixup (fail: vm_unacct_memory)",
+                });
             }
             return Err(o);
         }
@@ -1465,12 +1470,22 @@ impl LinuxMachine {
         let vmas: Vec<Vma> = self.mms[&pmm].vmas.values().cloned().collect();
         let parent_tv = self.mms[&pmm].total_vm;
         let mut charged = 0;
+        let mut last_granted = None;
         for v in vmas
             .iter()
             .filter(|v| !v.has(VM_DONTCOPY) && v.has(VM_ACCOUNT))
         {
             let d = self.vm_enough_memory(v.pages(), Some(parent_tv), admin, ChargeFor::ForkVma);
             if !d.granted {
+                if let Some(g) = last_granted {
+                    // The VMAs before this one passed their checks: one line for their charges,
+                    // so the Uncharge below has its counterpart in the trace.
+                    self.emit(EventKind::Commit(crate::event::CommitDecision {
+                        pages: charged,
+                        committed_before: d.committed_before - charged,
+                        ..g
+                    }));
+                }
                 self.emit(EventKind::Commit(d));
                 self.emit(EventKind::ForkRefused {
                     vma: v.span(),
@@ -1489,6 +1504,7 @@ impl LinuxMachine {
                 return Ok(Outcome::Err(Errno::ENOMEM));
             }
             charged += v.pages();
+            last_granted = Some(d);
         }
         let acct: Vec<u64> = vmas
             .iter()

@@ -50,12 +50,26 @@ impl LinuxMachine {
         if d.granted && charged < granted.max(1) {
             self.unacct(granted.max(1) - charged);
         }
-        let shown = crate::event::CommitDecision {
-            pages: n,
-            granted: charged == n,
-            ..d
-        };
-        self.emit(EventKind::Commit(shown));
+        if charged > 0 && charged < n {
+            // Mode 2 ran out part-way: the first `charged` pages passed, the next one failed.
+            self.emit(EventKind::Commit(crate::event::CommitDecision {
+                pages: charged,
+                granted: true,
+                ..d
+            }));
+            self.emit(EventKind::Commit(crate::event::CommitDecision {
+                pages: n - charged,
+                committed_before: d.committed_before + charged,
+                granted: false,
+                ..d
+            }));
+        } else {
+            self.emit(EventKind::Commit(crate::event::CommitDecision {
+                pages: n,
+                granted: charged == n,
+                ..d
+            }));
+        }
         self.objs.get_mut(&obj).expect("obj").charged += charged;
         charged
     }
