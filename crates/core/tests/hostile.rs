@@ -586,3 +586,15 @@ fn mremap_efault_says_what_the_check_found() {
     let r = ok(&h, "p munmap a[8KiB..12KiB]\np mremap a 4KiB\n");
     assert_eq!(last(&r).committed_as_kb, 4);
 }
+
+#[test]
+fn committed_as_past_2_64_bytes_still_matches_the_trace() {
+    // Two of the largest segments are 2^52 pages, 2^54 kB: more bytes than a u64 holds.
+    let r = ok(
+        MODE1,
+        "p shmget k 9223372036854775807B\np shmget j 9223372036854775807B\n",
+    );
+    let pages = r.machine.linux().unwrap().committed_pages();
+    assert_eq!(pages, 1 << 52);
+    assert_eq!(last(&r).committed_as_kb, pages * 4);
+}
