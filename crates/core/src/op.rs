@@ -510,7 +510,7 @@ impl Outcome {
 impl std::fmt::Display for Outcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Outcome::Killed { signal } => write!(f, "killed ({signal:?})"),
+            Outcome::Killed { signal } => write!(f, "killed ({})", signal.name()),
             other => f.write_str(other.label()),
         }
     }
@@ -527,6 +527,17 @@ mod tests {
         assert_eq!(Prot::parse("rr"), None);
         assert_eq!(Prot::parse("q"), None);
         assert_eq!(Prot::RW.to_string(), "rw");
+    }
+
+    #[test]
+    fn every_errno_parses_back_and_killed_names_its_signal() {
+        for e in [Errno::EAGAIN, Errno::EOVERFLOW, Errno::EFAULT] {
+            assert_eq!(Errno::parse(e.name()), Some(e));
+        }
+        let o = Outcome::Killed {
+            signal: Signal::SIGSEGV,
+        };
+        assert_eq!(o.to_string(), "killed (SIGSEGV)");
     }
 
     #[test]

@@ -169,6 +169,11 @@ fn mmap_file_offset_past_the_largest_file_is_eoverflow() {
         "MAX_LFS_FILESIZE",
         "file_mmap_ok",
     );
+    // A scenario can expect it by name.
+    let r = run(&format!(
+        "{MODE0}p mmap f 1MiB r private file /data offset=9223372036854771712B\nexpect p mmap EOVERFLOW\n"
+    ));
+    assert!(r.all_passed(), "{:?}", r.checks);
     // The last page below MAX_LFS_FILESIZE can be mapped.
     ok(
         MODE0,

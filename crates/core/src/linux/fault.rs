@@ -259,6 +259,16 @@ impl LinuxMachine {
                 write,
                 &mut done,
             ) {
+                if o == Self::killed(Signal::SIGBUS) {
+                    self.emit(EventKind::FatalSignal {
+                        signal: Signal::SIGBUS,
+                        why: format!(
+                            "{} in {addr:x}-{seg_end:x}: a shmem page's commit charge was refused (VM_FAULT_SIGBUS)",
+                            if write { "write" } else { "read" }
+                        ),
+                        source: "mm/shmem.c: shmem_fault → shmem_get_folio_gfp",
+                    });
+                }
                 outcome = o;
                 break;
             }
