@@ -105,6 +105,17 @@ fn mmap_longer_than_task_size_is_enomem_before_any_charge() {
 }
 
 #[test]
+fn hugetlb_length_that_huge_aligns_to_zero_is_einval() {
+    refused(
+        "machine linux ram=24GiB swap=0 overcommit=0 kernel=6.6\nsysctl vm.nr_hugepages=8\nspawn p\n",
+        &format!("p mmap h {MAX} rw private anon hugetlb\n"),
+        Errno::EINVAL,
+        "ALIGN(len, huge page size) wraps past 2^64",
+        "ksys_mmap_pgoff",
+    );
+}
+
+#[test]
 fn mmap_small_lengths() {
     refused(
         MODE0,

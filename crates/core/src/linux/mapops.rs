@@ -256,7 +256,16 @@ impl LinuxMachine {
         let huge_bytes = self.cfg.hugepage_bytes.max(PAGE_SIZE);
         let len = if *hugetlb {
             // ALIGN(len, huge_page_size) wraps to 0 past 2^64.
-            len.checked_next_multiple_of(huge_bytes).unwrap_or(0)
+            match len.checked_next_multiple_of(huge_bytes) {
+                Some(l) => l,
+                None => {
+                    return Ok(self.refuse(
+                        Errno::EINVAL,
+                        format!("MAP_HUGETLB of {len} bytes: ALIGN(len, huge page size) wraps past 2^64 to 0, and do_mmap refuses length 0"),
+                        "mm/mmap.c: ksys_mmap_pgoff → do_mmap (!len)",
+                    ));
+                }
+            }
         } else {
             len
         };
