@@ -518,6 +518,22 @@ fn shmget_extremes() {
 }
 
 #[test]
+fn shmget_past_shmmni_is_enospc() {
+    let mut text = MODE1.to_string();
+    for i in 0..4096 {
+        text.push_str(&format!("p shmget k{i} 4KiB\n"));
+    }
+    let r = refused(
+        &text,
+        "p shmget last 4KiB\n",
+        Errno::ENOSPC,
+        "SHMMNI is 4096",
+        "ipc/util.c: ipc_addid",
+    );
+    assert_eq!(last(&r).committed_as_kb, 4096 * 4);
+}
+
+#[test]
 fn tmpfs_offsets_and_counts_past_2_63_are_einval() {
     for op in [
         "p tmpfs write /dev/shm/f 4KiB offset=9223372036854775808B\n",

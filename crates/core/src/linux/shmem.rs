@@ -12,6 +12,10 @@ use crate::units::{pages_up, PAGE_SIZE};
 /// ipc/shm.c's defaults (include/uapi/linux/shm.h): `SHMMIN` 1 byte, `SHMMAX` and `SHMALL`
 /// `ULONG_MAX - 2^24` (bytes and pages).
 pub(crate) const SHMMAX: u64 = u64::MAX - (1 << 24);
+/// `SHMALL`, in pages: the system-wide total of SysV shared memory.
+pub(crate) const SHMALL: u64 = u64::MAX - (1 << 24);
+/// `SHMMNI`: at most this many segments exist at once (ipc/util.c: ipc_addid → -ENOSPC).
+pub(crate) const SHMMNI: u64 = 4096;
 
 impl LinuxMachine {
     fn caller(&self, proc: &str) -> Result<(u32, Option<u64>, bool), OpError> {
@@ -201,8 +205,29 @@ impl LinuxMachine {
                 "mm/shmem.c: __shmem_file_setup (size > MAX_LFS_FILESIZE)",
             ));
         }
-        let nr = noreserve && self.cfg.sysctls.overcommit_memory != OvercommitMode::Never;
         let pages = pages_up(len);
+        let (segments, shm_tot) = self
+            .objs
+            .values()
+            .filter(|o| matches!(o.kind, ObjKind::Sysv { .. }))
+            .fold((0u64, 0u64), |(n, t), o| {
+                (n + 1, t.saturating_add(o.size_pages))
+            });
+        if shm_tot.checked_add(pages).is_none_or(|t| t > SHMALL) {
+            return Ok(self.refuse(
+                Errno::ENOSPC,
+                format!("{shm_tot} pages of SysV segments + {pages} would pass SHMALL ({SHMALL})"),
+                "ipc/shm.c: newseg (shm_tot + numpages > shm_ctlall)",
+            ));
+        }
+        if segments >= SHMMNI {
+            return Ok(self.refuse(
+                Errno::ENOSPC,
+                format!("{segments} SysV segments exist, SHMMNI is {SHMMNI}"),
+                "ipc/util.c: ipc_addid (via ipc/shm.c: newseg)",
+            ));
+        }
+        let nr = noreserve && self.cfg.sysctls.overcommit_memory != OvercommitMode::Never;
         match self.create_shmem(
             pid,
             ObjKind::Sysv {
