@@ -200,6 +200,9 @@ impl Advice {
 pub struct Target {
     pub mapping: String,
     /// Byte offsets from the start of the mapping, `start..end`; `None` is the whole mapping.
+    /// A call receives `(mapping + start, end − start)` in unsigned long arithmetic, as a C
+    /// program would pass them, so an unaligned start or a backwards range meets the kernel's own
+    /// checks (docs/model.md, "Hostile input").
     pub range: Option<(Size, Size)>,
 }
 
