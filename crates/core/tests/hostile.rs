@@ -780,7 +780,7 @@ mod grid {
                 }
             }
             for &y in &SIZES {
-                for mapping in ["a", "f", "t"] {
+                for mapping in ["a", "t"] {
                     let target = Target {
                         mapping: mapping.into(),
                         range: Some((Size::Bytes(x), Size::Bytes(y))),
