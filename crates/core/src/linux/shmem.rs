@@ -187,7 +187,7 @@ impl LinuxMachine {
         }
         // newseg: size < SHMMIN || size > shm_ctlmax → EINVAL; the object's file then refuses a
         // size past MAX_LFS_FILESIZE with EINVAL too (__shmem_file_setup), before any charge.
-        // numpages cannot wrap below SHMMAX, and shm_tot + numpages stays below SHMALL.
+        // numpages cannot wrap below SHMMAX; the totals are checked next (SHMALL, then SHMMNI).
         if len == 0 || len > SHMMAX {
             return Ok(self.refuse(
                 Errno::EINVAL,
