@@ -4,7 +4,7 @@
 
 use crate::config::{OvercommitMode, Sysctl};
 use crate::kernel::KernelVersion;
-use crate::op::{Advice, Errno, ForkKind};
+use crate::op::{Advice, Errno, ForkKind, Signal};
 use crate::units::{human_pages, pages_to_kb};
 use serde::{Deserialize, Serialize};
 
@@ -234,9 +234,21 @@ pub enum EventKind {
         kind: Option<ForkKind>,
         parent: Option<u32>,
     },
+    /// The process ended: by exit (`signal` None) or by a fatal signal.
     ProcessExited {
         pid: u32,
-        killed: bool,
+        signal: Option<Signal>,
+    },
+    /// The call returns 0 without doing anything (a zero length, a break below its floor).
+    NothingToDo {
+        why: &'static str,
+        source: &'static str,
+    },
+    /// The process took a fatal signal: what it did, and the kernel check that sent it.
+    FatalSignal {
+        signal: Signal,
+        why: String,
+        source: &'static str,
     },
     MmReleased {
         pages_unaccounted: u64,
@@ -273,9 +285,10 @@ pub enum EventKind {
         old_pages: u64,
         new_pages: u64,
     },
-    /// The kernel's own log line (dmesg), printed verbatim.
+    /// The kernel's own log line (dmesg), printed verbatim, with the function that prints it.
     KernelLog {
         line: String,
+        source: &'static str,
     },
     Refused {
         errno: Errno,
@@ -337,8 +350,12 @@ impl Event {
             EventKind::PagesDropped { .. } => "page.dropped",
             EventKind::PagesLazyFree { .. } => "page.lazyfree",
             EventKind::ProcessCreated { .. } => "process.created",
-            EventKind::ProcessExited { killed: false, .. } => "process.exited",
-            EventKind::ProcessExited { killed: true, .. } => "process.killed",
+            EventKind::ProcessExited { signal: None, .. } => "process.exited",
+            EventKind::ProcessExited {
+                signal: Some(_), ..
+            } => "process.killed",
+            EventKind::FatalSignal { .. } => "process.signal",
+            EventKind::NothingToDo { .. } => "op.nothing",
             EventKind::MmReleased { .. } => "mm.released",
             EventKind::ForkRefused { .. } => "fork.refused",
             EventKind::ForkCharged { .. } => "fork.charged",
@@ -393,7 +410,9 @@ impl Event {
                 "mm/util.c: overcommit_*_handler; Documentation/admin-guide/sysctl/vm.rst"
             }
             EventKind::SwapSet { .. } => "mm/swapfile.c: swapon/swapoff",
-            EventKind::KernelLog { .. } => "mm/util.c: __vm_enough_memory (pr_warn_ratelimited)",
+            EventKind::KernelLog { source, .. } => source,
+            EventKind::FatalSignal { source, .. } => source,
+            EventKind::NothingToDo { source, .. } => source,
             EventKind::Refused { source, .. } => source,
             EventKind::OomScoreAdjSet { .. } => "fs/proc/base.c: __set_oom_adj",
             EventKind::ShmemObjectCreated { .. } | EventKind::ShmemObjectDestroyed { .. } => {
@@ -456,13 +475,12 @@ impl Event {
                 (Some(k), Some(p)) => format!("{} created {name} (pid {pid}) from pid {p}", k.name()),
                 _ => format!("spawned {name} (pid {pid}) with an empty address space"),
             },
-            EventKind::ProcessExited { pid, killed } => {
-                if *killed {
-                    format!("pid {pid} killed by SIGKILL")
-                } else {
-                    format!("pid {pid} exited")
-                }
-            }
+            EventKind::ProcessExited { pid, signal } => match signal {
+                Some(sig) => format!("pid {pid} killed by {}", sig.name()),
+                None => format!("pid {pid} exited"),
+            },
+            EventKind::FatalSignal { signal, why, .. } => format!("{why} → {}", signal.name()),
+            EventKind::NothingToDo { why, .. } => why.to_string(),
             EventKind::MmReleased { pages_unaccounted } => format!(
                 "address space torn down: every VMA unmapped, Committed_AS −{}",
                 gib_kb(*pages_unaccounted)
@@ -501,7 +519,7 @@ impl Event {
                 gib_kb(*old_pages),
                 gib_kb(*new_pages)
             ),
-            EventKind::KernelLog { line } => format!("kernel: {line}"),
+            EventKind::KernelLog { line, .. } => format!("kernel: {line}"),
             EventKind::Refused { errno, why, .. } => format!("{why} → {}", errno.name()),
             EventKind::OomScoreAdjSet { old, new } => format!("oom_score_adj {old} → {new}"),
             EventKind::ShmemObjectCreated { what, pages, charged } => {
@@ -531,7 +549,7 @@ fn commit_sentence(d: &CommitDecision) -> String {
             "{what}: {req} charged; {} never refuses (Committed_AS {} → {})",
             mode_label(d),
             pages_to_kb(d.committed_before),
-            pages_to_kb(d.committed_before + d.pages)
+            pages_to_kb(d.committed_before.saturating_add(d.pages))
         ),
         CommitRule::GuessTotal { totalram, swap } => {
             let total = totalram + swap;
@@ -574,7 +592,7 @@ fn commit_sentence(d: &CommitDecision) -> String {
             user_reserve,
             allowed,
         } => {
-            let after = d.committed_before + d.pages;
+            let after = d.committed_before.saturating_add(d.pages);
             let cmp = if d.granted { "<" } else { "≥" };
             let verdict = if d.granted { "granted" } else { "→ ENOMEM" };
             format!(

@@ -200,6 +200,9 @@ impl Advice {
 pub struct Target {
     pub mapping: String,
     /// Byte offsets from the start of the mapping, `start..end`; `None` is the whole mapping.
+    /// A call receives `(mapping + start, end − start)` in unsigned long arithmetic, as a C
+    /// program would pass them, so an unaligned start or a backwards range meets the kernel's own
+    /// checks (docs/model.md, "Hostile input").
     pub range: Option<(Size, Size)>,
 }
 
@@ -431,6 +434,9 @@ pub enum Errno {
     ENOENT,
     EFAULT,
     EAGAIN,
+    /// A file mapping whose offset + length passes the file system's largest file (mm/mmap.c:
+    /// file_mmap_ok).
+    EOVERFLOW,
 }
 
 impl Errno {
@@ -445,6 +451,7 @@ impl Errno {
             Errno::ENOENT => "ENOENT",
             Errno::EFAULT => "EFAULT",
             Errno::EAGAIN => "EAGAIN",
+            Errno::EOVERFLOW => "EOVERFLOW",
         }
     }
     pub fn parse(s: &str) -> Option<Errno> {
@@ -458,6 +465,7 @@ impl Errno {
             Errno::ENOENT,
             Errno::EFAULT,
             Errno::EAGAIN,
+            Errno::EOVERFLOW,
         ]
         .into_iter()
         .find(|e| e.name() == s)
@@ -482,6 +490,16 @@ pub enum Signal {
     SIGBUS,
 }
 
+impl Signal {
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::SIGKILL => "SIGKILL",
+            Signal::SIGSEGV => "SIGSEGV",
+            Signal::SIGBUS => "SIGBUS",
+        }
+    }
+}
+
 impl Outcome {
     pub fn label(&self) -> &'static str {
         match self {
@@ -495,7 +513,7 @@ impl Outcome {
 impl std::fmt::Display for Outcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Outcome::Killed { signal } => write!(f, "killed ({signal:?})"),
+            Outcome::Killed { signal } => write!(f, "killed ({})", signal.name()),
             other => f.write_str(other.label()),
         }
     }
@@ -512,6 +530,17 @@ mod tests {
         assert_eq!(Prot::parse("rr"), None);
         assert_eq!(Prot::parse("q"), None);
         assert_eq!(Prot::RW.to_string(), "rw");
+    }
+
+    #[test]
+    fn every_errno_parses_back_and_killed_names_its_signal() {
+        for e in [Errno::EAGAIN, Errno::EOVERFLOW, Errno::EFAULT] {
+            assert_eq!(Errno::parse(e.name()), Some(e));
+        }
+        let o = Outcome::Killed {
+            signal: Signal::SIGSEGV,
+        };
+        assert_eq!(o.to_string(), "killed (SIGSEGV)");
     }
 
     #[test]

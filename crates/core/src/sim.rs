@@ -97,7 +97,11 @@ pub fn run_until(s: &Scenario, stop_after: Option<u32>) -> Run {
                             pid,
                             outcome,
                             events,
-                            committed_as_kb: meminfo_kb(&machine, "Committed_AS"),
+                            // Read in pages: past 2^54 kB the byte-valued query saturates.
+                            committed_as_kb: machine.linux().map_or_else(
+                                || meminfo_kb(&machine, "Committed_AS"),
+                                |l| crate::units::pages_to_kb(l.committed_pages()),
+                            ),
                             commit_limit_kb: meminfo_kb(&machine, "CommitLimit"),
                             mem_free_kb: meminfo_kb(&machine, "MemFree"),
                         });

@@ -1,9 +1,15 @@
 //! Seeded random sweeps: random operations on a few processes, with every invariant checked after
 //! every step. A failure prints its seed; `SEED=n cargo test --test sweep` reruns that one.
+//! One operation in five takes its sizes, ranges and addresses from the extremes (0, 1 B, 4095 B,
+//! 2^64 − 1, TASK_SIZE, unaligned starts, ranges that end past the mapping or below their start),
+//! and after every step the Committed_AS the trace shows must equal the machine's ledger and what
+//! the step's events say moved it. Tests build with overflow checks, so a wrap panics here.
 
 use vmlab_core::config::{LinuxConfig, MachineConfig, Sysctl};
+use vmlab_core::event::{Event, EventKind};
 use vmlab_core::machine::Machine;
 use vmlab_core::op::*;
+use vmlab_core::query::{Query, Value};
 
 /// xorshift64*: tiny, deterministic, no dependency.
 struct Rng(u64);
@@ -23,6 +29,43 @@ impl Rng {
 }
 
 const PAGE: u64 = 4096;
+/// x86-64 TASK_SIZE (4-level paging).
+const TASK_SIZE: u64 = 0x7fff_ffff_f000;
+
+/// A size from the extremes a hostile scenario can write.
+fn extreme(r: &mut Rng) -> u64 {
+    *r.pick(&[
+        0,
+        1,
+        PAGE - 1,
+        PAGE,
+        PAGE + 1,
+        u64::MAX,
+        u64::MAX - PAGE + 2,
+        u64::MAX - PAGE + 1,
+        TASK_SIZE,
+        TASK_SIZE + PAGE,
+        i64::MAX as u64,
+        1 << 63,
+        (1 << 63) - PAGE,
+        1 << 40,
+    ])
+}
+
+/// An address from the extremes: near TASK_SIZE, at 0, below mmap_min_addr, unaligned, past 2^47.
+fn extreme_addr(r: &mut Rng) -> u64 {
+    *r.pick(&[
+        TASK_SIZE - PAGE,
+        TASK_SIZE - 2 * PAGE,
+        TASK_SIZE,
+        TASK_SIZE + PAGE,
+        0,
+        PAGE,
+        0x7f00_0000_0100,
+        u64::MAX - PAGE + 1,
+        0x7f00_0000_0000,
+    ])
+}
 
 /// One random operation for a machine that has processes `procs` with mappings `maps`.
 fn random_op(r: &mut Rng, procs: &[String], maps: &[(String, String, u64)], n: u64) -> Op {
@@ -45,6 +88,9 @@ fn random_op(r: &mut Rng, procs: &[String], maps: &[(String, String, u64)], n: u
         })
     };
     let prots = ["r", "rw", "none", "rx"];
+    if r.below(5) == 0 {
+        return hostile_op(r, proc, &mine, n);
+    }
     match r.below(20) {
         0..=4 => {
             let len = (1 + r.below(64)) * PAGE;
@@ -211,6 +257,187 @@ fn random_op(r: &mut Rng, procs: &[String], maps: &[(String, String, u64)], n: u
     }
 }
 
+/// An operation at the extremes: its sizes, range or address from [`extreme`] and [`extreme_addr`].
+fn hostile_op(r: &mut Rng, proc: String, mine: &[&(String, String, u64)], n: u64) -> Op {
+    let target = |r: &mut Rng| -> Option<Target> {
+        if mine.is_empty() {
+            return None;
+        }
+        let (_, name, len) = mine[r.below(mine.len() as u64) as usize];
+        let (a, b) = match r.below(6) {
+            // Unaligned start.
+            0 => (1 + r.below(PAGE - 1), (1 + r.below(4)) * PAGE),
+            // Zero length.
+            1 => {
+                let a = r.below(4) * PAGE;
+                (a, a)
+            }
+            // Ending past the mapping.
+            2 => (r.below(2) * PAGE, len + (1 + r.below(8)) * PAGE),
+            // Ending below its start (len wraps).
+            3 => ((1 + r.below(4)) * PAGE, 0),
+            // Ending at an extreme.
+            4 => (0, extreme(r)),
+            _ => (extreme(r), extreme(r)),
+        };
+        Some(Target {
+            mapping: name.clone(),
+            range: Some((Size::Bytes(a), Size::Bytes(b))),
+        })
+    };
+    let anon_map = |r: &mut Rng, len: u64, placement: Placement| Op::Mmap {
+        proc: proc.clone(),
+        name: format!("m{n}"),
+        len: Size::Bytes(len),
+        prot: Prot::RW,
+        shared: r.below(4) == 0,
+        backing: Backing::Anon,
+        noreserve: r.below(4) == 0,
+        populate: false,
+        growsdown: false,
+        locked: false,
+        hugetlb: r.below(8) == 0,
+        placement,
+    };
+    match r.below(12) {
+        0 => {
+            let len = extreme(r);
+            anon_map(r, len, Placement::Any)
+        }
+        1 => {
+            let x = extreme(r);
+            let len = *r.pick(&[1, PAGE - 1, PAGE, 2 * PAGE, x]);
+            let at = extreme_addr(r);
+            anon_map(r, len, Placement::At(at))
+        }
+        2 => {
+            let backing = if r.below(2) == 0 {
+                Backing::File {
+                    path: "/f0".into(),
+                    offset: *r.pick(&[(1 << 63) - PAGE, (1 << 62), u64::MAX - PAGE + 1, 100]),
+                    readonly_fd: false,
+                }
+            } else {
+                Backing::Tmpfs {
+                    path: "/dev/shm/t0".into(),
+                    offset: *r.pick(&[(1 << 63) - 2 * PAGE, (1 << 62), u64::MAX - PAGE + 1]),
+                }
+            };
+            Op::Mmap {
+                proc,
+                name: format!("m{n}"),
+                len: Size::Bytes(*r.pick(&[PAGE, 2 * PAGE, 1 << 20])),
+                prot: Prot::R,
+                shared: r.below(2) == 0,
+                backing,
+                noreserve: false,
+                populate: r.below(2) == 0,
+                growsdown: false,
+                locked: false,
+                hugetlb: false,
+                placement: Placement::Any,
+            }
+        }
+        3..=6 => match target(r) {
+            Some(t) => match r.below(5) {
+                0 => Op::Munmap { proc, target: t },
+                1 => Op::Mprotect {
+                    proc,
+                    target: t,
+                    prot: if r.below(2) == 0 { Prot::RW } else { Prot::R },
+                },
+                2 => Op::Madvise {
+                    proc,
+                    target: t,
+                    advice: *r.pick(&[Advice::DontNeed, Advice::Free, Advice::DontFork]),
+                },
+                _ => Op::Access {
+                    proc,
+                    target: t,
+                    write: r.below(2) == 0,
+                },
+            },
+            None => Op::Brk {
+                proc,
+                change: BrkChange::Grow(Size::Bytes(extreme(r))),
+            },
+        },
+        7 => match mine.first() {
+            Some((_, name, _)) => Op::Mremap {
+                proc,
+                mapping: name.clone(),
+                new_len: Size::Bytes(extreme(r)),
+                may_move: r.below(2) == 0,
+            },
+            None => Op::StackGrow {
+                proc,
+                new_size: Size::Bytes(extreme(r)),
+            },
+        },
+        8 => Op::Brk {
+            proc,
+            change: if r.below(2) == 0 {
+                BrkChange::Grow(Size::Bytes(extreme(r)))
+            } else {
+                BrkChange::Shrink(Size::Bytes(extreme(r)))
+            },
+        },
+        9 => Op::StackGrow {
+            proc,
+            new_size: Size::Bytes(extreme(r)),
+        },
+        10 => Op::Shmget {
+            proc,
+            key: format!("k{}", r.below(2)),
+            len: Size::Bytes(extreme(r)),
+            noreserve: r.below(2) == 0,
+        },
+        _ => {
+            if r.below(3) == 0 {
+                Op::TmpfsTruncate {
+                    proc,
+                    path: format!("/dev/shm/t{}", r.below(2)),
+                    len: Size::Bytes(extreme(r)),
+                }
+            } else {
+                let (x, y) = (extreme(r), extreme(r));
+                Op::TmpfsWrite {
+                    proc,
+                    path: format!("/dev/shm/t{}", r.below(2)),
+                    offset: Size::Bytes(*r.pick(&[0, 1, x, (1 << 63) - PAGE])),
+                    len: Size::Bytes(*r.pick(&[0, 1, PAGE - 1, y])),
+                }
+            }
+        }
+    }
+}
+
+/// Committed_AS as `expect meminfo.Committed_AS` reads it, in bytes (saturating past 2^64; the
+/// trace's column reads pages, and tests/hostile.rs checks it there).
+fn query_committed_bytes(m: &Machine) -> u64 {
+    match m.query(&Query::Meminfo {
+        field: "Committed_AS".into(),
+    }) {
+        Ok(Value::Bytes(b)) => b,
+        other => panic!("meminfo.Committed_AS: {other:?}"),
+    }
+}
+
+/// What the step's events say Committed_AS moved by, in pages: granted charges up, uncharges and
+/// torn-down address spaces down.
+fn ledger_delta(events: &[Event]) -> i128 {
+    events
+        .iter()
+        .map(|e| match &e.kind {
+            EventKind::Commit(d) if d.granted => d.pages as i128,
+            EventKind::ForkCharged { total_pages, .. } => *total_pages as i128,
+            EventKind::Uncharge { pages, .. } => -(*pages as i128),
+            EventKind::MmReleased { pages_unaccounted } => -(*pages_unaccounted as i128),
+            _ => 0,
+        })
+        .sum()
+}
+
 fn sweep(seed: u64, steps: u32) {
     let mut r = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let mut cfg = LinuxConfig::new(64 * 1024 * 1024);
@@ -230,17 +457,31 @@ fn sweep(seed: u64, steps: u32) {
         } else {
             random_op(&mut r, &procs, &maps, n)
         };
+        let committed_before = m.linux().unwrap().committed_pages();
         let res = m.apply(&op);
         if res.is_ok() {
             applied += 1;
         }
-        let (outcome, _events) = match res {
+        let (outcome, events) = match res {
             Ok(x) => x,
             Err(_) => continue, // a reference the generator could not know was stale
         };
         if let Err(e) = m.check_invariants() {
             panic!("seed {seed}, step {n}: {op:?} → {outcome:?}\ninvariant: {e}\nrerun with SEED={seed}");
         }
+        let committed = m.linux().unwrap().committed_pages();
+        let shown = query_committed_bytes(&m);
+        assert_eq!(
+            shown,
+            committed.saturating_mul(4096),
+            "seed {seed}, step {n}: {op:?}: meminfo shows Committed_AS {shown} B, the machine holds {committed} pages\nrerun with SEED={seed}"
+        );
+        let said = committed_before as i128 + ledger_delta(&events);
+        assert_eq!(
+            said,
+            committed as i128,
+            "seed {seed}, step {n}: {op:?} → {outcome:?}: the events account for Committed_AS {said} pages, the machine holds {committed}\nevents: {events:#?}\nrerun with SEED={seed}"
+        );
         // Track names as a scenario author would.
         let lm = m.linux().unwrap();
         procs = lm

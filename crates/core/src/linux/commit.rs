@@ -26,13 +26,17 @@ impl LinuxMachine {
         let base = if s.overcommit_kbytes != 0 && self.cfg.kernel.has_overcommit_kbytes() {
             kb_to_pages(s.overcommit_kbytes)
         } else {
-            (self
-                .totalram_pages()
-                .saturating_sub(self.hugetlb_total_pages()) as u128
-                * s.overcommit_ratio as u128
-                / 100) as u64
+            // The kernel's ratio is an int, so its product fits; vmlab's sysctl is a u64 and
+            // saturates rather than wrapping.
+            u64::try_from(
+                self.totalram_pages()
+                    .saturating_sub(self.hugetlb_total_pages()) as u128
+                    * s.overcommit_ratio as u128
+                    / 100,
+            )
+            .unwrap_or(u64::MAX)
         };
-        base + self.total_swap_pages()
+        base.saturating_add(self.total_swap_pages())
     }
 
     /// Committed_AS in pages (the exact sum; the per-CPU batch is not simulated, model-spec L2.2).
@@ -54,7 +58,8 @@ impl LinuxMachine {
         let kernel = self.cfg.kernel;
         let s = &self.cfg.sysctls;
         // L2.1 step 1: the request is added first.
-        let committed_now = committed_before + pages;
+        // Saturating: a sum past 2^64 pages is no real memory (the kernel's s64 counter would wrap).
+        let committed_now = committed_before.saturating_add(pages);
         let (granted, rule) = match mode {
             OvercommitMode::Always => (true, CommitRule::Always),
             OvercommitMode::Guess if kernel.guess_is_total_ram_swap() => {

@@ -1,12 +1,12 @@
 //! Faults and frames: write and read faults, copy-on-write, zapping ptes, and the residency
 //! counters (RssAnon/RssFile/RssShmem) they move (model-spec L5).
 
-use super::mm::MmId;
+use super::mm::{MmId, TASK_SIZE};
 use super::pages::{rmap_add, CachePage, Frame, FrameKind, Pte};
 use super::vma::*;
 use super::{LinuxMachine, OpError};
 use crate::event::{EventKind, FaultKind, Span};
-use crate::op::{Errno, Outcome, Signal, Target};
+use crate::op::{Outcome, Signal, Target};
 use crate::units::{PAGE_SHIFT, PAGE_SIZE};
 
 fn kind_idx(k: FrameKind) -> usize {
@@ -15,6 +15,13 @@ fn kind_idx(k: FrameKind) -> usize {
         FrameKind::File => 1,
         FrameKind::Shmem => 2,
     }
+}
+
+/// The `(start, len)` pair a range system call receives (see [`LinuxMachine::target_args`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SysRange {
+    pub start: u64,
+    pub len: u64,
 }
 
 /// Counts of what one access did, for its events.
@@ -123,13 +130,16 @@ impl LinuxMachine {
         mm.hiwater_rss = mm.hiwater_rss.max(mm.rss_total());
     }
 
-    /// Resolve a target to a byte range `[start, end)` of the process's address space.
-    pub(crate) fn target_range(
+    /// A target as the system call receives it: `start` is the mapping's address plus the range
+    /// start and `len` is the range end minus its start, both computed as a C program computes
+    /// them (unsigned long arithmetic wraps), so a range that ends below its start or past 2^64
+    /// reaches the kernel's own checks. Whole mappings are page aligned by construction.
+    pub(crate) fn target_args(
         &self,
         mm_id: MmId,
         proc: &str,
         t: &Target,
-    ) -> Result<(u64, u64), OpError> {
+    ) -> Result<SysRange, OpError> {
         let mm = &self.mms[&mm_id];
         let &(start, len) = mm.names.get(&t.mapping).ok_or_else(|| {
             OpError(format!(
@@ -138,18 +148,15 @@ impl LinuxMachine {
             ))
         })?;
         match &t.range {
-            None => Ok((start, start + len)),
+            None => Ok(SysRange { start, len }),
             Some((a, b)) => {
                 let (ram, swap) = (self.cfg.ram_bytes, self.cfg.swap_bytes);
                 let a = a.resolve(ram, swap);
                 let b = b.resolve(ram, swap);
-                if a >= b {
-                    return Err(OpError(format!("empty range {a}..{b} of `{}`", t.mapping)));
-                }
-                // Rounded out to whole pages, as the syscalls do with PAGE_ALIGN(len).
-                let s = start + a / PAGE_SIZE * PAGE_SIZE;
-                let e = (start + b).div_ceil(PAGE_SIZE) * PAGE_SIZE;
-                Ok((s, e))
+                Ok(SysRange {
+                    start: start.wrapping_add(a),
+                    len: b.wrapping_sub(a),
+                })
             }
         }
     }
@@ -175,8 +182,22 @@ impl LinuxMachine {
     ) -> Result<Outcome, OpError> {
         let pid = self.pid(proc)?;
         let mm_id = self.mm_of(pid).expect("running process has an mm");
-        let (start, end) = self.target_range(mm_id, proc, t)?;
-        self.fault_range(pid, mm_id, start, end, write)
+        let r = self.target_args(mm_id, proc, t)?;
+        if r.len == 0 {
+            // Touching no byte takes no fault.
+            return Ok(Outcome::Ok);
+        }
+        // The pages holding bytes [start, start + len). Nothing is mapped at or above TASK_SIZE,
+        // so a range running past it (or past 2^64) faults at the first page it reaches there.
+        let first = r.start & !(PAGE_SIZE - 1);
+        let beyond = TASK_SIZE + PAGE_SIZE;
+        let end = r
+            .start
+            .checked_add(r.len)
+            .and_then(|e| e.checked_next_multiple_of(PAGE_SIZE))
+            .map_or(beyond, |e| e.min(beyond))
+            .max(first.saturating_add(PAGE_SIZE));
+        self.fault_range(pid, mm_id, first, end, write)
     }
 
     /// Fault `[start, end)` page by page in address order; the first page with no VMA or without
@@ -194,9 +215,12 @@ impl LinuxMachine {
         let mut outcome = Outcome::Ok;
         while addr < end {
             let Some(v) = self.mms[&mm_id].find(addr).cloned() else {
-                self.emit(EventKind::Refused {
-                    errno: Errno::EFAULT,
-                    why: format!("access at {addr:x}: no VMA maps it, SIGSEGV"),
+                self.emit(EventKind::FatalSignal {
+                    signal: Signal::SIGSEGV,
+                    why: format!(
+                        "{} at {addr:x}: no VMA maps it (SEGV_MAPERR)",
+                        if write { "write" } else { "read" }
+                    ),
                     source: "arch/x86/mm/fault.c: do_user_addr_fault → bad_area",
                 });
                 outcome = Self::killed(Signal::SIGSEGV);
@@ -208,14 +232,14 @@ impl LinuxMachine {
                 v.flags & (VM_READ | VM_WRITE | VM_EXEC) != 0
             };
             if !allowed {
-                self.emit(EventKind::Refused {
-                    errno: Errno::EACCES,
+                self.emit(EventKind::FatalSignal {
+                    signal: Signal::SIGSEGV,
                     why: format!(
-                        "{} at {addr:x}: VMA {} does not allow it, SIGSEGV",
+                        "{} at {addr:x}: VMA {} does not allow it (SEGV_ACCERR)",
                         if write { "write" } else { "read" },
                         v.span()
                     ),
-                    source: "arch/x86/mm/fault.c: access_error",
+                    source: "arch/x86/mm/fault.c: do_user_addr_fault → access_error",
                 });
                 outcome = Self::killed(Signal::SIGSEGV);
                 break;
@@ -235,6 +259,16 @@ impl LinuxMachine {
                 write,
                 &mut done,
             ) {
+                if o == Self::killed(Signal::SIGBUS) {
+                    self.emit(EventKind::FatalSignal {
+                        signal: Signal::SIGBUS,
+                        why: format!(
+                            "{} in {addr:x}-{seg_end:x}: a shmem page's commit charge was refused (VM_FAULT_SIGBUS)",
+                            if write { "write" } else { "read" }
+                        ),
+                        source: "mm/shmem.c: shmem_fault → shmem_get_folio_gfp",
+                    });
+                }
                 outcome = o;
                 break;
             }
@@ -257,9 +291,9 @@ impl LinuxMachine {
                 });
             }
         }
-        if let Outcome::Killed { .. } = outcome {
+        if let Outcome::Killed { signal } = outcome {
             if self.procs[&pid].state == super::ProcState::Running {
-                self.end_process(pid, true);
+                self.end_process(pid, Some(signal));
             }
         }
         Ok(outcome)

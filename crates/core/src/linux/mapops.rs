@@ -10,7 +10,16 @@ use crate::event::{ChargeFor, EventKind};
 use crate::op::{
     Advice, Backing, BrkChange, Errno, ForkKind, Op, Outcome, Placement, Prot, Signal, Target,
 };
-use crate::units::{pages_up, PAGE_SHIFT, PAGE_SIZE};
+use crate::units::{PAGE_SHIFT, PAGE_SIZE};
+
+/// The kernel's `PAGE_ALIGN(len)` in unsigned long arithmetic: a length within a page of 2^64
+/// rounds up to 0, which each system call's own check then refuses.
+pub(crate) const fn page_align(len: u64) -> u64 {
+    len.wrapping_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1)
+}
+
+/// `MAX_LFS_FILESIZE` on 64-bit: the largest file (and so file offset) a mapping may reach.
+pub(crate) const MAX_LFS_FILESIZE: u64 = i64::MAX as u64;
 
 impl LinuxMachine {
     pub(crate) fn proc_mm(&self, proc: &str) -> Result<(Pid, MmId), OpError> {
@@ -249,18 +258,41 @@ impl LinuxMachine {
             }
             _ => (len, None),
         };
+        // ksys_mmap_pgoff rounds a MAP_HUGETLB length up to a huge page first; it can wrap to 0.
+        let huge_bytes = self.cfg.hugepage_bytes.max(PAGE_SIZE);
+        let len = if *hugetlb {
+            // ALIGN(len, huge_page_size) wraps to 0 past 2^64.
+            match len.checked_next_multiple_of(huge_bytes) {
+                Some(l) => l,
+                None => {
+                    return Ok(self.refuse(
+                        Errno::EINVAL,
+                        format!("MAP_HUGETLB of {len} bytes: ALIGN(len, huge page size) wraps past 2^64 to 0, and do_mmap refuses length 0"),
+                        "mm/mmap.c: ksys_mmap_pgoff → do_mmap (!len)",
+                    ));
+                }
+            }
+        } else {
+            len
+        };
         if len == 0 {
             return Ok(self.refuse(
                 Errno::EINVAL,
                 "mmap of length 0".into(),
-                "mm/mmap.c: do_mmap",
+                "mm/mmap.c: do_mmap (!len)",
             ));
         }
-        let huge_pages = self.cfg.hugepage_bytes >> PAGE_SHIFT;
-        let mut pages = pages_up(len);
-        if *hugetlb {
-            pages = pages.div_ceil(huge_pages) * huge_pages;
+        // "Careful about overflows..": a length within a page of 2^64 rounds up to 0.
+        let aligned = page_align(len);
+        if aligned == 0 {
+            return Ok(self.refuse(
+                Errno::ENOMEM,
+                format!("mmap of {len} bytes: PAGE_ALIGN(len) wraps past 2^64 to 0"),
+                "mm/mmap.c: do_mmap (len = PAGE_ALIGN(len); if (!len))",
+            ));
         }
+        let huge_pages = huge_bytes >> PAGE_SHIFT;
+        let pages = aligned >> PAGE_SHIFT;
         let offset = match backing {
             Backing::File { offset, .. } | Backing::Tmpfs { offset, .. } => *offset,
             _ => 0,
@@ -326,7 +358,16 @@ impl LinuxMachine {
             }
             flags |= VM_HUGETLB;
         }
-        let bytes = pages * PAGE_SIZE;
+        // Checked before any placement: no mapping is larger than user space.
+        if aligned > TASK_SIZE {
+            return Ok(self.refuse(
+                Errno::ENOMEM,
+                format!("mmap of {aligned:#x} bytes is larger than TASK_SIZE ({TASK_SIZE:#x})"),
+                "mm/mmap.c: __get_unmapped_area (len > TASK_SIZE)",
+            ));
+        }
+        // A MAP_HUGETLB length is already a whole number of huge pages.
+        let bytes = aligned;
         // Placement.
         let addr = match placement {
             Placement::Any => match self.mms[&mm_id].unmapped_area_topdown(bytes) {
@@ -344,12 +385,13 @@ impl LinuxMachine {
                 let &(s, l) = self.mms[&mm_id].names.get(of).ok_or_else(|| {
                     OpError(format!("process `{proc}` has no mapping named `{of}`"))
                 })?;
-                let gap = gap.div_ceil(PAGE_SIZE) * PAGE_SIZE;
-                let a = if matches!(placement, Placement::Below { .. }) {
-                    s.checked_sub(gap).and_then(|x| x.checked_sub(bytes))
-                } else {
-                    (s + l).checked_add(gap)
-                };
+                let a = gap.checked_next_multiple_of(PAGE_SIZE).and_then(|gap| {
+                    if matches!(placement, Placement::Below { .. }) {
+                        s.checked_sub(gap).and_then(|x| x.checked_sub(bytes))
+                    } else {
+                        (s + l).checked_add(gap)
+                    }
+                });
                 match a {
                     Some(a) => a,
                     None => {
@@ -362,18 +404,28 @@ impl LinuxMachine {
                 }
             }
         };
+        // __get_unmapped_area's checks of a fixed address, in its order (bytes ≤ TASK_SIZE).
+        if addr > TASK_SIZE - bytes {
+            return Ok(self.refuse(
+                Errno::ENOMEM,
+                format!("{addr:#x} + {bytes:#x} ends past TASK_SIZE ({TASK_SIZE:#x})"),
+                "mm/mmap.c: __get_unmapped_area (addr > TASK_SIZE - len)",
+            ));
+        }
         if addr % PAGE_SIZE != 0 {
             return Ok(self.refuse(
                 Errno::EINVAL,
                 format!("address {addr:#x} is not page aligned"),
-                "mm/mmap.c: do_mmap",
+                "mm/mmap.c: __get_unmapped_area (offset_in_page(addr))",
             ));
         }
-        if addr < MMAP_MIN_ADDR || addr.checked_add(bytes).is_none_or(|e| e > TASK_SIZE) {
+        if addr < MMAP_MIN_ADDR {
             return Ok(self.refuse(
-                Errno::ENOMEM,
-                format!("{addr:#x} + {bytes:#x} is outside user space"),
-                "mm/mmap.c: get_unmapped_area",
+                Errno::EPERM,
+                format!(
+                    "{addr:#x} is below vm.mmap_min_addr ({MMAP_MIN_ADDR:#x}) and the process lacks CAP_SYS_RAWIO"
+                ),
+                "security/commoncap.c: cap_mmap_addr (via security_mmap_addr)",
             ));
         }
         if !self.mms[&mm_id].is_free(addr, addr + bytes) {
@@ -384,6 +436,18 @@ impl LinuxMachine {
                     addr + bytes
                 ),
                 "mm/mmap.c: do_mmap (MAP_FIXED_NOREPLACE)",
+            ));
+        }
+        // A file mapping must end inside the largest file the file system allows.
+        if matches!(backing, Backing::File { .. } | Backing::Tmpfs { .. })
+            && (offset >> PAGE_SHIFT) > (MAX_LFS_FILESIZE - bytes) >> PAGE_SHIFT
+        {
+            return Ok(self.refuse(
+                Errno::EOVERFLOW,
+                format!(
+                    "file offset {offset:#x} + {bytes:#x} bytes passes MAX_LFS_FILESIZE ({MAX_LFS_FILESIZE:#x})"
+                ),
+                "mm/mmap.c: do_mmap → file_mmap_ok",
             ));
         }
         // Accounting (mm/mmap.c: accountable_mapping): private, writable, not NORESERVE, not hugetlb.
@@ -496,7 +560,35 @@ impl LinuxMachine {
 
     pub(crate) fn munmap_target(&mut self, proc: &str, t: &Target) -> Result<Outcome, OpError> {
         let (_, mm_id) = self.proc_mm(proc)?;
-        let (s, e) = self.target_range(mm_id, proc, t)?;
+        let r = self.target_args(mm_id, proc, t)?;
+        // mm/vma.c: do_vmi_munmap (mm/mmap.c: do_mas_munmap in 6.1) checks before any lookup.
+        const SRC: &str = "mm/vma.c: do_vmi_munmap (mm/mmap.c before 6.11)";
+        if r.start % PAGE_SIZE != 0 {
+            return Ok(self.refuse(
+                Errno::EINVAL,
+                format!("munmap start {:#x} is not page aligned", r.start),
+                SRC,
+            ));
+        }
+        if r.start > TASK_SIZE || r.len > TASK_SIZE - r.start {
+            return Ok(self.refuse(
+                Errno::EINVAL,
+                format!(
+                    "munmap of {:#x} bytes at {:#x} runs past TASK_SIZE ({TASK_SIZE:#x})",
+                    r.len, r.start
+                ),
+                SRC,
+            ));
+        }
+        // len ≤ TASK_SIZE − start, and both are page multiples at the top: no wrap here.
+        let (s, e) = (r.start, r.start + page_align(r.len));
+        if e == s {
+            return Ok(self.refuse(
+                Errno::EINVAL,
+                "munmap of length 0 (end == start)".into(),
+                SRC,
+            ));
+        }
         let o = self.do_munmap(mm_id, s, e);
         if o == Outcome::Ok && t.range.is_none() {
             self.mms
@@ -686,15 +778,40 @@ impl LinuxMachine {
         prot: Prot,
     ) -> Result<Outcome, OpError> {
         let (pid, mm_id) = self.proc_mm(proc)?;
-        let (s, e) = self.target_range(mm_id, proc, t)?;
+        let r = self.target_args(mm_id, proc, t)?;
+        const SRC: &str = "mm/mprotect.c: do_mprotect_pkey";
+        if r.start % PAGE_SIZE != 0 {
+            return Ok(self.refuse(
+                Errno::EINVAL,
+                format!(
+                    "mprotect start {:#x} is not page aligned (start & ~PAGE_MASK)",
+                    r.start
+                ),
+                SRC,
+            ));
+        }
+        if r.len == 0 {
+            self.emit(EventKind::NothingToDo {
+                why: "mprotect of length 0 returns 0 before looking at any VMA",
+                source: SRC,
+            });
+            return Ok(Outcome::Ok);
+        }
+        let (s, e) = (r.start, r.start.wrapping_add(page_align(r.len)));
+        if e <= s {
+            return Ok(self.refuse(
+                Errno::ENOMEM,
+                format!(
+                    "mprotect of {:#x} bytes at {s:#x}: start + PAGE_ALIGN(len) wraps past 2^64 (end <= start)",
+                    r.len
+                ),
+                SRC,
+            ));
+        }
         let mut cur = s;
         while cur < e {
             let Some(v) = self.mms[&mm_id].find(cur).cloned() else {
-                return Ok(self.refuse(
-                    Errno::ENOMEM,
-                    format!("{cur:#x} is not mapped"),
-                    "mm/mprotect.c: do_mprotect_pkey",
-                ));
+                return Ok(self.refuse(Errno::ENOMEM, format!("{cur:#x} is not mapped"), SRC));
             };
             let piece_end = e.min(v.end);
             let newflags = (v.flags & !VM_ACCESS_FLAGS) | prot_bits(prot);
@@ -748,6 +865,11 @@ impl LinuxMachine {
         if let Err(o) = self.vma_modify(mm_id, v.start, s, e, newflags) {
             if charged > 0 {
                 self.unacct(charged);
+                self.emit(EventKind::Uncharge {
+                    pages: charged,
+                    why: "the split failed, so the charge for the range is given back",
+                    source: "mm/mprotect.c: mprotect_fixup (fail: vm_unacct_memory)",
+                });
             }
             return Err(o);
         }
@@ -769,7 +891,41 @@ impl LinuxMachine {
         advice: Advice,
     ) -> Result<Outcome, OpError> {
         let (_, mm_id) = self.proc_mm(proc)?;
-        let (s, e) = self.target_range(mm_id, proc, t)?;
+        let r = self.target_args(mm_id, proc, t)?;
+        const SRC: &str = "mm/madvise.c: is_valid_madvise";
+        if r.start % PAGE_SIZE != 0 {
+            return Ok(self.refuse(
+                Errno::EINVAL,
+                format!("madvise start {:#x} is not page aligned", r.start),
+                SRC,
+            ));
+        }
+        let len = page_align(r.len);
+        if r.len != 0 && len == 0 {
+            return Ok(self.refuse(
+                Errno::EINVAL,
+                format!(
+                    "madvise of {:#x} bytes: PAGE_ALIGN(len) rounds it to 0",
+                    r.len
+                ),
+                SRC,
+            ));
+        }
+        let (s, e) = (r.start, r.start.wrapping_add(len));
+        if e < s {
+            return Ok(self.refuse(
+                Errno::EINVAL,
+                format!("madvise of {len:#x} bytes at {s:#x}: start + len wraps past 2^64"),
+                SRC,
+            ));
+        }
+        if e == s {
+            self.emit(EventKind::NothingToDo {
+                why: "madvise of length 0 returns 0 before looking at any VMA",
+                source: "mm/madvise.c: madvise_should_skip",
+            });
+            return Ok(Outcome::Ok);
+        }
         let mut cur = s;
         let mut hole = false;
         while cur < e {
@@ -892,30 +1048,43 @@ impl LinuxMachine {
             .names
             .get(name)
             .ok_or_else(|| OpError(format!("process `{proc}` has no mapping named `{name}`")))?;
-        let new_len = new_len.div_ceil(PAGE_SIZE) * PAGE_SIZE;
+        // "a zero new-len is nonsensical": 0, and lengths PAGE_ALIGN rounds up to 0 past 2^64.
+        let asked = new_len;
+        let new_len = page_align(new_len);
         if new_len == 0 {
             return Ok(self.refuse(
                 Errno::EINVAL,
-                "mremap to length 0".into(),
-                "mm/mremap.c: mremap",
+                format!("mremap to length {asked}: PAGE_ALIGN(new_len) is 0"),
+                "mm/mremap.c: check_mremap_params",
             ));
         }
         let Some(v) = self.mms[&mm_id].find(s).cloned() else {
             return Ok(self.refuse(
                 Errno::EFAULT,
-                format!("{s:#x} is not mapped"),
-                "mm/mremap.c: vma_to_resize",
+                format!("vma_lookup finds no VMA at the old address {s:#x}: the start of `{name}` is unmapped"),
+                "mm/mremap.c: do_mremap (vma_lookup)",
             ));
         };
-        if s + old_len > v.end {
-            return Ok(self.refuse(
-                Errno::EFAULT,
-                "the old range spans more than one VMA".into(),
-                "mm/mremap.c: vma_to_resize",
-            ));
-        }
         if new_len == old_len {
             return Ok(Outcome::Ok);
+        }
+        // Growing only: a shrink unmaps the tail at once (shrink_vma → do_vmi_munmap), whatever
+        // lies there.
+        if new_len > old_len && old_len > v.end - s {
+            let beyond = match self.mms[&mm_id].starting_at(v.end) {
+                Some(n) => format!("the next VMA {} starts there", n.span()),
+                None => "unmapped space follows it".to_string(),
+            };
+            return Ok(self.refuse(
+                Errno::EFAULT,
+                format!(
+                    "the old range {s:#x}-{:#x} of `{name}` runs past the end of its VMA {} at {:#x} ({beyond}): mremap cannot remap across VMA boundaries",
+                    s + old_len,
+                    v.span(),
+                    v.end
+                ),
+                "mm/mremap.c: remap_is_valid (old_len > vma->vm_end - addr)",
+            ));
         }
         if new_len < old_len {
             let o = self.do_munmap(mm_id, s + new_len, s + old_len);
@@ -1062,17 +1231,32 @@ impl LinuxMachine {
         let old = mm.brk;
         match change {
             BrkChange::Grow(sz) => {
-                let len = sz.resolve(ram, swap).div_ceil(PAGE_SIZE) * PAGE_SIZE;
-                if len == 0 {
+                let inc = sz.resolve(ram, swap);
+                if inc == 0 {
                     return Ok(Outcome::Ok);
                 }
-                let Some(newbrk) = old.checked_add(len) else {
+                // sbrk(inc) asks for brk(old + inc); glibc refuses an increment that wraps.
+                let Some(req) = old.checked_add(inc) else {
                     return Ok(self.refuse(
                         Errno::ENOMEM,
-                        "brk beyond user space".into(),
-                        "mm/mmap.c: brk",
+                        format!(
+                            "sbrk({inc:#x}): the break {old:#x} + the increment wraps past 2^64"
+                        ),
+                        "glibc misc/sbrk.c: __sbrk",
                     ));
                 };
+                // The break is page aligned (vmlab moves it in pages); PAGE_ALIGN may wrap to 0.
+                let newbrk = page_align(req);
+                if newbrk == 0 || newbrk > TASK_SIZE {
+                    return Ok(self.refuse(
+                        Errno::ENOMEM,
+                        format!(
+                            "brk({req:#x}): the heap would end past TASK_SIZE ({TASK_SIZE:#x})"
+                        ),
+                        "mm/mmap.c: brk → check_brk_limits → get_unmapped_area",
+                    ));
+                }
+                let len = newbrk - old;
                 // The new heap must leave a page and the stack guard gap below the next VMA.
                 let blocked = mm
                     .vmas
@@ -1119,8 +1303,25 @@ impl LinuxMachine {
                 Ok(Outcome::Ok)
             }
             BrkChange::Shrink(sz) => {
-                let len = sz.resolve(ram, swap).div_ceil(PAGE_SIZE) * PAGE_SIZE;
-                let newbrk = old.saturating_sub(len).max(mm.start_brk);
+                let dec = sz.resolve(ram, swap);
+                // sbrk(-dec): glibc refuses a decrement larger than the break itself.
+                let Some(req) = old.checked_sub(dec) else {
+                    return Ok(self.refuse(
+                        Errno::ENOMEM,
+                        format!("sbrk(-{dec:#x}): the decrement is larger than the break {old:#x}"),
+                        "glibc misc/sbrk.c: __sbrk",
+                    ));
+                };
+                if req < mm.start_brk {
+                    // The kernel leaves the break where it is and returns it; glibc's brk()
+                    // only reports a break below the request as a failure.
+                    self.emit(EventKind::NothingToDo {
+                        why: "brk below start_brk is ignored: the kernel returns the old break, which glibc takes as success",
+                        source: "mm/mmap.c: brk (brk < min_brk → out)",
+                    });
+                    return Ok(Outcome::Ok);
+                }
+                let newbrk = page_align(req);
                 let o = self.do_munmap(mm_id, newbrk, old);
                 if o == Outcome::Ok {
                     self.mms.get_mut(&mm_id).expect("mm").brk = newbrk;
@@ -1177,23 +1378,25 @@ impl LinuxMachine {
                 .or_insert((start, INITIAL_STACK));
         }
         let v = self.mms[&mm_id].stack().cloned().expect("stack exists");
-        let new_size = new_size.div_ceil(PAGE_SIZE) * PAGE_SIZE;
-        let cur = v.end - v.start;
-        if new_size <= cur {
-            return Ok(Outcome::Ok);
-        }
+        // Checked on the size asked for, before rounding: a size near 2^64 is over the limit
+        // rather than rounded to 0.
         if new_size > RLIMIT_STACK {
-            self.emit(EventKind::Refused {
-                errno: Errno::ENOMEM,
+            self.emit(EventKind::FatalSignal {
+                signal: Signal::SIGSEGV,
                 why: format!(
-                    "stack of {new_size} bytes exceeds RLIMIT_STACK ({RLIMIT_STACK}), SIGSEGV"
+                    "a stack of {new_size} bytes exceeds RLIMIT_STACK ({RLIMIT_STACK}): acct_stack_growth refuses (-ENOMEM) and the fault is SEGV_MAPERR"
                 ),
                 source: "mm/mmap.c: acct_stack_growth",
             });
-            self.end_process(pid, true);
+            self.end_process(pid, Some(Signal::SIGSEGV));
             return Ok(Outcome::Killed {
                 signal: Signal::SIGSEGV,
             });
+        }
+        let new_size = page_align(new_size);
+        let cur = v.end - v.start;
+        if new_size <= cur {
+            return Ok(Outcome::Ok);
         }
         let new_start = v.end - new_size;
         if let Some(p) = self.mms[&mm_id]
@@ -1203,13 +1406,13 @@ impl LinuxMachine {
             .map(|(_, p)| p.clone())
         {
             if p.end > new_start || new_start - p.end < STACK_GUARD_GAP {
-                self.emit(EventKind::Refused {
-                    errno: Errno::ENOMEM,
-                    why: "the stack would come within stack_guard_gap of the VMA below, SIGSEGV"
+                self.emit(EventKind::FatalSignal {
+                    signal: Signal::SIGSEGV,
+                    why: "the stack would come within stack_guard_gap of the VMA below: expand_downwards refuses (-ENOMEM)"
                         .into(),
                     source: "mm/mmap.c: expand_downwards",
                 });
-                self.end_process(pid, true);
+                self.end_process(pid, Some(Signal::SIGSEGV));
                 return Ok(Outcome::Killed {
                     signal: Signal::SIGSEGV,
                 });
@@ -1217,7 +1420,12 @@ impl LinuxMachine {
         }
         let grow = (v.start - new_start) >> PAGE_SHIFT;
         if !self.charge_for(pid, mm_id, grow, ChargeFor::StackGrowth) {
-            self.end_process(pid, true);
+            self.emit(EventKind::FatalSignal {
+                signal: Signal::SIGSEGV,
+                why: "the stack growth's commit charge was refused".into(),
+                source: "mm/mmap.c: acct_stack_growth",
+            });
+            self.end_process(pid, Some(Signal::SIGSEGV));
             return Ok(Outcome::Killed {
                 signal: Signal::SIGSEGV,
             });
@@ -1280,12 +1488,22 @@ impl LinuxMachine {
         let vmas: Vec<Vma> = self.mms[&pmm].vmas.values().cloned().collect();
         let parent_tv = self.mms[&pmm].total_vm;
         let mut charged = 0;
+        let mut last_granted = None;
         for v in vmas
             .iter()
             .filter(|v| !v.has(VM_DONTCOPY) && v.has(VM_ACCOUNT))
         {
             let d = self.vm_enough_memory(v.pages(), Some(parent_tv), admin, ChargeFor::ForkVma);
             if !d.granted {
+                if let Some(g) = last_granted {
+                    // The VMAs before this one passed their checks: one line for their charges,
+                    // so the Uncharge below has its counterpart in the trace.
+                    self.emit(EventKind::Commit(crate::event::CommitDecision {
+                        pages: charged,
+                        committed_before: d.committed_before - charged,
+                        ..g
+                    }));
+                }
                 self.emit(EventKind::Commit(d));
                 self.emit(EventKind::ForkRefused {
                     vma: v.span(),
@@ -1304,6 +1522,7 @@ impl LinuxMachine {
                 return Ok(Outcome::Err(Errno::ENOMEM));
             }
             charged += v.pages();
+            last_granted = Some(d);
         }
         let acct: Vec<u64> = vmas
             .iter()

@@ -250,13 +250,13 @@ impl LinuxMachine {
             Op::Exec { proc } => self.exec(proc)?,
             Op::Exit { proc } => {
                 let pid = self.pid(proc)?;
-                self.end_process(pid, false);
+                self.end_process(pid, None);
                 Outcome::Ok
             }
             Op::Kill { proc } => {
                 let pid = self.pid(proc)?;
                 if self.procs[&pid].state == ProcState::Running {
-                    self.end_process(pid, true);
+                    self.end_process(pid, Some(Signal::SIGKILL));
                 }
                 Outcome::Ok
             }
@@ -481,18 +481,18 @@ impl LinuxMachine {
         Ok(Outcome::Ok)
     }
 
-    /// exit or SIGKILL: drop the mm, mark the process.
-    pub(crate) fn end_process(&mut self, pid: Pid, killed: bool) {
+    /// exit (`signal` None) or death by a fatal signal: drop the mm, mark the process.
+    pub(crate) fn end_process(&mut self, pid: Pid, signal: Option<Signal>) {
         self.detach_mm(pid);
         if let Some(p) = self.procs.get_mut(&pid) {
-            p.state = if killed {
+            p.state = if signal.is_some() {
                 ProcState::Killed
             } else {
                 ProcState::Exited
             };
         }
         self.release_vfork_parent(pid);
-        self.emit(EventKind::ProcessExited { pid, killed });
+        self.emit(EventKind::ProcessExited { pid, signal });
     }
 
     /// A vfork child that execs or exits lets its parent run again (mm_release → complete_vfork_done).

@@ -91,7 +91,10 @@ impl LinuxMachine {
         );
         let _ = (allocating, points);
         let mm_id = p.mm;
-        self.emit(EventKind::KernelLog { line });
+        self.emit(EventKind::KernelLog {
+            line,
+            source: "mm/oom_kill.c: __oom_kill_process (pr_err)",
+        });
         // Every process sharing the victim's mm dies with it (__oom_kill_process).
         let sharers: Vec<Pid> = self
             .procs
@@ -100,7 +103,7 @@ impl LinuxMachine {
             .map(|q| q.pid)
             .collect();
         for pid in sharers {
-            self.end_process(pid, true);
+            self.end_process(pid, Some(crate::op::Signal::SIGKILL));
         }
         Some(victim)
     }

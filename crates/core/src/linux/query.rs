@@ -30,7 +30,8 @@ impl LinuxMachine {
                 Ok(if field.starts_with("HugePages_") {
                     Value::Number(v as i64)
                 } else {
-                    Value::Bytes(v * KIB)
+                    // Committed_AS can pass 2^54 kB in mode 1 (huge SysV segments); bytes saturate.
+                    Value::Bytes(v.saturating_mul(KIB))
                 })
             }
             Query::Status { proc, field } => {

@@ -9,6 +9,14 @@ use crate::event::{ChargeFor, EventKind};
 use crate::op::{Errno, Outcome};
 use crate::units::{pages_up, PAGE_SIZE};
 
+/// ipc/shm.c's defaults (include/uapi/linux/shm.h): `SHMMIN` 1 byte, `SHMMAX` and `SHMALL`
+/// `ULONG_MAX - 2^24` (bytes and pages).
+pub(crate) const SHMMAX: u64 = u64::MAX - (1 << 24);
+/// `SHMALL`, in pages: the system-wide total of SysV shared memory.
+pub(crate) const SHMALL: u64 = u64::MAX - (1 << 24);
+/// `SHMMNI`: at most this many segments exist at once (ipc/util.c: ipc_addid → -ENOSPC).
+pub(crate) const SHMMNI: u64 = 4096;
+
 impl LinuxMachine {
     fn caller(&self, proc: &str) -> Result<(u32, Option<u64>, bool), OpError> {
         let pid = self.pid(proc)?;
@@ -46,12 +54,26 @@ impl LinuxMachine {
         if d.granted && charged < granted.max(1) {
             self.unacct(granted.max(1) - charged);
         }
-        let shown = crate::event::CommitDecision {
-            pages: n,
-            granted: charged == n,
-            ..d
-        };
-        self.emit(EventKind::Commit(shown));
+        if charged > 0 && charged < n {
+            // Mode 2 ran out part-way: the first `charged` pages passed, the next one failed.
+            self.emit(EventKind::Commit(crate::event::CommitDecision {
+                pages: charged,
+                granted: true,
+                ..d
+            }));
+            self.emit(EventKind::Commit(crate::event::CommitDecision {
+                pages: n - charged,
+                committed_before: d.committed_before + charged,
+                granted: false,
+                ..d
+            }));
+        } else {
+            self.emit(EventKind::Commit(crate::event::CommitDecision {
+                pages: n,
+                granted: charged == n,
+                ..d
+            }));
+        }
         self.objs.get_mut(&obj).expect("obj").charged += charged;
         charged
     }
@@ -99,7 +121,10 @@ impl LinuxMachine {
             .map(|p| p.name.clone())
             .unwrap_or_default();
         if let Some(line) = self.cfg.kernel.enomem_log_line(pid, &comm, pages) {
-            self.emit(EventKind::KernelLog { line });
+            self.emit(EventKind::KernelLog {
+                line,
+                source: "mm/util.c: __vm_enough_memory (pr_warn_ratelimited)",
+            });
         }
     }
 
@@ -150,13 +175,6 @@ impl LinuxMachine {
         noreserve: bool,
     ) -> Result<Outcome, OpError> {
         let (pid, _, _) = self.caller(proc)?;
-        if len == 0 {
-            return Ok(self.refuse(
-                Errno::EINVAL,
-                "shmget of size 0".into(),
-                "ipc/shm.c: newseg",
-            ));
-        }
         if let Some(&id) = self.shm_keys.get(key) {
             if pages_up(len) > self.objs[&id].size_pages {
                 return Ok(self.refuse(
@@ -167,8 +185,49 @@ impl LinuxMachine {
             }
             return Ok(Outcome::Ok);
         }
-        let nr = noreserve && self.cfg.sysctls.overcommit_memory != OvercommitMode::Never;
+        // newseg: size < SHMMIN || size > shm_ctlmax → EINVAL; the object's file then refuses a
+        // size past MAX_LFS_FILESIZE with EINVAL too (__shmem_file_setup), before any charge.
+        // numpages cannot wrap below SHMMAX; the totals are checked next (SHMALL, then SHMMNI).
+        if len == 0 || len > SHMMAX {
+            return Ok(self.refuse(
+                Errno::EINVAL,
+                format!("shmget of {len} bytes is outside SHMMIN (1) ..= SHMMAX ({SHMMAX})"),
+                "ipc/shm.c: newseg (size < SHMMIN || size > ns->shm_ctlmax)",
+            ));
+        }
+        if len > super::mapops::MAX_LFS_FILESIZE {
+            return Ok(self.refuse(
+                Errno::EINVAL,
+                format!(
+                    "shmget of {len:#x} bytes: the segment's shmem file may not pass MAX_LFS_FILESIZE ({:#x})",
+                    super::mapops::MAX_LFS_FILESIZE
+                ),
+                "mm/shmem.c: __shmem_file_setup (size > MAX_LFS_FILESIZE)",
+            ));
+        }
         let pages = pages_up(len);
+        let (segments, shm_tot) = self
+            .objs
+            .values()
+            .filter(|o| matches!(o.kind, ObjKind::Sysv { .. }))
+            .fold((0u64, 0u64), |(n, t), o| {
+                (n + 1, t.saturating_add(o.size_pages))
+            });
+        if shm_tot.checked_add(pages).is_none_or(|t| t > SHMALL) {
+            return Ok(self.refuse(
+                Errno::ENOSPC,
+                format!("{shm_tot} pages of SysV segments + {pages} would pass SHMALL ({SHMALL})"),
+                "ipc/shm.c: newseg (shm_tot + numpages > shm_ctlall)",
+            ));
+        }
+        if segments >= SHMMNI {
+            return Ok(self.refuse(
+                Errno::ENOSPC,
+                format!("{segments} SysV segments exist, SHMMNI is {SHMMNI}"),
+                "ipc/util.c: ipc_addid (via ipc/shm.c: newseg)",
+            ));
+        }
+        let nr = noreserve && self.cfg.sysctls.overcommit_memory != OvercommitMode::Never;
         match self.create_shmem(
             pid,
             ObjKind::Sysv {
@@ -244,12 +303,27 @@ impl LinuxMachine {
         len: u64,
     ) -> Result<Outcome, OpError> {
         let (pid, _, _) = self.caller(proc)?;
+        // pwrite64(fd, buf, len, offset): loff_t and ssize_t are signed, so an offset, a count or
+        // their sum at or past 2^63 is EINVAL before the file system sees it; tmpfs's s_maxbytes
+        // is MAX_LFS_FILESIZE (2^63 − 1), so its EFBIG check cannot fire after these.
+        let lim = super::mapops::MAX_LFS_FILESIZE;
+        if offset > lim || len > lim || offset + len > lim {
+            return Ok(self.refuse(
+                Errno::EINVAL,
+                format!(
+                    "pwrite of {len:#x} bytes at offset {offset:#x}: the offset, the count or their end is negative as loff_t/ssize_t"
+                ),
+                "fs/read_write.c: ksys_pwrite64 (pos < 0), rw_verify_area",
+            ));
+        }
         if len == 0 {
             return Ok(Outcome::Ok);
         }
+        // One write(2) moves at most MAX_RW_COUNT bytes; `tmpfs write` is the whole write a
+        // program loops over, so every byte is written (docs/model.md).
         let obj = self.path_obj(path, true);
         let a = offset / PAGE_SIZE;
-        let b = (offset.saturating_add(len)).div_ceil(PAGE_SIZE);
+        let b = (offset + len).div_ceil(PAGE_SIZE);
         let present = self.objs[&obj].cache.covered(a, b);
         let missing = (b - a) - present;
         if self.tmpfs_used_pages() + missing > self.tmpfs_max_pages() {
@@ -288,6 +362,14 @@ impl LinuxMachine {
     /// `ftruncate` a tmpfs file: growing is free (sparse); shrinking frees pages, unmaps them
     /// from every process and gives back their charge.
     pub(crate) fn tmpfs_truncate(&mut self, path: &str, len: u64) -> Result<Outcome, OpError> {
+        // loff_t is signed: a length past 2^63 − 1 (= tmpfs's s_maxbytes) is negative.
+        if len > super::mapops::MAX_LFS_FILESIZE {
+            return Ok(self.refuse(
+                Errno::EINVAL,
+                format!("ftruncate to {len:#x} bytes: the length is negative as loff_t"),
+                "fs/open.c: do_sys_ftruncate (length < 0)",
+            ));
+        }
         let obj = self.path_obj(path, true);
         let keep = pages_up(len);
         self.objs.get_mut(&obj).expect("obj").size_pages = keep;

@@ -14,7 +14,7 @@ use crate::scenario::lex::Tok;
 use crate::scenario::size::{parse_i64, parse_size, SizeError};
 
 const OUTCOMES: &str =
-    "ok, ENOMEM, EACCES, EINVAL, EEXIST, ENOSPC, EPERM, ENOENT, EFAULT or killed";
+    "ok, ENOMEM, EACCES, EINVAL, EEXIST, ENOSPC, EPERM, ENOENT, EFAULT, EAGAIN, EOVERFLOW or killed";
 
 /// The verbs `expect PROC VERB OUTCOME` matches against [`crate::op::Op::verb`], besides [`VERBS`].
 const EXTRA_EXPECT_VERBS: &[&str] = &["spawn", "tmpfs-write", "tmpfs-truncate"];
