@@ -328,7 +328,7 @@ impl<V: RunValue, T: Tally<V>> RunMap<V, T> {
 
     /// Remove `[start, end)` and return what was there, clipped, in order.
     pub fn remove(&mut self, start: u64, end: u64) -> Vec<(u64, u64, V)> {
-        if start >= end {
+        if start >= end || self.range(start, end).next().is_none() {
             return Vec::new();
         }
         let (inside, outside) = self.window(start, end);

@@ -1485,12 +1485,12 @@ impl LinuxMachine {
             return Ok(Outcome::Ok);
         }
         // dup_mmap: per VMA, in order, a VM_ACCOUNT VMA is checked against the parent's mm.
-        let vmas: Vec<Vma> = self.mms[&pmm].vmas.values().cloned().collect();
+        let vmas = self.mms[&pmm].vmas.clone();
         let parent_tv = self.mms[&pmm].total_vm;
         let mut charged = 0;
         let mut last_granted = None;
         for v in vmas
-            .iter()
+            .values()
             .filter(|v| !v.has(VM_DONTCOPY) && v.has(VM_ACCOUNT))
         {
             let d = self.vm_enough_memory(v.pages(), Some(parent_tv), admin, ChargeFor::ForkVma);
@@ -1525,7 +1525,7 @@ impl LinuxMachine {
             last_granted = Some(d);
         }
         let acct: Vec<u64> = vmas
-            .iter()
+            .values()
             .filter(|v| !v.has(VM_DONTCOPY) && v.has(VM_ACCOUNT))
             .map(|v| v.pages())
             .collect();
@@ -1544,7 +1544,7 @@ impl LinuxMachine {
         // VMAs that are not copied then leave, and the others lose the ptes dup_mmap would not
         // copy; nothing changes a VMA's range, so the gap index stays right.
         let mut cm = self.mms[&pmm].fork_copy();
-        for v in vmas {
+        for v in vmas.values() {
             if v.has(VM_DONTCOPY) {
                 // Neither the VMA nor its ptes are copied.
                 cm.remove(v.start).expect("copied from the parent");
@@ -1569,9 +1569,13 @@ impl LinuxMachine {
             } else {
                 (v.anon_vma, v.anon_chain)
             };
-            let cv = cm.vmas.get_mut(&v.start).expect("copied from the parent");
-            cv.flags &= !VM_LOCKED;
-            (cv.anon_vma, cv.anon_chain) = anon;
+            // Only a VMA that changes is written, so the child keeps sharing the parent's
+            // VMA tree until something differs.
+            if v.has(VM_LOCKED) || anon != (v.anon_vma, v.anon_chain) {
+                let cv = cm.vmas.get_mut(&v.start).expect("copied from the parent");
+                cv.flags &= !VM_LOCKED;
+                (cv.anon_vma, cv.anon_chain) = anon;
+            }
             if !copies_ptes {
                 drop_ptes(
                     &self.frames,

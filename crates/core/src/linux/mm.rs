@@ -29,20 +29,62 @@ pub const RLIMIT_STACK: u64 = 8 << 20;
 
 pub type MmId = u32;
 
+/// A value shared between an mm and its fork children until one of them changes it: reading
+/// is a plain deref, and the first write through one copy clones it (`Arc::make_mut`), so
+/// fork costs a pointer per field and only what a process changes is copied.
+#[derive(Debug, Default)]
+pub struct Shared<T: Clone>(std::sync::Arc<T>);
+
+impl<T: Clone> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        Shared(self.0.clone())
+    }
+}
+
+impl<T: Clone> std::ops::Deref for Shared<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Clone> std::ops::DerefMut for Shared<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        std::sync::Arc::make_mut(&mut self.0)
+    }
+}
+
+impl<'a, T: Clone> IntoIterator for &'a Shared<T>
+where
+    &'a T: IntoIterator,
+{
+    type Item = <&'a T as IntoIterator>::Item;
+    type IntoIter = <&'a T as IntoIterator>::IntoIter;
+    fn into_iter(self) -> Self::IntoIter {
+        (&*self.0).into_iter()
+    }
+}
+
+impl<T: Clone> Shared<T> {
+    pub fn new(v: T) -> Self {
+        Shared(std::sync::Arc::new(v))
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Mm {
     /// The VMAs by start. Change their ranges only through [`Mm::insert`], [`Mm::remove`] and
     /// [`Mm::split`], which keep the gap and special-VMA indexes in step.
-    pub vmas: BTreeMap<u64, Vma>,
+    pub vmas: Shared<BTreeMap<u64, Vma>>,
     /// The free gaps between VMAs, for O(log n) placement.
-    gaps: GapIndex,
+    gaps: Shared<GapIndex>,
     /// `[heap]` and `[stack]` VMAs (and their split pieces) by kind, then start.
-    specials: std::collections::BTreeSet<(Special, u64)>,
+    specials: Shared<std::collections::BTreeSet<(Special, u64)>>,
     pub pt: RunMap<Pte, PtTally>,
     /// Reverse map: pfn → how many of this mm's ptes map it.
     pub rmap: RunMap<super::pages::RCount>,
     /// Scenario names → the byte range the mapping was created with (updated by mremap).
-    pub names: BTreeMap<String, (u64, u64)>,
+    pub names: Shared<BTreeMap<String, (u64, u64)>>,
     pub total_vm: u64,
     pub start_brk: u64,
     pub brk: u64,
@@ -56,18 +98,18 @@ pub struct Mm {
     pub huge_rsvd: u64,
     /// Boundaries where a flag change split a VMA and then failed its second split: the kernel
     /// leaves the two identical halves apart (vma_modify returns after the first split_vma).
-    pub left_apart: std::collections::BTreeSet<u64>,
+    pub left_apart: Shared<std::collections::BTreeSet<u64>>,
 }
 
 impl Mm {
     pub fn new() -> Self {
         let mut mm = Mm {
-            vmas: BTreeMap::new(),
-            gaps: GapIndex::default(),
-            specials: std::collections::BTreeSet::new(),
+            vmas: Shared::default(),
+            gaps: Shared::default(),
+            specials: Shared::default(),
             pt: RunMap::default(),
             rmap: RunMap::new(),
-            names: BTreeMap::new(),
+            names: Shared::default(),
             total_vm: 0,
             start_brk: START_BRK,
             brk: START_BRK,
@@ -76,7 +118,7 @@ impl Mm {
             hiwater_rss: 0,
             hiwater_vm: 0,
             huge_rsvd: 0,
-            left_apart: std::collections::BTreeSet::new(),
+            left_apart: Shared::default(),
         };
         // An empty address space is one gap.
         mm.refresh_gap(TOP);
@@ -187,7 +229,7 @@ impl Mm {
             .values()
             .filter_map(|v| v.special.map(|k| (k, v.start)))
             .collect();
-        if specials != self.specials {
+        if specials != *self.specials {
             return Err("special-VMA index out of step with the VMAs".into());
         }
         Ok(())

@@ -135,7 +135,7 @@ impl LinuxMachine {
             let mut last_end = 0;
             let mut prev: Option<&Vma> = None;
             let mut total = 0;
-            for (&k, v) in &mm.vmas {
+            for (&k, v) in mm.vmas.iter() {
                 if k != v.start
                     || v.start >= v.end
                     || v.start < last_end
