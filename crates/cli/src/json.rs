@@ -3,10 +3,13 @@
 //!
 //! The document is written as the run goes: the header, then each step as it happens, then the
 //! expectations, the verdict and the final machine, process by process and VMA by VMA. Nothing
-//! is kept that grows with the number of steps, and no `Value` holds more than one step or one
-//! VMA. The output is pretty-printed like `serde_json::to_string_pretty` (two-space indent).
+//! is kept that grows with the number of steps, and nothing is serialized at once that is
+//! larger than one step or one VMA. The output is pretty-printed like `serde_json::to_string_pretty` (two-space indent).
+//! Top-level keys come in the order they are known (docs/json-schema.md); every other object
+//! has its keys in sorted order.
 
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use vmlab_core::scenario::Scenario;
@@ -61,54 +64,87 @@ pub fn write_document<W: Write>(w: &mut W, file: &str, s: &Scenario) -> io::Resu
     Ok(summary)
 }
 
-fn step(st: &StepRecord) -> Value {
-    json!({
-        "step": st.step,
-        "line": st.pos.line,
-        "col": st.pos.col,
-        "text": st.text,
-        "process": st.proc,
-        "pid": st.pid,
-        "op": st.op.verb(),
-        "outcome": st.outcome.label(),
-        "committed_as_kb": st.committed_as_kb,
-        "commit_limit_kb": st.commit_limit_kb,
-        "mem_free_kb": st.mem_free_kb,
-        "events": st.events.iter().map(|e| json!({
-            "reason": e.reason(),
-            "pid": e.pid,
-            "text": e.sentence(),
-            "source": e.source(),
-        })).collect::<Vec<_>>(),
-    })
+// The document's objects as borrowed structs: serialized straight to text, with no `Value` map
+// built per object. Fields are declared in sorted (byte) order, the order the document's
+// keys have always had (a `serde_json::Value` map sorts them); a test checks it.
+
+#[derive(Serialize)]
+struct StepJson<'a> {
+    col: u32,
+    commit_limit_kb: u64,
+    committed_as_kb: u64,
+    events: Vec<EventJson>,
+    line: u32,
+    mem_free_kb: u64,
+    op: &'static str,
+    outcome: &'static str,
+    pid: Option<u32>,
+    process: Option<&'a str>,
+    step: u32,
+    text: &'a str,
 }
 
-fn check(c: &CheckResult) -> Value {
-    json!({
-        "line": c.pos.line,
-        "col": c.pos.col,
-        "text": c.text,
-        "after_step": c.after_step,
-        "passed": c.passed,
-        "detail": c.detail,
-    })
+#[derive(Serialize)]
+struct EventJson {
+    pid: Option<u32>,
+    reason: &'static str,
+    source: &'static str,
+    text: String,
+}
+
+fn step(st: &StepRecord) -> StepJson<'_> {
+    StepJson {
+        col: st.pos.col,
+        commit_limit_kb: st.commit_limit_kb,
+        committed_as_kb: st.committed_as_kb,
+        events: st
+            .events
+            .iter()
+            .map(|e| EventJson {
+                pid: e.pid,
+                reason: e.reason(),
+                source: e.source(),
+                text: e.sentence(),
+            })
+            .collect(),
+        line: st.pos.line,
+        mem_free_kb: st.mem_free_kb,
+        op: st.op.verb(),
+        outcome: st.outcome.label(),
+        pid: st.pid,
+        process: st.proc.as_deref(),
+        step: st.step,
+        text: &st.text,
+    }
+}
+
+#[derive(Serialize)]
+struct CheckJson<'a> {
+    after_step: u32,
+    col: u32,
+    detail: &'a str,
+    line: u32,
+    passed: bool,
+    text: &'a str,
+}
+
+fn check(c: &CheckResult) -> CheckJson<'_> {
+    CheckJson {
+        after_step: c.after_step,
+        col: c.pos.col,
+        detail: &c.detail,
+        line: c.pos.line,
+        passed: c.passed,
+        text: &c.text,
+    }
 }
 
 /// `final`: its last key, `processes`, is written one process at a time.
 fn write_final<W: Write>(w: &mut W, indent: usize, snap: &Snapshot) -> io::Result<()> {
-    let meminfo: Map<String, Value> = snap
-        .meminfo
-        .iter()
-        .map(|(k, v)| (k.clone(), json!(v)))
-        .collect();
+    let meminfo: BTreeMap<&str, u64> = snap.meminfo.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     w.write_all(b"{\n")?;
-    field(w, indent + 1, "meminfo_kb", &Value::Object(meminfo))?;
-    field(
-        w,
-        indent + 1,
-        "overcommit_memory",
-        &json!(snap.overcommit_memory),
-    )?;
+    field(w, indent + 1, "meminfo_kb", &meminfo)?;
+    field(w, indent + 1, "overcommit_memory", &snap.overcommit_memory)?;
     key(w, indent + 1, "processes")?;
     let mut first = true;
     for p in &snap.processes {
@@ -119,35 +155,63 @@ fn write_final<W: Write>(w: &mut W, indent: usize, snap: &Snapshot) -> io::Resul
     write!(w, "\n{}}}", pad(indent))
 }
 
-/// The `/proc/PID/status` fields the document carries, by their kernel names.
-const STATUS_FIELDS: [&str; 9] = [
-    "VmSize", "VmRSS", "RssAnon", "RssFile", "RssShmem", "VmSwap", "VmData", "VmStk", "VmPTE",
-];
+/// A process without its VMAs.
+#[derive(Serialize)]
+struct ProcessJson<'a> {
+    #[serde(rename = "Pss")]
+    pss: u64,
+    #[serde(rename = "RssAnon")]
+    rss_anon: Option<u64>,
+    #[serde(rename = "RssFile")]
+    rss_file: Option<u64>,
+    #[serde(rename = "RssShmem")]
+    rss_shmem: Option<u64>,
+    #[serde(rename = "VmData")]
+    vm_data: Option<u64>,
+    #[serde(rename = "VmPTE")]
+    vm_pte: Option<u64>,
+    #[serde(rename = "VmRSS")]
+    vm_rss: Option<u64>,
+    #[serde(rename = "VmSize")]
+    vm_size: Option<u64>,
+    #[serde(rename = "VmStk")]
+    vm_stk: Option<u64>,
+    #[serde(rename = "VmSwap")]
+    vm_swap: Option<u64>,
+    name: &'a str,
+    oom_score: i64,
+    oom_score_adj: i32,
+    pid: u32,
+    ppid: Option<u32>,
+    state: String,
+}
 
 /// One process; its keys in sorted order, the last of which, `vmas`, is written VMA by VMA.
 fn write_process<W: Write>(w: &mut W, indent: usize, p: &ProcessSnapshot) -> io::Result<()> {
     let status: BTreeMap<&str, u64> = p.status.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-    let mut obj = Map::new();
-    for f in STATUS_FIELDS {
-        obj.insert(f.into(), json!(status.get(f)));
-    }
-    obj.insert("pid".into(), json!(p.pid));
-    obj.insert("name".into(), json!(p.name));
-    obj.insert("ppid".into(), json!(p.ppid));
-    obj.insert(
-        "state".into(),
-        json!(format!("{:?}", p.state).to_lowercase()),
-    );
-    obj.insert("Pss".into(), json!(p.pss_kb));
-    obj.insert("oom_score".into(), json!(p.oom_score));
-    obj.insert("oom_score_adj".into(), json!(p.oom_score_adj));
-    // Sorted explicitly, so the order does not depend on serde_json's map features.
-    let mut entries: Vec<(&String, &Value)> = obj.iter().collect();
-    entries.sort_by(|a, b| a.0.cmp(b.0));
-    w.write_all(b"{\n")?;
-    for (k, v) in entries {
-        field(w, indent + 1, k, v)?;
-    }
+    let f = |name: &str| status.get(name).copied();
+    let head = ProcessJson {
+        pss: p.pss_kb,
+        rss_anon: f("RssAnon"),
+        rss_file: f("RssFile"),
+        rss_shmem: f("RssShmem"),
+        vm_data: f("VmData"),
+        vm_pte: f("VmPTE"),
+        vm_rss: f("VmRSS"),
+        vm_size: f("VmSize"),
+        vm_stk: f("VmStk"),
+        vm_swap: f("VmSwap"),
+        name: &p.name,
+        oom_score: p.oom_score,
+        oom_score_adj: p.oom_score_adj,
+        pid: p.pid,
+        ppid: p.ppid,
+        state: format!("{:?}", p.state).to_lowercase(),
+    };
+    // The head object without its closing brace, then `vmas` as its last key.
+    let head = pretty(&head, indent);
+    let open = head.strip_suffix('}').map_or(head.as_str(), str::trim_end);
+    writeln!(w, "{open},")?;
     key(w, indent + 1, "vmas")?;
     let mut first = true;
     for v in &p.vmas {
@@ -157,36 +221,150 @@ fn write_process<W: Write>(w: &mut W, indent: usize, p: &ProcessSnapshot) -> io:
     write!(w, "\n{}}}", pad(indent))
 }
 
-fn vma(v: &VmaSnapshot) -> Value {
-    json!({
-        "start": format!("{:x}", v.start),
-        "end": format!("{:x}", v.end),
-        "perms": v.perms,
-        "flags": v.flags,
-        "name": v.name,
-        "mappings": v.labels,
-        "Rss": v.rss_kb,
-        "Pss": v.pss_kb,
-        "Shared_Clean": v.shared_clean_kb,
-        "Shared_Dirty": v.shared_dirty_kb,
-        "Private_Clean": v.private_clean_kb,
-        "Private_Dirty": v.private_dirty_kb,
-        "Anonymous": v.anonymous_kb,
-        "LazyFree": v.lazyfree_kb,
-        "Swap": v.swap_kb,
-    })
+#[derive(Serialize)]
+struct VmaJson<'a> {
+    #[serde(rename = "Anonymous")]
+    anonymous: u64,
+    #[serde(rename = "LazyFree")]
+    lazy_free: u64,
+    #[serde(rename = "Private_Clean")]
+    private_clean: u64,
+    #[serde(rename = "Private_Dirty")]
+    private_dirty: u64,
+    #[serde(rename = "Pss")]
+    pss: u64,
+    #[serde(rename = "Rss")]
+    rss: u64,
+    #[serde(rename = "Shared_Clean")]
+    shared_clean: u64,
+    #[serde(rename = "Shared_Dirty")]
+    shared_dirty: u64,
+    #[serde(rename = "Swap")]
+    swap: u64,
+    end: String,
+    flags: &'a str,
+    mappings: &'a [String],
+    name: &'a str,
+    perms: &'a str,
+    start: String,
 }
 
-fn pad(indent: usize) -> String {
-    "  ".repeat(indent)
+fn vma(v: &VmaSnapshot) -> VmaJson<'_> {
+    VmaJson {
+        anonymous: v.anonymous_kb,
+        lazy_free: v.lazyfree_kb,
+        private_clean: v.private_clean_kb,
+        private_dirty: v.private_dirty_kb,
+        pss: v.pss_kb,
+        rss: v.rss_kb,
+        shared_clean: v.shared_clean_kb,
+        shared_dirty: v.shared_dirty_kb,
+        swap: v.swap_kb,
+        end: format!("{:x}", v.end),
+        flags: &v.flags,
+        mappings: &v.labels,
+        name: &v.name,
+        perms: &v.perms,
+        start: format!("{:x}", v.start),
+    }
+}
+
+/// Two spaces per level. Borrowed from a fixed string for the depths the document has.
+fn pad(indent: usize) -> std::borrow::Cow<'static, str> {
+    const SPACES: &str = "                                ";
+    match SPACES.get(..2 * indent) {
+        Some(s) => s.into(),
+        None => "  ".repeat(indent).into(),
+    }
 }
 
 /// `v` pretty-printed for a place `indent` levels deep: its first line follows a key or the
 /// indent already written, its other lines are indented. JSON strings never hold a raw
 /// newline, so every newline in the pretty text is between tokens.
-fn pretty(v: &Value, indent: usize) -> String {
-    let text = serde_json::to_string_pretty(v).unwrap_or_else(|_| "null".into());
-    text.replace('\n', &format!("\n{}", pad(indent)))
+fn pretty(v: &impl Serialize, indent: usize) -> String {
+    let mut out = Vec::new();
+    write_pretty(&mut out, v, indent).expect("writing to a Vec cannot fail");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// [`pretty`] straight into `w`, without an intermediate string.
+fn write_pretty<W: Write>(w: &mut W, v: &impl Serialize, indent: usize) -> io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(w, Pretty::at(indent));
+    v.serialize(&mut ser).map_err(io::Error::from)
+}
+
+/// `serde_json::ser::PrettyFormatter` (two-space indent, the same bytes) starting `level`
+/// levels deep, so a value can be written in place inside the streamed document.
+struct Pretty {
+    level: usize,
+    has_value: bool,
+}
+
+impl Pretty {
+    fn at(level: usize) -> Pretty {
+        Pretty {
+            level,
+            has_value: false,
+        }
+    }
+
+    fn newline<W: ?Sized + Write>(&self, w: &mut W, first: bool) -> io::Result<()> {
+        w.write_all(if first { b"\n" } else { b",\n" })?;
+        w.write_all(pad(self.level).as_bytes())
+    }
+
+    fn close<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.level -= 1;
+        if self.has_value {
+            w.write_all(b"\n")?;
+            w.write_all(pad(self.level).as_bytes())?;
+        }
+        w.write_all(bracket)
+    }
+}
+
+impl serde_json::ser::Formatter for Pretty {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.level += 1;
+        self.has_value = false;
+        w.write_all(b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.newline(w, first)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.level += 1;
+        self.has_value = false;
+        w.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.newline(w, first)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 /// `"key": ` at the start of a line.
@@ -196,9 +374,10 @@ fn key<W: Write>(w: &mut W, indent: usize, k: &str) -> io::Result<()> {
 }
 
 /// `"key": value,` and a newline: every key but an object's last.
-fn field<W: Write>(w: &mut W, indent: usize, k: &str, v: &Value) -> io::Result<()> {
+fn field<W: Write>(w: &mut W, indent: usize, k: &str, v: &impl Serialize) -> io::Result<()> {
     key(w, indent, k)?;
-    writeln!(w, "{},", pretty(v, indent))
+    write_pretty(w, v, indent)?;
+    w.write_all(b",\n")
 }
 
 /// Open the array on its first element, or separate the element from the previous one.
@@ -208,9 +387,14 @@ fn start_element<W: Write>(w: &mut W, indent: usize, first: &mut bool) -> io::Re
     write!(w, "{sep}{}", pad(indent))
 }
 
-fn element<W: Write>(w: &mut W, indent: usize, first: &mut bool, v: &Value) -> io::Result<()> {
+fn element<W: Write>(
+    w: &mut W,
+    indent: usize,
+    first: &mut bool,
+    v: &impl Serialize,
+) -> io::Result<()> {
     start_element(w, indent, first)?;
-    w.write_all(pretty(v, indent).as_bytes())
+    write_pretty(w, v, indent)
 }
 
 /// Close an array (`[]` if it stayed empty) and write what follows it (`,` or nothing).
@@ -229,6 +413,7 @@ fn end_array<W: Write>(w: &mut W, indent: usize, empty: bool, after: &str) -> io
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
     use vmlab_core::scenario::parse;
 
     const SCENARIO: &str = "\
@@ -254,12 +439,13 @@ expect app mmap ok
     fn the_streamed_document_is_pretty_json_with_every_key() {
         let (text, summary) = document(SCENARIO);
         let doc: Value = serde_json::from_str(&text).expect("valid JSON");
-        // The same bytes as serde_json's own pretty printer, once keys are sorted.
-        assert_eq!(
-            format!("{}\n", serde_json::to_string_pretty(&doc).unwrap()).len(),
-            text.len(),
-            "{text}"
-        );
+        // Every top-level value is exactly serde_json's own pretty print of it, keys sorted:
+        // the same bytes the document had when it was one `Value`.
+        for (k, v) in doc.as_object().expect("an object") {
+            let want = format!("\n  \"{k}\": {}", pretty(v, 1));
+            assert!(text.contains(&want), "no {want} in\n{text}");
+        }
+        assert!(text.starts_with("{\n  \"schema\": 1,\n") && text.ends_with("\n}\n"));
         assert!(summary.all_passed());
         let top: Vec<&str> = doc
             .as_object()
