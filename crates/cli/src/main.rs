@@ -111,6 +111,23 @@ impl View {
 }
 
 fn main() -> ExitCode {
+    let code = vmlab();
+    // For the benchmarks (crates/cli/benches/scale.rs): the process's own peak RSS, read where
+    // it is exact, at the very end. Linux only; elsewhere it prints nothing.
+    if std::env::var_os("VMLAB_REPORT_PEAK_RSS").is_some() {
+        if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+            if let Some(hwm) = status.lines().find(|l| l.starts_with("VmHWM:")) {
+                eprintln!(
+                    "vmlab: peak RSS {}",
+                    hwm.trim_start_matches("VmHWM:").trim()
+                );
+            }
+        }
+    }
+    code
+}
+
+fn vmlab() -> ExitCode {
     let mut out = Out::stdout();
     let cli = match Cli::try_parse() {
         Ok(c) => c,

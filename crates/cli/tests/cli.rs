@@ -279,6 +279,26 @@ fn json_has_the_documented_keys() {
     ] {
         assert!(top.contains(&key), "no `{key}` in {top:?}");
     }
+    // The documented top-level order (docs/json-schema.md), which lets the document stream.
+    let text = stdout(&o);
+    let at: Vec<usize> = [
+        "schema",
+        "vmlab",
+        "file",
+        "machine",
+        "steps",
+        "expectations",
+        "passed",
+        "error",
+        "final",
+    ]
+    .iter()
+    .map(|k| {
+        text.find(&format!("\n  \"{k}\": "))
+            .unwrap_or_else(|| panic!("no top-level `{k}`"))
+    })
+    .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{at:?}");
     assert_eq!(doc["schema"], 1);
     assert_eq!(doc["file"], file);
     assert_eq!(doc["passed"], true);
