@@ -644,8 +644,8 @@ app write big[0..1MiB]
     let err = stderr(&o);
     assert!(
         err.starts_with(&format!(
-            "{file}:7:1: error: process `app` has no mapping named `big`: mapping `big` does \
-             not exist because its mmap at line 5 failed with ENOMEM"
+            "{file}:7:1: error: process `app` has no mapping named `big`: its mmap at line 5 \
+             failed with ENOMEM\n"
         )),
         "{err}"
     );
@@ -769,4 +769,57 @@ fn the_streamed_trace_of_every_scenario_is_its_golden_trace() {
         seen += 1;
     }
     assert!(seen >= 5, "only {seen} scenarios found");
+}
+
+/// Run vmlab, read all of stdout as it comes; (stdout bytes, peak RSS in bytes, stderr).
+#[cfg(target_os = "linux")]
+fn output_size_and_peak_rss(args: &[&str]) -> (u64, u64, String) {
+    let mut child = Command::new(VMLAB)
+        .args(args)
+        .env("VMLAB_REPORT_PEAK_RSS", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn vmlab");
+    let mut out = child.stdout.take().expect("a stdout pipe");
+    let mut buf = vec![0u8; 1 << 16];
+    let mut total = 0u64;
+    loop {
+        match out.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => total += n as u64,
+            Err(e) => panic!("reading vmlab's stdout: {e}"),
+        }
+    }
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .expect("a stderr pipe")
+        .read_to_string(&mut err)
+        .expect("read stderr");
+    assert_eq!(child.wait().expect("vmlab ends").code(), Some(0), "{err}");
+    let kb: u64 = err
+        .lines()
+        .find_map(|l| l.strip_prefix("vmlab: peak RSS "))
+        .and_then(|v| v.trim_end_matches(" kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no peak RSS line in {err}"));
+    (total, kb * 1024, err)
+}
+
+/// The trace and the JSON document are streamed: the process never holds its output. Here the
+/// output is several times larger than the whole process ever is.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_long_run_streams_in_memory_much_smaller_than_its_output() {
+    let text = fork_exit_scenario(1000, 200);
+    let path = fixture("fork-exit-long.vmlab", &text);
+    let file = path.to_str().unwrap();
+    for args in [vec!["run", file], vec!["run", file, "--json"]] {
+        let (bytes, peak, err) = output_size_and_peak_rss(&args);
+        assert!(
+            peak * 3 < bytes,
+            "{args:?}: peak RSS {peak} bytes for {bytes} bytes of output\n{err}"
+        );
+    }
 }

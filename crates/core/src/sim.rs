@@ -230,8 +230,7 @@ impl FailedMmaps {
                     format!(" (by `{}`, before it forked)", f.by)
                 };
                 return format!(
-                    "{message}: mapping `{name}` does not exist because its mmap at line {}{by} \
-                     failed with {}",
+                    "{message}: its mmap at line {}{by} failed with {}",
                     f.line, f.errno
                 );
             }
@@ -772,8 +771,7 @@ mod tests {
         );
         assert_eq!(
             m,
-            "process `p` has no mapping named `b`: mapping `b` does not exist because its mmap \
-             at line 4 failed with ENOMEM"
+            "process `p` has no mapping named `b`: its mmap at line 4 failed with ENOMEM"
         );
         // Placement next to the failed mapping, and a child that inherited the failure.
         let m = error_of(
