@@ -11,6 +11,15 @@ use std::process::ExitCode;
 use vmlab_core::scenario::{parse, Diagnostic, Scenario};
 use vmlab_core::sim::{self, RunItem, RunSummary, Runner, StepRecord};
 
+/// `eprintln!` that cannot panic: with stderr a closed pipe (`vmlab run x 2>&1 | head -1`) the
+/// message is lost, which is all that can happen to it.
+macro_rules! eprint_line {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 /// At most this many diagnostics are printed; the rest are counted (a 100,000-line scenario
 /// with one mistake repeated should not scroll the first one away).
 const MAX_DIAGNOSTICS: usize = 20;
@@ -117,7 +126,7 @@ fn main() -> ExitCode {
     if std::env::var_os("VMLAB_REPORT_PEAK_RSS").is_some() {
         if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
             if let Some(hwm) = status.lines().find(|l| l.starts_with("VmHWM:")) {
-                eprintln!(
+                eprint_line!(
                     "vmlab: peak RSS {}",
                     hwm.trim_start_matches("VmHWM:").trim()
                 );
@@ -173,7 +182,7 @@ fn finish(out: &mut Out, result: Result<ExitCode, OutError>) -> ExitCode {
         Err(OutError::Closed) => ExitCode::SUCCESS,
         Err(OutError::Io(e)) => {
             let e = anyhow::Error::new(e).context("cannot write to standard output");
-            eprintln!("vmlab: {e:#}");
+            eprint_line!("vmlab: {e:#}");
             ExitCode::from(2)
         }
     }
@@ -192,7 +201,7 @@ fn load(file: &str) -> Result<Source, ExitCode> {
         match std::io::stdin().lock().read_to_end(&mut b) {
             Ok(_) => ("<stdin>".to_string(), b),
             Err(e) => {
-                eprintln!("vmlab: cannot read standard input: {e}");
+                eprint_line!("vmlab: cannot read standard input: {e}");
                 return Err(ExitCode::from(2));
             }
         }
@@ -200,7 +209,7 @@ fn load(file: &str) -> Result<Source, ExitCode> {
         match std::fs::read(file) {
             Ok(b) => (file.to_string(), b),
             Err(e) => {
-                eprintln!("vmlab: cannot read {file}: {e}");
+                eprint_line!("vmlab: cannot read {file}: {e}");
                 return Err(ExitCode::from(2));
             }
         }
@@ -218,12 +227,12 @@ fn load(file: &str) -> Result<Source, ExitCode> {
 /// Every diagnostic as `file:line:col: error: …`, the first [`MAX_DIAGNOSTICS`] of them.
 fn print_diags(file: &str, diags: &[Diagnostic]) {
     for d in diags.iter().take(MAX_DIAGNOSTICS) {
-        eprintln!("{file}:{}:{}: error: {}", d.pos.line, d.pos.col, d.message);
+        eprint_line!("{file}:{}:{}: error: {}", d.pos.line, d.pos.col, d.message);
     }
     if diags.len() > MAX_DIAGNOSTICS {
         let more = diags.len() - MAX_DIAGNOSTICS;
         let s = if more == 1 { "" } else { "s" };
-        eprintln!("{file}: … and {more} more error{s}");
+        eprint_line!("{file}: … and {more} more error{s}");
     }
 }
 
@@ -270,7 +279,7 @@ fn exit_code(file: &str, run: &RunSummary, summary: bool) -> ExitCode {
     }
     let failed = run.checks.iter().filter(|c| !c.passed).count();
     if summary {
-        eprintln!(
+        eprint_line!(
             "{}: {} steps, {} expectations, {} failed",
             file,
             run.steps,
@@ -309,9 +318,10 @@ fn replay(file: &str, at: u32) -> Result<Replayed, ExitCode> {
         return Err(ExitCode::from(2));
     }
     if at > summary.steps {
-        eprintln!(
+        eprint_line!(
             "vmlab: {} has {} steps; --at {at} is past the end",
-            src.name, summary.steps
+            src.name,
+            summary.steps
         );
         return Err(ExitCode::from(2));
     }
@@ -371,7 +381,7 @@ fn cmd_show(
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            eprintln!("vmlab: {e}");
+            eprint_line!("vmlab: {e}");
             Ok(ExitCode::from(2))
         }
     }
@@ -391,7 +401,7 @@ fn cmd_explain(out: &mut Out, file: &str, at: u32) -> Result<ExitCode, OutError>
     }
     let Some(step) = &r.last else {
         // `replay` checked that step `at` ran, so there is a last step.
-        eprintln!("vmlab: {} has no step {at}", r.name);
+        eprint_line!("vmlab: {} has no step {at}", r.name);
         return Ok(ExitCode::from(2));
     };
     let before = r.before_last.as_ref().map_or(0, |s| s.committed_as_kb);

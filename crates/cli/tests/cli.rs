@@ -823,3 +823,23 @@ fn a_long_run_streams_in_memory_much_smaller_than_its_output() {
         );
     }
 }
+
+#[test]
+fn a_closed_stderr_pipe_does_not_panic() {
+    let mut text = String::from("machine linux ram=1GiB\nspawn app\n");
+    for i in 0..50 {
+        let _ = writeln!(text, "app mmap a{i:02} 15Gb rw private anon");
+    }
+    let path = fixture("closed-stderr.vmlab", &text);
+    let mut child = Command::new(VMLAB)
+        .args(["run", path.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn vmlab");
+    // Close the read end before vmlab (most likely) writes its diagnostics.
+    drop(child.stderr.take());
+    let status = child.wait().expect("vmlab ends");
+    // A panic would exit 101.
+    assert_eq!(status.code(), Some(2));
+}
