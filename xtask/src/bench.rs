@@ -1,6 +1,7 @@
-//! `cargo xtask bench`: the core's benchmarks (criterion, in crates/core/benches) and the web
-//! performance benchmark (bundle size, time to interactive, ms per step and per redraw). It
-//! prints figures and asserts no timings: they depend on the machine.
+//! `cargo xtask bench`: the core's benchmarks (criterion, in crates/core/benches), the CLI's
+//! scale benchmark (crates/cli/benches/scale.rs) and the web performance benchmark (bundle
+//! size, time to interactive, ms per step and per redraw). It prints figures and asserts no
+//! timings: they depend on the machine.
 
 use crate::util::{run_cmd, Ctx};
 
@@ -8,6 +9,10 @@ pub fn bench(ctx: &Ctx) -> Result<(), String> {
     let mut problems = Vec::new();
     if ctx.root.join("crates/core/benches").is_dir() {
         if let Err(e) = ctx.run("cargo", &["bench", "-p", "vmlab-core"]) {
+            problems.push(e);
+        }
+        // The CLI at scale: --json of 100,000 VMAs, the streamed trace of 10,000 forks.
+        if let Err(e) = ctx.run("cargo", &["bench", "-p", "vmlab-cli", "--bench", "scale"]) {
             problems.push(e);
         }
     } else {

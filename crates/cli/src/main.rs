@@ -1,236 +1,415 @@
 //! `vmlab`: parse flags, run the scenario, print. Exit codes: 0 every expectation held,
-//! 1 an expectation failed, 2 the scenario (or the command line) is invalid.
+//! 1 an expectation failed, 2 the scenario (or the command line) is invalid, or stdout failed.
 
 mod json;
+mod out;
 
-use std::io::Write;
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use out::{Out, OutError};
+use std::io::Read;
 use std::process::ExitCode;
 use vmlab_core::scenario::{parse, Diagnostic, Scenario};
-use vmlab_core::sim::{self, Run};
+use vmlab_core::sim::{self, RunItem, RunSummary, Runner, StepRecord};
 
-const USAGE: &str = "usage:
-  vmlab run FILE [--json]              run a scenario: trace, then every expectation
-  vmlab show FILE --at STEP VIEW       a kernel view after STEP operations:
-                                       meminfo | maps PROC | smaps PROC | smaps_rollup PROC
-                                       | status PROC | oom_score PROC
-  vmlab explain FILE --at STEP         the reasoning behind one step: rules, numbers, sources
-exit codes: 0 all expectations hold, 1 an expectation failed, 2 invalid scenario or usage";
+/// `eprintln!` that cannot panic: with stderr a closed pipe (`vmlab run x 2>&1 | head -1`) the
+/// message is lost, which is all that can happen to it.
+macro_rules! eprint_line {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
 
+/// At most this many diagnostics are printed; the rest are counted (a 100,000-line scenario
+/// with one mistake repeated should not scroll the first one away).
+const MAX_DIAGNOSTICS: usize = 20;
+
+const EXIT_CODES: &str = "Exit codes: 0 all expectations hold, 1 an expectation failed, \
+2 invalid scenario or usage, or standard output could not be written.";
+
+/// Replay memory-accounting scenarios on a simulated Linux machine.
+#[derive(Debug, Parser)]
+#[command(
+    name = "vmlab",
+    version,
+    arg_required_else_help = true,
+    after_help = EXIT_CODES
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
 enum Cmd {
+    /// Run a scenario: the trace, then every expectation.
+    #[command(after_help = EXIT_CODES)]
     Run {
+        /// The scenario file, or `-` for standard input.
         file: String,
+        /// Print one JSON document (docs/json-schema.md) instead of the trace.
+        #[arg(long)]
         json: bool,
     },
+    /// A kernel view after STEP operations.
+    #[command(after_help = EXIT_CODES)]
     Show {
+        /// The scenario file, or `-` for standard input.
         file: String,
+        /// The number of operations to run first (0 = the booted machine).
+        #[arg(long, value_name = "STEP")]
         at: u32,
-        view: String,
+        /// The view: meminfo takes no process, every other view needs one.
+        view: View,
+        /// The process whose /proc/PID view to print.
         proc: Option<String>,
     },
+    /// The reasoning behind one step: rules, numbers, sources.
+    #[command(after_help = EXIT_CODES)]
     Explain {
+        /// The scenario file, or `-` for standard input.
         file: String,
+        /// The step to explain (0 = the booted machine).
+        #[arg(long, value_name = "STEP")]
         at: u32,
+    },
+    /// Print a shell completion script.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
     },
 }
 
-fn parse_args(args: &[String]) -> Result<Cmd, String> {
-    let mut it = args.iter().skip(1);
-    let verb = it.next().ok_or("missing command")?;
-    let rest: Vec<&String> = it.collect();
-    let mut at = None;
-    let mut json = false;
-    let mut pos = Vec::new();
-    let mut i = 0;
-    while i < rest.len() {
-        match rest[i].as_str() {
-            "--json" => json = true,
-            "--at" => {
-                let v = rest.get(i + 1).ok_or("--at needs a step number")?;
-                at = Some(
-                    v.parse::<u32>()
-                        .map_err(|_| format!("--at takes a step number, not `{v}`"))?,
-                );
-                i += 1;
-            }
-            s if s.starts_with("--at=") => {
-                let v = &s[5..];
-                at = Some(
-                    v.parse::<u32>()
-                        .map_err(|_| format!("--at takes a step number, not `{v}`"))?,
-                );
-            }
-            s if s.starts_with("--") => return Err(format!("unknown flag `{s}`")),
-            s => pos.push(s.to_string()),
-        }
-        i += 1;
-    }
-    let file = pos.first().cloned().ok_or("missing FILE")?;
-    match verb.as_str() {
-        "run" if pos.len() == 1 => Ok(Cmd::Run { file, json }),
-        "show" => {
-            let at = at.ok_or("show needs --at STEP")?;
-            let view = pos.get(1).cloned().ok_or("show needs a VIEW")?;
-            Ok(Cmd::Show {
-                file,
-                at,
-                view,
-                proc: pos.get(2).cloned(),
-            })
-        }
-        "explain" if pos.len() == 1 => Ok(Cmd::Explain {
-            file,
-            at: at.ok_or("explain needs --at STEP")?,
-        }),
-        "run" | "explain" => Err("too many arguments".into()),
-        other => Err(format!("unknown command `{other}`")),
-    }
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum View {
+    /// /proc/meminfo
+    #[value(name = "meminfo")]
+    Meminfo,
+    /// /proc/PID/maps
+    #[value(name = "maps")]
+    Maps,
+    /// /proc/PID/smaps
+    #[value(name = "smaps")]
+    Smaps,
+    /// /proc/PID/smaps_rollup
+    #[value(name = "smaps_rollup")]
+    SmapsRollup,
+    /// /proc/PID/status
+    #[value(name = "status")]
+    Status,
+    /// /proc/PID/oom_score
+    #[value(name = "oom_score")]
+    OomScore,
+    /// /proc/PID/oom_score_adj
+    #[value(name = "oom_score_adj")]
+    OomScoreAdj,
 }
 
-/// Output that treats a closed pipe as the end, not an error (`vmlab run x | head`).
-struct Out(std::io::Stdout);
-impl Out {
-    fn print(&mut self, s: &str) -> bool {
-        match self.0.lock().write_all(s.as_bytes()) {
-            Ok(()) => true,
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => false,
-            Err(_) => false,
+impl View {
+    fn name(self) -> &'static str {
+        match self {
+            View::Meminfo => "meminfo",
+            View::Maps => "maps",
+            View::Smaps => "smaps",
+            View::SmapsRollup => "smaps_rollup",
+            View::Status => "status",
+            View::OomScore => "oom_score",
+            View::OomScoreAdj => "oom_score_adj",
         }
     }
-}
-
-fn print_diags(file: &str, diags: &[Diagnostic]) {
-    for d in diags {
-        eprintln!("{file}:{}:{}: error: {}", d.pos.line, d.pos.col, d.message);
-    }
-}
-
-fn load(file: &str) -> Result<Scenario, ExitCode> {
-    let text = match std::fs::read(file) {
-        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-        Err(e) => {
-            eprintln!("vmlab: cannot read {file}: {e}");
-            return Err(ExitCode::from(2));
-        }
-    };
-    parse(&text).map_err(|d| {
-        print_diags(file, &d);
-        ExitCode::from(2)
-    })
-}
-
-/// The run of a scenario up to step `at`, or the exit code after printing why it is invalid.
-fn replay(file: &str, at: u32) -> Result<Run, ExitCode> {
-    let s = load(file)?;
-    let run = sim::run_until(&s, Some(at));
-    if let Some(e) = &run.error {
-        print_diags(file, std::slice::from_ref(e));
-        return Err(ExitCode::from(2));
-    }
-    Ok(run)
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
-    let cmd = match parse_args(&args) {
+    let code = vmlab();
+    // For the benchmarks (crates/cli/benches/scale.rs): the process's own peak RSS, read where
+    // it is exact, at the very end. Linux only; elsewhere it prints nothing.
+    if std::env::var_os("VMLAB_REPORT_PEAK_RSS").is_some() {
+        if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+            if let Some(hwm) = status.lines().find(|l| l.starts_with("VmHWM:")) {
+                eprint_line!(
+                    "vmlab: peak RSS {}",
+                    hwm.trim_start_matches("VmHWM:").trim()
+                );
+            }
+        }
+    }
+    code
+}
+
+fn vmlab() -> ExitCode {
+    let mut out = Out::stdout();
+    let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("vmlab: {e}\n{USAGE}");
+        Err(e) if e.use_stderr() => {
+            // A usage error: clap's message and usage on stderr, exit 2.
+            let _ = e.print();
             return ExitCode::from(2);
         }
-    };
-    let mut out = Out(std::io::stdout());
-    match cmd {
-        Cmd::Run { file, json } => {
-            let s = match load(&file) {
-                Ok(s) => s,
-                Err(c) => return c,
-            };
-            let run = sim::run(&s);
-            if json {
-                let doc = json::document(&file, &s, &run);
-                out.print(&format!(
-                    "{}\n",
-                    serde_json::to_string_pretty(&doc).unwrap_or_default()
-                ));
+        // --help and --version: stdout, exit 0, and a write error is still an error.
+        Err(e) => {
+            let text = if out.is_terminal() {
+                e.render().ansi().to_string()
             } else {
-                print_run(&mut out, &file, &run);
-            }
-            exit_code(&file, &run, !json)
+                e.render().to_string()
+            };
+            let written = out.write(&text).map(|()| ExitCode::SUCCESS);
+            return finish(&mut out, written);
         }
+    };
+    let result = match cli.cmd {
+        Cmd::Run { file, json } => cmd_run(&mut out, &file, json),
         Cmd::Show {
             file,
             at,
             view,
             proc,
-        } => {
-            let run = match replay(&file, at) {
-                Ok(r) => r,
-                Err(c) => return c,
-            };
-            if (at as usize) > run.steps.len() {
-                eprintln!(
-                    "vmlab: {file} has {} steps; --at {at} is past the end",
-                    run.steps.len()
-                );
-                return ExitCode::from(2);
-            }
-            let text = match (view.as_str(), proc) {
-                ("meminfo", None) => Ok(run.machine.meminfo_text()),
-                ("meminfo", Some(_)) => Err("meminfo takes no process".to_string()),
-                (
-                    v @ ("maps" | "smaps" | "smaps_rollup" | "status" | "oom_score"
-                    | "oom_score_adj"),
-                    Some(p),
-                ) => run.machine.proc_view(&p, v).map_err(|e| e.to_string()),
-                (
-                    v @ ("maps" | "smaps" | "smaps_rollup" | "status" | "oom_score"
-                    | "oom_score_adj"),
-                    None,
-                ) => Err(format!("{v} needs a process name")),
-                (other, _) => Err(format!("unknown view `{other}`")),
-            };
-            match text {
-                Ok(t) => {
-                    out.print(&t);
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("vmlab: {e}\n{USAGE}");
-                    ExitCode::from(2)
-                }
-            }
+        } => cmd_show(&mut out, &file, at, view, proc.as_deref()),
+        Cmd::Explain { file, at } => cmd_explain(&mut out, &file, at),
+        Cmd::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "vmlab", &mut script);
+            out.write_bytes(&script).map(|()| ExitCode::SUCCESS)
         }
-        Cmd::Explain { file, at } => {
-            let run = match replay(&file, at) {
-                Ok(r) => r,
-                Err(c) => return c,
-            };
-            if at == 0 {
-                out.print(&format!(
-                    "step 0: the machine as booted\n{}",
-                    run.machine.meminfo_text()
-                ));
-                return ExitCode::SUCCESS;
-            }
-            let Some(step) = run.steps.get(at as usize - 1) else {
-                eprintln!(
-                    "vmlab: {file} has {} steps; --at {at} is past the end",
-                    run.steps.len()
-                );
-                return ExitCode::from(2);
-            };
-            let before = if at >= 2 {
-                run.steps[at as usize - 2].committed_as_kb
-            } else {
-                0
-            };
-            out.print(&explain(&file, step, before));
-            ExitCode::SUCCESS
+    };
+    finish(&mut out, result)
+}
+
+/// Flush stdout and turn the command's result into the exit code.
+fn finish(out: &mut Out, result: Result<ExitCode, OutError>) -> ExitCode {
+    match result.and_then(|code| out.finish().map(|()| code)) {
+        Ok(code) => code,
+        // `vmlab run x | head -1`: the reader has all it wanted; that is not a failure.
+        Err(OutError::Closed) => ExitCode::SUCCESS,
+        Err(OutError::Io(e)) => {
+            let e = anyhow::Error::new(e).context("cannot write to standard output");
+            eprint_line!("vmlab: {e:#}");
+            ExitCode::from(2)
         }
     }
 }
 
-fn explain(file: &str, s: &sim::StepRecord, committed_before_kb: u64) -> String {
+/// A loaded scenario and the name diagnostics use for it (`<stdin>` for `-`).
+struct Source {
+    name: String,
+    scenario: Scenario,
+}
+
+/// Read and parse `file` (`-` is standard input), or print why not and give the exit code.
+fn load(file: &str) -> Result<Source, ExitCode> {
+    let (name, bytes) = if file == "-" {
+        let mut b = Vec::new();
+        match std::io::stdin().lock().read_to_end(&mut b) {
+            Ok(_) => ("<stdin>".to_string(), b),
+            Err(e) => {
+                eprint_line!("vmlab: cannot read standard input: {e}");
+                return Err(ExitCode::from(2));
+            }
+        }
+    } else {
+        match std::fs::read(file) {
+            Ok(b) => (file.to_string(), b),
+            Err(e) => {
+                eprint_line!("vmlab: cannot read {file}: {e}");
+                return Err(ExitCode::from(2));
+            }
+        }
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    match parse(&text) {
+        Ok(scenario) => Ok(Source { name, scenario }),
+        Err(d) => {
+            print_diags(&name, &d);
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+/// Every diagnostic as `file:line:col: error: …`, the first [`MAX_DIAGNOSTICS`] of them.
+fn print_diags(file: &str, diags: &[Diagnostic]) {
+    for d in diags.iter().take(MAX_DIAGNOSTICS) {
+        eprint_line!("{file}:{}:{}: error: {}", d.pos.line, d.pos.col, d.message);
+    }
+    if diags.len() > MAX_DIAGNOSTICS {
+        let more = diags.len() - MAX_DIAGNOSTICS;
+        let s = if more == 1 { "" } else { "s" };
+        eprint_line!("{file}: … and {more} more error{s}");
+    }
+}
+
+fn cmd_run(out: &mut Out, file: &str, json: bool) -> Result<ExitCode, OutError> {
+    let src = match load(file) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    if json {
+        let summary = json::write_document(out.writer(), &src.name, &src.scenario)?;
+        return Ok(exit_code(&src.name, &summary, false));
+    }
+    out.write(&sim::trace_header())?;
+    let mut runner = Runner::new(&src.scenario, None);
+    let mut lines = String::new();
+    while let Some(item) = runner.next_item() {
+        if let RunItem::Step(step) = item {
+            lines.clear();
+            sim::write_trace_lines(&mut lines, &step);
+            out.write(&lines)?;
+            out.step_done()?;
+        }
+    }
+    let summary = runner.finish();
+    if !summary.checks.is_empty() {
+        out.write("\n")?;
+    }
+    for c in &summary.checks {
+        let tag = if c.passed { "PASS" } else { "FAIL" };
+        out.write(&format!(
+            "{tag} {}:{}:{}: {} — {}\n",
+            src.name, c.pos.line, c.pos.col, c.text, c.detail
+        ))?;
+    }
+    // What was printed is complete before the summary goes to stderr.
+    out.flush()?;
+    Ok(exit_code(&src.name, &summary, true))
+}
+
+fn exit_code(file: &str, run: &RunSummary, summary: bool) -> ExitCode {
+    if let Some(e) = &run.error {
+        print_diags(file, std::slice::from_ref(e));
+        return ExitCode::from(2);
+    }
+    let failed = run.checks.iter().filter(|c| !c.passed).count();
+    if summary {
+        eprint_line!(
+            "{}: {} steps, {} expectations, {} failed",
+            file,
+            run.steps,
+            run.checks.len(),
+            failed
+        );
+    }
+    if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// The state after `at` steps: the machine, and the last two steps (for `explain`'s "before").
+struct Replayed {
+    name: String,
+    summary: RunSummary,
+    last: Option<StepRecord>,
+    before_last: Option<StepRecord>,
+}
+
+/// Replay up to step `at`, keeping only the last two steps, or print why not.
+fn replay(file: &str, at: u32) -> Result<Replayed, ExitCode> {
+    let src = load(file)?;
+    let mut runner = Runner::new(&src.scenario, Some(at));
+    let (mut last, mut before_last) = (None, None);
+    while let Some(item) = runner.next_item() {
+        if let RunItem::Step(step) = item {
+            before_last = last.replace(step);
+        }
+    }
+    let summary = runner.finish();
+    if let Some(e) = &summary.error {
+        print_diags(&src.name, std::slice::from_ref(e));
+        return Err(ExitCode::from(2));
+    }
+    if at > summary.steps {
+        eprint_line!(
+            "vmlab: {} has {} steps; --at {at} is past the end",
+            src.name,
+            summary.steps
+        );
+        return Err(ExitCode::from(2));
+    }
+    Ok(Replayed {
+        name: src.name,
+        summary,
+        last,
+        before_last,
+    })
+}
+
+/// A usage error found after parsing (a view without its process, …): clap's format, exit 2.
+fn usage_error(subcommand: &str, message: String) -> ExitCode {
+    let mut cmd = Cli::command();
+    // Building propagates the binary's name, so the usage line reads `vmlab show …`.
+    cmd.build();
+    let err = match cmd.find_subcommand_mut(subcommand) {
+        Some(sub) => sub.error(clap::error::ErrorKind::InvalidValue, message),
+        None => cmd.error(clap::error::ErrorKind::InvalidValue, message),
+    };
+    let _ = err.print();
+    ExitCode::from(2)
+}
+
+fn cmd_show(
+    out: &mut Out,
+    file: &str,
+    at: u32,
+    view: View,
+    proc: Option<&str>,
+) -> Result<ExitCode, OutError> {
+    // Check the command line before running anything.
+    match (view, proc) {
+        (View::Meminfo, Some(_)) => {
+            return Ok(usage_error("show", "meminfo takes no process".into()));
+        }
+        (v, None) if v != View::Meminfo => {
+            return Ok(usage_error(
+                "show",
+                format!("{} needs a process name", v.name()),
+            ));
+        }
+        _ => {}
+    }
+    let r = match replay(file, at) {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    let machine = &r.summary.machine;
+    let text = match proc {
+        None => Ok(machine.meminfo_text()),
+        Some(p) => machine.proc_view(p, view.name()).map_err(|e| e.to_string()),
+    };
+    match text {
+        Ok(t) => {
+            out.write(&t)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprint_line!("vmlab: {e}");
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+fn cmd_explain(out: &mut Out, file: &str, at: u32) -> Result<ExitCode, OutError> {
+    let r = match replay(file, at) {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    if at == 0 {
+        out.write(&format!(
+            "step 0: the machine as booted\n{}",
+            r.summary.machine.meminfo_text()
+        ))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(step) = &r.last else {
+        // `replay` checked that step `at` ran, so there is a last step.
+        eprint_line!("vmlab: {} has no step {at}", r.name);
+        return Ok(ExitCode::from(2));
+    };
+    let before = r.before_last.as_ref().map_or(0, |s| s.committed_as_kb);
+    out.write(&explain(&r.name, step, before))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn explain(file: &str, s: &StepRecord, committed_before_kb: u64) -> String {
     let mut t = format!(
         "step {} ({file}:{}:{}): {}\n",
         s.step, s.pos.line, s.pos.col, s.text
@@ -255,42 +434,12 @@ fn explain(file: &str, s: &sim::StepRecord, committed_before_kb: u64) -> String 
     t
 }
 
-fn print_run(out: &mut Out, file: &str, run: &Run) {
-    if !out.print(&sim::trace_text(run)) {
-        return;
-    }
-    if !run.checks.is_empty() {
-        out.print("\n");
-    }
-    for c in &run.checks {
-        let tag = if c.passed { "PASS" } else { "FAIL" };
-        if !out.print(&format!(
-            "{tag} {file}:{}:{}: {} — {}\n",
-            c.pos.line, c.pos.col, c.text, c.detail
-        )) {
-            return;
-        }
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn exit_code(file: &str, run: &Run, summary: bool) -> ExitCode {
-    if let Some(e) = &run.error {
-        print_diags(file, std::slice::from_ref(e));
-        return ExitCode::from(2);
-    }
-    let failed = run.checks.iter().filter(|c| !c.passed).count();
-    if summary {
-        eprintln!(
-            "{}: {} steps, {} expectations, {} failed",
-            file,
-            run.steps.len(),
-            run.checks.len(),
-            failed
-        );
-    }
-    if failed > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
     }
 }

@@ -1,7 +1,9 @@
 //! End-to-end tests of the `vmlab` binary: exit codes, the trace, the kernel-formatted views,
-//! `explain`, the `--json` document, usage errors and a closed stdout pipe.
+//! `explain`, the `--json` document, usage errors and help, standard input, a closed stdout
+//! pipe and a failing stdout, the diagnostics cap, and the streamed output against the core's.
 
-use std::io::Read;
+use std::fmt::Write as _;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -277,6 +279,26 @@ fn json_has_the_documented_keys() {
     ] {
         assert!(top.contains(&key), "no `{key}` in {top:?}");
     }
+    // The documented top-level order (docs/json-schema.md), which lets the document stream.
+    let text = stdout(&o);
+    let at: Vec<usize> = [
+        "schema",
+        "vmlab",
+        "file",
+        "machine",
+        "steps",
+        "expectations",
+        "passed",
+        "error",
+        "final",
+    ]
+    .iter()
+    .map(|k| {
+        text.find(&format!("\n  \"{k}\": "))
+            .unwrap_or_else(|| panic!("no top-level `{k}`"))
+    })
+    .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{at:?}");
     assert_eq!(doc["schema"], 1);
     assert_eq!(doc["file"], file);
     assert_eq!(doc["passed"], true);
@@ -365,14 +387,24 @@ fn usage_errors_exit_2() {
         let o = vmlab(&args);
         assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
         assert!(stdout(&o).is_empty(), "{args:?} printed on stdout");
+        // clap's usage errors start `error: `; the ones found later (a missing file, a step
+        // past the end) start `vmlab: `.
+        let err = stderr(&o);
+        if args.is_empty() {
+            // No command at all: the help, on stderr.
+            assert!(err.contains("Usage: vmlab <COMMAND>"), "{err}");
+            continue;
+        }
         assert!(
-            stderr(&o).starts_with("vmlab: "),
-            "{args:?}: {}",
-            stderr(&o)
+            err.starts_with("vmlab: ") || err.starts_with("error: "),
+            "{args:?}: {err}"
         );
+        if err.starts_with("error: ") {
+            assert!(err.contains("try '--help'"), "{args:?}: {err}");
+        }
     }
     let o = vmlab(&[]);
-    assert!(stderr(&o).contains("usage:"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("Usage: vmlab"), "{}", stderr(&o));
 }
 
 #[test]
@@ -411,4 +443,403 @@ fn a_closed_stdout_pipe_is_not_an_error() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
         assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
     }
+}
+
+/// Run vmlab with `input` on its standard input.
+fn vmlab_stdin(args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(VMLAB)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn vmlab");
+    let mut stdin = child.stdin.take().expect("a stdin pipe");
+    stdin
+        .write_all(input.as_bytes())
+        .expect("write the scenario to vmlab's stdin");
+    drop(stdin);
+    child.wait_with_output().expect("vmlab ends")
+}
+
+#[test]
+fn help_and_version_go_to_stdout_and_exit_0() {
+    for args in [
+        vec!["--help"],
+        vec!["-h"],
+        vec!["help"],
+        vec!["help", "run"],
+        vec!["run", "--help"],
+        vec!["show", "-h"],
+        vec!["help", "explain"],
+    ] {
+        let o = vmlab(&args);
+        assert_eq!(code(&o), 0, "{args:?}: {}", stderr(&o));
+        let out = stdout(&o);
+        assert!(out.contains("Usage: vmlab"), "{args:?}: {out}");
+        assert!(out.contains("Exit codes: 0"), "{args:?}: {out}");
+    }
+    let run_help = stdout(&vmlab(&["help", "run"]));
+    assert!(run_help.contains("--json"), "{run_help}");
+    assert!(run_help.contains("`-` for standard input"), "{run_help}");
+    let show_help = stdout(&vmlab(&["help", "show"]));
+    assert!(show_help.contains("--at <STEP>"), "{show_help}");
+    assert!(show_help.contains("smaps_rollup"), "{show_help}");
+
+    for args in [vec!["--version"], vec!["-V"]] {
+        let o = vmlab(&args);
+        assert_eq!(code(&o), 0, "{args:?}");
+        assert_eq!(stdout(&o), "vmlab 0.1.0\n", "{args:?}");
+    }
+}
+
+#[test]
+fn extra_arguments_are_usage_errors() {
+    let file = fixture("extra.vmlab", PASSING);
+    let file = file.to_str().unwrap();
+    for args in [
+        vec!["run", file, "extra"],
+        vec!["run", file, "--json", "extra"],
+        vec!["explain", file, "--at", "1", "extra"],
+        vec!["show", file, "--at", "1", "status", "app", "extra"],
+        vec!["run", file, "--at", "1"],
+        vec!["completions", "bash", "zsh"],
+    ] {
+        let o = vmlab(&args);
+        assert_eq!(code(&o), 2, "{args:?}");
+        assert!(stdout(&o).is_empty(), "{args:?}");
+        assert!(
+            stderr(&o).contains("unexpected argument"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
+fn completions_are_printed() {
+    let o = vmlab(&["completions", "bash"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("vmlab"), "{}", stdout(&o));
+}
+
+#[test]
+fn a_dash_reads_the_scenario_from_stdin() {
+    let file = fixture("stdin.vmlab", PASSING);
+    let from_file = vmlab(&["run", file.to_str().unwrap()]);
+    let from_stdin = vmlab_stdin(&["run", "-"], PASSING);
+    assert_eq!(code(&from_stdin), 0, "{}", stderr(&from_stdin));
+    let want = stdout(&from_file).replace(file.to_str().unwrap(), "<stdin>");
+    assert_eq!(stdout(&from_stdin), want);
+    assert!(
+        stderr(&from_stdin).starts_with("<stdin>: 5 steps"),
+        "{}",
+        stderr(&from_stdin)
+    );
+
+    let json = vmlab_stdin(&["run", "-", "--json"], PASSING);
+    assert_eq!(code(&json), 0, "{}", stderr(&json));
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).expect("valid JSON");
+    assert_eq!(doc["file"], "<stdin>");
+
+    let show = vmlab_stdin(&["show", "-", "--at", "3", "maps", "app"], PASSING);
+    assert_eq!(code(&show), 0, "{}", stderr(&show));
+    assert_eq!(stdout(&show).lines().count(), 1, "{}", stdout(&show));
+    let explain = vmlab_stdin(&["explain", "-", "--at", "4"], PASSING);
+    assert_eq!(code(&explain), 0, "{}", stderr(&explain));
+    assert!(
+        stdout(&explain).starts_with("step 4 (<stdin>:6:1): app fork child"),
+        "{}",
+        stdout(&explain)
+    );
+
+    let invalid = vmlab_stdin(
+        &["run", "-"],
+        "machine linux ram=24GiB\nspawn app\napp mmap a 15Gb rw private anon\n",
+    );
+    assert_eq!(code(&invalid), 2);
+    assert!(
+        stderr(&invalid).starts_with("<stdin>:3:12: error: "),
+        "{}",
+        stderr(&invalid)
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_failing_stdout_is_an_error() {
+    let file = fixture("full.vmlab", PASSING);
+    let file = file.to_str().unwrap();
+    for args in [
+        vec!["run", file],
+        vec!["run", file, "--json"],
+        vec!["show", file, "--at", "3", "meminfo"],
+        vec!["explain", file, "--at", "4"],
+        vec!["--help"],
+    ] {
+        // /dev/full accepts the open and fails every write with ENOSPC.
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full exists on Linux");
+        let o = Command::new(VMLAB)
+            .args(&args)
+            .stdout(full)
+            .output()
+            .expect("run vmlab");
+        let err = stderr(&o);
+        assert_ne!(o.status.code(), Some(0), "{args:?}: {err}");
+        if args[0] != "--help" {
+            assert_eq!(code(&o), 2, "{args:?}: {err}");
+            assert!(
+                err.contains("vmlab: cannot write to standard output: "),
+                "{args:?}: {err}"
+            );
+        }
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn diagnostics_are_capped_at_20() {
+    let mut text = String::from("machine linux ram=1GiB\nspawn app\n");
+    for i in 0..50 {
+        let _ = writeln!(text, "app mmap a{i:02} 15Gb rw private anon");
+    }
+    let path = fixture("many-errors.vmlab", &text);
+    let file = path.to_str().unwrap();
+    let o = vmlab(&["run", file]);
+    assert_eq!(code(&o), 2);
+    let err = stderr(&o);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 21, "{err}");
+    for (i, l) in lines[..20].iter().enumerate() {
+        let want = format!("{file}:{}:14: error: ", i + 3);
+        assert!(l.starts_with(&want), "line {i}: `{l}`, want `{want}…`");
+    }
+    assert_eq!(lines[20], format!("{file}: … and 30 more errors"));
+
+    // Exactly 20 are all printed, without a summary line.
+    let text: String = text.lines().take(22).map(|l| format!("{l}\n")).collect();
+    let path = fixture("twenty-errors.vmlab", &text);
+    let o = vmlab(&["run", path.to_str().unwrap()]);
+    assert_eq!(stderr(&o).lines().count(), 20, "{}", stderr(&o));
+}
+
+#[test]
+fn an_error_on_a_mapping_names_the_mmap_that_failed() {
+    let text = "\
+machine linux ram=1GiB swap=0 overcommit=2 kernel=6.6
+spawn app
+app mmap small 1MiB rw private anon
+# Far more than CommitLimit under overcommit=2: ENOMEM, so `big` never exists.
+app mmap big 100GiB rw private anon
+
+app write big[0..1MiB]
+";
+    let path = fixture("failed-mmap.vmlab", text);
+    let file = path.to_str().unwrap();
+    let o = vmlab(&["run", file]);
+    assert_eq!(code(&o), 2, "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(
+        err.starts_with(&format!(
+            "{file}:7:1: error: process `app` has no mapping named `big`: its mmap at line 5 \
+             failed with ENOMEM\n"
+        )),
+        "{err}"
+    );
+    // The same in the JSON document's error.
+    let o = vmlab(&["run", file, "--json"]);
+    assert_eq!(code(&o), 2);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
+    assert_eq!(doc["error"]["line"], 7);
+    let message = doc["error"]["message"].as_str().expect("a message");
+    assert!(
+        message.contains("its mmap at line 5 failed with ENOMEM"),
+        "{message}"
+    );
+
+    // A child inherits the cause; a mapping that never had an mmap keeps the plain message
+    // (the parser rejects that one, so use a name the child lost at exec instead).
+    let text = "\
+machine linux ram=1GiB swap=0 overcommit=2 kernel=6.6
+spawn app
+app mmap big 100GiB rw private anon
+app fork child
+child write big[0..1MiB]
+";
+    let path = fixture("failed-mmap-child.vmlab", text);
+    let o = vmlab(&["run", path.to_str().unwrap()]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("its mmap at line 3 (by `app`, before it forked) failed with ENOMEM"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// 300 fork+exit of a process with 200 VMAs: many steps, each with events.
+fn fork_exit_scenario(forks: u32, vmas: u32) -> String {
+    let mut t = String::from("machine linux ram=64GiB overcommit=1\nspawn app\n");
+    for i in 0..vmas {
+        // A 4 KiB gap after each mapping keeps the VMAs apart.
+        let place = if i == 0 {
+            String::new()
+        } else {
+            format!(" below=m{} gap=4KiB", i - 1)
+        };
+        let _ = writeln!(t, "app mmap m{i} 64KiB rw private anon{place}");
+    }
+    for i in 0..forks {
+        let _ = writeln!(t, "app fork c{i}");
+        let _ = writeln!(t, "c{i} exit");
+    }
+    t.push_str("expect app fork ok\nexpect app.vmas = ");
+    let _ = writeln!(t, "{vmas}");
+    t
+}
+
+#[test]
+fn the_streamed_trace_and_json_match_the_core() {
+    let text = fork_exit_scenario(300, 200);
+    let path = fixture("fork-exit.vmlab", &text);
+    let file = path.to_str().unwrap();
+    let scenario = vmlab_core::scenario::parse(&text).expect("the generated scenario parses");
+    let run = vmlab_core::sim::run(&scenario);
+    assert!(run.all_passed(), "{:?} {:?}", run.error, run.checks);
+
+    let mut want = vmlab_core::sim::trace_text(&run);
+    want.push('\n');
+    for c in &run.checks {
+        let tag = if c.passed { "PASS" } else { "FAIL" };
+        let _ = writeln!(
+            want,
+            "{tag} {file}:{}:{}: {} — {}",
+            c.pos.line, c.pos.col, c.text, c.detail
+        );
+    }
+    let o = vmlab(&["run", file]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o) == want,
+        "the streamed trace differs from sim::trace_text"
+    );
+
+    let o = vmlab(&["run", file, "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
+    let steps = doc["steps"].as_array().expect("steps");
+    assert_eq!(steps.len(), run.steps.len());
+    for (j, s) in steps.iter().zip(&run.steps) {
+        assert_eq!(j["step"], s.step);
+        assert_eq!(j["text"], s.text.as_str());
+        assert_eq!(j["outcome"], s.outcome.label());
+        assert_eq!(j["committed_as_kb"], s.committed_as_kb);
+        assert_eq!(j["mem_free_kb"], s.mem_free_kb);
+        assert_eq!(j["events"].as_array().map(Vec::len), Some(s.events.len()));
+    }
+    let app = &doc["final"]["processes"][0];
+    assert_eq!(app["vmas"].as_array().map(Vec::len), Some(200));
+    assert_eq!(app["vmas"][199]["mappings"], serde_json::json!(["m0"]));
+}
+
+/// The trace of every library scenario, streamed by the CLI, is its golden trace.
+#[test]
+fn the_streamed_trace_of_every_scenario_is_its_golden_trace() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).expect("the scenarios directory") {
+        let path = entry.expect("a directory entry").path();
+        if path.extension().is_none_or(|x| x != "vmlab") {
+            continue;
+        }
+        let golden = std::fs::read_to_string(path.with_extension("trace")).expect("a .trace");
+        let trace = golden
+            .split("\nEXPECTATIONS\n")
+            .next()
+            .expect("split yields at least one part");
+        let o = vmlab(&["run", path.to_str().unwrap()]);
+        let out = stdout(&o);
+        assert!(
+            out.starts_with(trace),
+            "{}: the streamed trace differs from the golden one",
+            path.display()
+        );
+        seen += 1;
+    }
+    assert!(seen >= 5, "only {seen} scenarios found");
+}
+
+/// Run vmlab, read all of stdout as it comes; (stdout bytes, peak RSS in bytes, stderr).
+#[cfg(target_os = "linux")]
+fn output_size_and_peak_rss(args: &[&str]) -> (u64, u64, String) {
+    let mut child = Command::new(VMLAB)
+        .args(args)
+        .env("VMLAB_REPORT_PEAK_RSS", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn vmlab");
+    let mut out = child.stdout.take().expect("a stdout pipe");
+    let mut buf = vec![0u8; 1 << 16];
+    let mut total = 0u64;
+    loop {
+        match out.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => total += n as u64,
+            Err(e) => panic!("reading vmlab's stdout: {e}"),
+        }
+    }
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .expect("a stderr pipe")
+        .read_to_string(&mut err)
+        .expect("read stderr");
+    assert_eq!(child.wait().expect("vmlab ends").code(), Some(0), "{err}");
+    let kb: u64 = err
+        .lines()
+        .find_map(|l| l.strip_prefix("vmlab: peak RSS "))
+        .and_then(|v| v.trim_end_matches(" kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no peak RSS line in {err}"));
+    (total, kb * 1024, err)
+}
+
+/// The trace and the JSON document are streamed: the process never holds its output. Here the
+/// output is several times larger than the whole process ever is.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_long_run_streams_in_memory_much_smaller_than_its_output() {
+    let text = fork_exit_scenario(1000, 200);
+    let path = fixture("fork-exit-long.vmlab", &text);
+    let file = path.to_str().unwrap();
+    for args in [vec!["run", file], vec!["run", file, "--json"]] {
+        let (bytes, peak, err) = output_size_and_peak_rss(&args);
+        assert!(
+            peak * 3 < bytes,
+            "{args:?}: peak RSS {peak} bytes for {bytes} bytes of output\n{err}"
+        );
+    }
+}
+
+#[test]
+fn a_closed_stderr_pipe_does_not_panic() {
+    let mut text = String::from("machine linux ram=1GiB\nspawn app\n");
+    for i in 0..50 {
+        let _ = writeln!(text, "app mmap a{i:02} 15Gb rw private anon");
+    }
+    let path = fixture("closed-stderr.vmlab", &text);
+    let mut child = Command::new(VMLAB)
+        .args(["run", path.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn vmlab");
+    // Close the read end before vmlab (most likely) writes its diagnostics.
+    drop(child.stderr.take());
+    let status = child.wait().expect("vmlab ends");
+    // A panic would exit 101.
+    assert_eq!(status.code(), Some(2));
 }

@@ -7,6 +7,19 @@ use crate::linux::{LinuxMachine, OpError, ProcState};
 use crate::op::{Op, Outcome};
 use crate::query::{Query, QueryError, Value};
 use crate::snapshot::Snapshot;
+use crate::units::pages_to_kb;
+
+/// The three numbers every step records, in kB as `/proc/meminfo` prints them. Each is O(1) to
+/// read, unlike the whole meminfo view (which walks every frame run).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CommitSummary {
+    /// `Committed_AS`.
+    pub committed_as_kb: u64,
+    /// `CommitLimit`.
+    pub commit_limit_kb: u64,
+    /// `MemFree`.
+    pub mem_free_kb: u64,
+}
 
 #[derive(Clone, Debug)]
 pub enum Machine {
@@ -25,6 +38,42 @@ impl Machine {
     pub fn apply(&mut self, op: &Op) -> Result<(Outcome, Vec<Event>), OpError> {
         match self {
             Machine::Linux(m) => m.apply(op),
+        }
+    }
+
+    /// `Committed_AS`, `CommitLimit` and `MemFree` now, in O(1) (fs/proc/meminfo.c prints the
+    /// same page counts shifted to kB).
+    pub fn commit_summary(&self) -> CommitSummary {
+        match self {
+            Machine::Linux(m) => CommitSummary {
+                committed_as_kb: pages_to_kb(m.committed_pages()),
+                commit_limit_kb: pages_to_kb(m.commit_limit_pages()),
+                mem_free_kb: pages_to_kb(m.free_pages()),
+            },
+        }
+    }
+
+    /// The pid of the newest process with this scenario name.
+    pub fn pid_of(&self, name: &str) -> Option<u32> {
+        match self {
+            Machine::Linux(m) => m.by_name.get(name).copied(),
+        }
+    }
+
+    /// The state of the newest process with this scenario name.
+    pub fn proc_state(&self, name: &str) -> Option<ProcState> {
+        match self {
+            Machine::Linux(m) => {
+                let pid = m.by_name.get(name)?;
+                m.procs.get(pid).map(|p| p.state)
+            }
+        }
+    }
+
+    /// RAM and swap in bytes now (what relative sizes such as `50%ram` resolve against).
+    pub fn ram_swap_bytes(&self) -> (u64, u64) {
+        match self {
+            Machine::Linux(m) => (m.cfg.ram_bytes, m.cfg.swap_bytes),
         }
     }
 

@@ -3,13 +3,15 @@
 //! is "replay to step N".
 
 use crate::event::Event;
+use crate::linux::ProcState;
 use crate::machine::Machine;
-use crate::op::{Op, Outcome};
+use crate::op::{Op, Outcome, Placement};
 use crate::query::Value;
 use crate::scenario::{
     Cmp, Diagnostic, Expect, ExpectValue, OutcomeSpec, Pos, Scenario, StateSpec, StmtKind,
 };
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// One applied operation.
@@ -42,7 +44,7 @@ pub struct CheckResult {
     pub detail: String,
 }
 
-/// A whole run.
+/// A whole run, every step kept (the web app steps back and forth through them).
 #[derive(Clone, Debug)]
 pub struct Run {
     pub steps: Vec<StepRecord>,
@@ -58,38 +60,283 @@ impl Run {
     }
 }
 
-fn meminfo_kb(m: &Machine, field: &str) -> u64 {
-    match m.query(&crate::query::Query::Meminfo {
-        field: field.into(),
-    }) {
-        Ok(Value::Bytes(b)) => b / 1024,
-        _ => 0,
+/// A run whose steps were handed out one by one and not kept: what is left at the end.
+#[derive(Clone, Debug)]
+pub struct RunSummary {
+    /// How many steps ran.
+    pub steps: u32,
+    /// Every checked expectation, in order (one per `expect` line, so bounded by the scenario).
+    pub checks: Vec<CheckResult>,
+    pub error: Option<Diagnostic>,
+    pub machine: Machine,
+}
+
+impl RunSummary {
+    pub fn all_passed(&self) -> bool {
+        self.error.is_none() && self.checks.iter().all(|c| c.passed)
     }
 }
 
-/// Run a scenario to its end (or to `stop_after` steps), checking expectations on the way.
-pub fn run_until(s: &Scenario, stop_after: Option<u32>) -> Run {
-    let mut machine = Machine::boot(&s.machine);
-    let mut steps: Vec<StepRecord> = Vec::new();
-    let mut checks = Vec::new();
-    let mut error = None;
-    for stmt in &s.stmts {
+/// What a [`Runner`] hands out next.
+// One item is moved out per statement and never stored in bulk, so the size difference costs
+// nothing that boxing every step would not cost more.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug)]
+pub enum RunItem {
+    Step(StepRecord),
+    Check(CheckResult),
+}
+
+/// The last step that an `expect [PROC [VERB]] OUTCOME` line could mean, without the step itself.
+#[derive(Clone, Copy, Debug)]
+struct LastStep {
+    step: u32,
+    /// Index of its statement in `Scenario::stmts` (for its text).
+    stmt: usize,
+    outcome: Outcome,
+}
+
+/// The newest step for "any verb" and for each verb.
+#[derive(Clone, Debug, Default)]
+struct ByVerb {
+    any: Option<LastStep>,
+    verb: BTreeMap<&'static str, LastStep>,
+}
+
+impl ByVerb {
+    fn record(&mut self, verb: &'static str, last: LastStep) {
+        self.any = Some(last);
+        self.verb.insert(verb, last);
+        // `expect P tmpfs OUTCOME` matches both tmpfs verbs (see `verb_matches`).
+        if verb.starts_with("tmpfs") {
+            self.verb.insert("tmpfs", last);
+        }
+    }
+
+    fn get(&self, verb: Option<&str>) -> Option<LastStep> {
+        match verb {
+            None => self.any,
+            Some(v) => self.verb.get(v).copied(),
+        }
+    }
+}
+
+/// The index `Expect::Outcome` reads: O(log n) per check, and no step needs to be kept.
+/// Its size grows with the number of distinct process names, not with the number of steps.
+#[derive(Clone, Debug, Default)]
+struct OutcomeIndex {
+    any_proc: ByVerb,
+    by_proc: BTreeMap<String, ByVerb>,
+}
+
+impl OutcomeIndex {
+    fn record(&mut self, proc: Option<&str>, verb: &'static str, last: LastStep) {
+        self.any_proc.record(verb, last);
+        if let Some(p) = proc {
+            match self.by_proc.get_mut(p) {
+                Some(b) => b.record(verb, last),
+                None => {
+                    let mut b = ByVerb::default();
+                    b.record(verb, last);
+                    self.by_proc.insert(p.to_string(), b);
+                }
+            }
+        }
+    }
+
+    fn last(&self, proc: Option<&str>, verb: Option<&str>) -> Option<LastStep> {
+        match proc {
+            None => self.any_proc.get(verb),
+            Some(p) => self.by_proc.get(p)?.get(verb),
+        }
+    }
+}
+
+/// An `mmap` that returned an errno, so its name never came to exist.
+#[derive(Clone, Debug)]
+struct FailedMmap {
+    line: u32,
+    errno: &'static str,
+    /// The process that issued it (a child inherits its parent's failures at fork).
+    by: String,
+}
+
+/// `(process, mapping name)` → the newest failed mmap of that name not since mmapped again.
+/// Only failures are kept, so it stays as small as the scenario's failed mmaps.
+#[derive(Clone, Debug, Default)]
+struct FailedMmaps(BTreeMap<(String, String), FailedMmap>);
+
+impl FailedMmaps {
+    fn after_step(&mut self, op: &Op, outcome: Outcome, line: u32) {
+        match (op, outcome) {
+            (Op::Mmap { proc, name, .. }, Outcome::Err(e)) => {
+                let failed = FailedMmap {
+                    line,
+                    errno: e.name(),
+                    by: proc.clone(),
+                };
+                self.0.insert((proc.clone(), name.clone()), failed);
+            }
+            (Op::Mmap { proc, name, .. }, _) => {
+                self.0.remove(&(proc.clone(), name.clone()));
+            }
+            // A new process of an old name, or a fresh address space: old names are gone.
+            (Op::Spawn { name: proc, .. } | Op::Exec { proc }, Outcome::Ok) => self.forget(proc),
+            (Op::Fork { parent, child, .. }, Outcome::Ok) => {
+                self.forget(child);
+                let inherited: Vec<(String, FailedMmap)> = self
+                    .of(parent)
+                    .map(|((_, n), f)| (n.clone(), f.clone()))
+                    .collect();
+                for (n, f) in inherited {
+                    self.0.insert((child.clone(), n), f);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn of<'a>(
+        &'a self,
+        proc: &str,
+    ) -> impl Iterator<Item = (&'a (String, String), &'a FailedMmap)> + 'a {
+        let proc = proc.to_string();
+        self.0
+            .range((proc.clone(), String::new())..)
+            .take_while(move |((p, _), _)| *p == proc)
+    }
+
+    fn forget(&mut self, proc: &str) {
+        let names: Vec<(String, String)> = self.of(proc).map(|(k, _)| k.clone()).collect();
+        for k in names {
+            self.0.remove(&k);
+        }
+    }
+
+    /// The scenario error of an operation, with the failed mmap behind it when there is one:
+    /// "process `p` has no mapping named `b`" says what, the failed mmap says why.
+    fn explain(&self, op: &Op, message: String) -> String {
+        let Some(proc) = op.proc() else {
+            return message;
+        };
+        for name in mapping_refs(op) {
+            if !message.contains(&format!("has no mapping named `{name}`")) {
+                continue;
+            }
+            if let Some(f) = self.0.get(&(proc.to_string(), name.to_string())) {
+                let by = if f.by == proc {
+                    String::new()
+                } else {
+                    format!(" (by `{}`, before it forked)", f.by)
+                };
+                return format!(
+                    "{message}: its mmap at line {}{by} failed with {}",
+                    f.line, f.errno
+                );
+            }
+        }
+        message
+    }
+}
+
+/// The mapping names an operation refers to (and needs to exist).
+fn mapping_refs(op: &Op) -> Vec<&str> {
+    match op {
+        Op::Munmap { target, .. }
+        | Op::Mprotect { target, .. }
+        | Op::Madvise { target, .. }
+        | Op::Access { target, .. } => vec![target.mapping.as_str()],
+        Op::Mremap { mapping, .. } => vec![mapping.as_str()],
+        Op::Mmap {
+            placement: Placement::Below { of, .. } | Placement::Above { of, .. },
+            ..
+        } => vec![of.as_str()],
+        _ => Vec::new(),
+    }
+}
+
+/// A scenario run one statement at a time: each step and each checked expectation is handed out
+/// as it happens and then forgotten, so memory is bounded by the machine's state, not by the
+/// length of the run. [`run`] and [`run_until`] collect the same items.
+#[derive(Clone, Debug)]
+pub struct Runner<'s> {
+    scenario: &'s Scenario,
+    stop_after: Option<u32>,
+    next_stmt: usize,
+    machine: Machine,
+    steps: u32,
+    checks: Vec<CheckResult>,
+    outcomes: OutcomeIndex,
+    failed_mmaps: FailedMmaps,
+    error: Option<Diagnostic>,
+    done: bool,
+}
+
+impl<'s> Runner<'s> {
+    /// Boot the scenario's machine; nothing has run yet. `stop_after` stops after that many steps
+    /// (the expectations right after the last step are still checked).
+    pub fn new(scenario: &'s Scenario, stop_after: Option<u32>) -> Self {
+        Runner {
+            scenario,
+            stop_after,
+            next_stmt: 0,
+            machine: Machine::boot(&scenario.machine),
+            steps: 0,
+            checks: Vec::new(),
+            outcomes: OutcomeIndex::default(),
+            failed_mmaps: FailedMmaps::default(),
+            error: None,
+            done: false,
+        }
+    }
+
+    /// The machine after the steps run so far.
+    pub fn machine(&self) -> &Machine {
+        &self.machine
+    }
+
+    /// How many steps have run.
+    pub fn steps(&self) -> u32 {
+        self.steps
+    }
+
+    /// The next step or checked expectation; `None` at the end, at `stop_after`, or at a
+    /// scenario error (then in [`Runner::error`]).
+    pub fn next_item(&mut self) -> Option<RunItem> {
+        if self.done {
+            return None;
+        }
+        let scenario = self.scenario;
+        let Some(stmt) = scenario.stmts.get(self.next_stmt) else {
+            self.done = true;
+            return None;
+        };
+        let index = self.next_stmt;
         match &stmt.kind {
             StmtKind::Op(op) => {
-                if stop_after.is_some_and(|n| steps.len() as u32 >= n) {
-                    break;
+                if self.stop_after.is_some_and(|n| self.steps >= n) {
+                    self.done = true;
+                    return None;
                 }
-                let pid_before = machine
-                    .linux()
-                    .and_then(|m| op.proc().and_then(|p| m.by_name.get(p).copied()));
-                match machine.apply(op) {
+                let pid_before = op.proc().and_then(|p| self.machine.pid_of(p));
+                match self.machine.apply(op) {
                     Ok((outcome, events)) => {
-                        let pid = machine
-                            .linux()
-                            .and_then(|m| op.proc().and_then(|p| m.by_name.get(p).copied()))
+                        self.next_stmt += 1;
+                        self.steps += 1;
+                        let pid = op
+                            .proc()
+                            .and_then(|p| self.machine.pid_of(p))
                             .or(pid_before);
-                        steps.push(StepRecord {
-                            step: steps.len() as u32 + 1,
+                        let last = LastStep {
+                            step: self.steps,
+                            stmt: index,
+                            outcome,
+                        };
+                        self.outcomes.record(op.proc(), op.verb(), last);
+                        self.failed_mmaps.after_step(op, outcome, stmt.pos.line);
+                        let c = self.machine.commit_summary();
+                        Some(RunItem::Step(StepRecord {
+                            step: self.steps,
                             pos: stmt.pos,
                             text: stmt.text.clone(),
                             op: op.clone(),
@@ -97,44 +344,90 @@ pub fn run_until(s: &Scenario, stop_after: Option<u32>) -> Run {
                             pid,
                             outcome,
                             events,
-                            // Read in pages: past 2^54 kB the byte-valued query saturates.
-                            committed_as_kb: machine.linux().map_or_else(
-                                || meminfo_kb(&machine, "Committed_AS"),
-                                |l| crate::units::pages_to_kb(l.committed_pages()),
-                            ),
-                            commit_limit_kb: meminfo_kb(&machine, "CommitLimit"),
-                            mem_free_kb: meminfo_kb(&machine, "MemFree"),
-                        });
+                            committed_as_kb: c.committed_as_kb,
+                            commit_limit_kb: c.commit_limit_kb,
+                            mem_free_kb: c.mem_free_kb,
+                        }))
                     }
                     Err(e) => {
-                        error = Some(Diagnostic {
+                        self.error = Some(Diagnostic {
                             pos: stmt.pos,
-                            message: e.0,
+                            message: self.failed_mmaps.explain(op, e.0),
                         });
-                        break;
+                        self.done = true;
+                        None
                     }
                 }
             }
             StmtKind::Expect(ex) => {
-                if stop_after.is_some_and(|n| steps.len() as u32 > n) {
-                    break;
-                }
-                let (passed, detail) = check(&machine, &steps, ex);
-                checks.push(CheckResult {
+                self.next_stmt += 1;
+                let (passed, detail) = check(&self.machine, &self.outcomes, scenario, ex);
+                let result = CheckResult {
                     pos: stmt.pos,
                     text: stmt.text.clone(),
-                    after_step: steps.len() as u32,
+                    after_step: self.steps,
                     passed,
                     detail,
-                });
+                };
+                self.checks.push(result.clone());
+                Some(RunItem::Check(result))
             }
         }
     }
+
+    /// The scenario error that stopped the run, if one did.
+    pub fn error(&self) -> Option<&Diagnostic> {
+        self.error.as_ref()
+    }
+
+    /// Run what is left without handing it out, and return the summary.
+    pub fn finish(mut self) -> RunSummary {
+        while self.next_item().is_some() {}
+        RunSummary {
+            steps: self.steps,
+            checks: self.checks,
+            error: self.error,
+            machine: self.machine,
+        }
+    }
+}
+
+/// Run a scenario (to its end, or to `stop_after` steps), handing each step to `on_step` and
+/// keeping none; `on_step` returns false to stop early (e.g. when stdout is a closed pipe).
+pub fn run_streaming(
+    s: &Scenario,
+    stop_after: Option<u32>,
+    mut on_step: impl FnMut(&StepRecord) -> bool,
+) -> RunSummary {
+    let mut runner = Runner::new(s, stop_after);
+    while let Some(item) = runner.next_item() {
+        if let RunItem::Step(step) = item {
+            if !on_step(&step) {
+                break;
+            }
+        }
+    }
+    RunSummary {
+        steps: runner.steps,
+        checks: runner.checks,
+        error: runner.error,
+        machine: runner.machine,
+    }
+}
+
+/// Run a scenario to its end (or to `stop_after` steps), checking expectations on the way, and
+/// keep every step.
+pub fn run_until(s: &Scenario, stop_after: Option<u32>) -> Run {
+    let mut steps = Vec::new();
+    let summary = run_streaming(s, stop_after, |st| {
+        steps.push(st.clone());
+        true
+    });
     Run {
         steps,
-        checks,
-        error,
-        machine,
+        checks: summary.checks,
+        error: summary.error,
+        machine: summary.machine,
     }
 }
 
@@ -142,9 +435,9 @@ pub fn run(s: &Scenario) -> Run {
     run_until(s, None)
 }
 
-/// The machine after `step` operations (deterministic replay).
+/// The machine after `step` operations (deterministic replay; no step is kept).
 pub fn machine_at(s: &Scenario, step: u32) -> Machine {
-    run_until(s, Some(step)).machine
+    Runner::new(s, Some(step)).finish().machine
 }
 
 fn outcome_matches(o: &Outcome, spec: OutcomeSpec) -> bool {
@@ -164,47 +457,42 @@ fn spec_label(s: OutcomeSpec) -> &'static str {
     }
 }
 
+/// Whether a step's operation matches an `expect` line's verb: the rule [`OutcomeIndex`]
+/// implements, kept as a predicate for the test that checks the index against a scan.
+#[cfg(test)]
 fn verb_matches(op: &Op, verb: &str) -> bool {
     op.verb() == verb || (verb == "tmpfs" && op.verb().starts_with("tmpfs"))
 }
 
-fn check(m: &Machine, steps: &[StepRecord], ex: &Expect) -> (bool, String) {
+fn check(m: &Machine, index: &OutcomeIndex, s: &Scenario, ex: &Expect) -> (bool, String) {
     match ex {
         Expect::Outcome {
             proc,
             verb,
             outcome,
-        } => {
-            let found = steps.iter().rev().find(|s| {
-                proc.as_deref().is_none_or(|p| s.proc.as_deref() == Some(p))
-                    && verb.as_deref().is_none_or(|v| verb_matches(&s.op, v))
-            });
-            match found {
-                None => (false, "no earlier operation matches".into()),
-                Some(s) => (
-                    outcome_matches(&s.outcome, *outcome),
+        } => match index.last(proc.as_deref(), verb.as_deref()) {
+            None => (false, "no earlier operation matches".into()),
+            Some(last) => {
+                let text = s.stmts.get(last.stmt).map_or("", |st| st.text.as_str());
+                (
+                    outcome_matches(&last.outcome, *outcome),
                     format!(
-                        "step {} (`{}`) gave {}, expected {}",
-                        s.step,
-                        s.text,
-                        s.outcome,
+                        "step {} (`{text}`) gave {}, expected {}",
+                        last.step,
+                        last.outcome,
                         spec_label(*outcome)
                     ),
-                ),
+                )
             }
-        }
+        },
         Expect::State { proc, state } => {
-            let Some(lm) = m.linux() else {
-                return (false, "not a Linux machine".into());
-            };
-            let Some(pid) = lm.by_name.get(proc) else {
+            let Some(actual) = m.proc_state(proc) else {
                 return (false, format!("no process `{proc}`"));
             };
-            let actual = lm.procs[pid].state;
             let want = match state {
-                StateSpec::Running => crate::linux::ProcState::Running,
-                StateSpec::Exited => crate::linux::ProcState::Exited,
-                StateSpec::Killed => crate::linux::ProcState::Killed,
+                StateSpec::Running => ProcState::Running,
+                StateSpec::Exited => ProcState::Exited,
+                StateSpec::Killed => ProcState::Killed,
             };
             (actual == want, format!("`{proc}` is {actual:?}"))
         }
@@ -218,9 +506,7 @@ fn check(m: &Machine, steps: &[StepRecord], ex: &Expect) -> (bool, String) {
                 Ok(v) => v,
                 Err(e) => return (false, e.to_string()),
             };
-            let (ram, swap) = m
-                .linux()
-                .map_or((0, 0), |l| (l.cfg.ram_bytes, l.cfg.swap_bytes));
+            let (ram, swap) = m.ram_swap_bytes();
             let num = |v: &ExpectValue| -> i128 {
                 match v {
                     ExpectValue::Size(s) => s.resolve(ram, swap) as i128,
@@ -263,39 +549,55 @@ fn check(m: &Machine, steps: &[StepRecord], ex: &Expect) -> (bool, String) {
     }
 }
 
+/// The trace's header line (with its newline).
+pub fn trace_header() -> String {
+    format!(
+        "{:>4} {:>5} {:<10} {:<10} {:<8} {:>14}  {:<28} EXPLANATION\n",
+        "STEP", "PID", "PROCESS", "OP", "OUTCOME", "COMMITTED_AS", "REASON"
+    )
+}
+
+/// Append one step's trace lines: one fixed-width line per event, or one line for a step
+/// without events. [`trace_text`] and the CLI's streaming trace both use it.
+pub fn write_trace_lines(out: &mut String, s: &StepRecord) {
+    let pid = s.pid.map_or("-".to_string(), |p| p.to_string());
+    let proc = s.proc.as_deref().unwrap_or("-");
+    let cas = format!("{} kB", s.committed_as_kb);
+    let head = format!(
+        "{:>4} {:>5} {:<10} {:<10} {:<8} {:>14}",
+        s.step,
+        pid,
+        trunc(proc, 10),
+        s.op.verb(),
+        s.outcome.label(),
+        cas
+    );
+    if s.events.is_empty() {
+        let _ = writeln!(out, "{head}  {:<28} {}", "-", s.text);
+    }
+    for e in &s.events {
+        // The same bytes as `writeln!("{head}  {:<28} {} ({})")`, without the formatting
+        // machinery for the plain pieces: a fork of a process with 1,000 VMAs prints 1,000.
+        let reason = e.reason();
+        out.push_str(&head);
+        out.push_str("  ");
+        out.push_str(reason);
+        for _ in reason.chars().count()..28 {
+            out.push(' ');
+        }
+        out.push(' ');
+        out.push_str(&e.sentence());
+        out.push_str(" (");
+        out.push_str(e.source());
+        out.push_str(")\n");
+    }
+}
+
 /// The trace: a header, then one fixed-width line per event (a step without events gets one line).
 pub fn trace_text(run: &Run) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:>4} {:>5} {:<10} {:<10} {:<8} {:>14}  {:<28} EXPLANATION",
-        "STEP", "PID", "PROCESS", "OP", "OUTCOME", "COMMITTED_AS", "REASON"
-    );
+    let mut out = trace_header();
     for s in &run.steps {
-        let pid = s.pid.map_or("-".to_string(), |p| p.to_string());
-        let proc = s.proc.clone().unwrap_or_else(|| "-".into());
-        let cas = format!("{} kB", s.committed_as_kb);
-        let head = format!(
-            "{:>4} {:>5} {:<10} {:<10} {:<8} {:>14}",
-            s.step,
-            pid,
-            trunc(&proc, 10),
-            s.op.verb(),
-            s.outcome.label(),
-            cas
-        );
-        if s.events.is_empty() {
-            let _ = writeln!(out, "{head}  {:<28} {}", "-", s.text);
-        }
-        for e in &s.events {
-            let _ = writeln!(
-                out,
-                "{head}  {:<28} {} ({})",
-                e.reason(),
-                e.sentence(),
-                e.source()
-            );
-        }
+        write_trace_lines(&mut out, s);
     }
     out
 }
@@ -312,4 +614,179 @@ pub fn trace_hash(run: &Run) -> u64 {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::parse;
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    /// Every scenario of the library, parsed: (file name, scenario).
+    fn library() -> Vec<(String, Scenario)> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&dir).expect("the scenarios directory") {
+            let path = entry.expect("a directory entry").path();
+            if path.extension().is_some_and(|x| x == "vmlab") {
+                let text = std::fs::read_to_string(&path).expect("a readable scenario");
+                let s = parse(&text).unwrap_or_else(|d| panic!("{}: {d:?}", path.display()));
+                out.push((path.display().to_string(), s));
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        assert!(out.len() >= 5, "only {} scenarios", out.len());
+        out
+    }
+
+    /// The step the old backwards scan finds for `expect [PROC [VERB]] …`.
+    fn scan(steps: &[StepRecord], proc: Option<&str>, verb: Option<&str>) -> Option<u32> {
+        steps
+            .iter()
+            .rev()
+            .find(|s| {
+                proc.is_none_or(|p| s.proc.as_deref() == Some(p))
+                    && verb.is_none_or(|v| verb_matches(&s.op, v))
+            })
+            .map(|s| s.step)
+    }
+
+    #[test]
+    fn indexed_outcome_lookups_agree_with_a_backwards_scan_on_every_scenario() {
+        for (name, s) in library() {
+            let mut procs: BTreeSet<Option<String>> = BTreeSet::from([None]);
+            let mut verbs: BTreeSet<Option<String>> =
+                BTreeSet::from([None, Some("tmpfs".into()), Some("nonsense".into())]);
+            for stmt in &s.stmts {
+                if let StmtKind::Op(op) = &stmt.kind {
+                    procs.insert(op.proc().map(str::to_string));
+                    verbs.insert(Some(op.verb().to_string()));
+                }
+            }
+            procs.insert(Some("nobody".into()));
+            let mut runner = Runner::new(&s, None);
+            let mut steps = Vec::new();
+            while let Some(item) = runner.next_item() {
+                if let RunItem::Step(st) = item {
+                    steps.push(st);
+                }
+                for p in &procs {
+                    for v in &verbs {
+                        let (p, v) = (p.as_deref(), v.as_deref());
+                        let indexed = runner.outcomes.last(p, v).map(|l| l.step);
+                        assert_eq!(
+                            indexed,
+                            scan(&steps, p, v),
+                            "{name} after step {}: expect {p:?} {v:?}",
+                            steps.len()
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_streaming_runner_gives_what_run_keeps() {
+        for (name, s) in library() {
+            let run = run(&s);
+            let mut trace = trace_header();
+            let mut checks = Vec::new();
+            let mut runner = Runner::new(&s, None);
+            while let Some(item) = runner.next_item() {
+                match item {
+                    RunItem::Step(st) => write_trace_lines(&mut trace, &st),
+                    RunItem::Check(c) => checks.push((c.after_step, c.passed, c.detail)),
+                }
+            }
+            assert!(trace == trace_text(&run), "{name}: the traces differ");
+            let kept: Vec<_> = run
+                .checks
+                .iter()
+                .map(|c| (c.after_step, c.passed, c.detail.clone()))
+                .collect();
+            assert_eq!(checks, kept, "{name}");
+            let summary = runner.finish();
+            assert_eq!(summary.steps as usize, run.steps.len(), "{name}");
+            assert_eq!(summary.all_passed(), run.all_passed(), "{name}");
+
+            // Stopping early hands out the same first steps.
+            let mut first = Vec::new();
+            let stopped = run_streaming(&s, Some(3), |st| {
+                first.push(st.step);
+                true
+            });
+            assert_eq!(stopped.steps as usize, run.steps.len().min(3), "{name}");
+            assert_eq!(first, (1..=stopped.steps).collect::<Vec<_>>(), "{name}");
+        }
+    }
+
+    #[test]
+    fn on_step_false_stops_the_run() {
+        let s = parse("machine linux ram=1GiB\nspawn a\nspawn b\nspawn c\nexpect c running\n")
+            .expect("parses");
+        let mut seen = 0;
+        let summary = run_streaming(&s, None, |_| {
+            seen += 1;
+            false
+        });
+        assert_eq!((seen, summary.steps), (1, 1));
+        assert!(summary.checks.is_empty());
+    }
+
+    #[test]
+    fn the_commit_summary_is_what_meminfo_prints() {
+        for (name, s) in library() {
+            let mut runner = Runner::new(&s, None);
+            while let Some(item) = runner.next_item() {
+                let RunItem::Step(st) = item else { continue };
+                let kb = |field: &str| {
+                    let q = crate::query::Query::Meminfo {
+                        field: field.into(),
+                    };
+                    match runner.machine().query(&q) {
+                        Ok(Value::Bytes(b)) => b / 1024,
+                        other => panic!("{name}: meminfo.{field} is {other:?}"),
+                    }
+                };
+                assert_eq!(st.committed_as_kb, kb("Committed_AS"), "{name} {}", st.step);
+                assert_eq!(st.commit_limit_kb, kb("CommitLimit"), "{name} {}", st.step);
+                assert_eq!(st.mem_free_kb, kb("MemFree"), "{name} {}", st.step);
+            }
+        }
+    }
+
+    fn error_of(text: &str) -> String {
+        let s = parse(text).expect("the test scenario parses");
+        run(&s).error.expect("a scenario error").message
+    }
+
+    #[test]
+    fn an_error_on_a_never_created_mapping_names_the_failed_mmap() {
+        let m = error_of(
+            "machine linux ram=1GiB swap=0 overcommit=2\nspawn p\n\
+             p mmap a 1MiB rw private anon\np mmap b 100GiB rw private anon\n\
+             p mprotect b r\n",
+        );
+        assert_eq!(
+            m,
+            "process `p` has no mapping named `b`: its mmap at line 4 failed with ENOMEM"
+        );
+        // Placement next to the failed mapping, and a child that inherited the failure.
+        let m = error_of(
+            "machine linux ram=1GiB swap=0 overcommit=2\nspawn p\n\
+             p mmap b 100GiB rw private anon\np fork q\nq mmap c 1MiB rw private anon below=b\n",
+        );
+        assert!(
+            m.ends_with("its mmap at line 3 (by `p`, before it forked) failed with ENOMEM"),
+            "{m}"
+        );
+        // Other scenario errors keep their own message.
+        let m = error_of(
+            "machine linux ram=1GiB\nspawn p\np mmap a 1MiB rw private anon\np vfork c\n\
+             p write a[0..4KiB]\n",
+        );
+        assert!(!m.contains("its mmap"), "{m}");
+    }
 }

@@ -18,6 +18,7 @@ use super::size::{parse_size, SizeError};
 use crate::config::MachineConfig;
 use crate::op::{Op, Size};
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 type PResult<T> = Result<T, Diagnostic>;
 
@@ -145,19 +146,28 @@ struct Names {
     /// Process name → index of its address space in `mms`. Names stay after exit or kill, so
     /// that an `expect` can still ask about the process, and are never reused.
     procs: BTreeMap<String, usize>,
-    /// The mapping names of each address space. `clone` shares one; `fork`/`vfork` copy it;
-    /// `exec` starts an empty one.
-    mms: Vec<BTreeSet<String>>,
+    /// The mapping names of each address space. `clone` shares one; `fork`/`vfork` copy it
+    /// (copy-on-write: 10,000 forks of a process with 1,000 mappings share one set instead of
+    /// holding 10 million names); `exec` starts an empty one.
+    mms: Vec<Rc<BTreeSet<String>>>,
 }
 
 impl Names {
-    fn new_mm(&mut self, names: BTreeSet<String>) -> usize {
+    fn new_mm(&mut self, names: Rc<BTreeSet<String>>) -> usize {
         self.mms.push(names);
         self.mms.len() - 1
     }
 
     fn mappings(&self, proc: &str) -> Option<&BTreeSet<String>> {
-        self.procs.get(proc).and_then(|&mm| self.mms.get(mm))
+        self.procs
+            .get(proc)
+            .and_then(|&mm| self.mms.get(mm))
+            .map(|m| &**m)
+    }
+
+    /// The names of one address space, to change (copied first if a fork still shares them).
+    fn mms_mut(&mut self, mm: usize) -> Option<&mut BTreeSet<String>> {
+        self.mms.get_mut(mm).map(Rc::make_mut)
     }
 }
 
@@ -317,7 +327,7 @@ impl Parser {
                 self.names.procs.remove(&name);
             }
             Some(Intro::Mapping { mm, name }) => {
-                if let Some(names) = self.names.mms.get_mut(mm) {
+                if let Some(names) = self.names.mms_mut(mm) {
                     names.remove(&name);
                 }
             }

@@ -106,7 +106,7 @@ impl Parser {
         let name = self.new_proc_name(cur.next("a process name")?)?;
         // Registered before its options are checked, so that one typo does not make every later
         // line that uses the process an error too.
-        let mm = self.names.new_mm(BTreeSet::new());
+        let mm = self.names.new_mm(Default::default());
         self.add_proc(&name, mm);
         let (mut admin, mut adj) = (false, None);
         for &t in cur.rest() {
@@ -204,7 +204,7 @@ impl Parser {
             }
             "exec" => {
                 cur.done()?;
-                let mm = self.names.new_mm(BTreeSet::new());
+                let mm = self.names.new_mm(Default::default());
                 self.add_proc(&proc, mm);
                 Op::Exec { proc }
             }
@@ -438,7 +438,7 @@ impl Parser {
             );
         }
         let mm = self.names.procs.get(&proc).copied().unwrap_or(0);
-        let Some(names) = self.names.mms.get_mut(mm) else {
+        let Some(names) = self.names.mms_mut(mm) else {
             return err(name_tok.pos, format!("no process named `{proc}`"));
         };
         if !names.insert(name_tok.text.to_string()) {
