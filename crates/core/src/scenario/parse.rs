@@ -15,6 +15,7 @@ mod tests;
 use super::ast::{Diagnostic, Pos, Scenario, Stmt, StmtKind};
 use super::lex::{lines, Line, Tok};
 use super::size::{parse_size, SizeError};
+use super::suggest;
 use crate::config::MachineConfig;
 use crate::op::{Op, Size};
 use std::collections::{BTreeMap, BTreeSet};
@@ -46,6 +47,9 @@ fn quote(s: &str) -> String {
 const KEYWORDS: &[&str] = &[
     "machine", "sysctl", "spawn", "expect", "kill", "meminfo", "vm",
 ];
+
+/// The words a statement can start with besides a process name.
+const STATEMENTS: &[&str] = &["machine", "sysctl", "spawn", "kill", "expect"];
 
 /// `[A-Za-z_][A-Za-z0-9_-]*`: process and mapping names.
 fn is_name(s: &str) -> bool {
@@ -325,15 +329,27 @@ impl Parser {
         }
     }
 
+    /// "no process named `apps`; did you mean `app`?", or "(spawn it first)" when no known
+    /// process is close; `extra` are other words that may stand where the process does.
+    fn no_proc_message(&self, word: &str, extra: &[&str]) -> String {
+        let known = self
+            .names
+            .procs
+            .keys()
+            .map(String::as_str)
+            .chain(extra.iter().copied());
+        match suggest::closest(word, known) {
+            Some(near) => format!("no process named `{word}`; did you mean `{near}`?"),
+            None => format!("no process named `{word}` (spawn it first)"),
+        }
+    }
+
     /// A process that must already exist.
     fn proc_ref(&self, tok: Tok<'_>) -> PResult<String> {
         if self.names.procs.contains_key(tok.text) {
             Ok(tok.text.to_string())
         } else if is_name(tok.text) {
-            err(
-                tok.pos,
-                format!("no process named `{}` (spawn it first)", tok.text),
-            )
+            err(tok.pos, self.no_proc_message(tok.text, &[]))
         } else {
             err(
                 tok.pos,
@@ -379,13 +395,21 @@ impl Parser {
         if known {
             Ok(tok.text.to_string())
         } else if is_name(tok.text) {
-            err(
-                tok.pos,
-                format!(
+            let near = self
+                .names
+                .mappings(proc)
+                .and_then(|m| suggest::closest(tok.text, m.iter().map(String::as_str)));
+            let message = match near {
+                Some(near) => format!(
+                    "process `{proc}` has no mapping named `{}`; did you mean `{near}`?",
+                    tok.text
+                ),
+                None => format!(
                     "process `{proc}` has no mapping named `{}` (mmap it first)",
                     tok.text
                 ),
-            )
+            };
+            err(tok.pos, message)
         } else {
             err(
                 tok.pos,

@@ -1400,7 +1400,7 @@ fn expect_value_errors() {
     f(
         "expect vm.swappiness = 60",
         "4:11",
-        "unknown sysctl vm.swappiness",
+        "unknown sysctl \"vm.swappiness\" (known: vm.overcommit_memory,",
     );
     f("expect sysctl.kernel.x = 1", "4:15", "expected `vm`");
     f(
