@@ -18,6 +18,7 @@ use super::size::{parse_size, SizeError};
 use super::suggest;
 use crate::config::MachineConfig;
 use crate::op::{Op, Size};
+use crate::units::USER_SPACE_BYTES;
 use std::collections::{BTreeMap, BTreeSet};
 
 type PResult<T> = Result<T, Diagnostic>;
@@ -71,6 +72,9 @@ fn size_message(e: SizeError, text: &str) -> String {
         SizeError::TooPrecise => {
             format!("relative size {q} is finer than per mille: write at most one decimal, as in 12.5%ram")
         }
+        SizeError::RelativeTooLarge => {
+            format!("relative size {q} is above 100000% (a thousand times its base)")
+        }
     }
 }
 
@@ -87,6 +91,21 @@ fn abs_size(tok: Tok<'_>, what: &str) -> PResult<u64> {
             format!("{what} must be an absolute size like 64MiB, not a relative one"),
         ),
     }
+}
+
+/// An absolute size that must lie within the user address space: an offset into a mapping, a gap
+/// between two mappings. Beyond it no mapping can be met, so the scenario is wrong as written.
+fn within_user_space(tok: Tok<'_>, bytes: u64, what: &str) -> PResult<u64> {
+    if bytes > USER_SPACE_BYTES {
+        return err(
+            tok.pos,
+            format!(
+                "{what} {} is past the end of user space (0x7ffffffff000, 128 TiB): no mapping reaches it",
+                quote(tok.text)
+            ),
+        );
+    }
+    Ok(bytes)
 }
 
 /// The tokens of one statement, read left to right.
@@ -184,6 +203,8 @@ struct Parser {
     machine: Option<MachineConfig>,
     /// The first statement has been seen (and a missing `machine` line reported, if it was).
     missing_machine: bool,
+    /// SwapTotal as the operations so far leave it (every `swap=` is known when parsed).
+    swap_bytes: u64,
     names: Names,
     /// What each operation written so far introduced, by record index. A line that fails to parse
     /// still records its process and verb (introducing nothing), so that its `expect` is not a

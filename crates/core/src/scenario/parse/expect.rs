@@ -230,23 +230,23 @@ impl Parser {
     /// The `Op::verb` an `expect PROC VERB` names. `tmpfs` means the process's most recent tmpfs
     /// operation (`tmpfs-write` or `tmpfs-truncate`), and `oom_adj` is `oom_score_adj`.
     fn expect_verb(&self, proc: &str, tok: Tok<'_>) -> PResult<(&'static str, usize)> {
-        let verb =
-            match tok.text {
-                "tmpfs" => match self.last_tmpfs.get(proc) {
-                    Some(v) => *v,
-                    None => {
-                        return err(
-                            tok.pos,
-                            format!(
-                                "no earlier `tmpfs` operation by `{proc}` for this expect to check"
-                            ),
-                        )
-                    }
-                },
-                "oom_adj" => "oom_score_adj",
-                other => match expect_verbs().find(|v| *v == other) {
-                    Some(v) => v,
-                    None => return err(
+        let verb = match tok.text {
+            "tmpfs" => match self.last_tmpfs.get(proc) {
+                Some(v) => *v,
+                None => {
+                    return err(
+                        tok.pos,
+                        format!(
+                            "no earlier `tmpfs` operation by `{proc}` for this expect to check"
+                        ),
+                    )
+                }
+            },
+            "oom_adj" => "oom_score_adj",
+            other => match expect_verbs().find(|v| *v == other) {
+                Some(v) => v,
+                None => {
+                    return err(
                         tok.pos,
                         format!(
                             "expected a verb ({}, spawn) or an outcome ({OUTCOMES}), found {}{}",
@@ -257,9 +257,10 @@ impl Parser {
                                 expect_verbs().chain(OUTCOME_WORDS.iter().copied())
                             )
                         ),
-                    ),
-                },
-            };
+                    )
+                }
+            },
+        };
         match self.last_by_verb.get(&(proc.to_string(), verb)) {
             Some(&at) => Ok((verb, at)),
             None => err(

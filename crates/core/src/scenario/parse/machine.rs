@@ -240,7 +240,7 @@ impl Parser {
                 );
             }
             opts.iter()
-                .map(|&(key, value)| Ok((key.pos, StmtKind::Op(later_option(key, value)?))))
+                .map(|&(key, value)| Ok((key.pos, StmtKind::Op(self.later_option(key, value)?))))
                 .collect()
         }
     }
@@ -299,6 +299,7 @@ impl Parser {
                 }
             }
         }
+        self.swap_bytes = config.swap_bytes;
         self.machine = Some(MachineConfig::Linux(config));
         Ok(())
     }
@@ -349,12 +350,34 @@ fn ram_bytes(v: Tok<'_>) -> PResult<u64> {
     Ok(b)
 }
 
-/// One option of a `machine` line after boot, as an operation.
+impl Parser {
+    /// One option of a `machine` line after boot, as an operation.
+    fn later_option(&mut self, key: Tok<'_>, value: Tok<'_>) -> PResult<Op> {
+        if key.text == "swap" {
+            // The new SwapTotal is known now (RAM is fixed and every earlier swap change is too),
+            // so the 4 PiB ceiling of boot swap holds for relative sizes as well.
+            let bytes = size(value)?;
+            let ram = self.machine.as_ref().map_or(0, MachineConfig::ram_bytes);
+            let swap = bytes.resolve(ram, self.swap_bytes);
+            if swap > MAX_MEMORY_BYTES {
+                return err(
+                    value.pos,
+                    format!(
+                        "swap {} comes to {swap} bytes, above the simulator's limit of 4 PiB",
+                        quote(value.text)
+                    ),
+                );
+            }
+            self.swap_bytes = swap / PAGE_SIZE * PAGE_SIZE;
+            return Ok(Op::SetSwap { bytes });
+        }
+        later_option(key, value)
+    }
+}
+
+/// One option of a `machine` line after boot other than `swap=`, as an operation.
 fn later_option(key: Tok<'_>, value: Tok<'_>) -> PResult<Op> {
     match key.text {
-        "swap" => Ok(Op::SetSwap {
-            bytes: size(value)?,
-        }),
         "ram" | "kernel" => err(
             key.pos,
             format!(

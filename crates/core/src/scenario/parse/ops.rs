@@ -1,7 +1,8 @@
 //! Operation lines: `spawn`, `kill PROC`, and every `PROC VERB …` form.
 
 use super::{
-    abs_size, err, is_name, quote, size, suggest, Cur, PResult, Parser, KEYWORDS, STATEMENTS,
+    abs_size, err, is_name, quote, size, suggest, within_user_space, Cur, PResult, Parser,
+    KEYWORDS, STATEMENTS,
 };
 use crate::op::{Advice, Backing, BrkChange, ForkKind, Op, Placement, Prot, Size, Target};
 use crate::scenario::lex::Tok;
@@ -482,6 +483,11 @@ impl Parser {
             );
         };
         let (start_size, end_size) = (size(start)?, size(end)?);
+        for (tok, bound) in [(start, start_size), (end, end_size)] {
+            if let Size::Bytes(b) = bound {
+                within_user_space(tok, b, "the range bound")?;
+            }
+        }
         if known_not_below(start_size, end_size) {
             return err(
                 start.pos,
@@ -641,7 +647,10 @@ impl Parser {
                         }
                     };
                 }
-                ("gap", Some(v)) => gap = Some((t, abs_size(v, "a gap")?)),
+                ("gap", Some(v)) => {
+                    let g = within_user_space(v, abs_size(v, "a gap")?, "the gap")?;
+                    gap = Some((t, g));
+                }
                 _ => {
                     let near =
                         suggest::closest(key, MMAP_OPTIONS.iter().map(|o| o.trim_end_matches('=')))
