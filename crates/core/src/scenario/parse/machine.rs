@@ -190,7 +190,11 @@ impl Parser {
         let mut opts = Vec::new();
         for &t in cur.rest() {
             let Some((key, value)) = t.split("=") else {
-                let near = suggest::closest(t.text, OPTIONS.iter().copied())
+                let near = OPTIONS
+                    .iter()
+                    .copied()
+                    .find(|o| *o == t.text)
+                    .or_else(|| suggest::closest(t.text, OPTIONS.iter().copied()))
                     .map(|o| format!("; did you mean `{o}=`?"))
                     .unwrap_or_else(|| suggest::hint(t.text, ["linux", "measured"]));
                 return err(

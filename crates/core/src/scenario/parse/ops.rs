@@ -179,10 +179,15 @@ impl Parser {
                 return err(t.pos, format!("{} is given twice", quote(t.text)));
             } else {
                 let key = t.text.split_once('=').map_or(t.text, |(k, _)| k);
-                let near = suggest::closest(key, ["admin", "adj"]).map_or(String::new(), |n| {
-                    let shown = if n == "adj" { "adj=N" } else { n };
-                    format!("; did you mean `{shown}`?")
-                });
+                let words = ["admin", "adj"];
+                let exact = words.iter().copied().find(|w| *w == key);
+                let near =
+                    exact
+                        .or_else(|| suggest::closest(key, words))
+                        .map_or(String::new(), |n| {
+                            let shown = if n == "adj" { "adj=N" } else { n };
+                            format!("; did you mean `{shown}`?")
+                        });
                 return err(
                     t.pos,
                     format!(
@@ -652,12 +657,14 @@ impl Parser {
                     gap = Some((t, g));
                 }
                 _ => {
-                    let near =
-                        suggest::closest(key, MMAP_OPTIONS.iter().map(|o| o.trim_end_matches('=')))
-                            .and_then(|n| {
-                                MMAP_OPTIONS.iter().find(|o| o.trim_end_matches('=') == n)
-                            })
-                            .map_or(String::new(), |n| format!("; did you mean `{n}`?"));
+                    // `offset` without `=`, `noreserve=1` with one: the exact name, written right.
+                    let names = MMAP_OPTIONS.iter().map(|o| o.trim_end_matches('='));
+                    let near = names
+                        .clone()
+                        .find(|n| *n == key)
+                        .or_else(|| suggest::closest(key, names))
+                        .and_then(|n| MMAP_OPTIONS.iter().find(|o| o.trim_end_matches('=') == n))
+                        .map_or(String::new(), |n| format!("; did you mean `{n}`?"));
                     return err(
                         t.pos,
                         format!(

@@ -1732,6 +1732,10 @@ fn misspelled_names_get_did_you_mean() {
         "1:24: expected an option like `ram=24GiB` or `overcommit=2`, found \"mesured\"; did you mean `measured`?",
     );
     fails_exactly(
+        "machine linux ram=8GiB swap\n",
+        "1:24: expected an option like `ram=24GiB` or `overcommit=2`, found \"swap\"; did you mean `swap=`?",
+    );
+    fails_exactly(
         "machine linux ram=8GiB cpu\n",
         "1:24: expected an option like `ram=24GiB` or `overcommit=2`, found \"cpu\"; did you mean `cpus=`?",
     );
@@ -1822,6 +1826,20 @@ fn misspelled_names_get_did_you_mean() {
     fails_exactly(
         &with_app("app mmap b 1GiB rw private file /f offst=4096B\n"),
         &format!("5:36: expected an mmap option ({options}), found \"offst=4096B\"; did you mean `offset=`?"),
+    );
+    fails_exactly(
+        &with_app("app mmap b 1GiB rw private file /f offset\n"),
+        &format!(
+            "5:36: expected an mmap option ({options}), found \"offset\"; did you mean `offset=`?"
+        ),
+    );
+    fails_exactly(
+        &with_app("app mmap b 1GiB rw private anon noreserve=1\n"),
+        &format!("5:33: expected an mmap option ({options}), found \"noreserve=1\"; did you mean `noreserve`?"),
+    );
+    fails_exactly(
+        &format!("{M}spawn app adj\n"),
+        "2:11: expected `admin` or `adj=N` after the process name, found \"adj\"; did you mean `adj=N`?",
     );
     fails_exactly(
         &with_app("app mmap b 1GiB rw private anon bellow=a\n"),
