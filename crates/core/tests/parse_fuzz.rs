@@ -361,3 +361,20 @@ fn extreme_values_are_errors_or_run() {
         }
     }
 }
+
+/// The fuzzer's seed of extremes parses and runs to the end with the invariants intact (it is
+/// only useful next to the edges if it is valid itself).
+#[test]
+fn extremes_seed_runs() {
+    let src = include_str!("../../../fuzz/seeds/extremes.vmlab");
+    let s = match parse(src) {
+        Ok(s) => s,
+        Err(d) => panic!("fuzz/seeds/extremes.vmlab does not parse: {}", d[0]),
+    };
+    let run = vmlab_core::sim::run(&s);
+    assert!(run.error.is_none(), "{:?}", run.error);
+    assert_eq!(run.machine.check_invariants(), Ok(()));
+    for c in &run.checks {
+        assert!(c.passed, "{}: {}", c.text, c.detail);
+    }
+}
