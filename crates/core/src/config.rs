@@ -1,7 +1,7 @@
 //! A machine's configuration: which OS, how much RAM and swap, which kernel, which sysctls.
 
 use crate::kernel::KernelVersion;
-use crate::units::{pages_up, KIB, PAGE_SIZE};
+use crate::units::{pages_up, KIB, PAGE_SHIFT, PAGE_SIZE};
 use serde::{Deserialize, Serialize};
 
 /// The operating system a simulated machine runs. Linux is modelled now; the Windows machine
@@ -146,6 +146,23 @@ impl LinuxConfig {
         }
     }
 
+    /// Base pages per huge page (at least 1, so that a division by it is always defined).
+    pub fn pages_per_hugepage(&self) -> u64 {
+        (self.hugepage_bytes >> PAGE_SHIFT).max(1)
+    }
+
+    /// The huge page pool a boot with `hugepages=N` gets: as many huge pages as free RAM holds,
+    /// the cap `vm.nr_hugepages` applies when written (mm/hugetlb.c: hugetlb_hstate_alloc_pages
+    /// allocates until memory runs out; set_max_huge_pages likewise). At boot all of RAM is free.
+    /// The result times [`Self::pages_per_hugepage`] is at most the RAM's page count, so no
+    /// arithmetic on the pool can overflow.
+    pub fn boot_hugepages(&self) -> u64 {
+        let ram_pages = self.ram_bytes >> PAGE_SHIFT;
+        self.sysctls
+            .nr_hugepages
+            .min(ram_pages / self.pages_per_hugepage())
+    }
+
     /// The machine of model-spec §L13: 24,684,092 kB of RAM, no swap, Linux 6.18, with the
     /// reserves it reported (user 100407 kB, admin 8192 kB).
     pub fn measured() -> Self {
@@ -194,6 +211,24 @@ mod tests {
         assert_eq!(small.user_reserve_kbytes, 32_768);
         assert_eq!(small.admin_reserve_kbytes, 8192);
         assert_eq!(s.max_map_count, 65530);
+    }
+
+    #[test]
+    fn boot_hugepages_fit_in_ram() {
+        // 8 GiB of RAM holds 4096 huge pages of 2 MiB.
+        let mut c = LinuxConfig::new(8 << 30);
+        for (asked, got) in [(0, 0), (100, 100), (4096, 4096), (4097, 4096)] {
+            c.sysctls.nr_hugepages = asked;
+            assert_eq!(c.boot_hugepages(), got, "hugepages={asked}");
+        }
+        for asked in [1u64 << 63, u64::MAX] {
+            c.sysctls.nr_hugepages = asked;
+            assert_eq!(c.boot_hugepages(), 4096, "hugepages={asked}");
+        }
+        // A huge page size below a page still divides safely.
+        c.hugepage_bytes = 0;
+        assert_eq!(c.pages_per_hugepage(), 1);
+        assert_eq!(c.boot_hugepages(), (8 << 30) / PAGE_SIZE);
     }
 
     #[test]

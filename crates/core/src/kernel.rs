@@ -92,21 +92,68 @@ impl fmt::Display for KernelVersion {
     }
 }
 
+/// A version part: ASCII digits, no sign, at most 9 of them (so it fits a `u32`).
+fn version_part(p: &str) -> Option<u32> {
+    if p.is_empty() || p.len() > 9 || !p.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    p.parse().ok()
+}
+
+/// `MAJOR.MINOR` or `MAJOR.MINOR.PATCH`, each part plain decimal digits without a leading zero,
+/// MAJOR from 2 to 9 and MINOR below 1000. The patch level is accepted and ignored (6.12.95 behaves
+/// as 6.12), and so is a `uname -r` suffix after the first `-` (`6.1.0-18-amd64`, `6.8.0-rc3`).
+/// Anything else is an error, never a guess: `6` (which minor?), `6.1.2.3`, `6.`, `06.1`, `6.+1`.
 impl std::str::FromStr for KernelVersion {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let mut parts = s.split('.');
-        let major = parts.next().and_then(|p| p.parse::<u32>().ok());
-        let minor = parts
-            .next()
-            .map(|p| p.parse::<u32>().ok())
-            .unwrap_or(Some(0));
-        // A patch level is accepted and ignored: 6.12.95 behaves as 6.12.
-        let patch_ok = parts.all(|p| p.parse::<u32>().is_ok());
-        match (major, minor, patch_ok) {
-            (Some(major @ 2..=9), Some(minor), true) if minor < 1000 => Ok(Self { major, minor }),
+        let shown = || {
+            let short: String = s.chars().take(40).collect();
+            if s.chars().nth(40).is_some() {
+                format!("{short}…")
+            } else {
+                short
+            }
+        };
+        let generic = || {
+            format!(
+                "`{}` is not a kernel version like 6.6 or 4.19 (MAJOR.MINOR[.PATCH], 2.x to 9.x)",
+                shown()
+            )
+        };
+        let version = match s.split_once('-') {
+            Some((v, suffix)) if !suffix.is_empty() && !v.is_empty() => v,
+            Some(_) => return Err(generic()),
+            None => s,
+        };
+        let parts: Vec<&str> = version.split('.').collect();
+        let numbers: Vec<u32> = match parts.iter().map(|p| version_part(p)).collect() {
+            Some(n) => n,
+            None => return Err(generic()),
+        };
+        if let Some(p) = parts.iter().find(|p| p.len() > 1 && p.starts_with('0')) {
+            let fixed: Vec<String> = numbers.iter().map(u32::to_string).collect();
+            return Err(format!(
+                "kernel version `{}` has a leading zero in `{p}`: write {}",
+                shown(),
+                fixed.join(".")
+            ));
+        }
+        match numbers[..] {
+            [major] => Err(format!(
+                "kernel version `{}` needs a minor version, as in {major}.1: the eras differ within a major version (5.1 and 5.2 account differently)",
+                shown()
+            )),
+            [major @ 2..=9, minor] | [major @ 2..=9, minor, _] if minor < 1000 => {
+                Ok(Self { major, minor })
+            }
+            [_, _] | [_, _, _] => Err(format!(
+                "kernel version `{}` is outside the range vmlab models (2.x to 9.x, minor below 1000)",
+                shown()
+            )),
             _ => Err(format!(
-                "`{s}` is not a kernel version like 6.6 or 4.19 (2.x to 9.x)"
+                "kernel version `{}` has too many parts: write MAJOR.MINOR or MAJOR.MINOR.PATCH, as in 6.6 or 6.1.2",
+                shown()
             )),
         }
     }
@@ -128,5 +175,47 @@ mod tests {
         assert_eq!(v("6.12.95"), KernelVersion::new(6, 12));
         assert!("6.x".parse::<KernelVersion>().is_err());
         assert!("".parse::<KernelVersion>().is_err());
+    }
+
+    #[test]
+    fn versions_are_exact_or_errors() {
+        let v = |s: &str| s.parse::<KernelVersion>();
+        assert_eq!(v("6.1.0-18-amd64"), Ok(KernelVersion::new(6, 1)));
+        assert_eq!(v("6.8.0-rc3"), Ok(KernelVersion::new(6, 8)));
+        assert_eq!(v("4.9.337"), Ok(KernelVersion::new(4, 9)));
+        assert_eq!(v("6.0"), Ok(KernelVersion::new(6, 0)));
+        assert_eq!(
+            v("6"),
+            Err("kernel version `6` needs a minor version, as in 6.1: the eras differ within a major version (5.1 and 5.2 account differently)".into())
+        );
+        assert_eq!(
+            v("6.1.2.3"),
+            Err("kernel version `6.1.2.3` has too many parts: write MAJOR.MINOR or MAJOR.MINOR.PATCH, as in 6.6 or 6.1.2".into())
+        );
+        assert_eq!(
+            v("06.1"),
+            Err("kernel version `06.1` has a leading zero in `06`: write 6.1".into())
+        );
+        assert_eq!(
+            v("10.1"),
+            Err("kernel version `10.1` is outside the range vmlab models (2.x to 9.x, minor below 1000)".into())
+        );
+        for bad in [
+            "6.",
+            ".6",
+            "6..1",
+            "6.+1",
+            "+6.1",
+            "6.1-",
+            "-rc1",
+            "6.1.x",
+            "99999999999.1",
+        ] {
+            assert_eq!(
+                v(bad),
+                Err(format!("`{bad}` is not a kernel version like 6.6 or 4.19 (MAJOR.MINOR[.PATCH], 2.x to 9.x)")),
+                "{bad}"
+            );
+        }
     }
 }

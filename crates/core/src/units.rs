@@ -10,6 +10,11 @@ pub const MIB: u64 = 1 << 20;
 pub const GIB: u64 = 1 << 30;
 pub const TIB: u64 = 1 << 40;
 
+/// The top of user space, `TASK_SIZE` on x86-64 with 4-level paging (128 TiB less a guard page;
+/// Windows x64 gives user space 128 TiB too). No mapping is larger, so an offset into a mapping or
+/// a gap between two mappings beyond it can never be met.
+pub const USER_SPACE_BYTES: u64 = 0x7fff_ffff_f000;
+
 /// Bytes to pages, rounding up (the kernel's `PAGE_ALIGN(len) >> PAGE_SHIFT`).
 pub const fn pages_up(bytes: u64) -> u64 {
     bytes.div_ceil(PAGE_SIZE)

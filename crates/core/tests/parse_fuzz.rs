@@ -270,3 +270,111 @@ fn mutated_scenarios_never_panic() {
         panic!("{first}");
     }
 }
+
+/// Hand-picked extremes: 2^64 - 1 bytes, TASK_SIZE and one past it, the last page below 2^64,
+/// relative sizes on a 4 PiB machine, the sysctls at their types' limits. Each is a `line:col`
+/// error or a scenario the simulator runs to the end with its invariants intact.
+#[test]
+fn extreme_values_are_errors_or_run() {
+    const MAX: &str = "18446744073709551615B";
+    let m = "machine linux ram=8GiB swap=1GiB\nspawn p\np mmap a 1GiB rw private anon\n";
+    let big = "machine linux ram=4096TiB swap=4096TiB\nspawn p\n";
+    let mut cases: Vec<String> = vec![
+        format!("{m}p mmap b 16777215TiB rw private anon\n"),
+        format!("{m}sysctl vm.overcommit_memory=1\np mmap b 16TiB rw private anon populate\n"),
+        format!("{m}p mmap b 1GiB rw private file /f offset={MAX}\n"),
+        format!("{m}p mmap b 1GiB rw private file /f offset=18446744073709547520B\np write b\n"),
+        format!("{m}p mmap b 1GiB rw shared tmpfs /t offset=9223372036854775808B\np write b\n"),
+        format!("{m}p tmpfs write /t {MAX}\np tmpfs truncate /t {MAX}\n"),
+        format!("{m}p tmpfs write /t 1MiB offset=9223372036854771712B\n"),
+        format!("{m}p shmget k {MAX}\np mmap s 1GiB rw shared shm k\n"),
+        format!("{m}p brk +100000%ramswap\np mremap a 100000%ramswap maymove\n"),
+        format!("{m}p stack 128TiB\n"),
+        format!("{m}expect meminfo.Committed_AS = {MAX} ± {MAX}\nexpect p.vmas > -9223372036854775808 ± 9223372036854775807\n"),
+        format!("{m}machine swap=4096TiB\nmachine swap=100%swap\np mmap b 100000%ramswap rw private anon\n"),
+        format!("{big}p mmap a 100%ram rw private anon\np mmap b 100%ramswap rw shared anon\n"),
+        format!("{big}p shmget k 100%ram\np mmap s 100%ram rw shared shm k\n"),
+        format!("machine linux ram=4096TiB overcommit=1\nspawn p\np mmap a 100%ram rw private anon\np fork c\n"),
+        "machine linux ram=8GiB admin_reserve_kbytes=18446744073709551615 user_reserve_kbytes=18446744073709551615\nspawn p\nsysctl vm.overcommit_memory=2\np mmap b 1GiB rw private anon\n".into(),
+        "machine linux ram=8GiB max_map_count=2147483647 overcommit=2 ratio=2147483647\nspawn p\np mmap a 1GiB rw private anon\n".into(),
+        "machine linux ram=8GiB max_map_count=0\nspawn p\np mmap a 1GiB rw private anon\n".into(),
+    ];
+    for at in [
+        "0xffffffffffffffff",
+        "0xfffffffffffff000",
+        "0x7ffffffff000",
+        "0x7ffffffff001",
+        "0x7fffffffe000",
+        "0x0",
+    ] {
+        cases.push(format!("{m}p mmap b 8KiB rw private anon at={at}\n"));
+        cases.push(format!("{m}p mmap b 16777215TiB rw private anon at={at}\n"));
+    }
+    for gap in [MAX, "140737488351232B", "140737488351233B", "128TiB"] {
+        cases.push(format!(
+            "{m}p mmap b 1GiB rw private anon below=a gap={gap}\n"
+        ));
+        cases.push(format!(
+            "{m}p mmap b 1GiB rw private anon above=a gap={gap}\n"
+        ));
+    }
+    for (verb, tail) in [
+        ("write", ""),
+        ("read", ""),
+        ("munmap", ""),
+        ("madvise", " dontneed"),
+        ("mprotect", " r"),
+    ] {
+        for range in [
+            format!("0..{MAX}"),
+            format!("18446744073709551614B..{MAX}"),
+            "0..140737488351232B".into(),
+            "1GiB..2GiB".into(),
+            "0..100000%ramswap".into(),
+            "0..100000.1%ram".into(),
+            "4095B..4097B".into(),
+        ] {
+            cases.push(format!("{m}p {verb} a[{range}]{tail}\n"));
+        }
+    }
+    for n in ["9223372036854775808", "18446744073709551615"] {
+        cases.push(format!(
+            "machine linux ram=8GiB hugepages={n}\nspawn p\np mmap a 4MiB rw private anon hugetlb\nsysctl vm.nr_hugepages={n}\nmachine hugepages={n}\n"
+        ));
+        cases.push(format!("{big}machine hugepages={n}\n"));
+    }
+    for src in &cases {
+        let outcome = catch_unwind(AssertUnwindSafe(|| match parse(src) {
+            Ok(s) => {
+                let run = vmlab_core::sim::run(&s);
+                run.machine.check_invariants()
+            }
+            Err(d) => {
+                assert!(d.iter().all(|d| d.pos.line >= 1 && d.pos.col >= 1));
+                Ok(())
+            }
+        }));
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(why)) => panic!("invariant broken: {why}\ninput: {src:?}"),
+            Err(_) => panic!("panicked\ninput: {src:?}"),
+        }
+    }
+}
+
+/// The fuzzer's seed of extremes parses and runs to the end with the invariants intact (it is
+/// only useful next to the edges if it is valid itself).
+#[test]
+fn extremes_seed_runs() {
+    let src = include_str!("../../../fuzz/seeds/extremes.vmlab");
+    let s = match parse(src) {
+        Ok(s) => s,
+        Err(d) => panic!("fuzz/seeds/extremes.vmlab does not parse: {}", d[0]),
+    };
+    let run = vmlab_core::sim::run(&s);
+    assert!(run.error.is_none(), "{:?}", run.error);
+    assert_eq!(run.machine.check_invariants(), Ok(()));
+    for c in &run.checks {
+        assert!(c.passed, "{}: {}", c.text, c.detail);
+    }
+}

@@ -129,7 +129,9 @@ pub struct LinuxMachine {
 pub struct OpError(pub String);
 
 impl LinuxMachine {
-    pub fn new(cfg: LinuxConfig) -> Self {
+    pub fn new(mut cfg: LinuxConfig) -> Self {
+        // `hugepages=N` at boot gets what RAM holds, as the sysctl does (config.rs: boot_hugepages).
+        cfg.sysctls.nr_hugepages = cfg.boot_hugepages();
         LinuxMachine {
             cfg,
             committed: 0,

@@ -6,6 +6,7 @@ pub mod fields;
 mod lex;
 mod parse;
 mod size;
+mod suggest;
 
 pub use ast::*;
 pub use parse::parse;

@@ -15,8 +15,10 @@ mod tests;
 use super::ast::{Diagnostic, Pos, Scenario, Stmt, StmtKind};
 use super::lex::{lines, Line, Tok};
 use super::size::{parse_size, SizeError};
+use super::suggest;
 use crate::config::MachineConfig;
 use crate::op::{Op, Size};
+use crate::units::USER_SPACE_BYTES;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
@@ -48,6 +50,9 @@ const KEYWORDS: &[&str] = &[
     "machine", "sysctl", "spawn", "expect", "kill", "meminfo", "vm",
 ];
 
+/// The words a statement can start with besides a process name.
+const STATEMENTS: &[&str] = &["machine", "sysctl", "spawn", "kill", "expect"];
+
 /// `[A-Za-z_][A-Za-z0-9_-]*`: process and mapping names.
 fn is_name(s: &str) -> bool {
     let mut chars = s.chars();
@@ -68,6 +73,9 @@ fn size_message(e: SizeError, text: &str) -> String {
         SizeError::TooPrecise => {
             format!("relative size {q} is finer than per mille: write at most one decimal, as in 12.5%ram")
         }
+        SizeError::RelativeTooLarge => {
+            format!("relative size {q} is above 100000% (a thousand times its base)")
+        }
     }
 }
 
@@ -84,6 +92,21 @@ fn abs_size(tok: Tok<'_>, what: &str) -> PResult<u64> {
             format!("{what} must be an absolute size like 64MiB, not a relative one"),
         ),
     }
+}
+
+/// An absolute size that must lie within the user address space: an offset into a mapping, a gap
+/// between two mappings. Beyond it no mapping can be met, so the scenario is wrong as written.
+fn within_user_space(tok: Tok<'_>, bytes: u64, what: &str) -> PResult<u64> {
+    if bytes > USER_SPACE_BYTES {
+        return err(
+            tok.pos,
+            format!(
+                "{what} {} is past the end of user space (0x7ffffffff000, 128 TiB): no mapping reaches it",
+                quote(tok.text)
+            ),
+        );
+    }
+    Ok(bytes)
 }
 
 /// The tokens of one statement, read left to right.
@@ -190,6 +213,8 @@ struct Parser {
     machine: Option<MachineConfig>,
     /// The first statement has been seen (and a missing `machine` line reported, if it was).
     missing_machine: bool,
+    /// SwapTotal as the operations so far leave it (every `swap=` is known when parsed).
+    swap_bytes: u64,
     names: Names,
     /// What each operation written so far introduced, by record index. A line that fails to parse
     /// still records its process and verb (introducing nothing), so that its `expect` is not a
@@ -335,15 +360,27 @@ impl Parser {
         }
     }
 
+    /// "no process named `apps`; did you mean `app`?", or "(spawn it first)" when no known
+    /// process is close; `extra` are other words that may stand where the process does.
+    fn no_proc_message(&self, word: &str, extra: &[&str]) -> String {
+        let known = self
+            .names
+            .procs
+            .keys()
+            .map(String::as_str)
+            .chain(extra.iter().copied());
+        match suggest::closest(word, known) {
+            Some(near) => format!("no process named `{word}`; did you mean `{near}`?"),
+            None => format!("no process named `{word}` (spawn it first)"),
+        }
+    }
+
     /// A process that must already exist.
     fn proc_ref(&self, tok: Tok<'_>) -> PResult<String> {
         if self.names.procs.contains_key(tok.text) {
             Ok(tok.text.to_string())
         } else if is_name(tok.text) {
-            err(
-                tok.pos,
-                format!("no process named `{}` (spawn it first)", tok.text),
-            )
+            err(tok.pos, self.no_proc_message(tok.text, &[]))
         } else {
             err(
                 tok.pos,
@@ -389,13 +426,21 @@ impl Parser {
         if known {
             Ok(tok.text.to_string())
         } else if is_name(tok.text) {
-            err(
-                tok.pos,
-                format!(
+            let near = self
+                .names
+                .mappings(proc)
+                .and_then(|m| suggest::closest(tok.text, m.iter().map(String::as_str)));
+            let message = match near {
+                Some(near) => format!(
+                    "process `{proc}` has no mapping named `{}`; did you mean `{near}`?",
+                    tok.text
+                ),
+                None => format!(
                     "process `{proc}` has no mapping named `{}` (mmap it first)",
                     tok.text
                 ),
-            )
+            };
+            err(tok.pos, message)
         } else {
             err(
                 tok.pos,

@@ -17,7 +17,14 @@ pub(crate) enum SizeError {
     NotWhole,
     /// A relative size finer than per mille (`12.55%ram`).
     TooPrecise,
+    /// A relative size above [`MAX_PER_MILLE`] (`99999999%ram`).
+    RelativeTooLarge,
 }
+
+/// The largest relative size, 100000% (a thousand times its base). Larger ones mean nothing on
+/// any machine, and the cap keeps every resolved size below 2^63 bytes (the base is at most
+/// 8 PiB of RAM + swap), so adding one to an address or rounding it up to a page cannot overflow.
+pub(crate) const MAX_PER_MILLE: u64 = 1_000_000;
 
 /// The units a size may carry, all binary; `kB` means KiB as in `/proc/meminfo`.
 pub(crate) const UNITS: &[(&str, u64)] = &[
@@ -124,7 +131,10 @@ pub(crate) fn parse_size(s: &str) -> Result<Size, SizeError> {
             Err(SizeError::NotWhole) => return Err(SizeError::TooPrecise),
             Err(e) => return Err(e),
         };
-        let per_mille = u64::try_from(per_mille).map_err(|_| SizeError::TooLarge)?;
+        let per_mille = u64::try_from(per_mille)
+            .ok()
+            .filter(|&p| p <= MAX_PER_MILLE)
+            .ok_or(SizeError::RelativeTooLarge)?;
         return Ok(Size::Fraction { per_mille, of });
     }
     let scale = UNITS
@@ -265,6 +275,19 @@ mod tests {
             })
         );
         assert_eq!(f("12.55%ram"), Err(SizeError::TooPrecise));
+        assert_eq!(
+            f("100000%ramswap"),
+            Ok(Size::Fraction {
+                per_mille: MAX_PER_MILLE,
+                of: SizeBase::RamSwap
+            })
+        );
+        assert_eq!(f("100000.1%ram"), Err(SizeError::RelativeTooLarge));
+        assert_eq!(f("99999999%ram"), Err(SizeError::RelativeTooLarge));
+        assert_eq!(
+            f("999999999999999999999%ram"),
+            Err(SizeError::RelativeTooLarge)
+        );
         assert_eq!(f("65%disk"), Err(SizeError::NotASize));
         assert_eq!(f("65%"), Err(SizeError::NotASize));
         assert_eq!(f("%ram"), Err(SizeError::NotASize));

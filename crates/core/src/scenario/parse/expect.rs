@@ -1,7 +1,8 @@
 //! `expect` lines: outcomes of earlier operations, process states, and values read by query paths.
 
+use super::machine::unknown_sysctl;
 use super::ops::VERBS;
-use super::{diag, err, is_name, quote, size_message, Cur, PResult, Parser};
+use super::{diag, err, is_name, quote, size_message, suggest, Cur, PResult, Parser};
 use crate::config::Sysctl;
 use crate::op::Errno;
 use crate::query::Query;
@@ -18,6 +19,31 @@ const OUTCOMES: &str =
 
 /// The verbs `expect PROC VERB OUTCOME` matches against [`crate::op::Op::verb`], besides [`VERBS`].
 const EXTRA_EXPECT_VERBS: &[&str] = &["spawn", "tmpfs-write", "tmpfs-truncate"];
+
+/// Every word `outcome` accepts.
+const OUTCOME_WORDS: &[&str] = &[
+    "ok", "killed", "ENOMEM", "EACCES", "EINVAL", "EEXIST", "ENOSPC", "EPERM", "ENOENT", "EFAULT",
+    "EAGAIN",
+];
+
+/// The process states `expect PROC STATE` names.
+const STATE_WORDS: &[&str] = &["running", "exited", "killed"];
+
+/// What `PROC.X` may read besides a `/proc/PID/status` field.
+const PROC_QUERIES: &[&str] = &[
+    "vmas",
+    "oom_score",
+    "oom_score_adj",
+    "oom_adj",
+    "status",
+    "smaps",
+    "rollup",
+];
+
+/// Every verb an `expect PROC VERB` may name.
+fn expect_verbs() -> impl Iterator<Item = &'static str> {
+    VERBS.iter().chain(EXTRA_EXPECT_VERBS).copied()
+}
 
 fn outcome(s: &str) -> Option<OutcomeSpec> {
     match s {
@@ -48,26 +74,36 @@ fn cmp(s: &str) -> Option<Cmp> {
     }
 }
 
-/// A field name from one of the kernel's lists, with a hint when only the case is wrong.
-fn field(seg: Tok<'_>, lists: &[&[&str]], file: &str) -> PResult<String> {
+/// A field name from one of the kernel's lists, with a hint for a misspelling; `extra` are other
+/// words that may stand there (`vmas` after `PROC.`), offered as hints too.
+fn field(seg: Tok<'_>, lists: &[&[&str]], extra: &[&str], file: &str) -> PResult<String> {
     if lists.iter().any(|l| l.contains(&seg.text)) {
         return Ok(seg.text.to_string());
     }
     let all: Vec<&str> = lists.iter().flat_map(|l| l.iter().copied()).collect();
-    if let Some(near) = all.iter().find(|f| f.eq_ignore_ascii_case(seg.text)) {
-        return err(
+    let or_extra = if extra.is_empty() {
+        String::new()
+    } else {
+        format!("; or {}", extra.join(", "))
+    };
+    match suggest::closest(seg.text, all.iter().chain(extra).copied()) {
+        Some(near) if near.eq_ignore_ascii_case(seg.text) => err(
             seg.pos,
             format!("no {file} field {}; did you mean `{near}`? (field names are case-sensitive, as the kernel prints them)", quote(seg.text)),
-        );
-    }
-    err(
-        seg.pos,
-        format!(
-            "no {file} field {} (fields: {})",
-            quote(seg.text),
-            all.join(" ")
         ),
-    )
+        Some(near) => err(
+            seg.pos,
+            format!("no {file} field {}; did you mean `{near}`?", quote(seg.text)),
+        ),
+        None => err(
+            seg.pos,
+            format!(
+                "no {file} field {} (fields: {}{or_extra})",
+                quote(seg.text),
+                all.join(" ")
+            ),
+        ),
+    }
 }
 
 /// The right-hand side of a comparison, of the kind the query reads.
@@ -117,7 +153,7 @@ impl Parser {
                 return if self.names.procs.contains_key(a0.text) {
                     err(a0.end(), "expected `running`, `exited`, `killed` or an outcome after the process name")
                 } else {
-                    err(a0.pos, format!("expected an outcome ({OUTCOMES}), a process state or a query, found {}", quote(a0.text)))
+                    err(a0.pos, format!("expected an outcome ({OUTCOMES}), a process state or a query, found {}{}", quote(a0.text), suggest::hint(a0.text, OUTCOME_WORDS.iter().copied())))
                 };
             };
             let Some(at) = self.last_op else {
@@ -137,10 +173,24 @@ impl Parser {
             if let Some(state) = state(a1.text) {
                 return Ok(Expect::State { proc, state });
             }
+            if a1.text == "tmpfs" || expect_verbs().any(|v| v == a1.text) {
+                return err(
+                    a1.end(),
+                    format!(
+                        "`expect {proc} {}` needs an outcome: ok, an errno such as ENOMEM, or killed",
+                        a1.text
+                    ),
+                );
+            }
             let Some(o) = outcome(a1.text) else {
+                let words = STATE_WORDS
+                    .iter()
+                    .chain(OUTCOME_WORDS)
+                    .copied()
+                    .chain(expect_verbs());
                 return err(
                     a1.pos,
-                    format!("expected running, exited, killed, an outcome ({OUTCOMES}) or a verb, found {}", quote(a1.text)),
+                    format!("expected running, exited, killed, an outcome ({OUTCOMES}) or a verb, found {}{}", quote(a1.text), suggest::hint(a1.text, words)),
                 );
             };
             let Some(&at) = self.last_by_proc.get(&proc) else {
@@ -161,7 +211,11 @@ impl Parser {
         let Some(o) = outcome(a2.text) else {
             return err(
                 a2.pos,
-                format!("expected an outcome ({OUTCOMES}), found {}", quote(a2.text)),
+                format!(
+                    "expected an outcome ({OUTCOMES}), found {}{}",
+                    quote(a2.text),
+                    suggest::hint(a2.text, OUTCOME_WORDS.iter().copied())
+                ),
             );
         };
         cur.done()?;
@@ -189,19 +243,19 @@ impl Parser {
                 }
             },
             "oom_adj" => "oom_score_adj",
-            other => match VERBS
-                .iter()
-                .chain(EXTRA_EXPECT_VERBS)
-                .find(|v| **v == other)
-            {
+            other => match expect_verbs().find(|v| *v == other) {
                 Some(v) => v,
                 None => {
                     return err(
                         tok.pos,
                         format!(
-                            "expected a verb ({}, spawn) or an outcome ({OUTCOMES}), found {}",
+                            "expected a verb ({}, spawn) or an outcome ({OUTCOMES}), found {}{}",
                             VERBS.join(", "),
-                            quote(other)
+                            quote(other),
+                            suggest::hint(
+                                other,
+                                expect_verbs().chain(OUTCOME_WORDS.iter().copied())
+                            )
                         ),
                     )
                 }
@@ -313,17 +367,7 @@ impl Parser {
             Some(s) => Ok(Query::Sysctl {
                 name: s.name().to_string(),
             }),
-            None => {
-                let known: Vec<&str> = Sysctl::ALL.iter().map(|s| s.name()).collect();
-                err(
-                    seg.pos,
-                    format!(
-                        "unknown sysctl vm.{} (known: {})",
-                        seg.text,
-                        known.join(", ")
-                    ),
-                )
-            }
+            None => err(seg.pos, unknown_sysctl(&format!("vm.{}", seg.text))),
         };
         let need = |i: usize, what: &str| -> PResult<Tok<'_>> {
             segs.get(i).copied().ok_or_else(|| {
@@ -342,6 +386,7 @@ impl Parser {
                 let field = field(
                     f,
                     &[MEMINFO_SIZE_FIELDS, MEMINFO_NUMBER_FIELDS],
+                    &[],
                     "/proc/meminfo",
                 )?;
                 (Query::Meminfo { field }, 2)
@@ -376,6 +421,12 @@ impl Parser {
                 )
             }
             _ => {
+                if !self.names.procs.contains_key(head.text) {
+                    return err(
+                        head.pos,
+                        self.no_proc_message(head.text, &["meminfo", "vm", "sysctl"]),
+                    );
+                }
                 let proc = self.proc_ref(head)?;
                 let f = need(1, "a field, as in app.VmRSS")?;
                 match f.text {
@@ -388,20 +439,21 @@ impl Parser {
                         let field = field(
                             f,
                             &[STATUS_SIZE_FIELDS, STATUS_NUMBER_FIELDS],
+                            &[],
                             "/proc/PID/status",
                         )?;
                         (Query::Status { proc, field }, 3)
                     }
                     "rollup" => {
                         let f = need(2, "`.FIELD`, as in app.rollup.Pss")?;
-                        let field = field(f, &[ROLLUP_SIZE_FIELDS], "/proc/PID/smaps_rollup")?;
+                        let field = field(f, &[ROLLUP_SIZE_FIELDS], &[], "/proc/PID/smaps_rollup")?;
                         (Query::Rollup { proc, field }, 3)
                     }
                     "smaps" => {
                         let m = need(2, "`.MAPPING.FIELD`, as in app.smaps.a.Rss")?;
                         let mapping = self.mapping_ref(&proc, m)?;
                         let f = need(3, "`.FIELD`, as in app.smaps.a.Rss")?;
-                        let field = field(f, &[SMAPS_SIZE_FIELDS], "/proc/PID/smaps")?;
+                        let field = field(f, &[SMAPS_SIZE_FIELDS], &[], "/proc/PID/smaps")?;
                         (
                             Query::Smaps {
                                 proc,
@@ -413,10 +465,7 @@ impl Parser {
                     }
                     _ => {
                         let lists: &[&[&str]] = &[STATUS_SIZE_FIELDS, STATUS_NUMBER_FIELDS];
-                        let field = field(f, lists, "/proc/PID/status").map_err(|mut d| {
-                            d.message.push_str("; or vmas, oom_score, oom_score_adj, oom_adj, status., smaps., rollup.");
-                            d
-                        })?;
+                        let field = field(f, lists, PROC_QUERIES, "/proc/PID/status")?;
                         (Query::Status { proc, field }, 2)
                     }
                 }

@@ -1,6 +1,6 @@
 //! `machine` lines (the boot configuration, then swap and sysctl changes) and `sysctl` lines.
 
-use super::{abs_size, diag, err, quote, size, Cur, PResult, Parser};
+use super::{abs_size, diag, err, quote, size, suggest, Cur, PResult, Parser};
 use crate::config::{LinuxConfig, MachineConfig, OvercommitMode, Sysctl};
 use crate::kernel::KernelVersion;
 use crate::op::Op;
@@ -41,6 +41,47 @@ fn option_sysctl(key: &str) -> Option<Sysctl> {
         "hugepages" => Some(Sysctl::NrHugepages),
         _ => None,
     }
+}
+
+/// The machine option that sets a sysctl: `overcommit_memory=2` on a `machine` line means
+/// `overcommit=2`.
+fn sysctl_option(sysctl: Sysctl) -> &'static str {
+    match sysctl {
+        Sysctl::OvercommitMemory => "overcommit",
+        Sysctl::OvercommitRatio => "ratio",
+        Sysctl::OvercommitKbytes => "kbytes",
+        Sysctl::AdminReserveKbytes => "admin_reserve_kbytes",
+        Sysctl::UserReserveKbytes => "user_reserve_kbytes",
+        Sysctl::MaxMapCount => "max_map_count",
+        Sysctl::NrHugepages => "hugepages",
+    }
+}
+
+/// The hint for an unknown machine option: a sysctl's own name (`overcommit_memory`) points at its
+/// option, anything else at the closest option.
+fn option_hint(key: &str) -> String {
+    match Sysctl::from_name(key) {
+        Some(sysctl) => format!("; did you mean `{}`?", sysctl_option(sysctl)),
+        None => suggest::hint(key, OPTIONS.iter().copied()),
+    }
+}
+
+/// "unknown sysctl …; did you mean …? (known: …)", the hint written the way the name was (with
+/// or without `vm.`).
+pub(super) fn unknown_sysctl(name: &str) -> String {
+    let bare = name.strip_prefix("vm.").unwrap_or(name);
+    let prefix = if bare.len() == name.len() { "" } else { "vm." };
+    let hint = suggest::closest(bare, Sysctl::ALL.iter().map(|s| s.name()))
+        .map_or(String::new(), |n| format!("; did you mean `{prefix}{n}`?"));
+    let known: Vec<String> = Sysctl::ALL
+        .iter()
+        .map(|s| format!("vm.{}", s.name()))
+        .collect();
+    format!(
+        "unknown sysctl {}{hint} (known: {})",
+        quote(name),
+        known.join(", ")
+    )
 }
 
 /// A sysctl value as the kernel's handler would accept it: `overcommit_memory` is 0, 1 or 2
@@ -121,13 +162,18 @@ impl Parser {
                 cur.i += 1;
             }
             Some(t) if boot => {
+                let near = if t.text.contains('=') {
+                    String::new()
+                } else {
+                    suggest::hint(t.text, ["linux"])
+                };
                 return err(
                     t.pos,
                     format!(
-                        "expected `linux` after `machine` (the OS to simulate), found {}",
+                        "expected `linux` after `machine` (the OS to simulate), found {}{near}",
                         quote(t.text)
                     ),
-                )
+                );
             }
             None if boot => return err(cur.end(), "expected `linux ram=SIZE` after `machine`"),
             _ => {}
@@ -144,10 +190,17 @@ impl Parser {
         let mut opts = Vec::new();
         for &t in cur.rest() {
             let Some((key, value)) = t.split("=") else {
+                let near = OPTIONS
+                    .iter()
+                    .copied()
+                    .find(|o| *o == t.text)
+                    .or_else(|| suggest::closest(t.text, OPTIONS.iter().copied()))
+                    .map(|o| format!("; did you mean `{o}=`?"))
+                    .unwrap_or_else(|| suggest::hint(t.text, ["linux", "measured"]));
                 return err(
                     t.pos,
                     format!(
-                        "expected an option like `ram=24GiB` or `overcommit=2`, found {}",
+                        "expected an option like `ram=24GiB` or `overcommit=2`, found {}{near}",
                         quote(t.text)
                     ),
                 );
@@ -156,8 +209,9 @@ impl Parser {
                 return err(
                     key.pos,
                     format!(
-                        "unknown machine option {} (options: {})",
+                        "unknown machine option {}{} (options: {})",
                         quote(key.text),
+                        option_hint(key.text),
                         OPTIONS.join(", ")
                     ),
                 );
@@ -190,7 +244,7 @@ impl Parser {
                 );
             }
             opts.iter()
-                .map(|&(key, value)| Ok((key.pos, StmtKind::Op(later_option(key, value)?))))
+                .map(|&(key, value)| Ok((key.pos, StmtKind::Op(self.later_option(key, value)?))))
                 .collect()
         }
     }
@@ -249,14 +303,28 @@ impl Parser {
                 }
             }
         }
+        self.swap_bytes = config.swap_bytes;
         self.machine = Some(MachineConfig::Linux(config));
         Ok(())
     }
 
-    /// `sysctl vm.NAME=VALUE`, also `sysctl NAME=VALUE` and with spaces around `=`.
+    /// `sysctl vm.NAME=VALUE`, also `sysctl NAME=VALUE`, with spaces around `=`, and
+    /// `sysctl -w vm.NAME=VALUE` as sysctl(8) is written (`-w` changes nothing: the statement
+    /// always writes).
     pub(super) fn sysctl_line(&mut self, toks: &[Tok<'_>]) -> PResult<Op> {
         let mut cur = Cur::new(toks, 1);
-        let first = cur.next("`vm.NAME=VALUE`")?;
+        let mut first = cur.next("`vm.NAME=VALUE`")?;
+        if first.text == "-w" {
+            first = cur.next("`vm.NAME=VALUE` after `-w`")?;
+        } else if first.text.starts_with('-') {
+            return err(
+                first.pos,
+                format!(
+                    "sysctl(8)'s option {} is not supported: only `-w` is accepted, as in `sysctl -w vm.overcommit_memory=1`",
+                    quote(first.text)
+                ),
+            );
+        }
         let (name, value) = match first.split("=") {
             Some((name, value)) if !value.text.is_empty() => (name, value),
             Some((name, _)) => (name, cur.next("a value after `=`")?),
@@ -271,18 +339,7 @@ impl Parser {
         };
         cur.done()?;
         let Some(sysctl) = Sysctl::from_name(name.text) else {
-            let known: Vec<String> = Sysctl::ALL
-                .iter()
-                .map(|s| format!("vm.{}", s.name()))
-                .collect();
-            return err(
-                name.pos,
-                format!(
-                    "unknown sysctl {} (known: {})",
-                    quote(name.text),
-                    known.join(", ")
-                ),
-            );
+            return err(name.pos, unknown_sysctl(name.text));
         };
         let value = sysctl_value(sysctl, value)?;
         Ok(Op::Sysctl { sysctl, value })
@@ -297,12 +354,34 @@ fn ram_bytes(v: Tok<'_>) -> PResult<u64> {
     Ok(b)
 }
 
-/// One option of a `machine` line after boot, as an operation.
+impl Parser {
+    /// One option of a `machine` line after boot, as an operation.
+    fn later_option(&mut self, key: Tok<'_>, value: Tok<'_>) -> PResult<Op> {
+        if key.text == "swap" {
+            // The new SwapTotal is known now (RAM is fixed and every earlier swap change is too),
+            // so the 4 PiB ceiling of boot swap holds for relative sizes as well.
+            let bytes = size(value)?;
+            let ram = self.machine.as_ref().map_or(0, MachineConfig::ram_bytes);
+            let swap = bytes.resolve(ram, self.swap_bytes);
+            if swap > MAX_MEMORY_BYTES {
+                return err(
+                    value.pos,
+                    format!(
+                        "swap {} comes to {swap} bytes, above the simulator's limit of 4 PiB",
+                        quote(value.text)
+                    ),
+                );
+            }
+            self.swap_bytes = swap / PAGE_SIZE * PAGE_SIZE;
+            return Ok(Op::SetSwap { bytes });
+        }
+        later_option(key, value)
+    }
+}
+
+/// One option of a `machine` line after boot other than `swap=`, as an operation.
 fn later_option(key: Tok<'_>, value: Tok<'_>) -> PResult<Op> {
     match key.text {
-        "swap" => Ok(Op::SetSwap {
-            bytes: size(value)?,
-        }),
         "ram" | "kernel" => err(
             key.pos,
             format!(

@@ -1,6 +1,9 @@
 //! Operation lines: `spawn`, `kill PROC`, and every `PROC VERB …` form.
 
-use super::{abs_size, err, is_name, quote, size, Cur, PResult, Parser, KEYWORDS};
+use super::{
+    abs_size, err, is_name, quote, size, suggest, within_user_space, Cur, PResult, Parser,
+    KEYWORDS, STATEMENTS,
+};
 use crate::op::{Advice, Backing, BrkChange, ForkKind, Op, Placement, Prot, Size, Target};
 use crate::scenario::lex::Tok;
 use crate::scenario::size::{parse_hex, parse_i64};
@@ -30,6 +33,64 @@ pub(super) const VERBS: &[&str] = &[
     "oom_score_adj",
     "oom_adj",
 ];
+
+/// What may back a mapping.
+const BACKINGS: &[&str] = &["anon", "file", "tmpfs", "shm"];
+
+/// The options after an mmap's backing; a trailing `=` marks those that take a value.
+const MMAP_OPTIONS: &[&str] = &[
+    "noreserve",
+    "populate",
+    "locked",
+    "growsdown",
+    "hugetlb",
+    "rdonly",
+    "offset=",
+    "at=",
+    "below=",
+    "above=",
+    "gap=",
+];
+
+/// An optional trailing flag (`maymove`, `noreserve`): present, absent, or misspelled (an error
+/// that names it, rather than the generic "unexpected … after a complete statement").
+fn flag(cur: &mut Cur<'_, '_>, name: &str) -> PResult<bool> {
+    match cur.peek() {
+        Some(t) if t.text == name => {
+            cur.i += 1;
+            Ok(true)
+        }
+        Some(t) if suggest::closest(t.text, [name]).is_some() => err(
+            t.pos,
+            format!(
+                "unexpected {} after a complete statement; did you mean `{name}`?",
+                quote(t.text)
+            ),
+        ),
+        _ => Ok(false),
+    }
+}
+
+/// The hint for a misspelled advice; the kernel's names (`MADV_DONTNEED`) map to the short ones.
+fn advice_hint(word: &str) -> String {
+    let names = [
+        Advice::DontNeed,
+        Advice::Free,
+        Advice::DontFork,
+        Advice::DoFork,
+        Advice::WipeOnFork,
+        Advice::KeepOnFork,
+    ]
+    .map(Advice::name);
+    let short = match word.get(..5) {
+        Some(p) if p.eq_ignore_ascii_case("madv_") => word.get(5..).unwrap_or(""),
+        _ => word,
+    };
+    if let Some(a) = Advice::parse(&short.to_ascii_lowercase()) {
+        return format!("; did you mean `{}`?", a.name());
+    }
+    suggest::hint(short, names)
+}
 
 /// A SysV key: letters, digits, `_` and `-` (`1234`, `db_cache`).
 fn is_key(s: &str) -> bool {
@@ -117,10 +178,20 @@ impl Parser {
             } else if t.text == "admin" || t.text.starts_with("adj=") {
                 return err(t.pos, format!("{} is given twice", quote(t.text)));
             } else {
+                let key = t.text.split_once('=').map_or(t.text, |(k, _)| k);
+                let words = ["admin", "adj"];
+                let exact = words.iter().copied().find(|w| *w == key);
+                let near =
+                    exact
+                        .or_else(|| suggest::closest(key, words))
+                        .map_or(String::new(), |n| {
+                            let shown = if n == "adj" { "adj=N" } else { n };
+                            format!("; did you mean `{shown}`?")
+                        });
                 return err(
                     t.pos,
                     format!(
-                        "expected `admin` or `adj=N` after the process name, found {}",
+                        "expected `admin` or `adj=N` after the process name, found {}{near}",
                         quote(t.text)
                     ),
                 );
@@ -146,7 +217,11 @@ impl Parser {
         let mut cur = Cur::new(toks, 0);
         let first = cur.next("a statement")?;
         if !self.names.procs.contains_key(first.text) {
-            let second_is_verb = cur.peek().is_some_and(|t| VERBS.contains(&t.text));
+            // A second word that is (or is close to) a verb says the first was meant as a process.
+            let second_is_verb = cur.peek().is_some_and(|t| {
+                VERBS.contains(&t.text) || suggest::closest(t.text, VERBS.iter().copied()).is_some()
+            });
+            let statement = suggest::closest(first.text, STATEMENTS.iter().copied());
             return if VERBS.contains(&first.text) {
                 err(
                     first.pos,
@@ -155,17 +230,29 @@ impl Parser {
                         first.text, first.text
                     ),
                 )
-            } else if is_name(first.text) && !KEYWORDS.contains(&first.text) && second_is_verb {
-                err(
-                    first.pos,
-                    format!("no process named `{}` (spawn it first)", first.text),
-                )
-            } else {
+            } else if let Some(near) = statement.filter(|_| !second_is_verb) {
                 err(
                     first.pos,
                     format!(
-                        "expected a statement (machine, sysctl, spawn, kill, expect, or PROC VERB …), found {}",
+                        "expected a statement (machine, sysctl, spawn, kill, expect, or PROC VERB …), found {}; did you mean `{near}`?",
                         quote(first.text)
+                    ),
+                )
+            } else if is_name(first.text) && !KEYWORDS.contains(&first.text) && second_is_verb {
+                err(first.pos, self.no_proc_message(first.text, &[]))
+            } else {
+                let near = self
+                    .names
+                    .procs
+                    .keys()
+                    .map(String::as_str)
+                    .chain(STATEMENTS.iter().copied());
+                err(
+                    first.pos,
+                    format!(
+                        "expected a statement (machine, sysctl, spawn, kill, expect, or PROC VERB …), found {}{}",
+                        quote(first.text),
+                        suggest::hint(first.text, near)
                     ),
                 )
             };
@@ -225,13 +312,7 @@ impl Parser {
             "mremap" => {
                 let mapping = self.mapping_ref(&proc, cur.next("a mapping name")?)?;
                 let new_len = size(cur.next("the new size")?)?;
-                let may_move = match cur.peek() {
-                    Some(t) if t.text == "maymove" => {
-                        cur.i += 1;
-                        true
-                    }
-                    _ => false,
-                };
+                let may_move = flag(&mut cur, "maymove")?;
                 Op::Mremap {
                     proc,
                     mapping,
@@ -248,8 +329,9 @@ impl Parser {
                     return err(
                         t.pos,
                         format!(
-                            "expected advice (dontneed, free, dontfork, dofork, wipeonfork or keeponfork), found {}",
-                            quote(t.text)
+                            "expected advice (dontneed, free, dontfork, dofork, wipeonfork or keeponfork), found {}{}",
+                            quote(t.text),
+                            advice_hint(t.text)
                         ),
                     );
                 };
@@ -292,13 +374,7 @@ impl Parser {
             "shmget" => {
                 let key = shm_key(cur.next("a SysV key")?)?;
                 let len = size(cur.next("the segment size")?)?;
-                let noreserve = match cur.peek() {
-                    Some(t) if t.text == "noreserve" => {
-                        cur.i += 1;
-                        true
-                    }
-                    _ => false,
-                };
+                let noreserve = flag(&mut cur, "noreserve")?;
                 Op::Shmget {
                     proc,
                     key,
@@ -334,9 +410,10 @@ impl Parser {
                 return err(
                     verb.pos,
                     format!(
-                        "expected a verb ({}), found {}",
+                        "expected a verb ({}), found {}{}",
                         VERBS.join(", "),
-                        quote(other)
+                        quote(other),
+                        suggest::hint(other, VERBS.iter().copied())
                     ),
                 )
             }
@@ -376,8 +453,9 @@ impl Parser {
             other => err(
                 what.pos,
                 format!(
-                    "expected `write` or `truncate` after `tmpfs`, found {}",
-                    quote(other)
+                    "expected `write` or `truncate` after `tmpfs`, found {}{}",
+                    quote(other),
+                    suggest::hint(other, ["write", "truncate"])
                 ),
             ),
         }
@@ -410,6 +488,11 @@ impl Parser {
             );
         };
         let (start_size, end_size) = (size(start)?, size(end)?);
+        for (tok, bound) in [(start, start_size), (end, end_size)] {
+            if let Size::Bytes(b) = bound {
+                within_user_space(tok, b, "the range bound")?;
+            }
+        }
         if known_not_below(start_size, end_size) {
             return err(
                 start.pos,
@@ -460,7 +543,11 @@ impl Parser {
             other => {
                 return err(
                     share.pos,
-                    format!("expected `private` or `shared`, found {}", quote(other)),
+                    format!(
+                        "expected `private` or `shared`, found {}{}",
+                        quote(other),
+                        suggest::hint(other, ["private", "shared"])
+                    ),
                 )
             }
         };
@@ -491,8 +578,9 @@ impl Parser {
                 return err(
                     kind.pos,
                     format!(
-                        "expected a backing (anon, file PATH, tmpfs PATH or shm KEY), found {}",
-                        quote(other)
+                        "expected a backing (anon, file PATH, tmpfs PATH or shm KEY), found {}{}",
+                        quote(other),
+                        suggest::hint(other, BACKINGS.iter().copied())
                     ),
                 )
             }
@@ -517,12 +605,19 @@ impl Parser {
                 ("hugetlb", None) => hugetlb = true,
                 ("rdonly", None) => match &mut backing {
                     Backing::File { readonly_fd, .. } => *readonly_fd = true,
-                    _ => return err(t.pos, "`rdonly` is for `file` mappings (an fd opened O_RDONLY)"),
+                    _ => {
+                        return err(
+                            t.pos,
+                            "`rdonly` is for `file` mappings (an fd opened O_RDONLY)",
+                        )
+                    }
                 },
                 ("offset", Some(v)) => {
                     let off = abs_size(v, "a file offset")?;
                     match &mut backing {
-                        Backing::File { offset, .. } | Backing::Tmpfs { offset, .. } => *offset = off,
+                        Backing::File { offset, .. } | Backing::Tmpfs { offset, .. } => {
+                            *offset = off
+                        }
                         _ => return err(t.pos, "`offset=` is for `file` and `tmpfs` mappings"),
                     }
                 }
@@ -534,7 +629,15 @@ impl Parser {
                     placement = match key {
                         "at" => match parse_hex(v.text) {
                             Some(addr) => Placement::At(addr),
-                            None => return err(v.pos, format!("expected a hex address like 0x7f0000000000, found {}", quote(v.text))),
+                            None => {
+                                return err(
+                                    v.pos,
+                                    format!(
+                                        "expected a hex address like 0x7f0000000000, found {}",
+                                        quote(v.text)
+                                    ),
+                                )
+                            }
                         },
                         _ => {
                             if v.text == name {
@@ -549,15 +652,27 @@ impl Parser {
                         }
                     };
                 }
-                ("gap", Some(v)) => gap = Some((t, abs_size(v, "a gap")?)),
+                ("gap", Some(v)) => {
+                    let g = within_user_space(v, abs_size(v, "a gap")?, "the gap")?;
+                    gap = Some((t, g));
+                }
                 _ => {
+                    // `offset` without `=`, `noreserve=1` with one: the exact name, written right.
+                    let names = MMAP_OPTIONS.iter().map(|o| o.trim_end_matches('='));
+                    let near = names
+                        .clone()
+                        .find(|n| *n == key)
+                        .or_else(|| suggest::closest(key, names))
+                        .and_then(|n| MMAP_OPTIONS.iter().find(|o| o.trim_end_matches('=') == n))
+                        .map_or(String::new(), |n| format!("; did you mean `{n}`?"));
                     return err(
                         t.pos,
                         format!(
-                            "expected an mmap option (noreserve, populate, locked, growsdown, hugetlb, rdonly, offset=, at=, below=, above=, gap=), found {}",
+                            "expected an mmap option ({}), found {}{near}",
+                            MMAP_OPTIONS.join(", "),
                             quote(t.text)
                         ),
-                    )
+                    );
                 }
             }
         }

@@ -12,6 +12,7 @@ use crate::scenario::ast::{
     Cmp, Expect, ExpectValue, OutcomeSpec, Pos, Scenario, StateSpec, StmtKind,
 };
 use crate::units::{GIB, KIB, MIB};
+use std::collections::BTreeSet;
 
 const M: &str = "machine linux ram=8GiB\n";
 
@@ -1400,7 +1401,7 @@ fn expect_value_errors() {
     f(
         "expect vm.swappiness = 60",
         "4:11",
-        "unknown sysctl vm.swappiness",
+        "unknown sysctl \"vm.swappiness\" (known: vm.overcommit_memory,",
     );
     f("expect sysctl.kernel.x = 1", "4:15", "expected `vm`");
     f(
@@ -1599,4 +1600,555 @@ fn doc_examples_parse_and_errors_are_as_documented() {
             ok(&format!("{prelude}{b}"));
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile and mistyped input: exact messages
+
+/// `src` fails, and its first diagnostic is exactly `want` ("line:col: message").
+#[track_caller]
+fn fails_exactly(src: &str, want: &str) {
+    let diags = match parse(src) {
+        Ok(s) => panic!("expected {src:?} to fail, it parsed as {s:?}"),
+        Err(d) => d,
+    };
+    assert_eq!(diags[0].to_string(), want, "for {src:?}");
+}
+
+/// The program with a process `app` that has mappings `buf` and `a`, then `body`.
+fn with_app(body: &str) -> String {
+    format!(
+        "{M}spawn app\napp mmap buf 64MiB rw private anon\napp mmap a 1MiB rw private anon\n{body}"
+    )
+}
+
+const OPTION_LIST: &str = "ram, swap, kernel, overcommit, ratio, kbytes, admin_reserve_kbytes, user_reserve_kbytes, max_map_count, hugepages, cpus";
+const SYSCTL_LIST: &str = "vm.overcommit_memory, vm.overcommit_ratio, vm.overcommit_kbytes, vm.admin_reserve_kbytes, vm.user_reserve_kbytes, vm.max_map_count, vm.nr_hugepages";
+
+#[test]
+fn misspelled_names_get_did_you_mean() {
+    // Processes and mappings.
+    fails_exactly(
+        &with_app("apps fork child\n"),
+        "5:1: no process named `apps`; did you mean `app`?",
+    );
+    fails_exactly(
+        &with_app("zzz fork child\n"),
+        "5:1: no process named `zzz` (spawn it first)",
+    );
+    fails_exactly(
+        &with_app("kill ap\n"),
+        "5:6: no process named `ap`; did you mean `app`?",
+    );
+    fails_exactly(
+        &with_app("expect apps.VmRSS = 1GiB\n"),
+        "5:8: no process named `apps`; did you mean `app`?",
+    );
+    fails_exactly(
+        &with_app("expect meminf.MemFree = 1GiB\n"),
+        "5:8: no process named `meminf`; did you mean `meminfo`?",
+    );
+    fails_exactly(
+        &with_app("app write bf\n"),
+        "5:11: process `app` has no mapping named `bf`; did you mean `buf`?",
+    );
+    fails_exactly(
+        &with_app("app munmap xyz\n"),
+        "5:12: process `app` has no mapping named `xyz` (mmap it first)",
+    );
+    fails_exactly(
+        &with_app("expect app.smaps.bfu.Rss = 0\n"),
+        "5:18: process `app` has no mapping named `bfu`; did you mean `buf`?",
+    );
+    // Statements and verbs.
+    fails_exactly(
+        &format!("{M}spwan app\n"),
+        "2:1: expected a statement (machine, sysctl, spawn, kill, expect, or PROC VERB …), found \"spwan\"; did you mean `spawn`?",
+    );
+    fails_exactly(
+        &with_app("expcet app running\n"),
+        "5:1: expected a statement (machine, sysctl, spawn, kill, expect, or PROC VERB …), found \"expcet\"; did you mean `expect`?",
+    );
+    let verbs = "fork, vfork, clone, exec, exit, kill, mmap, munmap, mprotect, mremap, madvise, write, read, brk, stack, shmget, shmrm, tmpfs, unlink, oom_score_adj, oom_adj";
+    fails_exactly(
+        &with_app("app mmpa b 1GiB rw private anon\n"),
+        &format!("5:5: expected a verb ({verbs}), found \"mmpa\"; did you mean `mmap`?"),
+    );
+    fails_exactly(
+        &with_app("app frok child\n"),
+        &format!("5:5: expected a verb ({verbs}), found \"frok\"; did you mean `fork`?"),
+    );
+    fails_exactly(
+        &with_app("app tmpfs wirte /dev/shm/x 1MiB\n"),
+        "5:11: expected `write` or `truncate` after `tmpfs`, found \"wirte\"; did you mean `write`?",
+    );
+    fails_exactly(
+        &with_app("app mremap a 2MiB maymov\n"),
+        "5:19: unexpected \"maymov\" after a complete statement; did you mean `maymove`?",
+    );
+    fails_exactly(
+        &with_app("app shmget k 2MiB noreserv\n"),
+        "5:19: unexpected \"noreserv\" after a complete statement; did you mean `noreserve`?",
+    );
+    fails_exactly(
+        &format!("{M}spawn app amdin\n"),
+        "2:11: expected `admin` or `adj=N` after the process name, found \"amdin\"; did you mean `admin`?",
+    );
+    fails_exactly(
+        &format!("{M}spawn app ajd=5\n"),
+        "2:11: expected `admin` or `adj=N` after the process name, found \"ajd=5\"; did you mean `adj=N`?",
+    );
+    // Machine options, `linux`, sysctl names.
+    fails_exactly(
+        "machine linux rma=8GiB\n",
+        &format!(
+            "1:15: unknown machine option \"rma\"; did you mean `ram`? (options: {OPTION_LIST})"
+        ),
+    );
+    fails_exactly(
+        "machine linux ram=8GiB hugepage=1\n",
+        &format!("1:24: unknown machine option \"hugepage\"; did you mean `hugepages`? (options: {OPTION_LIST})"),
+    );
+    fails_exactly(
+        "machine linux ram=8GiB overcommit_memory=2\n",
+        &format!("1:24: unknown machine option \"overcommit_memory\"; did you mean `overcommit`? (options: {OPTION_LIST})"),
+    );
+    fails_exactly(
+        "machine linux ram=8GiB vm.overcommit_ratio=2\n",
+        &format!("1:24: unknown machine option \"vm.overcommit_ratio\"; did you mean `ratio`? (options: {OPTION_LIST})"),
+    );
+    fails_exactly(
+        "machine linux ram=8GiB swp=1GiB\n",
+        &format!(
+            "1:24: unknown machine option \"swp\"; did you mean `swap`? (options: {OPTION_LIST})"
+        ),
+    );
+    fails_exactly(
+        "machine linx ram=8GiB\n",
+        "1:9: expected `linux` after `machine` (the OS to simulate), found \"linx\"; did you mean `linux`?",
+    );
+    fails_exactly(
+        "machine linux ram=8GiB mesured\n",
+        "1:24: expected an option like `ram=24GiB` or `overcommit=2`, found \"mesured\"; did you mean `measured`?",
+    );
+    fails_exactly(
+        "machine linux ram=8GiB swap\n",
+        "1:24: expected an option like `ram=24GiB` or `overcommit=2`, found \"swap\"; did you mean `swap=`?",
+    );
+    fails_exactly(
+        "machine linux ram=8GiB cpu\n",
+        "1:24: expected an option like `ram=24GiB` or `overcommit=2`, found \"cpu\"; did you mean `cpus=`?",
+    );
+    fails_exactly(
+        &format!("{M}sysctl vm.overcommit_memroy=1\n"),
+        &format!("2:8: unknown sysctl \"vm.overcommit_memroy\"; did you mean `vm.overcommit_memory`? (known: {SYSCTL_LIST})"),
+    );
+    fails_exactly(
+        &format!("{M}sysctl overcommit_ration=5\n"),
+        &format!("2:8: unknown sysctl \"overcommit_ration\"; did you mean `overcommit_ratio`? (known: {SYSCTL_LIST})"),
+    );
+    fails_exactly(
+        &format!("{M}expect vm.max_map_cnt = 1\n"),
+        &format!("2:11: unknown sysctl \"vm.max_map_cnt\"; did you mean `vm.max_map_count`? (known: {SYSCTL_LIST})"),
+    );
+    fails_exactly(
+        &format!("{M}sysctl vm.swappiness=60\n"),
+        &format!("2:8: unknown sysctl \"vm.swappiness\" (known: {SYSCTL_LIST})"),
+    );
+    // Fields of every file.
+    fails_exactly(
+        &with_app("expect meminfo.Comitted_AS = 1GiB\n"),
+        "5:16: no /proc/meminfo field \"Comitted_AS\"; did you mean `Committed_AS`?",
+    );
+    fails_exactly(
+        &with_app("expect meminfo.hugepages_total = 1\n"),
+        "5:16: no /proc/meminfo field \"hugepages_total\"; did you mean `HugePages_Total`? (field names are case-sensitive, as the kernel prints them)",
+    );
+    fails_exactly(
+        &with_app("expect app.VmRss = 1GiB\n"),
+        "5:12: no /proc/PID/status field \"VmRss\"; did you mean `VmRSS`? (field names are case-sensitive, as the kernel prints them)",
+    );
+    fails_exactly(
+        &with_app("expect app.status.VmSzie = 1GiB\n"),
+        "5:19: no /proc/PID/status field \"VmSzie\"; did you mean `VmSize`?",
+    );
+    fails_exactly(
+        &with_app("expect app.vma = 1\n"),
+        "5:12: no /proc/PID/status field \"vma\"; did you mean `vmas`?",
+    );
+    fails_exactly(
+        &with_app("expect app.smaps.buf.Psss = 1GiB\n"),
+        "5:22: no /proc/PID/smaps field \"Psss\"; did you mean `Pss`?",
+    );
+    fails_exactly(
+        &with_app("expect app.rollup.Pss_anon = 1GiB\n"),
+        "5:19: no /proc/PID/smaps_rollup field \"Pss_anon\"; did you mean `Pss_Anon`? (field names are case-sensitive, as the kernel prints them)",
+    );
+    // Outcomes, states, expect verbs.
+    let outcomes = "ok, ENOMEM, EACCES, EINVAL, EEXIST, ENOSPC, EPERM, ENOENT, EFAULT or killed";
+    fails_exactly(
+        &with_app("expect app mmap ENOMEN\n"),
+        &format!(
+            "5:17: expected an outcome ({outcomes}), found \"ENOMEN\"; did you mean `ENOMEM`?"
+        ),
+    );
+    fails_exactly(
+        &with_app("expect app mmap enomem\n"),
+        &format!(
+            "5:17: expected an outcome ({outcomes}), found \"enomem\"; did you mean `ENOMEM`?"
+        ),
+    );
+    fails_exactly(
+        &with_app("expect EINVL\n"),
+        &format!("5:8: expected an outcome ({outcomes}), a process state or a query, found \"EINVL\"; did you mean `EINVAL`?"),
+    );
+    fails_exactly(
+        &with_app("expect app runing\n"),
+        &format!("5:12: expected running, exited, killed, an outcome ({outcomes}) or a verb, found \"runing\"; did you mean `running`?"),
+    );
+    assert!(parse(&with_app("expect app mmpa ok\n")).unwrap_err()[0]
+        .to_string()
+        .ends_with("found \"mmpa\"; did you mean `mmap`?"));
+    // mmap's words, madvise advice.
+    fails_exactly(
+        &with_app("app mmap b 1GiB rw privte anon\n"),
+        "5:20: expected `private` or `shared`, found \"privte\"; did you mean `private`?",
+    );
+    fails_exactly(
+        &with_app("app mmap b 1GiB rw private anno\n"),
+        "5:28: expected a backing (anon, file PATH, tmpfs PATH or shm KEY), found \"anno\"; did you mean `anon`?",
+    );
+    let options = "noreserve, populate, locked, growsdown, hugetlb, rdonly, offset=, at=, below=, above=, gap=";
+    fails_exactly(
+        &with_app("app mmap b 1GiB rw private anon noreserv\n"),
+        &format!("5:33: expected an mmap option ({options}), found \"noreserv\"; did you mean `noreserve`?"),
+    );
+    fails_exactly(
+        &with_app("app mmap b 1GiB rw private file /f offst=4096B\n"),
+        &format!("5:36: expected an mmap option ({options}), found \"offst=4096B\"; did you mean `offset=`?"),
+    );
+    fails_exactly(
+        &with_app("app mmap b 1GiB rw private file /f offset\n"),
+        &format!(
+            "5:36: expected an mmap option ({options}), found \"offset\"; did you mean `offset=`?"
+        ),
+    );
+    fails_exactly(
+        &with_app("app mmap b 1GiB rw private anon noreserve=1\n"),
+        &format!("5:33: expected an mmap option ({options}), found \"noreserve=1\"; did you mean `noreserve`?"),
+    );
+    fails_exactly(
+        &format!("{M}spawn app adj\n"),
+        "2:11: expected `admin` or `adj=N` after the process name, found \"adj\"; did you mean `adj=N`?",
+    );
+    fails_exactly(
+        &with_app("app mmap b 1GiB rw private anon bellow=a\n"),
+        &format!(
+            "5:33: expected an mmap option ({options}), found \"bellow=a\"; did you mean `below=`?"
+        ),
+    );
+    let advice = "dontneed, free, dontfork, dofork, wipeonfork or keeponfork";
+    fails_exactly(
+        &with_app("app madvise buf dontned\n"),
+        &format!("5:17: expected advice ({advice}), found \"dontned\"; did you mean `dontneed`?"),
+    );
+    fails_exactly(
+        &with_app("app madvise buf MADV_DONTNEED\n"),
+        &format!(
+            "5:17: expected advice ({advice}), found \"MADV_DONTNEED\"; did you mean `dontneed`?"
+        ),
+    );
+    fails_exactly(
+        &with_app("app madvise buf wipeonfrok\n"),
+        &format!(
+            "5:17: expected advice ({advice}), found \"wipeonfrok\"; did you mean `wipeonfork`?"
+        ),
+    );
+    fails_exactly(
+        &with_app("app madvise buf sequential\n"),
+        &format!("5:17: expected advice ({advice}), found \"sequential\""),
+    );
+}
+
+#[test]
+fn expect_verb_without_an_outcome_says_so() {
+    fails_exactly(
+        &with_app("app fork child\nexpect app fork\n"),
+        "6:16: `expect app fork` needs an outcome: ok, an errno such as ENOMEM, or killed",
+    );
+    fails_exactly(
+        &with_app("expect app mmap   # the mmap of a\n"),
+        "5:16: `expect app mmap` needs an outcome: ok, an errno such as ENOMEM, or killed",
+    );
+    fails_exactly(
+        &with_app("app tmpfs write /dev/shm/x 1MiB\nexpect app tmpfs\n"),
+        "6:17: `expect app tmpfs` needs an outcome: ok, an errno such as ENOMEM, or killed",
+    );
+    fails_exactly(
+        &with_app("app kill\nexpect app kill\n"),
+        "6:16: `expect app kill` needs an outcome: ok, an errno such as ENOMEM, or killed",
+    );
+    // The state `killed` and an outcome after the verb still work.
+    ok(&with_app(
+        "app fork child\nexpect app fork ok\napp kill\nexpect app killed\n",
+    ));
+}
+
+#[test]
+fn sysctl_accepts_the_sysctl_8_form() {
+    let want = Op::Sysctl {
+        sysctl: Sysctl::OvercommitMemory,
+        value: 1,
+    };
+    for line in [
+        "sysctl -w vm.overcommit_memory=1",
+        "sysctl -w vm.overcommit_memory = 1",
+        "sysctl -w overcommit_memory=1",
+        "sysctl vm.overcommit_memory=1",
+    ] {
+        assert_eq!(last_op(&format!("{line}\n")), want, "{line}");
+    }
+    fails_exactly(
+        &format!("{M}sysctl -w\n"),
+        "2:10: expected `vm.NAME=VALUE` after `-w`, found the end of the line",
+    );
+    fails_exactly(
+        &format!("{M}sysctl -p /etc/sysctl.conf\n"),
+        "2:8: sysctl(8)'s option \"-p\" is not supported: only `-w` is accepted, as in `sysctl -w vm.overcommit_memory=1`",
+    );
+}
+
+#[test]
+fn kernel_versions_are_exact() {
+    let kernel = |v: &str| linux(&ok(&format!("machine linux ram=8GiB kernel={v}\n"))).kernel;
+    assert_eq!(kernel("6.1"), KernelVersion::new(6, 1));
+    assert_eq!(kernel("6.1.2"), KernelVersion::new(6, 1));
+    assert_eq!(kernel("6.1.0-18-amd64"), KernelVersion::new(6, 1));
+    let bad = |v: &str, message: &str| {
+        fails_exactly(
+            &format!("machine linux ram=8GiB kernel={v}\n"),
+            &format!("1:31: {message}"),
+        )
+    };
+    bad("6", "kernel version `6` needs a minor version, as in 6.1: the eras differ within a major version (5.1 and 5.2 account differently)");
+    bad("6.1.2.3", "kernel version `6.1.2.3` has too many parts: write MAJOR.MINOR or MAJOR.MINOR.PATCH, as in 6.6 or 6.1.2");
+    bad(
+        "06.1",
+        "kernel version `06.1` has a leading zero in `06`: write 6.1",
+    );
+    bad(
+        "6.01",
+        "kernel version `6.01` has a leading zero in `01`: write 6.1",
+    );
+    bad(
+        "10.1",
+        "kernel version `10.1` is outside the range vmlab models (2.x to 9.x, minor below 1000)",
+    );
+    for v in ["6.", ".6", "6.+1", "6.1-", "v6.1"] {
+        bad(
+            v,
+            &format!(
+                "`{v}` is not a kernel version like 6.6 or 4.19 (MAJOR.MINOR[.PATCH], 2.x to 9.x)"
+            ),
+        );
+    }
+}
+
+/// Runs `src` and returns each expectation's (text, passed, detail).
+fn checks(src: &str) -> Vec<(String, bool, String)> {
+    let run = crate::sim::run(&ok(src));
+    assert!(run.error.is_none(), "{:?}", run.error);
+    assert_eq!(run.machine.check_invariants(), Ok(()));
+    run.checks
+        .into_iter()
+        .map(|c| (c.text, c.passed, c.detail))
+        .collect()
+}
+
+#[test]
+fn boot_hugepages_are_capped_like_the_sysctl() {
+    // 8 GiB holds 4096 huge pages of 2 MiB: the pool takes all of RAM, and no more.
+    for n in [
+        "4096",
+        "4097",
+        "9223372036854775808",
+        "18446744073709551615",
+    ] {
+        let s = ok(&format!("machine linux ram=8GiB hugepages={n}\n"));
+        assert_eq!(
+            linux(&s).sysctls.nr_hugepages.to_string(),
+            n,
+            "the parser keeps N"
+        );
+        let got = checks(&format!(
+            "machine linux ram=8GiB hugepages={n}\n\
+             expect meminfo.HugePages_Total = 4096\n\
+             expect meminfo.Hugetlb = 8GiB\n\
+             expect meminfo.MemFree = 0\n\
+             expect meminfo.CommitLimit = 0\n\
+             expect vm.nr_hugepages = 4096\n\
+             sysctl vm.nr_hugepages={n}\n\
+             expect vm.nr_hugepages = 4096\n"
+        ));
+        for (text, passed, detail) in got {
+            assert!(passed, "hugepages={n}: {text}: {detail}");
+        }
+    }
+    // Fewer than fit are kept as asked.
+    let got = checks(
+        "machine linux ram=8GiB hugepages=1024\n\
+         expect meminfo.HugePages_Total = 1024\n\
+         expect meminfo.MemFree = 6GiB\n",
+    );
+    assert!(got.iter().all(|c| c.1), "{got:?}");
+}
+
+#[test]
+fn sizes_and_addresses_near_2_64_are_errors_or_handled() {
+    let m = "app mmap b 1GiB rw private anon";
+    fails_exactly(
+        &with_app("app write a[0..18446744073709551615B]\n"),
+        "5:16: the range bound \"18446744073709551615B\" is past the end of user space (0x7ffffffff000, 128 TiB): no mapping reaches it",
+    );
+    fails_exactly(
+        &with_app("app madvise a[18446744073709551614B..18446744073709551615B] dontneed\n"),
+        "5:15: the range bound \"18446744073709551614B\" is past the end of user space (0x7ffffffff000, 128 TiB): no mapping reaches it",
+    );
+    fails_exactly(
+        &with_app(&format!("{m} below=a gap=18446744073709551615B\n")),
+        "5:45: the gap \"18446744073709551615B\" is past the end of user space (0x7ffffffff000, 128 TiB): no mapping reaches it",
+    );
+    fails_exactly(
+        &with_app(&format!("{m} above=a gap=128TiB\n")),
+        "5:45: the gap \"128TiB\" is past the end of user space (0x7ffffffff000, 128 TiB): no mapping reaches it",
+    );
+    fails_exactly(
+        &with_app("app write a[0..100000.1%ram]\n"),
+        "5:16: relative size \"100000.1%ram\" is above 100000% (a thousand times its base)",
+    );
+    fails_exactly(
+        &with_app("app mmap b 99999999%ramswap rw private anon\n"),
+        "5:12: relative size \"99999999%ramswap\" is above 100000% (a thousand times its base)",
+    );
+    fails_exactly(
+        &with_app("machine swap=4097TiB\n"),
+        "5:14: swap \"4097TiB\" comes to 4504699138998272 bytes, above the simulator's limit of 4 PiB",
+    );
+    fails_exactly(
+        &with_app("machine swap=4096TiB\nmachine swap=100%swap\nmachine swap=200%swap\n"),
+        "7:14: swap \"200%swap\" comes to 9007199254740992 bytes, above the simulator's limit of 4 PiB",
+    );
+    fails_exactly(
+        &with_app("app mmap b 18446744073709551616B rw private anon\n"),
+        "5:12: size \"18446744073709551616B\" is too large or has too many digits (at most 2^64 - 1 bytes)",
+    );
+    fails_exactly(
+        &with_app("app mmap b 1GiB rw private anon at=0x10000000000000000\n"),
+        "5:36: expected a hex address like 0x7f0000000000, found \"0x10000000000000000\"",
+    );
+    fails_exactly(
+        "machine linux ram=8GiB max_map_count=2147483648\n",
+        "1:38: vm.max_map_count must be 0..=2147483647, found 2147483648",
+    );
+    fails_exactly(
+        "machine linux ram=8GiB ratio=18446744073709551616\n",
+        "1:30: expected a non-negative integer for vm.overcommit_ratio, found \"18446744073709551616\"",
+    );
+    // At the edges, these parse; what the kernel answers is the simulator's business.
+    let edge = [
+        "app write a[0..127TiB]",
+        "app write a[4095B..4097B]",
+        "app munmap a[0..100000%ramswap]",
+        "app mmap b 1GiB rw private anon below=a gap=140737488351232B",
+        "app mmap b 1GiB rw private anon at=0xffffffffffffffff",
+        "app mmap b 1GiB rw private anon at=0x7ffffffff000",
+        "machine swap=4096TiB",
+    ];
+    for line in edge {
+        ok(&with_app(&format!("{line}\n")));
+    }
+}
+
+#[test]
+fn the_fuzz_dictionary_names_every_word() {
+    let dict = include_str!("../../../../../fuzz/parse.dict");
+    let entries: BTreeSet<String> = dict
+        .lines()
+        .filter_map(|l| l.strip_prefix('"').and_then(|l| l.strip_suffix('"')))
+        .map(|l| l.replace("\\x2e", "."))
+        .collect();
+    let fields = [
+        crate::scenario::fields::MEMINFO_SIZE_FIELDS,
+        crate::scenario::fields::MEMINFO_NUMBER_FIELDS,
+        crate::scenario::fields::STATUS_SIZE_FIELDS,
+        crate::scenario::fields::STATUS_NUMBER_FIELDS,
+        crate::scenario::fields::SMAPS_SIZE_FIELDS,
+        crate::scenario::fields::ROLLUP_SIZE_FIELDS,
+    ];
+    let sysctls: Vec<&str> = Sysctl::ALL.iter().map(|s| s.name()).collect();
+    let words = super::ops::VERBS
+        .iter()
+        .chain(super::STATEMENTS)
+        .chain(fields.iter().flat_map(|f| f.iter()))
+        .copied()
+        .chain(sysctls.iter().copied())
+        .chain([
+            "ENOMEM",
+            "EACCES",
+            "EINVAL",
+            "EEXIST",
+            "ENOSPC",
+            "EPERM",
+            "ENOENT",
+            "EFAULT",
+            "EAGAIN",
+            "ok",
+            "killed",
+            "running",
+            "exited",
+            "dontneed",
+            "free",
+            "dontfork",
+            "dofork",
+            "wipeonfork",
+            "keeponfork",
+            "anon",
+            "file",
+            "tmpfs",
+            "shm",
+            "noreserve",
+            "populate",
+            "locked",
+            "growsdown",
+            "hugetlb",
+            "rdonly",
+            "offset=",
+            "at=",
+            "below=",
+            "above=",
+            "gap=",
+            "%ram",
+            "%swap",
+            "%ramswap",
+            "[",
+            "..",
+            "]",
+            "-w",
+            // The extremes.
+            "0",
+            "1B",
+            "4095B",
+            "4097B",
+            "0x7ffffffff000",
+            "0x7ffffffff001",
+            "18446744073709551615",
+            "18446744073709551615B",
+            "18446744073709551616B",
+            "9223372036854775808",
+            "16777216TiB",
+            "4097TiB",
+            "100000.1%ram",
+        ]);
+    let missing: Vec<&str> = words.filter(|w| !entries.contains(*w)).collect();
+    assert!(missing.is_empty(), "fuzz/parse.dict lacks {missing:?}");
 }
