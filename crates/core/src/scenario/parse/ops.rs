@@ -143,9 +143,9 @@ fn int_in(tok: Tok<'_>, lo: i64, hi: i64, what: &str) -> PResult<i32> {
 }
 
 /// `a <= b` when the two sizes can be compared without knowing the machine.
-fn known_not_below(a: Size, b: Size) -> bool {
+fn known_above(a: Size, b: Size) -> bool {
     match (a, b) {
-        (Size::Bytes(x), Size::Bytes(y)) => x >= y,
+        (Size::Bytes(x), Size::Bytes(y)) => x > y,
         (
             Size::Fraction {
                 per_mille: x,
@@ -155,7 +155,7 @@ fn known_not_below(a: Size, b: Size) -> bool {
                 per_mille: y,
                 of: o2,
             },
-        ) if o1 == o2 => x >= y,
+        ) if o1 == o2 => x > y,
         _ => false,
     }
 }
@@ -487,17 +487,14 @@ impl Parser {
                 ),
             );
         };
+        // A bound past user space, or an empty range, is passed on: the call then gets the
+        // kernel's own answer (EINVAL, ENOMEM, SIGSEGV or success), as a C program would.
         let (start_size, end_size) = (size(start)?, size(end)?);
-        for (tok, bound) in [(start, start_size), (end, end_size)] {
-            if let Size::Bytes(b) = bound {
-                within_user_space(tok, b, "the range bound")?;
-            }
-        }
-        if known_not_below(start_size, end_size) {
+        if known_above(start_size, end_size) {
             return err(
                 start.pos,
                 format!(
-                    "the range start {} must be below its end {}",
+                    "the range start {} must not be above its end {}",
                     start.text, end.text
                 ),
             );

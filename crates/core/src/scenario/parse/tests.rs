@@ -771,13 +771,13 @@ fn targets() {
     body_fails(
         &format!("{base}p munmap a[32MiB..16MiB]\n"),
         "4:12",
-        "must be below its end",
+        "must not be above its end",
     );
-    body_fails(
-        &format!("{base}p munmap a[1MiB..1MiB]\n"),
-        "4:12",
-        "must be below its end",
-    );
+    // An empty range is the kernel's to judge (munmap of length 0 is EINVAL, mprotect is 0).
+    assert!(matches!(
+        last_op(&format!("{base}p munmap a[1MiB..1MiB]")),
+        Op::Munmap { .. }
+    ));
     body_fails(
         &format!("{base}p munmap a[0..1MiB\n"),
         "4:19",
@@ -1785,7 +1785,7 @@ fn misspelled_names_get_did_you_mean() {
         "5:19: no /proc/PID/smaps_rollup field \"Pss_anon\"; did you mean `Pss_Anon`? (field names are case-sensitive, as the kernel prints them)",
     );
     // Outcomes, states, expect verbs.
-    let outcomes = "ok, ENOMEM, EACCES, EINVAL, EEXIST, ENOSPC, EPERM, ENOENT, EFAULT or killed";
+    let outcomes = "ok, ENOMEM, EACCES, EINVAL, EEXIST, ENOSPC, EPERM, ENOENT, EFAULT, EAGAIN, EOVERFLOW or killed";
     fails_exactly(
         &with_app("expect app mmap ENOMEN\n"),
         &format!(
@@ -2006,14 +2006,14 @@ fn boot_hugepages_are_capped_like_the_sysctl() {
 #[test]
 fn sizes_and_addresses_near_2_64_are_errors_or_handled() {
     let m = "app mmap b 1GiB rw private anon";
-    fails_exactly(
-        &with_app("app write a[0..18446744073709551615B]\n"),
-        "5:16: the range bound \"18446744073709551615B\" is past the end of user space (0x7ffffffff000, 128 TiB): no mapping reaches it",
-    );
-    fails_exactly(
-        &with_app("app madvise a[18446744073709551614B..18446744073709551615B] dontneed\n"),
-        "5:15: the range bound \"18446744073709551614B\" is past the end of user space (0x7ffffffff000, 128 TiB): no mapping reaches it",
-    );
+    // Range bounds past user space parse: the call gets the kernel's answer when it runs
+    // (tests/hostile.rs checks each errno and the SIGSEGV).
+    for t in [
+        "app write a[0..18446744073709551615B]\n",
+        "app madvise a[18446744073709551614B..18446744073709551615B] dontneed\n",
+    ] {
+        assert!(parse(&with_app(t)).is_ok(), "{t}");
+    }
     fails_exactly(
         &with_app(&format!("{m} below=a gap=18446744073709551615B\n")),
         "5:45: the gap \"18446744073709551615B\" is past the end of user space (0x7ffffffff000, 128 TiB): no mapping reaches it",
