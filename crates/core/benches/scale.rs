@@ -39,9 +39,10 @@ fn fork_chain(n: u64) -> String {
     t
 }
 
-/// `n` processes, each mapping and writing 1 MiB.
+/// `n` processes, each mapping and writing 1 MiB (on a machine large enough that no OOM kill
+/// happens: the global OOM killer scans every process, as select_bad_process does).
 fn many_processes(n: u64) -> String {
-    let mut t = String::from("machine linux ram=64GiB overcommit=1\n");
+    let mut t = String::from("machine linux ram=256GiB overcommit=1\n");
     for i in 0..n {
         let _ = writeln!(
             t,
