@@ -329,11 +329,6 @@ fn helper_own_ac_kb(m: &impl Backend) -> Result<u64, BackendError> {
     Ok(total)
 }
 
-/// The kernel's Committed_AS less the helpers' own charges, in kB.
-fn scenario_committed_kb(m: &impl Backend) -> Result<i64, BackendError> {
-    Ok(committed_kb(m)? as i64 - helper_own_ac_kb(m)? as i64)
-}
-
 /// Run `scenario` on both sides, the simulator booted with `sim_config` (which a test may set
 /// deliberately wrong to see the harness fail).
 pub fn check_with(
@@ -383,8 +378,11 @@ pub fn check_with(
     let mut procs: Vec<String> = Vec::new();
     while let Some(item) = runner.next_item() {
         let RunItem::Step(rec) = item else { continue };
-        // The simulator has run the step; the kernel has not yet.
-        let before = scenario_committed_kb(&real)?;
+        // The simulator has run the step; the kernel has not yet. Committed_AS is read right
+        // before and right after the operation (the helpers' smaps outside that window), so
+        // other processes' changes fall into the window as rarely as possible.
+        let own_before = helper_own_ac_kb(&real)? as i64;
+        let before = committed_kb(&real)? as i64 - own_before;
         let kernel = match real.apply(&rec.op) {
             Ok(o) => o,
             Err(e) => {
@@ -392,7 +390,8 @@ pub fn check_with(
                 return Ok(report);
             }
         };
-        let after = scenario_committed_kb(&real)?;
+        let after_total = committed_kb(&real)? as i64;
+        let after = after_total - helper_own_ac_kb(&real)? as i64;
         let sim_delta = rec.committed_as_kb as i64 - sim_committed;
         sim_committed = rec.committed_as_kb as i64;
         let kernel_delta = after - before;

@@ -6,6 +6,8 @@ use crate::protocol::{Reply, Request, KILLED_SIGBUS, KILLED_SIGSEGV};
 use vmlab_core::op::{Advice, Prot};
 
 const PAGE: u64 = 4096;
+/// PMD_SIZE on x86-64.
+const THP_ALIGN: u64 = 2 * 1024 * 1024;
 /// CAP_SYS_ADMIN (include/uapi/linux/capability.h).
 const CAP_SYS_ADMIN: u32 = 21;
 
@@ -220,7 +222,12 @@ fn fence() -> Result<(), i32> {
     let Some(lowest) = area.first() else {
         return Ok(());
     };
-    let mut gaps = vec![(lowest.start - PAGE, PAGE)];
+    // Down to a 2 MiB boundary: the kernel aligns anonymous mappings whose length is a multiple
+    // of 2 MiB (thp_get_unmapped_area), so the first such mapping then starts right below the
+    // fence, as in the simulator, instead of leaving an ASLR-dependent hole above it that a later
+    // small mapping would fill.
+    let fence_start = (lowest.start - PAGE) & !(THP_ALIGN - 1);
+    let mut gaps = vec![(fence_start, lowest.start - fence_start)];
     for w in area.windows(2) {
         if w[1].start > w[0].end {
             gaps.push((w[0].end, w[1].start - w[0].end));

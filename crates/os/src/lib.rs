@@ -19,6 +19,9 @@ pub mod helper;
 mod linux;
 #[cfg(target_os = "linux")]
 use linux as imp;
+/// The real-case lock and the sysctl guard, for tests that hold them directly.
+#[cfg(target_os = "linux")]
+pub use linux::{RealLock, SysctlGuard};
 #[cfg(not(target_os = "linux"))]
 mod stub;
 #[cfg(not(target_os = "linux"))]

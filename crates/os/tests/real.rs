@@ -6,7 +6,9 @@ use vmlab_core::config::MachineConfig;
 use vmlab_core::op::{Errno, Outcome};
 use vmlab_core::scenario::parse;
 use vmlab_os::host::host_config;
-use vmlab_os::{check, check_with, current_sysctls, HelperCommand, Report};
+use vmlab_os::{
+    check, check_with, current_sysctls, Backend, HelperCommand, RealMachine, RealOptions, Report,
+};
 
 fn helper() -> HelperCommand {
     HelperCommand {
@@ -15,12 +17,17 @@ fn helper() -> HelperCommand {
     }
 }
 
-fn root_or_skip(test: &str) -> bool {
+/// Real cases in this binary run one at a time: each reads the host's sysctls before and after
+/// its check, and one of them changes max_map_count for a moment. (Machines in other processes
+/// serialize on the backend's lock file.)
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn root_or_skip(test: &str) -> Option<std::sync::MutexGuard<'static, ()>> {
     if vmlab_os::is_root() {
-        return true;
+        return Some(SERIAL.lock().unwrap_or_else(|e| e.into_inner()));
     }
     println!("SKIPPED {test}: real cases need root (sysctls, /proc of helpers, pidfd_getfd)");
-    false
+    None
 }
 
 /// Four 30%ram anonymous private rw mappings, placed by `place` (below the previous one).
@@ -36,11 +43,21 @@ fn fork_case(place: &str, flags: &str) -> String {
     )
 }
 
+/// Run a case; when the only differences are Committed_AS rows, run it once more: other
+/// processes on the host change Committed_AS now and then (docs/known-differences.md, bursts of
+/// ~27 MB seen in 0.6 % of 5 ms windows), and a real difference reproduces where noise does not.
 fn run(text: &str) -> Report {
     let s = parse(text).expect("the case parses");
     let before = current_sysctls().unwrap();
-    let r = check(&s, &helper()).expect("the check runs");
+    let mut r = check(&s, &helper()).expect("the check runs");
     after_checks(&before);
+    let noise_only =
+        !r.mismatches.is_empty() && r.mismatches.iter().all(|m| m.field == "Committed_AS Δ kB");
+    if noise_only {
+        println!("Committed_AS differed only; once more:\n{}", r.render());
+        r = check(&s, &helper()).expect("the check runs");
+        after_checks(&before);
+    }
     r
 }
 
@@ -68,9 +85,9 @@ fn outcomes(r: &Report) -> Vec<(String, Outcome, Outcome)> {
 
 #[test]
 fn merged_mappings_cannot_fork_on_either_side() {
-    if !root_or_skip("merged_mappings_cannot_fork_on_either_side") {
+    let Some(_serial) = root_or_skip("merged_mappings_cannot_fork_on_either_side") else {
         return;
-    }
+    };
     let r = run(&fork_case("", ""));
     print!("{}", r.render());
     assert!(r.agrees(), "{}", r.render());
@@ -86,9 +103,9 @@ fn merged_mappings_cannot_fork_on_either_side() {
 
 #[test]
 fn scattered_or_noreserve_mappings_fork() {
-    if !root_or_skip("scattered_or_noreserve_mappings_fork") {
+    let Some(_serial) = root_or_skip("scattered_or_noreserve_mappings_fork") else {
         return;
-    }
+    };
     for (place, flags) in [("gap=1MiB", ""), ("", "noreserve")] {
         let r = run(&format!(
             "{}child exit\napp exit\n",
@@ -108,9 +125,9 @@ fn scattered_or_noreserve_mappings_fork() {
 
 #[test]
 fn the_harness_fails_when_the_simulator_is_wrong() {
-    if !root_or_skip("the_harness_fails_when_the_simulator_is_wrong") {
+    let Some(_serial) = root_or_skip("the_harness_fails_when_the_simulator_is_wrong") else {
         return;
-    }
+    };
     let s = parse(&fork_case("", "")).unwrap();
     let before = current_sysctls().unwrap();
     let MachineConfig::Linux(host) = host_config().unwrap();
@@ -133,4 +150,154 @@ fn the_harness_fails_when_the_simulator_is_wrong() {
         "{m:?}"
     );
     assert!(m.iter().any(|x| x.0 == 6 && x.1 == "child: state"), "{m:?}");
+}
+
+/// Every operation the backend implements, with faults, COW after fork, file mappings, shared
+/// anonymous memory, mode 2 for one mmap, and a SIGSEGV at the end. About 2 MiB is touched.
+const MANY_OPERATIONS: &str = r#"machine linux ram=24GiB overcommit=0
+spawn app
+app mmap a 64MiB rw private anon
+app mmap b 64MiB rw private anon below=a
+app write a[0..1MiB]
+app mprotect b[0..4KiB] r
+app madvise a[0..512KiB] dontneed
+app madvise a[512KiB..1MiB] free
+app mmap w 1MiB rw private anon
+app write w
+app madvise w wipeonfork
+app mmap nf 3MiB rw private anon
+app madvise nf dontfork
+app mmap f 1MiB rw private file data.bin
+app write f[0..64KiB]
+app mmap fs 1MiB rw shared file data2.bin
+app write fs[0..64KiB]
+app mmap s 1MiB rw shared anon
+app write s[0..128KiB]
+app fork kid
+kid write a[0..256KiB]
+kid read w
+kid mremap s 512KiB
+kid mremap w 4MiB
+kid exit
+app mremap w 512KiB
+app mmap n 1MiB none private anon
+app mprotect n rw
+app munmap b[8KiB..16KiB]
+sysctl vm.overcommit_memory=2
+app mmap big 90%ram rw private anon
+sysctl vm.overcommit_memory=0
+app read b[0..4KiB]
+app write b[0..4KiB]
+"#;
+
+#[test]
+fn many_operations_agree() {
+    let Some(_serial) = root_or_skip("many_operations_agree") else {
+        return;
+    };
+    let r = run(MANY_OPERATIONS);
+    print!("{}", r.render());
+    assert!(r.agrees(), "{}", r.render());
+    assert_eq!(r.steps.len(), 33);
+    let by_text = |t: &str| r.steps.iter().find(|s| s.text == t).unwrap();
+    // Mode 2 refused 90 % of RAM on the kernel too, and the last write was a SIGSEGV.
+    assert_eq!(
+        by_text("app mmap big 90%ram rw private anon").kernel,
+        Outcome::Err(Errno::ENOMEM)
+    );
+    assert_eq!(
+        by_text("app write b[0..4KiB]").kernel,
+        Outcome::Killed {
+            signal: vmlab_core::op::Signal::SIGSEGV
+        }
+    );
+    // The fork charged the child's copies (not the MADV_DONTFORK one) on the kernel.
+    let fork = by_text("app fork kid").kernel_committed_delta_kb;
+    assert!(fork.abs_diff(133_120) <= r.committed_tolerance_kb, "{fork}");
+}
+
+/// A known difference (docs/known-differences.md): since 6.7 the kernel places an anonymous
+/// mapping whose length is a multiple of 2 MiB at a 2 MiB boundary (mm/mmap.c:
+/// __get_unmapped_area → thp_get_unmapped_area), leaving a gap; the simulator packs it against
+/// the mapping above. The harness must show it.
+#[test]
+fn known_difference_thp_alignment_is_reported() {
+    let Some(_serial) = root_or_skip("known_difference_thp_alignment_is_reported") else {
+        return;
+    };
+    if !std::path::Path::new("/sys/kernel/mm/transparent_hugepage").exists() {
+        println!("SKIPPED known_difference_thp_alignment_is_reported: no THP in this kernel");
+        return;
+    }
+    // a is 2 MiB aligned; c below it ends 1 MiB + 4 KiB lower, so c's start is not aligned and
+    // d (2 MiB, placed by the kernel) cannot end where c starts.
+    let r = run("machine linux ram=1GiB\n\
+         spawn app\n\
+         app mmap a 2MiB rw private anon\n\
+         app mmap c 1028KiB r private anon\n\
+         app mmap d 2MiB rw private anon\n");
+    print!("{}", r.render());
+    let rows: Vec<_> = r.mismatches.iter().filter(|m| m.step == 4).collect();
+    assert!(
+        rows.iter()
+            .any(|m| m.field == "app: vma[1].adjacent" && m.sim == "true" && m.kernel == "false"),
+        "{}",
+        r.render()
+    );
+    assert!(r.mismatches.iter().all(|m| m.step == 4), "{}", r.render());
+}
+
+#[test]
+fn helpers_are_visible_while_the_machine_lives_and_gone_after() {
+    let Some(_serial) = root_or_skip("helpers_are_visible_while_the_machine_lives_and_gone_after")
+    else {
+        return;
+    };
+    let MachineConfig::Linux(host) = host_config().unwrap();
+    let before = current_sysctls().unwrap();
+    let mut m = RealMachine::start(&RealOptions {
+        helper: helper(),
+        sysctls: before.clone(),
+        ram_bytes: host.ram_bytes,
+        swap_bytes: host.swap_bytes,
+    })
+    .unwrap();
+    let token = m.token().to_string();
+    let s = parse("machine linux ram=1GiB\nspawn app\napp fork kid\nkid fork grandkid\napp exit\n")
+        .unwrap();
+    let ops: Vec<_> = s.ops().map(|(_, op)| op.clone()).collect();
+    for op in &ops[..3] {
+        assert_eq!(m.apply(op).unwrap(), Outcome::Ok);
+    }
+    assert_eq!(vmlab_os::leftover_helpers(&token).len(), 3);
+    assert_eq!(m.live(), ["app", "grandkid", "kid"]);
+    // app exits; its children live on (reparented), and are still the machine's to kill.
+    assert_eq!(m.apply(&ops[3]).unwrap(), Outcome::Ok);
+    assert_eq!(vmlab_os::leftover_helpers(&token).len(), 2);
+    let kid = m.observe("kid").unwrap().unwrap();
+    assert!(kid.status.number("VmRSS").is_some() && kid.oom_score >= 0);
+    assert!(m.observe("app").unwrap().is_none());
+    drop(m);
+    assert_eq!(vmlab_os::leftover_helpers(&token), Vec::<u32>::new());
+    assert_eq!(current_sysctls().unwrap(), before);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_sysctl_guard_restores_on_panic() {
+    let Some(_serial) = root_or_skip("the_sysctl_guard_restores_on_panic") else {
+        return;
+    };
+    // max_map_count is harmless to change for a moment; take the real-case lock like a machine.
+    let _lock = vmlab_os::RealLock::acquire().unwrap();
+    let host = current_sysctls().unwrap();
+    let mut want = host.clone();
+    want.max_map_count = host.max_map_count + 1;
+    let r = std::panic::catch_unwind(|| {
+        let _g = vmlab_os::SysctlGuard::set(&host, &want).unwrap();
+        assert_eq!(current_sysctls().unwrap(), want);
+        panic!("a failing real case");
+    });
+    assert!(r.is_err());
+    assert_eq!(current_sysctls().unwrap(), host);
 }
