@@ -170,6 +170,7 @@ pub fn main(args: &[String]) -> ! {
                 // SAFETY: as above.
                 unsafe { libc::_exit(0) }
             }
+            Request::Exec => exec_self(),
             Request::ForkDone => {
                 if let Some((a, b)) = pending_fork.take() {
                     // SAFETY: closing fds this process owns.
@@ -291,6 +292,24 @@ fn read_line(buf: &mut Vec<u8>) -> Option<Vec<u8>> {
         }
         buf.extend_from_slice(&chunk[..n as usize]);
     }
+}
+
+/// `execve("/proc/self/exe", argv)`: on success this never returns (the new image says "Ok").
+fn exec_self() -> Reply {
+    let args: Vec<std::ffi::CString> = match std::env::args()
+        .map(std::ffi::CString::new)
+        .collect::<Result<_, _>>()
+    {
+        Ok(a) => a,
+        Err(_) => return Reply::Errno(libc::EINVAL),
+    };
+    let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let exe = c"/proc/self/exe";
+    // SAFETY: a NUL-terminated path and a NULL-terminated argv of live CStrings; fds 0 and 1
+    // (the pipes) have no FD_CLOEXEC and survive.
+    unsafe { libc::execv(exe.as_ptr(), argv.as_ptr()) };
+    Reply::Errno(errno())
 }
 
 enum ForkResult {
@@ -498,7 +517,7 @@ fn execute(req: &Request) -> Reply {
             }
             Reply::Ok
         }
-        Request::Fork | Request::ForkDone | Request::Exit => {
+        Request::Fork | Request::ForkDone | Request::Exec | Request::Exit => {
             Reply::Error("handled by the loop".into())
         }
     }

@@ -298,7 +298,9 @@ pub struct RealMachine {
     _lock: RealLock,
 }
 
-fn errno_of(e: i32) -> Outcome {
+/// The kernel's errno as the model names it; one the model has no name for stops the check
+/// (a clear error, never a substitute errno).
+fn errno_of(e: i32) -> Result<Outcome, BackendError> {
     let m = match e {
         libc::ENOMEM => Errno::ENOMEM,
         libc::EACCES => Errno::EACCES,
@@ -310,18 +312,14 @@ fn errno_of(e: i32) -> Outcome {
         libc::EFAULT => Errno::EFAULT,
         libc::EAGAIN => Errno::EAGAIN,
         libc::EOVERFLOW => Errno::EOVERFLOW,
-        // An errno the model has no name for is still not a fake result: say which.
-        other => return Outcome::Err(unknown_errno(other)),
+        other => {
+            return Err(BackendError::Unsupported(format!(
+                "the kernel returned errno {other} ({}), which vmlab's model has no name for",
+                std::io::Error::from_raw_os_error(other)
+            )))
+        }
     };
-    Outcome::Err(m)
-}
-
-fn unknown_errno(e: i32) -> Errno {
-    eprintln!(
-        "vmlab-os: the kernel returned errno {e} ({}), which vmlab has no name for; shown as EINVAL",
-        std::io::Error::from_raw_os_error(e)
-    );
-    Errno::EINVAL
+    Ok(Outcome::Err(m))
 }
 
 impl RealMachine {
@@ -453,7 +451,7 @@ impl RealMachine {
                 req_w_fd,
                 resp_r_fd,
             }) => (pid, req_w_fd, resp_r_fd),
-            Some(Reply::Errno(e)) => return Ok(errno_of(e)),
+            Some(Reply::Errno(e)) => return errno_of(e),
             Some(other) => return Err(BackendError::Protocol(format!("fork: {other:?}"))),
             None => {
                 p.wait_gone();
@@ -524,7 +522,7 @@ impl RealMachine {
                         Ok(Outcome::Ok)
                     }
                     Err(BackendError::Os { error, .. }) => {
-                        Ok(errno_of(error.raw_os_error().unwrap_or(libc::EINVAL)))
+                        errno_of(error.raw_os_error().unwrap_or(libc::EINVAL))
                     }
                     Err(e) => Err(e),
                 }
@@ -547,6 +545,28 @@ impl RealMachine {
                 p.wait_gone();
                 Ok(Outcome::Ok)
             }
+            Op::Exec { proc } => {
+                // The helper re-executes itself: a fresh image and an empty scenario name table;
+                // its first line after the exec is the new image's "ready".
+                let g = self.guard()?;
+                let p = self.proc_mut(proc)?;
+                let r = p.call(&Request::Exec);
+                drop(g);
+                match r? {
+                    Some(Reply::Ok) => {
+                        p.names.clear();
+                        Ok(Outcome::Ok)
+                    }
+                    Some(Reply::Errno(e)) => errno_of(e),
+                    None => {
+                        p.wait_gone();
+                        Ok(Outcome::Killed {
+                            signal: Signal::SIGKILL,
+                        })
+                    }
+                    Some(other) => Err(BackendError::Protocol(format!("exec: {other:?}"))),
+                }
+            }
             Op::Kill { proc } => {
                 self.proc_mut(proc)?.kill();
                 Ok(Outcome::Ok)
@@ -561,7 +581,7 @@ impl RealMachine {
                 let path = format!("/proc/{pid}/{file}");
                 match std::fs::write(&path, format!("{value}\n")) {
                     Ok(()) => Ok(Outcome::Ok),
-                    Err(e) => Ok(errno_of(e.raw_os_error().unwrap_or(libc::EINVAL))),
+                    Err(e) => errno_of(e.raw_os_error().unwrap_or(libc::EINVAL)),
                 }
             }
             Op::Mmap {
@@ -731,7 +751,7 @@ impl RealMachine {
                 on_value(p, v);
                 Ok(Outcome::Ok)
             }
-            Some(Reply::Errno(e)) => Ok(errno_of(e)),
+            Some(Reply::Errno(e)) => errno_of(e),
             Some(Reply::Killed { signal }) => {
                 // The handler wrote this just before the signal's default action.
                 let _ = p.recv();

@@ -59,6 +59,9 @@ pub enum Request {
     Fork,
     /// The parent closes its copies of the child's pipe ends.
     ForkDone,
+    /// `execve` of the helper's own program with its own arguments; the reply is the new
+    /// image's first line (`Ok` when it is ready), or `Errno` when execve failed.
+    Exec,
     /// `_exit(0)`, no reply.
     Exit,
 }

@@ -301,3 +301,24 @@ fn the_sysctl_guard_restores_on_panic() {
     assert!(r.is_err());
     assert_eq!(current_sysctls().unwrap(), host);
 }
+
+#[test]
+fn exec_releases_the_address_space_on_both_sides() {
+    let Some(_serial) = root_or_skip("exec_releases_the_address_space_on_both_sides") else {
+        return;
+    };
+    let r = run("machine linux ram=1GiB\n\
+         spawn a\n\
+         a mmap x 1GiB rw private anon\n\
+         a write x[0..64KiB]\n\
+         a fork b\n\
+         b exec\n\
+         b mmap y 2MiB rw private anon\n\
+         b fork c\n\
+         c exit\n");
+    print!("{}", r.render());
+    assert!(r.agrees(), "{}", r.render());
+    let exec = &r.steps[4];
+    assert_eq!((exec.text.as_str(), exec.kernel), ("b exec", Outcome::Ok));
+    assert!(exec.kernel_committed_delta_kb.abs_diff(-1_048_576) <= r.committed_tolerance_kb);
+}
