@@ -80,7 +80,12 @@ fn web_never_os(root: &Path) -> Result<Vec<String>, String> {
             let l = l.trim();
             l.starts_with("vmlab-os") || l.contains("crates/os")
         })
-        .map(|l| format!("crates/web/Cargo.toml: `{}`: web never depends on vmlab-os", l.trim()))
+        .map(|l| {
+            format!(
+                "crates/web/Cargo.toml: `{}`: web never depends on vmlab-os",
+                l.trim()
+            )
+        })
         .collect())
 }
 

@@ -876,7 +876,20 @@ fn check_real_runs_the_vmlab_binary_as_its_helper_and_agrees() {
         "machine linux ram=1GiB\nspawn a\na mmap x 1GiB rw private anon\na write x[0..64KiB]\n\
          a mprotect x[0..1MiB] r\na fork b\nb exit\na read x[1MiB..1028KiB]\na write x[0..4KiB]\n",
     );
-    let o = vmlab(&["check", f.to_str().unwrap(), "--real"]);
+    let mut o = vmlab(&["check", f.to_str().unwrap(), "--real"]);
+    // Other processes move Committed_AS now and then (docs/known-differences.md): when that is
+    // the only difference, once more.
+    let noise_only = |o: &Output| {
+        code(o) == 1
+            && stdout(o)
+                .lines()
+                .skip_while(|l| !l.contains("mismatch(es):"))
+                .skip(2)
+                .all(|l| l.contains("Committed_AS"))
+    };
+    if noise_only(&o) {
+        o = vmlab(&["check", f.to_str().unwrap(), "--real"]);
+    }
     if !vmlab_os::is_root() {
         println!("SKIPPED check_real…: needs root; checks the message instead");
         assert_eq!(code(&o), 2);

@@ -344,6 +344,7 @@ pub fn check_with(
         sysctls: ScenarioSysctls::of(scenario_cfg),
         ram_bytes: real_cfg.ram_bytes,
         swap_bytes: real_cfg.swap_bytes,
+        touch_limit_bytes: crate::DEFAULT_TOUCH_LIMIT_BYTES,
     })?;
     let mut report = Report {
         sim_config: Some(sim_config.clone()),

@@ -132,7 +132,14 @@ pub struct RealOptions {
     /// What relative sizes (`30%ram`) resolve against: the host's.
     pub ram_bytes: u64,
     pub swap_bytes: u64,
+    /// At most this many bytes may be touched (written, read or populated) over the machine's
+    /// life; an operation that would pass it is refused as unsupported before it runs, so a
+    /// scenario written for a simulated terabyte cannot fill the host's RAM.
+    pub touch_limit_bytes: u64,
 }
+
+/// The default touch limit: 1 GiB, well under what a shared host can spare.
+pub const DEFAULT_TOUCH_LIMIT_BYTES: u64 = 1 << 30;
 
 /// One live process as the kernel shows it, with the backend's name table.
 #[derive(Clone, Debug)]

@@ -289,6 +289,8 @@ pub struct RealMachine {
     want_sysctls: ScenarioSysctls,
     ram_bytes: u64,
     swap_bytes: u64,
+    /// Bytes that may still be touched (RealOptions::touch_limit_bytes less what was asked).
+    touch_left_bytes: u64,
     procs: BTreeMap<String, Proc>,
     /// Helpers whose scenario name was taken again (the simulator freed it after a failure the
     /// kernel did not have); still killed at the end.
@@ -341,6 +343,7 @@ impl RealMachine {
             want_sysctls: opts.sysctls.clone(),
             ram_bytes: opts.ram_bytes,
             swap_bytes: opts.swap_bytes,
+            touch_left_bytes: opts.touch_limit_bytes,
             procs: BTreeMap::new(),
             orphans: Vec::new(),
             files_dir,
@@ -360,6 +363,19 @@ impl RealMachine {
 
     fn guard(&self) -> Result<SysctlGuard, BackendError> {
         SysctlGuard::set(&self.host_sysctls, &self.want_sysctls)
+    }
+
+    /// Take `bytes` from the touch budget, or refuse the operation before it runs.
+    fn spend_touch(&mut self, bytes: u64, what: &str) -> Result<(), BackendError> {
+        if bytes > self.touch_left_bytes {
+            return Err(BackendError::Unsupported(format!(
+                "{what} would touch {bytes} bytes of real memory; {} are left of this check's \
+                 limit (real cases stay far below the host's RAM)",
+                self.touch_left_bytes
+            )));
+        }
+        self.touch_left_bytes -= bytes;
+        Ok(())
     }
 
     fn size(&self, s: vmlab_core::op::Size) -> u64 {
@@ -618,6 +634,9 @@ impl RealMachine {
                     }
                 };
                 let rounded = len.checked_next_multiple_of(PAGE).unwrap_or(u64::MAX);
+                if *populate || *locked {
+                    self.spend_touch(rounded, "mmap populate/locked")?;
+                }
                 let p = self.proc_mut(proc)?;
                 let addr = match placement {
                     Placement::Any => None,
@@ -689,6 +708,9 @@ impl RealMachine {
                 write,
             } => {
                 let (addr, len) = self.target(proc, target)?;
+                // A read of untouched private anonymous memory maps the zero page, but a read of
+                // shared or file memory allocates: count both.
+                self.spend_touch(len, if *write { "write" } else { "read" })?;
                 let req = Request::Access {
                     addr,
                     len,

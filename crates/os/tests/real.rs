@@ -260,6 +260,7 @@ fn helpers_are_visible_while_the_machine_lives_and_gone_after() {
         sysctls: before.clone(),
         ram_bytes: host.ram_bytes,
         swap_bytes: host.swap_bytes,
+        touch_limit_bytes: vmlab_os::DEFAULT_TOUCH_LIMIT_BYTES,
     })
     .unwrap();
     let token = m.token().to_string();
@@ -321,4 +322,24 @@ fn exec_releases_the_address_space_on_both_sides() {
     let exec = &r.steps[4];
     assert_eq!((exec.text.as_str(), exec.kernel), ("b exec", Outcome::Ok));
     assert!(exec.kernel_committed_delta_kb.abs_diff(-1_048_576) <= r.committed_tolerance_kb);
+}
+
+#[test]
+fn touching_more_than_the_limit_is_refused_before_it_runs() {
+    let Some(_serial) = root_or_skip("touching_more_than_the_limit_is_refused_before_it_runs")
+    else {
+        return;
+    };
+    let r = run("machine linux ram=1GiB\n\
+         spawn a\n\
+         a mmap x 4GiB rw private anon noreserve\n\
+         a write x[0..8MiB]\n\
+         a write x[8MiB..1032MiB]\n");
+    print!("{}", r.render());
+    assert_eq!(r.steps.len(), 3, "the 1 GiB write did not run");
+    let why = r.stopped.as_deref().unwrap_or("");
+    assert!(
+        why.contains("step 4") && why.contains("would touch"),
+        "{why}"
+    );
 }
