@@ -304,8 +304,8 @@ fn the_sysctl_guard_restores_on_panic() {
 }
 
 #[test]
-fn exec_releases_the_address_space_on_both_sides() {
-    let Some(_serial) = root_or_skip("exec_releases_the_address_space_on_both_sides") else {
+fn exec_kill_and_oom_score_adj_agree() {
+    let Some(_serial) = root_or_skip("exec_kill_and_oom_score_adj_agree") else {
         return;
     };
     let r = run("machine linux ram=1GiB\n\
@@ -316,12 +316,17 @@ fn exec_releases_the_address_space_on_both_sides() {
          b exec\n\
          b mmap y 2MiB rw private anon\n\
          b fork c\n\
-         c exit\n");
+         c exit\n\
+         b oom_score_adj 500\n\
+         kill b\n");
     print!("{}", r.render());
     assert!(r.agrees(), "{}", r.render());
     let exec = &r.steps[4];
     assert_eq!((exec.text.as_str(), exec.kernel), ("b exec", Outcome::Ok));
     assert!(exec.kernel_committed_delta_kb.abs_diff(-1_048_576) <= r.committed_tolerance_kb);
+    // The kill released b's 2 MiB on the kernel too.
+    let kill = r.steps.last().unwrap();
+    assert!(kill.kernel_committed_delta_kb.abs_diff(-2048) <= r.committed_tolerance_kb);
 }
 
 #[test]
