@@ -348,3 +348,45 @@ fn touching_more_than_the_limit_is_refused_before_it_runs() {
         "{why}"
     );
 }
+
+/// (c) again, with the setting the issue names: a simulator told the kernel is 5.1, whose mode 0
+/// compares each request with an estimate of free memory (commit 8c7829b04c52 replaced it with
+/// RAM + swap in 5.2). A request of 99.9 % of RAM after 64 MiB are touched passes on 6.18 and
+/// fails on "5.1". (The fork case alone agrees under 5.1: with nothing touched, free ≈ RAM.)
+#[test]
+fn the_harness_fails_with_a_pre_5_2_simulator() {
+    let Some(_serial) = root_or_skip("the_harness_fails_with_a_pre_5_2_simulator") else {
+        return;
+    };
+    let s = parse(
+        "machine linux ram=1GiB\n\
+         spawn app\n\
+         app mmap t 64MiB rw private anon\n\
+         app write t\n\
+         app mmap big 99.9%ram rw private anon\n",
+    )
+    .unwrap();
+    let before = current_sysctls().unwrap();
+    let MachineConfig::Linux(host) = host_config().unwrap();
+    let mut old = vmlab_os::check::sim_config_for(&s, &MachineConfig::Linux(host));
+    let MachineConfig::Linux(c) = &mut old;
+    c.kernel = vmlab_core::kernel::KernelVersion::new(5, 1);
+    let r = check_with(&s, old, &helper()).unwrap();
+    after_checks(&before);
+    print!("{}", r.render());
+    let last = r.steps.last().unwrap();
+    assert_eq!(
+        (last.sim, last.kernel),
+        (Outcome::Err(Errno::ENOMEM), Outcome::Ok)
+    );
+    assert!(r
+        .mismatches
+        .iter()
+        .any(|m| m.step == 4 && m.field == "outcome" && m.sim == "ENOMEM" && m.kernel == "ok"));
+    assert!(r
+        .mismatches
+        .iter()
+        .any(|m| m.step == 4 && m.field == "app: Σ ac kB"));
+    // Up to the request, both sides agreed.
+    assert!(r.mismatches.iter().all(|m| m.step == 4), "{}", r.render());
+}
