@@ -124,18 +124,12 @@ pub fn main(args: &[String]) -> ! {
     install_fatal_handlers();
     if !args.iter().any(|a| a == "--admin") {
         if let Err(e) = drop_cap_sys_admin() {
-            let _ = write_all(
-                1,
-                format!(
-                    "{}\n",
-                    serde_json::to_string(&Reply::Error(format!(
-                        "capset: {}",
-                        std::io::Error::from_raw_os_error(e)
-                    )))
-                    .unwrap_or_default()
-                )
-                .as_bytes(),
-            );
+            reply(&Reply::Error(format!(
+                "capset: {}",
+                std::io::Error::from_raw_os_error(e)
+            )));
+            // SAFETY: exit without unwinding; the backend reports the error.
+            unsafe { libc::_exit(1) }
         }
     }
     if let Err(e) = fence() {

@@ -114,7 +114,8 @@ fn write_all_sysctls(from: &ScenarioSysctls, to: &ScenarioSysctls) -> Result<(),
 /// values back and checks that they read back.
 pub struct SysctlGuard {
     host: ScenarioSysctls,
-    set: ScenarioSysctls,
+    /// Whether anything was written (a scenario that keeps the host's values writes nothing).
+    active: bool,
 }
 
 impl SysctlGuard {
@@ -124,8 +125,11 @@ impl SysctlGuard {
     ) -> Result<SysctlGuard, BackendError> {
         let g = SysctlGuard {
             host: host.clone(),
-            set: want.clone(),
+            active: host != want,
         };
+        if !g.active {
+            return Ok(g);
+        }
         // On a failed write the guard's Drop still restores whatever was written.
         write_all_sysctls(host, want)
             .map_err(|e| BackendError::os("write", Path::new("/proc/sys/vm"), e))?;
@@ -135,6 +139,9 @@ impl SysctlGuard {
 
 impl Drop for SysctlGuard {
     fn drop(&mut self) {
+        if !self.active {
+            return;
+        }
         // overcommit_memory first: mode 2 ends before anything else is written. Write every value
         // (not only the differing ones): a write that failed half-way left unknown state.
         let _ = write_sysctl(Sysctl::OvercommitMemory, self.host.overcommit_memory);
@@ -143,7 +150,6 @@ impl Drop for SysctlGuard {
             let _ = write_sysctl(Sysctl::OvercommitKbytes, self.host.overcommit_kbytes);
         }
         let _ = write_sysctl(Sysctl::MaxMapCount, self.host.max_map_count);
-        let _ = &self.set;
         if read_scenario_sysctls().ok().as_ref() != Some(&self.host) {
             // Nothing else can be done from a destructor; say so loudly.
             eprintln!(
@@ -162,6 +168,9 @@ struct Proc {
     rbuf: Vec<u8>,
     /// The `Child` when the backend spawned it (fork children are the helpers' children).
     child: Option<Child>,
+    /// Signals and waits go through a pidfd, so a pid reused after the helper died (a fork
+    /// child is reaped by its parent helper or by init, not by us) is never signalled.
+    pidfd: OwnedFd,
     names: BTreeMap<String, (u64, u64)>,
     alive: bool,
 }
@@ -251,17 +260,28 @@ impl Proc {
             let _ = c.wait();
             return;
         }
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline && pid_alive(self.pid) {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        // A pidfd becomes readable when its process exits.
+        let mut pfd = libc::pollfd {
+            fd: self.pidfd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one pollfd, valid for the call.
+        unsafe { libc::poll(&mut pfd, 1, 5000) };
     }
 
     fn kill(&mut self) {
         if self.alive {
-            // SAFETY: signalling a helper this machine started (its pid cannot be reused before
-            // it is reaped, and the helpers reap their own children only after they die).
-            unsafe { libc::kill(self.pid, libc::SIGKILL) };
+            // SAFETY: pidfd_send_signal on a pidfd this Proc owns; it can only reach the helper.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    self.pidfd.as_raw_fd(),
+                    libc::SIGKILL,
+                    std::ptr::null::<libc::siginfo_t>(),
+                    0,
+                )
+            };
             self.wait_gone();
         }
     }
@@ -420,8 +440,18 @@ impl RealMachine {
             let _ = child.wait();
             return Err(BackendError::Protocol("no pipes to the helper".into()));
         };
+        // A child not yet waited for keeps its pid: this pidfd is the helper's.
+        let pidfd = match pidfd_open(child.id() as i32) {
+            Ok(fd) => fd,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(e);
+            }
+        };
         let mut p = Proc {
             pid: child.id() as i32,
+            pidfd,
             req: File::from(OwnedFd::from(stdin)),
             resp: OwnedFd::from(stdout),
             rbuf: Vec::new(),
@@ -478,17 +508,14 @@ impl RealMachine {
         };
         let parent_pid = p.pid;
         let names = p.names.clone();
+        // The child is alive (blocked reading its pipe), so its pid is still its own.
+        let child_pidfd = pidfd_open(pid);
         let taken = take_fds(parent_pid, req_w, resp_r);
-        // The parent closes its copies whether or not they were taken.
+        // The parent closes its copies whether or not they were taken; without its pipe ends
+        // the child then reads EOF and exits.
         let done = p.call(&Request::ForkDone)?;
-        let (req, resp) = match taken {
-            Ok(fds) => fds,
-            Err(e) => {
-                // SAFETY: killing the child this fork just made.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-                return Err(e);
-            }
-        };
+        let child_pidfd = child_pidfd?;
+        let (req, resp) = taken?;
         if done != Some(Reply::Ok) {
             return Err(BackendError::Protocol(format!("fork done: {done:?}")));
         }
@@ -496,6 +523,7 @@ impl RealMachine {
             child,
             Proc {
                 pid,
+                pidfd: child_pidfd,
                 req: File::from(req),
                 resp,
                 rbuf: Vec::new(),
@@ -875,20 +903,25 @@ impl RealMachine {
     }
 }
 
-/// Take the parent helper's ends of the child's pipes (pidfd_getfd, Linux 5.6; the flag
-/// FD_CLOEXEC is set on the copies).
-fn take_fds(pid: i32, req_w: i32, resp_r: i32) -> Result<(OwnedFd, OwnedFd), BackendError> {
+/// `pidfd_open` (Linux 5.3).
+fn pidfd_open(pid: i32) -> Result<OwnedFd, BackendError> {
     // SAFETY: pidfd_open returns a new fd or -1.
-    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
-    if pidfd < 0 {
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
+    if fd < 0 {
         return Err(BackendError::os(
             "pidfd_open",
             Path::new(&format!("/proc/{pid}")),
             std::io::Error::last_os_error(),
         ));
     }
-    // SAFETY: pidfd is a new fd this function owns.
-    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
+    // SAFETY: a new fd this process owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Take the parent helper's ends of the child's pipes (pidfd_getfd, Linux 5.6; the flag
+/// FD_CLOEXEC is set on the copies).
+fn take_fds(pid: i32, req_w: i32, resp_r: i32) -> Result<(OwnedFd, OwnedFd), BackendError> {
+    let pidfd = pidfd_open(pid)?;
     let get = |fd: i32| -> Result<OwnedFd, BackendError> {
         // SAFETY: pidfd_getfd returns a new fd in this process or -1.
         let r = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) } as i32;
