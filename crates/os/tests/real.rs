@@ -390,3 +390,32 @@ fn the_harness_fails_with_a_pre_5_2_simulator() {
     // Up to the request, both sides agreed.
     assert!(r.mismatches.iter().all(|m| m.step == 4), "{}", r.render());
 }
+
+/// Mapping flags and placements: populate (6 MiB faulted at mmap), locked, growsdown, at= (and
+/// EEXIST on an occupied address), above= with a gap, an unaligned mprotect (EINVAL), a hole
+/// punched by munmap, and the madvise advices not used elsewhere.
+#[test]
+fn mapping_flags_and_placements_agree() {
+    let Some(_serial) = root_or_skip("mapping_flags_and_placements_agree") else {
+        return;
+    };
+    let r = run("machine linux ram=1GiB\n\
+         spawn a\n\
+         a mmap p 4MiB rw private anon populate\n\
+         a mmap l 1MiB rw private anon locked\n\
+         a mmap g 1MiB rw private anon growsdown\n\
+         a mmap r 1MiB r private anon populate\n\
+         a mmap s 1MiB rw shared anon populate\n\
+         a madvise p dofork\n\
+         a madvise p keeponfork\n\
+         a mmap at1 1MiB rw private anon at=0x200000000000\n\
+         a mmap at2 1MiB rw private anon at=0x200000000000\n\
+         a mmap ab 1MiB rw private anon above=at1 gap=4KiB\n\
+         a munmap at1[4KiB..8KiB]\n\
+         a mprotect at1[1KiB..8KiB] r\n");
+    print!("{}", r.render());
+    assert!(r.agrees(), "{}", r.render());
+    let kernel: Vec<&str> = r.steps.iter().map(|s| s.kernel.label()).collect();
+    assert_eq!(kernel[9], "EEXIST");
+    assert_eq!(kernel[12], "EINVAL");
+}
