@@ -1,6 +1,6 @@
 //! `cargo xtask tidy`: the repository rules no compiler checks. Every .rs file opens with a `//!`
-//! line saying what it owns, and vmlab-core depends on nothing but serde (so it stays pure, with
-//! no I/O, and builds for wasm32).
+//! line saying what it owns, vmlab-core depends on nothing but serde (so it stays pure, with
+//! no I/O, and builds for wasm32), and vmlab-web does not depend on vmlab-os.
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +31,7 @@ pub fn tidy(root: &Path) -> Result<usize, String> {
         }
     }
     problems.extend(core_deps(root)?);
+    problems.extend(web_never_os(root)?);
     if problems.is_empty() {
         Ok(files.len())
     } else {
@@ -65,6 +66,27 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
             out.push(p);
         }
     }
+}
+
+/// vmlab-web never depends on vmlab-os, in any table (ARCHITECTURE.md: the web app runs the
+/// simulator only; the real backend is syscalls).
+fn web_never_os(root: &Path) -> Result<Vec<String>, String> {
+    let path = root.join("crates/web/Cargo.toml");
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    Ok(text
+        .lines()
+        .filter(|l| {
+            let l = l.trim();
+            l.starts_with("vmlab-os") || l.contains("crates/os")
+        })
+        .map(|l| {
+            format!(
+                "crates/web/Cargo.toml: `{}`: web never depends on vmlab-os",
+                l.trim()
+            )
+        })
+        .collect())
 }
 
 /// The dependency tables of crates/core/Cargo.toml may name serde only (dev-dependencies are free).

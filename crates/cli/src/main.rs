@@ -24,8 +24,15 @@ macro_rules! eprint_line {
 /// with one mistake repeated should not scroll the first one away).
 const MAX_DIAGNOSTICS: usize = 20;
 
+/// The hidden subcommand that turns this binary into a real-case helper process.
+const HELPER_SUBCOMMAND: &str = "__helper";
+
 const EXIT_CODES: &str = "Exit codes: 0 all expectations hold, 1 an expectation failed, \
 2 invalid scenario or usage, or standard output could not be written.";
+
+const CHECK_EXIT_CODES: &str = "Exit codes: 0 the simulator and the kernel agree on every step, \
+1 they differ, 2 invalid scenario or usage, or the check could not run (not root, not Linux, \
+an operation the real backend does not support).";
 
 /// Replay memory-accounting scenarios on a simulated Linux machine.
 #[derive(Debug, Parser)]
@@ -72,6 +79,16 @@ enum Cmd {
         /// The step to explain (0 = the booted machine).
         #[arg(long, value_name = "STEP")]
         at: u32,
+    },
+    /// Compare the simulator with this machine's kernel, step by step (Linux, root).
+    #[command(after_help = CHECK_EXIT_CODES)]
+    Check {
+        /// The scenario file, or `-` for standard input.
+        file: String,
+        /// Run every operation on the real kernel too (helper processes, vm.* sysctls set for
+        /// the length of each operation and restored) and print where the two differ.
+        #[arg(long)]
+        real: bool,
     },
     /// Print a shell completion script.
     Completions {
@@ -120,6 +137,15 @@ impl View {
 }
 
 fn main() -> ExitCode {
+    // `vmlab __helper TOKEN`: one scenario process of `vmlab check --real` (crates/os/src/helper.rs),
+    // driven over its stdin and stdout. Hidden: not a command for people.
+    #[cfg(target_os = "linux")]
+    {
+        let args: Vec<String> = std::env::args().collect();
+        if args.get(1).map(String::as_str) == Some(HELPER_SUBCOMMAND) {
+            vmlab_os::helper::main(&args[2..]);
+        }
+    }
     let code = vmlab();
     // For the benchmarks (crates/cli/benches/scale.rs): the process's own peak RSS, read where
     // it is exact, at the very end. Linux only; elsewhere it prints nothing.
@@ -165,6 +191,7 @@ fn vmlab() -> ExitCode {
             proc,
         } => cmd_show(&mut out, &file, at, view, proc.as_deref()),
         Cmd::Explain { file, at } => cmd_explain(&mut out, &file, at),
+        Cmd::Check { file, real } => cmd_check(&mut out, &file, real),
         Cmd::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "vmlab", &mut script);
@@ -270,6 +297,48 @@ fn cmd_run(out: &mut Out, file: &str, json: bool) -> Result<ExitCode, OutError> 
     // What was printed is complete before the summary goes to stderr.
     out.flush()?;
     Ok(exit_code(&src.name, &summary, true))
+}
+
+fn cmd_check(out: &mut Out, file: &str, real: bool) -> Result<ExitCode, OutError> {
+    if !real {
+        eprint_line!(
+            "vmlab check: say --real (the only check so far is against this machine's kernel)"
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let src = match load(file) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    if !vmlab_os::is_root() {
+        eprint_line!(
+            "vmlab check --real: {}; nothing was run on the kernel",
+            vmlab_os::BackendError::NotRoot
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let report = vmlab_os::HelperCommand::current_exe_subcommand(HELPER_SUBCOMMAND)
+        .and_then(|helper| vmlab_os::check(&src.scenario, &helper));
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            eprint_line!("vmlab check --real: {}: {e}", src.name);
+            return Ok(ExitCode::from(2));
+        }
+    };
+    out.write(&report.render())?;
+    out.flush()?;
+    Ok(if !report.mismatches.is_empty() {
+        ExitCode::from(1)
+    } else if let Some(why) = &report.stopped {
+        eprint_line!(
+            "vmlab check --real: {}: not compared to the end: {why}",
+            src.name
+        );
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn exit_code(file: &str, run: &RunSummary, summary: bool) -> ExitCode {

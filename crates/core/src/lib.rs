@@ -17,6 +17,7 @@ pub mod kernel;
 pub mod linux;
 pub mod machine;
 pub mod op;
+pub mod procfs_parse;
 pub mod query;
 pub mod runmap;
 pub mod scenario;

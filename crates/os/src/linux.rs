@@ -1,0 +1,969 @@
+//! The real Linux backend: each scenario process is a helper process (crate::helper) driven over
+//! pipes; `vm.*` sysctls the scenario sets are written only around each operation, by a guard
+//! that restores the host's values (also on panic); every helper is killed when the machine is
+//! dropped. Real machines serialize on one lock file, across threads and processes.
+
+use crate::protocol::{FileArg, Reply, Request};
+use crate::{BackendError, HelperCommand, ProcObservation, RealOptions, ScenarioSysctls};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use vmlab_core::config::Sysctl;
+use vmlab_core::op::{Backing, BrkChange, Errno, ForkKind, Op, Outcome, Placement, Signal, Target};
+use vmlab_core::procfs_parse::{self, KeyValues};
+
+/// How long one operation may take before the helper is declared stuck.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
+const PAGE: u64 = 4096;
+
+/// The lock every real machine holds for its whole life (flock: per open file, so two machines in
+/// one process exclude each other too).
+pub struct RealLock {
+    _file: File,
+}
+
+impl RealLock {
+    pub fn acquire() -> Result<RealLock, BackendError> {
+        let path = std::env::temp_dir().join("vmlab-os-real.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| BackendError::os("open", &path, e))?;
+        loop {
+            // SAFETY: flock on an fd this function owns.
+            let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+            if r == 0 {
+                return Ok(RealLock { _file: file });
+            }
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(BackendError::os("flock", &path, e));
+            }
+        }
+    }
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn sysctl_path(s: Sysctl) -> PathBuf {
+    Path::new("/proc/sys/vm").join(s.name())
+}
+
+pub fn read_sysctl(s: Sysctl) -> Result<u64, BackendError> {
+    let p = sysctl_path(s);
+    let t = std::fs::read_to_string(&p).map_err(|e| BackendError::os("read", &p, e))?;
+    t.trim().parse().map_err(|_| {
+        BackendError::Parse(format!("{}: `{}` is not a number", p.display(), t.trim()))
+    })
+}
+
+fn write_sysctl(s: Sysctl, v: u64) -> Result<(), std::io::Error> {
+    let p = sysctl_path(s);
+    let mut f = std::fs::OpenOptions::new().write(true).open(p)?;
+    f.write_all(format!("{v}\n").as_bytes())
+}
+
+/// The four sysctls a real case may change, in the order they are set (overcommit_memory last,
+/// so mode 2 starts as late as possible) and restored (overcommit_memory first).
+pub fn current_sysctls() -> Result<ScenarioSysctls, BackendError> {
+    read_scenario_sysctls()
+}
+
+fn read_scenario_sysctls() -> Result<ScenarioSysctls, BackendError> {
+    Ok(ScenarioSysctls {
+        overcommit_memory: read_sysctl(Sysctl::OvercommitMemory)?,
+        overcommit_ratio: read_sysctl(Sysctl::OvercommitRatio)?,
+        overcommit_kbytes: read_sysctl(Sysctl::OvercommitKbytes)?,
+        max_map_count: read_sysctl(Sysctl::MaxMapCount)?,
+    })
+}
+
+fn write_all_sysctls(from: &ScenarioSysctls, to: &ScenarioSysctls) -> Result<(), std::io::Error> {
+    // Writing overcommit_ratio zeroes overcommit_kbytes and the reverse (mm/util.c:
+    // overcommit_ratio_handler, overcommit_kbytes_handler): write the non-zero one last.
+    if from.overcommit_memory != to.overcommit_memory && to.overcommit_memory != 2 {
+        write_sysctl(Sysctl::OvercommitMemory, to.overcommit_memory)?;
+    }
+    if from.overcommit_ratio != to.overcommit_ratio
+        || from.overcommit_kbytes != to.overcommit_kbytes
+    {
+        write_sysctl(Sysctl::OvercommitRatio, to.overcommit_ratio)?;
+        if to.overcommit_kbytes != 0 {
+            write_sysctl(Sysctl::OvercommitKbytes, to.overcommit_kbytes)?;
+        }
+    }
+    if from.max_map_count != to.max_map_count {
+        write_sysctl(Sysctl::MaxMapCount, to.max_map_count)?;
+    }
+    if from.overcommit_memory != to.overcommit_memory && to.overcommit_memory == 2 {
+        write_sysctl(Sysctl::OvercommitMemory, to.overcommit_memory)?;
+    }
+    Ok(())
+}
+
+/// Holds the scenario's sysctls for one operation; `Drop` (also during a panic) writes the host's
+/// values back and checks that they read back.
+pub struct SysctlGuard {
+    host: ScenarioSysctls,
+    /// Whether anything was written (a scenario that keeps the host's values writes nothing).
+    active: bool,
+}
+
+impl SysctlGuard {
+    pub fn set(
+        host: &ScenarioSysctls,
+        want: &ScenarioSysctls,
+    ) -> Result<SysctlGuard, BackendError> {
+        let g = SysctlGuard {
+            host: host.clone(),
+            active: host != want,
+        };
+        if !g.active {
+            return Ok(g);
+        }
+        // On a failed write the guard's Drop still restores whatever was written.
+        write_all_sysctls(host, want)
+            .map_err(|e| BackendError::os("write", Path::new("/proc/sys/vm"), e))?;
+        Ok(g)
+    }
+}
+
+impl Drop for SysctlGuard {
+    fn drop(&mut self) {
+        if !self.active {
+            return;
+        }
+        // overcommit_memory first: mode 2 ends before anything else is written. Write every value
+        // (not only the differing ones): a write that failed half-way left unknown state.
+        let _ = write_sysctl(Sysctl::OvercommitMemory, self.host.overcommit_memory);
+        let _ = write_sysctl(Sysctl::OvercommitRatio, self.host.overcommit_ratio);
+        if self.host.overcommit_kbytes != 0 {
+            let _ = write_sysctl(Sysctl::OvercommitKbytes, self.host.overcommit_kbytes);
+        }
+        let _ = write_sysctl(Sysctl::MaxMapCount, self.host.max_map_count);
+        if read_scenario_sysctls().ok().as_ref() != Some(&self.host) {
+            // Nothing else can be done from a destructor; say so loudly.
+            eprintln!(
+                "vmlab-os: could not restore vm sysctls to {:?}; check /proc/sys/vm",
+                self.host
+            );
+        }
+    }
+}
+
+/// One scenario process: its helper, its pipes and its name → (address, length) table.
+struct Proc {
+    pid: i32,
+    req: File,
+    resp: OwnedFd,
+    rbuf: Vec<u8>,
+    /// The `Child` when the backend spawned it (fork children are the helpers' children).
+    child: Option<Child>,
+    /// Signals and waits go through a pidfd, so a pid reused after the helper died (a fork
+    /// child is reaped by its parent helper or by init, not by us) is never signalled.
+    pidfd: OwnedFd,
+    names: BTreeMap<String, (u64, u64)>,
+    alive: bool,
+}
+
+impl Proc {
+    fn send(&mut self, req: &Request) -> Result<(), BackendError> {
+        let mut s =
+            serde_json::to_string(req).map_err(|e| BackendError::Protocol(e.to_string()))?;
+        s.push('\n');
+        self.req
+            .write_all(s.as_bytes())
+            .map_err(|e| BackendError::Protocol(format!("helper {}: write: {e}", self.pid)))
+    }
+
+    /// The next reply, `None` at EOF (the helper died without a word: SIGKILL).
+    fn recv(&mut self) -> Result<Option<Reply>, BackendError> {
+        let deadline = Instant::now() + REPLY_TIMEOUT;
+        loop {
+            if let Some(i) = self.rbuf.iter().position(|&b| b == b'\n') {
+                let rest = self.rbuf.split_off(i + 1);
+                let line = std::mem::replace(&mut self.rbuf, rest);
+                return serde_json::from_slice(&line).map(Some).map_err(|e| {
+                    BackendError::Protocol(format!(
+                        "helper {}: bad reply {:?}: {e}",
+                        self.pid,
+                        String::from_utf8_lossy(&line)
+                    ))
+                });
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(BackendError::Protocol(format!(
+                    "helper {} did not reply within {REPLY_TIMEOUT:?}",
+                    self.pid
+                )));
+            }
+            let mut pfd = libc::pollfd {
+                fd: self.resp.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one pollfd, valid for the call.
+            let r =
+                unsafe { libc::poll(&mut pfd, 1, left.as_millis().min(i32::MAX as u128) as i32) };
+            if r < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(BackendError::Protocol(format!("poll: {e}")));
+            }
+            if r == 0 {
+                continue;
+            }
+            let mut chunk = [0u8; 4096];
+            // SAFETY: reading into a local array of its own length.
+            let n = unsafe {
+                libc::read(
+                    self.resp.as_raw_fd(),
+                    chunk.as_mut_ptr().cast(),
+                    chunk.len(),
+                )
+            };
+            if n < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(BackendError::Protocol(format!("read: {e}")));
+            }
+            if n == 0 {
+                return Ok(None);
+            }
+            self.rbuf.extend_from_slice(&chunk[..n as usize]);
+        }
+    }
+
+    fn call(&mut self, req: &Request) -> Result<Option<Reply>, BackendError> {
+        self.send(req)?;
+        self.recv()
+    }
+
+    /// Wait until the process is gone (reaped, or a zombie of a parent that will reap it).
+    fn wait_gone(&mut self) {
+        self.alive = false;
+        if let Some(c) = self.child.as_mut() {
+            let _ = c.wait();
+            return;
+        }
+        // A pidfd becomes readable when its process exits.
+        let mut pfd = libc::pollfd {
+            fd: self.pidfd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one pollfd, valid for the call.
+        unsafe { libc::poll(&mut pfd, 1, 5000) };
+    }
+
+    fn kill(&mut self) {
+        if self.alive {
+            // SAFETY: pidfd_send_signal on a pidfd this Proc owns; it can only reach the helper.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    self.pidfd.as_raw_fd(),
+                    libc::SIGKILL,
+                    std::ptr::null::<libc::siginfo_t>(),
+                    0,
+                )
+            };
+            self.wait_gone();
+        }
+    }
+}
+
+/// Whether a pid exists and is not a zombie.
+pub fn pid_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => {
+            // The state follows the parenthesised command name.
+            let state = s
+                .rsplit_once(')')
+                .and_then(|(_, r)| r.trim_start().chars().next());
+            !matches!(state, Some('Z') | Some('X') | None)
+        }
+        Err(_) => false,
+    }
+}
+
+pub struct RealMachine {
+    helper: HelperCommand,
+    /// The host's values, restored after every operation.
+    host_sysctls: ScenarioSysctls,
+    /// What the scenario has set (the simulator's values).
+    want_sysctls: ScenarioSysctls,
+    ram_bytes: u64,
+    swap_bytes: u64,
+    /// Bytes that may still be touched (RealOptions::touch_limit_bytes less what was asked).
+    touch_left_bytes: u64,
+    procs: BTreeMap<String, Proc>,
+    /// Helpers whose scenario name was taken again (the simulator freed it after a failure the
+    /// kernel did not have); still killed at the end.
+    orphans: Vec<Proc>,
+    files_dir: PathBuf,
+    token: String,
+    _lock: RealLock,
+}
+
+/// The kernel's errno as the model names it; one the model has no name for stops the check
+/// (a clear error, never a substitute errno).
+fn errno_of(e: i32) -> Result<Outcome, BackendError> {
+    let m = match e {
+        libc::ENOMEM => Errno::ENOMEM,
+        libc::EACCES => Errno::EACCES,
+        libc::EINVAL => Errno::EINVAL,
+        libc::EEXIST => Errno::EEXIST,
+        libc::ENOSPC => Errno::ENOSPC,
+        libc::EPERM => Errno::EPERM,
+        libc::ENOENT => Errno::ENOENT,
+        libc::EFAULT => Errno::EFAULT,
+        libc::EAGAIN => Errno::EAGAIN,
+        libc::EOVERFLOW => Errno::EOVERFLOW,
+        other => {
+            return Err(BackendError::Unsupported(format!(
+                "the kernel returned errno {other} ({}), which vmlab's model has no name for",
+                std::io::Error::from_raw_os_error(other)
+            )))
+        }
+    };
+    Ok(Outcome::Err(m))
+}
+
+impl RealMachine {
+    pub fn start(opts: &RealOptions) -> Result<RealMachine, BackendError> {
+        if !is_root() {
+            return Err(BackendError::NotRoot);
+        }
+        let lock = RealLock::acquire()?;
+        let host_sysctls = read_scenario_sysctls()?;
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let token = format!("vmlab-os-{}-{n}", std::process::id());
+        let files_dir = std::env::temp_dir().join(&token);
+        std::fs::create_dir_all(&files_dir)
+            .map_err(|e| BackendError::os("mkdir", &files_dir, e))?;
+        Ok(RealMachine {
+            helper: opts.helper.clone(),
+            host_sysctls,
+            want_sysctls: opts.sysctls.clone(),
+            ram_bytes: opts.ram_bytes,
+            swap_bytes: opts.swap_bytes,
+            touch_left_bytes: opts.touch_limit_bytes,
+            procs: BTreeMap::new(),
+            orphans: Vec::new(),
+            files_dir,
+            token,
+            _lock: lock,
+        })
+    }
+
+    /// The marker on every helper's command line (tests look for leftovers with it).
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    pub fn host_sysctls(&self) -> &ScenarioSysctls {
+        &self.host_sysctls
+    }
+
+    fn guard(&self) -> Result<SysctlGuard, BackendError> {
+        SysctlGuard::set(&self.host_sysctls, &self.want_sysctls)
+    }
+
+    /// Take `bytes` from the touch budget, or refuse the operation before it runs.
+    fn spend_touch(&mut self, bytes: u64, what: &str) -> Result<(), BackendError> {
+        if bytes > self.touch_left_bytes {
+            return Err(BackendError::Unsupported(format!(
+                "{what} would touch {bytes} bytes of real memory; {} are left of this check's \
+                 limit (real cases stay far below the host's RAM)",
+                self.touch_left_bytes
+            )));
+        }
+        self.touch_left_bytes -= bytes;
+        Ok(())
+    }
+
+    fn size(&self, s: vmlab_core::op::Size) -> u64 {
+        s.resolve(self.ram_bytes, self.swap_bytes)
+    }
+
+    fn proc_mut(&mut self, name: &str) -> Result<&mut Proc, BackendError> {
+        self.procs
+            .get_mut(name)
+            .filter(|p| p.alive)
+            .ok_or_else(|| BackendError::NoSuchProcess(name.to_string()))
+    }
+
+    /// `(address, length)` of a target, as a C program would pass them (unsigned arithmetic).
+    fn target(&mut self, proc: &str, t: &Target) -> Result<(u64, u64), BackendError> {
+        let range = t.range.map(|(a, b)| (self.size(a), self.size(b)));
+        let p = self.proc_mut(proc)?;
+        let &(base, len) = p
+            .names
+            .get(&t.mapping)
+            .ok_or_else(|| BackendError::NoSuchMapping(proc.into(), t.mapping.clone()))?;
+        Ok(match range {
+            None => (base, len),
+            Some((s, e)) => (base.wrapping_add(s), e.wrapping_sub(s)),
+        })
+    }
+
+    fn spawn(&mut self, name: &str, admin: bool, adj: i32) -> Result<Outcome, BackendError> {
+        let mut cmd = Command::new(&self.helper.program);
+        cmd.args(&self.helper.args).arg(&self.token);
+        if admin {
+            cmd.arg("--admin");
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| BackendError::os("spawn", &self.helper.program, e))?;
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(BackendError::Protocol("no pipes to the helper".into()));
+        };
+        // A child not yet waited for keeps its pid: this pidfd is the helper's.
+        let pidfd = match pidfd_open(child.id() as i32) {
+            Ok(fd) => fd,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(e);
+            }
+        };
+        let mut p = Proc {
+            pid: child.id() as i32,
+            pidfd,
+            req: File::from(OwnedFd::from(stdin)),
+            resp: OwnedFd::from(stdout),
+            rbuf: Vec::new(),
+            child: Some(child),
+            names: BTreeMap::new(),
+            alive: true,
+        };
+        match p.recv() {
+            Ok(Some(Reply::Ok)) => {}
+            other => {
+                p.kill();
+                return Err(BackendError::Protocol(format!(
+                    "the helper {} did not start: {other:?}",
+                    self.helper.program.display()
+                )));
+            }
+        }
+        if adj != 0 {
+            let path = format!("/proc/{}/oom_score_adj", p.pid);
+            if let Err(e) = std::fs::write(&path, format!("{adj}\n")) {
+                p.kill();
+                return Err(BackendError::os("write", Path::new(&path), e));
+            }
+        }
+        self.insert(name, p);
+        Ok(Outcome::Ok)
+    }
+
+    fn insert(&mut self, name: &str, p: Proc) {
+        if let Some(old) = self.procs.insert(name.to_string(), p) {
+            self.orphans.push(old);
+        }
+    }
+
+    fn fork(&mut self, parent: &str, child: &str) -> Result<Outcome, BackendError> {
+        let g = self.guard()?;
+        let p = self.proc_mut(parent)?;
+        let r = p.call(&Request::Fork)?;
+        drop(g);
+        let (pid, req_w, resp_r) = match r {
+            Some(Reply::Forked {
+                pid,
+                req_w_fd,
+                resp_r_fd,
+            }) => (pid, req_w_fd, resp_r_fd),
+            Some(Reply::Errno(e)) => return errno_of(e),
+            Some(other) => return Err(BackendError::Protocol(format!("fork: {other:?}"))),
+            None => {
+                p.wait_gone();
+                return Ok(Outcome::Killed {
+                    signal: Signal::SIGKILL,
+                });
+            }
+        };
+        let parent_pid = p.pid;
+        let names = p.names.clone();
+        // The child is alive (blocked reading its pipe), so its pid is still its own.
+        let child_pidfd = pidfd_open(pid);
+        let taken = take_fds(parent_pid, req_w, resp_r);
+        // The parent closes its copies whether or not they were taken; without its pipe ends
+        // the child then reads EOF and exits.
+        let done = p.call(&Request::ForkDone)?;
+        let child_pidfd = child_pidfd?;
+        let (req, resp) = taken?;
+        if done != Some(Reply::Ok) {
+            return Err(BackendError::Protocol(format!("fork done: {done:?}")));
+        }
+        self.insert(
+            child,
+            Proc {
+                pid,
+                pidfd: child_pidfd,
+                req: File::from(req),
+                resp,
+                rbuf: Vec::new(),
+                child: None,
+                names,
+                alive: true,
+            },
+        );
+        Ok(Outcome::Ok)
+    }
+
+    /// Execute one operation on the real kernel, with the scenario's sysctls held around it.
+    pub fn apply(&mut self, op: &Op) -> Result<Outcome, BackendError> {
+        match op {
+            Op::Sysctl { sysctl, value } => {
+                let mut want = self.want_sysctls.clone();
+                match sysctl {
+                    Sysctl::OvercommitMemory => want.overcommit_memory = *value,
+                    Sysctl::OvercommitRatio => {
+                        want.overcommit_ratio = *value;
+                        want.overcommit_kbytes = 0;
+                    }
+                    Sysctl::OvercommitKbytes => {
+                        want.overcommit_kbytes = *value;
+                        want.overcommit_ratio = 0;
+                    }
+                    Sysctl::MaxMapCount => want.max_map_count = *value,
+                    other => {
+                        return Err(BackendError::Unsupported(format!(
+                        "sysctl vm.{} on the real machine (it would change the host for everyone)",
+                        other.name()
+                    )))
+                    }
+                }
+                // The kernel's answer to the write, held for no longer than the write.
+                match SysctlGuard::set(&self.host_sysctls, &want) {
+                    Ok(g) => {
+                        drop(g);
+                        self.want_sysctls = want;
+                        Ok(Outcome::Ok)
+                    }
+                    Err(BackendError::Os { error, .. }) => {
+                        errno_of(error.raw_os_error().unwrap_or(libc::EINVAL))
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Op::Spawn {
+                name,
+                cap_sys_admin,
+                oom_score_adj,
+            } => self.spawn(name, *cap_sys_admin, *oom_score_adj),
+            Op::Fork {
+                parent,
+                child,
+                kind: ForkKind::Fork,
+            } => self.fork(parent, child),
+            Op::Exit { proc } => {
+                let p = self.proc_mut(proc)?;
+                p.send(&Request::Exit)?;
+                // EOF, then gone.
+                let _ = p.recv()?;
+                p.wait_gone();
+                Ok(Outcome::Ok)
+            }
+            Op::Exec { proc } => {
+                // The helper re-executes itself: a fresh image and an empty scenario name table;
+                // its first line after the exec is the new image's "ready".
+                let g = self.guard()?;
+                let p = self.proc_mut(proc)?;
+                let r = p.call(&Request::Exec);
+                drop(g);
+                match r? {
+                    Some(Reply::Ok) => {
+                        p.names.clear();
+                        Ok(Outcome::Ok)
+                    }
+                    Some(Reply::Errno(e)) => errno_of(e),
+                    None => {
+                        p.wait_gone();
+                        Ok(Outcome::Killed {
+                            signal: Signal::SIGKILL,
+                        })
+                    }
+                    Some(other) => Err(BackendError::Protocol(format!("exec: {other:?}"))),
+                }
+            }
+            Op::Kill { proc } => {
+                self.proc_mut(proc)?.kill();
+                Ok(Outcome::Ok)
+            }
+            Op::OomScoreAdj {
+                proc,
+                value,
+                legacy,
+            } => {
+                let pid = self.proc_mut(proc)?.pid;
+                let file = if *legacy { "oom_adj" } else { "oom_score_adj" };
+                let path = format!("/proc/{pid}/{file}");
+                match std::fs::write(&path, format!("{value}\n")) {
+                    Ok(()) => Ok(Outcome::Ok),
+                    Err(e) => errno_of(e.raw_os_error().unwrap_or(libc::EINVAL)),
+                }
+            }
+            Op::Mmap {
+                proc,
+                name,
+                len,
+                prot,
+                shared,
+                backing,
+                noreserve,
+                populate,
+                growsdown,
+                locked,
+                hugetlb,
+                placement,
+            } => {
+                if *hugetlb {
+                    return Err(BackendError::Unsupported(
+                        "mmap hugetlb on the real machine (it needs reserved huge pages)".into(),
+                    ));
+                }
+                let len = self.size(*len);
+                let file = match backing {
+                    Backing::Anon => None,
+                    Backing::File {
+                        path,
+                        offset,
+                        readonly_fd,
+                    } => Some(self.backing_file(path, *offset, len, *readonly_fd)?),
+                    Backing::Tmpfs { .. } | Backing::SysvShm { .. } => {
+                        return Err(BackendError::Unsupported(
+                            "tmpfs and SysV shared memory on the real machine".into(),
+                        ))
+                    }
+                };
+                let rounded = len.checked_next_multiple_of(PAGE).unwrap_or(u64::MAX);
+                if *populate || *locked {
+                    self.spend_touch(rounded, "mmap populate/locked")?;
+                }
+                let p = self.proc_mut(proc)?;
+                let addr = match placement {
+                    Placement::Any => None,
+                    Placement::At(a) => Some(*a),
+                    Placement::Below { of, gap } | Placement::Above { of, gap } => {
+                        let &(s, l) = p
+                            .names
+                            .get(of)
+                            .ok_or_else(|| BackendError::NoSuchMapping(proc.clone(), of.clone()))?;
+                        let a = gap.checked_next_multiple_of(PAGE).and_then(|gap| {
+                            if matches!(placement, Placement::Below { .. }) {
+                                s.checked_sub(gap).and_then(|x| x.checked_sub(rounded))
+                            } else {
+                                (s + l).checked_add(gap)
+                            }
+                        });
+                        match a {
+                            Some(a) => Some(a),
+                            None => return Ok(Outcome::Err(Errno::ENOMEM)),
+                        }
+                    }
+                };
+                let req = Request::Mmap {
+                    addr,
+                    len,
+                    prot: *prot,
+                    shared: *shared,
+                    file,
+                    noreserve: *noreserve,
+                    populate: *populate,
+                    growsdown: *growsdown,
+                    locked: *locked,
+                };
+                let name = name.clone();
+                let proc = proc.clone();
+                self.call_op(&proc, &req, |p, v| {
+                    p.names.insert(name, (v, rounded));
+                })
+            }
+            Op::Munmap { proc, target } => {
+                let (addr, len) = self.target(proc, target)?;
+                self.call_op(proc, &Request::Munmap { addr, len }, |_, _| {})
+            }
+            Op::Mprotect { proc, target, prot } => {
+                let (addr, len) = self.target(proc, target)?;
+                let req = Request::Mprotect {
+                    addr,
+                    len,
+                    prot: *prot,
+                };
+                self.call_op(proc, &req, |_, _| {})
+            }
+            Op::Madvise {
+                proc,
+                target,
+                advice,
+            } => {
+                let (addr, len) = self.target(proc, target)?;
+                let req = Request::Madvise {
+                    addr,
+                    len,
+                    advice: *advice,
+                };
+                self.call_op(proc, &req, |_, _| {})
+            }
+            Op::Access {
+                proc,
+                target,
+                write,
+            } => {
+                let (addr, len) = self.target(proc, target)?;
+                // A read of untouched private anonymous memory maps the zero page, but a read of
+                // shared or file memory allocates: count both.
+                self.spend_touch(len, if *write { "write" } else { "read" })?;
+                let req = Request::Access {
+                    addr,
+                    len,
+                    write: *write,
+                };
+                self.call_op(proc, &req, |_, _| {})
+            }
+            Op::Mremap {
+                proc,
+                mapping,
+                new_len,
+                may_move,
+            } => {
+                let new_len = self.size(*new_len);
+                let (addr, old_len) = self.target(proc, &Target::whole(mapping))?;
+                let req = Request::Mremap {
+                    addr,
+                    old_len,
+                    new_len,
+                    may_move: *may_move,
+                };
+                let mapping = mapping.clone();
+                let rounded = new_len.checked_next_multiple_of(PAGE).unwrap_or(u64::MAX);
+                self.call_op(proc, &req, |p, v| {
+                    p.names.insert(mapping, (v, rounded));
+                })
+            }
+            Op::Fork { kind, .. } => Err(BackendError::Unsupported(format!(
+                "{} on the real machine (only fork is implemented)",
+                kind.name()
+            ))),
+            Op::Brk { change, .. } => Err(BackendError::Unsupported(format!(
+                "brk ({}) on the real machine: the helper's own malloc owns its heap",
+                match change {
+                    BrkChange::Grow(_) => "grow",
+                    BrkChange::Shrink(_) => "shrink",
+                }
+            ))),
+            other => Err(BackendError::Unsupported(format!(
+                "`{}` on the real machine",
+                other.verb()
+            ))),
+        }
+    }
+
+    /// Send one request with the sysctls held; `on_value` records an address the call returned.
+    fn call_op(
+        &mut self,
+        proc: &str,
+        req: &Request,
+        on_value: impl FnOnce(&mut Proc, u64),
+    ) -> Result<Outcome, BackendError> {
+        let g = self.guard()?;
+        let p = self.proc_mut(proc)?;
+        let r = p.call(req);
+        drop(g);
+        match r? {
+            Some(Reply::Ok) => Ok(Outcome::Ok),
+            Some(Reply::Value(v)) => {
+                on_value(p, v);
+                Ok(Outcome::Ok)
+            }
+            Some(Reply::Errno(e)) => errno_of(e),
+            Some(Reply::Killed { signal }) => {
+                // The handler wrote this just before the signal's default action.
+                let _ = p.recv();
+                p.wait_gone();
+                Ok(Outcome::Killed { signal })
+            }
+            None => {
+                p.wait_gone();
+                Ok(Outcome::Killed {
+                    signal: Signal::SIGKILL,
+                })
+            }
+            Some(other) => Err(BackendError::Protocol(format!("{req:?}: {other:?}"))),
+        }
+    }
+
+    /// A file in the backend's own directory, at least `offset + len` bytes long (sparse).
+    fn backing_file(
+        &self,
+        path: &str,
+        offset: u64,
+        len: u64,
+        readonly_fd: bool,
+    ) -> Result<FileArg, BackendError> {
+        let base: String = path
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let p = self.files_dir.join(base);
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&p)
+            .map_err(|e| BackendError::os("open", &p, e))?;
+        let want = offset.saturating_add(len);
+        let have = f.metadata().map(|m| m.len()).unwrap_or(0);
+        if want > have {
+            f.set_len(want)
+                .map_err(|e| BackendError::os("ftruncate", &p, e))?;
+        }
+        Ok(FileArg {
+            path: p.to_string_lossy().into_owned(),
+            offset,
+            readonly_fd,
+        })
+    }
+
+    /// `/proc/meminfo` now.
+    pub fn meminfo(&self) -> Result<KeyValues, BackendError> {
+        let p = Path::new("/proc/meminfo");
+        let t = std::fs::read_to_string(p).map_err(|e| BackendError::os("read", p, e))?;
+        procfs_parse::parse_meminfo(&t)
+            .map_err(|e| BackendError::Parse(format!("/proc/meminfo: {e}")))
+    }
+
+    /// The names of the scenario processes whose helpers are alive.
+    pub fn live(&self) -> Vec<String> {
+        self.procs
+            .iter()
+            .filter(|(_, p)| p.alive)
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+
+    /// A live process's /proc views and its name table; `None` when it is not alive.
+    pub fn observe(&self, proc: &str) -> Result<Option<ProcObservation>, BackendError> {
+        let Some(p) = self.procs.get(proc).filter(|p| p.alive) else {
+            return Ok(None);
+        };
+        let read = |file: &str| {
+            let path = PathBuf::from(format!("/proc/{}/{file}", p.pid));
+            std::fs::read_to_string(&path).map_err(|e| BackendError::os("read", &path, e))
+        };
+        let parse_err = |file: &str, e: procfs_parse::ParseError| {
+            BackendError::Parse(format!("/proc/{}/{file}: {e}", p.pid))
+        };
+        let smaps =
+            procfs_parse::parse_smaps(&read("smaps")?).map_err(|e| parse_err("smaps", e))?;
+        let maps = procfs_parse::parse_maps(&read("maps")?).map_err(|e| parse_err("maps", e))?;
+        let status =
+            procfs_parse::parse_status(&read("status")?).map_err(|e| parse_err("status", e))?;
+        let oom_score = procfs_parse::parse_oom_score(&read("oom_score")?)
+            .map_err(|e| parse_err("oom_score", e))?;
+        Ok(Some(ProcObservation {
+            pid: p.pid as u32,
+            maps,
+            smaps,
+            status,
+            oom_score,
+            names: p.names.clone(),
+        }))
+    }
+}
+
+/// `pidfd_open` (Linux 5.3).
+fn pidfd_open(pid: i32) -> Result<OwnedFd, BackendError> {
+    // SAFETY: pidfd_open returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
+    if fd < 0 {
+        return Err(BackendError::os(
+            "pidfd_open",
+            Path::new(&format!("/proc/{pid}")),
+            std::io::Error::last_os_error(),
+        ));
+    }
+    // SAFETY: a new fd this process owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Take the parent helper's ends of the child's pipes (pidfd_getfd, Linux 5.6; the flag
+/// FD_CLOEXEC is set on the copies).
+fn take_fds(pid: i32, req_w: i32, resp_r: i32) -> Result<(OwnedFd, OwnedFd), BackendError> {
+    let pidfd = pidfd_open(pid)?;
+    let get = |fd: i32| -> Result<OwnedFd, BackendError> {
+        // SAFETY: pidfd_getfd returns a new fd in this process or -1.
+        let r = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) } as i32;
+        if r < 0 {
+            return Err(BackendError::os(
+                "pidfd_getfd",
+                Path::new(&format!("/proc/{pid}/fd/{fd}")),
+                std::io::Error::last_os_error(),
+            ));
+        }
+        // SAFETY: a new fd this process owns.
+        Ok(unsafe { OwnedFd::from_raw_fd(r) })
+    };
+    Ok((get(req_w)?, get(resp_r)?))
+}
+
+impl Drop for RealMachine {
+    fn drop(&mut self) {
+        // Children before parents does not matter: every helper is killed by pid and awaited.
+        for p in self.procs.values_mut().chain(self.orphans.iter_mut()) {
+            p.kill();
+        }
+        let _ = std::fs::remove_dir_all(&self.files_dir);
+    }
+}
+
+/// Pids of live processes whose command line carries `token` (leftover helpers).
+pub fn processes_with_token(token: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in dir.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        if let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) {
+            let hit = cmd.split(|&b| b == 0).any(|a| a == token.as_bytes());
+            if hit && pid_alive(pid as i32) {
+                out.push(pid);
+            }
+        }
+    }
+    out
+}
