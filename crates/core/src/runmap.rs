@@ -471,7 +471,8 @@ mod tests {
         let size = 4000u64;
         let mut m: RunMap<Pfn, TestTally> = RunMap::default();
         let mut pages: Vec<Option<u64>> = vec![None; size as usize];
-        let mut saved: Vec<(RunMap<Pfn, TestTally>, Vec<Option<u64>>)> = Vec::new();
+        type Saved = (RunMap<Pfn, TestTally>, Vec<Option<u64>>);
+        let mut saved: Vec<Saved> = Vec::new();
         for i in 0..3000 {
             let a = rnd(size);
             let b = (a + 1 + rnd(40)).min(size);

@@ -195,10 +195,11 @@ impl Mm {
         };
         let lo = below.max(MMAP_MIN_ADDR);
         let hi = above.min(MMAP_BASE);
-        // A gap outside the window, or eaten by a stack guard gap, is empty.
+        // A gap outside the window, or eaten by a stack guard gap, is empty: clipping to 0 is
+        // the rule here, not a hidden invariant.
         Gap {
             end: hi,
-            len: if hi > lo { hi - lo } else { 0 },
+            len: hi.saturating_sub(lo),
         }
     }
 
