@@ -209,27 +209,22 @@ fn meminfo_bytes(mi: &[(String, u64)], field: &str) -> u64 {
 
 fn record_series(m: &Machine, step: u32, s: &mut Series, rss: &mut Vec<(u32, String, Vec<u64>)>) {
     let Some(lm) = m.linux() else { return };
-    let mi: Vec<(String, u64)> = lm
-        .meminfo()
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-    s.committed_as.push(meminfo_bytes(&mi, "Committed_AS"));
-    s.commit_limit.push(meminfo_bytes(&mi, "CommitLimit"));
-    s.mem_free.push(meminfo_bytes(&mi, "MemFree"));
+    let c = m.commit_summary();
+    s.committed_as.push(c.committed_as_kb * KB);
+    s.commit_limit.push(c.commit_limit_kb * KB);
+    s.mem_free.push(c.mem_free_kb * KB);
     for p in lm.procs.values() {
         let v = if p.state == ProcState::Running {
-            lm.status_fields(p.pid)
-                .and_then(|f| f.into_iter().find(|(k, _)| *k == "VmRSS").map(|(_, v)| v))
-                .unwrap_or(0)
+            lm.vm_rss_kb(p.pid).unwrap_or(0)
         } else {
             0
         };
-        let i = match rss.iter().position(|(pid, _, _)| *pid == p.pid) {
-            Some(i) => i,
-            None => {
-                rss.push((p.pid, p.name.clone(), vec![0; step as usize]));
-                rss.len() - 1
+        // Series are added as processes first appear, and pids only grow: `rss` is sorted.
+        let i = match rss.binary_search_by_key(&p.pid, |(pid, _, _)| *pid) {
+            Ok(i) => i,
+            Err(i) => {
+                rss.insert(i, (p.pid, p.name.clone(), vec![0; step as usize]));
+                i
             }
         };
         rss[i].2.push(v);

@@ -378,6 +378,12 @@ impl LinuxMachine {
         Some(out)
     }
 
+    /// VmRSS in kB, in O(1) (the RSS counters are kept as ptes change).
+    pub fn vm_rss_kb(&self, pid: Pid) -> Option<u64> {
+        let (_, mm) = self.view_mm(pid)?;
+        Some(pages_to_kb(mm.rss_total()))
+    }
+
     /// The memory lines of /proc/PID/status, in kB (fs/proc/task_mmu.c: task_mem).
     pub fn status_fields(&self, pid: Pid) -> Option<Vec<(&'static str, u64)>> {
         let (mm_id, mm) = self.view_mm(pid)?;
