@@ -236,7 +236,12 @@ impl App {
 
     fn selected(&self) -> Option<&crate::views::ProcView> {
         let pid = self.lab.selected_pid?;
-        self.snap.as_ref()?.processes.iter().find(|p| p.pid == pid)
+        // The view's processes are in pid order (the machine keeps them by pid).
+        let procs = &self.snap.as_ref()?.processes;
+        procs
+            .binary_search_by_key(&pid, |p| p.pid)
+            .ok()
+            .map(|i| &procs[i])
     }
 
     /// The spans the page view shows: the zoomed VMA, or every VMA of the selected process.
@@ -244,11 +249,13 @@ impl App {
         let Some(p) = self.selected() else {
             return (Vec::new(), "no process selected".into());
         };
-        if let Some(v) = self
-            .lab
-            .zoom_vma
-            .and_then(|z| p.vmas.iter().find(|v| v.start == z))
-        {
+        if let Some(v) = self.lab.zoom_vma.and_then(|z| {
+            // VMAs are in address order, as /proc/PID/maps lists them.
+            p.vmas
+                .binary_search_by_key(&z, |v| v.start)
+                .ok()
+                .map(|i| &p.vmas[i])
+        }) {
             return (
                 vec![(v.start, v.end)],
                 format!(
