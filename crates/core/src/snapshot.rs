@@ -71,8 +71,8 @@ impl Snapshot {
                     .into_iter()
                     .map(|(k, v)| (k.to_string(), v))
                     .collect();
-                let roll = m.rollup(mm);
-                pss_kb = roll.field("Pss").unwrap_or(0) / 1024;
+                // The rollup is the sum of the VMAs' own stats, gathered in the loop below.
+                let mut roll = crate::linux::procfs::SmapsStats::default();
                 // Mapping names by start address, built once per mm, so each VMA finds the
                 // names that start inside it with one range lookup (100,000 VMAs with a name
                 // each would otherwise cost 10^10 comparisons).
@@ -82,6 +82,7 @@ impl Snapshot {
                 }
                 for v in mm.vmas.values() {
                     let st = m.vma_stats(mm, v);
+                    roll.add(&st);
                     let f = |n: &str| st.field(n).unwrap_or(0) / 1024;
                     let perm = |bit, c| if v.flags & bit != 0 { c } else { '-' };
                     let mut labels: Vec<String> = names_at
@@ -115,6 +116,7 @@ impl Snapshot {
                         swap_kb: f("Swap"),
                     });
                 }
+                pss_kb = roll.field("Pss").unwrap_or(0) / 1024;
             }
             processes.push(ProcessSnapshot {
                 pid: p.pid,

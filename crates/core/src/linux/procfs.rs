@@ -31,7 +31,8 @@ pub struct SmapsStats {
 }
 
 impl SmapsStats {
-    fn add(&mut self, o: &SmapsStats) {
+    /// Add another VMA's figures (a rollup is the sum of its VMAs).
+    pub fn add(&mut self, o: &SmapsStats) {
         self.size += o.size;
         self.rss += o.rss;
         self.pss += o.pss;
