@@ -600,12 +600,18 @@ fn a_failing_stdout_is_an_error() {
     }
 }
 
-#[test]
-fn diagnostics_are_capped_at_20() {
+/// A scenario with 50 errors, one per line (`15Gb` is not a size).
+fn fifty_bad_sizes() -> String {
     let mut text = String::from("machine linux ram=1GiB\nspawn app\n");
     for i in 0..50 {
         let _ = writeln!(text, "app mmap a{i:02} 15Gb rw private anon");
     }
+    text
+}
+
+#[test]
+fn diagnostics_are_capped_at_20() {
+    let text = fifty_bad_sizes();
     let path = fixture("many-errors.vmlab", &text);
     let file = path.to_str().unwrap();
     let o = vmlab(&["run", file]);
@@ -842,10 +848,7 @@ fn a_long_run_streams_in_memory_much_smaller_than_its_output() {
 
 #[test]
 fn a_closed_stderr_pipe_does_not_panic() {
-    let mut text = String::from("machine linux ram=1GiB\nspawn app\n");
-    for i in 0..50 {
-        let _ = writeln!(text, "app mmap a{i:02} 15Gb rw private anon");
-    }
+    let text = fifty_bad_sizes();
     let path = fixture("closed-stderr.vmlab", &text);
     let mut child = Command::new(VMLAB)
         .args(["run", path.to_str().unwrap()])

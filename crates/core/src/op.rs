@@ -161,6 +161,16 @@ pub enum Advice {
 }
 
 impl Advice {
+    /// Every advice vmlab models, in the order the language lists them.
+    pub const ALL: [Advice; 6] = [
+        Advice::DontNeed,
+        Advice::Free,
+        Advice::DontFork,
+        Advice::DoFork,
+        Advice::WipeOnFork,
+        Advice::KeepOnFork,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Advice::DontNeed => "dontneed",
@@ -182,16 +192,7 @@ impl Advice {
         }
     }
     pub fn parse(s: &str) -> Option<Advice> {
-        [
-            Advice::DontNeed,
-            Advice::Free,
-            Advice::DontFork,
-            Advice::DoFork,
-            Advice::WipeOnFork,
-            Advice::KeepOnFork,
-        ]
-        .into_iter()
-        .find(|a| a.name() == s)
+        Advice::ALL.into_iter().find(|a| a.name() == s)
     }
 }
 

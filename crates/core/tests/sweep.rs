@@ -165,14 +165,7 @@ fn random_op(r: &mut Rng, procs: &[String], maps: &[(String, String, u64)], n: u
             Some(t) => Op::Madvise {
                 proc,
                 target: t,
-                advice: *r.pick(&[
-                    Advice::DontNeed,
-                    Advice::Free,
-                    Advice::DontFork,
-                    Advice::DoFork,
-                    Advice::WipeOnFork,
-                    Advice::KeepOnFork,
-                ]),
+                advice: *r.pick(&Advice::ALL),
             },
             None => Op::StackGrow {
                 proc,

@@ -1545,9 +1545,12 @@ impl LinuxMachine {
         // copy; nothing changes a VMA's range, so the gap index stays right.
         let mut cm = self.mms[&pmm].fork_copy();
         for v in vmas.values() {
-            if v.has(VM_DONTCOPY) {
-                // Neither the VMA nor its ptes are copied.
-                cm.remove(v.start).expect("copied from the parent");
+            // copy_page_range runs only for VMAs with an anon_vma (vma_needs_copy); the others
+            // (shared or file mappings never written privately, read-only zero pages) refault.
+            // A DONTCOPY VMA is not copied at all, nor its ptes.
+            let dontcopy = v.has(VM_DONTCOPY);
+            let copies_ptes = !dontcopy && v.anon_vma.is_some() && !v.has(VM_WIPEONFORK);
+            if !copies_ptes {
                 drop_ptes(
                     &self.frames,
                     &mut cm.pt,
@@ -1556,11 +1559,11 @@ impl LinuxMachine {
                     v.start_page(),
                     v.end_page(),
                 );
+            }
+            if dontcopy {
+                cm.remove(v.start).expect("copied from the parent");
                 continue;
             }
-            // copy_page_range runs only for VMAs with an anon_vma (vma_needs_copy); the others
-            // (shared or file mappings never written privately, read-only zero pages) refault.
-            let copies_ptes = v.anon_vma.is_some() && !v.has(VM_WIPEONFORK);
             let anon = if v.has(VM_WIPEONFORK) {
                 (None, 0)
             } else if v.anon_vma.is_some() {
@@ -1575,16 +1578,6 @@ impl LinuxMachine {
                 let cv = cm.vmas.get_mut(&v.start).expect("copied from the parent");
                 cv.flags &= !VM_LOCKED;
                 (cv.anon_vma, cv.anon_chain) = anon;
-            }
-            if !copies_ptes {
-                drop_ptes(
-                    &self.frames,
-                    &mut cm.pt,
-                    &mut cm.rmap,
-                    &mut cm.rss,
-                    v.start_page(),
-                    v.end_page(),
-                );
             }
             self.obj_ref(v.obj, 1);
         }

@@ -128,22 +128,13 @@ impl Mm {
     /// dup_mmap's starting point: a new mm with this one's VMAs (and their indexes), page
     /// table, reverse map, RSS, names and break; one user, high-water marks to be set.
     pub fn fork_copy(&self) -> Mm {
+        // Every large field is `Shared` or chunk-shared, so the clone is a pointer per field.
         Mm {
-            vmas: self.vmas.clone(),
-            gaps: self.gaps.clone(),
-            specials: self.specials.clone(),
-            pt: self.pt.clone(),
-            rmap: self.rmap.clone(),
-            names: self.names.clone(),
-            total_vm: self.total_vm,
-            start_brk: self.start_brk,
-            brk: self.brk,
             users: 1,
-            rss: self.rss,
             hiwater_rss: 0,
             hiwater_vm: 0,
             huge_rsvd: 0,
-            left_apart: self.left_apart.clone(),
+            ..self.clone()
         }
     }
 

@@ -35,10 +35,10 @@ pub(super) const VERBS: &[&str] = &[
 ];
 
 /// What may back a mapping.
-const BACKINGS: &[&str] = &["anon", "file", "tmpfs", "shm"];
+pub(super) const BACKINGS: &[&str] = &["anon", "file", "tmpfs", "shm"];
 
 /// The options after an mmap's backing; a trailing `=` marks those that take a value.
-const MMAP_OPTIONS: &[&str] = &[
+pub(super) const MMAP_OPTIONS: &[&str] = &[
     "noreserve",
     "populate",
     "locked",
@@ -73,15 +73,7 @@ fn flag(cur: &mut Cur<'_, '_>, name: &str) -> PResult<bool> {
 
 /// The hint for a misspelled advice; the kernel's names (`MADV_DONTNEED`) map to the short ones.
 fn advice_hint(word: &str) -> String {
-    let names = [
-        Advice::DontNeed,
-        Advice::Free,
-        Advice::DontFork,
-        Advice::DoFork,
-        Advice::WipeOnFork,
-        Advice::KeepOnFork,
-    ]
-    .map(Advice::name);
+    let names = Advice::ALL.map(Advice::name);
     let short = match word.get(..5) {
         Some(p) if p.eq_ignore_ascii_case("madv_") => word.get(5..).unwrap_or(""),
         _ => word,

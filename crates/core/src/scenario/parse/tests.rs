@@ -2092,6 +2092,9 @@ fn the_fuzz_dictionary_names_every_word() {
         .chain(fields.iter().flat_map(|f| f.iter()))
         .copied()
         .chain(sysctls.iter().copied())
+        .chain(crate::op::Advice::ALL.map(crate::op::Advice::name))
+        .chain(super::ops::BACKINGS.iter().copied())
+        .chain(super::ops::MMAP_OPTIONS.iter().copied())
         .chain([
             "ENOMEM",
             "EACCES",
@@ -2106,27 +2109,6 @@ fn the_fuzz_dictionary_names_every_word() {
             "killed",
             "running",
             "exited",
-            "dontneed",
-            "free",
-            "dontfork",
-            "dofork",
-            "wipeonfork",
-            "keeponfork",
-            "anon",
-            "file",
-            "tmpfs",
-            "shm",
-            "noreserve",
-            "populate",
-            "locked",
-            "growsdown",
-            "hugetlb",
-            "rdonly",
-            "offset=",
-            "at=",
-            "below=",
-            "above=",
-            "gap=",
             "%ram",
             "%swap",
             "%ramswap",
