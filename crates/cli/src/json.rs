@@ -1,20 +1,23 @@
 //! The `--json` document (schema in docs/json-schema.md). Field names are stable; new fields may
 //! be added, none are renamed or removed without bumping `schema`.
 //!
-//! The document is written as the run goes: the header, then each step as it happens, then the
+//! The document is written as the run goes (the run on a thread of its own, see
+//! `pipeline`): the header, then each step as it happens, then the
 //! expectations, the verdict and the final machine, process by process and VMA by VMA. Nothing
 //! is kept that grows with the number of steps, and nothing is serialized at once that is
 //! larger than one step or one VMA. The output is pretty-printed like `serde_json::to_string_pretty` (two-space indent).
 //! Top-level keys come in the order they are known (docs/json-schema.md); every other object
 //! has its keys in sorted order.
 
+use crate::pipeline::run_steps;
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
+use vmlab_core::machine::Machine;
 use vmlab_core::scenario::Scenario;
-use vmlab_core::sim::{CheckResult, RunItem, RunSummary, Runner, StepRecord};
-use vmlab_core::snapshot::{ProcessSnapshot, Snapshot, VmaSnapshot};
+use vmlab_core::sim::{CheckResult, RunSummary, Runner, StepRecord};
+use vmlab_core::snapshot::{ProcessSnapshot, VmaSnapshot};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -24,9 +27,8 @@ pub fn write_document<W: Write>(w: &mut W, file: &str, s: &Scenario) -> io::Resu
     field(w, 1, "schema", &json!(SCHEMA_VERSION))?;
     field(w, 1, "vmlab", &json!(env!("CARGO_PKG_VERSION")))?;
     field(w, 1, "file", &json!(file))?;
-    let mut runner = Runner::new(s, None);
     // The booted machine: no process yet, so this snapshot is small.
-    let booted = runner.machine().snapshot();
+    let booted = Runner::new(s, None).machine().snapshot();
     let machine = json!({
         "os": booted.os,
         "kernel": booted.kernel,
@@ -37,13 +39,8 @@ pub fn write_document<W: Write>(w: &mut W, file: &str, s: &Scenario) -> io::Resu
 
     key(w, 1, "steps")?;
     let mut first = true;
-    while let Some(item) = runner.next_item() {
-        if let RunItem::Step(st) = item {
-            element(w, 2, &mut first, &step(&st))?;
-        }
-    }
+    let summary = run_steps(s, |st| element(w, 2, &mut first, &step(&st)))?;
     end_array(w, 1, first, ",")?;
-    let summary = runner.finish();
 
     key(w, 1, "expectations")?;
     let mut first = true;
@@ -59,7 +56,7 @@ pub fn write_document<W: Write>(w: &mut W, file: &str, s: &Scenario) -> io::Resu
     field(w, 1, "error", &json!(error))?;
 
     key(w, 1, "final")?;
-    write_final(w, 1, &summary.machine.snapshot())?;
+    write_final(w, 1, &summary.machine)?;
     w.write_all(b"\n}\n")?;
     Ok(summary)
 }
@@ -73,7 +70,7 @@ struct StepJson<'a> {
     col: u32,
     commit_limit_kb: u64,
     committed_as_kb: u64,
-    events: Vec<EventJson>,
+    events: Vec<EventJson<'a>>,
     line: u32,
     mem_free_kb: u64,
     op: &'static str,
@@ -85,11 +82,17 @@ struct StepJson<'a> {
 }
 
 #[derive(Serialize)]
-struct EventJson {
+struct EventJson<'a> {
     pid: Option<u32>,
     reason: &'static str,
     source: &'static str,
-    text: String,
+    /// Written straight from the event's `Display`, escaped as it goes: no `String` per event.
+    #[serde(serialize_with = "display")]
+    text: vmlab_core::event::Sentence<'a>,
+}
+
+fn display<S: serde::Serializer>(v: &impl std::fmt::Display, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
 }
 
 fn step(st: &StepRecord) -> StepJson<'_> {
@@ -104,7 +107,7 @@ fn step(st: &StepRecord) -> StepJson<'_> {
                 pid: e.pid,
                 reason: e.reason(),
                 source: e.source(),
-                text: e.sentence(),
+                text: e.text(),
             })
             .collect(),
         line: st.pos.line,
@@ -139,8 +142,10 @@ fn check(c: &CheckResult) -> CheckJson<'_> {
     }
 }
 
-/// `final`: its last key, `processes`, is written one process at a time.
-fn write_final<W: Write>(w: &mut W, indent: usize, snap: &Snapshot) -> io::Result<()> {
+/// `final`: its last key, `processes`, is written one process at a time, and each process's
+/// VMAs one at a time, so a machine of 100,000 VMAs is never held as snapshots all at once.
+fn write_final<W: Write>(w: &mut W, indent: usize, machine: &Machine) -> io::Result<()> {
+    let snap = machine.snapshot_without_vmas();
     let meminfo: BTreeMap<&str, u64> = snap.meminfo.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     w.write_all(b"{\n")?;
     field(w, indent + 1, "meminfo_kb", &meminfo)?;
@@ -149,7 +154,7 @@ fn write_final<W: Write>(w: &mut W, indent: usize, snap: &Snapshot) -> io::Resul
     let mut first = true;
     for p in &snap.processes {
         start_element(w, indent + 2, &mut first)?;
-        write_process(w, indent + 2, p)?;
+        write_process(w, indent + 2, p, machine.vma_snapshots(p.pid))?;
     }
     end_array(w, indent + 1, first, "")?;
     write!(w, "\n{}}}", pad(indent))
@@ -187,7 +192,12 @@ struct ProcessJson<'a> {
 }
 
 /// One process; its keys in sorted order, the last of which, `vmas`, is written VMA by VMA.
-fn write_process<W: Write>(w: &mut W, indent: usize, p: &ProcessSnapshot) -> io::Result<()> {
+fn write_process<W: Write>(
+    w: &mut W,
+    indent: usize,
+    p: &ProcessSnapshot,
+    vmas: impl Iterator<Item = VmaSnapshot>,
+) -> io::Result<()> {
     let status: BTreeMap<&str, u64> = p.status.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     let f = |name: &str| status.get(name).copied();
     let head = ProcessJson {
@@ -214,8 +224,8 @@ fn write_process<W: Write>(w: &mut W, indent: usize, p: &ProcessSnapshot) -> io:
     writeln!(w, "{open},")?;
     key(w, indent + 1, "vmas")?;
     let mut first = true;
-    for v in &p.vmas {
-        element(w, indent + 2, &mut first, &vma(v))?;
+    for v in vmas {
+        element(w, indent + 2, &mut first, &vma(&v))?;
     }
     end_array(w, indent + 1, first, "")?;
     write!(w, "\n{}}}", pad(indent))

@@ -7,6 +7,7 @@ use crate::kernel::KernelVersion;
 use crate::op::{Advice, Errno, ForkKind, Signal};
 use crate::units::{human_pages, pages_to_kb};
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
 /// What a commit charge was for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -424,13 +425,27 @@ impl Event {
 
     /// One sentence for a human: the decision, its numbers, the rule.
     pub fn sentence(&self) -> String {
-        match &self.kind {
-            EventKind::Commit(d) => commit_sentence(d),
+        self.text().to_string()
+    }
+
+    /// [`Event::sentence`] as a `Display`, for writers that stream it without a `String`.
+    pub fn text(&self) -> Sentence<'_> {
+        Sentence(self)
+    }
+}
+
+/// An event's sentence, written on demand (see [`Event::text`]).
+pub struct Sentence<'a>(&'a Event);
+
+impl fmt::Display for Sentence<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0.kind {
+            EventKind::Commit(d) => commit_sentence(f, d),
             EventKind::Uncharge { pages, why, .. } => {
-                format!("Committed_AS −{}: {why}", gib_kb(*pages))
+                write!(f, "Committed_AS −{}: {why}", gib_kb(*pages))
             }
             EventKind::VmaCreated { span, flags } => {
-                format!("new VMA {span} ({}) [{flags}]", human_pages(span.pages()))
+                write!(f, "new VMA {span} ({}) [{flags}]", human_pages(span.pages()))
             }
             EventKind::VmaMerged { span, with_prev, with_next } => {
                 let side = match (with_prev, with_next) {
@@ -439,49 +454,53 @@ impl Event {
                     (false, true) => "the VMA above",
                     (false, false) => "nothing",
                 };
-                format!(
+                write!(
+                f,
                     "merged with {side} into one VMA {span} ({}): same flags, same file, contiguous pgoff, compatible anon_vma",
                     human_pages(span.pages())
                 )
             }
             EventKind::VmaNotMerged { span, neighbour, why } => {
-                format!("VMA {span} not merged with its neighbour {neighbour}: {}", why.text())
+                write!(f, "VMA {span} not merged with its neighbour {neighbour}: {}", why.text())
             }
-            EventKind::VmaSplit { span, at } => format!("VMA {span} split at {at:x}"),
+            EventKind::VmaSplit { span, at } => write!(f, "VMA {span} split at {at:x}"),
             EventKind::VmaRemoved { span } => {
-                format!("VMA {span} ({}) unmapped", human_pages(span.pages()))
+                write!(f, "VMA {span} ({}) unmapped", human_pages(span.pages()))
             }
-            EventKind::VmaFlagsChanged { span, flags } => format!("VMA {span} now [{flags}]"),
+            EventKind::VmaFlagsChanged { span, flags } => write!(f, "VMA {span} now [{flags}]"),
             EventKind::MapCountLimit { map_count, max, split } => {
                 if *split {
-                    format!("splitting needs a new VMA but map_count {map_count} >= max_map_count {max}: the split fails with -ENOMEM")
+                    write!(f, "splitting needs a new VMA but map_count {map_count} >= max_map_count {max}: the split fails with -ENOMEM")
                 } else {
-                    format!("map_count {map_count} > max_map_count {max} before the call → ENOMEM")
+                    write!(f, "map_count {map_count} > max_map_count {max} before the call → ENOMEM")
                 }
             }
             EventKind::Fault { span, pages, kind } => {
-                format!("{} faulted in {span}: {}", human_pages(*pages), kind.text())
+                write!(f, "{} faulted in {span}: {}", human_pages(*pages), kind.text())
             }
-            EventKind::PagesDropped { span, pages, advice } => format!(
+            EventKind::PagesDropped { span, pages, advice } => write!(
+                f,
                 "{}: {} dropped from {span}; RSS falls, commit is unchanged",
                 advice.kernel_name(),
                 human_pages(*pages)
             ),
-            EventKind::PagesLazyFree { span, pages } => format!(
+            EventKind::PagesLazyFree { span, pages } => write!(
+                f,
                 "MADV_FREE: {} in {span} marked lazy-free; still resident and in Rss until reclaim",
                 human_pages(*pages)
             ),
             EventKind::ProcessCreated { pid, name, kind, parent } => match (kind, parent) {
-                (Some(k), Some(p)) => format!("{} created {name} (pid {pid}) from pid {p}", k.name()),
-                _ => format!("spawned {name} (pid {pid}) with an empty address space"),
+                (Some(k), Some(p)) => write!(f, "{} created {name} (pid {pid}) from pid {p}", k.name()),
+                _ => write!(f, "spawned {name} (pid {pid}) with an empty address space"),
             },
             EventKind::ProcessExited { pid, signal } => match signal {
-                Some(sig) => format!("pid {pid} killed by {}", sig.name()),
-                None => format!("pid {pid} exited"),
+                Some(sig) => write!(f, "pid {pid} killed by {}", sig.name()),
+                None => write!(f, "pid {pid} exited"),
             },
-            EventKind::FatalSignal { signal, why, .. } => format!("{why} → {}", signal.name()),
-            EventKind::NothingToDo { why, .. } => why.to_string(),
-            EventKind::MmReleased { pages_unaccounted } => format!(
+            EventKind::FatalSignal { signal, why, .. } => write!(f, "{why} → {}", signal.name()),
+            EventKind::NothingToDo { why, .. } => f.write_str(why),
+            EventKind::MmReleased { pages_unaccounted } => write!(
+                f,
                 "address space torn down: every VMA unmapped, Committed_AS −{}",
                 gib_kb(*pages_unaccounted)
             ),
@@ -491,48 +510,52 @@ impl Event {
                 } else {
                     format!("each of the parent's {vmas} VM_ACCOUNT VMAs passed its own check (the largest is {})", gib_kb(*largest_pages))
                 };
-                format!(
+                write!(
+                f,
                     "fork: {which} against the parent's mm under overcommit_memory={}; {} charged in all, Committed_AS now {} kB",
                     mode.sysctl_value(),
                     gib_kb(*total_pages),
                     pages_to_kb(*committed_after)
                 )
             }
-            EventKind::Exec { pid, name } => format!("{name} (pid {pid}) called execve: the old address space is released and a fresh, empty one begins"),
-            EventKind::StackGrown { span, grown_pages } => format!(
+            EventKind::Exec { pid, name } => write!(f, "{name} (pid {pid}) called execve: the old address space is released and a fresh, empty one begins"),
+            EventKind::StackGrown { span, grown_pages } => write!(
+                f,
                 "[stack] grew down by {} to {span}; the growth is charged like any VM_ACCOUNT memory",
                 gib_kb(*grown_pages)
             ),
-            EventKind::ForkRefused { vma, vma_pages, acct: _ } => format!(
+            EventKind::ForkRefused { vma, vma_pages, acct: _ } => write!(
+                f,
                 "fork: VMA {vma} ({}, ac) refused by the overcommit check against the parent's mm → ENOMEM; what was charged so far is unwound",
                 human_pages(*vma_pages)
             ),
             EventKind::SysctlSet { sysctl, old, new, zeroed } => {
-                let mut s = format!("vm.{} {old} → {new}", sysctl.name());
+                write!(f, "vm.{} {old} → {new}", sysctl.name())?;
                 if let Some(z) = zeroed {
-                    s.push_str(&format!(" (writing it zeroes vm.{})", z.name()));
+                    write!(f, " (writing it zeroes vm.{})", z.name())?;
                 }
-                s
+                Ok(())
             }
-            EventKind::SwapSet { old_pages, new_pages } => format!(
+            EventKind::SwapSet { old_pages, new_pages } => write!(
+                f,
                 "SwapTotal {} → {} (CommitLimit and mode 0's threshold include swap)",
                 gib_kb(*old_pages),
                 gib_kb(*new_pages)
             ),
-            EventKind::KernelLog { line, .. } => format!("kernel: {line}"),
-            EventKind::Refused { errno, why, .. } => format!("{why} → {}", errno.name()),
-            EventKind::OomScoreAdjSet { old, new } => format!("oom_score_adj {old} → {new}"),
+            EventKind::KernelLog { line, .. } => write!(f, "kernel: {line}"),
+            EventKind::Refused { errno, why, .. } => write!(f, "{why} → {}", errno.name()),
+            EventKind::OomScoreAdjSet { old, new } => write!(f, "oom_score_adj {old} → {new}"),
             EventKind::ShmemObjectCreated { what, pages, charged } => {
                 if *charged {
-                    format!("{what} created ({}), charged in full up front", human_pages(*pages))
+                    write!(f, "{what} created ({}), charged in full up front", human_pages(*pages))
                 } else {
-                    format!("{what} created ({}), VM_NORESERVE: charged page by page as pages are allocated", human_pages(*pages))
+                    write!(f, "{what} created ({}), VM_NORESERVE: charged page by page as pages are allocated", human_pages(*pages))
                 }
             }
             EventKind::ShmemObjectDestroyed { what, pages } => {
-                format!("{what} destroyed, {} of pages freed", human_pages(*pages))
+                write!(f, "{what} destroyed, {} of pages freed", human_pages(*pages))
             }
-            EventKind::Placed { span, how } => format!("placed at {span} ({how})"),
+            EventKind::Placed { span, how } => write!(f, "placed at {span} ({how})"),
         }
     }
 }
@@ -541,11 +564,12 @@ fn mode_label(d: &CommitDecision) -> String {
     format!("overcommit_memory={}", d.mode.sysctl_value())
 }
 
-fn commit_sentence(d: &CommitDecision) -> String {
+fn commit_sentence(f: &mut fmt::Formatter<'_>, d: &CommitDecision) -> fmt::Result {
     let what = d.for_what.name();
     let req = gib_kb(d.pages);
     match d.rule {
-        CommitRule::Always => format!(
+        CommitRule::Always => write!(
+            f,
             "{what}: {req} charged; {} never refuses (Committed_AS {} → {})",
             mode_label(d),
             pages_to_kb(d.committed_before),
@@ -554,13 +578,15 @@ fn commit_sentence(d: &CommitDecision) -> String {
         CommitRule::GuessTotal { totalram, swap } => {
             let total = totalram + swap;
             if d.granted {
-                format!(
+                write!(
+                f,
                     "{what}: {req} ≤ RAM+swap ({}) under {}, Linux ≥ 5.2: this request alone is compared, so it is granted",
                     human_pages(total),
                     mode_label(d)
                 )
             } else {
-                format!(
+                write!(
+                    f,
                     "{what}: {req} is larger than RAM+swap ({}) under {}, Linux ≥ 5.2 → ENOMEM",
                     human_pages(total),
                     mode_label(d)
@@ -575,7 +601,8 @@ fn commit_sentence(d: &CommitDecision) -> String {
             admin_reserve,
         } => {
             let verdict = if d.granted { "granted" } else { "→ ENOMEM" };
-            format!(
+            write!(
+                f,
                 "{what}: {req} against Linux {}'s estimate of free memory {} (free pages + file {} − shmem {} + free swap {}, less admin reserve {}) under {}: {verdict}",
                 d.kernel,
                 human_pages(free),
@@ -595,7 +622,8 @@ fn commit_sentence(d: &CommitDecision) -> String {
             let after = d.committed_before.saturating_add(d.pages);
             let cmp = if d.granted { "<" } else { "≥" };
             let verdict = if d.granted { "granted" } else { "→ ENOMEM" };
-            format!(
+            write!(
+                f,
                 "{what}: Committed_AS {} kB + {req} = {} kB {cmp} allowed {} kB (CommitLimit {} kB − admin reserve {} kB − user reserve {} kB) under {}: {verdict}",
                 pages_to_kb(d.committed_before),
                 pages_to_kb(after),

@@ -6,7 +6,7 @@ use crate::event::Event;
 use crate::linux::{LinuxMachine, OpError, ProcState};
 use crate::op::{Op, Outcome};
 use crate::query::{Query, QueryError, Value};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Snapshot, VmaSnapshot};
 use crate::units::pages_to_kb;
 
 /// The three numbers every step records, in kB as `/proc/meminfo` prints them. Each is O(1) to
@@ -126,6 +126,21 @@ impl Machine {
     pub fn snapshot(&self) -> Snapshot {
         match self {
             Machine::Linux(m) => Snapshot::of_linux(m),
+        }
+    }
+
+    /// [`Machine::snapshot`] with every process's `vmas` empty; [`Machine::vma_snapshots`]
+    /// yields them one at a time (the CLI streams a final machine of 100,000 VMAs this way).
+    pub fn snapshot_without_vmas(&self) -> Snapshot {
+        match self {
+            Machine::Linux(m) => Snapshot::of_linux_without_vmas(m),
+        }
+    }
+
+    /// The `vmas` of process `pid` in [`Machine::snapshot`], one at a time.
+    pub fn vma_snapshots(&self, pid: u32) -> Box<dyn Iterator<Item = VmaSnapshot> + '_> {
+        match self {
+            Machine::Linux(m) => Box::new(Snapshot::linux_vmas(m, pid)),
         }
     }
 

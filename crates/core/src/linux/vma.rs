@@ -47,12 +47,16 @@ const MNEMONICS: [(u64, &str); 16] = [
 
 /// The VmFlags codes, space separated, in bit order (without the kernel's trailing space).
 pub fn flag_codes(flags: u64) -> String {
-    MNEMONICS
-        .iter()
-        .filter(|(bit, _)| flags & bit != 0)
-        .map(|(_, code)| *code)
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut out = String::with_capacity(32);
+    for (bit, code) in MNEMONICS {
+        if flags & bit != 0 {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(code);
+        }
+    }
+    out
 }
 
 /// `calc_vm_prot_bits`.

@@ -193,7 +193,7 @@ impl Parser {
                     format!("expected running, exited, killed, an outcome ({OUTCOMES}) or a verb, found {}{}", quote(a1.text), suggest::hint(a1.text, words)),
                 );
             };
-            let Some(&at) = self.last_by_proc.get(&proc) else {
+            let Some(at) = self.last_by_proc.get(&proc).map(|l| l.any) else {
                 return err(
                     a0.pos,
                     format!("no earlier operation by `{proc}` for this expect to check"),
@@ -261,7 +261,11 @@ impl Parser {
                 }
             },
         };
-        match self.last_by_verb.get(&(proc.to_string(), verb)) {
+        match self
+            .last_by_proc
+            .get(proc)
+            .and_then(|l| l.by_verb.get(verb))
+        {
             Some(&at) => Ok((verb, at)),
             None => err(
                 tok.pos,

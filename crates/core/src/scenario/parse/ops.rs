@@ -7,7 +7,6 @@ use super::{
 use crate::op::{Advice, Backing, BrkChange, ForkKind, Op, Placement, Prot, Size, Target};
 use crate::scenario::lex::Tok;
 use crate::scenario::size::{parse_hex, parse_i64};
-use std::collections::BTreeSet;
 
 /// The verbs a `PROC VERB` line may use.
 pub(super) const VERBS: &[&str] = &[
@@ -574,18 +573,22 @@ impl Parser {
                 )
             }
         };
-        let mut seen = BTreeSet::new();
+        // A handful of options at most: a list is cheaper than a set.
+        let mut seen: Vec<&str> = Vec::new();
         let (mut noreserve, mut populate, mut locked, mut growsdown, mut hugetlb) =
             (false, false, false, false, false);
         let mut placement = Placement::Any;
         let mut placement_tok = None;
         let mut gap = None;
         for &t in cur.rest() {
-            let key = t.text.split_once('=').map_or(t.text, |(k, _)| k);
-            if !seen.insert(key) {
+            let (key, value) = match t.split("=") {
+                Some((k, v)) => (k.text, Some(v)),
+                None => (t.text, None),
+            };
+            if seen.contains(&key) {
                 return err(t.pos, format!("`{key}` is given twice"));
             }
-            let value = t.strip(&format!("{key}="));
+            seen.push(key);
             match (key, value) {
                 ("noreserve", None) => noreserve = true,
                 ("populate", None) => populate = true,
