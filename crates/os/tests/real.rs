@@ -6,29 +6,10 @@ use vmlab_core::config::MachineConfig;
 use vmlab_core::op::{Errno, Outcome};
 use vmlab_core::scenario::parse;
 use vmlab_os::host::host_config;
-use vmlab_os::{
-    check, check_with, current_sysctls, Backend, HelperCommand, RealMachine, RealOptions, Report,
-};
+use vmlab_os::{check_with, current_sysctls, Backend, RealMachine, RealOptions, Report};
 
-fn helper() -> HelperCommand {
-    HelperCommand {
-        program: env!("CARGO_BIN_EXE_vmlab-os-helper").into(),
-        args: Vec::new(),
-    }
-}
-
-/// Real cases in this binary run one at a time: each reads the host's sysctls before and after
-/// its check, and one of them changes max_map_count for a moment. (Machines in other processes
-/// serialize on the backend's lock file.)
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn root_or_skip(test: &str) -> Option<std::sync::MutexGuard<'static, ()>> {
-    if vmlab_os::is_root() {
-        return Some(SERIAL.lock().unwrap_or_else(|e| e.into_inner()));
-    }
-    println!("SKIPPED {test}: real cases need root (sysctls, /proc of helpers, pidfd_getfd)");
-    None
-}
+mod common;
+use common::*;
 
 /// Four 30%ram anonymous private rw mappings, placed by `place` (below the previous one).
 fn fork_case(place: &str, flags: &str) -> String {
@@ -41,39 +22,6 @@ fn fork_case(place: &str, flags: &str) -> String {
          app mmap d 30%ram rw private anon {flags} below=c {place}\n\
          app fork child\n"
     )
-}
-
-/// Run a case; when the only differences are Committed_AS rows, run it once more: other
-/// processes on the host change Committed_AS now and then (docs/known-differences.md, bursts of
-/// ~27 MB seen in 0.6 % of 5 ms windows), and a real difference reproduces where noise does not.
-fn run(text: &str) -> Report {
-    let s = parse(text).expect("the case parses");
-    let before = current_sysctls().unwrap();
-    let mut r = check(&s, &helper()).expect("the check runs");
-    after_checks(&before);
-    let noise_only =
-        !r.mismatches.is_empty() && r.mismatches.iter().all(|m| m.field == "Committed_AS Δ kB");
-    if noise_only {
-        println!("Committed_AS differed only; once more:\n{}", r.render());
-        r = check(&s, &helper()).expect("the check runs");
-        after_checks(&before);
-    }
-    r
-}
-
-/// (d): the sysctls are the host's again and no helper of this process is alive.
-fn after_checks(before: &vmlab_os::ScenarioSysctls) {
-    assert_eq!(&current_sysctls().unwrap(), before, "sysctls restored");
-    let me = format!("vmlab-os-{}-", std::process::id());
-    let left: Vec<u32> = leftovers(&me);
-    assert!(left.is_empty(), "helpers still alive: {left:?}");
-}
-
-fn leftovers(prefix: &str) -> Vec<u32> {
-    // Every token this test process could have used.
-    (0..64)
-        .flat_map(|n| vmlab_os::leftover_helpers(&format!("{prefix}{n}")))
-        .collect()
 }
 
 fn outcomes(r: &Report) -> Vec<(String, Outcome, Outcome)> {
