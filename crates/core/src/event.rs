@@ -312,6 +312,8 @@ pub enum EventKind {
     Placed {
         span: Span,
         how: String,
+        /// The kernel function whose rule chose the address.
+        source: &'static str,
     },
 }
 
@@ -419,7 +421,7 @@ impl Event {
             EventKind::ShmemObjectCreated { .. } | EventKind::ShmemObjectDestroyed { .. } => {
                 "mm/shmem.c: shmem_acct_size; ipc/shm.c: newseg"
             }
-            EventKind::Placed { .. } => "mm/mmap.c: arch_get_unmapped_area_topdown",
+            EventKind::Placed { source, .. } => source,
         }
     }
 
@@ -555,7 +557,7 @@ impl fmt::Display for Sentence<'_> {
             EventKind::ShmemObjectDestroyed { what, pages } => {
                 write!(f, "{what} destroyed, {} of pages freed", human_pages(*pages))
             }
-            EventKind::Placed { span, how } => write!(f, "placed at {span} ({how})"),
+            EventKind::Placed { span, how, .. } => write!(f, "placed at {span} ({how})"),
         }
     }
 }
