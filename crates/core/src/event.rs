@@ -371,6 +371,8 @@ pub enum EventKind {
     Placed {
         span: Span,
         how: String,
+        /// The kernel function whose rule chose the address.
+        source: &'static str,
     },
 }
 
@@ -477,7 +479,7 @@ impl Event {
             EventKind::ShmemObjectCreated { .. } | EventKind::ShmemObjectDestroyed { .. } => {
                 "mm/shmem.c: shmem_acct_size; ipc/shm.c: newseg"
             }
-            EventKind::Placed { .. } => "mm/mmap.c: arch_get_unmapped_area_topdown",
+            EventKind::Placed { source, .. } => source,
         }
     }
 
@@ -617,7 +619,7 @@ impl fmt::Display for Sentence<'_> {
             EventKind::ShmemObjectDestroyed { what, pages } => {
                 write!(f, "{what} destroyed, {} of pages freed", human_pages(*pages))
             }
-            EventKind::Placed { span, how } => write!(f, "placed at {span} ({how})"),
+            EventKind::Placed { span, how, .. } => write!(f, "placed at {span} ({how})"),
         }
     }
 }

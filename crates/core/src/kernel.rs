@@ -81,6 +81,55 @@ impl KernelVersion {
         self.at_least(6, 18)
     }
 
+    /// How `__get_unmapped_area` places an anonymous private mapping with no address for THP
+    /// (mm/mmap.c → mm/huge_memory.c: `thp_get_unmapped_area` / `__thp_get_unmapped_area`).
+    /// Pinned from the kernel's history (docs/model.md, "Placement"):
+    /// * before 6.7 there is no such rule: plain top-down first fit;
+    /// * 6.7 (efa7df3e3bb5 "mm: align larger anonymous mappings on THP boundaries", merged with
+    ///   mm-hotfixes-stable-2024-01-05 just before v6.7): every mapping of at least PMD_SIZE,
+    ///   searched for as `len + PMD_SIZE`, its start rounded *up* from the bottom of that range to
+    ///   `pgoff`'s alignment (`ret += (off - ret) & (size - 1)`; the caller's pgoff is used);
+    /// * 6.8 (96204e15310c "mm: thp_get_unmapped_area must honour topdown preference", merged
+    ///   with mm-hotfixes-stable-2024-01-28, v6.8-rc3): an already aligned result moves up by
+    ///   PMD_SIZE (`ret + size`) so the mapping ends at the top of the range, and pgoff is zero
+    ///   for anonymous memory; 4ef9ad19e176 (same merge) excludes 32-bit and compat tasks;
+    /// * 6.12 (d4148aeab412 "mm, mmap: limit THP alignment of anonymous mappings to PMD-aligned
+    ///   sizes", merged between v6.12-rc5 and -rc6): only lengths that are a multiple of PMD_SIZE.
+    ///
+    /// Stable backports (6.7.y got the 6.8 fixes, 6.11.y the 6.12 limit) are not modelled: the
+    /// era is the release as tagged.
+    pub fn thp_anon_alignment(self) -> ThpAnonAlign {
+        if self.at_least(6, 12) {
+            ThpAnonAlign::PmdMultiple
+        } else if self.at_least(6, 8) {
+            ThpAnonAlign::AtLeastPmdTopDown
+        } else if self.at_least(6, 7) {
+            ThpAnonAlign::AtLeastPmd
+        } else {
+            ThpAnonAlign::None
+        }
+    }
+
+    /// The release that added a madvise advice; before it, `madvise_behavior_valid` does not know
+    /// the value and madvise returns EINVAL (mm/madvise.c). MADV_DONTNEED is as old as madvise;
+    /// MADV_DONTFORK/DOFORK came with 2.6.16 (the model cannot tell 2.6 patch levels apart, so 2.6
+    /// has them); MADV_FREE with 4.5 (854e9ed09ded "mm: support madvise(MADV_FREE)");
+    /// MADV_WIPEONFORK/KEEPONFORK with 4.14 (d2cd9ede6e19 "mm,fork: introduce MADV_WIPEONFORK").
+    pub fn madvise_since(advice: crate::op::Advice) -> KernelVersion {
+        use crate::op::Advice;
+        match advice {
+            Advice::DontNeed => KernelVersion::new(2, 0),
+            Advice::DontFork | Advice::DoFork => KernelVersion::new(2, 6),
+            Advice::Free => KernelVersion::new(4, 5),
+            Advice::WipeOnFork | Advice::KeepOnFork => KernelVersion::new(4, 14),
+        }
+    }
+
+    /// Does this kernel know `advice`?
+    pub fn has_madvise(self, advice: crate::op::Advice) -> bool {
+        self >= Self::madvise_since(advice)
+    }
+
     /// The `__vm_enough_memory` failure log line: none before 6.1, a "no enough memory" text in
     /// 6.1, and a text with the byte count from 6.12 (model-spec L2.1).
     pub fn enomem_log_line(self, pid: u32, comm: &str, pages: u64) -> Option<String> {
@@ -97,6 +146,19 @@ impl KernelVersion {
             None
         }
     }
+}
+
+/// The THP placement era of anonymous private mappings ([`KernelVersion::thp_anon_alignment`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThpAnonAlign {
+    /// Before 6.7: no alignment.
+    None,
+    /// 6.7: lengths ≥ PMD_SIZE; the start is rounded up from the bottom of the padded range.
+    AtLeastPmd,
+    /// 6.8–6.11: lengths ≥ PMD_SIZE; an aligned result moves up to the top of the padded range.
+    AtLeastPmdTopDown,
+    /// 6.12 on: lengths that are a multiple of PMD_SIZE, as in 6.8–6.11.
+    PmdMultiple,
 }
 
 impl Default for KernelVersion {
@@ -192,6 +254,28 @@ mod tests {
         assert!(!v("6.6").mprotect_unaccounts_unfaulted());
         assert!(v("6.7").mprotect_unaccounts_unfaulted());
         assert_eq!(v("6.12.95"), KernelVersion::new(6, 12));
+        assert_eq!(v("6.6").thp_anon_alignment(), ThpAnonAlign::None);
+        assert_eq!(v("6.7").thp_anon_alignment(), ThpAnonAlign::AtLeastPmd);
+        assert_eq!(
+            v("6.8").thp_anon_alignment(),
+            ThpAnonAlign::AtLeastPmdTopDown
+        );
+        assert_eq!(
+            v("6.11").thp_anon_alignment(),
+            ThpAnonAlign::AtLeastPmdTopDown
+        );
+        assert_eq!(v("6.12").thp_anon_alignment(), ThpAnonAlign::PmdMultiple);
+        assert_eq!(v("6.18").thp_anon_alignment(), ThpAnonAlign::PmdMultiple);
+        use crate::op::Advice;
+        assert!(!v("4.4").has_madvise(Advice::Free));
+        assert!(v("4.5").has_madvise(Advice::Free));
+        assert!(!v("4.13").has_madvise(Advice::WipeOnFork));
+        assert!(!v("4.13").has_madvise(Advice::KeepOnFork));
+        assert!(v("4.14").has_madvise(Advice::KeepOnFork));
+        assert!(!v("2.4").has_madvise(Advice::DontFork));
+        assert!(v("2.6").has_madvise(Advice::DoFork));
+        assert!(v("2.4").has_madvise(Advice::DontNeed));
+
         assert!("6.x".parse::<KernelVersion>().is_err());
         assert!("".parse::<KernelVersion>().is_err());
     }

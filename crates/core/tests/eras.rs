@@ -315,3 +315,207 @@ fn fork_child_never_merges_with_an_unfaulted_neighbour() {
         );
     }
 }
+
+/// The `vma.placed` event of the last operation: (how, source).
+fn placed(l: &Lab) -> (String, &'static str) {
+    l.last_events
+        .iter()
+        .find_map(|e| match &e.kind {
+            vmlab_core::event::EventKind::Placed { how, source, .. } => {
+                Some((how.clone(), *source))
+            }
+            _ => None,
+        })
+        .expect("a vma.placed event")
+}
+
+const PMD: u64 = 2 * MB;
+/// The simulator's mmap_base (TASK_SIZE − 128 MiB, no ASLR): not 2 MiB aligned.
+const BASE: u64 = 0x7fff_f7ff_f000;
+
+/// A 3 MiB mmap, then a 4 MiB one, in every THP era (mm/huge_memory.c: __thp_get_unmapped_area):
+/// (start of a, start of b, VMA count).
+fn three_then_four(kernel: &str) -> (u64, u64, u64) {
+    let mut l = Lab::measured().kernel(kernel);
+    l.spawn("p");
+    assert_eq!(l.mmap("p", "a", Map::anon(3 * MB)), Outcome::Ok);
+    assert_eq!(l.mmap("p", "b", Map::anon(4 * MB)), Outcome::Ok);
+    (l.addr("p", "a"), l.addr("p", "b"), l.vmas("p"))
+}
+
+#[test]
+fn thp_alignment_before_6_7_packs_mappings() {
+    // No THP rule: b directly below a, and they merge.
+    assert_eq!(three_then_four("6.6"), (BASE - 3 * MB, BASE - 7 * MB, 1));
+    let mut l = Lab::measured().kernel("6.6");
+    l.spawn("p");
+    l.mmap("p", "a", Map::anon(4 * MB));
+    assert_eq!(l.addr("p", "a"), BASE - 4 * MB);
+    assert_eq!(placed(&l).1, "mm/mmap.c: arch_get_unmapped_area_topdown");
+}
+
+#[test]
+fn thp_alignment_in_6_7_rounds_up_from_the_bottom_of_the_padded_range() {
+    // a (3 MiB ≥ PMD) is searched for as 5 MiB at BASE − 5 MiB and rounded up to a PMD
+    // boundary; b's padded range (6 MiB below a) is already aligned, so 6.7 keeps its bottom
+    // and leaves 2 MiB free between b and a: two VMAs.
+    let a = (BASE - 5 * MB).next_multiple_of(PMD);
+    assert_eq!(a, 0x7fff_f7c0_0000);
+    assert_eq!(three_then_four("6.7"), (a, a - 6 * MB, 2));
+}
+
+#[test]
+fn thp_alignment_6_8_to_6_11_aligns_every_mapping_of_a_pmd_or_more() {
+    // From 6.8 an aligned result moves up to the top of the padded range: b ends where a
+    // starts, and the two merge.
+    for k in ["6.8", "6.11"] {
+        let a = 0x7fff_f7c0_0000;
+        assert_eq!(three_then_four(k), (a, a - 4 * MB, 1), "{k}");
+    }
+    // A mapping shorter than a PMD is never aligned.
+    let mut l = Lab::measured().kernel("6.11");
+    l.spawn("p");
+    l.mmap("p", "small", Map::anon(2 * MB - 4 * 1024));
+    assert_eq!(l.addr("p", "small"), BASE - (2 * MB - 4 * 1024));
+}
+
+#[test]
+fn thp_alignment_from_6_12_only_for_pmd_multiples() {
+    // a (3 MiB) is not a multiple: packed against mmap_base. b (4 MiB) is: aligned below a,
+    // leaving a gap of 1020 KiB (a starts 1020 KiB above a PMD boundary): no merge.
+    for k in ["6.12", "6.18"] {
+        let (a, b, vmas) = three_then_four(k);
+        assert_eq!((a, vmas), (BASE - 3 * MB, 2), "{k}");
+        assert_eq!(b % PMD, 0, "{k}");
+        assert_eq!(a - (b + 4 * MB), 1020 * 1024, "{k}");
+    }
+    // 5 MiB vs 4 MiB on 6.18: only the multiple is aligned, and the events say why.
+    let mut l = Lab::measured();
+    l.spawn("p");
+    l.mmap("p", "five", Map::anon(5 * MB));
+    assert_eq!(l.addr("p", "five"), BASE - 5 * MB);
+    let (how, source) = placed(&l);
+    assert!(how.contains("not a multiple of 2 MiB"), "{how}");
+    assert_eq!(
+        source,
+        "mm/mmap.c: __get_unmapped_area (IS_ALIGNED(len, PMD_SIZE))"
+    );
+    l.mmap("p", "four", Map::anon(4 * MB));
+    assert_eq!(l.addr("p", "four"), (BASE - 5 * MB - 4 * MB) / PMD * PMD);
+    let (how, source) = placed(&l);
+    assert!(how.contains("THP-aligned (Linux 6.18)"), "{how}");
+    assert!(source.starts_with("mm/huge_memory.c: __thp_get_unmapped_area"));
+    assert_eq!(l.vmas("p"), 2);
+}
+
+#[test]
+fn thp_alignment_applies_to_anonymous_private_mappings_without_an_address_only() {
+    let mut l = Lab::measured();
+    l.spawn("p");
+    // Shared anonymous memory takes shmem's get_unmapped_area: no alignment (shmem_enabled
+    // never); nor does a file mapping (its own get_unmapped_area, not modelled).
+    l.mmap("p", "sh", Map::anon(4 * MB).shared());
+    assert_eq!(l.addr("p", "sh"), BASE - 4 * MB);
+    l.mmap("p", "f", Map::anon(4 * MB).file("/data", false));
+    assert_eq!(l.addr("p", "f"), BASE - 8 * MB);
+    // MAP_FIXED_NOREPLACE (below=) is never moved: it lands against `f` and is not aligned.
+    l.mmap("p", "x", Map::anon(4 * MB).below("f", 0));
+    assert_eq!(l.addr("p", "x"), BASE - 12 * MB);
+    assert_eq!(placed(&l).1, "mm/mmap.c: __get_unmapped_area (MAP_FIXED)");
+}
+
+#[test]
+fn thp_alignment_falls_back_when_the_padded_search_finds_nothing() {
+    // The whole window below mmap_base, rounded down to a PMD: it fits, with 2 MiB more it
+    // does not, so __thp_get_unmapped_area returns 0 and the plain search places it.
+    let window = BASE - 0x1_0000;
+    let len = window / PMD * PMD;
+    let mut l = Lab::measured();
+    l.spawn("p");
+    assert_eq!(l.mmap("p", "huge", Map::anon(len).noreserve()), Outcome::Ok);
+    assert_eq!(l.addr("p", "huge"), BASE - len);
+    let (how, source) = placed(&l);
+    assert!(how.contains("without the padding"), "{how}");
+    assert!(source.starts_with("mm/huge_memory.c: __thp_get_unmapped_area"));
+}
+
+#[test]
+fn thp_alignment_applies_to_a_mremap_move() {
+    // mremap_to → get_unmapped_area(NULL, 0, new_len, …): a private anonymous VMA moved by
+    // MREMAP_MAYMOVE takes the THP path like an mmap.
+    let mut l = Lab::measured();
+    l.spawn("p");
+    l.mmap("p", "a", Map::anon(MB));
+    l.mmap("p", "lid", Map::anon(MB).prot("r").above("a", 0));
+    let o = l.op(Op::Mremap {
+        proc: "p".into(),
+        mapping: "a".into(),
+        new_len: Size::Bytes(4 * MB),
+        may_move: true,
+    });
+    assert_eq!(o, Outcome::Ok);
+    assert_eq!(l.addr("p", "a") % PMD, 0);
+    assert!(placed(&l).0.contains("THP-aligned"));
+}
+
+/// Each advice is EINVAL on the release before the one that added it, with the reason and
+/// its source (mm/madvise.c: madvise_behavior_valid), and accepted from that release on.
+#[test]
+fn madvise_advices_exist_from_their_release() {
+    for (advice, before, since) in [
+        (Advice::Free, "4.4", "4.5"),
+        (Advice::WipeOnFork, "4.13", "4.14"),
+        (Advice::KeepOnFork, "4.13", "4.14"),
+        (Advice::DontFork, "2.4", "2.6"),
+        (Advice::DoFork, "2.4", "2.6"),
+    ] {
+        let run = |k: &str| {
+            let mut l = Lab::measured().kernel(k);
+            l.spawn("p");
+            l.mmap("p", "a", Map::anon(MB));
+            let o = l.madvise("p", t("a"), advice);
+            (o, l)
+        };
+        let (o, l) = run(before);
+        assert_eq!(o, Outcome::Err(Errno::EINVAL), "{advice:?} on {before}");
+        let refused = l.last_events.iter().find_map(|e| match &e.kind {
+            vmlab_core::event::EventKind::Refused { why, source, .. } => {
+                Some((why.clone(), *source))
+            }
+            _ => None,
+        });
+        let (why, source) = refused.expect("a refusal event");
+        assert!(
+            why.contains(advice.kernel_name()) && why.contains(since),
+            "{why}"
+        );
+        assert_eq!(
+            source,
+            "mm/madvise.c: madvise_behavior_valid (via is_valid_madvise)"
+        );
+        assert_eq!(l.vmas("p"), 1, "nothing changed");
+        assert_eq!(run(since).0, Outcome::Ok, "{advice:?} on {since}");
+    }
+    // MADV_DONTNEED is as old as madvise, and the advice is checked before the range: an
+    // unaligned start on 4.4 still says MADV_FREE is unknown.
+    assert_eq!(
+        {
+            let mut l = Lab::measured().kernel("2.4");
+            l.spawn("p");
+            l.mmap("p", "a", Map::anon(MB));
+            l.madvise("p", t("a"), Advice::DontNeed)
+        },
+        Outcome::Ok
+    );
+    let mut l = Lab::measured().kernel("4.4");
+    l.spawn("p");
+    l.mmap("p", "a", Map::anon(MB));
+    assert_eq!(
+        l.madvise("p", sub("a", 1, 4096), Advice::Free),
+        Outcome::Err(Errno::EINVAL)
+    );
+    assert!(l
+        .last_events
+        .iter()
+        .any(|e| e.reason() == "op.refused" && e.sentence().contains("MADV_FREE is unknown")));
+}

@@ -217,11 +217,14 @@ fn fence() -> Result<(), i32> {
     let Some(lowest) = area.first() else {
         return Ok(());
     };
-    // Down to a 2 MiB boundary: the kernel aligns anonymous mappings whose length is a multiple
-    // of 2 MiB (thp_get_unmapped_area), so the first such mapping then starts right below the
-    // fence, as in the simulator, instead of leaving an ASLR-dependent hole above it that a later
-    // small mapping would fill.
-    let fence_start = (lowest.start - PAGE) & !(THP_ALIGN - 1);
+    // Down to an address 2 MiB-congruent with the simulator's mmap_base (0x7ffff7fff000, which
+    // is 2044 KiB above a 2 MiB boundary): the kernel aligns anonymous mappings whose length is a
+    // multiple of 2 MiB (mm/huge_memory.c: __thp_get_unmapped_area), so every gap such a
+    // placement leaves — above the first one, between a packed and an aligned one — then has
+    // the simulator's size, whatever ASLR chose, and a later small mapping falls into the same
+    // holes on both sides.
+    let phase = vmlab_core::linux::mm::MMAP_BASE % THP_ALIGN;
+    let fence_start = ((lowest.start - PAGE - phase) & !(THP_ALIGN - 1)) + phase;
     let mut gaps = vec![(fence_start, lowest.start - fence_start)];
     for w in area.windows(2) {
         if w[1].start > w[0].end {

@@ -24,6 +24,19 @@ fn fork_case(place: &str, flags: &str) -> String {
     )
 }
 
+/// [`run`], printed, and asserted to agree.
+fn run_agreeing(text: &str) -> Report {
+    let r = run(text);
+    print!("{}", r.render());
+    assert!(r.agrees(), "{}", r.render());
+    r
+}
+
+/// The simulator's and the kernel's outcome of step `i` (0-based).
+fn both(r: &Report, i: usize) -> (Outcome, Outcome) {
+    (r.steps[i].sim, r.steps[i].kernel)
+}
+
 fn outcomes(r: &Report) -> Vec<(String, Outcome, Outcome)> {
     r.steps
         .iter()
@@ -102,8 +115,13 @@ fn the_harness_fails_when_the_simulator_is_wrong() {
 
 /// Every operation the backend implements, with faults, COW after fork, file mappings, shared
 /// anonymous memory, mode 2 for one mmap, and a SIGSEGV at the end. About 2 MiB is touched.
+/// `lid` fills the 2044 KiB between mmap_base and the 2 MiB boundary below it, where `a` (THP-
+/// aligned) would leave a hole: a mapping placed there has free room above it in the simulator
+/// and the helper's fence on the kernel (docs/known-differences.md), and `kid mremap w 4MiB`
+/// must be refused on both sides.
 const MANY_OPERATIONS: &str = r#"machine linux ram=24GiB overcommit=0
 spawn app
+app mmap lid 2044KiB r private anon
 app mmap a 64MiB rw private anon
 app mmap b 64MiB rw private anon below=a
 app write a[0..1MiB]
@@ -146,7 +164,7 @@ fn many_operations_agree() {
     let r = run(MANY_OPERATIONS);
     print!("{}", r.render());
     assert!(r.agrees(), "{}", r.render());
-    assert_eq!(r.steps.len(), 33);
+    assert_eq!(r.steps.len(), 34);
     let by_text = |t: &str| r.steps.iter().find(|s| s.text == t).unwrap();
     // Mode 2 refused 90 % of RAM on the kernel too, and the last write was a SIGSEGV.
     assert_eq!(
@@ -164,35 +182,195 @@ fn many_operations_agree() {
     assert!(fork.abs_diff(133_120) <= r.committed_tolerance_kb, "{fork}");
 }
 
-/// A known difference (docs/known-differences.md): since 6.7 the kernel places an anonymous
-/// mapping whose length is a multiple of 2 MiB at a 2 MiB boundary (mm/mmap.c:
-/// __get_unmapped_area → thp_get_unmapped_area), leaving a gap; the simulator packs it against
-/// the mapping above. The harness must show it.
+/// A real machine with the host's sizes and the given sysctls, and the default touch limit.
+fn real_machine(
+    host: &vmlab_core::config::LinuxConfig,
+    sysctls: &vmlab_os::ScenarioSysctls,
+) -> RealMachine {
+    RealMachine::start(&RealOptions {
+        helper: helper(),
+        sysctls: sysctls.clone(),
+        ram_bytes: host.ram_bytes,
+        swap_bytes: host.swap_bytes,
+        touch_limit_bytes: vmlab_os::DEFAULT_TOUCH_LIMIT_BYTES,
+    })
+    .unwrap()
+}
+
+/// Each named mapping's start, by name.
+type Starts = Vec<(String, u64)>;
+
+/// Where each named mapping of `proc` starts on the kernel (a fresh real machine) and in the
+/// simulator given the host's configuration, after `text`'s operations.
+fn starts(text: &str, proc: &str) -> (Starts, Starts) {
+    let s = parse(text).expect("the case parses");
+    let before = current_sysctls().unwrap();
+    let MachineConfig::Linux(host) = host_config().unwrap();
+    let cfg = vmlab_os::check::sim_config_for(&s, &MachineConfig::Linux(host.clone()));
+    let mut sim = vmlab_core::machine::Machine::boot(&cfg);
+    let mut m = real_machine(&host, &before);
+    for (_, op) in s.ops() {
+        let k = m.apply(op).unwrap();
+        let (o, _) = sim.apply(op).unwrap();
+        assert_eq!(o, k, "{op:?}");
+    }
+    let kernel = m.observe(proc).unwrap().unwrap().names;
+    drop(m);
+    after_checks(&before);
+    let lm = sim.linux().unwrap();
+    let mm = &lm.mms[&lm.procs[&lm.by_name[proc]].mm.unwrap()];
+    let list = |n: &std::collections::BTreeMap<String, (u64, u64)>| {
+        n.iter()
+            .map(|(k, &(a, _))| (k.clone(), a))
+            .collect::<Vec<_>>()
+    };
+    (list(&kernel), list(&mm.names))
+}
+
+const PMD: u64 = 2 << 20;
+
+/// Since 6.7 the kernel places an anonymous mapping at a 2 MiB boundary (mm/mmap.c:
+/// __get_unmapped_area → mm/huge_memory.c: __thp_get_unmapped_area), from 6.12 only when its
+/// length is a multiple of 2 MiB; the simulator does the same, so the layouts agree: d (2 MiB)
+/// cannot end where c (1028 KiB, below a 2 MiB-aligned a) starts.
 #[test]
-fn known_difference_thp_alignment_is_reported() {
-    let Some(_serial) = root_or_skip("known_difference_thp_alignment_is_reported") else {
+fn thp_alignment_agrees() {
+    let Some(_serial) = root_or_skip("thp_alignment_agrees") else {
         return;
     };
-    if !std::path::Path::new("/sys/kernel/mm/transparent_hugepage").exists() {
-        println!("SKIPPED known_difference_thp_alignment_is_reported: no THP in this kernel");
-        return;
-    }
-    // a is 2 MiB aligned; c below it ends 1 MiB + 4 KiB lower, so c's start is not aligned and
-    // d (2 MiB, placed by the kernel) cannot end where c starts.
-    let r = run("machine linux ram=1GiB\n\
+    run_agreeing(
+        "machine linux ram=1GiB\n\
          spawn app\n\
          app mmap a 2MiB rw private anon\n\
          app mmap c 1028KiB r private anon\n\
-         app mmap d 2MiB rw private anon\n");
+         app mmap d 2MiB rw private anon\n",
+    );
+}
+
+/// (a) 3 MiB, then 4 MiB: the 4 MiB mapping is placed at a 2 MiB boundary below a gap and does
+/// not merge, on the kernel and in the simulator; the 3 MiB one is not aligned.
+#[test]
+fn three_then_four_mib_are_not_merged_and_the_four_is_aligned() {
+    let Some(_serial) = root_or_skip("three_then_four_mib_are_not_merged_and_the_four_is_aligned")
+    else {
+        return;
+    };
+    let text = "machine linux ram=1GiB\n\
+         spawn app\n\
+         app mmap a 3MiB rw private anon\n\
+         app mmap b 4MiB rw private anon\n\
+         expect app.vmas = 2\n";
+    run_agreeing(text);
+    let (kernel, sim) = starts(text, "app");
+    println!("kernel {kernel:x?}\nsim    {sim:x?}");
+    for side in [&kernel, &sim] {
+        let (a, b) = (side[0].1, side[1].1);
+        assert_ne!(a % PMD, 0, "{side:x?}");
+        assert_eq!(b % PMD, 0, "{side:x?}");
+        assert!(b + (4 << 20) < a, "a gap between b and a: {side:x?}");
+    }
+}
+
+/// (b) On 6.18 a 2 MiB multiple (4 MiB) is aligned and a non-multiple (5 MiB) is not.
+#[test]
+fn only_pmd_multiples_are_aligned() {
+    let Some(_serial) = root_or_skip("only_pmd_multiples_are_aligned") else {
+        return;
+    };
+    let text = "machine linux ram=1GiB\n\
+         spawn app\n\
+         app mmap five 5MiB rw private anon\n\
+         app mmap four 4MiB rw private anon\n\
+         app mmap six 6MiB rw private anon\n";
+    run_agreeing(text);
+    let (kernel, sim) = starts(text, "app");
+    println!("kernel {kernel:x?}\nsim    {sim:x?}");
+    for side in [&kernel, &sim] {
+        let at = |n: &str| side.iter().find(|(k, _)| k == n).unwrap().1;
+        assert_ne!(at("five") % PMD, 0, "{side:x?}");
+        assert_eq!(at("four") % PMD, 0, "{side:x?}");
+        // six is a multiple too and four starts aligned: six ends where four starts.
+        assert_eq!(at("six") + (6 << 20), at("four"), "{side:x?}");
+    }
+}
+
+/// (c) The seed's "Can it fork?" shape with 2 MiB-multiple lengths: four 30%ram mappings,
+/// placed by the kernel, alternately 1 MiB longer than a 2 MiB multiple (packed top-down) and
+/// a 2 MiB multiple (aligned, so below a 1 MiB gap). They form three VMAs (a | b+c | d), none
+/// larger than RAM, so fork succeeds on the kernel and in the simulator; the simulator told
+/// the kernel is 6.6 packs all four into one VMA of 120 % of RAM and refuses the fork.
+#[test]
+fn the_fork_of_thp_aligned_mappings_agrees() {
+    let Some(_serial) = root_or_skip("the_fork_of_thp_aligned_mappings_agrees") else {
+        return;
+    };
+    let MachineConfig::Linux(host) = host_config().unwrap();
+    let m = host.ram_bytes * 3 / 10 / PMD * PMD;
+    let n = m + (1 << 20);
+    // Four mappings of these lengths placed by the kernel, the VMA count expected, and a fork.
+    let four = |[a, b, c, d]: [u64; 4], vmas: u32| {
+        format!(
+            "machine linux ram=24GiB overcommit=0\n\
+             spawn app\n\
+             app mmap a {a}B rw private anon\n\
+             app mmap b {b}B rw private anon\n\
+             app mmap c {c}B rw private anon\n\
+             app mmap d {d}B rw private anon\n\
+             expect app.vmas = {vmas}\n\
+             app fork child\n"
+        )
+    };
+    let text = format!("{}child exit\napp exit\n", four([n, m, n, m], 3));
+    let r = run_agreeing(&text);
+    assert_eq!(both(&r, 5), (Outcome::Ok, Outcome::Ok), "{}", r.render());
+    // All four of one length (2 MiB multiples): each lands against the one above and they
+    // merge into one VMA of 120 % of RAM; the fork is ENOMEM on both sides.
+    let r = run_agreeing(&four([m; 4], 1));
+    let enomem = Outcome::Err(Errno::ENOMEM);
+    assert_eq!(both(&r, r.steps.len() - 1), (enomem, enomem));
+    // Before 6.7 there is no alignment: the simulator configured as 6.6 merges the first
+    // scenario's four mappings and refuses its fork, which this kernel grants.
+    let s = parse(&text).unwrap();
+    let before = current_sysctls().unwrap();
+    let mut old = vmlab_os::check::sim_config_for(&s, &MachineConfig::Linux(host));
+    let MachineConfig::Linux(c) = &mut old;
+    c.kernel = vmlab_core::kernel::KernelVersion::new(6, 6);
+    let r = check_with(&s, old, &helper()).unwrap();
+    after_checks(&before);
     print!("{}", r.render());
-    let rows: Vec<_> = r.mismatches.iter().filter(|m| m.step == 4).collect();
-    assert!(
-        rows.iter()
-            .any(|m| m.field == "app: vma[1].adjacent" && m.sim == "true" && m.kernel == "false"),
+    assert_eq!(
+        both(&r, 5),
+        (Outcome::Err(Errno::ENOMEM), Outcome::Ok),
         "{}",
         r.render()
     );
-    assert!(r.mismatches.iter().all(|m| m.step == 4), "{}", r.render());
+    assert!(
+        r.mismatches
+            .iter()
+            .any(|m| m.step == 3 && m.field == "app: vmas"),
+        "{}",
+        r.render()
+    );
+}
+
+/// Every madvise advice the model has is known to this 6.18 kernel (each was added by 4.14).
+#[test]
+fn this_kernel_accepts_every_modelled_advice() {
+    let Some(_serial) = root_or_skip("this_kernel_accepts_every_modelled_advice") else {
+        return;
+    };
+    let mut text =
+        String::from("machine linux ram=1GiB\nspawn app\napp mmap a 1MiB rw private anon\n");
+    for a in vmlab_core::op::Advice::ALL {
+        text.push_str(&format!("app madvise a {}\n", a.name()));
+    }
+    let r = run_agreeing(&text);
+    assert_eq!(r.steps.len(), 2 + vmlab_core::op::Advice::ALL.len());
+    assert!(
+        r.steps.iter().all(|s| s.kernel == Outcome::Ok),
+        "{}",
+        r.render()
+    );
 }
 
 #[test]
@@ -203,14 +381,7 @@ fn helpers_are_visible_while_the_machine_lives_and_gone_after() {
     };
     let MachineConfig::Linux(host) = host_config().unwrap();
     let before = current_sysctls().unwrap();
-    let mut m = RealMachine::start(&RealOptions {
-        helper: helper(),
-        sysctls: before.clone(),
-        ram_bytes: host.ram_bytes,
-        swap_bytes: host.swap_bytes,
-        touch_limit_bytes: vmlab_os::DEFAULT_TOUCH_LIMIT_BYTES,
-    })
-    .unwrap();
+    let mut m = real_machine(&host, &before);
     let token = m.token().to_string();
     let s = parse("machine linux ram=1GiB\nspawn app\napp fork kid\nkid fork grandkid\napp exit\n")
         .unwrap();

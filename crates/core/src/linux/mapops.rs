@@ -21,6 +21,47 @@ pub(crate) const fn page_align(len: u64) -> u64 {
 /// `MAX_LFS_FILESIZE` on 64-bit: the largest file (and so file offset) a mapping may reach.
 pub(crate) const MAX_LFS_FILESIZE: u64 = i64::MAX as u64;
 
+/// Where a MAP_FIXED(_NOREPLACE) address is checked.
+const FIXED_SRC: &str = "mm/mmap.c: __get_unmapped_area (MAP_FIXED)";
+
+/// The `vma.placed` sentence and source for an address the kernel chose (`len` bytes).
+fn placed_how(
+    rule: AreaRule,
+    len: u64,
+    kernel: crate::kernel::KernelVersion,
+) -> (String, &'static str) {
+    use crate::units::human;
+    const TOP_DOWN: &str = "mm/mmap.c: arch_get_unmapped_area_topdown";
+    const THP: &str =
+        "mm/huge_memory.c: __thp_get_unmapped_area (from mm/mmap.c: __get_unmapped_area)";
+    match rule {
+        // Shorter than a PMD: the THP rule cannot apply in any era; say nothing about it.
+        AreaRule::TopDown | AreaRule::TooShortForPmd => ("top-down below mmap_base".into(), TOP_DOWN),
+        AreaRule::NotPmdMultiple if len < PMD_SIZE => ("top-down below mmap_base".into(), TOP_DOWN),
+        AreaRule::NotPmdMultiple => (
+            format!(
+                "top-down below mmap_base, not THP-aligned: {} is not a multiple of 2 MiB (Linux ≥ 6.12)",
+                human(len)
+            ),
+            "mm/mmap.c: __get_unmapped_area (IS_ALIGNED(len, PMD_SIZE))",
+        ),
+        AreaRule::PaddedSearchFailed => (
+            format!(
+                "top-down below mmap_base, not THP-aligned: no free range of {} + 2 MiB, so searched again without the padding",
+                human(len)
+            ),
+            THP,
+        ),
+        AreaRule::ThpAligned { .. } => (
+            format!(
+                "top-down below mmap_base, THP-aligned (Linux {kernel}): searched for {} + 2 MiB, started on a 2 MiB boundary",
+                human(len)
+            ),
+            THP,
+        ),
+    }
+}
+
 impl LinuxMachine {
     pub(crate) fn proc_mm(&self, proc: &str) -> Result<(Pid, MmId), OpError> {
         let pid = self.pid(proc)?;
@@ -406,17 +447,28 @@ impl LinuxMachine {
         // A MAP_HUGETLB length is already a whole number of huge pages.
         let bytes = aligned;
         // Placement.
+        let mut area_rule = AreaRule::TopDown;
         let addr = match placement {
-            Placement::Any => match self.mms[&mm_id].unmapped_area_topdown(bytes) {
-                Some(a) => a,
-                None => {
-                    return Ok(self.refuse(
-                        Errno::ENOMEM,
-                        "no free range of that size below mmap_base".into(),
-                        "mm/mmap.c: arch_get_unmapped_area_topdown",
-                    ));
+            Placement::Any => {
+                // Only an anonymous private mapping takes the THP path of __get_unmapped_area:
+                // a file has its own get_unmapped_area, MAP_SHARED anonymous memory takes
+                // shmem's, and MAP_HUGETLB is a hugetlbfs file. The pgoff of an anonymous
+                // mmap is the (zero) offset argument.
+                let anon_private = matches!(backing, Backing::Anon) && !*shared && !*hugetlb;
+                let thp = anon_private.then(|| (self.cfg.kernel.thp_anon_alignment(), 0));
+                let area = self.mms[&mm_id].get_unmapped_area(bytes, thp);
+                area_rule = area.rule;
+                match area.addr {
+                    Some(a) => a,
+                    None => {
+                        return Ok(self.refuse(
+                            Errno::ENOMEM,
+                            "no free range of that size below mmap_base".into(),
+                            "mm/mmap.c: arch_get_unmapped_area_topdown",
+                        ));
+                    }
                 }
-            },
+            }
             Placement::At(a) => *a,
             Placement::Below { of, gap } | Placement::Above { of, gap } => {
                 let &(s, l) = self.mms[&mm_id].names.get(of).ok_or_else(|| {
@@ -542,11 +594,20 @@ impl LinuxMachine {
             anon_vma: None,
             src: MergeSource::New,
         };
-        let how = match placement {
-            Placement::Any => "top-down below mmap_base".to_string(),
-            Placement::At(_) => "at the requested address (MAP_FIXED_NOREPLACE)".to_string(),
-            Placement::Below { of, gap } => format!("below `{of}` with a gap of {gap} bytes"),
-            Placement::Above { of, gap } => format!("above `{of}` with a gap of {gap} bytes"),
+        let (how, source) = match placement {
+            Placement::Any => placed_how(area_rule, bytes, self.cfg.kernel),
+            // MAP_FIXED: arch_get_unmapped_area_topdown returns the address as given, and the
+            // THP path never moves it (`ret == addr`; from 6.12 it is not taken with a hint).
+            Placement::At(_) => (
+                "at the requested address (MAP_FIXED_NOREPLACE)".to_string(),
+                FIXED_SRC,
+            ),
+            Placement::Below { of, gap } => {
+                (format!("below `{of}` with a gap of {gap} bytes"), FIXED_SRC)
+            }
+            Placement::Above { of, gap } => {
+                (format!("above `{of}` with a gap of {gap} bytes"), FIXED_SRC)
+            }
         };
         self.emit(EventKind::Placed {
             span: crate::event::Span {
@@ -554,6 +615,7 @@ impl LinuxMachine {
                 end: addr + bytes,
             },
             how,
+            source,
         });
         let separate = matches!(backing, Backing::SysvShm { .. })
             || (matches!(backing, Backing::Anon) && *shared);
@@ -935,6 +997,20 @@ impl LinuxMachine {
         let (_, mm_id) = self.proc_mm(proc)?;
         let r = self.target_args(mm_id, proc, t)?;
         const SRC: &str = "mm/madvise.c: is_valid_madvise";
+        // The advice is checked first (madvise_behavior_valid), before the range: a kernel
+        // older than the advice does not know its value.
+        let kernel = self.cfg.kernel;
+        if !kernel.has_madvise(advice) {
+            return Ok(self.refuse(
+                Errno::EINVAL,
+                format!(
+                    "{} is unknown to kernel {kernel}: it was added in {}",
+                    advice.kernel_name(),
+                    crate::kernel::KernelVersion::madvise_since(advice)
+                ),
+                "mm/madvise.c: madvise_behavior_valid (via is_valid_madvise)",
+            ));
+        }
         if r.start % PAGE_SIZE != 0 {
             return Ok(self.refuse(
                 Errno::EINVAL,
@@ -1143,6 +1219,7 @@ impl LinuxMachine {
         let in_place = s + old_len == v.end
             && s.checked_add(new_len).is_some_and(|e| e <= TASK_SIZE)
             && self.mms[&mm_id].is_free(v.end, s + new_len);
+        let mut move_rule = AreaRule::TopDown;
         let new_addr = if in_place {
             None
         } else if may_move {
@@ -1154,7 +1231,14 @@ impl LinuxMachine {
                 });
                 return Ok(Outcome::Err(Errno::ENOMEM));
             }
-            match self.mms[&mm_id].unmapped_area_topdown(new_len) {
+            // mremap_to's get_unmapped_area(vma->vm_file, 0, new_len, vma->vm_pgoff + ...,
+            // MAP_SHARED if VM_MAYSHARE): a private anonymous VMA takes the THP path too.
+            let anon_private = v.is_anonymous() && !v.has(VM_MAYSHARE) && !v.has(VM_HUGETLB);
+            let pgoff = v.pgoff + ((s - v.start) >> PAGE_SHIFT);
+            let thp = anon_private.then(|| (self.cfg.kernel.thp_anon_alignment(), pgoff));
+            let area = self.mms[&mm_id].get_unmapped_area(new_len, thp);
+            move_rule = area.rule;
+            match area.addr {
                 Some(a) => Some(a),
                 None => {
                     return Ok(self.refuse(
@@ -1263,13 +1347,21 @@ impl LinuxMachine {
                         vm.anon_chain = vm.anon_chain.max(old.anon_chain);
                     }
                 }
+                let (thp_how, source) = placed_how(move_rule, new_len, self.cfg.kernel);
+                let moved =
+                    "moved by mremap (MREMAP_MAYMOVE); the old range's charge moves with it";
+                let how = match move_rule {
+                    AreaRule::TopDown | AreaRule::TooShortForPmd => moved.to_string(),
+                    AreaRule::NotPmdMultiple if new_len < PMD_SIZE => moved.to_string(),
+                    _ => format!("{moved}; {thp_how}"),
+                };
                 self.emit(EventKind::Placed {
                     span: crate::event::Span {
                         start: na,
                         end: na + new_len,
                     },
-                    how: "moved by mremap (MREMAP_MAYMOVE); the old range's charge moves with it"
-                        .into(),
+                    how,
+                    source,
                 });
                 self.mms
                     .get_mut(&mm_id)

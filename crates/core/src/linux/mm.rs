@@ -4,6 +4,7 @@
 use super::gaps::{Gap, GapIndex, TOP};
 use super::pages::{PtTally, Pte};
 use super::vma::*;
+use crate::kernel::ThpAnonAlign;
 use crate::runmap::RunMap;
 use crate::units::{PAGE_SHIFT, PAGE_SIZE};
 use std::collections::BTreeMap;
@@ -15,6 +16,8 @@ pub const STACK_TOP: u64 = TASK_SIZE;
 /// arch/x86/mm/mmap.c: mmap_base() with randomization off: `TASK_SIZE - max(8 MiB stack rlimit +
 /// stack_guard_gap, 128 MiB)`.
 pub const MMAP_BASE: u64 = TASK_SIZE - (128 << 20);
+/// x86-64 `PMD_SIZE` (2 MiB): what one page-table page maps, and a THP's size.
+pub const PMD_SIZE: u64 = 2 << 20;
 /// `mmap_min_addr` default (64 KiB): nothing is placed below it.
 pub const MMAP_MIN_ADDR: u64 = 0x1_0000;
 /// Where `[heap]` starts. vmlab processes have no program image, so this is the non-randomized
@@ -28,6 +31,28 @@ pub const INITIAL_STACK: u64 = 132 * 1024;
 pub const RLIMIT_STACK: u64 = 8 << 20;
 
 pub type MmId = u32;
+
+/// Where [`Mm::get_unmapped_area`] placed a mapping (`None`: no gap fits), and by which rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Area {
+    pub addr: Option<u64>,
+    pub rule: AreaRule,
+}
+
+/// The rule behind an [`Area`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AreaRule {
+    /// Plain top-down first fit (no THP rule in this kernel, or not an anonymous private map).
+    TopDown,
+    /// 6.12+: the length is not a multiple of PMD_SIZE.
+    NotPmdMultiple,
+    /// The mapping's range holds no whole aligned PMD (shorter than PMD_SIZE).
+    TooShortForPmd,
+    /// No gap fits `len + PMD_SIZE` (or it overflows): placed without the padding.
+    PaddedSearchFailed,
+    /// Searched for `len_pad` = `len + PMD_SIZE` and aligned to a PMD boundary.
+    ThpAligned { len_pad: u64 },
+}
 
 /// A value shared between an mm and its fork children until one of them changes it: reading
 /// is a plain deref, and the first write through one copy clones it (`Arc::make_mut`), so
@@ -311,6 +336,63 @@ impl Mm {
             return None;
         }
         self.gaps.highest_fitting(len).map(|g| g.end - len)
+    }
+
+    /// `__get_unmapped_area` with no address for a mapping of `len` bytes: the THP alignment of
+    /// an anonymous private mapping (`thp` is the kernel's era and the mapping's `pgoff`; `None`
+    /// for file, shared and hugetlb mappings, which take other paths), else plain top-down.
+    /// Still one O(log n) search, or two when the padded one finds no gap.
+    pub fn get_unmapped_area(&self, len: u64, thp: Option<(ThpAnonAlign, u64)>) -> Area {
+        let plain = |rule| Area {
+            addr: self.unmapped_area_topdown(len),
+            rule,
+        };
+        let Some((era, pgoff)) = thp else {
+            return plain(AreaRule::TopDown);
+        };
+        // mm/mmap.c: __get_unmapped_area sends only PMD-multiple lengths there from 6.12, and
+        // from 6.8 treats pgoff as zero for anonymous memory.
+        let off = match era {
+            ThpAnonAlign::None => return plain(AreaRule::TopDown),
+            ThpAnonAlign::PmdMultiple if !len.is_multiple_of(PMD_SIZE) => {
+                return plain(AreaRule::NotPmdMultiple)
+            }
+            ThpAnonAlign::AtLeastPmd => pgoff << PAGE_SHIFT,
+            ThpAnonAlign::AtLeastPmdTopDown | ThpAnonAlign::PmdMultiple => 0,
+        };
+        // mm/huge_memory.c: __thp_get_unmapped_area. The file range must hold one whole
+        // aligned PMD: `off_end <= off_align || off_end - off_align < size` returns 0.
+        let (Some(off_end), Some(off_align)) =
+            (off.checked_add(len), off.checked_next_multiple_of(PMD_SIZE))
+        else {
+            return plain(AreaRule::TooShortForPmd);
+        };
+        if off_end <= off_align || off_end - off_align < PMD_SIZE {
+            return plain(AreaRule::TooShortForPmd);
+        }
+        // `len_pad < len || off + len_pad < off` return 0, and so does a failed padded search:
+        // "The caller will retry without the padding."
+        let Some(len_pad) = len
+            .checked_add(PMD_SIZE)
+            .filter(|&p| off.checked_add(p).is_some())
+        else {
+            return plain(AreaRule::PaddedSearchFailed);
+        };
+        let Some(ret) = self.unmapped_area_topdown(len_pad) else {
+            return plain(AreaRule::PaddedSearchFailed);
+        };
+        let off_sub = off.wrapping_sub(ret) & (PMD_SIZE - 1);
+        // 6.8's fix: top-down, an already aligned `ret` moves up a whole PMD, so the mapping
+        // ends at the top of the padded range instead of leaving PMD_SIZE free above it.
+        let addr = if era != ThpAnonAlign::AtLeastPmd && off_sub == 0 {
+            ret + PMD_SIZE
+        } else {
+            ret + off_sub
+        };
+        Area {
+            addr: Some(addr),
+            rule: AreaRule::ThpAligned { len_pad },
+        }
     }
 
     /// `[heap]`'s VMA, if the break has moved.

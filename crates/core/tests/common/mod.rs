@@ -348,3 +348,12 @@ impl Lab {
 
 pub const MB: u64 = MIB;
 pub const GB: u64 = GIB;
+
+impl Lab {
+    /// Where a named mapping starts.
+    pub fn addr(&self, proc: &str, mapping: &str) -> u64 {
+        let lm = self.m.linux().unwrap();
+        let pid = lm.by_name[proc];
+        lm.mms[&lm.procs[&pid].mm.unwrap()].names[mapping].0
+    }
+}
