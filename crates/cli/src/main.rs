@@ -15,6 +15,7 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use out::{Out, OutError};
 use std::io::Read;
 use std::process::ExitCode;
+use vmlab_core::config::MachineConfig;
 use vmlab_core::scenario::{parse, Diagnostic, Scenario};
 use vmlab_core::sim::{self, RunItem, RunSummary, Runner, StepRecord};
 
@@ -250,11 +251,43 @@ fn load(file: &str) -> Result<Source, ExitCode> {
     };
     let text = String::from_utf8_lossy(&bytes);
     match parse(&text) {
-        Ok(scenario) => Ok(Source { name, scenario }),
+        Ok(mut scenario) => {
+            boot_on_host(&name, &mut scenario);
+            Ok(Source { name, scenario })
+        }
         Err(d) => {
             print_diags(&name, &d);
             Err(ExitCode::from(2))
         }
+    }
+}
+
+/// `machine linux host`: boot on this host's configuration (read by vmlab-os) with the
+/// scenario's options over it, and say on stderr which machine that is; where the host cannot be
+/// read (not Linux, an unreadable /proc), say so and keep the reference machine `measured`.
+fn boot_on_host(name: &str, scenario: &mut Scenario) {
+    if scenario.host.is_none() {
+        return;
+    }
+    match vmlab_os::host::host_config() {
+        Ok(host) => {
+            scenario.boot_on_host(&host);
+            let MachineConfig::Linux(c) = &scenario.machine;
+            eprint_line!(
+                "{name}: note: `machine linux host` is this machine: MemTotal {} kB, SwapTotal {} kB, Linux {}, {} CPUs, vm.overcommit_memory={}, vm.overcommit_ratio={}, vm.admin_reserve_kbytes={}, vm.user_reserve_kbytes={} (with the scenario's options over it)",
+                c.ram_bytes / 1024,
+                c.swap_bytes / 1024,
+                c.kernel,
+                c.cpus,
+                c.sysctls.overcommit_memory.sysctl_value(),
+                c.sysctls.overcommit_ratio,
+                c.sysctls.admin_reserve_kbytes,
+                c.sysctls.user_reserve_kbytes,
+            );
+        }
+        Err(e) => eprint_line!(
+            "{name}: note: `machine linux host`: cannot read this machine ({e}); running on the reference machine `measured` instead"
+        ),
     }
 }
 

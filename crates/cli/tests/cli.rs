@@ -917,3 +917,44 @@ fn check_real_runs_the_vmlab_binary_as_its_helper_and_agrees() {
         .unwrap();
     assert_eq!(last.matches("killed").count(), 2, "{last}");
 }
+
+#[test]
+fn machine_host_runs_on_this_machine_and_says_so() {
+    // The host's MemTotal, as /proc/meminfo says it, is what the run sees.
+    let meminfo = std::fs::read_to_string("/proc/meminfo").expect("a Linux host");
+    let total_kb: u64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("MemTotal");
+    let f = fixture(
+        "host.vmlab",
+        &format!(
+            "machine linux host overcommit=1\nexpect meminfo.MemTotal = {total_kb}kB\nexpect vm.overcommit_memory = 1\n"
+        ),
+    );
+    let o = vmlab(&["run", f.to_str().expect("utf-8 path")]);
+    assert_eq!(code(&o), 0, "{}\n{}", stdout(&o), stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "note: `machine linux host` is this machine: MemTotal {total_kb} kB"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("vm.overcommit_memory=1"), "{err}");
+    // `show` reads the same host.
+    let o = vmlab(&[
+        "show",
+        f.to_str().expect("utf-8 path"),
+        "--at",
+        "0",
+        "meminfo",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("MemTotal:       {total_kb} kB")),
+        "{}",
+        stdout(&o)
+    );
+}

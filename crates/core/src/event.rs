@@ -359,6 +359,11 @@ pub enum EventKind {
         old: i32,
         new: i32,
     },
+    /// A capability left the process's sets; `had` says whether it held it.
+    CapDropped {
+        cap: &'static str,
+        had: bool,
+    },
     ShmemObjectCreated {
         what: String,
         pages: u64,
@@ -428,6 +433,7 @@ impl Event {
             EventKind::KernelLog { .. } => "kernel.log",
             EventKind::Refused { .. } => "op.refused",
             EventKind::OomScoreAdjSet { .. } => "oom.score_adj",
+            EventKind::CapDropped { .. } => "process.cap_dropped",
             EventKind::ShmemObjectCreated { .. } => "shmem.created",
             EventKind::ShmemObjectDestroyed { .. } => "shmem.destroyed",
             EventKind::Placed { .. } => "vma.placed",
@@ -476,6 +482,9 @@ impl Event {
             EventKind::NothingToDo { source, .. } => source,
             EventKind::Refused { source, .. } => source,
             EventKind::OomScoreAdjSet { .. } => "fs/proc/base.c: __set_oom_adj",
+            EventKind::CapDropped { .. } => {
+                "kernel/capability.c: capset; security/commoncap.c: cap_vm_enough_memory"
+            }
             EventKind::ShmemObjectCreated { .. } | EventKind::ShmemObjectDestroyed { .. } => {
                 "mm/shmem.c: shmem_acct_size; ipc/shm.c: newseg"
             }
@@ -609,6 +618,13 @@ impl fmt::Display for Sentence<'_> {
             EventKind::KernelLog { line, .. } => write!(f, "kernel: {line}"),
             EventKind::Refused { errno, why, .. } => write!(f, "{why} → {}", errno.name()),
             EventKind::OomScoreAdjSet { old, new } => write!(f, "oom_score_adj {old} → {new}"),
+            EventKind::CapDropped { cap, had: true } => write!(
+                f,
+                "{cap} dropped: later charges keep the admin reserve out of its reach"
+            ),
+            EventKind::CapDropped { cap, had: false } => {
+                write!(f, "{cap} dropped (the process did not hold it)")
+            }
             EventKind::ShmemObjectCreated { what, pages, charged } => {
                 if *charged {
                     write!(f, "{what} created ({}), charged in full up front", human_pages(*pages))

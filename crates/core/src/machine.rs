@@ -89,6 +89,18 @@ impl Machine {
         }
     }
 
+    /// The VMA holding byte `at` of a named mapping (`expect PROC.vma.MAPPING[AT]…`).
+    pub fn vma_piece(
+        &self,
+        proc: &str,
+        mapping: &str,
+        at: u64,
+    ) -> Result<crate::query::VmaPiece, QueryError> {
+        match self {
+            Machine::Linux(m) => m.vma_piece(proc, mapping, at),
+        }
+    }
+
     pub fn meminfo_text(&self) -> String {
         match self {
             Machine::Linux(m) => m.meminfo_text(),

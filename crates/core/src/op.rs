@@ -237,6 +237,35 @@ impl ForkKind {
     }
 }
 
+/// A capability a process can drop (`PROC drop cap_sys_admin`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Capability {
+    /// CAP_SYS_ADMIN: what security/commoncap.c: cap_vm_enough_memory checks for the admin
+    /// reserve, and (up to 4.16) oom_badness's 3% bonus.
+    SysAdmin,
+}
+
+impl Capability {
+    /// Every capability the language can drop, as written.
+    pub const ALL: [Capability; 1] = [Capability::SysAdmin];
+
+    /// As the language writes it: `cap_sys_admin`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Capability::SysAdmin => "cap_sys_admin",
+        }
+    }
+    /// As the kernel names it: `CAP_SYS_ADMIN`.
+    pub fn kernel_name(self) -> &'static str {
+        match self {
+            Capability::SysAdmin => "CAP_SYS_ADMIN",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Capability> {
+        Capability::ALL.into_iter().find(|c| c.name() == s)
+    }
+}
+
 /// How `brk` moves the break.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BrkChange {
@@ -365,6 +394,12 @@ pub enum Op {
         value: i32,
         legacy: bool,
     },
+    /// Drop a capability from the process's effective, permitted and bounding sets (capset and
+    /// prctl(PR_CAPBSET_DROP)): later `capable()` checks fail, in it and in its later children.
+    DropCap {
+        proc: String,
+        cap: Capability,
+    },
 }
 
 impl Op {
@@ -390,7 +425,8 @@ impl Op {
             | Op::TmpfsWrite { proc, .. }
             | Op::TmpfsTruncate { proc, .. }
             | Op::Unlink { proc, .. }
-            | Op::OomScoreAdj { proc, .. } => Some(proc),
+            | Op::OomScoreAdj { proc, .. }
+            | Op::DropCap { proc, .. } => Some(proc),
         }
     }
 
@@ -419,6 +455,7 @@ impl Op {
             Op::TmpfsTruncate { .. } => "tmpfs-truncate",
             Op::Unlink { .. } => "unlink",
             Op::OomScoreAdj { .. } => "oom_score_adj",
+            Op::DropCap { .. } => "drop",
         }
     }
 }

@@ -33,6 +33,16 @@ pub enum Query {
         mapping: String,
         field: String,
     },
+    /// `PROC.vma.MAPPING[AT].FIELD` (or `PROC.smaps.MAPPING[AT].FIELD`): the VMA that holds byte
+    /// `at` of the named mapping, such as one piece of a mapping that a partial mprotect split.
+    /// FIELD is an smaps field of that VMA, or one of [`PIECE_FIELDS`]. `VmFlags` and `perms`
+    /// are read by [`crate::machine::Machine::vma_piece`], not as values.
+    Piece {
+        proc: String,
+        mapping: String,
+        at: crate::op::Size,
+        field: String,
+    },
     /// `PROC.rollup.FIELD`: a `/proc/PID/smaps_rollup` field (Rss, Pss, Pss_Anon, …).
     Rollup { proc: String, field: String },
     /// `PROC.vmas`: the number of VMAs (lines of /proc/PID/maps).
@@ -45,6 +55,27 @@ pub enum Query {
     OomAdj { proc: String },
     /// `sysctl.vm.NAME`.
     Sysctl { name: String },
+}
+
+/// The fields of a VMA piece besides its smaps fields: `start` and `end` (the piece's range
+/// within the mapping, as offsets from the mapping's start), `pgoff` (the file offset of the
+/// VMA's start in bytes, as maps prints it: 0 for anonymous memory), and the two that are not
+/// numbers, `VmFlags` and `perms`.
+pub const PIECE_FIELDS: &[&str] = &["start", "end", "pgoff", "VmFlags", "perms"];
+
+/// The VMA that holds one byte of a named mapping, as `/proc/PID/maps` and smaps show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VmaPiece {
+    /// The part of the mapping this VMA covers, as offsets from the mapping's start: a VMA that
+    /// merged with a neighbour is cut to the mapping's own range.
+    pub start: u64,
+    pub end: u64,
+    /// maps' offset column: the file offset of the VMA's start, in bytes.
+    pub pgoff_bytes: u64,
+    /// maps' permission column, as `rw-p`.
+    pub perms: String,
+    /// smaps' VmFlags codes, in the kernel's order.
+    pub flags: Vec<&'static str>,
 }
 
 /// Why a query could not be answered.
@@ -61,6 +92,12 @@ pub enum QueryError {
         mapping: String,
     },
     NoSuchField(String),
+    /// The byte a piece query names is outside the mapping (`at` bytes into `len`).
+    OutsideMapping {
+        mapping: String,
+        at: u64,
+        len: u64,
+    },
     /// The process has exited: its /proc files are gone.
     ProcessGone(String),
     Failed(Errno),
@@ -77,6 +114,10 @@ impl std::fmt::Display for QueryError {
                 write!(f, "mapping `{mapping}` of `{proc}` is no longer mapped")
             }
             QueryError::NoSuchField(s) => write!(f, "no field `{s}`"),
+            QueryError::OutsideMapping { mapping, at, len } => write!(
+                f,
+                "byte {at} is past the end of mapping `{mapping}` ({len} bytes)"
+            ),
             QueryError::ProcessGone(p) => {
                 write!(f, "process `{p}` has exited; its /proc files are gone")
             }

@@ -8,11 +8,40 @@ use crate::machine::Machine;
 use crate::op::{Op, Outcome, Placement};
 use crate::query::Value;
 use crate::scenario::{
-    Cmp, Diagnostic, Expect, ExpectValue, OutcomeSpec, Pos, Scenario, StateSpec, StmtKind,
+    Cmp, Diagnostic, Expect, ExpectValue, OutcomeSpec, PieceCheck, Pos, Scenario, StateSpec,
+    StmtKind,
 };
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write;
+
+/// The kernel log lines `expect kernel.log` searches: the newest this many, as the kernel's own
+/// log is a ring buffer (kernel/printk: log_buf, 128 KiB by default) that drops the oldest
+/// lines. It also keeps a run's memory bounded by the machine, not by the number of steps.
+pub const KERNEL_LOG_LINES: usize = 4096;
+
+/// The kernel log lines of a run so far, the newest [`KERNEL_LOG_LINES`] of them, each with its
+/// runs of whitespace as one space.
+#[derive(Clone, Debug, Default)]
+struct KernelLog(VecDeque<String>);
+
+impl KernelLog {
+    fn record(&mut self, events: &[Event]) {
+        for e in events {
+            if let crate::event::EventKind::KernelLog { line, .. } = &e.kind {
+                if self.0.len() == KERNEL_LOG_LINES {
+                    self.0.pop_front();
+                }
+                self.0
+                    .push_back(line.split_whitespace().collect::<Vec<_>>().join(" "));
+            }
+        }
+    }
+
+    fn find(&self, text: &str) -> Option<&str> {
+        self.0.iter().find(|l| l.contains(text)).map(String::as_str)
+    }
+}
 
 /// One applied operation.
 #[derive(Clone, Debug, Serialize)]
@@ -268,6 +297,7 @@ pub struct Runner<'s> {
     checks: Vec<CheckResult>,
     outcomes: OutcomeIndex,
     failed_mmaps: FailedMmaps,
+    kernel_log: KernelLog,
     error: Option<Diagnostic>,
     done: bool,
 }
@@ -285,6 +315,7 @@ impl<'s> Runner<'s> {
             checks: Vec::new(),
             outcomes: OutcomeIndex::default(),
             failed_mmaps: FailedMmaps::default(),
+            kernel_log: KernelLog::default(),
             error: None,
             done: false,
         }
@@ -334,6 +365,7 @@ impl<'s> Runner<'s> {
                         };
                         self.outcomes.record(op.proc(), op.verb(), last);
                         self.failed_mmaps.after_step(op, outcome, stmt.pos.line);
+                        self.kernel_log.record(&events);
                         let c = self.machine.commit_summary();
                         Some(RunItem::Step(StepRecord {
                             step: self.steps,
@@ -361,7 +393,13 @@ impl<'s> Runner<'s> {
             }
             StmtKind::Expect(ex) => {
                 self.next_stmt += 1;
-                let (passed, detail) = check(&self.machine, &self.outcomes, scenario, ex);
+                let (passed, detail) = check(
+                    &self.machine,
+                    &self.outcomes,
+                    &self.kernel_log,
+                    scenario,
+                    ex,
+                );
                 let result = CheckResult {
                     pos: stmt.pos,
                     text: stmt.text.clone(),
@@ -464,8 +502,78 @@ fn verb_matches(op: &Op, verb: &str) -> bool {
     op.verb() == verb || (verb == "tmpfs" && op.verb().starts_with("tmpfs"))
 }
 
-fn check(m: &Machine, index: &OutcomeIndex, s: &Scenario, ex: &Expect) -> (bool, String) {
+fn check_log(log: &KernelLog, text: &str, present: bool) -> (bool, String) {
+    match (log.find(text), present) {
+        (Some(line), true) => (true, format!("logged: {line}")),
+        (Some(line), false) => (false, format!("logged: {line}")),
+        (None, true) => (
+            false,
+            format!(
+                "no kernel log line contains {text:?} ({} lines so far)",
+                log.0.len()
+            ),
+        ),
+        (None, false) => (true, format!("no kernel log line contains {text:?}")),
+    }
+}
+
+fn check_piece(m: &Machine, proc: &str, mapping: &str, at: u64, c: &PieceCheck) -> (bool, String) {
+    let p = match m.vma_piece(proc, mapping, at) {
+        Ok(p) => p,
+        Err(e) => return (false, e.to_string()),
+    };
+    let which = format!(
+        "the VMA at {mapping}[{}..{}]",
+        crate::units::human(p.start),
+        crate::units::human(p.end)
+    );
+    match c {
+        PieceCheck::Perms { perms, equal } => (
+            (p.perms == *perms) == *equal,
+            format!(
+                "{which} is {}, expected {}{perms}",
+                p.perms,
+                if *equal { "" } else { "not " }
+            ),
+        ),
+        PieceCheck::Flags { codes, present } => {
+            let wrong: Vec<&str> = codes
+                .iter()
+                .map(String::as_str)
+                .filter(|c| p.flags.contains(c) != *present)
+                .collect();
+            let flags = p.flags.join(" ");
+            if wrong.is_empty() {
+                (true, format!("{which} has VmFlags: {flags}"))
+            } else {
+                let verb = if *present { "lacks" } else { "has" };
+                (
+                    false,
+                    format!("{which} {verb} {} (VmFlags: {flags})", wrong.join(" ")),
+                )
+            }
+        }
+    }
+}
+
+fn check(
+    m: &Machine,
+    index: &OutcomeIndex,
+    log: &KernelLog,
+    s: &Scenario,
+    ex: &Expect,
+) -> (bool, String) {
     match ex {
+        Expect::KernelLog { text, present } => check_log(log, text, *present),
+        Expect::Piece {
+            proc,
+            mapping,
+            at,
+            check,
+        } => {
+            let (ram, swap) = m.ram_swap_bytes();
+            check_piece(m, proc, mapping, at.resolve(ram, swap), check)
+        }
         Expect::Outcome {
             proc,
             verb,

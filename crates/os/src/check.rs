@@ -282,7 +282,7 @@ pub fn committed_tolerance_kb(
 }
 
 /// The simulator's configuration for a real check: the host's machine (RAM, swap, kernel, CPUs,
-/// reserves, huge pages) with the scenario's overcommit sysctls and max_map_count, which are the
+/// user reserve, huge pages) with the scenario's overcommit sysctls, admin reserve and max_map_count, which are the
 /// experiment and are written on the host around each operation.
 pub fn sim_config_for(scenario: &Scenario, host: &MachineConfig) -> MachineConfig {
     let (MachineConfig::Linux(h), MachineConfig::Linux(s)) = (host, &scenario.machine);
@@ -291,6 +291,7 @@ pub fn sim_config_for(scenario: &Scenario, host: &MachineConfig) -> MachineConfi
     c.sysctls.overcommit_ratio = s.sysctls.overcommit_ratio;
     c.sysctls.overcommit_kbytes = s.sysctls.overcommit_kbytes;
     c.sysctls.max_map_count = s.sysctls.max_map_count;
+    c.sysctls.admin_reserve_kbytes = s.sysctls.admin_reserve_kbytes;
     MachineConfig::Linux(c)
 }
 

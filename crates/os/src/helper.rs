@@ -118,6 +118,31 @@ fn drop_cap_sys_admin() -> Result<(), i32> {
     Ok(())
 }
 
+/// `PROC drop cap_sys_admin`: out of the bounding set first (prctl(PR_CAPBSET_DROP), which
+/// needs CAP_SETPCAP, not CAP_SYS_ADMIN), so that a later exec as root does not get it back
+/// (security/commoncap.c: cap_bprm_creds_from_file bounds the new permitted set by it), then
+/// out of the effective and permitted sets, which capable() reads
+/// (security/commoncap.c: cap_capable, from cap_vm_enough_memory).
+fn drop_cap_sys_admin_for_good() -> Reply {
+    // SAFETY: prctl(PR_CAPBSET_DROP, cap) takes a capability number and no pointers.
+    let r = unsafe {
+        libc::prctl(
+            libc::PR_CAPBSET_DROP,
+            CAP_SYS_ADMIN as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
+    };
+    if r != 0 {
+        return Reply::Errno(errno());
+    }
+    match drop_cap_sys_admin() {
+        Ok(()) => Reply::Ok,
+        Err(e) => Reply::Errno(e),
+    }
+}
+
 /// The helper's entry point (`vmlab __helper` and the `vmlab-os-helper` binary). `args` are
 /// the arguments after the program name; `--admin` keeps CAP_SYS_ADMIN.
 pub fn main(args: &[String]) -> ! {
@@ -514,6 +539,7 @@ fn execute(req: &Request) -> Reply {
             }
             Reply::Ok
         }
+        Request::DropCapSysAdmin => drop_cap_sys_admin_for_good(),
         Request::Fork | Request::ForkDone | Request::Exec | Request::Exit => {
             Reply::Error("handled by the loop".into())
         }

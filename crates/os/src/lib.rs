@@ -111,6 +111,8 @@ pub struct ScenarioSysctls {
     pub overcommit_ratio: u64,
     pub overcommit_kbytes: u64,
     pub max_map_count: u64,
+    /// The mode-2 reserve kept from tasks without CAP_SYS_ADMIN (mm/util.c: __vm_enough_memory).
+    pub admin_reserve_kbytes: u64,
 }
 
 impl ScenarioSysctls {
@@ -120,6 +122,7 @@ impl ScenarioSysctls {
             overcommit_ratio: cfg.sysctls.overcommit_ratio,
             overcommit_kbytes: cfg.sysctls.overcommit_kbytes,
             max_map_count: cfg.sysctls.max_map_count,
+            admin_reserve_kbytes: cfg.sysctls.admin_reserve_kbytes,
         }
     }
 }

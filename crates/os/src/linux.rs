@@ -72,7 +72,7 @@ fn write_sysctl(s: Sysctl, v: u64) -> Result<(), std::io::Error> {
     f.write_all(format!("{v}\n").as_bytes())
 }
 
-/// The four sysctls a real case may change, in the order they are set (overcommit_memory last,
+/// The five sysctls a real case may change, in the order they are set (overcommit_memory last,
 /// so mode 2 starts as late as possible) and restored (overcommit_memory first).
 pub fn current_sysctls() -> Result<ScenarioSysctls, BackendError> {
     read_scenario_sysctls()
@@ -84,6 +84,7 @@ fn read_scenario_sysctls() -> Result<ScenarioSysctls, BackendError> {
         overcommit_ratio: read_sysctl(Sysctl::OvercommitRatio)?,
         overcommit_kbytes: read_sysctl(Sysctl::OvercommitKbytes)?,
         max_map_count: read_sysctl(Sysctl::MaxMapCount)?,
+        admin_reserve_kbytes: read_sysctl(Sysctl::AdminReserveKbytes)?,
     })
 }
 
@@ -103,6 +104,9 @@ fn write_all_sysctls(from: &ScenarioSysctls, to: &ScenarioSysctls) -> Result<(),
     }
     if from.max_map_count != to.max_map_count {
         write_sysctl(Sysctl::MaxMapCount, to.max_map_count)?;
+    }
+    if from.admin_reserve_kbytes != to.admin_reserve_kbytes {
+        write_sysctl(Sysctl::AdminReserveKbytes, to.admin_reserve_kbytes)?;
     }
     if from.overcommit_memory != to.overcommit_memory && to.overcommit_memory == 2 {
         write_sysctl(Sysctl::OvercommitMemory, to.overcommit_memory)?;
@@ -150,6 +154,7 @@ impl Drop for SysctlGuard {
             let _ = write_sysctl(Sysctl::OvercommitKbytes, self.host.overcommit_kbytes);
         }
         let _ = write_sysctl(Sysctl::MaxMapCount, self.host.max_map_count);
+        let _ = write_sysctl(Sysctl::AdminReserveKbytes, self.host.admin_reserve_kbytes);
         if read_scenario_sysctls().ok().as_ref() != Some(&self.host) {
             // Nothing else can be done from a destructor; say so loudly.
             eprintln!(
@@ -551,6 +556,7 @@ impl RealMachine {
                         want.overcommit_ratio = 0;
                     }
                     Sysctl::MaxMapCount => want.max_map_count = *value,
+                    Sysctl::AdminReserveKbytes => want.admin_reserve_kbytes = *value,
                     other => {
                         return Err(BackendError::Unsupported(format!(
                         "sysctl vm.{} on the real machine (it would change the host for everyone)",
@@ -766,6 +772,10 @@ impl RealMachine {
                     p.names.insert(mapping, (v, rounded));
                 })
             }
+            Op::DropCap {
+                proc,
+                cap: vmlab_core::op::Capability::SysAdmin,
+            } => self.call_op(proc, &Request::DropCapSysAdmin, |_, _| {}),
             Op::Fork { kind, .. } => Err(BackendError::Unsupported(format!(
                 "{} on the real machine (only fork is implemented)",
                 kind.name()

@@ -64,6 +64,8 @@ pub enum Request {
     Exec,
     /// `_exit(0)`, no reply.
     Exit,
+    /// `PROC drop cap_sys_admin`: prctl(PR_CAPBSET_DROP) and capset without CAP_SYS_ADMIN.
+    DropCapSysAdmin,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -538,3 +538,43 @@ fn mapping_flags_and_placements_agree() {
     assert_eq!(kernel[9], "EEXIST");
     assert_eq!(kernel[12], "EINVAL");
 }
+
+#[test]
+fn dropping_cap_sys_admin_takes_the_admin_reserve_away_on_both_sides() {
+    let Some(_serial) =
+        root_or_skip("dropping_cap_sys_admin_takes_the_admin_reserve_away_on_both_sides")
+    else {
+        return;
+    };
+    // Mode 2 with ratio 100 (CommitLimit = RAM) and an admin reserve of half of RAM, each held
+    // for one operation: 75% of RAM fits an admin task, not one without CAP_SYS_ADMIN. Nothing
+    // is touched; each big mapping goes before the next operation, so that the helpers' own
+    // small allocations never meet the smaller allowance.
+    let MachineConfig::Linux(h) = host_config().expect("the host's configuration");
+    let half_kb = h.ram_bytes / 1024 / 2;
+    let r = run(&format!(
+        "machine linux ram=24GiB overcommit=2 ratio=100 admin_reserve_kbytes={half_kb}\n\
+         spawn user admin\n\
+         user mmap a 75%ram rw private anon\n\
+         user munmap a\n\
+         user drop cap_sys_admin\n\
+         user mmap b 75%ram rw private anon\n\
+         user mmap c 1MiB rw private anon\n\
+         user fork kid\n\
+         kid mmap d 75%ram rw private anon\n"
+    ));
+    print!("{}", r.render());
+    assert!(r.agrees(), "{}", r.render());
+    let got: Vec<(String, Outcome)> = r.steps.iter().map(|s| (s.text.clone(), s.kernel)).collect();
+    let want = [
+        Outcome::Ok,
+        Outcome::Ok,
+        Outcome::Ok,
+        Outcome::Ok,
+        Outcome::Err(Errno::ENOMEM),
+        Outcome::Ok,
+        Outcome::Ok,
+        Outcome::Err(Errno::ENOMEM),
+    ];
+    assert_eq!(got.iter().map(|g| g.1).collect::<Vec<_>>(), want, "{got:?}");
+}

@@ -1613,6 +1613,7 @@ impl LinuxMachine {
             )));
         }
         let admin = self.procs[&ppid].cap_sys_admin;
+        let resource = self.procs[&ppid].cap_sys_resource;
         let adj = self.procs[&ppid].oom_score_adj;
         let adj_min = self.procs[&ppid].oom_score_adj_min;
         if kind != ForkKind::Fork {
@@ -1620,6 +1621,7 @@ impl LinuxMachine {
             self.mms.get_mut(&pmm).expect("mm").users += 1;
             let cpid = self.new_process(child, Some(ppid), Some(pmm), admin);
             let c = self.procs.get_mut(&cpid).expect("child");
+            c.cap_sys_resource = resource;
             c.oom_score_adj = adj;
             c.oom_score_adj_min = adj_min;
             if kind == ForkKind::Vfork {
@@ -1744,6 +1746,7 @@ impl LinuxMachine {
         self.edit_pt(cmm, |c| *c = cm);
         let cpid = self.new_process(child, Some(ppid), Some(cmm), admin);
         let c = self.procs.get_mut(&cpid).expect("child");
+        c.cap_sys_resource = resource;
         c.oom_score_adj = adj;
         c.oom_score_adj_min = adj_min;
         self.emit(EventKind::ProcessCreated {

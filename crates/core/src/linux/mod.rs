@@ -45,8 +45,12 @@ pub struct Process {
     pub oom_score_adj: i32,
     /// The floor an unprivileged write may not go below (fs/proc/base.c: __set_oom_adj).
     pub oom_score_adj_min: i32,
-    /// CAP_SYS_ADMIN in the initial user namespace (and, in vmlab, CAP_SYS_RESOURCE with it).
+    /// CAP_SYS_ADMIN in the initial user namespace: the admin reserve of __vm_enough_memory
+    /// (security/commoncap.c: cap_vm_enough_memory) and, up to 4.16, oom_badness's 3% bonus.
     pub cap_sys_admin: bool,
+    /// CAP_SYS_RESOURCE, which fs/proc/base.c: __set_oom_adj checks. `spawn … admin` gives both;
+    /// `drop cap_sys_admin` takes only CAP_SYS_ADMIN away.
+    pub cap_sys_resource: bool,
     /// Set on a vfork child until it execs or exits; its parent is suspended meanwhile.
     pub vfork_parent: Option<Pid>,
     /// The other side of `vfork_parent`: the vfork child this process waits for.
@@ -303,6 +307,7 @@ impl LinuxMachine {
                 value,
                 legacy,
             } => self.set_oom_score_adj(proc, *value, *legacy)?,
+            Op::DropCap { proc, cap } => self.drop_cap(proc, *cap)?,
         })
     }
 
@@ -418,6 +423,7 @@ impl LinuxMachine {
                 oom_score_adj: 0,
                 oom_score_adj_min: 0,
                 cap_sys_admin: cap,
+                cap_sys_resource: cap,
                 vfork_parent: None,
                 vfork_child: None,
             },
@@ -576,7 +582,7 @@ impl LinuxMachine {
         } else {
             p.oom_score_adj_min
         };
-        if scaled < floor && !p.cap_sys_admin {
+        if scaled < floor && !p.cap_sys_resource {
             let why = if legacy {
                 format!("oom_adj {value} (= oom_score_adj {scaled}) is below the current {floor} and the process lacks CAP_SYS_RESOURCE")
             } else {
@@ -591,10 +597,28 @@ impl LinuxMachine {
         }
         let old = p.oom_score_adj;
         p.oom_score_adj = scaled;
-        if p.cap_sys_admin {
+        if p.cap_sys_resource {
             p.oom_score_adj_min = scaled;
         }
         self.emit(EventKind::OomScoreAdjSet { old, new: scaled });
+        Ok(Outcome::Ok)
+    }
+
+    /// `PROC drop cap_sys_admin`: capset(2) without the capability in the effective and
+    /// permitted sets, and prctl(PR_CAPBSET_DROP) so that no exec brings it back. From then on
+    /// security/commoncap.c: cap_vm_enough_memory finds the task unprivileged (the admin reserve
+    /// is kept from it in modes 0 and 2), and before 4.17 oom_badness gives it no 3% bonus.
+    /// Its children inherit the smaller sets. CAP_SYS_RESOURCE (oom_score_adj) is untouched.
+    fn drop_cap(&mut self, name: &str, cap: crate::op::Capability) -> Result<Outcome, OpError> {
+        let pid = self.pid(name)?;
+        let p = self.procs.get_mut(&pid).expect("pid exists");
+        let had = match cap {
+            crate::op::Capability::SysAdmin => std::mem::replace(&mut p.cap_sys_admin, false),
+        };
+        self.emit(EventKind::CapDropped {
+            cap: cap.kernel_name(),
+            had,
+        });
         Ok(Outcome::Ok)
     }
 

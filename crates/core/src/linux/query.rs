@@ -3,7 +3,7 @@
 use super::pages::{FrameKind, Pte};
 use super::vma::*;
 use super::{LinuxMachine, ProcState};
-use crate::query::{Query, QueryError, Value};
+use crate::query::{Query, QueryError, Value, VmaPiece};
 use crate::units::{KIB, PAGE_SHIFT};
 use std::collections::BTreeMap;
 
@@ -19,8 +19,91 @@ impl LinuxMachine {
         Ok(pid)
     }
 
+    /// The VMA holding byte `at` of `proc`'s mapping `mapping` (`PROC.vma.MAPPING[AT]`), and its
+    /// smaps statistics.
+    fn piece_vma(
+        &self,
+        proc: &str,
+        mapping: &str,
+        at: u64,
+    ) -> Result<(&super::mm::Mm, &Vma, u64, u64), QueryError> {
+        let pid = self.running_pid(proc)?;
+        let mm = &self.mms[&self.procs[&pid].mm.expect("running")];
+        let &(start, len) = mm
+            .names
+            .get(mapping)
+            .ok_or_else(|| QueryError::NoSuchMapping {
+                proc: proc.into(),
+                mapping: mapping.into(),
+            })?;
+        if at >= len {
+            return Err(QueryError::OutsideMapping {
+                mapping: mapping.into(),
+                at,
+                len,
+            });
+        }
+        let v = mm.find(start + at).ok_or_else(|| QueryError::Unmapped {
+            proc: proc.into(),
+            mapping: mapping.into(),
+        })?;
+        Ok((mm, v, start, len))
+    }
+
+    /// `PROC.vma.MAPPING[AT]` as maps and smaps show it: the piece's range within the mapping,
+    /// its file offset, permissions and VmFlags.
+    pub fn vma_piece(&self, proc: &str, mapping: &str, at: u64) -> Result<VmaPiece, QueryError> {
+        let (_, v, start, len) = self.piece_vma(proc, mapping, at)?;
+        let f = |bit, c| if v.has(bit) { c } else { '-' };
+        let perms: String = [
+            f(VM_READ, 'r'),
+            f(VM_WRITE, 'w'),
+            f(VM_EXEC, 'x'),
+            if v.has(VM_MAYSHARE) { 's' } else { 'p' },
+        ]
+        .into_iter()
+        .collect();
+        Ok(VmaPiece {
+            start: v.start.max(start) - start,
+            end: v.end.min(start + len) - start,
+            // fs/proc/task_mmu.c: show_map_vma prints vm_pgoff << PAGE_SHIFT for a file VMA, 0 otherwise.
+            pgoff_bytes: if v.obj.is_some() {
+                v.pgoff << PAGE_SHIFT
+            } else {
+                0
+            },
+            perms,
+            flags: flag_code_list(v.flags),
+        })
+    }
+
     pub fn query(&self, q: &Query) -> Result<Value, QueryError> {
         match q {
+            Query::Piece {
+                proc,
+                mapping,
+                at,
+                field,
+            } => {
+                let at = at.resolve(self.cfg.ram_bytes, self.cfg.swap_bytes);
+                match field.as_str() {
+                    "start" | "end" | "pgoff" => {
+                        let p = self.vma_piece(proc, mapping, at)?;
+                        Ok(Value::Bytes(match field.as_str() {
+                            "start" => p.start,
+                            "end" => p.end,
+                            _ => p.pgoff_bytes,
+                        }))
+                    }
+                    _ => {
+                        let (mm, v, _, _) = self.piece_vma(proc, mapping, at)?;
+                        self.vma_stats(mm, v)
+                            .field(field)
+                            .map(Value::Bytes)
+                            .ok_or_else(|| QueryError::NoSuchField(format!("vma.{field}")))
+                    }
+                }
+            }
             Query::Meminfo { field } => {
                 let (_, v) = self
                     .meminfo()

@@ -46,6 +46,20 @@ const MNEMONICS: [(u64, &str); 16] = [
     (VM_SOFTDIRTY, "sd"),
 ];
 
+/// Every VmFlags code vmlab models, in bit order (what `expect … VmFlags has CODE` accepts).
+pub fn flag_code_names() -> impl Iterator<Item = &'static str> {
+    MNEMONICS.iter().map(|&(_, c)| c)
+}
+
+/// The VmFlags codes of `flags`, in bit order.
+pub fn flag_code_list(flags: u64) -> Vec<&'static str> {
+    MNEMONICS
+        .iter()
+        .filter(|&&(bit, _)| flags & bit != 0)
+        .map(|&(_, c)| c)
+        .collect()
+}
+
 /// The VmFlags codes, space separated, in bit order (without the kernel's trailing space).
 pub fn flag_codes(flags: u64) -> String {
     let mut out = String::with_capacity(32);

@@ -133,6 +133,10 @@ pub fn query_kind(q: &Query) -> Option<ValueKind> {
         Query::Meminfo { field } => pick(field, MEMINFO_SIZE_FIELDS, MEMINFO_NUMBER_FIELDS),
         Query::Status { field, .. } => pick(field, STATUS_SIZE_FIELDS, STATUS_NUMBER_FIELDS),
         Query::Smaps { field, .. } => pick(field, SMAPS_SIZE_FIELDS, &[]),
+        Query::Piece { field, .. } => match field.as_str() {
+            "start" | "end" | "pgoff" => Some(ValueKind::Size),
+            _ => pick(field, SMAPS_SIZE_FIELDS, &[]),
+        },
         Query::Rollup { field, .. } => pick(field, ROLLUP_SIZE_FIELDS, &[]),
         Query::VmaCount { .. }
         | Query::OomScore { .. }

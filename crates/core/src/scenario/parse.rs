@@ -9,6 +9,7 @@
 mod expect;
 mod machine;
 mod ops;
+mod repeat;
 #[cfg(test)]
 mod tests;
 
@@ -47,11 +48,11 @@ fn quote(s: &str) -> String {
 
 /// Words that start a statement (or a query path) and so cannot name a process.
 const KEYWORDS: &[&str] = &[
-    "machine", "sysctl", "spawn", "expect", "kill", "meminfo", "vm",
+    "machine", "sysctl", "spawn", "expect", "kill", "meminfo", "vm", "repeat", "end",
 ];
 
 /// The words a statement can start with besides a process name.
-const STATEMENTS: &[&str] = &["machine", "sysctl", "spawn", "kill", "expect"];
+const STATEMENTS: &[&str] = &["machine", "sysctl", "spawn", "kill", "expect", "repeat"];
 
 /// `[A-Za-z_][A-Za-z0-9_-]*`: process and mapping names.
 fn is_name(s: &str) -> bool {
@@ -224,6 +225,8 @@ struct ProcLast {
 #[derive(Default)]
 struct Parser {
     machine: Option<MachineConfig>,
+    /// `machine linux host`: the options to apply over the host.
+    host: Option<super::ast::HostMachine>,
     /// The first statement has been seen (and a missing `machine` line reported, if it was).
     missing_machine: bool,
     /// SwapTotal as the operations so far leave it (every `swap=` is known when parsed).
@@ -240,6 +243,8 @@ struct Parser {
     last_tmpfs: BTreeMap<String, &'static str>,
     stmts: Vec<Stmt>,
     diags: Vec<Diagnostic>,
+    /// Statements made by repeat blocks so far (bounded by repeat::MAX_REPEATED_LINES).
+    repeated_lines: u64,
 }
 
 /// Parse a scenario. On error, every diagnostic found (at most one per line), in line order.
@@ -248,8 +253,25 @@ pub fn parse(src: &str) -> Result<Scenario, Vec<Diagnostic>> {
     // About one statement per line: one pass over the bytes saves the doubling copies of a
     // 100,000-statement vector.
     p.stmts.reserve(line_count(src));
-    for line in lines(src) {
-        p.line(&line);
+    let mut it = lines(src);
+    while let Some(line) = it.next() {
+        let Some(kw) = repeat::keyword(&line) else {
+            p.line(&line);
+            continue;
+        };
+        // A `repeat` block: gathered to its `end` (or the end of the file), then parsed.
+        let mut depth = usize::from(kw == "repeat");
+        let mut block = vec![line];
+        while depth > 0 {
+            let Some(l) = it.next() else { break };
+            match repeat::keyword(&l) {
+                Some("repeat") => depth += 1,
+                Some(_) => depth -= 1,
+                None => {}
+            }
+            block.push(l);
+        }
+        p.block(&block, &[]);
     }
     p.finish()
 }
@@ -263,6 +285,7 @@ impl Parser {
         match self.machine {
             Some(machine) if self.diags.is_empty() => Ok(Scenario {
                 machine,
+                host: self.host,
                 stmts: self.stmts,
             }),
             None if self.diags.is_empty() => Err(vec![diag(

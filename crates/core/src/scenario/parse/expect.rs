@@ -2,11 +2,13 @@
 
 use super::machine::unknown_sysctl;
 use super::ops::VERBS;
-use super::{diag, err, is_name, quote, size_message, suggest, Cur, PResult, Parser};
+use super::{diag, err, is_name, quote, size, size_message, suggest, Cur, PResult, Parser};
 use crate::config::Sysctl;
 use crate::op::Errno;
+use crate::op::Size;
 use crate::query::Query;
-use crate::scenario::ast::{Cmp, Expect, ExpectValue, OutcomeSpec, StateSpec};
+use crate::query::PIECE_FIELDS;
+use crate::scenario::ast::{Cmp, Expect, ExpectValue, OutcomeSpec, PieceCheck, StateSpec};
 use crate::scenario::fields::{
     query_kind, ValueKind, MEMINFO_NUMBER_FIELDS, MEMINFO_SIZE_FIELDS, ROLLUP_SIZE_FIELDS,
     SMAPS_SIZE_FIELDS, STATUS_NUMBER_FIELDS, STATUS_SIZE_FIELDS,
@@ -32,6 +34,7 @@ const STATE_WORDS: &[&str] = &["running", "exited", "killed"];
 /// What `PROC.X` may read besides a `/proc/PID/status` field.
 const PROC_QUERIES: &[&str] = &[
     "vmas",
+    "vma",
     "oom_score",
     "oom_score_adj",
     "oom_adj",
@@ -286,7 +289,27 @@ impl Parser {
 
     /// `expect QUERY CMP VALUE [± TOLERANCE]`.
     fn expect_value(&self, qtok: Tok<'_>, cur: &mut Cur<'_, '_>) -> PResult<Expect> {
+        if qtok.text.split('.').next() == Some("kernel") {
+            return expect_log(qtok, cur);
+        }
         let query = self.query(qtok)?;
+        if let Query::Piece {
+            proc,
+            mapping,
+            at,
+            field,
+        } = &query
+        {
+            if field == "VmFlags" || field == "perms" {
+                let check = piece_check(field, qtok, cur)?;
+                return Ok(Expect::Piece {
+                    proc: proc.clone(),
+                    mapping: mapping.clone(),
+                    at: *at,
+                    check,
+                });
+            }
+        }
         let path = qtok.text;
         // query() only returns queries whose field it found in fields.rs, so the kind is known.
         let kind = query_kind(&query)
@@ -350,7 +373,7 @@ impl Parser {
         }
         let mut segs = Vec::new();
         let mut offset = 0usize;
-        for part in tok.text.split('.') {
+        for part in split_path(tok.text) {
             let seg = tok.sub(offset, part);
             if part.is_empty() {
                 return err(
@@ -453,6 +476,24 @@ impl Parser {
                         let field = field(f, &[ROLLUP_SIZE_FIELDS], &[], "/proc/PID/smaps_rollup")?;
                         (Query::Rollup { proc, field }, 3)
                     }
+                    // `PROC.vma.MAPPING[AT].FIELD`, and `PROC.smaps.MAPPING[AT].FIELD` the same.
+                    // `app.vma` alone is more likely `app.vmas` misspelt: the status branch hints it.
+                    "vma" | "smaps"
+                        if segs.len() > 2 && (f.text == "vma" || segs[2].text.contains('[')) =>
+                    {
+                        let (mapping, at) = self.piece_target(&proc, segs[2])?;
+                        let f = need(3, "`.FIELD`, as in app.vma.a[16MiB].perms")?;
+                        let field = field(f, &[SMAPS_SIZE_FIELDS, PIECE_FIELDS], &[], "VMA")?;
+                        (
+                            Query::Piece {
+                                proc,
+                                mapping,
+                                at,
+                                field,
+                            },
+                            4,
+                        )
+                    }
                     "smaps" => {
                         let m = need(2, "`.MAPPING.FIELD`, as in app.smaps.a.Rss")?;
                         let mapping = self.mapping_ref(&proc, m)?;
@@ -480,4 +521,158 @@ impl Parser {
         }
         Ok(q)
     }
+
+    /// `MAPPING` (its first byte) or `MAPPING[AT]` (byte AT of it) in a piece query.
+    fn piece_target(&self, proc: &str, seg: Tok<'_>) -> PResult<(String, Size)> {
+        let Some((name, rest)) = seg.split("[") else {
+            return Ok((self.mapping_ref(proc, seg)?, Size::Bytes(0)));
+        };
+        let mapping = self.mapping_ref(proc, name)?;
+        let Some(inner) = rest.text.strip_suffix(']') else {
+            return err(
+                seg.end(),
+                format!("expected `]` to close {}", quote(seg.text)),
+            );
+        };
+        if inner.contains("..") {
+            return err(
+                rest.pos,
+                "a VMA query names one byte of the mapping, as in `a[16MiB]`, not a range: the VMA holding that byte is read",
+            );
+        }
+        let at = size(Tok {
+            text: inner,
+            pos: rest.pos,
+        })?;
+        Ok((mapping, at))
+    }
+}
+
+/// A query path cut at its dots, except the dots inside `[…]` (`a[1.5MiB]`).
+fn split_path(path: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0usize, 0usize);
+    for (i, c) in path.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            '.' if depth == 0 => {
+                out.push(&path[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&path[start..]);
+    out
+}
+
+/// `has CODE…` / `lacks CODE…` after `VmFlags`; `= PERMS` / `!= PERMS` after `perms`.
+fn piece_check(field: &str, qtok: Tok<'_>, cur: &mut Cur<'_, '_>) -> PResult<PieceCheck> {
+    if field == "perms" {
+        let c = cur.next("`=` or `!=` and permissions such as rw-p")?;
+        let equal = match c.text {
+            "=" | "==" => true,
+            "!=" => false,
+            _ => {
+                return err(
+                    c.pos,
+                    format!(
+                        "`{}` compares with `=` or `!=`, found {}",
+                        qtok.text,
+                        quote(c.text)
+                    ),
+                )
+            }
+        };
+        let p = cur.next("permissions as maps prints them, such as rw-p or r--s")?;
+        let b = p.text.as_bytes();
+        let well_formed = b.len() == 4
+            && matches!(b[0], b'r' | b'-')
+            && matches!(b[1], b'w' | b'-')
+            && matches!(b[2], b'x' | b'-')
+            && matches!(b[3], b'p' | b's');
+        if !well_formed {
+            return err(
+                p.pos,
+                format!(
+                    "expected permissions as /proc/PID/maps prints them (r or -, w or -, x or -, then p or s: rw-p, r-xp, rw-s), found {}",
+                    quote(p.text)
+                ),
+            );
+        }
+        cur.done()?;
+        return Ok(PieceCheck::Perms {
+            perms: p.text.to_string(),
+            equal,
+        });
+    }
+    let present = has_or_lacks(cur, qtok.text)?;
+    let mut codes = Vec::new();
+    for &t in cur.rest() {
+        if !crate::linux::vma::flag_code_names().any(|c| c == t.text) {
+            let all: Vec<&str> = crate::linux::vma::flag_code_names().collect();
+            return err(
+                t.pos,
+                format!(
+                    "unknown VmFlags code {}{} (codes vmlab models: {})",
+                    quote(t.text),
+                    suggest::hint(t.text, all.iter().copied()),
+                    all.join(" ")
+                ),
+            );
+        }
+        codes.push(t.text.to_string());
+    }
+    if codes.is_empty() {
+        return err(
+            cur.end(),
+            "expected one or more VmFlags codes, such as `ac` or `nr`",
+        );
+    }
+    Ok(PieceCheck::Flags { codes, present })
+}
+
+/// `has` (true) or `lacks` (false), with a hint for a misspelling.
+fn has_or_lacks(cur: &mut Cur<'_, '_>, what: &str) -> PResult<bool> {
+    let t = cur.next("`has` or `lacks`")?;
+    match t.text {
+        "has" => Ok(true),
+        "lacks" => Ok(false),
+        other => err(
+            t.pos,
+            format!(
+                "`{what}` is checked with `has` or `lacks`, found {}{}",
+                quote(other),
+                suggest::hint(other, ["has", "lacks"])
+            ),
+        ),
+    }
+}
+
+/// `expect kernel.log has|lacks TEXT…`.
+fn expect_log(qtok: Tok<'_>, cur: &mut Cur<'_, '_>) -> PResult<Expect> {
+    if qtok.text != "kernel.log" {
+        let tail = qtok.strip("kernel.").unwrap_or(qtok);
+        return err(
+            tail.pos,
+            format!(
+                "expected `kernel.log` (the kernel's log, as dmesg prints it), found {}{}",
+                quote(qtok.text),
+                suggest::hint(tail.text, ["log"])
+            ),
+        );
+    }
+    let present = has_or_lacks(cur, "kernel.log")?;
+    let words: Vec<&str> = cur.rest().iter().map(|t| t.text).collect();
+    if words.is_empty() {
+        return err(
+            cur.end(),
+            "expected the text to look for, as in `expect kernel.log has Out of memory`",
+        );
+    }
+    Ok(Expect::KernelLog {
+        text: words.join(" "),
+        present,
+    })
 }

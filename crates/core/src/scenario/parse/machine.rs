@@ -1,13 +1,13 @@
 //! `machine` lines (the boot configuration, then swap and sysctl changes) and `sysctl` lines.
 
 use super::{abs_size, diag, err, quote, size, suggest, Cur, PResult, Parser};
-use crate::config::{LinuxConfig, MachineConfig, OvercommitMode, Sysctl};
+use crate::config::{LinuxConfig, MachineConfig, Sysctl};
 use crate::kernel::KernelVersion;
 use crate::op::Op;
-use crate::scenario::ast::{Pos, StmtKind};
+use crate::scenario::ast::{BootSetting, HostMachine, Pos, StmtKind};
 use crate::scenario::lex::Tok;
 use crate::scenario::size::parse_u64;
-use crate::units::{pages_up, PAGE_SIZE};
+use crate::units::PAGE_SIZE;
 use std::collections::BTreeSet;
 
 /// Every `machine` option, in the order the reference lists them.
@@ -24,6 +24,9 @@ const OPTIONS: &[&str] = &[
     "hugepages",
     "cpus",
 ];
+
+/// The words after `machine linux` that name the machine the options apply to.
+const BASES: &[&str] = &["measured", "host"];
 
 /// The simulator's ceiling for RAM and boot swap: 4 PiB, the 52-bit physical address space of
 /// x86-64 with 5-level paging (arch/x86/include/asm/sparsemem.h: MAX_PHYSMEM_BITS 52).
@@ -120,22 +123,6 @@ pub(super) fn sysctl_value(sysctl: Sysctl, tok: Tok<'_>) -> PResult<u64> {
     Ok(v)
 }
 
-fn apply_sysctl(c: &mut LinuxConfig, sysctl: Sysctl, v: u64) {
-    let s = &mut c.sysctls;
-    match sysctl {
-        // sysctl_value has checked 0..=2.
-        Sysctl::OvercommitMemory => {
-            s.overcommit_memory = OvercommitMode::from_sysctl(v).unwrap_or(OvercommitMode::Guess)
-        }
-        Sysctl::OvercommitRatio => s.overcommit_ratio = v,
-        Sysctl::OvercommitKbytes => s.overcommit_kbytes = v,
-        Sysctl::AdminReserveKbytes => s.admin_reserve_kbytes = v,
-        Sysctl::UserReserveKbytes => s.user_reserve_kbytes = v,
-        Sysctl::MaxMapCount => s.max_map_count = v,
-        Sysctl::NrHugepages => s.nr_hugepages = v,
-    }
-}
-
 /// RAM or boot swap: absolute, and below the simulator's ceiling.
 fn memory_size(tok: Tok<'_>, what: &str) -> PResult<u64> {
     let b = abs_size(tok, what)?;
@@ -178,12 +165,29 @@ impl Parser {
             None if boot => return err(cur.end(), "expected `linux ram=SIZE` after `machine`"),
             _ => {}
         }
-        let mut measured = None;
-        if let Some(t) = cur.peek().filter(|t| t.text == "measured") {
+        // `measured` (the spec's reference machine) or `host` (this host): the machine the
+        // options apply to; at most one of them, and only at boot.
+        let mut base: Option<Tok<'_>> = None;
+        while let Some(t) = cur.peek().filter(|t| BASES.contains(&t.text)) {
             if !boot {
-                return err(t.pos, "`measured` only goes on the first `machine` line: the machine is already booted");
+                return err(
+                    t.pos,
+                    format!(
+                        "`{}` only goes on the first `machine` line: the machine is already booted",
+                        t.text
+                    ),
+                );
             }
-            measured = Some(t);
+            if let Some(b) = base {
+                return err(
+                    t.pos,
+                    format!(
+                        "give either `measured` or `host`, not both (`{}` is already given)",
+                        b.text
+                    ),
+                );
+            }
+            base = Some(t);
             cur.i += 1;
         }
         let mut seen = BTreeSet::new();
@@ -196,7 +200,7 @@ impl Parser {
                     .find(|o| *o == t.text)
                     .or_else(|| suggest::closest(t.text, OPTIONS.iter().copied()))
                     .map(|o| format!("; did you mean `{o}=`?"))
-                    .unwrap_or_else(|| suggest::hint(t.text, ["linux", "measured"]));
+                    .unwrap_or_else(|| suggest::hint(t.text, ["linux", "measured", "host"]));
                 return err(
                     t.pos,
                     format!(
@@ -235,7 +239,7 @@ impl Parser {
             );
         }
         if boot {
-            self.boot(toks[0], measured, &opts).map(|()| Vec::new())
+            self.boot(toks[0], base, &opts).map(|()| Vec::new())
         } else {
             if opts.is_empty() {
                 return err(
@@ -252,38 +256,22 @@ impl Parser {
     fn boot(
         &mut self,
         machine: Tok<'_>,
-        measured: Option<Tok<'_>>,
+        base: Option<Tok<'_>>,
         opts: &[(Tok<'_>, Tok<'_>)],
     ) -> PResult<()> {
-        let ram = opts.iter().find(|(k, _)| k.text == "ram").map(|&(_, v)| v);
-        let mut config = match (measured, ram) {
-            (Some(_), None) => LinuxConfig::measured(),
-            (Some(_), Some(v)) => {
-                // `measured` with `ram=`: the measured machine's sysctls on a different amount of RAM.
-                let mut c = LinuxConfig::measured();
-                c.ram_bytes = pages_up(ram_bytes(v)?) * PAGE_SIZE;
-                c
-            }
-            (None, Some(v)) => LinuxConfig::new(ram_bytes(v)?),
-            (None, None) => {
-                return err(
-                    machine.pos,
-                    "`machine linux` needs `ram=SIZE` (or `measured` for the spec's 24 GiB VM)",
-                )
-            }
-        };
+        let mut settings = Vec::with_capacity(opts.len());
         for &(key, value) in opts {
-            match key.text {
-                "ram" => {}
-                "swap" => config.swap_bytes = memory_size(value, "swap")?,
-                "kernel" => {
-                    config.kernel = value
+            settings.push(match key.text {
+                "ram" => BootSetting::Ram(ram_bytes(value)?),
+                "swap" => BootSetting::Swap(memory_size(value, "swap")?),
+                "kernel" => BootSetting::Kernel(
+                    value
                         .text
                         .parse::<KernelVersion>()
-                        .map_err(|m| diag(value.pos, m))?;
-                }
-                "cpus" => {
-                    config.cpus = parse_u64(value.text)
+                        .map_err(|m| diag(value.pos, m))?,
+                ),
+                "cpus" => BootSetting::Cpus(
+                    parse_u64(value.text)
                         .filter(|&n| n >= 1)
                         .and_then(|n| u32::try_from(n).ok())
                         .ok_or_else(|| {
@@ -291,17 +279,39 @@ impl Parser {
                                 value.pos,
                                 format!("expected a CPU count like 2, found {}", quote(value.text)),
                             )
-                        })?;
-                }
+                        })?,
+                ),
                 other => {
                     // OPTIONS holds only ram, swap, kernel, cpus and sysctl options.
                     let Some(sysctl) = option_sysctl(other) else {
                         continue;
                     };
-                    let v = sysctl_value(sysctl, value)?;
-                    apply_sysctl(&mut config, sysctl, v);
+                    BootSetting::Sysctl(sysctl, sysctl_value(sysctl, value)?)
                 }
+            });
+        }
+        let ram = settings.iter().find_map(|s| match s {
+            BootSetting::Ram(b) => Some(*b),
+            _ => None,
+        });
+        // The machine the options apply to. `measured` or `host` with `ram=` keeps that machine's
+        // reserves and changes only the RAM; `host` is the measured machine until a front end
+        // that can read the host boots on it (Scenario::boot_on_host).
+        let mut config = match (base, ram) {
+            (Some(_), _) => LinuxConfig::measured(),
+            (None, Some(b)) => LinuxConfig::new(b),
+            (None, None) => {
+                return err(
+                    machine.pos,
+                    "`machine linux` needs `ram=SIZE` (or `measured` for the spec's 24 GiB VM, or `host` for this machine)",
+                )
             }
+        };
+        for s in &settings {
+            s.apply(&mut config);
+        }
+        if base.is_some_and(|t| t.text == "host") {
+            self.host = Some(HostMachine { settings });
         }
         self.swap_bytes = config.swap_bytes;
         self.machine = Some(MachineConfig::Linux(config));

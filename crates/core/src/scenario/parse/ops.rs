@@ -4,7 +4,9 @@ use super::{
     abs_size, err, is_name, quote, size, suggest, within_user_space, Cur, PResult, Parser,
     KEYWORDS, STATEMENTS,
 };
-use crate::op::{Advice, Backing, BrkChange, ForkKind, Op, Placement, Prot, Size, Target};
+use crate::op::{
+    Advice, Backing, BrkChange, Capability, ForkKind, Op, Placement, Prot, Size, Target,
+};
 use crate::scenario::lex::Tok;
 use crate::scenario::size::{parse_hex, parse_i64};
 
@@ -31,6 +33,7 @@ pub(super) const VERBS: &[&str] = &[
     "unlink",
     "oom_score_adj",
     "oom_adj",
+    "drop",
 ];
 
 /// What may back a mapping.
@@ -225,7 +228,7 @@ impl Parser {
                 err(
                     first.pos,
                     format!(
-                        "expected a statement (machine, sysctl, spawn, kill, expect, or PROC VERB …), found {}; did you mean `{near}`?",
+                        "expected a statement (machine, sysctl, spawn, kill, expect, repeat, or PROC VERB …), found {}; did you mean `{near}`?",
                         quote(first.text)
                     ),
                 )
@@ -241,7 +244,7 @@ impl Parser {
                 err(
                     first.pos,
                     format!(
-                        "expected a statement (machine, sysctl, spawn, kill, expect, or PROC VERB …), found {}{}",
+                        "expected a statement (machine, sysctl, spawn, kill, expect, repeat, or PROC VERB …), found {}{}",
                         quote(first.text),
                         suggest::hint(first.text, near)
                     ),
@@ -397,6 +400,22 @@ impl Parser {
                 value: int_in(cur.next("an oom_adj")?, -17, 15, "a legacy oom_adj")?,
                 legacy: true,
             },
+            "drop" => {
+                let t = cur.next("a capability (cap_sys_admin)")?;
+                let Some(cap) = Capability::parse(t.text) else {
+                    let names = Capability::ALL.map(Capability::name);
+                    let hint = suggest::hint(t.text, names);
+                    return err(
+                        t.pos,
+                        format!(
+                            "expected a capability to drop ({}), found {}{hint}",
+                            names.join(", "),
+                            quote(t.text)
+                        ),
+                    );
+                };
+                Op::DropCap { proc, cap }
+            }
             other => {
                 return err(
                     verb.pos,

@@ -486,7 +486,7 @@ fn process_lifecycle() {
     body_fails(
         "λ\n",
         "2:1",
-        "expected a statement (machine, sysctl, spawn, kill, expect, or PROC VERB …), found \"λ\"",
+        "expected a statement (machine, sysctl, spawn, kill, expect, repeat, or PROC VERB …), found \"λ\"",
     );
 }
 
@@ -1596,7 +1596,10 @@ fn doc_examples_parse_and_errors_are_as_documented() {
         if b.starts_with("expect meminfo") {
             ok(&format!("{prelude}{b}"));
         }
-        if b.starts_with("machine swap") {
+        if b.starts_with("machine swap")
+            || b.starts_with("app mprotect")
+            || b.starts_with("expect kernel.log")
+        {
             ok(&format!("{prelude}{b}"));
         }
     }
@@ -1663,13 +1666,13 @@ fn misspelled_names_get_did_you_mean() {
     // Statements and verbs.
     fails_exactly(
         &format!("{M}spwan app\n"),
-        "2:1: expected a statement (machine, sysctl, spawn, kill, expect, or PROC VERB …), found \"spwan\"; did you mean `spawn`?",
+        "2:1: expected a statement (machine, sysctl, spawn, kill, expect, repeat, or PROC VERB …), found \"spwan\"; did you mean `spawn`?",
     );
     fails_exactly(
         &with_app("expcet app running\n"),
-        "5:1: expected a statement (machine, sysctl, spawn, kill, expect, or PROC VERB …), found \"expcet\"; did you mean `expect`?",
+        "5:1: expected a statement (machine, sysctl, spawn, kill, expect, repeat, or PROC VERB …), found \"expcet\"; did you mean `expect`?",
     );
-    let verbs = "fork, vfork, clone, exec, exit, kill, mmap, munmap, mprotect, mremap, madvise, write, read, brk, stack, shmget, shmrm, tmpfs, unlink, oom_score_adj, oom_adj";
+    let verbs = "fork, vfork, clone, exec, exit, kill, mmap, munmap, mprotect, mremap, madvise, write, read, brk, stack, shmget, shmrm, tmpfs, unlink, oom_score_adj, oom_adj, drop";
     fails_exactly(
         &with_app("app mmpa b 1GiB rw private anon\n"),
         &format!("5:5: expected a verb ({verbs}), found \"mmpa\"; did you mean `mmap`?"),
@@ -2095,7 +2098,16 @@ fn the_fuzz_dictionary_names_every_word() {
         .chain(crate::op::Advice::ALL.map(crate::op::Advice::name))
         .chain(super::ops::BACKINGS.iter().copied())
         .chain(super::ops::MMAP_OPTIONS.iter().copied())
+        .chain(crate::op::Capability::ALL.map(crate::op::Capability::name))
+        .chain(crate::query::PIECE_FIELDS.iter().copied())
         .chain([
+            "host",
+            "end",
+            "as",
+            "has",
+            "lacks",
+            "kernel.log",
+            "vma",
             "ENOMEM",
             "EACCES",
             "EINVAL",
@@ -2133,4 +2145,374 @@ fn the_fuzz_dictionary_names_every_word() {
         ]);
     let missing: Vec<&str> = words.filter(|w| !entries.contains(*w)).collect();
     assert!(missing.is_empty(), "fuzz/parse.dict lacks {missing:?}");
+}
+
+// ---- machine linux host ----------------------------------------------------------------------
+
+#[test]
+fn machine_host_is_measured_until_booted_on_a_host() {
+    use crate::scenario::ast::BootSetting;
+    let s = ok("machine linux host\n");
+    assert_eq!(linux(&s), &LinuxConfig::measured());
+    assert_eq!(s.host.as_ref().map(|h| h.settings.len()), Some(0));
+    assert!(ok(M).host.is_none(), "a plain machine is not the host");
+    assert!(ok("machine linux measured\n").host.is_none());
+
+    let mut s = ok("machine linux host overcommit=2 ram=4GiB kernel=6.1\n");
+    // Without a host: the measured machine with the options over it.
+    assert_eq!(linux(&s).ram_bytes, 4 * GIB);
+    assert_eq!(linux(&s).sysctls.user_reserve_kbytes, 100_407);
+    let settings = s.host.clone().expect("host").settings;
+    assert_eq!(
+        settings,
+        vec![
+            BootSetting::Sysctl(Sysctl::OvercommitMemory, 2),
+            BootSetting::Ram(4 * GIB),
+            BootSetting::Kernel(KernelVersion::new(6, 1)),
+        ]
+    );
+    // On a host: the host's values, then the options over them (its reserves are kept).
+    let mut host = LinuxConfig::new(16 * GIB);
+    host.swap_bytes = GIB;
+    host.sysctls.user_reserve_kbytes = 4242;
+    host.sysctls.overcommit_ratio = 80;
+    assert!(s.boot_on_host(&MachineConfig::Linux(host)));
+    let c = linux(&s);
+    assert_eq!(c.ram_bytes, 4 * GIB, "ram= overrides the host's RAM");
+    assert_eq!(c.swap_bytes, GIB, "the host's swap");
+    assert_eq!(c.sysctls.user_reserve_kbytes, 4242, "the host's reserve");
+    assert_eq!(c.sysctls.overcommit_ratio, 80, "the host's ratio");
+    assert_eq!(c.sysctls.overcommit_memory, OvercommitMode::Never);
+    assert_eq!(c.kernel, KernelVersion::new(6, 1));
+    // Only a `host` scenario is moved.
+    let mut plain = ok(M);
+    assert!(!plain.boot_on_host(&MachineConfig::Linux(LinuxConfig::new(GIB))));
+    assert_eq!(linux(&plain).ram_bytes, 8 * GIB);
+}
+
+#[test]
+fn machine_host_errors() {
+    fails(
+        "machine linux host measured\n",
+        "1:20",
+        "either `measured` or `host`",
+    );
+    fails(
+        "machine linux measured host\n",
+        "1:24",
+        "either `measured` or `host`",
+    );
+    fails("machine linux hots\n", "1:15", "did you mean `host`?");
+    body_fails(
+        "machine host\n",
+        "2:9",
+        "only goes on the first `machine` line",
+    );
+    fails(
+        "machine linux host ram=0\n",
+        "1:24",
+        "RAM must be more than 0",
+    );
+    fails("machine linux host overcommit=3\n", "1:31", "0, 1 or 2");
+}
+
+// ---- drop cap_sys_admin ------------------------------------------------------------------------
+
+#[test]
+fn drop_capability() {
+    use crate::op::Capability;
+    assert_eq!(
+        last_op("spawn app admin\napp drop cap_sys_admin\n"),
+        Op::DropCap {
+            proc: "app".into(),
+            cap: Capability::SysAdmin
+        }
+    );
+    assert_eq!(
+        expects("spawn app admin\napp drop cap_sys_admin\nexpect app drop ok\n").len(),
+        1
+    );
+    body_fails(
+        "spawn app\napp drop\n",
+        "3:9",
+        "expected a capability (cap_sys_admin)",
+    );
+    body_fails(
+        "spawn app\napp drop CAP_SYS_ADMIN\n",
+        "3:10",
+        "did you mean `cap_sys_admin`?",
+    );
+    body_fails(
+        "spawn app\napp drop cap_sys_admn\n",
+        "3:10",
+        "did you mean `cap_sys_admin`?",
+    );
+    body_fails(
+        "spawn app\napp drop cap_sys_admin now\n",
+        "3:24",
+        "unexpected \"now\"",
+    );
+    body_fails(
+        "spawn app\napp dorp cap_sys_admin\n",
+        "3:5",
+        "did you mean `drop`?",
+    );
+}
+
+// ---- repeat blocks -----------------------------------------------------------------------------
+
+#[test]
+fn repeat_expands_its_body_with_the_index() {
+    let s = ok(&format!(
+        "{M}spawn app\nrepeat 3 as i\n  app mmap m{{i}} {{i+1}}pages rw private anon\n  expect app.vmas >= {{i}}\nend\napp munmap m2\n"
+    ));
+    let all: Vec<&Op> = s.ops().map(|(_, op)| op).collect();
+    assert_eq!(all.len(), 5);
+    for (k, op) in all[1..4].iter().enumerate() {
+        let k = k as u64;
+        match op {
+            Op::Mmap { name, len, .. } => {
+                assert_eq!(name, &format!("m{k}"));
+                assert_eq!(*len, Size::Bytes((k + 1) * 4096));
+            }
+            other => panic!("expected an mmap, got {other:?}"),
+        }
+    }
+    // Positions are the file's; the text is the substituted line.
+    let stmts: Vec<_> = s.stmts.iter().filter(|st| st.pos.line == 4).collect();
+    assert_eq!(stmts.len(), 3);
+    assert_eq!(stmts[2].text, "app mmap m2 3pages rw private anon");
+    assert_eq!(stmts[2].pos, Pos { line: 4, col: 3 });
+    let ex: Vec<_> = s
+        .stmts
+        .iter()
+        .filter_map(|st| match &st.kind {
+            StmtKind::Expect(Expect::Value { value, .. }) => Some(*value),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        ex,
+        vec![
+            ExpectValue::Number(0),
+            ExpectValue::Number(1),
+            ExpectValue::Number(2)
+        ]
+    );
+    // Nested blocks, sizes and ranges computed from both indexes; a block with no variable.
+    let s = ok(&format!(
+        "{M}spawn app\napp mmap big 64MiB rw private anon\nrepeat 2 as i\n  repeat 3 as j\n    app write big[{{i*3+j}}MiB..{{i*3+j+1}}MiB]\n  end\nend\nrepeat 2\n  app read big\nend\n"
+    ));
+    let writes: Vec<String> = s
+        .stmts
+        .iter()
+        .filter(|st| st.text.starts_with("app write"))
+        .map(|st| st.text.clone())
+        .collect();
+    assert_eq!(writes.len(), 6);
+    assert_eq!(writes[5], "app write big[5MiB..6MiB]");
+    assert_eq!(
+        s.stmts
+            .iter()
+            .filter(|st| st.text == "app read big")
+            .count(),
+        2
+    );
+    // `repeat 0` parses its body never; braces outside a block are left alone.
+    assert_eq!(
+        ops("spawn app\nrepeat 0 as i\n  app mmap m{i} 1MiB rw private anon\nend\n").len(),
+        1
+    );
+    assert_eq!(
+        ops("spawn app\napp tmpfs write /dev/shm/{x} 1MiB\n").len(),
+        2,
+        "a path outside a block may hold braces"
+    );
+}
+
+#[test]
+fn repeat_errors_point_at_the_file_and_name_the_iteration() {
+    // An error in one iteration only: reported once, with the iteration.
+    body_fails(
+        "spawn app\nrepeat 3 as i\n  app mmap m{i/2} 4KiB rw private anon\nend\n",
+        "4:12",
+        "already has a mapping named `m0` (names are never reused) (in iteration i=1 of the `repeat` at 3:1)",
+    );
+    let d = parse(&format!(
+        "{M}spawn app\nrepeat 5 as i\n  app mmap m{{i}} 1GiB rq private anon\nend\n"
+    ))
+    .unwrap_err();
+    assert_eq!(d.len(), 1, "one iteration's errors, not five: {d:?}");
+    body_fails(
+        "spawn app\nrepeat 2 as i\n  app mmap m{i-1} 4KiB rw private anon\nend\n",
+        "4:13",
+        "below 0",
+    );
+    body_fails(
+        "spawn app\nrepeat 2 as idx\n  app mmap m{idz} 4KiB rw private anon\nend\n",
+        "4:13",
+        "did you mean `idx`?",
+    );
+    body_fails(
+        "spawn app\nrepeat 2\n  app mmap m{i} 4KiB rw private anon\nend\n",
+        "4:13",
+        "no `repeat … as VAR` names a variable here",
+    );
+    body_fails(
+        "spawn app\nrepeat 2 as i\n  app mmap m{i 4KiB rw private anon\nend\n",
+        "4:13",
+        "unclosed `{`",
+    );
+    body_fails("repeat 2 as i\n", "2:1", "has no `end`");
+    body_fails("end\n", "2:1", "`end` without a `repeat`");
+    body_fails(
+        "repeat 2 as i\nend now\n",
+        "3:5",
+        "unexpected \"now\" after `end`",
+    );
+    body_fails("repeat\nend\n", "2:7", "expected a count");
+    body_fails(
+        "repeat many\nend\n",
+        "2:8",
+        "expected a count (a plain number",
+    );
+    body_fails("repeat 2 sa i\nend\n", "2:10", "did you mean `as`?");
+    body_fails("repeat 2 as\nend\n", "2:12", "expected a variable name");
+    body_fails("repeat 2 as 9\nend\n", "2:13", "expected a variable name");
+    body_fails("repeat 2 as i x\nend\n", "2:15", "unexpected \"x\"");
+    body_fails(
+        "repeat 2 as i\n  repeat 2 as i\n  end\nend\n",
+        "3:15",
+        "already names the variable of an outer `repeat`",
+    );
+    body_fails("repeat 1000001\nend\n", "2:8", "at most 1000000 times");
+    // Nested blocks multiply: 1000 × 1001 statements is past the bound, found before any
+    // iteration runs.
+    body_fails(
+        "spawn app\nrepeat 1000 as i\n  repeat 1001 as j\n    app exit\n  end\nend\n",
+        "3:1",
+        "makes 1000 × 1001 statements, more than the 1000000",
+    );
+    // `repeat` and `end` are keywords.
+    body_fails("spawn end\n", "2:7", "keyword");
+    body_fails("rpeat 2\n", "2:1", "did you mean `repeat`?");
+}
+
+// ---- expect on VMA pieces and the kernel log ---------------------------------------------------
+
+#[test]
+fn expect_vma_pieces_and_the_kernel_log() {
+    use crate::scenario::ast::PieceCheck;
+    let body = "spawn app\napp mmap a 16MiB rw private anon\n";
+    let e = expects(&format!(
+        "{body}expect app.vma.a[4MiB].VmFlags has ac wr\nexpect app.vma.a.VmFlags lacks nr\nexpect app.vma.a[1.5MiB].perms = rw-p\nexpect app.vma.a[8MiB].perms != r--s\nexpect app.vma.a[4MiB].start = 4MiB\nexpect app.smaps.a[1MiB].Rss = 0\nexpect kernel.log has Out of   memory: Killed\nexpect kernel.log lacks oom\n"
+    ));
+    assert_eq!(
+        e[0],
+        Expect::Piece {
+            proc: "app".into(),
+            mapping: "a".into(),
+            at: Size::Bytes(4 * MIB),
+            check: PieceCheck::Flags {
+                codes: vec!["ac".into(), "wr".into()],
+                present: true
+            }
+        }
+    );
+    assert_eq!(
+        e[1],
+        Expect::Piece {
+            proc: "app".into(),
+            mapping: "a".into(),
+            at: Size::Bytes(0),
+            check: PieceCheck::Flags {
+                codes: vec!["nr".into()],
+                present: false
+            }
+        }
+    );
+    assert!(matches!(
+        &e[2],
+        Expect::Piece { at: Size::Bytes(b), check: PieceCheck::Perms { perms, equal: true }, .. }
+            if *b == 3 * MIB / 2 && perms == "rw-p"
+    ));
+    assert!(matches!(
+        &e[3],
+        Expect::Piece {
+            check: PieceCheck::Perms { equal: false, .. },
+            ..
+        }
+    ));
+    assert!(matches!(
+        &e[4],
+        Expect::Value { query: Query::Piece { field, at: Size::Bytes(b), .. }, .. }
+            if field == "start" && *b == 4 * MIB
+    ));
+    assert!(matches!(
+        &e[5],
+        Expect::Value { query: Query::Piece { field, .. }, .. } if field == "Rss"
+    ));
+    assert_eq!(
+        e[6],
+        Expect::KernelLog {
+            text: "Out of memory: Killed".into(),
+            present: true
+        }
+    );
+    assert_eq!(
+        e[7],
+        Expect::KernelLog {
+            text: "oom".into(),
+            present: false
+        }
+    );
+}
+
+#[test]
+fn expect_vma_piece_and_kernel_log_errors() {
+    let body = "spawn app\napp mmap a 16MiB rw private anon\n";
+    let f = |line: &str, at: &str, phrase: &str| body_fails(&format!("{body}{line}\n"), at, phrase);
+    f(
+        "expect app.vma.a.VmFlags has acc",
+        "4:30",
+        "did you mean `ac`?",
+    );
+    f(
+        "expect app.vma.a.VmFlags hs ac",
+        "4:26",
+        "did you mean `has`?",
+    );
+    f(
+        "expect app.vma.a.VmFlags has",
+        "4:29",
+        "one or more VmFlags codes",
+    );
+    f(
+        "expect app.vma.a.perms = rwp",
+        "4:26",
+        "as /proc/PID/maps prints them",
+    );
+    f("expect app.vma.a.perms < rw-p", "4:24", "`=` or `!=`");
+    f(
+        "expect app.vma.a[1MiB..2MiB].perms = rw-p",
+        "4:18",
+        "not a range",
+    );
+    f("expect app.vma.a[1MiB.perms = rw-p", "4:28", "expected `]`");
+    f(
+        "expect app.vma.b[1MiB].perms = rw-p",
+        "4:16",
+        "no mapping named `b`",
+    );
+    f(
+        "expect app.vma.a[1MiB].Perms = rw-p",
+        "4:24",
+        "did you mean `perms`?",
+    );
+    f("expect app.vma.a[1Mb].Rss = 0", "4:18", "expected a size");
+    f("expect app.vma.a[1MiB].Rss = 4", "4:30", "is a size");
+    f("expect app.vmaa.a.Rss = 0", "4:12", "did you mean `vma`?");
+    f("expect kernel.lgo has x", "4:15", "did you mean `log`?");
+    f("expect kernel.log includes x", "4:19", "`has` or `lacks`");
+    f("expect kernel.log has", "4:22", "the text to look for");
 }
