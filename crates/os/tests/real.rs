@@ -490,8 +490,25 @@ fn the_harness_fails_with_a_pre_5_2_simulator() {
     let mut old = vmlab_os::check::sim_config_for(&s, &MachineConfig::Linux(host));
     let MachineConfig::Linux(c) = &mut old;
     c.kernel = vmlab_core::kernel::KernelVersion::new(5, 1);
-    let r = check_with(&s, old, &helper()).unwrap();
+    // Other processes move Committed_AS now and then (docs/known-differences.md): a mismatch
+    // of that row alone before the request is noise, and a second run does not repeat it.
+    let noise_before_request = |r: &Report| {
+        r.mismatches
+            .iter()
+            .filter(|m| m.step != 4)
+            .all(|m| m.field == "Committed_AS Δ kB")
+            && r.mismatches.iter().any(|m| m.step != 4)
+    };
+    let mut r = check_with(&s, old.clone(), &helper()).unwrap();
     after_checks(&before);
+    if noise_before_request(&r) {
+        println!(
+            "Committed_AS differed before the request only; once more:\n{}",
+            r.render()
+        );
+        r = check_with(&s, old, &helper()).unwrap();
+        after_checks(&before);
+    }
     print!("{}", r.render());
     let last = r.steps.last().unwrap();
     assert_eq!(
