@@ -16,6 +16,8 @@ pub mod protocol;
 #[cfg(target_os = "linux")]
 pub mod helper;
 #[cfg(target_os = "linux")]
+pub mod helper_alloc;
+#[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
 use linux as imp;
@@ -149,8 +151,12 @@ pub struct ProcObservation {
     pub smaps: Vec<SmapsEntry>,
     pub status: KeyValues,
     pub oom_score: i64,
-    /// Scenario mapping name → (address, length in bytes) as last mapped or remapped.
+    /// Scenario mapping name → (address, length in bytes) as last mapped or remapped; the
+    /// scenario's part of `[heap]` is the entry `[heap]`.
     pub names: BTreeMap<String, (u64, u64)>,
+    /// A vfork child that has not exec'd: the process whose mm it shares (so the mm's numbers
+    /// are counted once).
+    pub shares_mm_with: Option<String>,
 }
 
 /// The backend API, in core's vocabulary: an `Op` in, an `Outcome` out; observations on demand.
@@ -205,6 +211,12 @@ pub fn is_root() -> bool {
 /// Live processes whose command line carries `token` (helpers that outlived their machine).
 pub fn leftover_helpers(token: &str) -> Vec<u32> {
     imp::processes_with_token(token)
+}
+
+/// The SysV segments that still exist in the key namespace of process `pid` (a machine's keys,
+/// see `linux::shm_key`); empty once every machine of that process is dropped.
+pub fn leftover_shm_segments(pid: u32) -> Vec<i32> {
+    imp::shm_segments_of(pid)
 }
 
 /// The current values of the four sysctls a real case may set.

@@ -50,3 +50,7 @@ pub fn processes_with_token(_: &str) -> Vec<u32> {
 pub fn current_sysctls() -> Result<ScenarioSysctls, BackendError> {
     unsupported()
 }
+
+pub fn shm_segments_of(_: u32) -> Vec<i32> {
+    Vec::new()
+}

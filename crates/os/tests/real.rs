@@ -211,6 +211,23 @@ fn many_operations_agree() {
             signal: vmlab_core::op::Signal::SIGSEGV
         }
     );
+    // Known differences (docs/known-differences.md), pinned: MADV_FREE makes the ptes old,
+    // so the kernel's Referenced drops to 0 where the model keeps Rss; a fork child's ptes are
+    // old too.
+    let free = by_text("app madvise a[512KiB..1MiB] free").step;
+    assert!(
+        r.known.iter().any(|m| m.step == free
+            && m.field.ends_with("Referenced kB")
+            && m.sim == "512"
+            && m.kernel == "0"),
+        "{}",
+        r.render()
+    );
+    let fork_step = by_text("app fork kid").step;
+    assert!(r
+        .known
+        .iter()
+        .any(|m| m.step == fork_step && m.field.starts_with("kid:") && m.kernel == "0"));
     // The fork charged the child's copies (not the MADV_DONTFORK one) on the kernel.
     let fork = by_text("app fork kid").kernel_committed_delta_kb;
     assert!(fork.abs_diff(133_120) <= r.committed_tolerance_kb, "{fork}");
@@ -387,8 +404,20 @@ fn the_harness_fails_with_a_pre_5_2_simulator() {
         .mismatches
         .iter()
         .any(|m| m.step == 4 && m.field == "app: Σ ac kB"));
-    // Up to the request, both sides agreed.
-    assert!(r.mismatches.iter().all(|m| m.step == 4), "{}", r.render());
+    // Up to the request, both sides agreed, but for oom_score: before 5.9 it was
+    // badness × 1000 / totalpages, from 5.9 (1000 + that) × 2/3 (fs/proc/base.c:
+    // proc_oom_score), so the "5.1" simulator says 0 where 6.18 says 666.
+    assert!(r.mismatches.iter().any(|m| m.step == 1
+        && m.field.starts_with("app: oom_score")
+        && m.sim == "0"
+        && m.kernel == "666"));
+    assert!(
+        r.mismatches
+            .iter()
+            .all(|m| m.step == 4 || m.field.starts_with("app: oom_score")),
+        "{}",
+        r.render()
+    );
 }
 
 /// Mapping flags and placements: populate (6 MiB faulted at mmap), locked, growsdown, at= (and
@@ -418,4 +447,132 @@ fn mapping_flags_and_placements_agree() {
     let kernel: Vec<&str> = r.steps.iter().map(|s| s.kernel.label()).collect();
     assert_eq!(kernel[9], "EEXIST");
     assert_eq!(kernel[12], "EINVAL");
+}
+
+/// vfork: the child shares the parent's mm (nothing is charged, its mappings are the parent's),
+/// the parent waits until the child execs or exits; exec gives the child a fresh mm.
+#[test]
+fn vfork_and_exec_agree() {
+    let Some(_serial) = root_or_skip("vfork_and_exec_agree") else {
+        return;
+    };
+    let r = run("machine linux ram=1GiB\n\
+         spawn a\n\
+         a mmap x 64MiB rw private anon\n\
+         a write x[0..256KiB]\n\
+         a vfork b\n\
+         b mmap y 2MiB rw private anon\n\
+         b write x[0..8KiB]\n\
+         b exit\n\
+         a mmap z 1MiB rw private anon\n\
+         a vfork c\n\
+         c exec\n\
+         c mmap w 4MiB rw private anon\n\
+         a write z\n\
+         c exit\n\
+         a exit\n");
+    print!("{}", r.render());
+    assert!(r.agrees(), "{}", r.render());
+    let vfork = &r.steps[3];
+    assert_eq!(
+        (vfork.text.as_str(), vfork.kernel),
+        ("a vfork b", Outcome::Ok)
+    );
+    assert!(vfork.kernel_committed_delta_kb.abs() <= r.committed_tolerance_kb as i64);
+    // The child's 2 MiB mmap was charged to the shared mm.
+    assert!(r.steps[4].kernel_committed_delta_kb.abs_diff(2048) <= r.committed_tolerance_kb);
+}
+
+/// SysV shm: shmget charges the segment (unless SHM_NORESERVE outside mode 2), shmat maps it
+/// shared, IPC_RMID destroys it once the last attachment goes; shmat of a removed key fails.
+#[test]
+fn sysv_shm_agrees() {
+    let Some(_serial) = root_or_skip("sysv_shm_agrees") else {
+        return;
+    };
+    let r = run("machine linux ram=1GiB\n\
+         spawn a\n\
+         a shmget k1 64MiB\n\
+         a shmget k2 32MiB noreserve\n\
+         a shmget k1 16MiB\n\
+         a shmget k1 128MiB\n\
+         a mmap s1 0 rw shared shm k1\n\
+         a mmap s2 0 r shared shm k2\n\
+         a write s1[0..1MiB]\n\
+         a read s2[0..64KiB]\n\
+         a fork b\n\
+         b write s1[1MiB..2MiB]\n\
+         a shmrm k1\n\
+         a munmap s1\n\
+         b exit\n\
+         a shmrm k2\n\
+         a shmrm k2\n\
+         a mmap s3 0 rw shared shm k1\n");
+    print!("{}", r.render());
+    assert!(r.agrees(), "{}", r.render());
+    let k: Vec<&str> = r.steps.iter().map(|s| s.kernel.label()).collect();
+    assert_eq!(k[4], "EINVAL", "a bigger shmget of an existing key");
+    assert_eq!(k[15], "EINVAL", "IPC_RMID twice");
+    assert_eq!(k[16], "EINVAL", "shmat of a removed key");
+    assert!(r.steps[1].kernel_committed_delta_kb.abs_diff(65536) <= r.committed_tolerance_kb);
+    assert_eq!(leftover_segments(), Vec::<i32>::new());
+}
+
+/// tmpfs: each written page is charged, truncate and unlink give it back (unlink only once no
+/// mapping holds the file); a shared tmpfs mapping's writes are charged as the file's.
+#[test]
+fn tmpfs_agrees() {
+    let Some(_serial) = root_or_skip("tmpfs_agrees") else {
+        return;
+    };
+    let r = run("machine linux ram=1GiB\n\
+         spawn a\n\
+         a tmpfs write f 16MiB\n\
+         a tmpfs write f 4MiB offset=32MiB\n\
+         a tmpfs truncate f 8MiB\n\
+         a mmap m 8MiB rw shared tmpfs f\n\
+         a write m[8KiB..1MiB]\n\
+         a mmap p 4MiB rw private tmpfs g\n\
+         a write p[0..64KiB]\n\
+         a unlink f\n\
+         a munmap m\n\
+         a unlink f\n\
+         a unlink g\n\
+         a exit\n");
+    print!("{}", r.render());
+    assert!(r.agrees(), "{}", r.render());
+    assert!(r.steps[1].kernel_committed_delta_kb.abs_diff(16384) <= r.committed_tolerance_kb);
+    assert!(r.steps[3].kernel_committed_delta_kb.abs_diff(-12288) <= r.committed_tolerance_kb);
+    assert_eq!(r.steps[10].kernel, Outcome::Err(Errno::ENOENT));
+}
+
+/// brk: the heap grows and shrinks on the raw syscall, each page charged (mm/mmap.c: brk →
+/// do_brk_flags, VM_ACCOUNT); a shrink past the start leaves the break (ok, as glibc says).
+#[test]
+fn brk_agrees() {
+    let Some(_serial) = root_or_skip("brk_agrees") else {
+        return;
+    };
+    let r = run("machine linux ram=1GiB\n\
+         spawn a\n\
+         a brk +8MiB\n\
+         a brk +4MiB\n\
+         a brk -2MiB\n\
+         a fork b\n\
+         b brk -16MiB\n\
+         b exit\n\
+         a brk -10MiB\n\
+         a exit\n");
+    print!("{}", r.render());
+    assert!(r.agrees(), "{}", r.render());
+    assert!(r.steps[1].kernel_committed_delta_kb.abs_diff(8192) <= r.committed_tolerance_kb);
+    // Below the start: the break stays and glibc's brk() says ok; nothing is uncharged.
+    assert_eq!(r.steps[5].kernel, Outcome::Ok);
+    assert!(r.steps[5].kernel_committed_delta_kb.abs() <= r.committed_tolerance_kb as i64);
+    assert!(r.steps[7].kernel_committed_delta_kb.abs_diff(-10240) <= r.committed_tolerance_kb);
+}
+
+/// The SysV segments in this process's key namespace that still exist.
+fn leftover_segments() -> Vec<i32> {
+    vmlab_os::leftover_shm_segments(std::process::id())
 }

@@ -45,6 +45,12 @@ const MNEMONICS: [(u64, &str); 16] = [
     (VM_SOFTDIRTY, "sd"),
 ];
 
+/// The VmFlags codes vmlab models, in bit order: a comparison with a real kernel's VmFlags line
+/// compares these and leaves the others (`mg`, `hg`, `um`, … : docs/known-differences.md).
+pub fn modelled_flag_codes() -> impl Iterator<Item = &'static str> {
+    MNEMONICS.iter().map(|&(_, c)| c)
+}
+
 /// The VmFlags codes, space separated, in bit order (without the kernel's trailing space).
 pub fn flag_codes(flags: u64) -> String {
     let mut out = String::with_capacity(32);
