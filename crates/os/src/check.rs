@@ -51,6 +51,9 @@ pub struct Report {
     pub known: Vec<Mismatch>,
     /// Why the comparison stopped before the end (an unsupported operation, a scenario error).
     pub stopped: Option<String>,
+    /// What the real machine left behind (RealMachine::finish): a changed sysctl, a live
+    /// helper, a file, directory or SysV segment of ours. Any makes the check fail.
+    pub left_behind: Vec<String>,
     /// The spread of Committed_AS seen with nothing running, and the tolerance used, in kB.
     pub committed_noise_kb: u64,
     pub committed_tolerance_kb: u64,
@@ -61,7 +64,7 @@ pub struct Report {
 impl Report {
     /// Both sides agree on every compared field of every step, and every step ran.
     pub fn agrees(&self) -> bool {
-        self.mismatches.is_empty() && self.stopped.is_none()
+        self.mismatches.is_empty() && self.stopped.is_none() && self.left_behind.is_empty()
     }
 
     /// The report as a fixed-width table.
@@ -123,6 +126,9 @@ impl Report {
         }
         if let Some(why) = &self.stopped {
             let _ = writeln!(out, "stopped: {why}");
+        }
+        for l in &self.left_behind {
+            let _ = writeln!(out, "left behind: {l}");
         }
         out
     }
@@ -571,6 +577,7 @@ pub fn check_with(
             Ok(o) => o,
             Err(e) => {
                 report.stopped = Some(format!("step {} (line {}): {e}", rec.step, rec.pos.line));
+                report.left_behind = real.finish();
                 return Ok(report);
             }
         };
@@ -665,6 +672,7 @@ pub fn check_with(
     if let Some(e) = runner.error() {
         report.stopped = Some(format!("line {}:{}: {}", e.pos.line, e.pos.col, e.message));
     }
+    report.left_behind = real.finish();
     Ok(report)
 }
 

@@ -186,6 +186,12 @@ impl RealMachine {
     pub fn host_sysctls(&self) -> &ScenarioSysctls {
         self.0.host_sysctls()
     }
+    /// Kill every helper and remove every file, directory and SysV segment of the machine,
+    /// then check (before the lock is released) that nothing is left: the host's sysctls, no
+    /// helper alive, nothing of ours in /tmp, /dev/shm or SysV shm. One sentence per leftover.
+    pub fn finish(self) -> Vec<String> {
+        self.0.finish()
+    }
 }
 
 impl Backend for RealMachine {

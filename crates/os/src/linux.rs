@@ -335,7 +335,7 @@ struct ShmKeys {
     index: BTreeMap<String, u32>,
     /// Scenario key → the id of its live segment (until `shmrm`).
     ids: BTreeMap<String, i32>,
-    /// Every id a shmget returned, removed (IPC_RMID) when the machine is dropped.
+    /// Every id a shmget returned.
     made: Vec<i32>,
 }
 
@@ -1328,8 +1328,10 @@ fn take_fds(pid: i32, req_w: i32, resp_r: i32) -> Result<(OwnedFd, OwnedFd), Bac
     Ok((get(req_w)?, get(resp_r)?))
 }
 
-impl Drop for RealMachine {
-    fn drop(&mut self) {
+impl RealMachine {
+    /// Kill and await every helper, remove the backend's directories and every SysV segment in
+    /// this process's key namespace. Idempotent (Drop runs it again).
+    fn cleanup(&mut self) {
         // Children before parents does not matter: every helper is killed by pid and awaited.
         for p in self.procs.values_mut().chain(self.orphans.iter_mut()) {
             p.kill();
@@ -1338,12 +1340,49 @@ impl Drop for RealMachine {
         if self.tmpfs.made {
             let _ = std::fs::remove_dir_all(&self.tmpfs.path);
         }
-        // Segments still attached were destroyed with their last helper once marked; mark
-        // every one (an id already removed answers EINVAL, which is fine).
-        for &id in &self.shm.made {
+        // The helpers are gone, so nothing is attached: IPC_RMID destroys each segment now.
+        // The namespace is this process's, and this machine holds the real-case lock, so
+        // every segment in it is this machine's.
+        for id in shm_segments_of(std::process::id()) {
             // SAFETY: IPC_RMID takes no buffer.
             unsafe { libc::shmctl(id, libc::IPC_RMID, std::ptr::null_mut()) };
         }
+    }
+
+    /// Clean up, then check, still holding the lock, that nothing is left: the host's sysctls,
+    /// no helper alive, no directory of ours in /tmp or /dev/shm, no segment of ours. Each
+    /// leftover is one sentence.
+    pub fn finish(mut self) -> Vec<String> {
+        self.cleanup();
+        let mut left = Vec::new();
+        match read_scenario_sysctls() {
+            Ok(now) if now == self.host_sysctls => {}
+            Ok(now) => left.push(format!(
+                "vm sysctls are {now:?}, not the host's {:?}",
+                self.host_sysctls
+            )),
+            Err(e) => left.push(format!("cannot read the vm sysctls: {e}")),
+        }
+        let pids = processes_with_token(&self.token);
+        if !pids.is_empty() {
+            left.push(format!("helpers still alive: {pids:?}"));
+        }
+        for d in [&self.files_dir, &self.tmpfs.path] {
+            if d.exists() {
+                left.push(format!("{} is still there", d.display()));
+            }
+        }
+        let ids = shm_segments_of(std::process::id());
+        if !ids.is_empty() {
+            left.push(format!("SysV segments still there: {ids:?}"));
+        }
+        left
+    }
+}
+
+impl Drop for RealMachine {
+    fn drop(&mut self) {
+        self.cleanup();
     }
 }
 
