@@ -48,7 +48,7 @@ fn fork_case(place: &str, flags: &str) -> String {
 /// ~27 MB seen in 0.6 % of 5 ms windows), and a real difference reproduces where noise does not.
 fn run(text: &str) -> Report {
     let s = parse(text).expect("the case parses");
-    let before = current_sysctls().unwrap();
+    let before = sysctls_now();
     let mut r = check(&s, &helper()).expect("the check runs");
     after_checks(&before);
     let noise_only =
@@ -61,11 +61,18 @@ fn run(text: &str) -> Report {
     r
 }
 
+/// The host's sysctls, read under the real-case lock: a machine of another process (other
+/// engineers run real cases too) holds a scenario's values for the length of one operation.
+fn sysctls_now() -> vmlab_os::ScenarioSysctls {
+    let _lock = vmlab_os::RealLock::acquire().unwrap();
+    current_sysctls().unwrap()
+}
+
 /// (d): the sysctls are the host's again, no helper of this process is alive, and nothing of
 /// its machines is left in /tmp, /dev/shm or SysV shm (each check verified that itself too,
 /// before it let the lock go: Report::left_behind).
 fn after_checks(before: &vmlab_os::ScenarioSysctls) {
-    assert_eq!(&current_sysctls().unwrap(), before, "sysctls restored");
+    assert_eq!(&sysctls_now(), before, "sysctls restored");
     let me = format!("vmlab-os-{}-", std::process::id());
     let left: Vec<u32> = leftovers(&me);
     assert!(left.is_empty(), "helpers still alive: {left:?}");
@@ -141,7 +148,7 @@ fn the_harness_fails_when_the_simulator_is_wrong() {
         return;
     };
     let s = parse(&fork_case("", "")).unwrap();
-    let before = current_sysctls().unwrap();
+    let before = sysctls_now();
     let MachineConfig::Linux(host) = host_config().unwrap();
     // A wrong host reading: swap of twice RAM (relative sizes use RAM only, so every mapping has
     // the same size on both sides), so the simulator lets the 120 %-of-RAM VMA fork.
@@ -283,7 +290,7 @@ fn helpers_are_visible_while_the_machine_lives_and_gone_after() {
         return;
     };
     let MachineConfig::Linux(host) = host_config().unwrap();
-    let before = current_sysctls().unwrap();
+    let before = sysctls_now();
     let mut m = RealMachine::start(&RealOptions {
         helper: helper(),
         sysctls: before.clone(),
@@ -309,7 +316,7 @@ fn helpers_are_visible_while_the_machine_lives_and_gone_after() {
     assert!(m.observe("app").unwrap().is_none());
     drop(m);
     assert_eq!(vmlab_os::leftover_helpers(&token), Vec::<u32>::new());
-    assert_eq!(current_sysctls().unwrap(), before);
+    assert_eq!(sysctls_now(), before);
 }
 
 #[cfg(target_os = "linux")]
@@ -395,7 +402,7 @@ fn the_harness_fails_with_a_pre_5_2_simulator() {
          app mmap big 99.9%ram rw private anon\n",
     )
     .unwrap();
-    let before = current_sysctls().unwrap();
+    let before = sysctls_now();
     let MachineConfig::Linux(host) = host_config().unwrap();
     let mut old = vmlab_os::check::sim_config_for(&s, &MachineConfig::Linux(host));
     let MachineConfig::Linux(c) = &mut old;
@@ -599,7 +606,7 @@ fn finish_reports_what_is_left_behind() {
     let MachineConfig::Linux(host) = host_config().unwrap();
     let opts = RealOptions {
         helper: helper(),
-        sysctls: current_sysctls().unwrap(),
+        sysctls: sysctls_now(),
         ram_bytes: host.ram_bytes,
         swap_bytes: host.swap_bytes,
         touch_limit_bytes: vmlab_os::DEFAULT_TOUCH_LIMIT_BYTES,
