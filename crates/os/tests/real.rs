@@ -469,7 +469,8 @@ fn mapping_flags_and_placements_agree() {
 }
 
 /// vfork: the child shares the parent's mm (nothing is charged, its mappings are the parent's),
-/// the parent waits until the child execs or exits; exec gives the child a fresh mm.
+/// the parent waits until the child execs or exits; a vfork child can fork (the grandchild
+/// copies the shared mm, charged); exec gives the child a fresh mm.
 #[test]
 fn vfork_and_exec_agree() {
     let Some(_serial) = root_or_skip("vfork_and_exec_agree") else {
@@ -482,6 +483,9 @@ fn vfork_and_exec_agree() {
          a vfork b\n\
          b mmap y 2MiB rw private anon\n\
          b write x[0..8KiB]\n\
+         b fork d\n\
+         d write y[0..4KiB]\n\
+         d exit\n\
          b exit\n\
          a mmap z 1MiB rw private anon\n\
          a vfork c\n\
