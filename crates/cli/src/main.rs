@@ -333,19 +333,18 @@ fn cmd_check(out: &mut Out, file: &str, real: bool) -> Result<ExitCode, OutError
     out.flush()?;
     // Something the real machine left behind (a sysctl, a helper, a file, a SysV segment)
     // fails the check as a difference does.
-    Ok(
-        if !report.mismatches.is_empty() || !report.left_behind.is_empty() {
-            ExitCode::from(1)
-        } else if let Some(why) = &report.stopped {
-            eprint_line!(
-                "vmlab check --real: {}: not compared to the end: {why}",
-                src.name
-            );
-            ExitCode::from(2)
-        } else {
-            ExitCode::SUCCESS
-        },
-    )
+    let differs = !report.mismatches.is_empty() || !report.left_behind.is_empty();
+    Ok(if differs {
+        ExitCode::from(1)
+    } else if let Some(why) = &report.stopped {
+        eprint_line!(
+            "vmlab check --real: {}: not compared to the end: {why}",
+            src.name
+        );
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn exit_code(file: &str, run: &RunSummary, summary: bool) -> ExitCode {
