@@ -110,15 +110,25 @@ impl std::fmt::Display for Span {
     }
 }
 
-/// Why two neighbouring VMAs did not merge (mm/vma.c: is_mergeable_vma, is_mergeable_anon_vma).
+/// Why two neighbouring VMAs did not merge (mm/vma.c: is_mergeable_vma, is_mergeable_anon_vma,
+/// can_vma_merge_before/after, can_vma_merge_right).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum NoMerge {
     Flags,
     File,
     Pgoff,
+    /// Both have an anon_vma and they differ (each was faulted on its own).
     AnonVma,
+    /// One side has no anon_vma and the side that has one is a fork child (its anon_vma_chain
+    /// also links a parent's): `vma_is_fork_child`.
+    ForkChild,
+    /// Before 6.16 a VMA with an anon_vma never merged into a neighbour without one: the old
+    /// `is_mergeable_anon_vma` asked for the *neighbour's* anon_vma_chain to be singular.
+    UnfaultedNeighbour,
     /// A three-way merge needs `prev->anon_vma == next->anon_vma`.
     ThreeWayAnonVma,
+    /// The merge would remove a VMA that has a `vm_ops->close` hook (SysV shm, hugetlb).
+    CloseHook,
 }
 
 impl NoMerge {
@@ -127,11 +137,59 @@ impl NoMerge {
             NoMerge::Flags => "their vm_flags differ",
             NoMerge::File => "they map different files",
             NoMerge::Pgoff => "their page offsets are not contiguous",
-            NoMerge::AnonVma => {
-                "their anon_vmas are incompatible (faulted separately, or one is a fork clone)"
+            NoMerge::AnonVma => "they have different anon_vmas (each was faulted on its own)",
+            NoMerge::ForkChild => {
+                "one side has no anon_vma and the other is a fork child (its anon_vma_chain links its parent's)"
+            }
+            NoMerge::UnfaultedNeighbour => {
+                "a faulted VMA does not merge into a neighbour without an anon_vma before Linux 6.16"
             }
             NoMerge::ThreeWayAnonVma => {
                 "prev and next have different anon_vmas, so only one side merges"
+            }
+            NoMerge::CloseHook => {
+                "the merge would remove a VMA with a vm_ops->close hook (SysV shm, hugetlb), which is never done"
+            }
+        }
+    }
+
+    /// The kernel function that makes this decision.
+    pub fn source(self) -> &'static str {
+        match self {
+            NoMerge::Flags | NoMerge::File => "mm/vma.c: is_mergeable_vma",
+            NoMerge::Pgoff => "mm/vma.c: can_vma_merge_before, can_vma_merge_after",
+            NoMerge::AnonVma => "mm/vma.c: is_mergeable_anon_vma",
+            NoMerge::ForkChild => "mm/vma.c: is_mergeable_anon_vma, vma_is_fork_child",
+            NoMerge::UnfaultedNeighbour => "mm/vma.c: is_mergeable_anon_vma (before 6.16)",
+            NoMerge::ThreeWayAnonVma => "mm/vma.c: can_vma_merge_right",
+            NoMerge::CloseHook => "mm/vma.c: can_merge_remove_vma",
+        }
+    }
+}
+
+/// Which merge a VMA went through: the kernel has one entry point per kind of change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MergePath {
+    /// A new range: mmap, brk.
+    New,
+    /// A range of an existing VMA whose flags changed: mprotect, madvise.
+    Existing,
+    /// A VMA grown in place by mremap.
+    Extend,
+    /// A VMA moved by mremap.
+    Copied,
+}
+
+impl MergePath {
+    pub fn source(self) -> &'static str {
+        match self {
+            MergePath::New => "mm/vma.c: vma_merge_new_range, vma_expand (vma_merge before 6.12)",
+            MergePath::Existing => {
+                "mm/vma.c: vma_merge_existing_range, dup_anon_vma (vma_merge before 6.12)"
+            }
+            MergePath::Extend => "mm/vma.c: vma_merge_extend → vma_merge_new_range",
+            MergePath::Copied => {
+                "mm/vma.c: copy_vma → vma_merge_copied_range (vma_merge_new_range before 6.18)"
             }
         }
     }
@@ -193,6 +251,7 @@ pub enum EventKind {
         span: Span,
         with_prev: bool,
         with_next: bool,
+        path: MergePath,
     },
     VmaNotMerged {
         span: Span,
@@ -382,9 +441,8 @@ impl Event {
             },
             EventKind::Uncharge { source, .. } => source,
             EventKind::VmaCreated { .. } => "mm/vma.c: __mmap_region (mm/mmap.c before 6.11)",
-            EventKind::VmaMerged { .. } | EventKind::VmaNotMerged { .. } => {
-                "mm/vma.c: is_mergeable_vma, is_mergeable_anon_vma (mm/mmap.c before 6.11)"
-            }
+            EventKind::VmaMerged { path, .. } => path.source(),
+            EventKind::VmaNotMerged { why, .. } => why.source(),
             EventKind::VmaSplit { .. } => "mm/vma.c: __split_vma (mm/mmap.c before 6.11)",
             EventKind::VmaRemoved { .. } => {
                 "mm/vma.c: vms_gather_munmap_vmas (mm/mmap.c: do_munmap before 6.11)"
@@ -447,7 +505,11 @@ impl fmt::Display for Sentence<'_> {
             EventKind::VmaCreated { span, flags } => {
                 write!(f, "new VMA {span} ({}) [{flags}]", human_pages(span.pages()))
             }
-            EventKind::VmaMerged { span, with_prev, with_next } => {
+            EventKind::VmaMerged { span, with_next, path: MergePath::Extend, .. } => {
+                let also = if *with_next { ", and merged with the VMA above" } else { "" };
+                write!(f, "grown in place into VMA {span} ({}){also}", human_pages(span.pages()))
+            }
+            EventKind::VmaMerged { span, with_prev, with_next, .. } => {
                 let side = match (with_prev, with_next) {
                     (true, true) => "both neighbours",
                     (true, false) => "the VMA below",

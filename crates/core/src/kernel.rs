@@ -62,6 +62,25 @@ impl KernelVersion {
         self.at_least(6, 12)
     }
 
+    /// From 6.16 a VMA with an anon_vma may merge into a neighbour without one (the survivor
+    /// takes it with `dup_anon_vma`), unless the VMA is a fork child: commit 879bca0a2c4f "mm/vma:
+    /// fix incorrectly disallowed anonymous VMA merges" (mm/vma.c: is_mergeable_anon_vma). Before,
+    /// `is_mergeable_anon_vma(anon_vma1, anon_vma2, vma)` let a side without an anon_vma through
+    /// only when the *neighbour's* anon_vma_chain was singular, so a faulted VMA never merged
+    /// into an unfaulted neighbour.
+    pub fn merges_faulted_into_unfaulted(self) -> bool {
+        self.at_least(6, 16)
+    }
+
+    /// From 6.18 (commit 61f67c230a5e "mm/vma: fix anon_vma UAF on mremap() faulted, unfaulted
+    /// merge", in 6.19 and backported to 6.18.8; 6.16 and 6.17 never got it) a VMA moved by
+    /// mremap is `vmg->copied_from`, and a fork child there refuses the faulted-into-unfaulted
+    /// merge as an mprotect'd one does. Patch levels are not modelled: 6.18 means the measured
+    /// 6.18.44.
+    pub fn merge_checks_copied_from(self) -> bool {
+        self.at_least(6, 18)
+    }
+
     /// The `__vm_enough_memory` failure log line: none before 6.1, a "no enough memory" text in
     /// 6.1, and a text with the byte count from 6.12 (model-spec L2.1).
     pub fn enomem_log_line(self, pid: u32, comm: &str, pages: u64) -> Option<String> {

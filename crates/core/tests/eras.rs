@@ -190,3 +190,128 @@ fn log_line_text_by_version() {
         }
     }
 }
+
+/// The `why` of every `vma.not_merged` event of the last step.
+fn no_merge_reasons(l: &Lab) -> Vec<vmlab_core::event::NoMerge> {
+    l.last_events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            vmlab_core::event::EventKind::VmaNotMerged { why, .. } => Some(*why),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `a` (dontfork, unfaulted) and `b` below it, written; `madvise(b, DONTFORK)` makes their flags
+/// equal. From 6.16 the faulted `b` merges into `a`, which takes its anon_vma (commit
+/// 879bca0a2c4f, mm/vma.c: is_mergeable_anon_vma); before, the old is_mergeable_anon_vma wanted
+/// `a`'s anon_vma_chain to be singular and it is empty. Measured on 6.18: one VMA.
+#[test]
+fn faulted_merges_into_unfaulted_neighbour_from_6_16() {
+    for (kernel, vmas) in [("6.12", 2), ("6.15", 2), ("6.16", 1), ("6.18", 1)] {
+        let mut l = Lab::measured().kernel(kernel);
+        l.spawn("p");
+        l.mmap("p", "a", Map::anon(MB));
+        l.madvise("p", t("a"), Advice::DontFork);
+        l.mmap("p", "b", Map::anon(MB).below("a", 0));
+        l.write("p", t("b"));
+        l.madvise("p", t("b"), Advice::DontFork);
+        assert_eq!(l.vmas("p"), vmas, "{kernel}");
+        let why = no_merge_reasons(&l);
+        if vmas == 2 {
+            assert_eq!(
+                why,
+                [vmlab_core::event::NoMerge::UnfaultedNeighbour],
+                "{kernel}"
+            );
+        } else {
+            assert!(why.is_empty(), "{kernel}: {why:?}");
+            assert!(l.reasons().contains(&"vma.merged"), "{kernel}");
+            // The survivor holds b's pages: the anon_vma moved with them (dup_anon_vma).
+            assert_eq!(l.smaps_kb("p", "b", "Rss"), 1024, "{kernel}");
+        }
+    }
+}
+
+/// Both neighbours unfaulted, the middle faulted: 6.18 merges all three (measured), and a faulted
+/// `c` above keeps `mprotect`'s three-way merge to one side (prev and next differ).
+#[test]
+fn existing_range_merges_both_unfaulted_neighbours_from_6_16() {
+    for (kernel, fault_c, vmas) in [
+        ("6.15", false, 3),
+        ("6.18", false, 1),
+        ("6.15", true, 3),
+        ("6.18", true, 2),
+    ] {
+        let mut l = Lab::measured().kernel(kernel);
+        l.spawn("p");
+        l.mmap("p", "c", Map::anon(MB));
+        l.madvise("p", t("c"), Advice::DontFork);
+        l.mmap("p", "a", Map::anon(MB).below("c", 0));
+        l.mmap("p", "b", Map::anon(MB).below("a", 0));
+        l.madvise("p", t("b"), Advice::DontFork);
+        assert_eq!(l.vmas("p"), 3);
+        l.write("p", t("a"));
+        if fault_c {
+            l.write("p", t("c"));
+        }
+        l.madvise("p", t("a"), Advice::DontFork);
+        assert_eq!(l.vmas("p"), vmas, "{kernel}, c faulted: {fault_c}");
+    }
+}
+
+/// mremap growing a faulted VMA in place up to an unfaulted one: vma_merge_extend merges them
+/// from 6.16 (measured on 6.18: one VMA), not before.
+#[test]
+fn mremap_extend_merges_into_unfaulted_next_from_6_16() {
+    for (kernel, vmas) in [("6.15", 2), ("6.18", 1)] {
+        let mut l = Lab::measured().kernel(kernel);
+        l.spawn("p");
+        l.mmap("p", "b", Map::anon(MB));
+        l.mmap("p", "a", Map::anon(MB).below("b", MB));
+        l.write("p", t("a"));
+        let o = l.op(Op::Mremap {
+            proc: "p".into(),
+            mapping: "a".into(),
+            new_len: Size::Bytes(2 * MB),
+            may_move: false,
+        });
+        assert_eq!(o, Outcome::Ok);
+        assert_eq!(l.vmas("p"), vmas, "{kernel}");
+    }
+}
+
+/// A fork child's faulted VMA (its anon_vma_chain links the parent's) merges with no unfaulted
+/// neighbour in either era, whichever side changes (measured on 6.18: two VMAs stay).
+#[test]
+fn fork_child_never_merges_with_an_unfaulted_neighbour() {
+    use vmlab_core::event::NoMerge;
+    for (kernel, change_b, why) in [
+        ("6.15", true, NoMerge::ForkChild),
+        ("6.18", true, NoMerge::ForkChild),
+        ("6.15", false, NoMerge::UnfaultedNeighbour),
+        ("6.18", false, NoMerge::ForkChild),
+    ] {
+        let mut l = Lab::measured().kernel(kernel);
+        l.spawn("p");
+        l.mmap("p", "a", Map::anon(MB));
+        l.mmap("p", "b", Map::anon(MB).below("a", 0));
+        l.madvise("p", t("b"), Advice::WipeOnFork);
+        l.write("p", t("a"));
+        l.fork("p", "c");
+        assert_eq!(l.vmas("c"), 2);
+        if change_b {
+            // The unfaulted b (wiped at fork, no anon_vma) takes a's flags.
+            l.madvise("c", t("b"), Advice::KeepOnFork);
+        } else {
+            // The faulted clone a takes b's flags.
+            l.madvise("c", t("a"), Advice::WipeOnFork);
+        }
+        assert_eq!(l.vmas("c"), 2, "{kernel}, b changes: {change_b}");
+        assert_eq!(
+            no_merge_reasons(&l),
+            [why],
+            "{kernel}, b changes: {change_b}"
+        );
+    }
+}

@@ -651,6 +651,49 @@ fn l7_merges() {
     assert_eq!(l.vmas("p"), 2, "offset 8 MiB below offset 0: no merge");
 }
 
+/// A process with a 3-page SysV segment attached as `s`.
+fn sysv_attach() -> Lab {
+    let mut l = Lab::measured();
+    l.spawn("p");
+    l.op(Op::Shmget {
+        proc: "p".into(),
+        key: "k".into(),
+        len: Size::Bytes(12 * 1024),
+        noreserve: false,
+    });
+    l.mmap("p", "s", Map::anon(12 * 1024).shm("k"));
+    l
+}
+
+/// `can_merge_remove_vma` (mm/vma.c): a merge never removes a VMA with a `vm_ops->close` hook.
+/// Measured on 6.18 with a 3-page SysV attach (shm_close): mprotect of the middle page to r and
+/// back leaves 3 VMAs (rejoining would remove the middle one); after [1, 3) → r, making [1, 2)
+/// rw again moves the boundary (prev grows, the r piece shrinks, nothing is removed): 2 VMAs.
+#[test]
+fn l7_close_hook_blocks_only_merges_that_remove_it() {
+    let mut l = sysv_attach();
+    l.mprotect("p", sub("s", 4096, 8192), "r");
+    assert_eq!(l.vmas("p"), 3);
+    l.mprotect("p", sub("s", 4096, 8192), "rw");
+    assert_eq!(l.vmas("p"), 3, "rejoining would remove the middle VMA");
+    assert!(l
+        .last_events
+        .iter()
+        .any(|e| e.source() == "mm/vma.c: can_merge_remove_vma"));
+
+    // A fresh attach: [1, 3) → r splits it in two; [1, 2) → rw moves the boundary up (prev grows
+    // over it) and [1, 2) → r moves it back (next grows down); nothing is removed, so both merge.
+    let mut l = sysv_attach();
+    l.mprotect("p", sub("s", 4096, 12288), "r");
+    assert_eq!(l.vmas("p"), 2);
+    l.mprotect("p", sub("s", 4096, 8192), "rw");
+    assert_eq!(l.vmas("p"), 2);
+    assert_eq!(l.smaps_kb("p", "s", "Size"), 8, "prev took the page");
+    l.mprotect("p", sub("s", 4096, 8192), "r");
+    assert_eq!(l.vmas("p"), 2);
+    assert_eq!(l.smaps_kb("p", "s", "Size"), 4, "next took it back");
+}
+
 #[test]
 fn l7_splits() {
     let mut l = Lab::measured();

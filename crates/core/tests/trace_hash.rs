@@ -5,7 +5,7 @@ use vmlab_core::scenario::parse;
 use vmlab_core::sim;
 
 /// Keep in step with `FORK_AFTER_MERGE_TRACE_HASH` in crates/web/tests/determinism.rs.
-const FORK_AFTER_MERGE_TRACE_HASH: u64 = 0xe850_aef6_bea2_09e9;
+const FORK_AFTER_MERGE_TRACE_HASH: u64 = 0xb727_3bb0_95ee_02e6;
 
 #[test]
 fn fork_after_merge_trace_hash() {

@@ -17,7 +17,7 @@ mod golden {
 }
 
 /// The fork-after-merge trace hash; crates/core/tests/trace_hash.rs asserts the same constant.
-const FORK_AFTER_MERGE_TRACE_HASH: u64 = 0xe850_aef6_bea2_09e9;
+const FORK_AFTER_MERGE_TRACE_HASH: u64 = 0xb727_3bb0_95ee_02e6;
 
 /// The golden text as crates/core/tests/golden.rs writes it: the trace, then the expectations.
 fn golden_text(run: &Run) -> String {

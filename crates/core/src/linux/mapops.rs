@@ -6,7 +6,7 @@ use super::pages::{Frame, FrameKind, Pte};
 use super::vma::*;
 use super::{LinuxMachine, ObjKind, OpError, Pid, ProcState};
 use crate::config::OvercommitMode;
-use crate::event::{ChargeFor, EventKind};
+use crate::event::{ChargeFor, EventKind, MergePath, NoMerge};
 use crate::op::{
     Advice, Backing, BrkChange, Errno, ForkKind, Op, Outcome, Placement, Prot, Signal, Target,
 };
@@ -60,43 +60,22 @@ impl LinuxMachine {
         }
     }
 
-    /// Insert a new VMA for `c`, merging with its neighbours as vma_merge_new_range does.
-    /// Returns the start of the VMA that now holds the range.
-    fn insert_merge(&mut self, mm_id: MmId, c: Candidate, special: Option<Special>) -> u64 {
+    /// Insert a new VMA for `c`, merging with its neighbours as vma_merge_new_range does (`path`
+    /// says which caller: mmap and brk, or copy_vma for a VMA moved by mremap). Returns the start
+    /// of the VMA that now holds the range.
+    fn insert_merge(
+        &mut self,
+        mm_id: MmId,
+        c: Candidate,
+        special: Option<Special>,
+        path: MergePath,
+    ) -> u64 {
         let mm = &self.mms[&mm_id];
         let prev = mm.ending_at(c.start).cloned();
         let next = mm.starting_at(c.end).cloned();
-        let left = prev.as_ref().map(|p| can_merge_after(p, &c));
-        let mut right = next.as_ref().map(|n| can_merge_before(n, &c));
-        if let (Some(Ok(())), Some(Ok(())), Some(p), Some(n)) = (&left, &right, &prev, &next) {
-            if !three_way_compatible(p, n) {
-                self.emit(EventKind::VmaNotMerged {
-                    span: crate::event::Span {
-                        start: c.start,
-                        end: c.end,
-                    },
-                    neighbour: n.span(),
-                    why: crate::event::NoMerge::ThreeWayAnonVma,
-                });
-                right = Some(Err(crate::event::NoMerge::ThreeWayAnonVma));
-            }
-        }
+        let (left, right) = self.merge_sides(&c, &prev, &next, None);
         let ok_left = matches!(left, Some(Ok(())));
         let ok_right = matches!(right, Some(Ok(())));
-        for (nb, r) in [(&prev, &left), (&next, &right)] {
-            if let (Some(nb), Some(Err(why))) = (nb, r) {
-                if *why != crate::event::NoMerge::ThreeWayAnonVma {
-                    self.emit(EventKind::VmaNotMerged {
-                        span: crate::event::Span {
-                            start: c.start,
-                            end: c.end,
-                        },
-                        neighbour: nb.span(),
-                        why: *why,
-                    });
-                }
-            }
-        }
         let result = match (ok_left, ok_right) {
             (true, true) => {
                 let p = prev.expect("left");
@@ -155,8 +134,66 @@ impl LinuxMachine {
             span: result.span(),
             with_prev: ok_left,
             with_next: ok_right,
+            path,
         });
         result.start
+    }
+
+    /// `can_merge_remove_vma` (mm/vma.c): a merge never removes a VMA with a `vm_ops->close` hook;
+    /// userspace gets one from SysV shm (`shm_close`) and hugetlb (`hugetlb_vm_op_close`).
+    /// Measured on 6.18: a SysV attach split by mprotect does not rejoin when the merge would
+    /// remove a piece, and does when it only moves a boundary.
+    pub(crate) fn can_merge_remove_vma(&self, v: &Vma) -> bool {
+        let sysv = v
+            .obj
+            .and_then(|o| self.objs.get(&o))
+            .is_some_and(|o| matches!(o.kind, ObjKind::Sysv { .. }));
+        !sysv && !v.has(VM_HUGETLB)
+    }
+
+    /// The merge decision for both neighbours of the range `c` (vma_merge_new_range,
+    /// vma_merge_existing_range): each side's `can_vma_merge_after/before`, then the reductions —
+    /// a three-way merge needs compatible prev and next anon_vmas (`can_vma_merge_right`), and no
+    /// merge removes a VMA with a close hook: `next` when both sides merge, or `removed` (the
+    /// changed VMA, when the range is all of it). One `vma.not_merged` event per refusing side.
+    fn merge_sides(
+        &mut self,
+        c: &Candidate,
+        prev: &Option<Vma>,
+        next: &Option<Vma>,
+        removed: Option<&Vma>,
+    ) -> (Option<MergeCheck>, Option<MergeCheck>) {
+        let k = self.cfg.kernel;
+        let mut left = prev.as_ref().map(|p| can_merge_after(k, p, c));
+        let mut right = next.as_ref().map(|n| can_merge_before(k, n, c));
+        if let (Some(Ok(())), Some(Ok(())), Some(p), Some(n)) = (&left, &right, prev, next) {
+            if !three_way_compatible(p, n) {
+                right = Some(Err(NoMerge::ThreeWayAnonVma));
+            } else if !self.can_merge_remove_vma(n) {
+                right = Some(Err(NoMerge::CloseHook));
+            }
+        }
+        if removed.is_some_and(|v| !self.can_merge_remove_vma(v)) {
+            for r in [&mut left, &mut right] {
+                if let Some(Ok(())) = r {
+                    *r = Some(Err(NoMerge::CloseHook));
+                }
+            }
+        }
+        let span = crate::event::Span {
+            start: c.start,
+            end: c.end,
+        };
+        for (nb, r) in [(prev, &left), (next, &right)] {
+            if let (Some(nb), Some(Err(why))) = (nb, r) {
+                self.emit(EventKind::VmaNotMerged {
+                    span,
+                    neighbour: nb.span(),
+                    why: *why,
+                });
+            }
+        }
+        (left, right)
     }
 
     /// Remove a whole VMA: unmap its pages and drop its object reference. Returns its VM_ACCOUNT
@@ -509,6 +546,7 @@ impl LinuxMachine {
             obj,
             pgoff,
             anon_vma: None,
+            src: MergeSource::New,
         };
         let how = match placement {
             Placement::Any => "top-down below mmap_base".to_string(),
@@ -543,7 +581,7 @@ impl LinuxMachine {
                 flags: flag_codes(v.flags),
             });
         } else {
-            self.insert_merge(mm_id, c, None);
+            self.insert_merge(mm_id, c, None, MergePath::New);
         }
         self.mms
             .get_mut(&mm_id)
@@ -680,7 +718,12 @@ impl LinuxMachine {
             obj: v.obj,
             pgoff: v.pgoff_at(s),
             anon_vma: v.anon_vma,
+            src: MergeSource::Existing {
+                fork_child: v.is_fork_child(),
+            },
         };
+        // vma_merge_existing_range: only a range touching an end of the VMA can merge, and only
+        // with a neighbour that touches it.
         let prev = if left_side {
             mm.ending_at(s).cloned()
         } else {
@@ -691,13 +734,11 @@ impl LinuxMachine {
         } else {
             None
         };
-        let merge_left = prev
-            .as_ref()
-            .is_some_and(|p| can_merge_after(p, &c).is_ok());
-        let merge_right = next.as_ref().is_some_and(|n| {
-            can_merge_before(n, &c).is_ok()
-                && (!merge_left || three_way_compatible(prev.as_ref().expect("left"), n))
-        });
+        // A merge of all of the VMA removes it.
+        let removed = (left_side && right_side).then_some(&v);
+        let (left, right) = self.merge_sides(&c, &prev, &next, removed);
+        let merge_left = matches!(left, Some(Ok(())));
+        let merge_right = matches!(right, Some(Ok(())));
         if merge_left || merge_right {
             // The merged VMA: prev grown over [s, e) (and next), or next grown down to s.
             let mut m = if merge_left {
@@ -752,6 +793,7 @@ impl LinuxMachine {
                 span: m.span(),
                 with_prev: merge_left,
                 with_next: merge_right,
+                path: MergePath::Existing,
             });
             return Ok(());
         }
@@ -1141,26 +1183,38 @@ impl LinuxMachine {
         }
         match new_addr {
             None => {
-                // Expand in place (vma_merge_extend), merging with a compatible next VMA.
+                // Expand in place: vma_merge_extend is vma_merge_new_range for the grown range
+                // with the VMA itself as prev (always compatible) and `vmg->middle` NULL.
                 let mut m = v.clone();
                 m.end = s + new_len;
-                self.put_vma(mm_id, v.start, m.clone());
-                if let Some(n) = self.mms[&mm_id].starting_at(m.end).cloned() {
-                    if would_merge(&m, &n) {
-                        let mut big = m.clone();
-                        big.end = n.end;
-                        self.mms.get_mut(&mm_id).expect("mm").remove(n.start);
-                        self.obj_ref(n.obj, -1);
-                        self.put_vma(mm_id, m.start, big);
+                let c = Candidate {
+                    start: v.end,
+                    end: m.end,
+                    flags: v.flags,
+                    obj: v.obj,
+                    pgoff: v.pgoff_at(v.end),
+                    anon_vma: v.anon_vma,
+                    src: MergeSource::New,
+                };
+                let next = self.mms[&mm_id].starting_at(m.end).cloned();
+                let (_, right) = self.merge_sides(&c, &Some(v.clone()), &next, None);
+                let with_next = matches!(right, Some(Ok(())));
+                if let (true, Some(n)) = (with_next, &next) {
+                    m.end = n.end;
+                    if m.anon_vma.is_none() && n.anon_vma.is_some() {
+                        // dup_anon_vma(vma, next) in vma_expand.
+                        m.anon_vma = n.anon_vma;
+                        m.anon_chain = 1;
                     }
+                    self.mms.get_mut(&mm_id).expect("mm").remove(n.start);
+                    self.obj_ref(n.obj, -1);
                 }
+                self.put_vma(mm_id, v.start, m.clone());
                 self.emit(EventKind::VmaMerged {
-                    span: crate::event::Span {
-                        start: m.start,
-                        end: s + new_len,
-                    },
-                    with_prev: false,
-                    with_next: false,
+                    span: m.span(),
+                    with_prev: true,
+                    with_next,
+                    path: MergePath::Extend,
                 });
                 self.mms
                     .get_mut(&mm_id)
@@ -1204,8 +1258,11 @@ impl LinuxMachine {
                     obj: old.obj,
                     pgoff,
                     anon_vma: old.anon_vma,
+                    src: MergeSource::Copied {
+                        fork_child: old.is_fork_child(),
+                    },
                 };
-                let at = self.insert_merge(mm_id, c, old.special);
+                let at = self.insert_merge(mm_id, c, old.special, MergePath::Copied);
                 let _ = at;
                 if let Some(vm) = self.mms.get_mut(&mm_id).expect("mm").vmas.get_mut(&at) {
                     if vm.anon_vma == old.anon_vma {
@@ -1303,8 +1360,9 @@ impl LinuxMachine {
                     obj: None,
                     pgoff: old >> PAGE_SHIFT,
                     anon_vma: None,
+                    src: MergeSource::New,
                 };
-                self.insert_merge(mm_id, c, Some(Special::Heap));
+                self.insert_merge(mm_id, c, Some(Special::Heap), MergePath::New);
                 self.mms.get_mut(&mm_id).expect("mm").brk = newbrk;
                 Ok(Outcome::Ok)
             }
@@ -1635,6 +1693,9 @@ fn drop_ptes(
         }
     }
 }
+
+/// The answer of one neighbour's merge check.
+type MergeCheck = Result<(), NoMerge>;
 
 /// A VMA without an anon_vma takes the merged candidate's (dup_anon_vma in vma_merge).
 fn adopt_anon_vma(m: &mut Vma, c: &Candidate) {

@@ -153,10 +153,9 @@ impl LinuxMachine {
                 if let Some(p) = prev {
                     if p.end == v.start
                         && !mm.left_apart.contains(&v.start)
-                        && p.flags == v.flags
-                        && p.obj == v.obj
-                        && p.pgoff + p.pages() == v.pgoff
-                        && p.anon_vma == v.anon_vma
+                        && would_merge(self.cfg.kernel, p, v)
+                        && self.can_merge_remove_vma(p)
+                        && self.can_merge_remove_vma(v)
                         && !matches!(
                             v.obj.and_then(|o| self.objs.get(&o)).map(|o| &o.kind),
                             Some(super::ObjKind::SharedAnon | super::ObjKind::Sysv { .. })

@@ -2,6 +2,7 @@
 //! the merge rules of mm/vma.c (model-spec L7).
 
 use crate::event::NoMerge;
+use crate::kernel::KernelVersion;
 use crate::op::Prot;
 use serde::Serialize;
 
@@ -128,7 +129,8 @@ impl Vma {
     }
 }
 
-/// What a VMA being created or changed looks like, for the merge checks.
+/// What a VMA being created or changed looks like, for the merge checks (`struct
+/// vma_merge_struct`: its flags, file, pgoff and `anon_vma`, and where that anon_vma comes from).
 #[derive(Clone, Copy, Debug)]
 pub struct Candidate {
     pub start: u64,
@@ -137,6 +139,29 @@ pub struct Candidate {
     pub obj: Option<ObjId>,
     pub pgoff: u64,
     pub anon_vma: Option<AnonVmaId>,
+    pub src: MergeSource,
+}
+
+/// Which VMA a candidate stands for, as `is_mergeable_anon_vma` sees it: only `vmg->middle`
+/// (and, from 6.18, `vmg->copied_from`) is asked whether it is a fork child.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MergeSource {
+    /// A new range: mmap, brk, or a VMA grown in place by mremap (vma_merge_new_range,
+    /// vma_merge_extend: `vmg->middle` is NULL).
+    New,
+    /// A range of an existing VMA whose flags change: mprotect, madvise
+    /// (vma_merge_existing_range, `vmg->middle`).
+    Existing { fork_child: bool },
+    /// A VMA moved by mremap (copy_vma → vma_merge_copied_range, `vmg->copied_from`).
+    Copied { fork_child: bool },
+}
+
+impl Vma {
+    /// `vma_is_fork_child` (mm/vma.c; `vma_had_uncowed_parents` in 6.16–6.18.7): the VMA has an
+    /// anon_vma and its anon_vma_chain also links a parent's, i.e. it may hold CoW pages.
+    pub fn is_fork_child(&self) -> bool {
+        self.anon_vma.is_some() && self.anon_chain > 1
+    }
 }
 
 /// `is_mergeable_vma`: flags (ignoring VM_SOFTDIRTY) and file must match.
@@ -150,22 +175,51 @@ fn mergeable_vma(v: &Vma, c: &Candidate) -> Result<(), NoMerge> {
     Ok(())
 }
 
-/// `is_mergeable_anon_vma(anon_vma1, anon_vma2, vma)`: if either side has none, the existing
-/// neighbour `vma` must not be a fork clone (its anon_vma_chain must be singular); otherwise the
-/// anon_vmas must be the same.
-fn mergeable_anon_vma(c: Option<AnonVmaId>, neighbour: &Vma) -> bool {
-    if (c.is_none() || neighbour.anon_vma.is_none()) && neighbour.anon_chain == 1 {
-        return true;
+/// `is_mergeable_anon_vma`: may the candidate's anon_vma and the neighbour `tgt`'s live in one
+/// VMA? Every era and both directions are decided here.
+fn mergeable_anon_vma(k: KernelVersion, c: &Candidate, tgt: &Vma) -> Result<(), NoMerge> {
+    if !k.merges_faulted_into_unfaulted() {
+        // Before 6.16: `(!anon_vma1 || !anon_vma2) && list_is_singular(&vma->anon_vma_chain)`
+        // with `vma` the neighbour, else `anon_vma1 == anon_vma2`. A neighbour without an
+        // anon_vma has an empty chain, so a faulted candidate never merges into it.
+        if (c.anon_vma.is_none() || tgt.anon_vma.is_none()) && tgt.anon_chain == 1 {
+            return Ok(());
+        }
+        return match (c.anon_vma, tgt.anon_vma) {
+            (a, b) if a == b => Ok(()),
+            (Some(_), None) => Err(NoMerge::UnfaultedNeighbour),
+            (None, Some(_)) => Err(NoMerge::ForkChild),
+            _ => Err(NoMerge::AnonVma),
+        };
     }
-    c == neighbour.anon_vma
+    match (c.anon_vma, tgt.anon_vma) {
+        // Case 1: tgt takes the candidate's anon_vma (dup_anon_vma), unless the VMA it comes
+        // from is a fork child.
+        (Some(_), None) => {
+            let fork_child = match c.src {
+                MergeSource::New => false,
+                MergeSource::Existing { fork_child } => fork_child,
+                MergeSource::Copied { fork_child } => fork_child && k.merge_checks_copied_from(),
+            };
+            if fork_child {
+                Err(NoMerge::ForkChild)
+            } else {
+                Ok(())
+            }
+        }
+        // Case 2: the candidate uses tgt's anon_vma, unless tgt is a fork child.
+        (None, Some(_)) if tgt.is_fork_child() => Err(NoMerge::ForkChild),
+        (None, Some(_)) => Ok(()),
+        // Case 3: both or neither have one: they must be the same.
+        (a, b) if a == b => Ok(()),
+        _ => Err(NoMerge::AnonVma),
+    }
 }
 
 /// `can_vma_merge_after`: may `c` be merged onto the end of `prev`?
-pub fn can_merge_after(prev: &Vma, c: &Candidate) -> Result<(), NoMerge> {
+pub fn can_merge_after(k: KernelVersion, prev: &Vma, c: &Candidate) -> Result<(), NoMerge> {
     mergeable_vma(prev, c)?;
-    if !mergeable_anon_vma(c.anon_vma, prev) {
-        return Err(NoMerge::AnonVma);
-    }
+    mergeable_anon_vma(k, c, prev)?;
     if prev.pgoff + prev.pages() != c.pgoff {
         return Err(NoMerge::Pgoff);
     }
@@ -173,11 +227,9 @@ pub fn can_merge_after(prev: &Vma, c: &Candidate) -> Result<(), NoMerge> {
 }
 
 /// `can_vma_merge_before`: may `c` be merged onto the start of `next`?
-pub fn can_merge_before(next: &Vma, c: &Candidate) -> Result<(), NoMerge> {
+pub fn can_merge_before(k: KernelVersion, next: &Vma, c: &Candidate) -> Result<(), NoMerge> {
     mergeable_vma(next, c)?;
-    if !mergeable_anon_vma(c.anon_vma, next) {
-        return Err(NoMerge::AnonVma);
-    }
+    mergeable_anon_vma(k, c, next)?;
     let pages = (c.end - c.start) >> crate::units::PAGE_SHIFT;
     if c.pgoff + pages != next.pgoff {
         return Err(NoMerge::Pgoff);
@@ -185,7 +237,9 @@ pub fn can_merge_before(next: &Vma, c: &Candidate) -> Result<(), NoMerge> {
     Ok(())
 }
 
-/// `are_anon_vmas_compatible(prev, next)` for a three-way merge: `is_mergeable_anon_vma(a, b, NULL)`.
+/// `can_vma_merge_right`'s extra test when both sides merge: `!prev->anon_vma ||
+/// !next->anon_vma || prev->anon_vma == next->anon_vma` (the same in every era; before 6.16
+/// spelt `are_anon_vmas_compatible`).
 pub fn three_way_compatible(prev: &Vma, next: &Vma) -> bool {
     prev.anon_vma.is_none() || next.anon_vma.is_none() || prev.anon_vma == next.anon_vma
 }
@@ -199,30 +253,29 @@ pub fn anon_vma_compatible(a: &Vma, b: &Vma) -> bool {
         && b.pgoff == a.pgoff + a.pages()
 }
 
-/// Would the kernel merge these two adjacent VMAs if one of them were (re)created? Used by the
-/// invariant checks: no such pair may be left apart.
-pub fn would_merge(prev: &Vma, next: &Vma) -> bool {
-    if prev.end != next.start {
-        return false;
-    }
-    let c = Candidate {
-        start: next.start,
-        end: next.end,
-        flags: next.flags,
-        obj: next.obj,
-        pgoff: next.pgoff,
-        anon_vma: next.anon_vma,
-    };
-    // Either side taking the other must be allowed, with the anon_vma rule applied from both ends.
-    can_merge_after(prev, &c).is_ok() && {
-        let p = Candidate {
-            start: prev.start,
-            end: prev.end,
-            flags: prev.flags,
-            obj: prev.obj,
-            pgoff: prev.pgoff,
-            anon_vma: prev.anon_vma,
-        };
-        can_merge_before(next, &p).is_ok()
+/// Would the kernel merge these two adjacent VMAs if one of them were changed to what it is
+/// (vma_merge_existing_range with the other as neighbour)? Used by mremap's in-place growth and
+/// the invariant check: no such pair may be left apart.
+pub fn would_merge(k: KernelVersion, prev: &Vma, next: &Vma) -> bool {
+    prev.end == next.start
+        && can_merge_after(k, prev, &Candidate::existing(next)).is_ok()
+        && can_merge_before(k, next, &Candidate::existing(prev)).is_ok()
+}
+
+impl Candidate {
+    /// The candidate an existing VMA is when its flags are set to what they are
+    /// (`VMG_VMA_STATE` with `vmg->middle` = the VMA).
+    pub fn existing(v: &Vma) -> Candidate {
+        Candidate {
+            start: v.start,
+            end: v.end,
+            flags: v.flags,
+            obj: v.obj,
+            pgoff: v.pgoff,
+            anon_vma: v.anon_vma,
+            src: MergeSource::Existing {
+                fork_child: v.is_fork_child(),
+            },
+        }
     }
 }
