@@ -1,5 +1,6 @@
 //! `cargo xtask bench`: the core's benchmarks (criterion, in crates/core/benches), the CLI's
-//! scale benchmark (crates/cli/benches/scale.rs) and the web performance benchmark (bundle
+//! scale benchmark (crates/cli/benches/scale.rs), the real kernel against the simulator
+//! (crates/os/benches/real_vs_sim.rs) and the web performance benchmark (bundle
 //! size, time to interactive, ms per step and per redraw). It prints figures and asserts no
 //! timings: they depend on the machine.
 
@@ -13,6 +14,14 @@ pub fn bench(ctx: &Ctx) -> Result<(), String> {
         }
         // The CLI at scale: --json of 100,000 VMAs, the streamed trace of 10,000 forks.
         if let Err(e) = ctx.run("cargo", &["bench", "-p", "vmlab-cli", "--bench", "scale"]) {
+            problems.push(e);
+        }
+        // The real kernel against the simulator (wall times and their ratio; root for the
+        // real side).
+        if let Err(e) = ctx.run(
+            "cargo",
+            &["bench", "-p", "vmlab-os", "--bench", "real_vs_sim"],
+        ) {
             problems.push(e);
         }
     } else {

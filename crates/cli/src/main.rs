@@ -364,7 +364,10 @@ fn cmd_check(out: &mut Out, file: &str, real: bool) -> Result<ExitCode, OutError
     };
     out.write(&report.render())?;
     out.flush()?;
-    Ok(if !report.mismatches.is_empty() {
+    // Something the real machine left behind (a sysctl, a helper, a file, a SysV segment)
+    // fails the check as a difference does.
+    let differs = !report.mismatches.is_empty() || !report.left_behind.is_empty();
+    Ok(if differs {
         ExitCode::from(1)
     } else if let Some(why) = &report.stopped {
         eprint_line!(

@@ -267,9 +267,67 @@ pub fn parse_oom_score(text: &str) -> Result<i64, ParseError> {
         .map_err(|_| err(1, format!("oom_score `{t}` is not an integer")))
 }
 
+/// One line of `/proc/sysvipc/shm` (ipc/shm.c: sysvipc_shm_proc_show).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShmSegment {
+    /// The key as the kernel prints it (`%10d`: signed; 0 once IPC_RMID made it private).
+    pub key: i64,
+    pub shmid: i64,
+    pub size_bytes: u64,
+    pub nattch: u64,
+}
+
+/// Parse `/proc/sysvipc/shm`: a header line, then one line per segment whose first columns are
+/// key, shmid, perms, size, cpid, lpid, nattch.
+pub fn parse_sysvipc_shm(text: &str) -> Result<Vec<ShmSegment>, ParseError> {
+    let mut out = Vec::new();
+    for (i, l) in text.lines().enumerate() {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        if i == 0 && f.first() == Some(&"key") || f.is_empty() {
+            continue;
+        }
+        let num = |k: usize, what: &str| -> Result<i64, ParseError> {
+            f.get(k)
+                .and_then(|v| v.parse::<i64>().ok())
+                .ok_or_else(|| err(i + 1, format!("the {what} column is not a number")))
+        };
+        let size = f
+            .get(3)
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or_else(|| err(i + 1, "the size column is not a number"))?;
+        out.push(ShmSegment {
+            key: num(0, "key")?,
+            shmid: num(1, "shmid")?,
+            size_bytes: size,
+            nattch: num(6, "nattch")? as u64,
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sysvipc_shm_lines() {
+        let t = "       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      atime      dtime      ctime                   rss                  swap\n\
+                 1073742080          3  1600              67108864  1234  1234      1     0     0     0     0 1764626000          0 1764626000               1048576                     0\n\
+                          0          4  1600                  4096  1234     0      0     0     0     0     0          0          0 1764626000                     0                     0\n";
+        let v = parse_sysvipc_shm(t).unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!(
+            v[0],
+            ShmSegment {
+                key: 0x4000_0100,
+                shmid: 3,
+                size_bytes: 64 << 20,
+                nattch: 1
+            }
+        );
+        assert_eq!(v[1].key, 0);
+        assert_eq!(parse_sysvipc_shm("key\nx 1 2 3").unwrap_err().line, 2);
+    }
 
     #[test]
     fn maps_line_with_a_spaced_name() {

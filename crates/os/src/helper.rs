@@ -167,7 +167,11 @@ pub fn main(args: &[String]) -> ! {
     }
     // The first reply: ready (so the backend can measure the baseline after start-up).
     let _ = write_all(1, b"\"Ok\"\n");
-    let mut buf: Vec<u8> = Vec::new();
+    serve(Vec::new())
+}
+
+/// Serve requests on fds 0 and 1 until `Exit`, EOF or `exec`.
+fn serve(mut buf: Vec<u8>) -> ! {
     // The child's pipe ends the parent keeps until ForkDone.
     let mut pending_fork: Option<(i32, i32)> = None;
     loop {
@@ -207,6 +211,11 @@ pub fn main(args: &[String]) -> ! {
                 }
                 // The child replies nothing now: its first request arrives on the new pipes.
                 ForkResult::Child => continue,
+            },
+            Request::Vfork => match vfork::run() {
+                // The child has replied for both and has exec'd or exited: nothing to say.
+                Ok(()) => continue,
+                Err(e) => Reply::Errno(e),
             },
             other => execute(&other),
         };
@@ -332,6 +341,89 @@ fn exec_self() -> Reply {
     // (the pipes) have no FD_CLOEXEC and survive.
     unsafe { libc::execv(exe.as_ptr(), argv.as_ptr()) };
     Reply::Errno(errno())
+}
+
+/// vfork as `clone(CLONE_VM | CLONE_VFORK | SIGCHLD)` (what vfork(2) is): the child runs on a
+/// stack in the helper's own .bss (so making it maps nothing among the scenario's VMAs), in the
+/// parent's mm, with a copy of its fd table; the parent is suspended in clone until the child
+/// execs or exits (kernel/fork.c: wait_for_vfork_done). While it waits, the child uses the
+/// parent's heap and thread-local state, which is sound because the parent runs no code then.
+mod vfork {
+    use super::{errno, read_line, reply, serve, write_all};
+    use crate::protocol::{Reply, Request};
+    use std::cell::UnsafeCell;
+
+    const STACK_BYTES: usize = 1 << 20;
+
+    #[repr(C, align(16))]
+    struct Stack(UnsafeCell<[u8; STACK_BYTES]>);
+    // SAFETY: only the one vfork child runs on it (the backend refuses a vfork from a vfork
+    // child, which would need a second stack while the first is in use).
+    unsafe impl Sync for Stack {}
+    static STACK: Stack = Stack(UnsafeCell::new([0; STACK_BYTES]));
+
+    /// Ok once the child has exec'd or exited; the errno of a failed clone.
+    pub fn run() -> Result<(), i32> {
+        let top = STACK.0.get() as usize + STACK_BYTES;
+        // SAFETY: `top` is the 16-byte-aligned end of a static stack no one else uses; the child
+        // never returns into the parent's frames (it execs or _exits).
+        let pid = unsafe {
+            libc::clone(
+                child,
+                top as *mut libc::c_void,
+                libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+                std::ptr::null_mut(),
+            )
+        };
+        if pid < 0 {
+            return Err(errno());
+        }
+        Ok(())
+    }
+
+    extern "C" fn child(_: *mut libc::c_void) -> libc::c_int {
+        let mut req = [0i32; 2];
+        let mut resp = [0i32; 2];
+        // SAFETY: pipe2 writes two fds into each array (in this child's own fd table).
+        let ok = unsafe {
+            libc::pipe2(req.as_mut_ptr(), libc::O_CLOEXEC) == 0
+                && libc::pipe2(resp.as_mut_ptr(), libc::O_CLOEXEC) == 0
+        };
+        if !ok {
+            reply(&Reply::Errno(errno()));
+            // SAFETY: leaving the shared mm without running the parent's destructors.
+            unsafe { libc::_exit(0) }
+        }
+        // SAFETY: getpid has no preconditions (glibc no longer caches it).
+        let pid = unsafe { libc::getpid() };
+        reply(&Reply::Forked {
+            pid,
+            req_w_fd: req[1],
+            resp_r_fd: resp[0],
+        });
+        // The backend takes its ends, then says ForkDone on the parent's request pipe.
+        let mut buf = Vec::new();
+        let done = read_line(&mut buf).and_then(|l| serde_json::from_slice::<Request>(&l).ok())
+            == Some(Request::ForkDone);
+        // SAFETY: closing the ends the backend took copies of.
+        unsafe {
+            libc::close(req[1]);
+            libc::close(resp[0]);
+        }
+        if !done {
+            // SAFETY: as above.
+            unsafe { libc::_exit(1) }
+        }
+        let _ = write_all(1, b"\"Ok\"\n");
+        // SAFETY: this child serves its own pipes on fds 0 and 1 from now on.
+        unsafe {
+            libc::dup2(req[0], 0);
+            libc::dup2(resp[1], 1);
+            libc::close(req[0]);
+            libc::close(resp[1]);
+        }
+        serve(Vec::new())
+    }
 }
 
 enum ForkResult {
@@ -540,9 +632,142 @@ fn execute(req: &Request) -> Reply {
             Reply::Ok
         }
         Request::DropCapSysAdmin => drop_cap_sys_admin_for_good(),
-        Request::Fork | Request::ForkDone | Request::Exec | Request::Exit => {
+        Request::Shmget {
+            key,
+            len,
+            noreserve,
+        } => {
+            let mut flags = libc::IPC_CREAT | 0o600;
+            if *noreserve {
+                flags |= SHM_NORESERVE;
+            }
+            // SAFETY: shmget has no memory arguments.
+            let id = unsafe { libc::shmget(*key, *len as usize, flags) };
+            if id < 0 {
+                Reply::Errno(errno())
+            } else {
+                Reply::Value(id as u64)
+            }
+        }
+        Request::Shmat { id, addr, prot } => {
+            let mut flags = 0;
+            if !prot.write {
+                flags |= libc::SHM_RDONLY;
+            }
+            if prot.exec {
+                flags |= libc::SHM_EXEC;
+            }
+            let want = addr.unwrap_or(0);
+            // SAFETY: without SHM_REMAP shmat refuses (EINVAL) an address range in use, so it
+            // cannot disturb memory this program uses.
+            let p = unsafe { libc::shmat(*id, want as usize as *const libc::c_void, flags) };
+            if p as isize == -1 {
+                Reply::Errno(errno())
+            } else {
+                Reply::Value(p as u64)
+            }
+        }
+        Request::ShmRm { id } => {
+            // SAFETY: IPC_RMID takes no buffer.
+            let r = unsafe { libc::shmctl(*id, libc::IPC_RMID, std::ptr::null_mut()) };
+            ok_or_errno(r)
+        }
+        Request::FileWrite { path, offset, len } => file_write(path, *offset, *len),
+        Request::FileTruncate { path, len } => match open_rw(path) {
+            Err(e) => Reply::Errno(e),
+            Ok(fd) => {
+                // SAFETY: ftruncate and close on the fd just opened.
+                let r = unsafe { libc::ftruncate(fd, *len as libc::off_t) };
+                let reply = ok_or_errno(r);
+                // SAFETY: as above.
+                unsafe { libc::close(fd) };
+                reply
+            }
+        },
+        Request::Unlink { path } => match std::ffi::CString::new(path.as_str()) {
+            Err(_) => Reply::Errno(libc::EINVAL),
+            // SAFETY: a NUL-terminated path.
+            Ok(c) => ok_or_errno(unsafe { libc::unlink(c.as_ptr()) }),
+        },
+        Request::Brk { grow, bytes } => brk(*grow, *bytes),
+        Request::Fork | Request::ForkDone | Request::Vfork | Request::Exec | Request::Exit => {
             Reply::Error("handled by the loop".into())
         }
+    }
+}
+
+/// SHM_NORESERVE (include/uapi/linux/shm.h), which the libc crate does not export.
+const SHM_NORESERVE: i32 = 0o10000;
+
+fn open_rw(path: &str) -> Result<i32, i32> {
+    let c = std::ffi::CString::new(path).map_err(|_| libc::EINVAL)?;
+    // SAFETY: a NUL-terminated path.
+    let fd = unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_RDWR | libc::O_CREAT | libc::O_CLOEXEC,
+            0o600,
+        )
+    };
+    if fd < 0 {
+        Err(errno())
+    } else {
+        Ok(fd)
+    }
+}
+
+/// `pwrite` every byte of `[offset, offset + len)`, in chunks (each write allocates and
+/// charges the tmpfs pages it reaches: mm/shmem.c: shmem_write_begin).
+fn file_write(path: &str, offset: u64, len: u64) -> Reply {
+    const CHUNK: usize = 64 << 10;
+    static ONES: [u8; CHUNK] = [1; CHUNK];
+    let fd = match open_rw(path) {
+        Ok(fd) => fd,
+        Err(e) => return Reply::Errno(e),
+    };
+    let mut done = 0u64;
+    let mut result = Reply::Ok;
+    while done < len {
+        let n = (len - done).min(CHUNK as u64) as usize;
+        // SAFETY: writing from a static buffer of at least n bytes.
+        let w =
+            unsafe { libc::pwrite(fd, ONES.as_ptr().cast(), n, (offset + done) as libc::off_t) };
+        if w < 0 {
+            if errno() == libc::EINTR {
+                continue;
+            }
+            result = Reply::Errno(errno());
+            break;
+        }
+        done += w as u64;
+    }
+    // SAFETY: the fd opened above.
+    unsafe { libc::close(fd) };
+    result
+}
+
+/// `sbrk(±bytes)` as glibc does it on the raw syscall: brk(0) reads the break, brk(new) asks
+/// for the new one and returns the break it left (the old one on failure: mm/mmap.c: brk).
+/// Replies the break now.
+fn brk(grow: bool, bytes: u64) -> Reply {
+    // SAFETY: brk(0) only reads the break.
+    let cur = unsafe { libc::syscall(libc::SYS_brk, 0usize) } as u64;
+    let want = if grow {
+        cur.checked_add(bytes)
+    } else {
+        cur.checked_sub(bytes)
+    };
+    let Some(want) = want else {
+        return Reply::Errno(libc::ENOMEM);
+    };
+    // SAFETY: the helper's allocator never uses the heap (crate::helper_alloc; the CLI's
+    // mimalloc neither), so moving the break frees or maps nothing the helper holds.
+    let got = unsafe { libc::syscall(libc::SYS_brk, want as usize) } as u64;
+    // glibc's brk(): only a break left below the request is a failure (misc/brk.c).
+    if got < want {
+        Reply::Errno(libc::ENOMEM)
+    } else {
+        Reply::Value(got)
     }
 }
 

@@ -16,6 +16,8 @@ pub mod protocol;
 #[cfg(target_os = "linux")]
 pub mod helper;
 #[cfg(target_os = "linux")]
+pub mod helper_alloc;
+#[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
 use linux as imp;
@@ -152,8 +154,12 @@ pub struct ProcObservation {
     pub smaps: Vec<SmapsEntry>,
     pub status: KeyValues,
     pub oom_score: i64,
-    /// Scenario mapping name → (address, length in bytes) as last mapped or remapped.
+    /// Scenario mapping name → (address, length in bytes) as last mapped or remapped; the
+    /// scenario's part of `[heap]` is the entry `[heap]`.
     pub names: BTreeMap<String, (u64, u64)>,
+    /// A vfork child that has not exec'd: the process whose mm it shares (so the mm's numbers
+    /// are counted once).
+    pub shares_mm_with: Option<String>,
 }
 
 /// The backend API, in core's vocabulary: an `Op` in, an `Outcome` out; observations on demand.
@@ -183,6 +189,12 @@ impl RealMachine {
     pub fn host_sysctls(&self) -> &ScenarioSysctls {
         self.0.host_sysctls()
     }
+    /// Kill every helper and remove every file, directory and SysV segment of the machine,
+    /// then check (before the lock is released) that nothing is left: the host's sysctls, no
+    /// helper alive, nothing of ours in /tmp, /dev/shm or SysV shm. One sentence per leftover.
+    pub fn finish(self) -> Vec<String> {
+        self.0.finish()
+    }
 }
 
 impl Backend for RealMachine {
@@ -208,6 +220,12 @@ pub fn is_root() -> bool {
 /// Live processes whose command line carries `token` (helpers that outlived their machine).
 pub fn leftover_helpers(token: &str) -> Vec<u32> {
     imp::processes_with_token(token)
+}
+
+/// The SysV segments that still exist in the key namespace of process `pid` (a machine's keys,
+/// see `linux::shm_key`); empty once every machine of that process is dropped.
+pub fn leftover_shm_segments(pid: u32) -> Vec<i32> {
+    imp::shm_segments_of(pid)
 }
 
 /// The current values of the four sysctls a real case may set.

@@ -178,6 +178,11 @@ struct Proc {
     pidfd: OwnedFd,
     names: BTreeMap<String, (u64, u64)>,
     alive: bool,
+    /// The break when the scenario first moved it in this mm (the helper's own heap lies below:
+    /// the model's start_brk). Read on first use; inherited by fork and vfork, reset by exec.
+    brk_base: Option<u64>,
+    /// Set on a vfork child until it execs: the process whose mm it shares.
+    vfork_parent: Option<String>,
 }
 
 impl Proc {
@@ -321,9 +326,58 @@ pub struct RealMachine {
     /// kernel did not have); still killed at the end.
     orphans: Vec<Proc>,
     files_dir: PathBuf,
+    shm: ShmKeys,
+    tmpfs: TmpfsDir,
     token: String,
     _lock: RealLock,
 }
+
+/// The SysV keys of one machine: the scenario's key names become real keys in a namespace of
+/// this process's own (see [`shm_key`]), and every segment made is removed at the end.
+#[derive(Default)]
+struct ShmKeys {
+    /// Scenario key → its index in the namespace (stable for the machine's life).
+    index: BTreeMap<String, u32>,
+    /// Scenario key → the id of its live segment (until `shmrm`).
+    ids: BTreeMap<String, i32>,
+    /// Every id a shmget returned.
+    made: Vec<i32>,
+}
+
+/// The real key for index `n` of this process's namespace: bit 30, the pid's low 22 bits, then
+/// `n` (at most 256 keys per machine). Real machines serialize on the lock, and a key names
+/// its creator's process, so [`leftover_shm_segments`] can find what a test left.
+pub fn shm_key(pid: u32, n: u32) -> i32 {
+    (0x4000_0000 | ((pid & 0x3f_ffff) << 8) | (n & 0xff)) as i32
+}
+
+/// The backend's tmpfs directory, /dev/shm/TOKEN, made on first use (and checked to be tmpfs).
+struct TmpfsDir {
+    path: PathBuf,
+    made: bool,
+    /// The scenario paths used as tmpfs files, and those used as regular files (in files_dir).
+    paths: std::collections::BTreeSet<String>,
+    regular: std::collections::BTreeSet<String>,
+}
+
+/// The name-table entry of the scenario's part of `[heap]` (no scenario name has brackets).
+const HEAP: &str = "[heap]";
+
+/// A scenario path as one file name in a directory the backend owns.
+fn safe_file_name(path: &str) -> String {
+    path.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// TMPFS_MAGIC (include/uapi/linux/magic.h).
+const TMPFS_MAGIC: i64 = 0x0102_1994;
 
 /// The kernel's errno as the model names it; one the model has no name for stops the check
 /// (a clear error, never a substitute errno).
@@ -362,6 +416,12 @@ impl RealMachine {
         let files_dir = std::env::temp_dir().join(&token);
         std::fs::create_dir_all(&files_dir)
             .map_err(|e| BackendError::os("mkdir", &files_dir, e))?;
+        let tmpfs = TmpfsDir {
+            path: Path::new("/dev/shm").join(&token),
+            made: false,
+            paths: Default::default(),
+            regular: Default::default(),
+        };
         Ok(RealMachine {
             helper: opts.helper.clone(),
             host_sysctls,
@@ -372,6 +432,8 @@ impl RealMachine {
             procs: BTreeMap::new(),
             orphans: Vec::new(),
             files_dir,
+            shm: ShmKeys::default(),
+            tmpfs,
             token,
             _lock: lock,
         })
@@ -463,6 +525,8 @@ impl RealMachine {
             child: Some(child),
             names: BTreeMap::new(),
             alive: true,
+            brk_base: None,
+            vfork_parent: None,
         };
         match p.recv() {
             Ok(Some(Reply::Ok)) => {}
@@ -513,6 +577,7 @@ impl RealMachine {
         };
         let parent_pid = p.pid;
         let names = p.names.clone();
+        let brk_base = p.brk_base;
         // The child is alive (blocked reading its pipe), so its pid is still its own.
         let child_pidfd = pidfd_open(pid);
         let taken = take_fds(parent_pid, req_w, resp_r);
@@ -535,6 +600,8 @@ impl RealMachine {
                 child: None,
                 names,
                 alive: true,
+                brk_base,
+                vfork_parent: None,
             },
         );
         Ok(Outcome::Ok)
@@ -542,6 +609,40 @@ impl RealMachine {
 
     /// Execute one operation on the real kernel, with the scenario's sysctls held around it.
     pub fn apply(&mut self, op: &Op) -> Result<Outcome, BackendError> {
+        let by_vfork_child = op
+            .proc()
+            .and_then(|p| self.procs.get(p))
+            .and_then(|p| p.vfork_parent.clone().map(|q| (p.names.clone(), q)));
+        let r = self.apply_op(op);
+        if let (Some((before, parent)), Some(child)) = (by_vfork_child, op.proc()) {
+            self.share_vfork_names(child, &parent, &before);
+        }
+        r
+    }
+
+    /// A vfork child maps into its parent's mm: the parent's table gets the child's new ranges
+    /// (as `CHILD:NAME`, which no scenario can name), so the parent's comparison covers them.
+    fn share_vfork_names(
+        &mut self,
+        child: &str,
+        parent: &str,
+        before: &BTreeMap<String, (u64, u64)>,
+    ) {
+        let Some(c) = self.procs.get(child) else {
+            return;
+        };
+        let new: Vec<(String, (u64, u64))> = c
+            .names
+            .iter()
+            .filter(|(n, r)| before.get(*n) != Some(*r))
+            .map(|(n, r)| (format!("{child}:{n}"), *r))
+            .collect();
+        if let Some(p) = self.procs.get_mut(parent) {
+            p.names.extend(new);
+        }
+    }
+
+    fn apply_op(&mut self, op: &Op) -> Result<Outcome, BackendError> {
         match op {
             Op::Sysctl { sysctl, value } => {
                 let mut want = self.want_sysctls.clone();
@@ -605,6 +706,8 @@ impl RealMachine {
                 match r? {
                     Some(Reply::Ok) => {
                         p.names.clear();
+                        p.brk_base = None;
+                        p.vfork_parent = None;
                         Ok(Outcome::Ok)
                     }
                     Some(Reply::Errno(e)) => errno_of(e),
@@ -661,37 +764,21 @@ impl RealMachine {
                         offset,
                         readonly_fd,
                     } => Some(self.backing_file(path, *offset, len, *readonly_fd)?),
-                    Backing::Tmpfs { .. } | Backing::SysvShm { .. } => {
-                        return Err(BackendError::Unsupported(
-                            "tmpfs and SysV shared memory on the real machine".into(),
-                        ))
+                    Backing::Tmpfs { path, offset } => {
+                        let real = self.tmpfs_path(path)?;
+                        Some(self.sized_file(Path::new(&real), *offset, len, false)?)
+                    }
+                    Backing::SysvShm { key } => {
+                        return self.shmat(proc, name, key, *prot, *shared, placement)
                     }
                 };
                 let rounded = len.checked_next_multiple_of(PAGE).unwrap_or(u64::MAX);
                 if *populate || *locked {
                     self.spend_touch(rounded, "mmap populate/locked")?;
                 }
-                let p = self.proc_mut(proc)?;
-                let addr = match placement {
-                    Placement::Any => None,
-                    Placement::At(a) => Some(*a),
-                    Placement::Below { of, gap } | Placement::Above { of, gap } => {
-                        let &(s, l) = p
-                            .names
-                            .get(of)
-                            .ok_or_else(|| BackendError::NoSuchMapping(proc.clone(), of.clone()))?;
-                        let a = gap.checked_next_multiple_of(PAGE).and_then(|gap| {
-                            if matches!(placement, Placement::Below { .. }) {
-                                s.checked_sub(gap).and_then(|x| x.checked_sub(rounded))
-                            } else {
-                                (s + l).checked_add(gap)
-                            }
-                        });
-                        match a {
-                            Some(a) => Some(a),
-                            None => return Ok(Outcome::Err(Errno::ENOMEM)),
-                        }
-                    }
+                let addr = match self.place(proc, placement, rounded)? {
+                    Ok(a) => a,
+                    Err(o) => return Ok(o),
                 };
                 let req = Request::Mmap {
                     addr,
@@ -776,22 +863,116 @@ impl RealMachine {
                 proc,
                 cap: vmlab_core::op::Capability::SysAdmin,
             } => self.call_op(proc, &Request::DropCapSysAdmin, |_, _| {}),
-            Op::Fork { kind, .. } => Err(BackendError::Unsupported(format!(
-                "{} on the real machine (only fork is implemented)",
-                kind.name()
-            ))),
-            Op::Brk { change, .. } => Err(BackendError::Unsupported(format!(
-                "brk ({}) on the real machine: the helper's own malloc owns its heap",
-                match change {
-                    BrkChange::Grow(_) => "grow",
-                    BrkChange::Shrink(_) => "shrink",
+            Op::Fork {
+                parent,
+                child,
+                kind: ForkKind::Vfork,
+            } => self.vfork(parent, child),
+            Op::Fork {
+                kind: ForkKind::CloneVm,
+                ..
+            } => Err(BackendError::Unsupported(
+                "clone(CLONE_VM) on the real machine (a second thread of control in one helper \
+                 would need a helper of its own that shares the mm and outlives nothing)"
+                    .into(),
+            )),
+            Op::Brk { proc, change } => self.brk(proc, *change),
+            Op::Shmget {
+                proc,
+                key,
+                len,
+                noreserve,
+            } => {
+                let len = self.size(*len);
+                let real_key = self.shm_key_of(key)?;
+                let req = Request::Shmget {
+                    key: real_key,
+                    len,
+                    noreserve: *noreserve,
+                };
+                let (key, proc) = (key.clone(), proc.clone());
+                let mut id = None;
+                let r = self.call_op(&proc, &req, |_, v| id = Some(v as i32))?;
+                if let Some(id) = id {
+                    self.shm.ids.insert(key, id);
+                    if !self.shm.made.contains(&id) {
+                        self.shm.made.push(id);
+                    }
                 }
-            ))),
+                Ok(r)
+            }
+            Op::ShmRm { proc, key } => {
+                // An unknown key is the id -1, which the kernel answers EINVAL as the model does.
+                let id = self.shm.ids.get(key).copied().unwrap_or(-1);
+                let r = self.call_op(proc, &Request::ShmRm { id }, |_, _| {})?;
+                if r == Outcome::Ok {
+                    self.shm.ids.remove(key);
+                }
+                Ok(r)
+            }
+            Op::TmpfsWrite {
+                proc,
+                path,
+                offset,
+                len,
+            } => {
+                let (offset, len) = (self.size(*offset), self.size(*len));
+                self.spend_touch(len, "tmpfs write")?;
+                let path = self.tmpfs_path(path)?;
+                self.call_op(proc, &Request::FileWrite { path, offset, len }, |_, _| {})
+            }
+            Op::TmpfsTruncate { proc, path, len } => {
+                let len = self.size(*len);
+                let path = self.tmpfs_path(path)?;
+                self.call_op(proc, &Request::FileTruncate { path, len }, |_, _| {})
+            }
+            Op::Unlink { proc, path } => {
+                // A path used as a regular file lives in files_dir; any other in the tmpfs dir
+                // (where an unknown path is ENOENT, as in the model).
+                let real = if self.tmpfs.paths.contains(path) || !self.is_regular_path(path) {
+                    self.tmpfs_path(path)?
+                } else {
+                    self.files_dir
+                        .join(safe_file_name(path))
+                        .to_string_lossy()
+                        .into_owned()
+                };
+                self.call_op(proc, &Request::Unlink { path: real }, |_, _| {})
+            }
             other => Err(BackendError::Unsupported(format!(
                 "`{}` on the real machine",
                 other.verb()
             ))),
         }
+    }
+
+    /// The address a placement names for `rounded` bytes (`None`: the kernel's choice), or the
+    /// outcome when no address can be named (ENOMEM, as the model says).
+    fn place(
+        &mut self,
+        proc: &str,
+        placement: &Placement,
+        rounded: u64,
+    ) -> Result<Result<Option<u64>, Outcome>, BackendError> {
+        let p = self.proc_mut(proc)?;
+        Ok(match placement {
+            Placement::Any => Ok(None),
+            Placement::At(a) => Ok(Some(*a)),
+            Placement::Below { of, gap } | Placement::Above { of, gap } => {
+                let &(s, l) = p
+                    .names
+                    .get(of)
+                    .ok_or_else(|| BackendError::NoSuchMapping(proc.to_string(), of.clone()))?;
+                let a = gap.checked_next_multiple_of(PAGE).and_then(|gap| {
+                    if matches!(placement, Placement::Below { .. }) {
+                        s.checked_sub(gap).and_then(|x| x.checked_sub(rounded))
+                    } else {
+                        (s + l).checked_add(gap)
+                    }
+                });
+                a.map(Some).ok_or(Outcome::Err(Errno::ENOMEM))
+            }
+        })
     }
 
     /// Send one request with the sysctls held; `on_value` records an address the call returned.
@@ -830,40 +1011,245 @@ impl RealMachine {
 
     /// A file in the backend's own directory, at least `offset + len` bytes long (sparse).
     fn backing_file(
-        &self,
+        &mut self,
         path: &str,
         offset: u64,
         len: u64,
         readonly_fd: bool,
     ) -> Result<FileArg, BackendError> {
-        let base: String = path
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let p = self.files_dir.join(base);
+        self.tmpfs.regular.insert(path.to_string());
+        let p = self.files_dir.join(safe_file_name(path));
+        self.sized_file(&p, offset, len, readonly_fd)
+    }
+
+    /// Create `p` if needed and extend it (sparse: ftruncate allocates and charges nothing, also
+    /// on tmpfs) to cover `[offset, offset + len)`, so the mapping has no page past EOF.
+    fn sized_file(
+        &self,
+        p: &Path,
+        offset: u64,
+        len: u64,
+        readonly_fd: bool,
+    ) -> Result<FileArg, BackendError> {
         let f = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(&p)
-            .map_err(|e| BackendError::os("open", &p, e))?;
+            .open(p)
+            .map_err(|e| BackendError::os("open", p, e))?;
         let want = offset.saturating_add(len);
         let have = f.metadata().map(|m| m.len()).unwrap_or(0);
         if want > have {
             f.set_len(want)
-                .map_err(|e| BackendError::os("ftruncate", &p, e))?;
+                .map_err(|e| BackendError::os("ftruncate", p, e))?;
         }
         Ok(FileArg {
             path: p.to_string_lossy().into_owned(),
             offset,
             readonly_fd,
         })
+    }
+
+    fn is_regular_path(&self, path: &str) -> bool {
+        self.tmpfs.regular.contains(path)
+    }
+
+    /// The real path of a scenario tmpfs file, in /dev/shm/TOKEN (made, and checked to be a
+    /// tmpfs, on first use).
+    fn tmpfs_path(&mut self, path: &str) -> Result<String, BackendError> {
+        if !self.tmpfs.made {
+            let d = self.tmpfs.path.clone();
+            std::fs::create_dir(&d).map_err(|e| BackendError::os("mkdir", &d, e))?;
+            self.tmpfs.made = true;
+            let c = std::ffi::CString::new(d.to_string_lossy().into_owned())
+                .map_err(|_| BackendError::Parse(format!("path {}", d.display())))?;
+            // SAFETY: statfs writes one struct statfs into `st`.
+            let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+            // SAFETY: a NUL-terminated path and a valid out-pointer.
+            if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
+                return Err(BackendError::os(
+                    "statfs",
+                    &d,
+                    std::io::Error::last_os_error(),
+                ));
+            }
+            if st.f_type as i64 != TMPFS_MAGIC {
+                return Err(BackendError::Unsupported(format!(
+                    "{} is not on tmpfs (f_type {:#x}): tmpfs files need a tmpfs /dev/shm",
+                    d.display(),
+                    st.f_type
+                )));
+            }
+        }
+        self.tmpfs.paths.insert(path.to_string());
+        Ok(self
+            .tmpfs
+            .path
+            .join(safe_file_name(path))
+            .to_string_lossy()
+            .into_owned())
+    }
+
+    /// The real key of a scenario key (a new index on first use).
+    fn shm_key_of(&mut self, key: &str) -> Result<i32, BackendError> {
+        let n = self.shm.index.len() as u32;
+        let n = *self.shm.index.entry(key.to_string()).or_insert(n);
+        if n > 0xff {
+            return Err(BackendError::Unsupported(
+                "more than 256 SysV keys in one real check".into(),
+            ));
+        }
+        Ok(shm_key(std::process::id(), n))
+    }
+
+    /// `shmat` of the segment `key` as mapping `name`: its length is the segment's size.
+    fn shmat(
+        &mut self,
+        proc: &str,
+        name: &str,
+        key: &str,
+        prot: vmlab_core::op::Prot,
+        shared: bool,
+        placement: &Placement,
+    ) -> Result<Outcome, BackendError> {
+        if !shared {
+            // shmat has no private attach; the language refuses `private shm` as the model's
+            // do_shmat does, so no syscall can be made for it.
+            return Ok(Outcome::Err(Errno::EINVAL));
+        }
+        // An unknown key is the id -1, which shmat answers EINVAL, as the model does.
+        let id = self.shm.ids.get(key).copied().unwrap_or(-1);
+        let len = if id >= 0 {
+            // SAFETY: IPC_STAT writes one shmid_ds into `ds`.
+            let mut ds: libc::shmid_ds = unsafe { std::mem::zeroed() };
+            // SAFETY: a valid out-pointer.
+            if unsafe { libc::shmctl(id, libc::IPC_STAT, &mut ds) } != 0 {
+                return Err(BackendError::os(
+                    "shmctl IPC_STAT",
+                    Path::new("/proc/sysvipc/shm"),
+                    std::io::Error::last_os_error(),
+                ));
+            }
+            (ds.shm_segsz as u64).next_multiple_of(PAGE)
+        } else {
+            PAGE
+        };
+        let addr = match self.place(proc, placement, len)? {
+            Ok(a) => a,
+            Err(o) => return Ok(o),
+        };
+        let name = name.to_string();
+        let proc = proc.to_string();
+        self.call_op(&proc, &Request::Shmat { id, addr, prot }, |p, v| {
+            p.names.insert(name, (v, len));
+        })
+    }
+
+    /// The break of the scenario's heap in `proc`'s mm (read from the helper on first use).
+    fn brk_base(&mut self, proc: &str) -> Result<u64, BackendError> {
+        let p = self.proc_mut(proc)?;
+        if let Some(b) = p.brk_base {
+            return Ok(b);
+        }
+        match p.call(&Request::Brk {
+            grow: true,
+            bytes: 0,
+        })? {
+            Some(Reply::Value(b)) => {
+                p.brk_base = Some(b);
+                Ok(b)
+            }
+            other => Err(BackendError::Protocol(format!("brk(0): {other:?}"))),
+        }
+    }
+
+    /// `sbrk(±n)`. The helper's own heap (glibc's start-up allocations) lies below the break the
+    /// scenario starts from, which plays the model's start_brk: a shrink below it does nothing
+    /// and succeeds, as the kernel's `brk < min_brk` does, without the syscall (which would
+    /// free the helper's heap).
+    fn brk(&mut self, proc: &str, change: BrkChange) -> Result<Outcome, BackendError> {
+        let base = self.brk_base(proc)?;
+        let (grow, bytes) = match change {
+            BrkChange::Grow(s) => (true, self.size(s)),
+            BrkChange::Shrink(s) => (false, self.size(s)),
+        };
+        let p = self.proc_mut(proc)?;
+        let cur = p.names.get(HEAP).map_or(base, |&(s, l)| s + l);
+        if !grow {
+            match cur.checked_sub(bytes) {
+                // glibc's sbrk refuses a decrement larger than the break.
+                None => return Ok(Outcome::Err(Errno::ENOMEM)),
+                // Below the scenario's start: the kernel would leave the break and return it,
+                // which glibc's brk() takes as success (mm/mmap.c: brk, `brk < min_brk`).
+                Some(b) if b < base => return Ok(Outcome::Ok),
+                Some(_) => {}
+            }
+        }
+        self.call_op(proc, &Request::Brk { grow, bytes }, |p, v| {
+            let end = v.next_multiple_of(PAGE);
+            if end > base {
+                p.names.insert(HEAP.to_string(), (base, end - base));
+            } else {
+                p.names.remove(HEAP);
+            }
+        })
+    }
+
+    fn vfork(&mut self, parent: &str, child: &str) -> Result<Outcome, BackendError> {
+        if self.proc_mut(parent)?.vfork_parent.is_some() {
+            return Err(BackendError::Unsupported(
+                "a vfork from a vfork child on the real machine (the helper has one vfork stack)"
+                    .into(),
+            ));
+        }
+        // Both share the mm, so they share its heap base: know it before either moves it.
+        let brk_base = self.brk_base(parent)?;
+        let g = self.guard()?;
+        let p = self.proc_mut(parent)?;
+        // The child, not the suspended parent, answers on the parent's pipe.
+        let r = p.call(&Request::Vfork)?;
+        drop(g);
+        let (pid, req_w, resp_r) = match r {
+            Some(Reply::Forked {
+                pid,
+                req_w_fd,
+                resp_r_fd,
+            }) => (pid, req_w_fd, resp_r_fd),
+            Some(Reply::Errno(e)) => return errno_of(e),
+            Some(other) => return Err(BackendError::Protocol(format!("vfork: {other:?}"))),
+            None => {
+                p.wait_gone();
+                return Ok(Outcome::Killed {
+                    signal: Signal::SIGKILL,
+                });
+            }
+        };
+        let names = p.names.clone();
+        let child_pidfd = pidfd_open(pid);
+        // The pipe ends are in the child's fd table.
+        let taken = take_fds(pid, req_w, resp_r);
+        let done = p.call(&Request::ForkDone)?;
+        let child_pidfd = child_pidfd?;
+        let (req, resp) = taken?;
+        if done != Some(Reply::Ok) {
+            return Err(BackendError::Protocol(format!("vfork done: {done:?}")));
+        }
+        self.insert(
+            child,
+            Proc {
+                pid,
+                pidfd: child_pidfd,
+                req: File::from(req),
+                resp,
+                rbuf: Vec::new(),
+                child: None,
+                names,
+                alive: true,
+                brk_base: Some(brk_base),
+                vfork_parent: Some(parent.to_string()),
+            },
+        );
+        Ok(Outcome::Ok)
     }
 
     /// `/proc/meminfo` now.
@@ -909,6 +1295,10 @@ impl RealMachine {
             status,
             oom_score,
             names: p.names.clone(),
+            shares_mm_with: p
+                .vfork_parent
+                .clone()
+                .filter(|q| self.procs.get(q).is_some_and(|q| q.alive)),
         }))
     }
 }
@@ -948,13 +1338,61 @@ fn take_fds(pid: i32, req_w: i32, resp_r: i32) -> Result<(OwnedFd, OwnedFd), Bac
     Ok((get(req_w)?, get(resp_r)?))
 }
 
-impl Drop for RealMachine {
-    fn drop(&mut self) {
+impl RealMachine {
+    /// Kill and await every helper, remove the backend's directories and every SysV segment in
+    /// this process's key namespace. Idempotent (Drop runs it again).
+    fn cleanup(&mut self) {
         // Children before parents does not matter: every helper is killed by pid and awaited.
         for p in self.procs.values_mut().chain(self.orphans.iter_mut()) {
             p.kill();
         }
         let _ = std::fs::remove_dir_all(&self.files_dir);
+        if self.tmpfs.made {
+            let _ = std::fs::remove_dir_all(&self.tmpfs.path);
+        }
+        // The helpers are gone, so nothing is attached: IPC_RMID destroys each segment now.
+        // The namespace is this process's, and this machine holds the real-case lock, so
+        // every segment in it is this machine's.
+        for id in shm_segments_of(std::process::id()) {
+            // SAFETY: IPC_RMID takes no buffer.
+            unsafe { libc::shmctl(id, libc::IPC_RMID, std::ptr::null_mut()) };
+        }
+    }
+
+    /// Clean up, then check, still holding the lock, that nothing is left: the host's sysctls,
+    /// no helper alive, no directory of ours in /tmp or /dev/shm, no segment of ours. Each
+    /// leftover is one sentence.
+    pub fn finish(mut self) -> Vec<String> {
+        self.cleanup();
+        let mut left = Vec::new();
+        match read_scenario_sysctls() {
+            Ok(now) if now == self.host_sysctls => {}
+            Ok(now) => left.push(format!(
+                "vm sysctls are {now:?}, not the host's {:?}",
+                self.host_sysctls
+            )),
+            Err(e) => left.push(format!("cannot read the vm sysctls: {e}")),
+        }
+        let pids = processes_with_token(&self.token);
+        if !pids.is_empty() {
+            left.push(format!("helpers still alive: {pids:?}"));
+        }
+        for d in [&self.files_dir, &self.tmpfs.path] {
+            if d.exists() {
+                left.push(format!("{} is still there", d.display()));
+            }
+        }
+        let ids = shm_segments_of(std::process::id());
+        if !ids.is_empty() {
+            left.push(format!("SysV segments still there: {ids:?}"));
+        }
+        left
+    }
+}
+
+impl Drop for RealMachine {
+    fn drop(&mut self) {
+        self.cleanup();
     }
 }
 
@@ -976,4 +1414,18 @@ pub fn processes_with_token(token: &str) -> Vec<u32> {
         }
     }
     out
+}
+
+/// Ids of the SysV segments whose key lies in process `pid`'s namespace ([`shm_key`]).
+pub fn shm_segments_of(pid: u32) -> Vec<i32> {
+    let Ok(t) = std::fs::read_to_string("/proc/sysvipc/shm") else {
+        return Vec::new();
+    };
+    let first = shm_key(pid, 0) as i64;
+    procfs_parse::parse_sysvipc_shm(&t)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| (first..first + 256).contains(&s.key))
+        .map(|s| s.shmid as i32)
+        .collect()
 }

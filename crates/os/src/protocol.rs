@@ -59,6 +59,51 @@ pub enum Request {
     Fork,
     /// The parent closes its copies of the child's pipe ends.
     ForkDone,
+    /// `clone(CLONE_VM | CLONE_VFORK)`: the child shares the parent's mm and the parent is
+    /// suspended until the child execs or exits. The *child* replies `Forked` on the parent's
+    /// pipe (the parent is blocked in clone and cannot), with the new pipe ends in its own fd
+    /// table; after the backend has taken them it sends `ForkDone`, which the child answers `Ok`
+    /// on the parent's pipe before serving its own. The parent replies nothing to either.
+    Vfork,
+    /// `shmget(key, len, IPC_CREAT | 0600 [| SHM_NORESERVE])`. Replies `Value(shmid)`.
+    Shmget {
+        key: i32,
+        len: u64,
+        noreserve: bool,
+    },
+    /// `shmat(id, addr, SHM_RDONLY? | SHM_EXEC?)`; `addr` set means that address (the kernel
+    /// uses MAP_FIXED, so the backend only names free ranges). Replies `Value(address)`.
+    Shmat {
+        id: i32,
+        addr: Option<u64>,
+        prot: Prot,
+    },
+    /// `shmctl(id, IPC_RMID)`.
+    ShmRm {
+        id: i32,
+    },
+    /// `pwrite` of `len` bytes at `offset` of the file at `path` (created 0600 if missing), in
+    /// chunks, as a program writing a tmpfs file would.
+    FileWrite {
+        path: String,
+        offset: u64,
+        len: u64,
+    },
+    /// `ftruncate` the file at `path` (created 0600 if missing) to `len` bytes.
+    FileTruncate {
+        path: String,
+        len: u64,
+    },
+    /// `unlink(path)`.
+    Unlink {
+        path: String,
+    },
+    /// `sbrk(±bytes)` on the raw `brk` syscall. Replies `Value(the new break)`, or `Errno(ENOMEM)`
+    /// when the kernel left the break where it was.
+    Brk {
+        grow: bool,
+        bytes: u64,
+    },
     /// `execve` of the helper's own program with its own arguments; the reply is the new
     /// image's first line (`Ok` when it is ready), or `Errno` when execve failed.
     Exec,

@@ -90,7 +90,7 @@ fn the_harness_fails_when_the_simulator_is_wrong() {
         return;
     };
     let s = parse(&fork_case("", "")).unwrap();
-    let before = current_sysctls().unwrap();
+    let before = sysctls_now();
     let MachineConfig::Linux(host) = host_config().unwrap();
     // A wrong host reading: swap of twice RAM (relative sizes use RAM only, so every mapping has
     // the same size on both sides), so the simulator lets the 120 %-of-RAM VMA fork.
@@ -177,6 +177,23 @@ fn many_operations_agree() {
             signal: vmlab_core::op::Signal::SIGSEGV
         }
     );
+    // Known differences (docs/known-differences.md), pinned: MADV_FREE makes the ptes old,
+    // so the kernel's Referenced drops to 0 where the model keeps Rss; a fork child's ptes are
+    // old too.
+    let free = by_text("app madvise a[512KiB..1MiB] free").step;
+    assert!(
+        r.known.iter().any(|m| m.step == free
+            && m.field.ends_with("Referenced kB")
+            && m.sim == "512"
+            && m.kernel == "0"),
+        "{}",
+        r.render()
+    );
+    let fork_step = by_text("app fork kid").step;
+    assert!(r
+        .known
+        .iter()
+        .any(|m| m.step == fork_step && m.field.starts_with("kid:") && m.kernel == "0"));
     // The fork charged the child's copies (not the MADV_DONTFORK one) on the kernel.
     let fork = by_text("app fork kid").kernel_committed_delta_kb;
     assert!(fork.abs_diff(133_120) <= r.committed_tolerance_kb, "{fork}");
@@ -204,7 +221,7 @@ type Starts = Vec<(String, u64)>;
 /// simulator given the host's configuration, after `text`'s operations.
 fn starts(text: &str, proc: &str) -> (Starts, Starts) {
     let s = parse(text).expect("the case parses");
-    let before = current_sysctls().unwrap();
+    let before = sysctls_now();
     let MachineConfig::Linux(host) = host_config().unwrap();
     let cfg = vmlab_os::check::sim_config_for(&s, &MachineConfig::Linux(host.clone()));
     let mut sim = vmlab_core::machine::Machine::boot(&cfg);
@@ -331,7 +348,7 @@ fn the_fork_of_thp_aligned_mappings_agrees() {
     // Before 6.7 there is no alignment: the simulator configured as 6.6 merges the first
     // scenario's four mappings and refuses its fork, which this kernel grants.
     let s = parse(&text).unwrap();
-    let before = current_sysctls().unwrap();
+    let before = sysctls_now();
     let mut old = vmlab_os::check::sim_config_for(&s, &MachineConfig::Linux(host));
     let MachineConfig::Linux(c) = &mut old;
     c.kernel = vmlab_core::kernel::KernelVersion::new(6, 6);
@@ -380,7 +397,7 @@ fn helpers_are_visible_while_the_machine_lives_and_gone_after() {
         return;
     };
     let MachineConfig::Linux(host) = host_config().unwrap();
-    let before = current_sysctls().unwrap();
+    let before = sysctls_now();
     let mut m = real_machine(&host, &before);
     let token = m.token().to_string();
     let s = parse("machine linux ram=1GiB\nspawn app\napp fork kid\nkid fork grandkid\napp exit\n")
@@ -399,7 +416,7 @@ fn helpers_are_visible_while_the_machine_lives_and_gone_after() {
     assert!(m.observe("app").unwrap().is_none());
     drop(m);
     assert_eq!(vmlab_os::leftover_helpers(&token), Vec::<u32>::new());
-    assert_eq!(current_sysctls().unwrap(), before);
+    assert_eq!(sysctls_now(), before);
 }
 
 #[cfg(target_os = "linux")]
@@ -408,7 +425,8 @@ fn the_sysctl_guard_restores_on_panic() {
     let Some(_serial) = root_or_skip("the_sysctl_guard_restores_on_panic") else {
         return;
     };
-    // max_map_count is harmless to change for a moment; take the real-case lock like a machine.
+    // max_map_count is harmless to change for a moment; take the real-case lock like a machine
+    // (and read the sysctls under it directly: `sysctls_now` would take it a second time).
     let _lock = vmlab_os::RealLock::acquire().unwrap();
     let host = current_sysctls().unwrap();
     let mut want = host.clone();
@@ -485,7 +503,7 @@ fn the_harness_fails_with_a_pre_5_2_simulator() {
          app mmap big 99.9%ram rw private anon\n",
     )
     .unwrap();
-    let before = current_sysctls().unwrap();
+    let before = sysctls_now();
     let MachineConfig::Linux(host) = host_config().unwrap();
     let mut old = vmlab_os::check::sim_config_for(&s, &MachineConfig::Linux(host));
     let MachineConfig::Linux(c) = &mut old;
@@ -523,8 +541,21 @@ fn the_harness_fails_with_a_pre_5_2_simulator() {
         .mismatches
         .iter()
         .any(|m| m.step == 4 && m.field == "app: Σ ac kB"));
-    // Up to the request, both sides agreed.
-    assert!(r.mismatches.iter().all(|m| m.step == 4), "{}", r.render());
+    // Up to the request, both sides agreed, but for oom_score: before 5.9 it was
+    // badness × 1000 / totalpages, from 5.9 (1000 + that) × 2/3 (fs/proc/base.c:
+    // proc_oom_score), so the "5.1" simulator says 0 where 6.18 says 666.
+    assert!(r.mismatches.iter().any(|m| m.step == 1
+        && m.field.starts_with("app: oom_score")
+        && m.sim == "0"
+        && m.kernel == "666"));
+    // (A Committed_AS row elsewhere is other processes' noise: this check is not rerun.)
+    assert!(
+        r.mismatches.iter().all(|m| m.step == 4
+            || m.field.starts_with("app: oom_score")
+            || m.field == "Committed_AS Δ kB"),
+        "{}",
+        r.render()
+    );
 }
 
 /// Mapping flags and placements: populate (6 MiB faulted at mmap), locked, growsdown, at= (and
@@ -594,4 +625,202 @@ fn dropping_cap_sys_admin_takes_the_admin_reserve_away_on_both_sides() {
         Outcome::Err(Errno::ENOMEM),
     ];
     assert_eq!(got.iter().map(|g| g.1).collect::<Vec<_>>(), want, "{got:?}");
+}
+
+/// vfork: the child shares the parent's mm (nothing is charged, its mappings are the parent's),
+/// the parent waits until the child execs or exits; a vfork child can fork (the grandchild
+/// copies the shared mm, charged); exec gives the child a fresh mm.
+#[test]
+fn vfork_and_exec_agree() {
+    let Some(_serial) = root_or_skip("vfork_and_exec_agree") else {
+        return;
+    };
+    let r = run("machine linux ram=1GiB\n\
+         spawn a\n\
+         a mmap x 64MiB rw private anon\n\
+         a write x[0..256KiB]\n\
+         a vfork b\n\
+         b mmap y 2MiB rw private anon\n\
+         b write x[0..8KiB]\n\
+         b fork d\n\
+         d write y[0..4KiB]\n\
+         d exit\n\
+         b exit\n\
+         a mmap z 1MiB rw private anon\n\
+         a vfork c\n\
+         c exec\n\
+         c mmap w 4MiB rw private anon\n\
+         a write z\n\
+         c exit\n\
+         a exit\n");
+    print!("{}", r.render());
+    assert!(r.agrees(), "{}", r.render());
+    let vfork = &r.steps[3];
+    assert_eq!(
+        (vfork.text.as_str(), vfork.kernel),
+        ("a vfork b", Outcome::Ok)
+    );
+    assert!(vfork.kernel_committed_delta_kb.abs() <= r.committed_tolerance_kb as i64);
+    // The child's 2 MiB mmap was charged to the shared mm.
+    assert!(r.steps[4].kernel_committed_delta_kb.abs_diff(2048) <= r.committed_tolerance_kb);
+}
+
+/// SysV shm: shmget charges the segment (unless SHM_NORESERVE outside mode 2), shmat maps it
+/// shared, IPC_RMID destroys it once the last attachment goes; shmat of a removed key fails.
+#[test]
+fn sysv_shm_agrees() {
+    let Some(_serial) = root_or_skip("sysv_shm_agrees") else {
+        return;
+    };
+    let r = run("machine linux ram=1GiB\n\
+         spawn a\n\
+         a shmget k1 64MiB\n\
+         a shmget k2 32MiB noreserve\n\
+         a shmget k1 16MiB\n\
+         a shmget k1 128MiB\n\
+         a mmap s1 0 rw shared shm k1\n\
+         a mmap s2 0 r shared shm k2\n\
+         a write s1[0..1MiB]\n\
+         a read s2[0..64KiB]\n\
+         a fork b\n\
+         b write s1[1MiB..2MiB]\n\
+         a shmrm k1\n\
+         a munmap s1\n\
+         b exit\n\
+         a shmrm k2\n\
+         a shmrm k2\n\
+         a mmap s3 0 rw shared shm k1\n");
+    print!("{}", r.render());
+    assert!(r.agrees(), "{}", r.render());
+    let k: Vec<&str> = r.steps.iter().map(|s| s.kernel.label()).collect();
+    assert_eq!(k[4], "EINVAL", "a bigger shmget of an existing key");
+    assert_eq!(k[15], "EINVAL", "IPC_RMID twice");
+    assert_eq!(k[16], "EINVAL", "shmat of a removed key");
+    assert!(r.steps[1].kernel_committed_delta_kb.abs_diff(65536) <= r.committed_tolerance_kb);
+    assert_eq!(leftover_segments(), Vec::<i32>::new());
+}
+
+/// tmpfs: each written page is charged, truncate and unlink give it back (unlink only once no
+/// mapping holds the file); a shared tmpfs mapping's writes are charged as the file's.
+#[test]
+fn tmpfs_agrees() {
+    let Some(_serial) = root_or_skip("tmpfs_agrees") else {
+        return;
+    };
+    let r = run("machine linux ram=1GiB\n\
+         spawn a\n\
+         a tmpfs write f 16MiB\n\
+         a tmpfs write f 4MiB offset=32MiB\n\
+         a tmpfs truncate f 8MiB\n\
+         a mmap m 8MiB rw shared tmpfs f\n\
+         a write m[8KiB..1MiB]\n\
+         a mmap p 4MiB rw private tmpfs g\n\
+         a write p[0..64KiB]\n\
+         a unlink f\n\
+         a munmap m\n\
+         a unlink f\n\
+         a unlink g\n\
+         a exit\n");
+    print!("{}", r.render());
+    assert!(r.agrees(), "{}", r.render());
+    assert!(r.steps[1].kernel_committed_delta_kb.abs_diff(16384) <= r.committed_tolerance_kb);
+    assert!(r.steps[3].kernel_committed_delta_kb.abs_diff(-12288) <= r.committed_tolerance_kb);
+    assert_eq!(r.steps[10].kernel, Outcome::Err(Errno::ENOENT));
+}
+
+/// brk: the heap grows and shrinks on the raw syscall, each page charged (mm/mmap.c: brk →
+/// do_brk_flags, VM_ACCOUNT); a shrink past the start leaves the break (ok, as glibc says).
+#[test]
+fn brk_agrees() {
+    let Some(_serial) = root_or_skip("brk_agrees") else {
+        return;
+    };
+    let r = run("machine linux ram=1GiB\n\
+         spawn a\n\
+         a brk +8MiB\n\
+         a brk +4MiB\n\
+         a brk -2MiB\n\
+         a fork b\n\
+         b brk -16MiB\n\
+         b exit\n\
+         a brk -10MiB\n\
+         a exit\n");
+    print!("{}", r.render());
+    assert!(r.agrees(), "{}", r.render());
+    assert!(r.steps[1].kernel_committed_delta_kb.abs_diff(8192) <= r.committed_tolerance_kb);
+    // Below the start: the break stays and glibc's brk() says ok; nothing is uncharged.
+    assert_eq!(r.steps[5].kernel, Outcome::Ok);
+    assert!(r.steps[5].kernel_committed_delta_kb.abs() <= r.committed_tolerance_kb as i64);
+    assert!(r.steps[7].kernel_committed_delta_kb.abs_diff(-10240) <= r.committed_tolerance_kb);
+}
+
+/// The end-of-check verification can fail: a process carrying the machine's token that the
+/// machine did not start (so cannot kill) is reported, and a clean machine reports nothing.
+#[test]
+fn finish_reports_what_is_left_behind() {
+    let Some(_serial) = root_or_skip("finish_reports_what_is_left_behind") else {
+        return;
+    };
+    let MachineConfig::Linux(host) = host_config().unwrap();
+    let opts = RealOptions {
+        helper: helper(),
+        sysctls: sysctls_now(),
+        ram_bytes: host.ram_bytes,
+        swap_bytes: host.swap_bytes,
+        touch_limit_bytes: vmlab_os::DEFAULT_TOUCH_LIMIT_BYTES,
+    };
+    let mut m = RealMachine::start(&opts).unwrap();
+    let s =
+        parse("machine linux ram=1GiB\nspawn a\na shmget k 1MiB\na tmpfs write f 8KiB\n").unwrap();
+    for (_, op) in s.ops() {
+        assert_eq!(m.apply(op).unwrap(), Outcome::Ok);
+    }
+    assert_eq!(leftover_segments().len(), 1);
+    assert!(m.finish().is_empty());
+    assert_eq!(leftover_segments(), Vec::<i32>::new());
+
+    let m = RealMachine::start(&opts).unwrap();
+    let mut stranger = std::process::Command::new("sh")
+        .args(["-c", "sleep 10", m.token()])
+        .spawn()
+        .unwrap();
+    // Until sh has exec'd, its command line may not carry the token yet.
+    let t0 = std::time::Instant::now();
+    while vmlab_os::leftover_helpers(m.token()).is_empty()
+        && t0.elapsed() < std::time::Duration::from_secs(2)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let left = m.finish();
+    let _ = stranger.kill();
+    let _ = stranger.wait();
+    assert!(
+        left.len() == 1 && left[0].starts_with("helpers still alive"),
+        "{left:?}"
+    );
+}
+
+/// COW with several children (issue 7, case 6): a parent writes 4 MiB, forks three children,
+/// each rewrites a different part; every process's Rss, Pss, Shared_Dirty and Private_Dirty per
+/// VMA agree (the check compares them after every step).
+#[test]
+fn cow_with_several_children_agrees() {
+    let Some(_serial) = root_or_skip("cow_with_several_children_agrees") else {
+        return;
+    };
+    let r = run("machine linux ram=1GiB\n\
+         spawn p\n\
+         p mmap m 4MiB rw private anon\n\
+         p write m\n\
+         p fork c1\n\
+         p fork c2\n\
+         p fork c3\n\
+         c1 write m[0..1MiB]\n\
+         c2 write m[1MiB..3MiB]\n\
+         c3 read m\n\
+         p write m[3MiB..3200KiB]\n\
+         c2 exit\n");
+    print!("{}", r.render());
+    assert!(r.agrees(), "{}", r.render());
+    assert_eq!(r.steps.len(), 11);
 }

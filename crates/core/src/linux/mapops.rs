@@ -408,6 +408,12 @@ impl LinuxMachine {
                 }
                 flags &= !(VM_MAYWRITE | VM_SHARED);
             }
+            if matches!(backing, Backing::SysvShm { .. }) && !prot.write {
+                // shmat(SHM_RDONLY) opens the segment's file O_RDONLY (ipc/shm.c: do_shmat,
+                // f_flags = O_RDONLY), so do_mmap drops VM_MAYWRITE and VM_SHARED as for any
+                // file without FMODE_WRITE; measured on 6.18: the VMA's VmFlags have no `sh`.
+                flags &= !(VM_MAYWRITE | VM_SHARED);
+            }
         }
         if *noreserve && (mode != OvercommitMode::Never || *hugetlb) {
             // "We honor MAP_NORESERVE if allowed to overcommit" (mm/mmap.c: do_mmap).

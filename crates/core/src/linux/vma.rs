@@ -46,7 +46,9 @@ const MNEMONICS: [(u64, &str); 16] = [
     (VM_SOFTDIRTY, "sd"),
 ];
 
-/// Every VmFlags code vmlab models, in bit order (what `expect … VmFlags has CODE` accepts).
+/// Every VmFlags code vmlab models, in bit order: what `expect … VmFlags has CODE` accepts, and
+/// what a comparison with a real kernel's VmFlags line compares (it leaves the others, `mg`,
+/// `hg`, `um`, …: docs/known-differences.md).
 pub fn flag_code_names() -> impl Iterator<Item = &'static str> {
     MNEMONICS.iter().map(|&(_, c)| c)
 }

@@ -1,5 +1,10 @@
 //! The helper process as its own small binary (tests start it; the CLI uses `vmlab __helper`).
 
+/// An allocator that never uses `brk` and maps nothing after start-up (crate::helper_alloc).
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static ALLOC: vmlab_os::helper_alloc::HelperAlloc = vmlab_os::helper_alloc::HelperAlloc::new();
+
 fn main() {
     #[cfg(target_os = "linux")]
     {
