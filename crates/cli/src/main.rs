@@ -226,6 +226,7 @@ fn finish(out: &mut Out, result: Result<ExitCode, OutError>) -> ExitCode {
 /// A loaded scenario and the name diagnostics use for it (`<stdin>` for `-`).
 struct Source {
     name: String,
+    text: String,
     scenario: Scenario,
 }
 
@@ -249,11 +250,15 @@ fn load(file: &str) -> Result<Source, ExitCode> {
             }
         }
     };
-    let text = String::from_utf8_lossy(&bytes);
+    let text = String::from_utf8_lossy(&bytes).into_owned();
     match parse(&text) {
         Ok(mut scenario) => {
             boot_on_host(&name, &mut scenario);
-            Ok(Source { name, scenario })
+            Ok(Source {
+                name,
+                text,
+                scenario,
+            })
         }
         Err(d) => {
             print_diags(&name, &d);
@@ -346,6 +351,15 @@ fn cmd_check(out: &mut Out, file: &str, real: bool) -> Result<ExitCode, OutError
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
+    // A `# real: yes` scenario that asks for what no host can be made to be is refused before
+    // anything runs (docs/scenario-language.md, "Real-runnable scenarios").
+    if vmlab_os::marker::is_marked(&src.text) {
+        let diags = vmlab_os::marker::real_runnable(&src.text, &src.scenario);
+        if !diags.is_empty() {
+            print_diags(&src.name, &diags);
+            return Ok(ExitCode::from(2));
+        }
+    }
     if !vmlab_os::is_root() {
         eprint_line!(
             "vmlab check --real: {}; nothing was run on the kernel",

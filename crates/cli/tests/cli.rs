@@ -880,6 +880,32 @@ fn check_without_real_is_a_usage_error() {
 }
 
 #[test]
+fn check_real_refuses_a_marked_scenario_that_asks_for_another_kernel() {
+    let f = fixture(
+        "check-marked.vmlab",
+        "# real: yes\nmachine linux ram=1GiB kernel=4.19\nspawn a adj=-5\n",
+    );
+    let o = vmlab(&["check", f.to_str().unwrap(), "--real"]);
+    assert_eq!(code(&o), 2);
+    let err = stderr(&o);
+    assert!(
+        err.contains("check-marked.vmlab:2:24: error:") && err.contains("kernel version"),
+        "{err}"
+    );
+    assert!(
+        err.contains(":3:1: error:") && err.contains("CAP_SYS_RESOURCE"),
+        "{err}"
+    );
+    // Unmarked, the same file is checked (and stops at what the host cannot do).
+    let g = fixture(
+        "check-unmarked.vmlab",
+        "machine linux ram=1GiB kernel=4.19\nspawn a\n",
+    );
+    let o = vmlab(&["check", g.to_str().unwrap(), "--real"]);
+    assert!(!stderr(&o).contains("error:"), "{}", stderr(&o));
+}
+
+#[test]
 fn check_real_runs_the_vmlab_binary_as_its_helper_and_agrees() {
     // Touches 64 KiB and maps 1 GiB: harmless on any host.
     let f = fixture(

@@ -159,7 +159,17 @@ pub const RESIDENCY_FIELDS: [&str; 7] = [
 /// no accessed bit (its `Referenced` is its `Rss`), while the kernel makes a fork child's ptes
 /// old (mm/memory.c: copy_present_pte, pte_mkold) and MADV_FREE makes them old
 /// (mm/madvise.c: madvise_free_pte_range).
-pub const KNOWN_DIFFERENCE_FIELDS: [&str; 1] = ["Referenced kB"];
+///
+/// And fault-around: a read fault on a VMA with a page cache behind it (a file, tmpfs, SysV
+/// shm, shared anonymous memory) also maps the neighbouring pages already in that cache, up to
+/// `fault_around_bytes` (64 KiB) aligned around the fault (mm/memory.c: do_read_fault →
+/// do_fault_around → filemap_map_pages); the model maps the pages touched only. Its rows are
+/// named `… (fault-around)` and are kept only while the kernel shows more, never less.
+pub const KNOWN_DIFFERENCE_FIELDS: [&str; 2] = ["Referenced kB", "(fault-around)"];
+
+/// Residency fields that fault-around can raise on the kernel: clean pages mapped from the page
+/// cache count in Rss and Pss only (dirty, anonymous and lazy-free counts are the model's).
+const FAULT_AROUND_FIELDS: [&str; 2] = ["Rss", "Pss"];
 
 /// Whether a row's field is a known difference.
 pub fn is_known_difference(field: &str) -> bool {
@@ -188,6 +198,9 @@ pub struct VmaShape {
     pub vm_flags: String,
     /// Starts where the previous scenario VMA ends.
     pub adjacent: bool,
+    /// A page cache is behind it (a file, tmpfs, SysV shm, shared anonymous memory: maps shows
+    /// an inode or a path), so read faults fault around ([`KNOWN_DIFFERENCE_FIELDS`]).
+    pub cached: bool,
     /// [`RESIDENCY_FIELDS`] of the VMA, or `None` when only part of the kernel's VMA is the
     /// scenario's (the scenario's heap shares `[heap]` with the helper's start-up allocations):
     /// its numbers are then the helper's too and are not compared.
@@ -280,6 +293,7 @@ pub fn scenario_vmas(smaps: &[SmapsEntry], ranges: Option<&[(u64, u64)]>) -> Vec
                 sh: e.has_flag("sh"),
                 vm_flags: modelled_flags(e),
                 adjacent: prev_end == Some(a),
+                cached: e.map.inode != 0 || e.map.name.starts_with('/'),
                 residency: whole.then(|| RESIDENCY_FIELDS.map(|f| e.kb(f))),
             });
             prev_end = Some(b);
@@ -319,7 +333,15 @@ pub fn compare_layouts(
                     // The kernel's LazyFree may lag the model's by the per-CPU batch.
                     let lagging =
                         *f == "LazyFree" && b[n] <= a[n] && a[n] - b[n] <= lazyfree_lag_kb;
-                    if !lagging {
+                    // A cached VMA's clean pages may be more on the kernel by fault-around.
+                    let around = (s.cached || k.cached) && FAULT_AROUND_FIELDS.contains(f);
+                    if around && b[n] > a[n] {
+                        field(
+                            &format!("{f} kB (fault-around)"),
+                            a[n].to_string(),
+                            b[n].to_string(),
+                        );
+                    } else if !lagging {
                         field(&format!("{f} kB"), a[n].to_string(), b[n].to_string());
                     }
                 }
@@ -775,6 +797,36 @@ mod tests {
         assert_eq!(rows[0].0, "p: vma[0].LazyFree kB");
         assert!(is_known_difference("p: vma[3].Referenced kB"));
         assert!(!is_known_difference("p: vma[3].Rss kB"));
+    }
+
+    /// A file VMA's Rss and Pss may be more on the kernel (fault-around): a known row. Less is a
+    /// real difference, and so is any difference of an anonymous VMA.
+    #[test]
+    fn fault_around_is_known_for_cached_vmas_only_and_only_upwards() {
+        let text = |name: &str, inode: u64, rss: u64| {
+            format!("10000-30000 r--p 00000000 fe:00 {inode} {name}\nRss: {rss} kB\nPss: {rss} kB\nVmFlags: rd mr mw me \n")
+        };
+        let shape = |t: String| scenario_vmas(&procfs_parse::parse_smaps(&t).unwrap(), None);
+        let (sim, kernel) = (shape(text("/tmp/f", 7, 232)), shape(text("/tmp/f", 7, 316)));
+        assert!(sim[0].cached);
+        let rows = compare_layouts("p", &sim, &kernel, 0);
+        let fields: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "p: vma[0].Rss kB (fault-around)",
+                "p: vma[0].Pss kB (fault-around)"
+            ]
+        );
+        assert!(rows.iter().all(|r| is_known_difference(&r.0)));
+        // The kernel with fewer pages than the model: not fault-around.
+        let rows = compare_layouts("p", &kernel, &sim, 0);
+        assert!(rows.iter().all(|r| !is_known_difference(&r.0)), "{rows:?}");
+        // Anonymous memory has no page cache to fault around in.
+        let (a, b) = (shape(text("", 0, 232)), shape(text("", 0, 316)));
+        assert!(!a[0].cached);
+        let rows = compare_layouts("p", &a, &b, 0);
+        assert!(!rows.is_empty() && rows.iter().all(|r| !is_known_difference(&r.0)));
     }
 
     #[test]

@@ -11,6 +11,7 @@
 
 pub mod check;
 pub mod host;
+pub mod marker;
 pub mod protocol;
 
 #[cfg(target_os = "linux")]

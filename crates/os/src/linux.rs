@@ -1274,20 +1274,38 @@ impl RealMachine {
         let Some(p) = self.procs.get(proc).filter(|p| p.alive) else {
             return Ok(None);
         };
-        let read = |file: &str| {
+        // A helper that died without the backend seeing it (its /proc directory is gone) is
+        // reported as not alive, so the check shows a `state` row instead of stopping. (Seen
+        // once in a sweep of 30 seeds: `read /proc/PID/smaps: No such file or directory`.)
+        let read = |file: &str| -> Result<Option<String>, BackendError> {
             let path = PathBuf::from(format!("/proc/{}/{file}", p.pid));
-            std::fs::read_to_string(&path).map_err(|e| BackendError::os("read", &path, e))
+            match std::fs::read_to_string(&path) {
+                Ok(t) => Ok(Some(t)),
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::NotFound
+                        || e.raw_os_error() == Some(libc::ESRCH) =>
+                {
+                    Ok(None)
+                }
+                Err(e) => Err(BackendError::os("read", &path, e)),
+            }
         };
         let parse_err = |file: &str, e: procfs_parse::ParseError| {
             BackendError::Parse(format!("/proc/{}/{file}: {e}", p.pid))
         };
-        let smaps =
-            procfs_parse::parse_smaps(&read("smaps")?).map_err(|e| parse_err("smaps", e))?;
-        let maps = procfs_parse::parse_maps(&read("maps")?).map_err(|e| parse_err("maps", e))?;
-        let status =
-            procfs_parse::parse_status(&read("status")?).map_err(|e| parse_err("status", e))?;
-        let oom_score = procfs_parse::parse_oom_score(&read("oom_score")?)
-            .map_err(|e| parse_err("oom_score", e))?;
+        let (Some(smaps), Some(maps), Some(status), Some(oom_score)) = (
+            read("smaps")?,
+            read("maps")?,
+            read("status")?,
+            read("oom_score")?,
+        ) else {
+            return Ok(None);
+        };
+        let smaps = procfs_parse::parse_smaps(&smaps).map_err(|e| parse_err("smaps", e))?;
+        let maps = procfs_parse::parse_maps(&maps).map_err(|e| parse_err("maps", e))?;
+        let status = procfs_parse::parse_status(&status).map_err(|e| parse_err("status", e))?;
+        let oom_score =
+            procfs_parse::parse_oom_score(&oom_score).map_err(|e| parse_err("oom_score", e))?;
         Ok(Some(ProcObservation {
             pid: p.pid as u32,
             maps,

@@ -90,7 +90,7 @@ fn the_harness_fails_when_the_simulator_is_wrong() {
         return;
     };
     let s = parse(&fork_case("", "")).unwrap();
-    let before = sysctls_now();
+    let before = host_sysctls();
     let MachineConfig::Linux(host) = host_config().unwrap();
     // A wrong host reading: swap of twice RAM (relative sizes use RAM only, so every mapping has
     // the same size on both sides), so the simulator lets the 120 %-of-RAM VMA fork.
@@ -221,7 +221,7 @@ type Starts = Vec<(String, u64)>;
 /// simulator given the host's configuration, after `text`'s operations.
 fn starts(text: &str, proc: &str) -> (Starts, Starts) {
     let s = parse(text).expect("the case parses");
-    let before = sysctls_now();
+    let before = host_sysctls();
     let MachineConfig::Linux(host) = host_config().unwrap();
     let cfg = vmlab_os::check::sim_config_for(&s, &MachineConfig::Linux(host.clone()));
     let mut sim = vmlab_core::machine::Machine::boot(&cfg);
@@ -348,7 +348,7 @@ fn the_fork_of_thp_aligned_mappings_agrees() {
     // Before 6.7 there is no alignment: the simulator configured as 6.6 merges the first
     // scenario's four mappings and refuses its fork, which this kernel grants.
     let s = parse(&text).unwrap();
-    let before = sysctls_now();
+    let before = host_sysctls();
     let mut old = vmlab_os::check::sim_config_for(&s, &MachineConfig::Linux(host));
     let MachineConfig::Linux(c) = &mut old;
     c.kernel = vmlab_core::kernel::KernelVersion::new(6, 6);
@@ -397,7 +397,7 @@ fn helpers_are_visible_while_the_machine_lives_and_gone_after() {
         return;
     };
     let MachineConfig::Linux(host) = host_config().unwrap();
-    let before = sysctls_now();
+    let before = host_sysctls();
     let mut m = real_machine(&host, &before);
     let token = m.token().to_string();
     let s = parse("machine linux ram=1GiB\nspawn app\napp fork kid\nkid fork grandkid\napp exit\n")
@@ -416,7 +416,7 @@ fn helpers_are_visible_while_the_machine_lives_and_gone_after() {
     assert!(m.observe("app").unwrap().is_none());
     drop(m);
     assert_eq!(vmlab_os::leftover_helpers(&token), Vec::<u32>::new());
-    assert_eq!(sysctls_now(), before);
+    assert_eq!(host_sysctls(), before);
 }
 
 #[cfg(target_os = "linux")]
@@ -426,7 +426,7 @@ fn the_sysctl_guard_restores_on_panic() {
         return;
     };
     // max_map_count is harmless to change for a moment; take the real-case lock like a machine
-    // (and read the sysctls under it directly: `sysctls_now` would take it a second time).
+    // (and read the sysctls under it directly: `host_sysctls` would take it a second time).
     let _lock = vmlab_os::RealLock::acquire().unwrap();
     let host = current_sysctls().unwrap();
     let mut want = host.clone();
@@ -503,7 +503,7 @@ fn the_harness_fails_with_a_pre_5_2_simulator() {
          app mmap big 99.9%ram rw private anon\n",
     )
     .unwrap();
-    let before = sysctls_now();
+    let before = host_sysctls();
     let MachineConfig::Linux(host) = host_config().unwrap();
     let mut old = vmlab_os::check::sim_config_for(&s, &MachineConfig::Linux(host));
     let MachineConfig::Linux(c) = &mut old;
@@ -764,7 +764,7 @@ fn finish_reports_what_is_left_behind() {
     let MachineConfig::Linux(host) = host_config().unwrap();
     let opts = RealOptions {
         helper: helper(),
-        sysctls: sysctls_now(),
+        sysctls: host_sysctls(),
         ram_bytes: host.ram_bytes,
         swap_bytes: host.swap_bytes,
         touch_limit_bytes: vmlab_os::DEFAULT_TOUCH_LIMIT_BYTES,
