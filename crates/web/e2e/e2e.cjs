@@ -40,6 +40,15 @@ async function stepToFork(page, max = 80) {
 }
 
 // A new document load (a URL that differs only in its fragment would not reload the app).
+// Screenshots of the page at 1440×900 and 1280×720 (target/e2e/NAME-WxH.png), back to 1440×900.
+async function shots(page, dir, name) {
+  for (const [w, h] of [[1440, 900], [1280, 720]]) {
+    await page.setViewportSize({ width: w, height: h });
+    await page.screenshot({ path: path.join(dir, `${name}-${w}x${h}.png`) });
+  }
+  await page.setViewportSize({ width: 1440, height: 900 });
+}
+
 async function fresh(page, url) {
   await page.goto('about:blank');
   await page.goto(url);
@@ -175,6 +184,12 @@ async function fresh(page, url) {
     await fresh(op, shareUrl);
     await ready(op);
     check((await ownCount()) === 2, 'the same link opened twice makes no duplicate', `${await ownCount()} own`);
+    // A link pasted into the same tab changes only the fragment: it opens too, without a reload.
+    await op.click('#own .own-entry:first-child .own-open');
+    await op.waitForTimeout(100);
+    await op.evaluate((h) => { location.hash = h; }, shareUrl.slice(shareUrl.indexOf('#')));
+    await op.waitForFunction((t) => document.querySelector('#scenario').value === t, sharedText, { timeout: 5000 }).catch(() => {});
+    check((await op.inputValue('#scenario')) === sharedText && (await ownCount()) === 2, 'a link pasted into the same tab opens it, without a duplicate');
 
     // 10. An import becomes an own scenario; a binary file is refused with a message and changes nothing.
     const imported = 'machine linux ram=4GiB\nspawn a\na mmap x 1MiB rw private anon\n';
@@ -190,12 +205,12 @@ async function fresh(page, url) {
     await op.setInputFiles('.editor input[type=file]', { name: 'latin1.vmlab', mimeType: 'text/plain', buffer: Buffer.from([0x73, 0x70, 0x61, 0x77, 0x6e, 0x20, 0xe9, 0x0a]) });
     await op.waitForTimeout(300);
     check(/not UTF-8/.test(await op.innerText('#notice')) && (await ownCount()) === before, 'a file that is not UTF-8 is refused too');
-    await op.screenshot({ path: path.join(out, 'own-refused-binary-1440x900.png') });
+    await shots(op, out, 'own-refused-binary');
 
     // 11. Delete asks first and can be undone.
     await op.click('#own .own-entry[data-name="mine"] .own-delete');
     check((await ownCount()) === before && (await op.isVisible('.own-delete-yes')), 'delete asks first');
-    await op.screenshot({ path: path.join(out, 'own-delete-asks-1440x900.png') });
+    await shots(op, out, 'own-delete-asks');
     await op.click('.own-delete-yes');
     await op.waitForTimeout(100);
     check((await ownCount()) === before - 1 && (await op.isVisible('#undo-delete')), 'delete removes it and offers undo');
@@ -228,11 +243,7 @@ async function fresh(page, url) {
     check(await op.$eval('#now', (e) => e.classList.contains('failed')), 'the explanation is styled as an error');
     const summary = await op.innerText('#checks-summary');
     check(summary === 'Expectations: 2 of 3 hold, 1 never ran', 'the expectations summary counts what never ran', summary);
-    for (const [w, h] of [[1440, 900], [1280, 720]]) {
-      await op.setViewportSize({ width: w, height: h });
-      await op.screenshot({ path: path.join(out, `stopped-${w}x${h}.png`) });
-    }
-    await op.setViewportSize({ width: 1440, height: 900 });
+    await shots(op, out, 'stopped');
 
     // 14. Editing keeps your place.
     const four = 'machine linux ram=4GiB\nspawn a\na mmap x 1MiB rw private anon\na write x\nspawn b\n';
@@ -271,7 +282,7 @@ async function fresh(page, url) {
     await fresh(op, base);
     await op.keyboard.press('Tab');
     check(await op.evaluate(() => document.activeElement.id === 'skip-picture'), 'the first Tab stop is the skip link');
-    await op.screenshot({ path: path.join(out, 'skip-link-1440x900.png') });
+    await shots(op, out, 'skip-link');
     await op.keyboard.press('Enter');
     await op.waitForTimeout(80);
     check(await op.evaluate(() => document.activeElement.id === 'picture'), 'the skip link moves focus to the picture');

@@ -55,6 +55,8 @@ pub enum Msg {
     Delete(String),
     UndoDelete,
     SkipToPicture,
+    /// The fragment changed without a reload (a link pasted into the same tab).
+    HashChanged,
     Export,
     DismissNotice,
     Resized,
@@ -160,6 +162,7 @@ pub struct App {
     shared_text: (String, String),
     _keys: Option<Closure<dyn FnMut(web_sys::KeyboardEvent)>>,
     _resize: Option<Closure<dyn FnMut()>>,
+    _hash: Option<Closure<dyn FnMut()>>,
 }
 
 fn window() -> Option<web_sys::Window> {
@@ -518,6 +521,12 @@ impl Component for App {
         if let Some(w) = window() {
             let _ = w.add_event_listener_with_callback("resize", resize.as_ref().unchecked_ref());
         }
+        // replace_state (after every change) fires no hashchange: only a link typed or pasted does.
+        let hash_link = ctx.link().clone();
+        let hash = Closure::<dyn FnMut()>::new(move || hash_link.send_message(Msg::HashChanged));
+        if let Some(w) = window() {
+            let _ = w.add_event_listener_with_callback("hashchange", hash.as_ref().unchecked_ref());
+        }
         let mut app = App {
             cb: Callbacks::new(ctx.link()),
             lab,
@@ -543,6 +552,7 @@ impl Component for App {
             shared_text: (String::new(), String::new()),
             _keys: Some(keys),
             _resize: Some(resize),
+            _hash: Some(hash),
         };
         if let Some(sh) = shared {
             app.source = app.source_of_shared(&sh.text, sh.seed);
@@ -721,6 +731,28 @@ impl Component for App {
             Msg::Resized => {
                 self.canvas_width = None;
                 self.chart_drawn = None;
+            }
+            Msg::HashChanged => {
+                let fragment = window()
+                    .and_then(|w| w.location().hash().ok())
+                    .unwrap_or_default();
+                match crate::share::decode(&fragment) {
+                    Ok(Some(sh)) if sh.text != self.lab.text => {
+                        self.stop();
+                        self.source = self.source_of_shared(&sh.text, sh.seed);
+                        let seed = match self.source {
+                            Source::Random(seed) => Some(seed),
+                            _ => None,
+                        };
+                        self.lab.open(sh.text, seed);
+                        self.lab.jump(sh.step);
+                    }
+                    Ok(Some(sh)) => self.lab.jump(sh.step),
+                    Ok(None) => return false,
+                    Err(why) => {
+                        self.lab.notice = Some(format!("This link could not be opened: {why}."))
+                    }
+                }
             }
         }
         let t = now_ms();
