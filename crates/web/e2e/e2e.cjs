@@ -39,6 +39,23 @@ async function stepToFork(page, max = 80) {
   return false;
 }
 
+// Reads the own-scenario document (crates/web/src/store.rs): `vmlab-store N`, then tab-separated
+// records with \\ \n \t \r escaped.
+function parseStore(doc) {
+  const lines = (doc || '').split('\n');
+  const m = /^vmlab-store (\d+)$/.exec(lines[0]);
+  if (!m) return { own: [] };
+  const un = (f) => f.replace(/\\(.)/g, (_, c) => ({ n: '\n', t: '\t', r: '\r', '\\': '\\' })[c]);
+  const s = { version: Number(m[1]), own: [] };
+  for (const l of lines.slice(1)) {
+    if (!l) continue;
+    const f = l.split('\t').map(un);
+    if (f[0] === 'own') s.own.push({ name: f[1], text: f[2] });
+    else if (f[0] === 'current') s.current = f[1];
+  }
+  return s;
+}
+
 // A new document load (a URL that differs only in its fragment would not reload the app).
 // Screenshots of the page at 1440×900 and 1280×720 (target/e2e/NAME-WxH.png), back to 1440×900.
 async function shots(page, dir, name) {
@@ -153,7 +170,7 @@ async function fresh(page, url) {
     const other = await op.inputValue('#scenario');
     check(other !== mine && other !== libText, 'a library click opens the library entry');
     check((await ownCount()) === 1, 'a library click keeps the own scenario');
-    const stored = await op.evaluate(() => JSON.parse(localStorage.getItem('vmlab.store') || '{}'));
+    const stored = parseStore(await op.evaluate(() => localStorage.getItem('vmlab.store')));
     check(stored.version === 1 && (stored.own || []).some((o) => o.text === mine), 'the own scenario is in localStorage (schema version 1)', JSON.stringify(stored).slice(0, 120));
     await op.click('#own .own-open');
     await op.waitForTimeout(150);
@@ -177,7 +194,7 @@ async function fresh(page, url) {
     const shareUrl = sp.url();
     await sharer.close();
     await fresh(op, shareUrl);
-    const stored2 = await op.evaluate(() => JSON.parse(localStorage.getItem('vmlab.store') || '{}'));
+    const stored2 = parseStore(await op.evaluate(() => localStorage.getItem('vmlab.store')));
     check((await op.inputValue('#scenario')) === sharedText, 'a share link opens its text');
     check((await ownCount()) === 2 && stored2.own.some((o) => o.text === mine) && stored2.own.some((o) => o.text === sharedText),
       'a share link becomes a new own scenario and the existing one is untouched', JSON.stringify(await ownNames()));
@@ -217,7 +234,7 @@ async function fresh(page, url) {
     await op.click('#undo-delete');
     await op.waitForTimeout(100);
     check((await ownCount()) === before && (await ownNames()).includes('mine'), 'undo brings it back');
-    const stored3 = await op.evaluate(() => JSON.parse(localStorage.getItem('vmlab.store')));
+    const stored3 = parseStore(await op.evaluate(() => localStorage.getItem('vmlab.store')));
     check(stored3.own.some((o) => o.name === 'mine' && o.text === imported), 'the undone delete is saved');
 
     // 12. The old single-slot storage becomes an own scenario on first load.

@@ -239,7 +239,7 @@ impl App {
         let r = storage()
             .ok_or_else(|| "this browser gives the page no storage".to_string())
             .and_then(|s| {
-                s.set_item(store::KEY, &self.store.to_json())
+                s.set_item(store::KEY, &self.store.to_text())
                     .map_err(|e| format!("{e:?}"))
             });
         if let Err(e) = r {

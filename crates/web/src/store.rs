@@ -6,8 +6,11 @@
 //! links become own scenarios too, except that a text identical to an existing own scenario opens
 //! that one (so a reload, whose URL carries the text, or the same link twice, makes no duplicate).
 //! Delete keeps the scenario in `trash` until the next delete, so it can be undone.
-
-use serde::{Deserialize, Serialize};
+//!
+//! The document is a few lines of text, not JSON: serde_json's parser would add about 40 KB
+//! (gzipped) to the wasm, and the schema is flat. Line 1 is `vmlab-store VERSION`; then one
+//! record per line, fields separated by tabs, each field escaped (`\\`, `\n`, `\t`, `\r`):
+//! `own NAME TEXT`, `current NAME`, `trash INDEX NAME TEXT`.
 
 /// The localStorage key of the document, and the version of its schema.
 pub const KEY: &str = "vmlab.store";
@@ -15,13 +18,13 @@ pub const VERSION: u32 = 1;
 /// The single-slot storage of earlier builds: its text becomes an own scenario on first load.
 pub const LEGACY_KEY: &str = "vmlab.scenario";
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Own {
     pub name: String,
     pub text: String,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Store {
     pub version: u32,
     pub own: Vec<Own>,
@@ -41,8 +44,8 @@ impl Store {
         is_library: impl Fn(&str) -> bool,
     ) -> Store {
         let mut store = match doc {
-            Some(d) => match serde_json::from_str::<Store>(d) {
-                Ok(s) if s.version <= VERSION => s,
+            Some(d) => match Store::from_text(d) {
+                Some(s) if s.version <= VERSION => s,
                 // A newer or damaged document: keep its raw text so nothing is lost.
                 _ => {
                     let mut s = Store::default();
@@ -63,8 +66,54 @@ impl Store {
         store
     }
 
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+    /// The stored form (see the module comment).
+    pub fn to_text(&self) -> String {
+        let mut out = format!("vmlab-store {}\n", self.version);
+        for o in &self.own {
+            out.push_str(&format!("own\t{}\t{}\n", escape(&o.name), escape(&o.text)));
+        }
+        if let Some(c) = &self.current {
+            out.push_str(&format!("current\t{}\n", escape(c)));
+        }
+        if let Some((i, o)) = &self.trash {
+            out.push_str(&format!(
+                "trash\t{i}\t{}\t{}\n",
+                escape(&o.name),
+                escape(&o.text)
+            ));
+        }
+        out
+    }
+
+    /// Reads the stored form; None if it is not one (a line it does not know included).
+    pub fn from_text(doc: &str) -> Option<Store> {
+        let mut lines = doc.lines();
+        let version = lines.next()?.strip_prefix("vmlab-store ")?.parse().ok()?;
+        let mut s = Store {
+            version,
+            ..Store::default()
+        };
+        for line in lines.filter(|l| !l.is_empty()) {
+            let f: Vec<String> = line.split('\t').map(unescape).collect::<Option<_>>()?;
+            match f.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+                ["own", name, text] => s.own.push(Own {
+                    name: name.into(),
+                    text: text.into(),
+                }),
+                ["current", name] => s.current = Some(name.into()),
+                ["trash", i, name, text] => {
+                    s.trash = Some((
+                        i.parse().ok()?,
+                        Own {
+                            name: name.into(),
+                            text: text.into(),
+                        },
+                    ))
+                }
+                _ => return None,
+            }
+        }
+        Some(s)
     }
 
     pub fn get(&self, name: &str) -> Option<&Own> {
@@ -144,6 +193,39 @@ impl Store {
     }
 }
 
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn unescape(s: &str) -> Option<String> {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        out.push(match chars.next()? {
+            '\\' => '\\',
+            'n' => '\n',
+            't' => '\t',
+            'r' => '\r',
+            _ => return None,
+        });
+    }
+    Some(out)
+}
+
 /// The text of an imported file, or why it is refused: a scenario is UTF-8 text with no NUL byte.
 pub fn file_text(file_name: &str, bytes: &[u8]) -> Result<String, String> {
     if let Some(i) = bytes.iter().position(|b| *b == 0) {
@@ -205,14 +287,22 @@ mod tests {
             .is_empty());
         assert!(Store::load(None, Some("  \n"), |_| false).own.is_empty());
         // Once the document exists the legacy slot is not read again.
-        let doc = Store::default().to_json();
+        let doc = Store::default().to_text();
         assert!(Store::load(Some(&doc), Some("x"), |_| false).own.is_empty());
     }
 
     #[test]
     fn a_damaged_document_is_kept_not_dropped() {
-        let s = Store::load(Some("{not json"), None, |_| false);
-        assert_eq!(s.own[0].text, "{not json");
+        let s = Store::load(Some("{not a store"), None, |_| false);
+        assert_eq!(s.own[0].text, "{not a store");
+        // A newer version is not read as this one, and not dropped either.
+        let newer = "vmlab-store 9\nown\ta\tb\n";
+        assert_eq!(Store::load(Some(newer), None, |_| false).own[0].text, newer);
+        assert_eq!(
+            Store::from_text("vmlab-store 1\nown\ta\\q\tb\n"),
+            None,
+            "a bad escape"
+        );
     }
 
     #[test]
@@ -223,9 +313,23 @@ mod tests {
         assert_eq!(s.adopt("Shared", "a"), "Fork (edited)");
         assert_eq!(s.adopt("Shared", "c"), "Shared");
         assert_eq!(s.own.len(), 3);
-        assert!(s.set_text("Shared", "d"));
+        assert!(s.set_text("Shared", "d\\n\ttab\r\n\\ new\nline"));
         assert!(!s.set_text("missing", "d"));
-        let back = Store::load(Some(&s.to_json()), None, |_| false);
+        s.current = Some("we\tird\nname".into());
+        s.trash = Some((
+            1,
+            Own {
+                name: "x".into(),
+                text: "y\n".into(),
+            },
+        ));
+        assert_eq!(
+            s.to_text().lines().count(),
+            6,
+            "one line per record: {}",
+            s.to_text()
+        );
+        let back = Store::load(Some(&s.to_text()), None, |_| false);
         assert_eq!(back, s);
     }
 
