@@ -220,9 +220,9 @@ impl Lab {
     }
 
     /// Replaces the text (typing) and replays, keeping the student's place: an edit after the
-    /// current step's line keeps the step; an edit at or before it moves to the last step whose
-    /// line is before the first changed line (step 0 if none is). The first changed line is the
-    /// first line (1-based) where the old and the new text differ.
+    /// current step's line keeps the step; an edit at or before it moves to the last step before
+    /// the first step whose line is at or after the first changed line (step 0 if there is none).
+    /// The first changed line is the first line (1-based) where the old and the new text differ.
     pub fn edit(&mut self, text: String) {
         let edited = first_changed_line(&self.text, &text);
         let current_line = self
@@ -235,8 +235,14 @@ impl Lab {
         self.sim = engine::load(&self.text);
         if let (Some(edited), Some(line), Ok(sim)) = (edited, current_line, &self.sim) {
             if edited <= line {
-                // Steps are in line order: count those wholly before the edit.
-                self.cursor = sim.run.steps.partition_point(|s| s.line < edited) as u32;
+                // The steps before the first one whose line is at or after the edit (a `repeat`
+                // block's steps revisit lines, so they are not sorted by line: scan, don't bisect).
+                self.cursor = sim
+                    .run
+                    .steps
+                    .iter()
+                    .position(|s| s.line >= edited)
+                    .unwrap_or(sim.run.steps.len()) as u32;
             }
         }
         self.cursor = self.cursor.min(self.steps());
