@@ -3,6 +3,11 @@
 // the scenario to add `noreserve` and sees the fork succeed, reloads through the share URL and gets
 // the same state, checks that a damaged link shows a message and the library, and saves a
 // screenshot under target/e2e/.
+//
+// Then (issue 8): own work survives a library click, a reload, an import (a binary file is
+// refused) and a share link; delete asks first and can be undone; the old single-slot storage is
+// migrated; a run that stops early says so; editing keeps the step; the keyboard rules hold; and
+// screenshots at 1440×900 and 1280×720 of those states.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -32,6 +37,39 @@ async function stepToFork(page, max = 80) {
     if ((await stepNo(page)) === before) return false;
   }
   return false;
+}
+
+// Reads the own-scenario document (crates/web/src/store.rs): `vmlab-store N`, then tab-separated
+// records with \\ \n \t \r escaped.
+function parseStore(doc) {
+  const lines = (doc || '').split('\n');
+  const m = /^vmlab-store (\d+)$/.exec(lines[0]);
+  if (!m) return { own: [] };
+  const un = (f) => f.replace(/\\(.)/g, (_, c) => ({ n: '\n', t: '\t', r: '\r', '\\': '\\' })[c]);
+  const s = { version: Number(m[1]), own: [] };
+  for (const l of lines.slice(1)) {
+    if (!l) continue;
+    const f = l.split('\t').map(un);
+    if (f[0] === 'own') s.own.push({ name: f[1], text: f[2] });
+    else if (f[0] === 'current') s.current = f[1];
+  }
+  return s;
+}
+
+// A new document load (a URL that differs only in its fragment would not reload the app).
+// Screenshots of the page at 1440×900 and 1280×720 (target/e2e/NAME-WxH.png), back to 1440×900.
+async function shots(page, dir, name) {
+  for (const [w, h] of [[1440, 900], [1280, 720]]) {
+    await page.setViewportSize({ width: w, height: h });
+    await page.screenshot({ path: path.join(dir, `${name}-${w}x${h}.png`) });
+  }
+  await page.setViewportSize({ width: 1440, height: 900 });
+}
+
+async function fresh(page, url) {
+  await page.goto('about:blank');
+  await page.goto(url);
+  await ready(page);
 }
 
 (async () => {
@@ -84,7 +122,11 @@ async function stepToFork(page, max = 80) {
     await page.fill('#scenario', edited);
     await page.waitForFunction(() => document.querySelectorAll('#diagnostics .diag:not(.run-error)').length === 0, null, { timeout: 5000 }).catch(() => {});
     await page.click('body', { position: { x: 5, y: 5 } });
-    await page.keyboard.press('ArrowRight');
+    // Editing keeps your place (issue 8): the edit is before the current step, so the cursor moved
+    // back to the last step before the edited line; step forward to the fork again.
+    const movedTo = await stepNo(page);
+    check(movedTo < forkStep - 1, 'an edit before the current step moves the cursor before the edited line', `at ${movedTo}`);
+    for (let i = 0; i < 80 && (await stepNo(page)) < forkStep; i++) await page.keyboard.press('ArrowRight');
     await page.waitForTimeout(100);
     const after = await currentStep(page);
     check((await stepNo(page)) === forkStep && / fork /.test(after.split('\n')[0]) && /→ ok/.test(after.split('\n')[0]), 'after the edit the same fork succeeds', after.slice(0, 200));
@@ -107,6 +149,181 @@ async function stepToFork(page, max = 80) {
     await ready(page3);
     check(await page3.isVisible('#notice'), 'a truncated link shows a message');
     check(await page3.isVisible('.library'), 'a truncated link still shows the library');
+
+
+    // 7. Own work survives a library click.
+    const own = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const op = await own.newPage();
+    op.on('pageerror', (e) => errors.push(String(e)));
+    await op.goto(base);
+    await ready(op);
+    const ownCount = async (p = op) => (await p.$$('#own .own-entry')).length;
+    const ownNames = async (p = op) => p.$$eval('#own .own-entry', (els) => els.map((e) => e.dataset.name));
+    const libText = await op.inputValue('#scenario');
+    const mine = libText + '\n# my own note\n';
+    await op.fill('#scenario', mine);
+    await op.waitForFunction(() => document.querySelectorAll('#own .own-entry').length === 1, null, { timeout: 5000 }).catch(() => {});
+    const names1 = await ownNames();
+    check(names1.length === 1 && / \(edited\)$/.test(names1[0]), 'an edit of a library scenario becomes a new own scenario "<title> (edited)"', JSON.stringify(names1));
+    await op.$eval('.entry-open:not([data-file*="merge"])', (b) => b.click());
+    await op.waitForTimeout(150);
+    const other = await op.inputValue('#scenario');
+    check(other !== mine && other !== libText, 'a library click opens the library entry');
+    check((await ownCount()) === 1, 'a library click keeps the own scenario');
+    const stored = parseStore(await op.evaluate(() => localStorage.getItem('vmlab.store')));
+    check(stored.version === 1 && (stored.own || []).some((o) => o.text === mine), 'the own scenario is in localStorage (schema version 1)', JSON.stringify(stored).slice(0, 120));
+    await op.click('#own .own-open');
+    await op.waitForTimeout(150);
+    check((await op.inputValue('#scenario')) === mine, 'opening the own scenario gives back its text');
+
+    // 8. A reload (the URL carries the text) and a plain visit both reopen it, without a duplicate.
+    await op.reload();
+    await ready(op);
+    check((await op.inputValue('#scenario')) === mine && (await ownCount()) === 1, 'a reload keeps the own scenario and makes no duplicate', `${await ownCount()} own`);
+    await fresh(op, base);
+    check((await op.inputValue('#scenario')) === mine, 'a visit without a link reopens the last own scenario');
+
+    // 9. A share link opens as a new own scenario, never over an existing one; twice makes one.
+    const sharer = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const sp = await sharer.newPage();
+    await sp.goto(base);
+    await ready(sp);
+    const sharedText = (await sp.inputValue('#scenario')) + '\n# shared by a friend\n';
+    await sp.fill('#scenario', sharedText);
+    await sp.waitForTimeout(150);
+    const shareUrl = sp.url();
+    await sharer.close();
+    await fresh(op, shareUrl);
+    const stored2 = parseStore(await op.evaluate(() => localStorage.getItem('vmlab.store')));
+    check((await op.inputValue('#scenario')) === sharedText, 'a share link opens its text');
+    check((await ownCount()) === 2 && stored2.own.some((o) => o.text === mine) && stored2.own.some((o) => o.text === sharedText),
+      'a share link becomes a new own scenario and the existing one is untouched', JSON.stringify(await ownNames()));
+    await fresh(op, shareUrl);
+    await ready(op);
+    check((await ownCount()) === 2, 'the same link opened twice makes no duplicate', `${await ownCount()} own`);
+    // A link pasted into the same tab changes only the fragment: it opens too, without a reload.
+    await op.click('#own .own-entry:first-child .own-open');
+    await op.waitForTimeout(100);
+    await op.evaluate((h) => { location.hash = h; }, shareUrl.slice(shareUrl.indexOf('#')));
+    await op.waitForFunction((t) => document.querySelector('#scenario').value === t, sharedText, { timeout: 5000 }).catch(() => {});
+    check((await op.inputValue('#scenario')) === sharedText && (await ownCount()) === 2, 'a link pasted into the same tab opens it, without a duplicate');
+
+    // 10. An import becomes an own scenario; a binary file is refused with a message and changes nothing.
+    const imported = 'machine linux ram=4GiB\nspawn a\na mmap x 1MiB rw private anon\n';
+    await op.setInputFiles('.editor input[type=file]', { name: 'mine.vmlab', mimeType: 'text/plain', buffer: Buffer.from(imported) });
+    await op.waitForFunction((t) => document.querySelector('#scenario').value === t, imported, { timeout: 5000 }).catch(() => {});
+    check((await op.inputValue('#scenario')) === imported && (await ownNames()).includes('mine'), 'an imported file opens as the own scenario "mine"', JSON.stringify(await ownNames()));
+    const before = await ownCount();
+    await op.setInputFiles('.editor input[type=file]', { name: 'picture.png', mimeType: 'image/png', buffer: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]) });
+    await op.waitForSelector('#notice', { timeout: 5000 }).catch(() => {});
+    const notice = (await op.$('#notice')) ? await op.innerText('#notice') : '';
+    check(/not a text file/.test(notice), 'a binary file is refused with a message', notice);
+    check((await op.inputValue('#scenario')) === imported && (await ownCount()) === before, 'a refused file changes nothing');
+    await op.setInputFiles('.editor input[type=file]', { name: 'latin1.vmlab', mimeType: 'text/plain', buffer: Buffer.from([0x73, 0x70, 0x61, 0x77, 0x6e, 0x20, 0xe9, 0x0a]) });
+    await op.waitForTimeout(300);
+    check(/not UTF-8/.test(await op.innerText('#notice')) && (await ownCount()) === before, 'a file that is not UTF-8 is refused too');
+    await shots(op, out, 'own-refused-binary');
+
+    // 11. Delete asks first and can be undone.
+    await op.click('#own .own-entry[data-name="mine"] .own-delete');
+    check((await ownCount()) === before && (await op.isVisible('.own-delete-yes')), 'delete asks first');
+    await shots(op, out, 'own-delete-asks');
+    await op.click('.own-delete-yes');
+    await op.waitForTimeout(100);
+    check((await ownCount()) === before - 1 && (await op.isVisible('#undo-delete')), 'delete removes it and offers undo');
+    await op.click('#undo-delete');
+    await op.waitForTimeout(100);
+    check((await ownCount()) === before && (await ownNames()).includes('mine'), 'undo brings it back');
+    const stored3 = parseStore(await op.evaluate(() => localStorage.getItem('vmlab.store')));
+    check(stored3.own.some((o) => o.name === 'mine' && o.text === imported), 'the undone delete is saved');
+
+    // 12. The old single-slot storage becomes an own scenario on first load.
+    const legacy = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    await legacy.addInitScript(() => { if (!localStorage.getItem('vmlab.store')) localStorage.setItem('vmlab.scenario', '# my old work\nmachine linux ram=2GiB\nspawn old\n'); });
+    const lp = await legacy.newPage();
+    await lp.goto(base);
+    await ready(lp);
+    check((await lp.inputValue('#scenario')).includes('my old work') && (await ownNames(lp)).includes('My scenario'), 'the single-slot text of earlier builds is migrated to "My scenario"', JSON.stringify(await ownNames(lp)));
+    await legacy.close();
+
+    // 13. A run that stops early says so, on the timeline and in the explanation, and counts what never ran.
+    const stops = 'machine linux ram=1GiB swap=0 overcommit=2\nspawn a\nexpect a running\na mmap m 900MiB rw private anon\na fork b\nexpect a running\nb write m\nexpect b running\n';
+    await op.fill('#scenario', stops);
+    await op.waitForTimeout(150);
+    check(await op.isVisible('#timeline-stopped') && /stopped at line 7: /.test(await op.innerText('#timeline-stopped')), 'the timeline says where the run stopped',
+      (await op.$('#timeline-stopped')) ? await op.innerText('#timeline-stopped') : 'no mark');
+    await op.click('body', { position: { x: 5, y: 5 } });
+    for (let i = 0; i < 5; i++) await op.keyboard.press('ArrowRight');
+    await op.waitForTimeout(150);
+    const nowText = (await op.$('#now-stopped')) ? await op.innerText('#now-stopped') : '';
+    check(/stopped at line 7: process `b` has no mapping named `m`/.test(nowText) && /1 expectation never ran/.test(nowText), 'the explanation says the run stopped and what never ran', nowText);
+    check(await op.$eval('#now', (e) => e.classList.contains('failed')), 'the explanation is styled as an error');
+    const summary = await op.innerText('#checks-summary');
+    check(summary === 'Expectations: 2 of 3 hold, 1 never ran', 'the expectations summary counts what never ran', summary);
+    await shots(op, out, 'stopped');
+
+    // 14. Editing keeps your place.
+    const four = 'machine linux ram=4GiB\nspawn a\na mmap x 1MiB rw private anon\na write x\nspawn b\n';
+    await op.fill('#scenario', four);
+    await op.click('body', { position: { x: 5, y: 5 } });
+    for (let i = 0; i < 3; i++) await op.keyboard.press('ArrowRight');
+    await op.waitForTimeout(100);
+    const at = await stepNo(op);
+    await op.fill('#scenario', four + 'spawn c\n');
+    await op.waitForTimeout(100);
+    check(at === 3 && (await stepNo(op)) === 3, 'an edit after the current step keeps the step', `at ${at} then ${await stepNo(op)}`);
+    await op.fill('#scenario', (four + 'spawn c\n').replace('1MiB', '2MiB'));
+    await op.waitForTimeout(100);
+    check((await stepNo(op)) === 1, 'an edit before it moves to the last step before the edited line', `at ${await stepNo(op)}`);
+
+    // 15. Keyboard: keys step only outside fields and buttons; a skip link; the Tab stops before Step.
+    await op.click('body', { position: { x: 5, y: 5 } });
+    await op.keyboard.press('ArrowRight');
+    await op.waitForTimeout(80);
+    const s0 = await stepNo(op);
+    check(s0 === 2, '→ steps when focus is on the page', `at ${s0}`);
+    await op.focus('#back');
+    await op.keyboard.press('ArrowRight');
+    await op.waitForTimeout(80);
+    check((await stepNo(op)) === s0, '→ does not step while a button has focus');
+    await op.focus('#step');
+    await op.keyboard.press(' ');
+    await op.waitForTimeout(80);
+    check((await stepNo(op)) === s0 + 1 && (await op.getAttribute('#play', 'aria-pressed')) === 'false', 'space on the Step button presses it and does not start playback');
+    await op.focus('#scenario');
+    await op.keyboard.press('ArrowLeft');
+    await op.keyboard.press(' ');
+    await op.waitForTimeout(80);
+    check((await stepNo(op)) === s0 + 1 && (await op.getAttribute('#play', 'aria-pressed')) === 'false', 'space and ← in the editor type, not step');
+    await op.fill('#scenario', four);
+    await fresh(op, base);
+    await op.keyboard.press('Tab');
+    check(await op.evaluate(() => document.activeElement.id === 'skip-picture'), 'the first Tab stop is the skip link');
+    await shots(op, out, 'skip-link');
+    await op.keyboard.press('Enter');
+    await op.waitForTimeout(80);
+    check(await op.evaluate(() => document.activeElement.id === 'picture'), 'the skip link moves focus to the picture');
+    await fresh(op, base);
+    const stops2 = [];
+    for (let i = 0; i < 80; i++) {
+      await op.keyboard.press('Tab');
+      const st = await op.evaluate(() => { const e = document.activeElement; const r = e.getBoundingClientRect();
+        return { id: e.id, tag: e.tagName, text: (e.innerText || e.value || '').slice(0, 24), x: r.left + window.scrollX, y: r.top + window.scrollY, lib: !!e.closest('.library') }; });
+      stops2.push(st);
+      if (st.id === 'step') break;
+    }
+    const before_step = stops2.length - 1;
+    console.log(`     Tab stops before Step: ${before_step} (${stops2.map((s) => s.id || s.text.trim() || s.tag).join(' | ')})`);
+    check(stops2[stops2.length - 1].id === 'step' && before_step <= 20, 'at most 20 Tab stops before Step (32 before issue 8)', `${before_step}`);
+    // Screen order: the library column top to bottom, then the main column top to bottom.
+    let ordered = true, prev = null;
+    for (const st of stops2.slice(1)) {
+      if (prev && prev.lib === st.lib && st.y + 2 < prev.y) ordered = false;
+      if (prev && !prev.lib && st.lib) ordered = false;
+      prev = st;
+    }
+    check(ordered, 'the Tab order follows the screen (library top to bottom, then the controls)');
+    await own.close();
 
     check(errors.length === 0, 'no uncaught page errors', errors.join('; '));
     console.log(`screenshots: ${out}`);

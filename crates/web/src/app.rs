@@ -18,6 +18,7 @@ use crate::library::{self as lib, Entry};
 use crate::random;
 use crate::render::pages::{self, Cell, Grid};
 use crate::state::{CompareWith, Lab};
+use crate::store::{self, Store};
 use crate::views::{RunView, SnapshotView};
 use gloo_timers::callback::Interval;
 use std::rc::Rc;
@@ -25,7 +26,6 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
-const STORAGE_KEY: &str = "vmlab.scenario";
 /// Random workloads are this many operations long.
 const RANDOM_OPS: u32 = 60;
 
@@ -47,7 +47,16 @@ pub enum Msg {
     Tab(Tab),
     Compare(Option<CompareWith>),
     Import(web_sys::File),
-    Imported(Result<String, String>),
+    /// (the file's name, its text) or why it was refused.
+    Imported(Result<(String, String), String>),
+    OpenOwn(String),
+    /// Asks to delete an own scenario (None: the question is withdrawn).
+    AskDelete(Option<String>),
+    Delete(String),
+    UndoDelete,
+    SkipToPicture,
+    /// The fragment changed without a reload (a link pasted into the same tab).
+    HashChanged,
     Export,
     DismissNotice,
     Resized,
@@ -74,6 +83,9 @@ struct Callbacks {
     unzoom: Callback<()>,
     tab: Callback<Tab>,
     compare: Callback<Option<CompareWith>>,
+    open_own: Callback<String>,
+    ask_delete: Callback<Option<String>>,
+    delete: Callback<String>,
 }
 
 impl Callbacks {
@@ -97,13 +109,33 @@ impl Callbacks {
             unzoom: link.callback(|_| Msg::Zoom(None)),
             tab: link.callback(Msg::Tab),
             compare: link.callback(Msg::Compare),
+            open_own: link.callback(Msg::OpenOwn),
+            ask_delete: link.callback(Msg::AskDelete),
+            delete: link.callback(Msg::Delete),
         }
     }
+}
+
+/// Where the text in the editor came from, which decides what an edit does to storage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Source {
+    /// An own scenario (by name): edits are saved to it.
+    Own(String),
+    /// A library entry (its title): the first edit makes a new own scenario.
+    Library(String),
+    /// A random workload from this seed: likewise.
+    Random(u64),
 }
 
 pub struct App {
     cb: Callbacks,
     lab: Lab,
+    store: Store,
+    source: Source,
+    /// The own scenario whose delete awaits a yes.
+    confirm_delete: Option<String>,
+    /// The name of the scenario just deleted, while its undo is offered.
+    deleted: Option<String>,
     entries: Vec<Entry>,
     snap: Option<SnapshotView>,
     playing: Option<Interval>,
@@ -130,6 +162,7 @@ pub struct App {
     shared_text: (String, String),
     _keys: Option<Closure<dyn FnMut(web_sys::KeyboardEvent)>>,
     _resize: Option<Closure<dyn FnMut()>>,
+    _hash: Option<Closure<dyn FnMut()>>,
 }
 
 fn window() -> Option<web_sys::Window> {
@@ -175,20 +208,73 @@ fn record(kind: &str, ms: f64) {
 }
 
 impl App {
-    /// The scenario to show when the URL carries none: the last edit, else the fork-after-merge
-    /// scenario, else the library's first, else a random workload.
-    fn default_text(entries: &[Entry]) -> String {
-        if let Some(saved) = storage().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten()) {
-            if !saved.trim().is_empty() {
-                return saved;
-            }
+    /// The scenario to show when the URL carries none: the own scenario open last, else the
+    /// fork-after-merge scenario, else the library's first, else a random workload.
+    fn default_open(entries: &[Entry], store: &Store) -> (String, Source) {
+        if let Some(o) = store.current.as_deref().and_then(|n| store.get(n)) {
+            return (o.text.clone(), Source::Own(o.name.clone()));
         }
         entries
             .iter()
             .find(|e| e.file.contains("fork") && e.file.contains("merge"))
             .or_else(|| entries.first())
-            .map(|e| e.text.to_string())
-            .unwrap_or_else(|| random::workload(1, RANDOM_OPS))
+            .map(|e| (e.text.to_string(), Source::Library(e.title.clone())))
+            .unwrap_or_else(|| (random::workload(1, RANDOM_OPS), Source::Random(1)))
+    }
+
+    /// Reads the own scenarios, migrating the single slot of earlier builds (never losing it).
+    fn load_store(entries: &[Entry]) -> Store {
+        let st = storage();
+        let get = |k: &str| st.as_ref().and_then(|s| s.get_item(k).ok().flatten());
+        let store = Store::load(
+            get(store::KEY).as_deref(),
+            get(store::LEGACY_KEY).as_deref(),
+            |t| entries.iter().any(|e| e.text == t),
+        );
+        store
+    }
+
+    /// Writes the own scenarios; a failure (storage full or blocked) is said, not swallowed.
+    fn save(&mut self) {
+        let r = storage()
+            .ok_or_else(|| "this browser gives the page no storage".to_string())
+            .and_then(|s| {
+                s.set_item(store::KEY, &self.store.to_text())
+                    .map_err(|e| format!("{e:?}"))
+            });
+        if let Err(e) = r {
+            self.lab.notice = Some(format!(
+                "Your scenarios could not be saved ({e}): export them with Export .vmlab."
+            ));
+        }
+    }
+
+    /// A text from a link: the own scenario that holds it, the library entry or random workload it
+    /// is, or a new own scenario (never over an existing one).
+    fn source_of_shared(&mut self, text: &str, seed: Option<u64>) -> Source {
+        if let Some(o) = self.store.find_text(text) {
+            return Source::Own(o.name.clone());
+        }
+        if let Some(e) = self.entries.iter().find(|e| e.text == text) {
+            return Source::Library(e.title.clone());
+        }
+        if let Some(seed) = seed.filter(|s| random::workload(*s, RANDOM_OPS) == text) {
+            return Source::Random(seed);
+        }
+        let name = self.store.adopt(&store::name_of_text(text), text);
+        self.store.current = Some(name.clone());
+        self.save();
+        Source::Own(name)
+    }
+
+    fn open_own(&mut self, name: &str) {
+        let Some(text) = self.store.get(name).map(|o| o.text.clone()) else {
+            return;
+        };
+        self.store.current = Some(name.to_string());
+        self.save();
+        self.source = Source::Own(name.to_string());
+        self.lab.open(text, None);
     }
 
     fn after_change(&mut self) {
@@ -389,17 +475,33 @@ impl Component for App {
         let fragment = window()
             .and_then(|w| w.location().hash().ok())
             .unwrap_or_default();
-        let lab = Lab::from_fragment(&fragment, &App::default_text(&entries));
+        let store = App::load_store(&entries);
+        let (fallback, fallback_source) = App::default_open(&entries, &store);
+        let shared = crate::share::decode(&fragment).ok().flatten();
+        let lab = Lab::from_fragment(&fragment, &fallback);
         let link = ctx.link().clone();
-        // ← → step, space plays; not while typing in the editor or a field.
+        // ← → step, space plays; not while focus is in a text field, the editor, a list, or on a
+        // button or link (there space and the arrows keep their own meaning).
         let keys =
             Closure::<dyn FnMut(web_sys::KeyboardEvent)>::new(move |e: web_sys::KeyboardEvent| {
-                let typing = e
+                let own_keys = e
                     .target()
-                    .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-                    .map(|el| matches!(el.tag_name().as_str(), "TEXTAREA" | "INPUT" | "SELECT"))
+                    .and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok())
+                    .map(|el| {
+                        el.is_content_editable()
+                            || matches!(
+                                el.tag_name().as_str(),
+                                "TEXTAREA"
+                                    | "INPUT"
+                                    | "SELECT"
+                                    | "BUTTON"
+                                    | "A"
+                                    | "SUMMARY"
+                                    | "LABEL"
+                            )
+                    })
                     .unwrap_or(false);
-                if typing || e.ctrl_key() || e.meta_key() || e.alt_key() {
+                if own_keys || e.ctrl_key() || e.meta_key() || e.alt_key() {
                     return;
                 }
                 let msg = match e.key().as_str() {
@@ -419,9 +521,19 @@ impl Component for App {
         if let Some(w) = window() {
             let _ = w.add_event_listener_with_callback("resize", resize.as_ref().unchecked_ref());
         }
+        // replace_state (after every change) fires no hashchange: only a link typed or pasted does.
+        let hash_link = ctx.link().clone();
+        let hash = Closure::<dyn FnMut()>::new(move || hash_link.send_message(Msg::HashChanged));
+        if let Some(w) = window() {
+            let _ = w.add_event_listener_with_callback("hashchange", hash.as_ref().unchecked_ref());
+        }
         let mut app = App {
             cb: Callbacks::new(ctx.link()),
             lab,
+            store,
+            source: fallback_source,
+            confirm_delete: None,
+            deleted: None,
             entries,
             snap: None,
             playing: None,
@@ -440,7 +552,14 @@ impl Component for App {
             shared_text: (String::new(), String::new()),
             _keys: Some(keys),
             _resize: Some(resize),
+            _hash: Some(hash),
         };
+        if let Some(sh) = shared {
+            app.source = app.source_of_shared(&sh.text, sh.seed);
+        }
+        if let Source::Random(seed) = app.source {
+            app.lab.seed = Some(seed);
+        }
         app.after_change();
         app
     }
@@ -490,17 +609,68 @@ impl Component for App {
                 }
             }
             Msg::Edit(text) => {
-                if let Some(s) = storage() {
-                    let _ = s.set_item(STORAGE_KEY, &text);
+                let saved = match &self.source {
+                    Source::Own(name) => self.store.set_text(name, &text),
+                    _ => false,
+                };
+                if !saved {
+                    // The first edit of a library or random scenario (or of an own scenario
+                    // deleted meanwhile) is a new own scenario; the original is untouched.
+                    let base = match &self.source {
+                        Source::Own(n) => n.clone(),
+                        Source::Library(title) => format!("{title} (edited)"),
+                        Source::Random(seed) => format!("Random seed {seed} (edited)"),
+                    };
+                    let name = self.store.add(&base, &text);
+                    self.source = Source::Own(name.clone());
+                    self.store.current = Some(name);
+                    self.lab.seed = None;
                 }
+                self.save();
                 self.lab.edit(text);
             }
             Msg::Open(text) => {
                 self.stop();
-                if let Some(s) = storage() {
-                    let _ = s.set_item(STORAGE_KEY, &text);
-                }
+                let title = self
+                    .entries
+                    .iter()
+                    .find(|e| e.text == text)
+                    .map(|e| e.title.clone())
+                    .unwrap_or_default();
+                self.source = Source::Library(title);
                 self.lab.open(text, None);
+            }
+            Msg::OpenOwn(name) => {
+                self.stop();
+                self.open_own(&name);
+            }
+            Msg::AskDelete(name) => self.confirm_delete = name,
+            Msg::Delete(name) => {
+                self.confirm_delete = None;
+                if self.store.delete(&name) {
+                    self.deleted = Some(name);
+                    self.save();
+                }
+            }
+            Msg::UndoDelete => {
+                if let Some(name) = self.store.undo_delete() {
+                    self.save();
+                    self.deleted = None;
+                    if matches!(&self.source, Source::Own(n) if *n == name) {
+                        self.store.current = Some(name);
+                    }
+                }
+            }
+            Msg::SkipToPicture => {
+                if let Some(el) = window()
+                    .and_then(|w| w.document())
+                    .and_then(|d| d.get_element_by_id("picture"))
+                    .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+                {
+                    let _ = el.focus();
+                    el.scroll_into_view();
+                }
+                return false;
             }
             Msg::Random(seed) => {
                 self.stop();
@@ -511,6 +681,7 @@ impl Component for App {
                         return true;
                     }
                 };
+                self.source = Source::Random(seed);
                 self.lab
                     .open(random::workload(seed, RANDOM_OPS), Some(seed));
             }
@@ -532,17 +703,24 @@ impl Component for App {
             Msg::Compare(w) => self.lab.compare(w),
             Msg::Import(file) => {
                 let link = ctx.link().clone();
+                let name = file.name();
                 wasm_bindgen_futures::spawn_local(async move {
-                    let r = wasm_bindgen_futures::JsFuture::from(file.text()).await;
-                    let r = r
-                        .ok()
-                        .and_then(|v| v.as_string())
-                        .ok_or_else(|| "the file could not be read as text".to_string());
+                    // The bytes, not `text()`: that would turn a binary file into U+FFFD soup.
+                    let r = wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await;
+                    let r = match r {
+                        Ok(buf) => store::file_text(&name, &js_sys::Uint8Array::new(&buf).to_vec())
+                            .map(|t| (name, t)),
+                        Err(_) => Err(format!("“{name}” could not be read")),
+                    };
                     link.send_message(Msg::Imported(r));
                 });
                 return false;
             }
-            Msg::Imported(Ok(text)) => self.lab.open(text, None),
+            Msg::Imported(Ok((file, text))) => {
+                self.stop();
+                let name = self.store.adopt(&store::name_of_file(&file), &text);
+                self.open_own(&name);
+            }
             Msg::Imported(Err(e)) => self.lab.notice = Some(format!("Import failed: {e}")),
             Msg::Export => {
                 if let Err(e) = self.download() {
@@ -553,6 +731,28 @@ impl Component for App {
             Msg::Resized => {
                 self.canvas_width = None;
                 self.chart_drawn = None;
+            }
+            Msg::HashChanged => {
+                let fragment = window()
+                    .and_then(|w| w.location().hash().ok())
+                    .unwrap_or_default();
+                match crate::share::decode(&fragment) {
+                    Ok(Some(sh)) if sh.text != self.lab.text => {
+                        self.stop();
+                        self.source = self.source_of_shared(&sh.text, sh.seed);
+                        let seed = match self.source {
+                            Source::Random(seed) => Some(seed),
+                            _ => None,
+                        };
+                        self.lab.open(sh.text, seed);
+                        self.lab.jump(sh.step);
+                    }
+                    Ok(Some(sh)) => self.lab.jump(sh.step),
+                    Ok(None) => return false,
+                    Err(why) => {
+                        self.lab.notice = Some(format!("This link could not be opened: {why}."))
+                    }
+                }
             }
         }
         let t = now_ms();
@@ -617,6 +817,7 @@ impl Component for App {
         };
         let out = html! {
             <div class="app" data-ready="1">
+                <a class="skip-link" href="#picture" id="skip-picture" onclick={link.callback(|e: MouseEvent| { e.prevent_default(); Msg::SkipToPicture })}>{"Skip to the picture"}</a>
                 <header class="top">
                     <h1>{"vmlab"}<span class="sub">{" — step through Linux memory accounting"}</span></h1>
                     if let Some(seed) = lab.seed { <span class="seed-badge" id="seed-badge">{format!("random seed {seed}")}</span> }
@@ -624,14 +825,23 @@ impl Component for App {
                 if let Some(n) = &lab.notice {
                     <div class="notice" role="alert" id="notice">{n.clone()}<button onclick={link.callback(|_| Msg::DismissNotice)} aria-label="dismiss">{"✕"}</button></div>
                 }
+                if let Some(name) = &self.deleted {
+                    <div class="notice" role="status" id="undo-notice">{format!("Deleted “{name}”.")}
+                        <button id="undo-delete" onclick={link.callback(|_| Msg::UndoDelete)}>{"Undo"}</button></div>
+                }
                 <div class="layout">
                     <Library entries={self.entries.clone()} current_text={lab.text.clone()} seed={lab.seed}
-                        on_open={cb.open.clone()} on_random={cb.random.clone()} />
+                        on_open={cb.open.clone()} on_random={cb.random.clone()}
+                        own={Rc::new(self.store.own.clone())} current_own={match &self.source { Source::Own(n) => Some(n.clone()), _ => None }}
+                        confirm_delete={self.confirm_delete.clone()} on_open_own={cb.open_own.clone()}
+                        on_ask_delete={cb.ask_delete.clone()} on_delete={cb.delete.clone()} />
                     <main class="main">
                         <Timeline cursor={lab.cursor} steps={lab.steps()} playing={self.playing.is_some()} speed_ms={self.speed_ms}
                             on_step={cb.step.clone()} on_back={cb.back.clone()} on_reset={cb.reset.clone()}
-                            on_play={cb.play.clone()} on_jump={cb.jump.clone()} on_speed={cb.speed.clone()} />
-                        <Now step={current.cloned()} />
+                            on_play={cb.play.clone()} on_jump={cb.jump.clone()} on_speed={cb.speed.clone()}
+                            stopped={run.stopped()} />
+                        <Now step={current.cloned()} stopped={lab.at_end().then(|| run.stopped()).flatten()}
+                            never_ran={(run.ops_total - run.steps.len() as u32, run.never_ran())} />
                         <div class="columns">
                             <div class="col">
                                 <Editor text={lab.text.clone()} diagnostics={lab.diagnostics().to_vec()} run_error={run.error.clone()}
@@ -641,7 +851,7 @@ impl Component for App {
                             <div class="col">
                                 if let Some(snap) = &self.snap {
                                     <Counters snap={snap.clone()} chart={self.chart_canvas.clone()} chart_overlay={self.chart_overlay.clone()} selected_pid={lab.selected_pid} on_select={cb.select.clone()} />
-                                    <section class="panel" aria-label="address space">
+                                    <section class="panel" aria-label="address space" id="picture" tabindex="-1">
                                         <h2>{"Address space"}</h2>
                                         { for snap.processes.iter().filter(|p| Some(p.pid) == lab.selected_pid).map(|p| html! {
                                             <AddressSpace proc_={p.clone()} changed={changed.clone()} zoom={lab.zoom_vma} on_zoom={cb.zoom.clone()} />

@@ -16,7 +16,7 @@ use vmlab_core::linux::pages::PageState as CoreState;
 use vmlab_core::linux::ProcState;
 use vmlab_core::machine::Machine;
 use vmlab_core::op::{Op, Outcome};
-use vmlab_core::scenario::{self, Diagnostic, Scenario};
+use vmlab_core::scenario::{self, Diagnostic, Scenario, StmtKind};
 use vmlab_core::sim;
 use vmlab_core::units::pages_to_kb;
 
@@ -79,8 +79,15 @@ fn event_view(e: &Event) -> EventView {
     }
 }
 
-fn run_view(run: &sim::Run) -> RunView {
+fn run_view(scenario: &Scenario, run: &sim::Run) -> RunView {
+    let expects_total = scenario
+        .stmts
+        .iter()
+        .filter(|s| matches!(s.kind, StmtKind::Expect(_)))
+        .count() as u32;
     RunView {
+        ops_total: scenario.ops().count() as u32,
+        expects_total,
         steps: run
             .steps
             .iter()
@@ -110,7 +117,7 @@ fn run_view(run: &sim::Run) -> RunView {
 impl Sim {
     fn new(scenario: &Scenario) -> Sim {
         let run = sim::run(scenario);
-        let view = run_view(&run);
+        let view = run_view(scenario, &run);
         let steps = view.steps.len();
         let ops: Vec<Op> = scenario
             .ops()
@@ -368,5 +375,88 @@ fn snapshot_view(m: &Machine, step: u32, want: Option<u32>) -> SnapshotView {
         meminfo_text: m.meminfo_text(),
         page_owner: owner,
         pages: std::rc::Rc::new(pages),
+    }
+}
+
+/// What one line did when a generator tried it on the machine so far (see [`LineRunner`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineResult {
+    /// Applied, and the operation succeeded.
+    Ok,
+    /// Applied, and the process saw an errno (a refused fork, an ENOMEM mmap).
+    Errno,
+    /// Applied, and the process was killed doing it.
+    Killed,
+    /// Not applied: the line does not parse or names something that does not exist (the scenario
+    /// error that would stop a run). The machine is as it was.
+    Refused,
+}
+
+/// A machine that takes a scenario one line at a time, so a generator can write only lines the
+/// core accepts: each line is parsed after the lines accepted so far (the parser knows which
+/// processes and mappings they name) and applied, and the core's outcome decides what may follow.
+pub struct LineRunner {
+    text: String,
+    machine: Machine,
+}
+
+impl LineRunner {
+    /// Boots the machine of `header` (the comment and `machine` lines).
+    pub fn new(header: &str) -> Result<LineRunner, Vec<DiagView>> {
+        let s = scenario::parse(header).map_err(|ds| ds.iter().map(diag).collect::<Vec<_>>())?;
+        Ok(LineRunner {
+            text: header.to_string(),
+            machine: Machine::boot(&s.machine),
+        })
+    }
+
+    /// Parses one operation line after the accepted ones and applies it; a refused line is not
+    /// kept and leaves the machine unchanged.
+    pub fn try_line(&mut self, line: &str) -> LineResult {
+        let len = self.text.len();
+        self.text.push_str(line);
+        self.text.push('\n');
+        let result = self.apply_last();
+        if result == LineResult::Refused {
+            self.text.truncate(len);
+        }
+        result
+    }
+
+    fn apply_last(&mut self) -> LineResult {
+        let Ok(s) = scenario::parse(&self.text) else {
+            return LineResult::Refused;
+        };
+        let Some((_, op)) = s.ops().last() else {
+            return LineResult::Refused;
+        };
+        match self.machine.apply(op) {
+            Ok((Outcome::Ok, _)) => LineResult::Ok,
+            Ok((Outcome::Err(_), _)) => LineResult::Errno,
+            Ok((Outcome::Killed { .. }, _)) => LineResult::Killed,
+            Err(_) => {
+                // Rare (the parser already checked the names): rebuild the machine from the
+                // accepted lines, so a refused line leaves nothing behind whatever apply touched.
+                let len = self
+                    .text
+                    .trim_end_matches('\n')
+                    .rfind('\n')
+                    .map_or(0, |i| i + 1);
+                if let Ok(prev) = scenario::parse(&self.text[..len]) {
+                    self.machine = sim::machine_at(&prev, u32::MAX);
+                }
+                LineResult::Refused
+            }
+        }
+    }
+
+    /// Whether a process of this name exists and is running.
+    pub fn running(&self, name: &str) -> bool {
+        self.machine.proc_state(name) == Some(ProcState::Running)
+    }
+
+    /// The scenario so far: the header and every accepted line.
+    pub fn text(&self) -> &str {
+        &self.text
     }
 }

@@ -13,4 +13,5 @@ pub mod random;
 pub mod render;
 pub mod share;
 pub mod state;
+pub mod store;
 pub mod views;

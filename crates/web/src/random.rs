@@ -1,6 +1,13 @@
 //! Random workloads: a scenario written from a seed. The seed comes from getrandom (the browser's
 //! crypto), is shown to the user and goes in the share link; the same seed always writes the same
 //! scenario, so a random run can be reproduced.
+//!
+//! Every generated scenario runs to its end: the generator writes a line only after the core has
+//! applied it (through [`engine::LineRunner`]), and the core's outcome decides what may follow. A
+//! fork that failed adds no child, an mmap that failed adds no mapping to write to, and a process
+//! the OOM killer took gets no more operations.
+
+use crate::engine::{LineResult, LineRunner};
 
 /// splitmix64: tiny, good enough to vary a workload, identical on wasm32 and x86-64.
 struct Rng(u64);
@@ -26,55 +33,102 @@ pub fn fresh_seed() -> Result<u64, String> {
     Ok(u64::from_le_bytes(b) % 1_000_000_000)
 }
 
-/// A scenario of `ops` random operations over a few processes.
+/// A process the generator has written, and the mappings that exist in it (by number).
+struct Proc {
+    name: String,
+    maps: Vec<u32>,
+}
+
+/// A scenario of `ops` random operations over a few processes, every one applied by the core.
 pub fn workload(seed: u64, ops: u32) -> String {
     let mut r = Rng(seed);
     let ram_gib = [4, 8, 16, 24][r.below(4) as usize];
     let swap_gib = [0, 0, 2, 4][r.below(4) as usize];
     let mode = r.below(3);
-    let mut s = format!(
+    let header = format!(
         "# Random workload from seed {seed}: reproduce it with the same seed.\n\
          machine linux ram={ram_gib}GiB swap={swap_gib}GiB overcommit={mode} kernel=6.6\n"
     );
-    let mut procs: Vec<(String, u32)> = vec![("p0".into(), 0)];
-    s.push_str("spawn p0\n");
+    let Ok(mut core) = LineRunner::new(&header) else {
+        // The header is the generator's own and always parses; a core that refuses it gets the
+        // header alone, which still runs (to an empty end).
+        return header;
+    };
+    let mut procs: Vec<Proc> = Vec::new();
+    // Names are never reused, even after a process is killed: `p0`, `p1`, … in order of birth.
+    let mut born = 0u32;
+    let mut next_map = 0u32;
     for _ in 0..ops {
+        procs.retain(|p| core.running(&p.name));
+        if procs.is_empty() {
+            let name = format!("p{born}");
+            let line = format!("spawn {name}");
+            if core.try_line(&line) == LineResult::Ok {
+                born += 1;
+                procs.push(Proc {
+                    name,
+                    maps: Vec::new(),
+                });
+            }
+            continue;
+        }
         let pi = r.below(procs.len() as u64) as usize;
-        let name = procs[pi].0.clone();
-        let maps = procs[pi].1;
-        match r.below(10) {
+        let name = procs[pi].name.clone();
+        let maps = procs[pi].maps.clone();
+        let pick = |r: &mut Rng| maps[r.below(maps.len() as u64) as usize];
+        // (the line, the mapping it creates, the child it forks)
+        let (line, new_map, child) = match r.below(10) {
             0..=3 => {
                 let size_mib = 1u64 << r.below(12);
                 let flags = if r.below(5) == 0 { " noreserve" } else { "" };
-                s.push_str(&format!(
-                    "{name} mmap m{maps} {size_mib}MiB rw private anon{flags}\n"
-                ));
-                procs[pi].1 += 1;
+                let m = next_map;
+                (
+                    format!("{name} mmap m{m} {size_mib}MiB rw private anon{flags}"),
+                    Some(m),
+                    None,
+                )
             }
-            4..=6 if maps > 0 => {
-                s.push_str(&format!("{name} write m{}\n", r.below(u64::from(maps))));
+            4..=6 if !maps.is_empty() => (format!("{name} write m{}", pick(&mut r)), None, None),
+            7 if born < 8 => {
+                let child = format!("p{born}");
+                (format!("{name} fork {child}"), None, Some(child))
             }
-            7 if procs.len() < 8 => {
-                let child = format!("p{}", procs.len());
-                s.push_str(&format!("{name} fork {child}\n"));
-                procs.push((child, maps));
-            }
-            8 if maps > 0 => {
-                s.push_str(&format!(
-                    "{name} madvise m{} dontneed\n",
-                    r.below(u64::from(maps))
-                ));
-            }
+            8 if !maps.is_empty() => (
+                format!("{name} madvise m{} dontneed", pick(&mut r)),
+                None,
+                None,
+            ),
             _ => {
                 let size_mib = 1u64 << r.below(8);
-                s.push_str(&format!(
-                    "{name} mmap m{maps} {size_mib}MiB rw private anon populate\n"
-                ));
-                procs[pi].1 += 1;
+                let m = next_map;
+                (
+                    format!("{name} mmap m{m} {size_mib}MiB rw private anon populate"),
+                    Some(m),
+                    None,
+                )
+            }
+        };
+        let result = core.try_line(&line);
+        if result == LineResult::Refused {
+            // The core would stop a run here: the line is not written.
+            continue;
+        }
+        if let Some(m) = new_map {
+            next_map += 1;
+            // A failed mmap leaves no mapping; a killed process keeps none (it is dropped above).
+            if result == LineResult::Ok {
+                procs[pi].maps.push(m);
+            }
+        }
+        if let Some(child) = child {
+            born += 1;
+            // Only a fork that succeeded has a child; it inherits the parent's mappings.
+            if result == LineResult::Ok {
+                procs.push(Proc { name: child, maps });
             }
         }
     }
-    s
+    core.text().to_string()
 }
 
 #[cfg(test)]
@@ -88,13 +142,54 @@ mod tests {
         assert!(workload(7, 40).contains("seed 7"));
     }
 
+    /// 1,000 seeds at the app's length: each parses, runs to its end with no scenario error, and
+    /// applies one operation per generated line.
     #[test]
-    fn workloads_parse_and_run() {
-        for seed in 0..30 {
+    fn a_thousand_seeds_run_to_their_end() {
+        for seed in 0..1000 {
             let text = workload(seed, 60);
+            let lines = text.lines().filter(|l| !l.starts_with('#')).count() as u32 - 1;
             match crate::engine::load(&text) {
-                Ok(sim) => assert!(sim.steps() > 0, "seed {seed}: no step ran"),
+                Ok(sim) => {
+                    assert!(
+                        sim.run.error.is_none(),
+                        "seed {seed} stops early: {:?}\n{text}",
+                        sim.run.error
+                    );
+                    assert_eq!(
+                        sim.steps(),
+                        lines,
+                        "seed {seed}: a line did not run\n{text}"
+                    );
+                    assert_eq!(sim.steps(), sim.run.ops_total, "seed {seed}");
+                    assert!(sim.steps() > 40, "seed {seed}: only {} steps", sim.steps());
+                }
                 Err(d) => panic!("seed {seed} does not parse: {d:?}\n{text}"),
+            }
+        }
+    }
+
+    /// The seeds the issue names (5 stopped at `no process named p3` after a failed fork) now
+    /// fork only from what exists: any fork that failed is never followed by its child.
+    #[test]
+    fn a_failed_fork_is_never_followed_by_its_child() {
+        for seed in 1..=40 {
+            let text = workload(seed, 60);
+            let sim = crate::engine::load(&text).expect("parses");
+            for st in sim
+                .run
+                .steps
+                .iter()
+                .filter(|s| !s.ok && s.text.contains(" fork "))
+            {
+                let child = st.text.split_whitespace().nth(2).unwrap_or("");
+                assert!(
+                    !sim.run
+                        .steps
+                        .iter()
+                        .any(|s| s.step > st.step && s.text.starts_with(&format!("{child} "))),
+                    "seed {seed}: {child} acts after its fork failed"
+                );
             }
         }
     }

@@ -219,11 +219,32 @@ impl Lab {
         }
     }
 
-    /// Replaces the text (typing, the library, an import) and replays; the cursor stays where it
-    /// was if the new run is long enough, so editing a line keeps the student's place.
+    /// Replaces the text (typing) and replays, keeping the student's place: an edit after the
+    /// current step's line keeps the step; an edit at or before it moves to the last step before
+    /// the first step whose line is at or after the first changed line (step 0 if there is none).
+    /// The first changed line is the first line (1-based) where the old and the new text differ.
     pub fn edit(&mut self, text: String) {
+        let edited = first_changed_line(&self.text, &text);
+        let current_line = self
+            .sim
+            .as_ref()
+            .ok()
+            .and_then(|s| s.run.steps.get(self.cursor.checked_sub(1)? as usize))
+            .map(|s| s.line);
         self.text = text;
         self.sim = engine::load(&self.text);
+        if let (Some(edited), Some(line), Ok(sim)) = (edited, current_line, &self.sim) {
+            if edited <= line {
+                // The steps before the first one whose line is at or after the edit (a `repeat`
+                // block's steps revisit lines, so they are not sorted by line: scan, don't bisect).
+                self.cursor = sim
+                    .run
+                    .steps
+                    .iter()
+                    .position(|s| s.line >= edited)
+                    .unwrap_or(sim.run.steps.len()) as u32;
+            }
+        }
         self.cursor = self.cursor.min(self.steps());
         self.refresh_comparison();
     }
@@ -235,7 +256,9 @@ impl Lab {
         self.zoom_vma = None;
         self.selected_pid = None;
         self.notice = None;
-        self.edit(text);
+        self.text = text;
+        self.sim = engine::load(&self.text);
+        self.refresh_comparison();
     }
 
     pub fn step(&mut self) -> bool {
@@ -304,6 +327,25 @@ impl Lab {
     }
 }
 
+/// The first line (1-based) where two texts differ, or None if they are equal.
+pub fn first_changed_line(old: &str, new: &str) -> Option<u32> {
+    if old == new {
+        return None;
+    }
+    let common = old
+        .bytes()
+        .zip(new.bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
+    Some(
+        old.as_bytes()[..common]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u32
+            + 1,
+    )
+}
+
 /// The first step whose outcome differs between two runs, or where one run stops before the other.
 pub fn first_divergence(a: &Sim, b: &Sim) -> Option<u32> {
     let (sa, sb) = (&a.run.steps, &b.run.steps);
@@ -354,6 +396,41 @@ mod tests {
         assert_eq!(back.text, M);
         assert_eq!(back.seed, Some(99));
         assert!(back.notice.is_none());
+    }
+
+    const FOUR: &str =
+        "machine linux ram=4GiB\nspawn a\na mmap x 1MiB rw private anon\na write x\nspawn b\n";
+
+    #[test]
+    fn an_edit_after_the_step_keeps_it_and_one_before_moves_back() {
+        assert_eq!(first_changed_line("a\nb\nc", "a\nb\nc"), None);
+        assert_eq!(first_changed_line("a\nb\nc", "a\nB\nc"), Some(2));
+        assert_eq!(first_changed_line("a\nb", "a\nb\nc"), Some(2));
+        assert_eq!(first_changed_line("x", "y"), Some(1));
+        let mut lab = Lab::new(FOUR.to_string());
+        assert_eq!(lab.steps(), 4);
+        lab.jump(3); // `a write x`, line 4
+        lab.edit(format!("{FOUR}spawn c\n"));
+        assert_eq!(lab.cursor, 3, "a line added after the step keeps it");
+        lab.edit(FOUR.replace("spawn b", "spawn bb"));
+        assert_eq!(lab.cursor, 3, "an edit of a later line keeps the step");
+        lab.edit(FOUR.replace("a write x", "a write  x"));
+        assert_eq!(
+            lab.cursor, 2,
+            "an edit of the step's own line moves to the step before it"
+        );
+        lab.jump(4);
+        lab.edit(FOUR.replace("1MiB", "2MiB"));
+        assert_eq!(
+            lab.cursor, 1,
+            "an edit of line 3 leaves steps 1 (line 2) standing"
+        );
+        lab.jump(4);
+        lab.edit(FOUR.replace("ram=4GiB", "ram=8GiB"));
+        assert_eq!(
+            lab.cursor, 0,
+            "an edit of the machine line goes back to the boot"
+        );
     }
 
     #[test]

@@ -57,6 +57,35 @@ pub struct RunView {
     pub steps: Vec<StepView>,
     pub checks: Vec<CheckView>,
     pub error: Option<DiagView>,
+    /// The scenario's operations and `expect` lines, as the core parsed them: a run that stops
+    /// early applied fewer operations and checked fewer expectations than these.
+    pub ops_total: u32,
+    pub expects_total: u32,
+}
+
+impl RunView {
+    /// The expectations the run never reached (it stopped early), counted from the core's numbers.
+    pub fn never_ran(&self) -> u32 {
+        self.expects_total - self.checks.len() as u32
+    }
+
+    /// `Expectations: 6 of 19 hold, 13 never ran`.
+    pub fn checks_summary(&self) -> String {
+        let held = self.checks.iter().filter(|c| c.passed).count();
+        let mut s = format!("Expectations: {held} of {} hold", self.expects_total);
+        let never = self.never_ran();
+        if never > 0 {
+            s.push_str(&format!(", {never} never ran"));
+        }
+        s
+    }
+
+    /// `stopped at line 18: no process named `p3`` when the run stopped early.
+    pub fn stopped(&self) -> Option<String> {
+        self.error
+            .as_ref()
+            .map(|d| format!("stopped at line {}: {}", d.line, d.message))
+    }
 }
 
 /// The states a page can be in, in legend order (model-spec L5.1).

@@ -88,6 +88,7 @@ async fn timeline_reports_verbs_and_disables_at_the_ends() {
         on_play: cb("play"),
         on_jump: Callback::from(move |n: u32| jump_log.borrow_mut().push(format!("jump {n}"))),
         on_speed: Callback::from(|_: u32| ()),
+        stopped: None,
     };
     let r = root();
     yew::Renderer::<Timeline>::with_root_and_props(r.clone(), props).render();
@@ -109,6 +110,7 @@ async fn event_log_shows_sentences_marks_failures_and_jumps() {
             steps: steps(),
             checks: vec![],
             error: None,
+            ..Default::default()
         }),
         cursor: 2,
         on_jump: Callback::from(move |n| *j.borrow_mut() = Some(n)),
@@ -166,4 +168,41 @@ async fn a_damaged_share_link_shows_a_message_and_the_library() {
         r.query_selector("#scenario").ok().flatten().is_some(),
         "the editor is shown"
     );
+}
+
+/// A run that stops early says so on the timeline, in the log, and counts what never ran.
+#[wasm_bindgen_test]
+async fn a_run_that_stops_early_says_so() {
+    let text = "machine linux ram=1GiB swap=0 overcommit=2\nspawn a\nexpect a running\na mmap m 900MiB rw private anon\na fork b\nexpect a running\nb write m\nexpect b running\n";
+    let sim = vmlab_web::engine::load(text).expect("parses");
+    let run = sim.run.clone();
+    assert_eq!(
+        run.stopped()
+            .as_deref()
+            .map(|s| s.starts_with("stopped at line 7: ")),
+        Some(true),
+        "{:?}",
+        run.error
+    );
+    let r = root();
+    let props = event_log::Props {
+        run: run.clone(),
+        cursor: 3,
+        on_jump: Callback::from(|_: u32| ()),
+    };
+    yew::Renderer::<EventLog>::with_root_and_props(r.clone(), props).render();
+    settle().await;
+    let text_of = |sel: &str| {
+        r.query_selector(sel)
+            .ok()
+            .flatten()
+            .and_then(|e| e.text_content())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        text_of("#checks-summary"),
+        "Expectations: 2 of 3 hold, 1 never ran"
+    );
+    let stopped = text_of("#log-stopped");
+    assert!(stopped.contains("stopped at line 7"), "{stopped}");
 }

@@ -80,9 +80,14 @@ pub fn event_log(p: &Props) -> Html {
             if (last as usize) < p.run.steps.len() {
                 <p class="step elided"><button class="steplink" onclick={jump_to(last + 1)}>{format!("… {} later steps (go to step {})", p.run.steps.len() - last as usize, last + 1)}</button></p>
             }
-            if !p.run.checks.is_empty() {
-                <details class="checks-wrap" open={p.run.checks.iter().any(|c| !c.passed)}>
-                    <summary>{format!("Expectations: {} of {} hold", p.run.checks.iter().filter(|c| c.passed).count(), p.run.checks.len())}</summary>
+            if (last as usize) == p.run.steps.len() {
+                if let Some(why) = p.run.stopped() {
+                    <p class="step stopped" id="log-stopped">{format!("■ The run {why}.")}</p>
+                }
+            }
+            if p.run.expects_total > 0 {
+                <details class="checks-wrap" open={p.run.checks.iter().any(|c| !c.passed) || p.run.never_ran() > 0}>
+                    <summary id="checks-summary" class={classes!((p.run.never_ran() > 0).then_some("bad"))}>{p.run.checks_summary()}</summary>
                     <ul class="checks">
                         { for p.run.checks.iter().map(|c| html! {
                             <li class={if c.passed { "pass" } else { "fail" }}>
@@ -101,19 +106,36 @@ pub fn event_log(p: &Props) -> Html {
 pub struct NowProps {
     /// None at step 0.
     pub step: Option<StepView>,
+    /// At the last step of a run that stopped early: `stopped at line 18: …`.
+    #[prop_or_default]
+    pub stopped: Option<String>,
+    /// (operations, expectations) the stopped run never reached.
+    #[prop_or_default]
+    pub never_ran: (u32, u32),
 }
 
 /// The current step in large type under the timeline: the operation, its outcome, and why.
 #[function_component(Now)]
 pub fn now(p: &NowProps) -> Html {
+    let stopped = p.stopped.as_ref().map(|why| {
+        let (ops, expects) = p.never_ran;
+        let plural = |n: u32, one: &str| if n == 1 { format!("1 {one}") } else { format!("{n} {one}s") };
+        html! {
+            <p class="stopped" id="now-stopped">
+                <strong>{format!("The run {why}.")}</strong>
+                {format!(" {} and {} never ran.", plural(ops, "operation"), plural(expects, "expectation"))}
+            </p>
+        }
+    });
     match &p.step {
         None => html! {
-            <section class="now" id="now" aria-live="polite">
+            <section class={classes!("now", stopped.is_some().then_some("failed"))} id="now" aria-live="polite">
                 <div class="now-op">{"Step 0: the machine has booted; press → or Step to apply the first operation."}</div>
+                { stopped.unwrap_or_default() }
             </section>
         },
         Some(s) => html! {
-            <section class={classes!("now", (!s.ok).then_some("failed"))} id="now" aria-live="polite">
+            <section class={classes!("now", (!s.ok || stopped.is_some()).then_some("failed"))} id="now" aria-live="polite">
                 <div class="now-op">
                     {format!("Step {} · line {} · ", s.step, s.line)}<code>{s.text.clone()}</code>
                     <span class={classes!("outcome", (!s.ok).then_some("bad"))}>{format!(" → {}", s.outcome)}</span>
@@ -124,6 +146,7 @@ pub fn now(p: &NowProps) -> Html {
                             <span class="why"><code>{e.reason.clone()}</code>{" · "}{source_link(&e.source)}</span></li>
                     }) }
                 </ul>
+                { stopped.unwrap_or_default() }
             </section>
         },
     }

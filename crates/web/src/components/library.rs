@@ -2,6 +2,8 @@
 //! and the random-workload generator (its seed shown and editable).
 
 use crate::library::{Entry, TOPICS};
+use crate::store::Own;
+use std::rc::Rc;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -12,6 +14,20 @@ pub struct Props {
     pub on_open: Callback<String>,
     /// None: pick a fresh seed.
     pub on_random: Callback<Option<u64>>,
+    /// The student's own scenarios ("My scenarios"), and the one open.
+    #[prop_or_default]
+    pub own: Rc<Vec<Own>>,
+    #[prop_or_default]
+    pub current_own: Option<String>,
+    /// The own scenario whose delete awaits a yes.
+    #[prop_or_default]
+    pub confirm_delete: Option<String>,
+    #[prop_or_default]
+    pub on_open_own: Callback<String>,
+    #[prop_or_default]
+    pub on_ask_delete: Callback<Option<String>>,
+    #[prop_or_default]
+    pub on_delete: Callback<String>,
 }
 
 #[function_component(Library)]
@@ -31,14 +47,46 @@ pub fn library(p: &Props) -> Html {
     html! {
         <nav class="panel library" aria-label="scenario library">
             <h2>{"Library"}</h2>
+            <details open=true class="topic own" id="own">
+                <summary>{"My scenarios"}</summary>
+                if p.own.is_empty() {
+                    <p class="muted">{"Your edits and imports are kept here, in this browser."}</p>
+                }
+                <ul>
+                    { for p.own.iter().map(|o| {
+                        let name = o.name.clone();
+                        let current = p.current_own.as_deref() == Some(o.name.as_str());
+                        let asking = p.confirm_delete.as_deref() == Some(o.name.as_str());
+                        let (open, ask, del, cancel) = (p.on_open_own.clone(), p.on_ask_delete.clone(), p.on_delete.clone(), p.on_ask_delete.clone());
+                        let (n1, n2, n3) = (name.clone(), name.clone(), name.clone());
+                        html! {
+                            <li class={classes!("entry", "own-entry", current.then_some("current"))} data-name={name.clone()}>
+                                <button class="own-open" onclick={move |_| open.emit(n1.clone())}>{name.clone()}</button>
+                                if asking {
+                                    <span class="confirm" role="group" aria-label={format!("delete {name}?")}>
+                                        {"Delete? "}
+                                        <button class="own-delete-yes" onclick={move |_| del.emit(n3.clone())}>{"Delete"}</button>
+                                        <button class="own-delete-no" onclick={move |_| cancel.emit(None)}>{"Keep"}</button>
+                                    </span>
+                                } else {
+                                    <button class="own-delete" aria-label={format!("delete {name}")} title="Delete (asks first; can be undone)"
+                                        onclick={move |_| ask.emit(Some(n2.clone()))}>{"✕"}</button>
+                                }
+                            </li>
+                        }
+                    }) }
+                </ul>
+            </details>
             if p.entries.is_empty() {
                 <p class="muted">{"No scenarios are bundled in this build; write one in the editor or generate a random workload."}</p>
             }
             { for TOPICS.iter().map(|topic| {
                 let items: Vec<&Entry> = p.entries.iter().filter(|e| e.topic == *topic).collect();
                 if items.is_empty() { return html! {}; }
+                // Only the open scenario's topic is expanded: fewer Tab stops before the controls.
+                let open_topic = items.iter().any(|e| p.current_text == e.text);
                 html! {
-                    <details open=true class="topic">
+                    <details open={open_topic} class="topic" data-topic={*topic}>
                         <summary>{*topic}</summary>
                         <ul>
                             { for items.into_iter().map(|e| {

@@ -15,6 +15,9 @@ pub struct Props {
     pub on_play: Callback<()>,
     pub on_jump: Callback<u32>,
     pub on_speed: Callback<u32>,
+    /// `stopped at line 18: …` when the run stopped early (the core's error).
+    #[prop_or_default]
+    pub stopped: Option<String>,
 }
 
 pub const SPEEDS_MS: [(u32, &str); 4] = [
@@ -63,6 +66,9 @@ pub fn timeline(p: &Props) -> Html {
             </label>
             <input type="range" class="scrub" min="0" max={p.steps.to_string()} value={p.cursor.to_string()} oninput={on_slider} aria-label="step" />
             <span class="stepno" id="stepno" data-step={p.cursor.to_string()}>{format!("step {} / {}", p.cursor, p.steps)}</span>
+            if let Some(why) = &p.stopped {
+                <span class="stopped-mark" id="timeline-stopped" role="status">{format!("■ {why}")}</span>
+            }
         </div>
     }
 }
