@@ -669,3 +669,31 @@ fn mremap_fixed_dontunmap_and_sub_ranges_agree() {
         delta(23)
     );
 }
+
+/// mremap moves whose address the kernel picks: a range grown with `maymove`, a DONTUNMAP
+/// without MREMAP_FIXED (the old range faults afresh), and a DONTUNMAP of a locked mapping. The
+/// harness compares shapes, not addresses, so only adjacency depends on the placement. About
+/// 5 MiB is touched.
+#[test]
+fn mremap_moves_placed_by_the_kernel_agree() {
+    let Some(_serial) = root_or_skip("mremap_moves_placed_by_the_kernel_agree") else {
+        return;
+    };
+    let r = run_agreeing(
+        "machine linux ram=1GiB\n\
+         spawn a\n\
+         a mmap m 2MiB rw private anon at=0x300000000000\n\
+         a write m\n\
+         a mremap m[0..1MiB] 1536KiB maymove as=grown\n\
+         a mremap m[1MiB..2MiB] 1MiB maymove dontunmap as=copy\n\
+         a write m[1MiB..2MiB]\n\
+         a mmap l 1MiB rw private anon locked at=0x300010000000\n\
+         a mremap l 1MiB maymove dontunmap as=l2\n\
+         a write l\n",
+    );
+    assert!(
+        r.steps.iter().all(|s| s.kernel == Outcome::Ok),
+        "{}",
+        r.render()
+    );
+}
