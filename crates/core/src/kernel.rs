@@ -81,6 +81,30 @@ impl KernelVersion {
         self.at_least(6, 18)
     }
 
+    /// MREMAP_DONTUNMAP exists from 5.7 (commit e346b3813067 "mm/mremap: add MREMAP_DONTUNMAP to
+    /// mremap()"); before, it is an unknown flag (EINVAL).
+    pub fn has_mremap_dontunmap(self) -> bool {
+        self.at_least(5, 7)
+    }
+
+    /// From 5.13 ("mm: extend MREMAP_DONTUNMAP to non-anonymous mappings", Brian Geffon, merged
+    /// 2021-04-30, the parent of 14d071134c74; man-pages mremap(2) "since Linux 5.13")
+    /// MREMAP_DONTUNMAP takes any mapping without VM_DONTEXPAND or VM_PFNMAP; before, only
+    /// private anonymous memory (vma_to_resize).
+    pub fn mremap_dontunmap_any_mapping(self) -> bool {
+        self.at_least(5, 13)
+    }
+
+    /// A shrinking mremap move (MREMAP_FIXED with new_len < old_len) is charged the pages it
+    /// shrank by (`vrm->delta = abs_diff(old_len, new_len)` in vrm_calc_charge), after
+    /// shrink_vma uncharged them: Committed_AS does not move, and the charge leaks. Measured on
+    /// 6.18.44 (crates/os/tests/real.rs); the release that brought it (the vma_remap_struct
+    /// rework of mm/mremap.c) is not pinned, so only 6.18 has it; earlier eras charge
+    /// `new_len - old_len` after the shrink, 0 (vma_to_resize, v6.6).
+    pub fn mremap_shrink_move_charges_delta(self) -> bool {
+        self.at_least(6, 18)
+    }
+
     /// How `__get_unmapped_area` places an anonymous private mapping with no address for THP
     /// (mm/mmap.c → mm/huge_memory.c: `thp_get_unmapped_area` / `__thp_get_unmapped_area`).
     /// Pinned from the kernel's history (docs/model.md, "Placement"):

@@ -132,21 +132,16 @@ pub enum Backing {
 }
 
 /// Where to place a new mapping. The default is the kernel's top-down search below `mmap_base`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Placement {
+    #[default]
     Any,
     /// `MAP_FIXED_NOREPLACE` at this address (page aligned).
     At(u64),
     /// Directly below the named mapping of the same process, leaving `gap` bytes between.
-    Below {
-        of: String,
-        gap: u64,
-    },
+    Below { of: String, gap: u64 },
     /// Directly above the named mapping, leaving `gap` bytes between.
-    Above {
-        of: String,
-        gap: u64,
-    },
+    Above { of: String, gap: u64 },
 }
 
 /// `madvise` advice.
@@ -331,12 +326,23 @@ pub enum Op {
         target: Target,
         prot: Prot,
     },
-    /// `mremap(old, old_len, new_len, MREMAP_MAYMOVE?)` of a whole named mapping.
+    /// `mremap(old, old_len, new_len, flags, new_addr)` of a named mapping or a byte sub-range
+    /// of it (`range`, as in [`Target`]). `to` is `MREMAP_FIXED` at an address, or below/above a
+    /// named mapping as mmap places one ([`Placement::Any`]: no MREMAP_FIXED); `dontunmap` is
+    /// `MREMAP_DONTUNMAP`; `rename` names the resulting range (`as=NAME`).
     Mremap {
         proc: String,
         mapping: String,
+        #[serde(default)]
+        range: Option<(Size, Size)>,
         new_len: Size,
         may_move: bool,
+        #[serde(default)]
+        to: Placement,
+        #[serde(default)]
+        dontunmap: bool,
+        #[serde(default)]
+        rename: Option<String>,
     },
     Madvise {
         proc: String,

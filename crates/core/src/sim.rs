@@ -181,10 +181,13 @@ impl OutcomeIndex {
     }
 }
 
-/// An `mmap` that returned an errno, so its name never came to exist.
+/// An `mmap` (or an `mremap … as=NAME`) that returned an errno, so its name never came to
+/// exist.
 #[derive(Clone, Debug)]
 struct FailedMmap {
     line: u32,
+    /// `mmap` or `mremap`.
+    verb: &'static str,
     errno: &'static str,
     /// The process that issued it (a child inherits its parent's failures at fork).
     by: String,
@@ -198,15 +201,32 @@ struct FailedMmaps(BTreeMap<(String, String), FailedMmap>);
 impl FailedMmaps {
     fn after_step(&mut self, op: &Op, outcome: Outcome, line: u32) {
         match (op, outcome) {
-            (Op::Mmap { proc, name, .. }, Outcome::Err(e)) => {
+            (
+                Op::Mmap { proc, name, .. }
+                | Op::Mremap {
+                    proc,
+                    rename: Some(name),
+                    ..
+                },
+                Outcome::Err(e),
+            ) => {
                 let failed = FailedMmap {
                     line,
+                    verb: op.verb(),
                     errno: e.name(),
                     by: proc.clone(),
                 };
                 self.0.insert((proc.clone(), name.clone()), failed);
             }
-            (Op::Mmap { proc, name, .. }, _) => {
+            (
+                Op::Mmap { proc, name, .. }
+                | Op::Mremap {
+                    proc,
+                    rename: Some(name),
+                    ..
+                },
+                _,
+            ) => {
                 self.0.remove(&(proc.clone(), name.clone()));
             }
             // A new process of an old name, or a fresh address space: old names are gone.
@@ -259,8 +279,8 @@ impl FailedMmaps {
                     format!(" (by `{}`, before it forked)", f.by)
                 };
                 return format!(
-                    "{message}: its mmap at line {}{by} failed with {}",
-                    f.line, f.errno
+                    "{message}: its {} at line {}{by} failed with {}",
+                    f.verb, f.line, f.errno
                 );
             }
         }
@@ -275,7 +295,12 @@ fn mapping_refs(op: &Op) -> Vec<&str> {
         | Op::Mprotect { target, .. }
         | Op::Madvise { target, .. }
         | Op::Access { target, .. } => vec![target.mapping.as_str()],
-        Op::Mremap { mapping, .. } => vec![mapping.as_str()],
+        Op::Mremap { mapping, to, .. } => match to {
+            Placement::Below { of, .. } | Placement::Above { of, .. } => {
+                vec![mapping.as_str(), of.as_str()]
+            }
+            _ => vec![mapping.as_str()],
+        },
         Op::Mmap {
             placement: Placement::Below { of, .. } | Placement::Above { of, .. },
             ..
@@ -896,5 +921,15 @@ mod tests {
              p write a[0..4KiB]\n",
         );
         assert!(!m.contains("its mmap"), "{m}");
+        // A failed `mremap … as=NAME` never creates NAME; a placement next to it says so.
+        let m = error_of(
+            "machine linux ram=1GiB\nspawn p\np mmap a 1MiB rw private anon\n\
+             p mremap a 1MiB at=0x300000000000 as=moved\n\
+             p mremap a 1MiB maymove above=moved\n",
+        );
+        assert_eq!(
+            m,
+            "process `p` has no mapping named `moved`: its mremap at line 4 failed with EINVAL"
+        );
     }
 }

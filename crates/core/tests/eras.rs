@@ -275,6 +275,10 @@ fn mremap_extend_merges_into_unfaulted_next_from_6_16() {
             mapping: "a".into(),
             new_len: Size::Bytes(2 * MB),
             may_move: false,
+            range: None,
+            to: Default::default(),
+            dontunmap: false,
+            rename: None,
         });
         assert_eq!(o, Outcome::Ok);
         assert_eq!(l.vmas("p"), vmas, "{kernel}");
@@ -452,6 +456,10 @@ fn thp_alignment_applies_to_a_mremap_move() {
         mapping: "a".into(),
         new_len: Size::Bytes(4 * MB),
         may_move: true,
+        range: None,
+        to: Default::default(),
+        dontunmap: false,
+        rename: None,
     });
     assert_eq!(o, Outcome::Ok);
     assert_eq!(l.addr("p", "a") % PMD, 0);

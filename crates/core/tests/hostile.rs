@@ -834,6 +834,10 @@ mod grid {
                         mapping: mapping.into(),
                         new_len: Size::Bytes(x),
                         may_move,
+                        range: None,
+                        to: Default::default(),
+                        dontunmap: false,
+                        rename: None,
                     });
                 }
             }

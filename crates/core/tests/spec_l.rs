@@ -456,7 +456,11 @@ fn l4_mremap_grow_and_shrink() {
             proc: "p".into(),
             mapping: "a".into(),
             new_len: Size::Bytes(512 * MB),
-            may_move: true
+            may_move: true,
+            range: None,
+            to: Default::default(),
+            dontunmap: false,
+            rename: None,
         }),
         Outcome::Ok
     );
@@ -466,7 +470,11 @@ fn l4_mremap_grow_and_shrink() {
             proc: "p".into(),
             mapping: "a".into(),
             new_len: Size::Bytes(128 * MB),
-            may_move: true
+            may_move: true,
+            range: None,
+            to: Default::default(),
+            dontunmap: false,
+            rename: None,
         }),
         Outcome::Ok
     );

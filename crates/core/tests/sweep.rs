@@ -178,6 +178,10 @@ fn random_op(r: &mut Rng, procs: &[String], maps: &[(String, String, u64)], n: u
                 mapping: name.clone(),
                 new_len: Size::Bytes((len / PAGE / 2 + 1 + r.below(64)) * PAGE),
                 may_move: r.below(2) == 0,
+                range: None,
+                to: Default::default(),
+                dontunmap: false,
+                rename: None,
             },
             None => Op::Brk {
                 proc,
@@ -361,6 +365,10 @@ fn hostile_op(r: &mut Rng, proc: String, mine: &[&(String, String, u64)], n: u64
                 mapping: name.clone(),
                 new_len: Size::Bytes(extreme(r)),
                 may_move: r.below(2) == 0,
+                range: None,
+                to: Default::default(),
+                dontunmap: false,
+                rename: None,
             },
             None => Op::StackGrow {
                 proc,

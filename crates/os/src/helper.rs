@@ -596,15 +596,29 @@ fn execute(req: &Request) -> Reply {
             old_len,
             new_len,
             may_move,
+            dontunmap,
+            fixed,
         } => {
-            let flags = if *may_move { libc::MREMAP_MAYMOVE } else { 0 };
-            // SAFETY: as for munmap; the backend records the new address.
+            let flags = if *may_move { libc::MREMAP_MAYMOVE } else { 0 }
+                | if *dontunmap {
+                    libc::MREMAP_DONTUNMAP
+                } else {
+                    0
+                }
+                | if fixed.is_some() {
+                    libc::MREMAP_FIXED
+                } else {
+                    0
+                };
+            // SAFETY: as for munmap; the backend records the new address. The fifth argument
+            // is read only with MREMAP_FIXED or MREMAP_DONTUNMAP (0: no hint).
             let p = unsafe {
                 libc::mremap(
                     *addr as usize as *mut _,
                     *old_len as usize,
                     *new_len as usize,
                     flags,
+                    fixed.unwrap_or(0) as usize as *mut libc::c_void,
                 )
             };
             if p == libc::MAP_FAILED {

@@ -490,6 +490,57 @@ impl RealMachine {
         })
     }
 
+    /// MREMAP_FIXED's address for a placement, computed as the simulator does
+    /// (LinuxMachine::mremap): below/above a named mapping, page-rounded gap, wrapping as a C
+    /// program's arithmetic would (the kernel then says EINVAL).
+    fn mremap_fixed(
+        &mut self,
+        proc: &str,
+        to: &Placement,
+        len: u64,
+    ) -> Result<Option<u64>, BackendError> {
+        let p = self.proc_mut(proc)?;
+        let na = match to {
+            Placement::Any => return Ok(None),
+            Placement::At(a) => *a,
+            Placement::Below { of, gap } | Placement::Above { of, gap } => {
+                let &(s, l) = p
+                    .names
+                    .get(of)
+                    .ok_or_else(|| BackendError::NoSuchMapping(proc.into(), of.clone()))?;
+                let gap = gap.wrapping_add(PAGE - 1) & !(PAGE - 1);
+                if matches!(to, Placement::Below { .. }) {
+                    s.wrapping_sub(gap).wrapping_sub(len)
+                } else {
+                    s.wrapping_add(l).wrapping_add(gap)
+                }
+            }
+        };
+        // MREMAP_FIXED unmaps whatever is at the target: never let it take the helper's own
+        // memory (its code, heap, stack, pipes' buffers or fence). Every VMA there must lie in
+        // a scenario mapping's range; a target the kernel refuses first (unaligned, past
+        // TASK_SIZE) passes through to get its errno.
+        let path = PathBuf::from(format!("/proc/{}/maps", p.pid));
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| BackendError::os("read", &path, e))?;
+        let maps = procfs_parse::parse_maps(&text)
+            .map_err(|e| BackendError::Parse(format!("{}: {e}", path.display())))?;
+        let end = na.saturating_add(len);
+        for m in maps.iter().filter(|m| m.start < end && na < m.end) {
+            let (a, b) = (m.start.max(na), m.end.min(end));
+            if !p
+                .names
+                .values()
+                .any(|&(s, l)| s <= a && b <= s.saturating_add(l))
+            {
+                return Err(BackendError::Unsupported(format!(
+                    "MREMAP_FIXED onto {a:#x}-{b:#x}, which the helper itself maps (not a scenario mapping)"
+                )));
+            }
+        }
+        Ok(Some(na))
+    }
+
     fn spawn(&mut self, name: &str, admin: bool, adj: i32) -> Result<Outcome, BackendError> {
         let mut cmd = Command::new(&self.helper.program);
         cmd.args(&self.helper.args).arg(&self.token);
@@ -842,21 +893,39 @@ impl RealMachine {
             Op::Mremap {
                 proc,
                 mapping,
+                range,
                 new_len,
                 may_move,
+                to,
+                dontunmap,
+                rename,
             } => {
                 let new_len = self.size(*new_len);
-                let (addr, old_len) = self.target(proc, &Target::whole(mapping))?;
+                let target = Target {
+                    mapping: mapping.clone(),
+                    range: *range,
+                };
+                let (addr, old_len) = self.target(proc, &target)?;
+                let rounded = new_len.checked_next_multiple_of(PAGE).unwrap_or(u64::MAX);
+                let fixed = self.mremap_fixed(proc, to, rounded)?;
                 let req = Request::Mremap {
                     addr,
                     old_len,
                     new_len,
                     may_move: *may_move,
+                    dontunmap: *dontunmap,
+                    fixed,
                 };
-                let mapping = mapping.clone();
-                let rounded = new_len.checked_next_multiple_of(PAGE).unwrap_or(u64::MAX);
+                // The name follows the whole mapping; `as=NAME` names the result instead.
+                let name = match (rename, range) {
+                    (Some(n), _) => Some(n.clone()),
+                    (None, None) => Some(mapping.clone()),
+                    (None, Some(_)) => None,
+                };
                 self.call_op(proc, &req, |p, v| {
-                    p.names.insert(mapping, (v, rounded));
+                    if let Some(name) = name {
+                        p.names.insert(name, (v, rounded));
+                    }
                 })
             }
             Op::DropCap {

@@ -41,12 +41,16 @@ pub enum Request {
         len: u64,
         advice: Advice,
     },
-    /// Replies `Value(new address)`.
+    /// Replies `Value(new address)`. `fixed` is MREMAP_FIXED's new address.
     Mremap {
         addr: u64,
         old_len: u64,
         new_len: u64,
         may_move: bool,
+        #[serde(default)]
+        dontunmap: bool,
+        #[serde(default)]
+        fixed: Option<u64>,
     },
     /// Touch every page of `[addr, addr+len)`: one byte written, or read, per page.
     Access {

@@ -30,9 +30,10 @@
 //!   failure inside the kernel, not a situation a process can set up.
 //! * `expand_only_mode` (`VMG_FLAG_JUST_EXPAND`): used by exec's stack relocation
 //!   (relocate_vma_down) only.
-//! * `copy_vma` with a chosen destination: mremap(MREMAP_FIXED) is not in the scenario language
-//!   (a move lands where top-down placement puts it), so only the copy below that placement makes
-//!   adjacent is played.
+//! * `copy_vma` with a chosen destination: mremap(MREMAP_FIXED) is now in the scenario language
+//!   (`at=`/`below=`/`above=`, real.rs `mremap_fixed_dontunmap_and_sub_ranges_agree`), but the
+//!   merge cases at a chosen destination are not played here yet; only the copy below that
+//!   top-down placement makes adjacent is.
 
 mod common;
 use common::*;

@@ -824,3 +824,105 @@ fn cow_with_several_children_agrees() {
     assert!(r.agrees(), "{}", r.render());
     assert_eq!(r.steps.len(), 11);
 }
+
+/// mremap of sub-ranges, MREMAP_FIXED (at an address and above a mapping, onto another mapping)
+/// and MREMAP_DONTUNMAP (private and shared anonymous), with each EINVAL and EFAULT rule of
+/// mm/mremap.c; 6 MiB is touched. Fixed addresses keep the kernel's own placement out of it.
+const MREMAP_FORMS: &str = "machine linux ram=1GiB\n\
+spawn a\n\
+a mmap m 4MiB rw private anon at=0x300000000000\n\
+a write m\n\
+a mremap m[1MiB..2MiB] 1MiB maymove above=m gap=1MiB as=piece\n\
+a mmap t 2MiB rw private anon at=0x300001000000\n\
+a write t\n\
+a mremap m[0..1MiB] 2MiB maymove at=0x300001000000 as=grown\n\
+a mremap m[2MiB..3MiB] 1MiB maymove dontunmap at=0x300002000000 as=copy\n\
+a write m[2MiB..3MiB]\n\
+a munmap m[2MiB..3MiB]\n\
+a mremap m[3MiB..4MiB] 1MiB at=0x300003000000\n\
+a mremap m[3MiB..4MiB] 1MiB dontunmap\n\
+a mremap m[3MiB..4MiB] 2MiB maymove dontunmap\n\
+a mremap m[3MiB..4MiB] 1MiB maymove at=0x300000380000\n\
+a mremap m[3MiB..4MiB] 1MiB maymove at=0x300003000800\n\
+a mremap m[3MiB..4MiB] 1MiB maymove below=m gap=100TiB\n\
+a mremap m 8MiB maymove at=0x300002000000\n\
+a mremap piece[0..2MiB] 3MiB maymove at=0x300002000000\n\
+a mmap s 1MiB rw shared anon at=0x300004000000\n\
+a write s\n\
+a mremap s 1MiB maymove dontunmap at=0x300005000000 as=s2\n\
+a mremap grown 1MiB maymove at=0x300006000000\n\
+a read copy\n\
+a munmap grown\n";
+
+#[test]
+fn mremap_fixed_dontunmap_and_sub_ranges_agree() {
+    let Some(_serial) = root_or_skip("mremap_fixed_dontunmap_and_sub_ranges_agree") else {
+        return;
+    };
+    let r = run_agreeing(MREMAP_FORMS);
+    let kernel: Vec<&str> = r.steps.iter().map(|s| s.kernel.label()).collect();
+    // (Indices from 0 = `spawn a`.) The flag and address rules (10–15) are EINVAL on the
+    // kernel, the ranges past a VMA (16–17) EFAULT; the shared DONTUNMAP (20) is accepted.
+    assert_eq!(
+        kernel[10..22],
+        [
+            "EINVAL", "EINVAL", "EINVAL", "EINVAL", "EINVAL", "EINVAL", "EFAULT", "EFAULT", "ok",
+            "ok", "ok", "ok"
+        ],
+        "{kernel:?}"
+    );
+    // DONTUNMAP charged the whole 1 MiB again; the FIXED move onto t gave t's 2 MiB back and
+    // charged the 1 MiB growth.
+    let delta = |i: usize| r.steps[i].kernel_committed_delta_kb;
+    assert!(
+        delta(7).abs_diff(1024) <= r.committed_tolerance_kb,
+        "{}",
+        delta(7)
+    );
+    assert!(
+        delta(6).abs_diff(-1024) <= r.committed_tolerance_kb,
+        "{}",
+        delta(6)
+    );
+    // The shrinking FIXED move of `grown` (2 → 1 MiB) left Committed_AS where it was (shrink_vma
+    // gave 1 MiB back, vrm->delta charged it again), and unmapping the 1 MiB result gives back
+    // 1 MiB only.
+    assert!(
+        delta(21).abs_diff(0) <= r.committed_tolerance_kb,
+        "{}",
+        delta(21)
+    );
+    assert!(
+        delta(23).abs_diff(-1024) <= r.committed_tolerance_kb,
+        "{}",
+        delta(23)
+    );
+}
+
+/// mremap moves whose address the kernel picks: a range grown with `maymove`, a DONTUNMAP
+/// without MREMAP_FIXED (the old range faults afresh), and a DONTUNMAP of a locked mapping. The
+/// harness compares shapes, not addresses, so only adjacency depends on the placement. About
+/// 5 MiB is touched.
+#[test]
+fn mremap_moves_placed_by_the_kernel_agree() {
+    let Some(_serial) = root_or_skip("mremap_moves_placed_by_the_kernel_agree") else {
+        return;
+    };
+    let r = run_agreeing(
+        "machine linux ram=1GiB\n\
+         spawn a\n\
+         a mmap m 2MiB rw private anon at=0x300000000000\n\
+         a write m\n\
+         a mremap m[0..1MiB] 1536KiB maymove as=grown\n\
+         a mremap m[1MiB..2MiB] 1MiB maymove dontunmap as=copy\n\
+         a write m[1MiB..2MiB]\n\
+         a mmap l 1MiB rw private anon locked at=0x300010000000\n\
+         a mremap l 1MiB maymove dontunmap as=l2\n\
+         a write l\n",
+    );
+    assert!(
+        r.steps.iter().all(|s| s.kernel == Outcome::Ok),
+        "{}",
+        r.render()
+    );
+}

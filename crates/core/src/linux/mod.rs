@@ -105,6 +105,9 @@ pub struct Stats {
 pub struct LinuxMachine {
     pub cfg: LinuxConfig,
     committed: u64,
+    /// Pages charged that no VMA or shmem object holds any more: the kernel's own leaks (a
+    /// shrinking mremap move on 6.18, KernelVersion::mremap_shrink_move_charges_delta).
+    pub leaked_pages: u64,
     pub procs: BTreeMap<Pid, Process>,
     /// Scenario names → the newest pid with that name.
     pub by_name: BTreeMap<String, Pid>,
@@ -139,6 +142,7 @@ impl LinuxMachine {
         LinuxMachine {
             cfg,
             committed: 0,
+            leaked_pages: 0,
             procs: BTreeMap::new(),
             by_name: BTreeMap::new(),
             mms: BTreeMap::new(),
@@ -269,12 +273,7 @@ impl LinuxMachine {
             Op::Mmap { .. } => self.mmap(op)?,
             Op::Munmap { proc, target } => self.munmap_target(proc, target)?,
             Op::Mprotect { proc, target, prot } => self.mprotect(proc, target, *prot)?,
-            Op::Mremap {
-                proc,
-                mapping,
-                new_len,
-                may_move,
-            } => self.mremap(proc, mapping, size(new_len), *may_move)?,
+            Op::Mremap { .. } => self.mremap(op)?,
             Op::Madvise {
                 proc,
                 target,

@@ -204,12 +204,13 @@ impl LinuxMachine {
             .map(|v| v.pages())
             .sum();
         let obj_acct: u64 = self.objs.values().map(|o| o.charged).sum();
-        if self.committed_pages() != vma_acct + obj_acct {
+        if self.committed_pages() != vma_acct + obj_acct + self.leaked_pages {
             return Err(format!(
-                "Committed_AS {} pages != VM_ACCOUNT VMAs {} + shmem charges {}",
+                "Committed_AS {} pages != VM_ACCOUNT VMAs {} + shmem charges {} + leaked {}",
                 self.committed_pages(),
                 vma_acct,
-                obj_acct
+                obj_acct,
+                self.leaked_pages
             ));
         }
         let mut pte_pfns: Vec<(u64, u64)> = Vec::new();

@@ -54,6 +54,68 @@ pub(super) const MMAP_OPTIONS: &[&str] = &[
     "gap=",
 ];
 
+/// The options after an mremap's new size; a trailing `=` marks those that take a value.
+pub(super) const MREMAP_OPTIONS: &[&str] = &[
+    "maymove",
+    "dontunmap",
+    "at=",
+    "below=",
+    "above=",
+    "gap=",
+    "as=",
+];
+
+/// `KEY` or `KEY=VALUE` of an option list, refusing a key given twice.
+fn option_kv<'a>(t: Tok<'a>, seen: &mut Vec<&'a str>) -> PResult<(&'a str, Option<Tok<'a>>)> {
+    let (key, value) = match t.split("=") {
+        Some((k, v)) => (k.text, Some(v)),
+        None => (t.text, None),
+    };
+    if seen.contains(&key) {
+        return err(t.pos, format!("`{key}` is given twice"));
+    }
+    seen.push(key);
+    Ok((key, value))
+}
+
+/// An option not in `options`: the list, and the exact name written right (`offset` without
+/// `=`, `noreserve=1` with one), a near one, or `alias`.
+fn unknown_option<T>(
+    t: Tok<'_>,
+    key: &str,
+    what: &str,
+    options: &[&str],
+    alias: Option<&str>,
+) -> PResult<T> {
+    let names = options.iter().map(|o| o.trim_end_matches('='));
+    let near = names
+        .clone()
+        .find(|n| *n == key)
+        .or_else(|| suggest::closest(key, names))
+        .or(alias)
+        .and_then(|n| options.iter().find(|o| o.trim_end_matches('=') == n))
+        .map_or(String::new(), |n| format!("; did you mean `{n}`?"));
+    err(
+        t.pos,
+        format!(
+            "expected {what} ({}), found {}{near}",
+            options.join(", "),
+            quote(t.text)
+        ),
+    )
+}
+
+/// `gap=` sets the gap of a `below=`/`above=` placement and goes with nothing else.
+fn set_gap(placement: &mut Placement, gap: Option<(Tok<'_>, u64)>) -> PResult<()> {
+    if let Some((t, g)) = gap {
+        match placement {
+            Placement::Below { gap, .. } | Placement::Above { gap, .. } => *gap = g,
+            _ => return err(t.pos, "`gap=` goes with `below=NAME` or `above=NAME`"),
+        }
+    }
+    Ok(())
+}
+
 /// An optional trailing flag (`maymove`, `noreserve`): present, absent, or misspelled (an error
 /// that names it, rather than the generic "unexpected … after a complete statement").
 fn flag(cur: &mut Cur<'_, '_>, name: &str) -> PResult<bool> {
@@ -303,17 +365,7 @@ impl Parser {
                 let prot = prot(cur.next("a protection like rw or none")?)?;
                 Op::Mprotect { proc, target, prot }
             }
-            "mremap" => {
-                let mapping = self.mapping_ref(&proc, cur.next("a mapping name")?)?;
-                let new_len = size(cur.next("the new size")?)?;
-                let may_move = flag(&mut cur, "maymove")?;
-                Op::Mremap {
-                    proc,
-                    mapping,
-                    new_len,
-                    may_move,
-                }
-            }
+            "mremap" => self.mremap(proc, &mut cur)?,
             "madvise" => {
                 let target =
                     self.target(&proc, cur.next("a mapping such as `a` or `a[0..4MiB]`")?)?;
@@ -517,30 +569,7 @@ impl Parser {
 
     /// `mmap NAME SIZE PROT private|shared BACKING [options]`.
     fn mmap(&mut self, proc: String, cur: &mut Cur<'_, '_>) -> PResult<Op> {
-        let name_tok = cur.next("a name for the mapping")?;
-        if !is_name(name_tok.text) {
-            return err(
-                name_tok.pos,
-                format!(
-                    "expected a mapping name (a letter or _, then letters, digits, _ or -), found {}",
-                    quote(name_tok.text)
-                ),
-            );
-        }
-        let mm = self.names.procs.get(&proc).copied().unwrap_or(0);
-        let Some(names) = self.names.mms_mut(mm) else {
-            return err(name_tok.pos, format!("no process named `{proc}`"));
-        };
-        if !names.insert(name_tok.text.to_string()) {
-            return err(
-                name_tok.pos,
-                format!(
-                    "process `{proc}` already has a mapping named `{}` (names are never reused)",
-                    name_tok.text
-                ),
-            );
-        }
-        let name = name_tok.text.to_string();
+        let name = self.new_mapping_name(&proc, cur.next("a name for the mapping")?)?;
         let len = size(cur.next("the mapping's size")?)?;
         let prot = prot(cur.next("a protection like rw or none")?)?;
         let share = cur.next("`private` or `shared`")?;
@@ -600,14 +629,7 @@ impl Parser {
         let mut placement_tok = None;
         let mut gap = None;
         for &t in cur.rest() {
-            let (key, value) = match t.split("=") {
-                Some((k, v)) => (k.text, Some(v)),
-                None => (t.text, None),
-            };
-            if seen.contains(&key) {
-                return err(t.pos, format!("`{key}` is given twice"));
-            }
-            seen.push(key);
+            let (key, value) = option_kv(t, &mut seen)?;
             match (key, value) {
                 ("noreserve", None) => noreserve = true,
                 ("populate", None) => populate = true,
@@ -633,35 +655,12 @@ impl Parser {
                     }
                 }
                 ("at" | "below" | "above", Some(v)) => {
-                    if let Some(prev) = placement_tok {
-                        return err(t.pos, format!("`{key}=` conflicts with `{prev}=`: give one of at=, below=, above="));
-                    }
-                    placement_tok = Some(key);
-                    placement = match key {
-                        "at" => match parse_hex(v.text) {
-                            Some(addr) => Placement::At(addr),
-                            None => {
-                                return err(
-                                    v.pos,
-                                    format!(
-                                        "expected a hex address like 0x7f0000000000, found {}",
-                                        quote(v.text)
-                                    ),
-                                )
-                            }
-                        },
-                        _ => {
-                            if v.text == name {
-                                return err(v.pos, "a mapping cannot be placed next to itself");
-                            }
-                            let of = self.mapping_ref(&proc, v)?;
-                            if key == "below" {
-                                Placement::Below { of, gap: 0 }
-                            } else {
-                                Placement::Above { of, gap: 0 }
-                            }
-                        }
+                    let key = match key {
+                        "at" => "at",
+                        "below" => "below",
+                        _ => "above",
                     };
+                    placement = self.placement(&proc, &name, t, key, v, &mut placement_tok)?;
                 }
                 ("gap", Some(v)) => {
                     let g = within_user_space(v, abs_size(v, "a gap")?, "the gap")?;
@@ -669,30 +668,11 @@ impl Parser {
                 }
                 _ => {
                     // `offset` without `=`, `noreserve=1` with one: the exact name, written right.
-                    let names = MMAP_OPTIONS.iter().map(|o| o.trim_end_matches('='));
-                    let near = names
-                        .clone()
-                        .find(|n| *n == key)
-                        .or_else(|| suggest::closest(key, names))
-                        .and_then(|n| MMAP_OPTIONS.iter().find(|o| o.trim_end_matches('=') == n))
-                        .map_or(String::new(), |n| format!("; did you mean `{n}`?"));
-                    return err(
-                        t.pos,
-                        format!(
-                            "expected an mmap option ({}), found {}{near}",
-                            MMAP_OPTIONS.join(", "),
-                            quote(t.text)
-                        ),
-                    );
+                    return unknown_option(t, key, "an mmap option", MMAP_OPTIONS, None);
                 }
             }
         }
-        if let Some((t, g)) = gap {
-            match &mut placement {
-                Placement::Below { gap, .. } | Placement::Above { gap, .. } => *gap = g,
-                _ => return err(t.pos, "`gap=` goes with `below=NAME` or `above=NAME`"),
-            }
-        }
+        set_gap(&mut placement, gap)?;
         Ok(Op::Mmap {
             proc,
             name,
@@ -707,5 +687,124 @@ impl Parser {
             hugetlb,
             placement,
         })
+    }
+
+    /// One of `at=ADDR`, `below=NAME`, `above=NAME` (mmap's placement, and mremap's
+    /// MREMAP_FIXED target); `prev` is the one already given, if any.
+    fn placement(
+        &self,
+        proc: &str,
+        name: &str,
+        t: Tok<'_>,
+        key: &'static str,
+        v: Tok<'_>,
+        prev: &mut Option<&'static str>,
+    ) -> PResult<Placement> {
+        if let Some(prev) = prev {
+            return err(
+                t.pos,
+                format!("`{key}=` conflicts with `{prev}=`: give one of at=, below=, above="),
+            );
+        }
+        *prev = Some(key);
+        Ok(match key {
+            "at" => match parse_hex(v.text) {
+                Some(addr) => Placement::At(addr),
+                None => {
+                    return err(
+                        v.pos,
+                        format!(
+                            "expected a hex address like 0x7f0000000000, found {}",
+                            quote(v.text)
+                        ),
+                    )
+                }
+            },
+            _ => {
+                if v.text == name {
+                    return err(v.pos, "a mapping cannot be placed next to itself");
+                }
+                let of = self.mapping_ref(proc, v)?;
+                if key == "below" {
+                    Placement::Below { of, gap: 0 }
+                } else {
+                    Placement::Above { of, gap: 0 }
+                }
+            }
+        })
+    }
+
+    /// `mremap TARGET SIZE [maymove] [dontunmap] [at=ADDR|below=NAME|above=NAME [gap=SIZE]]
+    /// [as=NAME]`.
+    fn mremap(&mut self, proc: String, cur: &mut Cur<'_, '_>) -> PResult<Op> {
+        let target = self.target(&proc, cur.next("a mapping such as `a` or `a[0..4MiB]`")?)?;
+        let new_len = size(cur.next("the new size")?)?;
+        let mut seen: Vec<&str> = Vec::new();
+        let (mut may_move, mut dontunmap) = (false, false);
+        let (mut to, mut to_tok, mut gap, mut rename) = (Placement::Any, None, None, None);
+        for &t in cur.rest() {
+            let (key, value) = option_kv(t, &mut seen)?;
+            match (key, value) {
+                ("maymove", None) => may_move = true,
+                ("dontunmap", None) => dontunmap = true,
+                ("at", Some(v)) => to = self.placement(&proc, "", t, "at", v, &mut to_tok)?,
+                // A range may move next to its own mapping: no "next to itself" check.
+                ("below", Some(v)) => to = self.placement(&proc, "", t, "below", v, &mut to_tok)?,
+                ("above", Some(v)) => to = self.placement(&proc, "", t, "above", v, &mut to_tok)?,
+                ("gap", Some(v)) => {
+                    let g = within_user_space(v, abs_size(v, "a gap")?, "the gap")?;
+                    gap = Some((t, g));
+                }
+                ("as", Some(v)) => rename = Some(v),
+                _ => {
+                    // MREMAP_FIXED's target is mmap's `at=`, whatever the man page calls it.
+                    let alias = matches!(key, "to" | "fixed" | "new_address").then_some("at");
+                    return unknown_option(t, key, "an mremap option", MREMAP_OPTIONS, alias);
+                }
+            }
+        }
+        set_gap(&mut to, gap)?;
+        // The new name is declared last: `below=`/`above=` name mappings that exist already.
+        let rename = match rename {
+            None => None,
+            Some(v) => Some(self.new_mapping_name(&proc, v)?),
+        };
+        Ok(Op::Mremap {
+            proc,
+            mapping: target.mapping,
+            range: target.range,
+            new_len,
+            may_move,
+            to,
+            dontunmap,
+            rename,
+        })
+    }
+
+    /// A new mapping name for `proc` (mmap's NAME, mremap's `as=NAME`), declared here.
+    fn new_mapping_name(&mut self, proc: &str, name_tok: Tok<'_>) -> PResult<String> {
+        if !is_name(name_tok.text) {
+            return err(
+                name_tok.pos,
+                format!(
+                    "expected a mapping name (a letter or _, then letters, digits, _ or -), found {}",
+                    quote(name_tok.text)
+                ),
+            );
+        }
+        let mm = self.names.procs.get(proc).copied().unwrap_or(0);
+        let Some(names) = self.names.mms_mut(mm) else {
+            return err(name_tok.pos, format!("no process named `{proc}`"));
+        };
+        if !names.insert(name_tok.text.to_string()) {
+            return err(
+                name_tok.pos,
+                format!(
+                    "process `{proc}` already has a mapping named `{}` (names are never reused)",
+                    name_tok.text
+                ),
+            );
+        }
+        Ok(name_tok.text.to_string())
     }
 }

@@ -827,7 +827,40 @@ fn other_memory_operations() {
             proc: "p".into(),
             mapping: "a".into(),
             new_len: Size::Bytes(128 * MIB),
-            may_move: true
+            may_move: true,
+            range: None,
+            to: Default::default(),
+            dontunmap: false,
+            rename: None,
+        }
+    );
+    assert_eq!(
+        op("p mremap a[1MiB..2MiB] 1MiB maymove dontunmap below=a gap=8KiB as=moved"),
+        Op::Mremap {
+            proc: "p".into(),
+            mapping: "a".into(),
+            range: Some((Size::Bytes(MIB), Size::Bytes(2 * MIB))),
+            new_len: Size::Bytes(MIB),
+            may_move: true,
+            to: Placement::Below {
+                of: "a".into(),
+                gap: 8192
+            },
+            dontunmap: true,
+            rename: Some("moved".into()),
+        }
+    );
+    assert_eq!(
+        op("p mremap a 1MiB at=0x7f0000000000 maymove"),
+        Op::Mremap {
+            proc: "p".into(),
+            mapping: "a".into(),
+            new_len: Size::Bytes(MIB),
+            may_move: true,
+            range: None,
+            to: Placement::At(0x7f00_0000_0000),
+            dontunmap: false,
+            rename: None,
         }
     );
     assert_eq!(
@@ -836,7 +869,11 @@ fn other_memory_operations() {
             proc: "p".into(),
             mapping: "a".into(),
             new_len: Size::Bytes(MIB),
-            may_move: false
+            may_move: false,
+            range: None,
+            to: Default::default(),
+            dontunmap: false,
+            rename: None,
         }
     );
     for (word, advice) in [
@@ -968,11 +1005,45 @@ fn other_memory_operation_errors() {
     f("p mprotect a", "4:13", "expected a protection");
     f("p mprotect a rwxx", "4:14", "expected a protection");
     f(
-        "p mremap a[0..1MiB] 2MiB",
-        "4:10",
-        "expected a mapping name",
+        "p mremap a 2MiB move",
+        "4:17",
+        "expected an mremap option (maymove, dontunmap, at=, below=, above=, gap=, as=), found \"move\"",
     );
-    f("p mremap a 2MiB move", "4:17", "unexpected \"move\"");
+    f(
+        "p mremap a 2MiB dontunmp",
+        "4:17",
+        "did you mean `dontunmap`?",
+    );
+    f("p mremap a 2MiB to=0x1000", "4:17", "did you mean `at=`?");
+    f(
+        "p mremap a 2MiB maymove maymove",
+        "4:25",
+        "`maymove` is given twice",
+    );
+    f("p mremap a 2MiB at=12", "4:20", "expected a hex address");
+    f("p mremap a 2MiB below=zz", "4:23", "no mapping named `zz`");
+    f(
+        "p mremap a 2MiB at=0x1000 above=a",
+        "4:27",
+        "`above=` conflicts with `at=`",
+    );
+    f(
+        "p mremap a 2MiB gap=4KiB",
+        "4:17",
+        "`gap=` goes with `below=NAME`",
+    );
+    f(
+        "p mremap a 2MiB as=a",
+        "4:20",
+        "already has a mapping named `a`",
+    );
+    f("p mremap a 2MiB as=9x", "4:20", "expected a mapping name");
+    f(
+        "p mremap a[2MiB..1MiB] 2MiB",
+        "4:12",
+        "must not be above its end",
+    );
+    f("p mremap a[0..1MiB 2MiB", "4:19", "expected `]`");
     f("p madvise a cold", "4:13", "expected advice");
     f("p brk 64MiB", "4:7", "expected +SIZE or -SIZE");
     f("p brk +64", "4:8", "needs a unit");
@@ -1687,7 +1758,7 @@ fn misspelled_names_get_did_you_mean() {
     );
     fails_exactly(
         &with_app("app mremap a 2MiB maymov\n"),
-        "5:19: unexpected \"maymov\" after a complete statement; did you mean `maymove`?",
+        "5:19: expected an mremap option (maymove, dontunmap, at=, below=, above=, gap=, as=), found \"maymov\"; did you mean `maymove`?",
     );
     fails_exactly(
         &with_app("app shmget k 2MiB noreserv\n"),
