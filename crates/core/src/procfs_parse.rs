@@ -135,6 +135,9 @@ pub struct SmapsEntry {
     pub map: MapsEntry,
     pub fields_kb: BTreeMap<String, u64>,
     pub vm_flags: Vec<String>,
+    /// Every field's name in the order printed (`Size`, …, `THPeligible`, `VmFlags`): which
+    /// lines a kernel prints at all depends on its version and configuration.
+    pub field_names: Vec<String>,
 }
 
 impl SmapsEntry {
@@ -178,6 +181,7 @@ pub fn parse_smaps(text: &str) -> Result<Vec<SmapsEntry>, ParseError> {
                 map: parse_maps_line(l, line)?,
                 fields_kb: BTreeMap::new(),
                 vm_flags: Vec::new(),
+                field_names: Vec::new(),
             });
             continue;
         }
@@ -187,6 +191,7 @@ pub fn parse_smaps(text: &str) -> Result<Vec<SmapsEntry>, ParseError> {
         let (key, value) = l
             .split_once(':')
             .ok_or_else(|| err(line, "a field line is `Name: value`"))?;
+        entry.field_names.push(key.to_string());
         if key == "VmFlags" {
             entry.vm_flags = value.split_whitespace().map(str::to_string).collect();
             continue;

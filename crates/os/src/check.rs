@@ -198,6 +198,9 @@ pub struct VmaShape {
     pub vm_flags: String,
     /// Starts where the previous scenario VMA ends.
     pub adjacent: bool,
+    /// The names of the smaps lines printed for it, in order (`Size … THPeligible
+    /// ProtectionKey VmFlags` on 6.18): the model must print the lines this kernel prints.
+    pub lines: String,
     /// A page cache is behind it (a file, tmpfs, SysV shm, shared anonymous memory: maps shows
     /// an inode or a path), so read faults fault around ([`KNOWN_DIFFERENCE_FIELDS`]).
     pub cached: bool,
@@ -293,6 +296,7 @@ pub fn scenario_vmas(smaps: &[SmapsEntry], ranges: Option<&[(u64, u64)]>) -> Vec
                 sh: e.has_flag("sh"),
                 vm_flags: modelled_flags(e),
                 adjacent: prev_end == Some(a),
+                lines: e.field_names.join(" "),
                 cached: e.map.inode != 0 || e.map.name.starts_with('/'),
                 residency: whole.then(|| RESIDENCY_FIELDS.map(|f| e.kb(f))),
             });
@@ -328,6 +332,7 @@ pub fn compare_layouts(
             field("perms", s.perms.clone(), k.perms.clone());
             field("VmFlags", s.vm_flags.clone(), k.vm_flags.clone());
             field("adjacent", s.adjacent.to_string(), k.adjacent.to_string());
+            field("smaps lines", s.lines.clone(), k.lines.clone());
             if let (Some(a), Some(b)) = (s.residency, k.residency) {
                 for (n, f) in RESIDENCY_FIELDS.iter().enumerate() {
                     // The kernel's LazyFree may lag the model's by the per-CPU batch.
@@ -797,6 +802,24 @@ mod tests {
         assert_eq!(rows[0].0, "p: vma[0].LazyFree kB");
         assert!(is_known_difference("p: vma[3].Referenced kB"));
         assert!(!is_known_difference("p: vma[3].Rss kB"));
+    }
+
+    /// The smaps lines printed for a VMA are compared: a kernel that prints a line the model
+    /// does not (or in another order) is a row.
+    #[test]
+    fn the_smaps_lines_printed_are_compared() {
+        let shape = |fields: &str| {
+            let t = format!("10000-20000 rw-p 00000000 00:00 0 \n{fields}VmFlags: rd wr \n");
+            scenario_vmas(&procfs_parse::parse_smaps(&t).unwrap(), None)
+        };
+        let model = shape("Size: 64 kB\nRss: 0 kB\nTHPeligible: 0\n");
+        assert_eq!(model[0].lines, "Size Rss THPeligible VmFlags");
+        assert!(compare_layouts("p", &model, &model, 0).is_empty());
+        let kernel = shape("Size: 64 kB\nRss: 0 kB\nTHPeligible: 0\nProtectionKey: 0\n");
+        let rows = compare_layouts("p", &model, &kernel, 0);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].0, "p: vma[0].smaps lines");
+        assert!(!is_known_difference(&rows[0].0));
     }
 
     /// A file VMA's Rss and Pss may be more on the kernel (fault-around): a known row. Less is a
