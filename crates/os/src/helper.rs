@@ -358,7 +358,8 @@ mod vfork {
     #[repr(C, align(16))]
     struct Stack(UnsafeCell<[u8; STACK_BYTES]>);
     // SAFETY: only the one vfork child runs on it (the backend refuses a vfork from a vfork
-    // child, which would need a second stack while the first is in use).
+    // child, which would need a second stack while the first is in use, and from a fork of one,
+    // whose own stack is its copy of this one).
     unsafe impl Sync for Stack {}
     static STACK: Stack = Stack(UnsafeCell::new([0; STACK_BYTES]));
 

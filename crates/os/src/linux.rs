@@ -183,6 +183,9 @@ struct Proc {
     brk_base: Option<u64>,
     /// Set on a vfork child until it execs: the process whose mm it shares.
     vfork_parent: Option<String>,
+    /// It runs on the helper's one vfork stack: a vfork child, or a fork of one, until it
+    /// execs. A vfork from it would run its child on the stack it stands on.
+    on_vfork_stack: bool,
 }
 
 impl Proc {
@@ -578,6 +581,7 @@ impl RealMachine {
             alive: true,
             brk_base: None,
             vfork_parent: None,
+            on_vfork_stack: false,
         };
         match p.recv() {
             Ok(Some(Reply::Ok)) => {}
@@ -629,6 +633,7 @@ impl RealMachine {
         let parent_pid = p.pid;
         let names = p.names.clone();
         let brk_base = p.brk_base;
+        let on_vfork_stack = p.on_vfork_stack;
         // The child is alive (blocked reading its pipe), so its pid is still its own.
         let child_pidfd = pidfd_open(pid);
         let taken = take_fds(parent_pid, req_w, resp_r);
@@ -653,6 +658,7 @@ impl RealMachine {
                 alive: true,
                 brk_base,
                 vfork_parent: None,
+                on_vfork_stack,
             },
         );
         Ok(Outcome::Ok)
@@ -685,11 +691,19 @@ impl RealMachine {
         let new: Vec<(String, (u64, u64))> = c
             .names
             .iter()
-            .filter(|(n, r)| before.get(*n) != Some(*r))
+            .filter(|(n, r)| n.as_str() != HEAP && before.get(*n) != Some(*r))
             .map(|(n, r)| (format!("{child}:{n}"), *r))
             .collect();
+        // The heap is the mm's, not a name: the parent's break is where the child left it
+        // (unless the child has just exec'd, leaving the mm and its names).
+        let heap = c.vfork_parent.is_some().then(|| c.names.get(HEAP).copied());
         if let Some(p) = self.procs.get_mut(parent) {
             p.names.extend(new);
+            match heap {
+                Some(Some(r)) => p.names.insert(HEAP.to_string(), r),
+                Some(None) => p.names.remove(HEAP),
+                None => None,
+            };
         }
     }
 
@@ -759,6 +773,7 @@ impl RealMachine {
                         p.names.clear();
                         p.brk_base = None;
                         p.vfork_parent = None;
+                        p.on_vfork_stack = false;
                         Ok(Outcome::Ok)
                     }
                     Some(Reply::Errno(e)) => errno_of(e),
@@ -1265,9 +1280,10 @@ impl RealMachine {
     }
 
     fn vfork(&mut self, parent: &str, child: &str) -> Result<Outcome, BackendError> {
-        if self.proc_mut(parent)?.vfork_parent.is_some() {
+        if self.proc_mut(parent)?.on_vfork_stack {
             return Err(BackendError::Unsupported(
-                "a vfork from a vfork child on the real machine (the helper has one vfork stack)"
+                "a vfork from a vfork child, or from a fork of one, on the real machine (the \
+                 helper has one vfork stack, and it stands on it)"
                     .into(),
             ));
         }
@@ -1316,6 +1332,7 @@ impl RealMachine {
                 alive: true,
                 brk_base: Some(brk_base),
                 vfork_parent: Some(parent.to_string()),
+                on_vfork_stack: true,
             },
         );
         Ok(Outcome::Ok)

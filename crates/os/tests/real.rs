@@ -665,6 +665,49 @@ fn vfork_and_exec_agree() {
     assert!(r.steps[4].kernel_committed_delta_kb.abs_diff(2048) <= r.committed_tolerance_kb);
 }
 
+/// A vfork child's brk moves its parent's break (one mm): the parent then shrinks the heap the
+/// child grew. Before the backend shared the heap with the parent, the parent's shrink looked
+/// below its start and did nothing (found by the sweep, seed 0 of its first brk/vfork run).
+#[test]
+fn vfork_child_brk_moves_the_parents_break() {
+    let Some(_serial) = root_or_skip("vfork_child_brk_moves_the_parents_break") else {
+        return;
+    };
+    let r = run("machine linux ram=1GiB\n\
+         spawn a\n\
+         a vfork b\n\
+         b brk +1MiB\n\
+         b exit\n\
+         a brk -12KiB\n\
+         a exit\n");
+    print!("{}", r.render());
+    // The heap VMA (1012 kB after the shrink, on both sides) is compared at every step.
+    assert!(r.agrees(), "{}", r.render());
+}
+
+/// A fork of a vfork child runs on its copy of the helper's one vfork stack, so a vfork from
+/// it is refused as not supported (it ran its child on the stack the parent stood on, and the
+/// parent died: found by the sweep, seed 29), and everything is cleaned up.
+#[test]
+fn vfork_from_a_fork_of_a_vfork_child_is_refused() {
+    let Some(_serial) = root_or_skip("vfork_from_a_fork_of_a_vfork_child_is_refused") else {
+        return;
+    };
+    let before = host_sysctls();
+    let s =
+        parse("machine linux ram=1GiB\nspawn a\na vfork b\nb fork c\nb exit\nc vfork d\nd exit\n")
+            .unwrap();
+    let r = vmlab_os::check(&s, &helper()).expect("the check runs");
+    let stopped = r.stopped.as_deref().unwrap_or_default();
+    assert!(
+        stopped.starts_with("step 5 ") && stopped.contains("or from a fork of one"),
+        "{}",
+        r.render()
+    );
+    assert!(r.left_behind.is_empty(), "{:?}", r.left_behind);
+    after_checks(&before);
+}
+
 /// SysV shm: shmget charges the segment (unless SHM_NORESERVE outside mode 2), shmat maps it
 /// shared, IPC_RMID destroys it once the last attachment goes; shmat of a removed key fails.
 #[test]
