@@ -199,21 +199,6 @@ fn many_operations_agree() {
     assert!(fork.abs_diff(133_120) <= r.committed_tolerance_kb, "{fork}");
 }
 
-/// A real machine with the host's sizes and the given sysctls, and the default touch limit.
-fn real_machine(
-    host: &vmlab_core::config::LinuxConfig,
-    sysctls: &vmlab_os::ScenarioSysctls,
-) -> RealMachine {
-    RealMachine::start(&RealOptions {
-        helper: helper(),
-        sysctls: sysctls.clone(),
-        ram_bytes: host.ram_bytes,
-        swap_bytes: host.swap_bytes,
-        touch_limit_bytes: vmlab_os::DEFAULT_TOUCH_LIMIT_BYTES,
-    })
-    .unwrap()
-}
-
 /// Each named mapping's start, by name.
 type Starts = Vec<(String, u64)>;
 

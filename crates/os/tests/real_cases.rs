@@ -10,32 +10,20 @@
 
 mod common;
 
-use common::{after_checks, assert_agrees, helper, root_or_skip, run};
+use common::{after_checks, assert_agrees, helper, real_machine, root_or_skip, run};
 use vmlab_core::config::{MachineConfig, OvercommitMode, Sysctl};
 use vmlab_core::machine::Machine;
 use vmlab_core::op::{Backing, Errno, Op, Outcome, Placement, Prot, Size, Target};
 use vmlab_core::scenario::parse;
 use vmlab_os::check::{check_with, sim_config_for};
 use vmlab_os::host::host_config;
-use vmlab_os::{current_sysctls, Backend, RealMachine, RealOptions};
+use vmlab_os::{current_sysctls, Backend, RealMachine};
 
 const PAGE: u64 = 4096;
 
 fn host() -> vmlab_core::config::LinuxConfig {
     let MachineConfig::Linux(h) = host_config().unwrap();
     h
-}
-
-/// A real machine with the host's sysctls (cases change them with `sysctl` operations).
-fn start(h: &vmlab_core::config::LinuxConfig, sysctls: &vmlab_os::ScenarioSysctls) -> RealMachine {
-    RealMachine::start(&RealOptions {
-        helper: helper(),
-        sysctls: sysctls.clone(),
-        ram_bytes: h.ram_bytes,
-        swap_bytes: h.swap_bytes,
-        touch_limit_bytes: vmlab_os::DEFAULT_TOUCH_LIMIT_BYTES,
-    })
-    .unwrap()
 }
 
 fn mmap(proc: &str, name: &str, bytes: u64) -> Op {
@@ -159,7 +147,7 @@ fn mode2_admission_boundary_is_exact_under_ratios_and_kbytes() {
     };
     let h = host();
     let before = common::host_sysctls();
-    let mut m = start(&h, &before);
+    let mut m = real_machine(&h, &before);
     assert_eq!(m.apply(&spawn_admin("app")).unwrap(), Outcome::Ok);
     let user_reserve_pages = h.sysctls.user_reserve_kbytes / 4;
     let mut n = 0;
@@ -374,7 +362,7 @@ fn max_map_count_limits_and_what_still_succeeds() {
     let h = host();
     let before = common::host_sysctls();
     let own = {
-        let mut m = start(&h, &before);
+        let mut m = real_machine(&h, &before);
         m.apply(&spawn_admin("probe")).unwrap();
         let maps = m.observe("probe").unwrap().unwrap().maps;
         maps.iter().filter(|e| e.name != "[vsyscall]").count() as u64
@@ -447,7 +435,7 @@ fn oom_score_agrees_for_rss_and_adj_pairs() {
     // The kernel's scores and each helper's baseline in kB.
     let mut kernel = Vec::new();
     {
-        let mut m = start(&h, &before);
+        let mut m = real_machine(&h, &before);
         for (_, op) in s.ops() {
             assert_eq!(m.apply(op).unwrap(), Outcome::Ok, "{op:?}");
         }
@@ -541,7 +529,7 @@ fn madvise_zero_page_and_populate_agree_field_by_field() {
     let s = parse(text).unwrap();
     let mut with_expects = String::new();
     {
-        let mut m = start(&h, &before);
+        let mut m = real_machine(&h, &before);
         let mut lines = text.lines();
         with_expects.push_str(lines.next().unwrap());
         with_expects.push('\n');

@@ -3,7 +3,9 @@
 #![allow(dead_code)]
 
 use vmlab_core::scenario::{parse, Scenario};
-use vmlab_os::{check, current_sysctls, HelperCommand, Report, ScenarioSysctls};
+use vmlab_os::{
+    check, current_sysctls, HelperCommand, RealMachine, RealOptions, Report, ScenarioSysctls,
+};
 
 pub fn helper() -> HelperCommand {
     HelperCommand {
@@ -133,4 +135,19 @@ fn helpers_with_prefix(prefix: &str) -> Vec<u32> {
 /// A run that agrees, or a panic with the whole table.
 pub fn assert_agrees(r: &Report) {
     assert!(r.agrees(), "{}", r.render());
+}
+
+/// A real machine with the host's sizes and the given sysctls, and the default touch limit.
+pub fn real_machine(
+    host: &vmlab_core::config::LinuxConfig,
+    sysctls: &vmlab_os::ScenarioSysctls,
+) -> RealMachine {
+    RealMachine::start(&RealOptions {
+        helper: helper(),
+        sysctls: sysctls.clone(),
+        ram_bytes: host.ram_bytes,
+        swap_bytes: host.swap_bytes,
+        touch_limit_bytes: vmlab_os::DEFAULT_TOUCH_LIMIT_BYTES,
+    })
+    .unwrap()
 }
