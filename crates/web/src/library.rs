@@ -59,6 +59,11 @@ pub fn entry(file: &'static str, text: &'static str) -> Entry {
                 .find(|x| x.to_ascii_lowercase().starts_with(t.trim()));
             continue;
         }
+        // `real: yes` marks a scenario the harness runs on a real kernel
+        // (docs/scenario-language.md); it is a directive, not part of the introduction.
+        if lower.starts_with("real:") {
+            continue;
+        }
         for word in l.split(|c: char| c.is_whitespace() || c == ',' || c == ';') {
             let word = word.trim_matches(|c: char| matches!(c, '(' | ')' | '.' | '"'));
             let link = if word.starts_with("http://") || word.starts_with("https://") {
@@ -156,6 +161,15 @@ mod tests {
             "{}",
             e.intro
         );
+    }
+
+    #[test]
+    fn the_real_marker_is_not_part_of_the_introduction() {
+        let e = entry(
+            "fork-after-merge.vmlab",
+            "# fork-after-merge: a process that cannot fork.\n# real: yes\n#\n# More.\nmachine linux\n",
+        );
+        assert_eq!(e.intro, "A process that cannot fork.");
     }
 
     #[test]
