@@ -307,6 +307,16 @@ impl LinuxMachine {
                 legacy,
             } => self.set_oom_score_adj(proc, *value, *legacy)?,
             Op::DropCap { proc, cap } => self.drop_cap(proc, *cap)?,
+            // The memcg branch (issue 9) models these; until it lands the simulator refuses.
+            Op::CgroupCreate { .. }
+            | Op::CgroupWrite { .. }
+            | Op::CgroupMove { .. }
+            | Op::CgroupRemove { .. } => {
+                return Err(OpError(format!(
+                    "`{}`: memory cgroups are not modelled yet",
+                    op.verb()
+                )))
+            }
         })
     }
 
