@@ -208,12 +208,19 @@ fn memcg_oom_kills_by_adj_scaling_b_then_a() {
     finish(m, &before);
 }
 
+/// With no swap and nothing else in the cgroup, reclaim frees nothing, so one charge that
+/// finds the cgroup full fails page_counter_try_charge (each failure is one `failcnt`) this
+/// many times before it calls the memcg OOM killer (mm/memcontrol.c: try_charge_memcg): the
+/// 64-page batch, the single page (`batch = nr_pages; goto retry`), once more after
+/// drain_all_stock, then MAX_RECLAIM_RETRIES (16) reclaim-and-retry rounds.
+const FAILS_BEFORE_OOM: u64 = 1 + 1 + 1 + 16;
+
 /// (b) `failcnt` and `max_usage_in_bytes` after a 32 MiB limit is hit by a 64 MiB write: the
 /// writer is the only task, so it is the victim (killed: SIGKILL), `oom_kill` is 1, the high
-/// water mark is the limit to the byte (try_charge_memcg retries a failed 64-page batch with
-/// the one page the fault needs, so the counter fills exactly: mm/memcontrol.c, `batch =
-/// nr_pages; goto retry`), and failcnt counts failed page_counter_try_charge calls: at least
-/// the batch and the single page of the first failure.
+/// water mark is the limit to the byte (the failed batch is retried with the one page the
+/// fault needs, so the counter fills exactly), and failcnt is FAILS_BEFORE_OOM, then after the
+/// kill (OOM_SUCCESS: `nr_retries = MAX_RECLAIM_RETRIES; goto retry`) one more failure and 16
+/// more rounds before the dying victim gives up (`passed_oom && task_is_dying()`): 36.
 #[test]
 fn failcnt_and_max_usage_after_the_limit_is_hit() {
     let Some(_serial) = root_or_skip("failcnt_and_max_usage_after_the_limit_is_hit") else {
@@ -241,7 +248,9 @@ fn failcnt_and_max_usage_after_the_limit_is_hit() {
     let v = m.cgroup("lim").unwrap();
     println!("{}", row("after the OOM kill", &v));
     assert_eq!(v.memory.max_usage_in_bytes, 32 * MIB);
-    assert!(v.memory.failcnt >= 2, "failcnt {}", v.memory.failcnt);
+    if host().swap_bytes == 0 {
+        assert_eq!(v.memory.failcnt, FAILS_BEFORE_OOM + 1 + 16);
+    }
     assert_eq!(v.oom_control.oom_kill, Some(1));
     assert!(!v.oom_control.under_oom);
     // The victim's pages are uncharged when it goes: what stays is kernel memory freed later.
@@ -269,8 +278,10 @@ fn failcnt_and_max_usage_after_the_limit_is_hit() {
 }
 
 /// (c) `oom_kill_disable 1`: at its 32 MiB limit the writer is not killed but waits
-/// (`under_oom` reads 1, its write does not return); raising the limit to 64 MiB wakes it
-/// (mem_cgroup_resize_max → memcg1_oom_recover) and the write of 48 MiB completes.
+/// (`under_oom` reads 1, its write does not return; failcnt stops at FAILS_BEFORE_OOM: the
+/// charge fails and the task sleeps in memcg1_oom_synchronize on its way out of the fault);
+/// raising the limit to 64 MiB wakes it (mem_cgroup_resize_max → memcg1_oom_recover) and the
+/// write of 48 MiB completes.
 #[test]
 fn oom_kill_disable_leaves_the_task_waiting_until_the_limit_rises() {
     let Some(_serial) =
@@ -295,6 +306,9 @@ fn oom_kill_disable_leaves_the_task_waiting_until_the_limit_rises() {
     println!("{}", row("at the limit", &v));
     assert!(v.oom_control.oom_kill_disable);
     assert!(v.oom_control.under_oom, "under_oom within 10 s");
+    if host().swap_bytes == 0 {
+        assert_eq!(v.memory.failcnt, FAILS_BEFORE_OOM);
+    }
     // Still inside its write a while later, not killed.
     assert_eq!(m.complete("P", Duration::from_millis(300)).unwrap(), None);
     let state = m.sched_state("P");
@@ -390,6 +404,26 @@ fn what_usage_in_bytes_counts_on_v1() {
     let u = v.memory.usage_in_bytes;
     assert!(u >= written + kmem, "usage {u} kmem {kmem}");
     assert!(u <= written + kmem + lag + slack, "usage {u} kmem {kmem}");
+    // A fork inside the cgroup charges the child's kernel memory here: its kernel stack,
+    // task_struct, mm, VMAs and the page tables copied for the written mapping.
+    ok(
+        &mut m,
+        Op::Fork {
+            parent: "P".into(),
+            child: "Q".into(),
+            kind: vmlab_core::op::ForkKind::Fork,
+        },
+    );
+    let f = m.cgroup("u").unwrap();
+    let kmem_fork = f.kmem.unwrap().usage_in_bytes - kmem;
+    println!(
+        "{}  (fork: kmem +{} pages, usage +{} pages)",
+        row("after fork", &f),
+        kmem_fork / PAGE,
+        (f.memory.usage_in_bytes as i64 - u as i64) / PAGE as i64
+    );
+    // THREAD_SIZE is 16 KiB on x86-64, and the 32 MiB written need 16 page-table pages.
+    assert!(kmem_fork >= (4 + 16) * PAGE, "kmem +{kmem_fork}");
     finish(m, &before);
 }
 
@@ -428,4 +462,37 @@ fn v2_only_files_are_refused_on_v1() {
     assert!(!m.cgroup_dir().join("x/y").exists());
     // `x` is left for the machine's cleanup to remove.
     finish(m, &before);
+}
+
+/// A case that panics with a task inside a cgroup (here: one waiting in a memcg OOM, the
+/// hardest to remove) leaves nothing: unwinding drops the machine, which kills the helper,
+/// then removes the cgroups.
+#[test]
+fn a_panicking_case_leaves_no_cgroup_behind() {
+    let Some(_serial) = root_or_skip("a_panicking_case_leaves_no_cgroup_behind") else {
+        return;
+    };
+    let before = common::host_sysctls();
+    let mut dir = None;
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut m = real_machine(&host(), &before);
+        ok(&mut m, spawn("P", 0));
+        ok(&mut m, create("a"));
+        ok(&mut m, create("a/b"));
+        ok(&mut m, set("a/b", "memory.max", &(8 * MIB).to_string()));
+        ok(&mut m, set("a/b", "memory.oom_control", "1"));
+        ok(&mut m, move_to("P", "a/b"));
+        ok(&mut m, mmap("P", "buf", 16 * MIB));
+        m.begin(&write("P", "buf", None)).unwrap();
+        dir = Some(m.cgroup_dir().to_path_buf());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !m.cgroup("a/b").unwrap().oom_control.under_oom && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("a failed assertion while P waits in its memcg's OOM");
+    }));
+    assert!(r.is_err());
+    let dir = dir.unwrap();
+    assert!(!dir.exists(), "{} is still there", dir.display());
+    after_checks(&before);
 }
