@@ -428,6 +428,13 @@ pub enum Op {
     CgroupRemove {
         path: String,
     },
+    /// `bpf(BPF_MAP_CREATE)` of a BPF_MAP_TYPE_ARRAY with `entries` elements of `value_size`
+    /// bytes, held by the process until it exits (no pinning).
+    BpfMap {
+        proc: String,
+        entries: u64,
+        value_size: u64,
+    },
 }
 
 impl Op {
@@ -459,7 +466,8 @@ impl Op {
             | Op::Unlink { proc, .. }
             | Op::OomScoreAdj { proc, .. }
             | Op::DropCap { proc, .. }
-            | Op::CgroupMove { proc, .. } => Some(proc),
+            | Op::CgroupMove { proc, .. }
+            | Op::BpfMap { proc, .. } => Some(proc),
         }
     }
 
@@ -493,6 +501,7 @@ impl Op {
             | Op::CgroupWrite { .. }
             | Op::CgroupMove { .. }
             | Op::CgroupRemove { .. } => "cgroup",
+            Op::BpfMap { .. } => "bpf",
         }
     }
 }

@@ -1274,6 +1274,19 @@ impl RealMachine {
                 Ok(errno_or_ok(self.cgroups.move_pid(pid, path)?)?)
             }
             Op::CgroupRemove { path } => Ok(errno_or_ok(self.cgroups.remove(path)?)?),
+            Op::BpfMap {
+                proc,
+                entries,
+                value_size,
+            } => {
+                // An array map allocates and zeroes all of its values at creation.
+                self.spend_touch(entries.saturating_mul(*value_size), "bpf map")?;
+                let req = Request::BpfMap {
+                    entries: *entries,
+                    value_size: *value_size,
+                };
+                self.call_op(proc, &req, |_, _| {})
+            }
             other => Err(BackendError::Unsupported(format!(
                 "`{}` on the real machine",
                 other.verb()

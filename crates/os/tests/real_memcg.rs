@@ -496,3 +496,46 @@ fn a_panicking_case_leaves_no_cgroup_behind() {
     assert!(!dir.exists(), "{} is still there", dir.display());
     after_checks(&before);
 }
+
+/// BPF map memory on v1: an array map of 16,384 values of 256 bytes (4 MiB), created by a
+/// process inside the cgroup. Since 5.11 (merge 97306be45fbe, "switch to memcg-based memory
+/// accounting", Roman Gushchin; RLIMIT_MEMLOCK before) map memory is charged to the creator's
+/// memcg through kmem accounting (kernel/bpf/syscall.c: bpf_map_area_alloc with
+/// __GFP_ACCOUNT, the map's objcg), on either hierarchy, and v1 charges kmem to the memory counter too (mm/memcontrol.c:
+/// obj_cgroup_charge_pages → try_charge_memcg, then memcg1_account_kmem): usage and kmem grow
+/// by at least the values' 4 MiB.
+#[test]
+fn a_bpf_map_is_charged_to_the_v1_memcg() {
+    let Some(_serial) = root_or_skip("a_bpf_map_is_charged_to_the_v1_memcg") else {
+        return;
+    };
+    let (mut m, before) = machine();
+    ok(&mut m, spawn("P", 0));
+    ok(&mut m, create("bpf"));
+    ok(&mut m, set("bpf", "memory.max", &(64 * MIB).to_string()));
+    ok(&mut m, move_to("P", "bpf"));
+    let v0 = m.cgroup("bpf").unwrap();
+    println!("{}", row("before the map", &v0));
+    let (entries, value_size) = (16_384u64, 256u64);
+    ok(
+        &mut m,
+        Op::BpfMap {
+            proc: "P".into(),
+            entries,
+            value_size,
+        },
+    );
+    let v = m.cgroup("bpf").unwrap();
+    println!("{}", row("after the map", &v));
+    let kmem = v.kmem.unwrap().usage_in_bytes - v0.kmem.unwrap().usage_in_bytes;
+    let usage = v.memory.usage_in_bytes - v0.memory.usage_in_bytes;
+    println!(
+        "map of {} bytes: kmem +{kmem}, usage +{usage}",
+        entries * value_size
+    );
+    assert!(kmem >= entries * value_size, "kmem +{kmem}");
+    assert!(usage >= entries * value_size, "usage +{usage}");
+    // No user page was touched: rss did not move.
+    assert!(v.stat.get("rss").unwrap() <= CHARGE_BATCH_PAGES * PAGE * host().cpus as u64);
+    finish(m, &before);
+}

@@ -311,9 +311,10 @@ impl LinuxMachine {
             Op::CgroupCreate { .. }
             | Op::CgroupWrite { .. }
             | Op::CgroupMove { .. }
-            | Op::CgroupRemove { .. } => {
+            | Op::CgroupRemove { .. }
+            | Op::BpfMap { .. } => {
                 return Err(OpError(format!(
-                    "`{}`: memory cgroups are not modelled yet",
+                    "`{}`: memory cgroups and BPF maps are not modelled yet",
                     op.verb()
                 )))
             }
