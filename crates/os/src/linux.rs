@@ -274,9 +274,22 @@ impl Proc {
                 events: libc::POLLIN,
                 revents: 0,
             };
+            // In slices, so a helper asleep in a memcg OOM is told from a slow one.
+            let slice = left.min(STUCK_CHECK_AFTER);
             // SAFETY: one pollfd, valid for the call.
-            let r =
-                unsafe { libc::poll(&mut pfd, 1, left.as_millis().min(i32::MAX as u128) as i32) };
+            let r = unsafe { libc::poll(&mut pfd, 1, slice.as_millis() as i32) };
+            if r == 0 {
+                if let Some(cg) = waiting_in_memcg_oom(self.pid) {
+                    // The reply comes when the cgroup has room again: `complete` reads it.
+                    self.pending = true;
+                    return Err(BackendError::Unsupported(format!(
+                        "helper {} waits in memory cgroup {cg}'s OOM (oom_kill_disable 1, \
+                         under_oom 1) until its limit rises or memory is freed: send such an \
+                         operation with RealMachine::begin and read it with complete",
+                        self.pid
+                    )));
+                }
+            }
             if r < 0 {
                 let e = std::io::Error::last_os_error();
                 if e.kind() == std::io::ErrorKind::Interrupted {
@@ -743,12 +756,18 @@ impl RealMachine {
 
     /// Notice every helper that died without the scenario ending it: the one whose pipe closed
     /// during the operation, and any other (the memcg OOM killer picks any task of the
-    /// cgroup, not the one that faulted). A helper with SIGKILL pending is awaited (up to 5 s)
-    /// first, so a victim killed during the operation is seen dead after it, not one
-    /// operation later.
+    /// cgroup, not the one that faulted). While the machine has a cgroup, a helper with
+    /// SIGKILL pending is awaited (up to 5 s) first, so a victim killed during the operation
+    /// is seen dead after it (and its commitments gone), not one operation later; without
+    /// one (no OOM kill of a bystander can happen: real cases never cause a global OOM) only
+    /// the pidfds are polled, which keeps the Committed_AS window of `check` as short as it was.
     fn reap(&mut self) {
+        let may_oom = !self.cgroups.paths().is_empty();
         for p in self.procs.values_mut().chain(self.orphans.iter_mut()) {
-            if p.alive && (sigkill_pending(p.pid) && p.exited_within(5000) || p.exited_within(0)) {
+            if p.alive
+                && (may_oom && sigkill_pending(p.pid) && p.exited_within(5000)
+                    || p.exited_within(0))
+            {
                 p.wait_gone();
             }
         }
@@ -1662,6 +1681,23 @@ impl RealMachine {
                 .filter(|q| self.procs.get(q).is_some_and(|q| q.alive)),
         }))
     }
+}
+
+/// How long a helper may be silent before the backend looks whether it sleeps in a memcg OOM.
+const STUCK_CHECK_AFTER: Duration = Duration::from_millis(500);
+
+/// The v1 memory cgroup `pid` is in, when that cgroup has `oom_kill_disable 1` and reads
+/// `under_oom 1` (its tasks at the limit sleep in memcg1_oom_synchronize).
+fn waiting_in_memcg_oom(pid: i32) -> Option<String> {
+    let t = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    let cg = crate::memcg::memory_cgroup_of(&t)?;
+    if cg.is_empty() {
+        return None;
+    }
+    let d = Path::new(crate::memcg::V1_ROOT).join(&cg);
+    let oc = std::fs::read_to_string(d.join("memory.oom_control")).ok()?;
+    let oc = procfs_parse::parse_oom_control(&oc).ok()?;
+    (oc.oom_kill_disable && oc.under_oom).then_some(cg)
 }
 
 /// Whether SIGKILL is pending for `pid` (the OOM killer sends it to the thread group:

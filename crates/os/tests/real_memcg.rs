@@ -328,6 +328,20 @@ fn oom_kill_disable_leaves_the_task_waiting_until_the_limit_rises() {
     assert_eq!(v.oom_control.oom_kill, Some(0));
     assert!(m.deaths().is_empty());
     assert!(v.memory.usage_in_bytes >= 48 * MIB);
+    // The same wait through a plain apply: refused within a second, saying why, instead of
+    // a 30 s timeout; the write is then outstanding and `complete` reads it.
+    ok(&mut m, mmap("P", "more", 32 * MIB));
+    let t = Instant::now();
+    let e = m.apply(&write("P", "more", None)).unwrap_err();
+    println!("plain apply: {e} (after {:?})", t.elapsed());
+    assert!(e.to_string().contains("oom_kill_disable"), "{e}");
+    assert!(t.elapsed() < Duration::from_secs(5));
+    assert!(m.apply(&write("P", "buf", None)).is_err(), "busy");
+    ok(&mut m, set("hang", "memory.max", &(128 * MIB).to_string()));
+    assert_eq!(
+        m.complete("P", Duration::from_secs(10)).unwrap(),
+        Some(Outcome::Ok)
+    );
     finish(m, &before);
 }
 
