@@ -1812,8 +1812,11 @@ impl RealMachine {
         if !ids.is_empty() {
             left.push(format!("SysV segments still there: {ids:?}"));
         }
-        for d in crate::memcg::leftover_cgroups(&self.token) {
-            left.push(format!("memory cgroup {} is still there", d.display()));
+        if self.cgroups.dir().exists() {
+            left.push(format!(
+                "memory cgroup {} is still there",
+                self.cgroups.dir().display()
+            ));
         }
         left
     }
