@@ -853,6 +853,74 @@ fn cow_with_several_children_agrees() {
     assert_eq!(r.steps.len(), 11);
 }
 
+/// The pte's dirty bit and the folio's (fs/proc/task_mmu.c: smaps_page_accumulate counts
+/// `pte_dirty || folio_test_dirty`), reduced from the sweep's seeds 145, 203 and 270 and its
+/// `write_mapped_tmpfs` shape: a shared anonymous page populated (a read fault) and then written
+/// is clean for a fork child that reads it, one written by a write fault is dirty for it, and
+/// one whose dirty pte was unmapped becomes dirty; write(2) to tmpfs dirties mapped pages;
+/// MADV_FREE of pages a fork shares makes them clean and LazyFree for the caller only; MADV_FREE
+/// of a locked mapping is EINVAL. The `expect` lines hold on the simulator configured as the
+/// host, and the check compares every one of these fields with the kernel's after every step.
+const DIRTY_BITS: &str = "machine linux ram=1GiB\n\
+spawn app\n\
+app mmap pop 8KiB rw shared anon populate\n\
+app mmap wf 8KiB rw shared anon\n\
+app write pop\n\
+app write wf\n\
+app fork c\n\
+c read pop\n\
+c read wf\n\
+expect c.smaps.pop.Shared_Clean = 8kB\n\
+expect app.smaps.pop.Shared_Dirty = 8kB\n\
+expect c.smaps.wf.Shared_Dirty = 8kB\n\
+app munmap pop\n\
+expect c.smaps.pop.Private_Dirty = 8kB\n\
+c mmap f 8KiB rw shared tmpfs t1\n\
+c read f\n\
+expect c.smaps.f.Private_Clean = 8kB\n\
+c tmpfs write t1 4096B\n\
+expect c.smaps.f.Private_Dirty = 4kB\n\
+app mmap m 16KiB rw private anon populate\n\
+app fork d\n\
+app madvise m free\n\
+expect app.smaps.m.Shared_Clean = 16kB\n\
+expect app.smaps.m.LazyFree = 16kB\n\
+expect d.smaps.m.Shared_Dirty = 16kB\n\
+d write m[0KiB..4KiB]\n\
+app write m[4KiB..8KiB]\n\
+expect app.smaps.m.Private_Clean = 4kB\n\
+expect app.smaps.m.Private_Dirty = 4kB\n\
+expect d.smaps.m.Private_Dirty = 8kB\n\
+app mmap lk 16KiB rw private anon locked\n\
+app madvise lk free\n\
+expect app madvise EINVAL\n\
+c unlink t1\n\
+d exit\n\
+c exit\n\
+app exit\n";
+
+#[test]
+fn dirty_bits_agree() {
+    let s = parse(DIRTY_BITS).unwrap();
+    let host = host_config().unwrap();
+    let mut on_host = s.clone();
+    on_host.machine = vmlab_os::check::sim_config_for(&s, &host);
+    let mut runner = vmlab_core::sim::Runner::new(&on_host, None);
+    let mut checks = 0;
+    while let Some(item) = runner.next_item() {
+        if let vmlab_core::sim::RunItem::Check(c) = item {
+            assert!(c.passed, "line {}: `{}`: {}", c.pos.line, c.text, c.detail);
+            checks += 1;
+        }
+    }
+    assert!(runner.error().is_none(), "{:?}", runner.error());
+    assert_eq!(checks, 13);
+    let Some(_serial) = root_or_skip("dirty_bits_agree") else {
+        return;
+    };
+    run_agreeing(DIRTY_BITS);
+}
+
 /// mremap of sub-ranges, MREMAP_FIXED (at an address and above a mapping, onto another mapping)
 /// and MREMAP_DONTUNMAP (private and shared anonymous), with each EINVAL and EFAULT rule of
 /// mm/mremap.c; 6 MiB is touched. Fixed addresses keep the kernel's own placement out of it.

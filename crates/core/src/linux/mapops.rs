@@ -1084,6 +1084,13 @@ impl LinuxMachine {
                     });
                 }
                 Advice::Free => {
+                    if v.has(VM_LOCKED) {
+                        return Ok(self.refuse(
+                            Errno::EINVAL,
+                            "MADV_FREE on a locked VMA".into(),
+                            "mm/madvise.c: madvise_dontneed_free_valid_vma",
+                        ));
+                    }
                     if !v.is_anonymous() || v.has(VM_SHARED) {
                         return Ok(self.refuse(
                             Errno::EINVAL,
@@ -1096,20 +1103,36 @@ impl LinuxMachine {
                         .range(cur >> PAGE_SHIFT, pe >> PAGE_SHIFT)
                         .collect();
                     let mut marked = 0;
-                    for (_, l, pte) in runs {
-                        if let Pte::Present { pfn } = pte {
+                    for (vpn, l, pte) in runs {
+                        if let Pte::Present { pfn, .. } = pte {
                             let frames: Vec<(u64, u64, Frame)> =
                                 self.frames.range(pfn, pfn + l).collect();
                             for (fp, fl, f) in frames {
-                                // Only pages this process maps alone are marked (madvise_free_pte_range).
-                                if f.kind == FrameKind::Anon && f.mapcount == 1 {
-                                    self.frames.update(fp, fp + fl, |_, _, f| Frame {
-                                        lazyfree: true,
-                                        dirty: false,
-                                        ..*f
-                                    });
-                                    marked += fl;
+                                // madvise_free_pte_range: only a PG_dirty (or swap-cache) folio
+                                // must be mapped once; any other is marked lazy-free however
+                                // many processes a fork left mapping it, and only this
+                                // process's ptes are made clean (clear_young_dirty_ptes), so it
+                                // is LazyFree here and still dirty where a child maps it.
+                                if f.kind != FrameKind::Anon || (f.dirty && f.mapcount > 1) {
+                                    continue;
                                 }
+                                self.frames.update(fp, fp + fl, |_, _, f| Frame {
+                                    lazyfree: true,
+                                    dirty: false,
+                                    ..*f
+                                });
+                                let at = vpn + (fp - pfn);
+                                self.edit_pt(mm_id, |mm| {
+                                    mm.pt.set(
+                                        at,
+                                        fl,
+                                        Pte::Present {
+                                            pfn: fp,
+                                            dirty: false,
+                                        },
+                                    )
+                                });
+                                marked += fl;
                             }
                         }
                     }
@@ -2100,7 +2123,7 @@ fn drop_ptes(
     b: u64,
 ) {
     for (_, l, pte) in pt.remove(a, b) {
-        if let Pte::Present { pfn } = pte {
+        if let Pte::Present { pfn, .. } = pte {
             super::pages::rmap_add(rmap, pfn, l, -1);
             for (_, fl, f) in frames.range(pfn, pfn + l) {
                 rss[match f.kind {
