@@ -21,6 +21,8 @@ pub mod helper_alloc;
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
+mod sigguard;
+#[cfg(target_os = "linux")]
 use linux as imp;
 /// The real-case lock and the sysctl guard, for tests that hold them directly.
 #[cfg(target_os = "linux")]
