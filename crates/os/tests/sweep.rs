@@ -27,7 +27,9 @@ use vmlab_os::Report;
 
 /// Seeds run by default: 0.76 to 1.4 s a seed on this shared 2-CPU VM (150 seeds took 114 s
 /// idle; 300 took 418 s while other engineers built and ran real cases), so 50 to 90 s. With
-/// brk, vfork, exec, SysV shm and tmpfs in [`OPS`]: 64 seeds in 48 to 50 s.
+/// brk, vfork, exec, SysV shm and tmpfs in [`OPS`]: 64 seeds in 48 to 50 s; comparing every
+/// smaps field, 170 to 280 s while other engineers built and ran real cases (most of it
+/// Committed_AS bursts rerun by `retry_noise`).
 const CI_SEEDS: u64 = 64;
 /// Operations per scenario after `spawn`.
 const STEPS: u32 = 24;
