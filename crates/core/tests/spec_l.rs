@@ -359,6 +359,24 @@ fn l4_tmpfs_charged_per_written_page() {
     assert_eq!(l.meminfo_kb("Shmem"), 0);
 }
 
+/// A program opens a tmpfs file (O_CREAT) before it calls mmap: a refused mmap still created
+/// the file, which `unlink` then finds (real-kernel sweep, seed 361).
+#[test]
+fn l4_a_refused_tmpfs_mmap_still_creates_the_file() {
+    let mut l = Lab::measured();
+    l.spawn("p");
+    assert_eq!(
+        l.mmap("p", "m", Map::anon(0).shared().tmpfs("/dev/shm/t")),
+        Outcome::Err(Errno::EINVAL)
+    );
+    let unlink = Op::Unlink {
+        proc: "p".into(),
+        path: "/dev/shm/t".into(),
+    };
+    assert_eq!(l.op(unlink.clone()), Outcome::Ok);
+    assert_eq!(l.op(unlink), Outcome::Err(Errno::ENOENT));
+}
+
 #[test]
 fn l4_hugetlb_reserves_pool_not_commit() {
     let mut l = Lab::measured();

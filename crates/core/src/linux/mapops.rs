@@ -313,6 +313,13 @@ impl LinuxMachine {
                 "process `{proc}` already has a mapping named `{name}`"
             )));
         }
+        // A program opens a tmpfs file (O_RDWR | O_CREAT) before it calls mmap, so the file
+        // exists even when the mmap then fails: after `unlink t`, a refused `mmap … tmpfs t`
+        // leaves a new empty `t` that a later `unlink t` removes (found by the real-kernel
+        // sweep, seed 361: ENOENT in the model, ok on 6.18).
+        if let Backing::Tmpfs { path, .. } = backing {
+            self.path_obj(path, true);
+        }
         let len = len.resolve(self.cfg.ram_bytes, self.cfg.swap_bytes);
         let mode = self.cfg.sysctls.overcommit_memory;
         // Resolve the object first: a SysV attach takes the segment's size.
