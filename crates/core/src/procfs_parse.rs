@@ -137,6 +137,8 @@ pub fn parse_maps(text: &str) -> Result<Vec<MapsEntry>, ParseError> {
 pub struct SmapsEntry {
     pub map: MapsEntry,
     pub fields_kb: BTreeMap<String, u64>,
+    /// The fields printed as plain numbers (`THPeligible`, `ProtectionKey`).
+    pub numbers: BTreeMap<String, u64>,
     pub vm_flags: Vec<String>,
     /// Every field's name in the order printed (`Size`, …, `THPeligible`, `VmFlags`): which
     /// lines a kernel prints at all depends on its version and configuration.
@@ -147,6 +149,11 @@ impl SmapsEntry {
     /// A `kB` field (`Rss`, `Anonymous`, …), or 0 when the kernel did not print it.
     pub fn kb(&self, field: &str) -> u64 {
         self.fields_kb.get(field).copied().unwrap_or(0)
+    }
+
+    /// A plain-number field (`THPeligible`, `ProtectionKey`), or 0 when it was not printed.
+    pub fn number(&self, field: &str) -> u64 {
+        self.numbers.get(field).copied().unwrap_or(0)
     }
 
     /// Whether `VmFlags` lists this two-letter mnemonic (`ac` = VM_ACCOUNT, `nr` = VM_NORESERVE,
@@ -170,8 +177,9 @@ fn is_maps_header(l: &str) -> bool {
     }
 }
 
-/// Parse `/proc/PID/smaps`. Fields other than `N kB` ones (`THPeligible: 0`, `ProtectionKey: 0`)
-/// are skipped; an unknown `kB` field is kept, so a newer kernel's additions do not break it.
+/// Parse `/proc/PID/smaps`. `N kB` fields go to `fields_kb`, plain numbers (`THPeligible: 0`,
+/// `ProtectionKey: 0`) to `numbers`, anything else is skipped; an unknown field is kept, so a
+/// newer kernel's additions do not break it.
 pub fn parse_smaps(text: &str) -> Result<Vec<SmapsEntry>, ParseError> {
     let mut out: Vec<SmapsEntry> = Vec::new();
     for (i, l) in text.lines().enumerate() {
@@ -183,6 +191,7 @@ pub fn parse_smaps(text: &str) -> Result<Vec<SmapsEntry>, ParseError> {
             out.push(SmapsEntry {
                 map: parse_maps_line(l, line)?,
                 fields_kb: BTreeMap::new(),
+                numbers: BTreeMap::new(),
                 vm_flags: Vec::new(),
                 field_names: Vec::new(),
             });
@@ -206,6 +215,8 @@ pub fn parse_smaps(text: &str) -> Result<Vec<SmapsEntry>, ParseError> {
                 .parse()
                 .map_err(|_| err(line, format!("`{key}` is not a number of kB")))?;
             entry.fields_kb.insert(key.to_string(), n);
+        } else if let Ok(n) = value.parse() {
+            entry.numbers.insert(key.to_string(), n);
         }
     }
     Ok(out)

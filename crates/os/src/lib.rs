@@ -23,6 +23,8 @@ mod linux;
 #[cfg(target_os = "linux")]
 pub mod memcg;
 #[cfg(target_os = "linux")]
+mod sigguard;
+#[cfg(target_os = "linux")]
 use linux as imp;
 /// The real-case lock and the sysctl guard, for tests that hold them directly.
 #[cfg(target_os = "linux")]

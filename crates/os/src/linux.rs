@@ -331,6 +331,7 @@ impl Proc {
     /// Wait until the process is gone (reaped, or a zombie of a parent that will reap it).
     fn wait_gone(&mut self) {
         self.alive = false;
+        crate::sigguard::remove_helper(self.pid);
         if let Some(c) = self.child.as_mut() {
             self.status = c.wait().ok();
             return;
@@ -487,6 +488,8 @@ impl RealMachine {
         }
         let lock = RealLock::acquire()?;
         let host_sysctls = read_scenario_sysctls()?;
+        // Ctrl-C or SIGTERM from now on restores these and kills the helpers (sigguard.rs).
+        crate::sigguard::arm(&host_sysctls);
         static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let token = format!("vmlab-os-{}-{n}", std::process::id());
@@ -679,6 +682,7 @@ impl RealMachine {
     }
 
     fn insert(&mut self, name: &str, p: Proc) {
+        crate::sigguard::add_helper(p.pid);
         if let Some(old) = self.procs.insert(name.to_string(), p) {
             self.orphans.push(old);
         }
@@ -1783,6 +1787,7 @@ impl RealMachine {
             // SAFETY: IPC_RMID takes no buffer.
             unsafe { libc::shmctl(id, libc::IPC_RMID, std::ptr::null_mut()) };
         }
+        crate::sigguard::disarm();
     }
 
     /// Clean up, then check, still holding the lock, that nothing is left: the host's sysctls,

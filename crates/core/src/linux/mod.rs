@@ -545,7 +545,10 @@ impl LinuxMachine {
         let mm = self.mms.remove(&mm_id).expect("process mm exists");
         self.pgtable_pages_total -= mm.pgtable_pages();
         for (_, l, pte) in mm.pt.iter() {
-            if let pages::Pte::Present { pfn } = *pte {
+            if let pages::Pte::Present { pfn, dirty } = *pte {
+                if dirty {
+                    self.dirty_pte_leaves(pfn, l);
+                }
                 self.frames_unmap(pfn, l);
             }
         }

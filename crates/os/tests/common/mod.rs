@@ -23,7 +23,24 @@ pub fn root_or_skip(test: &str) -> Option<std::sync::MutexGuard<'static, ()>> {
         return Some(SERIAL.lock().unwrap_or_else(|e| e.into_inner()));
     }
     println!("SKIPPED {test}: real cases need root (sysctls, /proc of helpers, pidfd_getfd)");
+    if SKIPPED.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+        // SAFETY: registers a function that takes no arguments and touches only an atomic and
+        // fd 2, to run when the test binary exits.
+        unsafe { libc::atexit(say_how_many_were_skipped) };
+    }
     None
+}
+
+/// Real cases this test binary skipped for want of root.
+static SKIPPED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// At exit (after libtest's summary, which cannot count skips): how many real cases were
+/// skipped, written straight to fd 2 (std's streams may be gone by then).
+extern "C" fn say_how_many_were_skipped() {
+    let n = SKIPPED.load(std::sync::atomic::Ordering::SeqCst);
+    let msg = format!("{n} real case(s) skipped: not root\n");
+    // SAFETY: writes `msg.len()` bytes from a live buffer to fd 2.
+    unsafe { libc::write(2, msg.as_ptr().cast(), msg.len()) };
 }
 
 /// Whether every mismatch is a Committed_AS row: other processes on the host change
