@@ -331,3 +331,140 @@ impl Machine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::op::Target;
+    use crate::scenario::parse;
+    use crate::sim;
+
+    fn machine(text: &str) -> Machine {
+        let s = parse(text).expect("the test scenario parses");
+        let run = sim::run(&s);
+        assert!(run.error.is_none(), "{:?}", run.error);
+        run.machine
+    }
+
+    #[test]
+    fn the_seam_answers_processes_and_named_mappings() {
+        let m = machine(
+            "machine linux ram=1GiB\nspawn a\na mmap x 1MiB rw private anon\na fork b\n\
+             spawn c\nc exit\n",
+        );
+        let b = m.process("b").expect("b exists");
+        assert_eq!(
+            (b.name, b.state, b.parent),
+            ("b", ProcState::Running, m.pid_of("a"))
+        );
+        assert_eq!(m.process_by_pid(b.pid), Some(b));
+        assert_eq!(m.proc_state("c"), Some(ProcState::Exited));
+        assert_eq!(m.process("zz"), None);
+        let all: Vec<&str> = m.processes().map(|p| p.name).collect();
+        assert_eq!(all, ["a", "b", "c"]);
+        let live: Vec<&str> = m.live_processes().map(|p| p.name).collect();
+        assert_eq!(live, ["a", "b"]);
+        let (start, len) = m.mapping("a", "x").expect("a has x");
+        assert_eq!(len, 1 << 20);
+        // The child's copy of the address space has the mapping at the same address.
+        assert_eq!(m.mappings("b"), vec![("x".to_string(), start, len)]);
+        assert_eq!(m.mapping("c", "x"), None);
+        assert!(m.resident_kb(b.pid).is_some() && m.resident_kb(m.pid_of("c").unwrap()).is_none());
+        assert_eq!(m.os().name(), "linux");
+    }
+
+    #[test]
+    fn each_op_error_prints_the_sentence_the_run_reports() {
+        let mut m = machine(
+            "machine linux ram=1GiB\nspawn a\na mmap x 1MiB rw private anon\nspawn d\nd exit\n\
+             spawn p\np vfork c\n",
+        );
+        let target = |mapping: &str| Target {
+            mapping: mapping.into(),
+            range: None,
+        };
+        let munmap = |proc: &str, mapping: &str| Op::Munmap {
+            proc: proc.into(),
+            target: target(mapping),
+        };
+        let spawn = Op::Spawn {
+            name: "c".into(),
+            cap_sys_admin: false,
+            oom_score_adj: 0,
+        };
+        let mmap_again = parse("machine linux ram=1GiB\nspawn a\na mmap x 1MiB rw private anon\n")
+            .expect("parses")
+            .ops()
+            .last()
+            .map(|(_, op)| op.clone())
+            .expect("an mmap");
+        let d = m.pid_of("d").unwrap();
+        let cases = [
+            (munmap("zz", "x"), "no process named `zz`".to_string()),
+            (
+                munmap("d", "x"),
+                format!("process `d` (pid {d}) has exited"),
+            ),
+            (
+                munmap("p", "x"),
+                "process `p` is suspended in vfork until its child `c` calls exec or exits".into(),
+            ),
+            (spawn, "a running process is already named `c`".into()),
+            (
+                munmap("a", "y"),
+                "process `a` has no mapping named `y`".into(),
+            ),
+            (
+                mmap_again,
+                "process `a` already has a mapping named `x`".into(),
+            ),
+        ];
+        for (op, want) in cases {
+            let e = m.apply(&op).expect_err("a scenario error");
+            assert_eq!(e.to_string(), want, "{op:?} gave {e:?}");
+        }
+        let killed = OpError::ProcessEnded {
+            name: "k".into(),
+            pid: 7,
+            state: ProcState::Killed,
+        };
+        assert_eq!(killed.to_string(), "process `k` (pid 7) has been killed");
+    }
+
+    #[test]
+    fn the_commit_rule_is_the_overcommit_modes_test() {
+        let rule = |options: &str| {
+            machine(&format!(
+                "machine linux ram=1GiB swap=1GiB admin_reserve_kbytes=8192 \
+                 user_reserve_kbytes=131072 {options}\n"
+            ))
+            .commit_summary()
+        };
+        // Mode 2: CommitLimit = 50% of RAM + swap = 1,572,864 kB, less both reserves.
+        let never = rule("overcommit=2");
+        assert_eq!((never.charge_kb, never.limit_kb), (0, 1_572_864));
+        assert_eq!(
+            never.rule,
+            CommitRuleSummary::Total {
+                allowed_kb: 1_572_864 - 8192 - 131_072
+            }
+        );
+        assert_eq!(rule("overcommit=1").rule, CommitRuleSummary::NoLimit);
+        // Mode 0 from 5.2: one request may be up to RAM + swap.
+        assert_eq!(
+            rule("overcommit=0 kernel=6.6").rule,
+            CommitRuleSummary::PerRequest {
+                per_request_kb: 2 << 20
+            }
+        );
+        // Before 5.2: free + page cache + free swap, less the admin reserve.
+        let old = rule("overcommit=0 kernel=4.19");
+        assert_eq!(old.mem_free_kb, 1 << 20);
+        assert_eq!(
+            old.rule,
+            CommitRuleSummary::PerRequest {
+                per_request_kb: (2 << 20) - 8192
+            }
+        );
+    }
+}
