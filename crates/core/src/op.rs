@@ -406,13 +406,46 @@ pub enum Op {
         proc: String,
         cap: Capability,
     },
+    /// mkdir of a memory cgroup; `path` is relative to the root, '/'-separated ("kubepods/pod1/c1").
+    CgroupCreate {
+        path: String,
+    },
+    /// Write a cgroup file as root would: `file` is the kernel's file name, v2 ("memory.max") or
+    /// v1 ("memory.limit_in_bytes"); `value` is the text written ("96M" is parsed by the
+    /// language into bytes; "max").
+    CgroupWrite {
+        path: String,
+        file: String,
+        value: String,
+    },
+    /// Move a process into a cgroup (write its pid to cgroup.procs / tasks). Its old charges
+    /// stay where they were.
+    CgroupMove {
+        proc: String,
+        path: String,
+    },
+    /// rmdir.
+    CgroupRemove {
+        path: String,
+    },
+    /// `bpf(BPF_MAP_CREATE)` of a BPF_MAP_TYPE_ARRAY with `entries` elements of `value_size`
+    /// bytes, held by the process until it exits (no pinning).
+    BpfMap {
+        proc: String,
+        entries: u64,
+        value_size: u64,
+    },
 }
 
 impl Op {
     /// The process the operation is issued by, if any.
     pub fn proc(&self) -> Option<&str> {
         match self {
-            Op::Sysctl { .. } | Op::SetSwap { .. } => None,
+            Op::Sysctl { .. }
+            | Op::SetSwap { .. }
+            | Op::CgroupCreate { .. }
+            | Op::CgroupWrite { .. }
+            | Op::CgroupRemove { .. } => None,
             Op::Spawn { name, .. } => Some(name),
             Op::Fork { parent, .. } => Some(parent),
             Op::Exec { proc }
@@ -432,7 +465,9 @@ impl Op {
             | Op::TmpfsTruncate { proc, .. }
             | Op::Unlink { proc, .. }
             | Op::OomScoreAdj { proc, .. }
-            | Op::DropCap { proc, .. } => Some(proc),
+            | Op::DropCap { proc, .. }
+            | Op::CgroupMove { proc, .. }
+            | Op::BpfMap { proc, .. } => Some(proc),
         }
     }
 
@@ -462,6 +497,11 @@ impl Op {
             Op::Unlink { .. } => "unlink",
             Op::OomScoreAdj { .. } => "oom_score_adj",
             Op::DropCap { .. } => "drop",
+            Op::CgroupCreate { .. }
+            | Op::CgroupWrite { .. }
+            | Op::CgroupMove { .. }
+            | Op::CgroupRemove { .. } => "cgroup",
+            Op::BpfMap { .. } => "bpf",
         }
     }
 }

@@ -40,6 +40,12 @@ pub struct StepResult {
     /// Change of Committed_AS in kB: the simulator's, and the kernel's less the helpers' own.
     pub sim_committed_delta_kb: i64,
     pub kernel_committed_delta_kb: i64,
+    /// Every memory cgroup the real machine made, its v1 files read after the step (empty
+    /// when the scenario made none): what the simulator's v1 view is compared with.
+    pub kernel_cgroups: std::collections::BTreeMap<String, procfs_parse::MemcgV1>,
+    /// The processes the kernel killed during the step without the scenario ending them (an
+    /// OOM kill of any task of a cgroup, not only the one that faulted), by name.
+    pub kernel_deaths: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -594,6 +600,7 @@ pub fn check_with(
     let mut runner = Runner::new(&sim_scenario, None);
     let mut sim_committed = runner.machine().commit_summary().charge_kb as i64;
     let mut procs: Vec<String> = Vec::new();
+    let mut deaths_seen = 0;
     while let Some(item) = runner.next_item() {
         let RunItem::Step(rec) = item else { continue };
         // The simulator has run the step; the kernel has not yet. Committed_AS is read right
@@ -687,7 +694,16 @@ pub fn check_with(
                 }
             }
         }
+        let kernel_cgroups = real.cgroups()?;
+        // The list only grows: what was added during this step is this step's.
+        let kernel_deaths: Vec<String> = real.deaths()[deaths_seen..]
+            .iter()
+            .map(|d| d.proc.clone())
+            .collect();
+        deaths_seen = real.deaths().len();
         report.steps.push(StepResult {
+            kernel_cgroups,
+            kernel_deaths,
             step: rec.step,
             line: rec.pos.line,
             text: rec.text.clone(),

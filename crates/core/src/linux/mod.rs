@@ -299,6 +299,19 @@ impl LinuxMachine {
                 legacy,
             } => self.set_oom_score_adj(proc, *value, *legacy)?,
             Op::DropCap { proc, cap } => self.drop_cap(proc, *cap)?,
+            // The memcg branch (issue 9) models these; until it lands the simulator refuses.
+            Op::CgroupCreate { .. }
+            | Op::CgroupWrite { .. }
+            | Op::CgroupMove { .. }
+            | Op::CgroupRemove { .. }
+            | Op::BpfMap { .. } => {
+                return Err(OpError::NotModelled {
+                    what: format!(
+                        "`{}`: memory cgroups and BPF maps are not modelled yet",
+                        op.verb()
+                    ),
+                })
+            }
         })
     }
 

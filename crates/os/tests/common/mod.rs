@@ -77,7 +77,7 @@ pub fn host_sysctls() -> ScenarioSysctls {
 }
 
 /// The sysctls are the host's again, no helper of this process is alive, and nothing of its
-/// machines is left in /tmp, /dev/shm or SysV shm (each check verified that itself too, before
+/// machines is left in /tmp, /dev/shm, SysV shm or the v1 memory cgroups (each check verified that itself too, before
 /// it let the lock go: Report::left_behind).
 pub fn after_checks(before: &ScenarioSysctls) {
     assert_eq!(&host_sysctls(), before, "sysctls restored");
@@ -94,6 +94,8 @@ pub fn after_checks(before: &ScenarioSysctls) {
         assert!(ours.is_empty(), "left in {}: {ours:?}", dir.display());
     }
     assert_eq!(leftover_segments(), Vec::<i32>::new(), "SysV segments left");
+    let cgroups = vmlab_os::leftover_cgroups(&me);
+    assert!(cgroups.is_empty(), "memory cgroups left: {cgroups:?}");
 }
 
 /// The SysV segments in this process's key namespace that still exist.
@@ -150,4 +152,29 @@ pub fn real_machine(
         touch_limit_bytes: vmlab_os::DEFAULT_TOUCH_LIMIT_BYTES,
     })
     .unwrap()
+}
+
+/// The host as a machine configuration.
+pub fn host() -> vmlab_core::config::LinuxConfig {
+    let vmlab_core::config::MachineConfig::Linux(h) = vmlab_os::host::host_config().unwrap();
+    h
+}
+
+/// `PROC mmap NAME BYTES rw private anon`.
+pub fn mmap(proc: &str, name: &str, bytes: u64) -> vmlab_core::op::Op {
+    use vmlab_core::op::{Backing, Op, Placement, Prot, Size};
+    Op::Mmap {
+        proc: proc.into(),
+        name: name.into(),
+        len: Size::Bytes(bytes),
+        prot: Prot::RW,
+        shared: false,
+        backing: Backing::Anon,
+        noreserve: false,
+        populate: false,
+        growsdown: false,
+        locked: false,
+        hugetlb: false,
+        placement: Placement::Any,
+    }
 }
