@@ -1,6 +1,7 @@
 //! `cargo xtask tidy`: the repository rules no compiler checks. Every .rs file opens with a `//!`
 //! line saying what it owns, vmlab-core depends on nothing but serde (so it stays pure, with
-//! no I/O, and builds for wasm32), and vmlab-web does not depend on vmlab-os.
+//! no I/O, and builds for wasm32), vmlab-web does not depend on vmlab-os, and nothing outside
+//! `crates/core/src/linux/` names the Linux model's internals (everything talks to `Machine`).
 
 use std::path::{Path, PathBuf};
 
@@ -29,6 +30,7 @@ pub fn tidy(root: &Path) -> Result<usize, String> {
                 rel(root, f)
             ));
         }
+        problems.extend(seam(&rel(root, f), &text));
     }
     problems.extend(core_deps(root)?);
     problems.extend(web_never_os(root)?);
@@ -66,6 +68,136 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
             out.push(p);
         }
     }
+}
+
+/// What names the Linux model's internals: its machine type, a path into `vmlab_core::linux`
+/// (from any crate) or `crate::linux` / `super::linux` (inside vmlab-core, where `crate` is the
+/// core; vmlab-os has a `linux` module of its own), and the white-box accessor `as_linux`.
+const LINUX_INTERNALS: &[&str] = &[
+    "LinuxMachine",
+    "vmlab_core::linux",
+    "as_linux(",
+    "crate::linux",
+    "super::linux",
+];
+
+/// Where the Linux model's internals may be named outside `crates/core/src/linux/`: (path, or
+/// folder ending in `/`; the text the line must contain, empty for any; why).
+const SEAM_ALLOW: &[(&str, &str, &str)] = &[
+    (
+        "crates/core/src/machine.rs",
+        "",
+        "the seam itself: it boots the Linux model and dispatches every call to it",
+    ),
+    (
+        "crates/core/tests/",
+        "as_linux(",
+        "white-box tests of the Linux model read its own ledger, mms and indexes",
+    ),
+    (
+        "crates/core/benches/",
+        "as_linux(",
+        "the benches print the Linux model's own sizes (VMAs, page-table runs)",
+    ),
+    (
+        "crates/core/src/scenario/parse/expect.rs",
+        "crate::linux::vma::flag_code_names",
+        "`expect … VmFlags` codes are checked against the kernel's table of smaps codes \
+         (fs/proc/task_mmu.c: show_smap_vma_flags): a kernel table, not machine state",
+    ),
+    (
+        "crates/os/src/check.rs",
+        "vmlab_core::linux::vma::flag_code_names",
+        "the harness compares only the smaps codes the model knows: the same kernel table",
+    ),
+    (
+        "crates/os/src/helper.rs",
+        "vmlab_core::linux::mm::MMAP_BASE",
+        "the helper puts its own mappings in the THP phase of the model's mmap_base, a \
+         kernel layout constant",
+    ),
+    (
+        "xtask/src/tidy.rs",
+        "",
+        "this check's own patterns and tests",
+    ),
+];
+
+/// Lines of one file (path relative to the root) that name the Linux model's internals
+/// outside `crates/core/src/linux/` and are not in [`SEAM_ALLOW`].
+fn seam(rel: &str, text: &str) -> Vec<String> {
+    if rel.starts_with("crates/core/src/linux/") {
+        return Vec::new();
+    }
+    let in_core = rel.starts_with("crates/core/");
+    let allowed = |line: &str| {
+        SEAM_ALLOW.iter().any(|(path, needle, _)| {
+            let path_ok = if path.ends_with('/') {
+                rel.starts_with(path)
+            } else {
+                rel == *path
+            };
+            path_ok && line.contains(needle)
+        })
+    };
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let mut hits: Vec<&str> = LINUX_INTERNALS
+            .iter()
+            .copied()
+            .filter(|p| in_core || !(p.starts_with("crate::") || p.starts_with("super::")))
+            .filter(|p| line.contains(p))
+            .collect();
+        // `use vmlab_core::{linux, …}` and, in the core, `use crate::{linux::…, …}`.
+        let groups: &[&str] = if in_core {
+            &["vmlab_core::{", "crate::{"]
+        } else {
+            &["vmlab_core::{"]
+        };
+        for g in groups {
+            if line.contains(g) && group_names_linux(text, i, g) {
+                hits.push("a `{…}` import of `linux`");
+            }
+        }
+        if hits.is_empty() || allowed(line) {
+            continue;
+        }
+        out.push(format!(
+            "{rel}:{}: names the Linux model's internals ({}): talk to `Machine` \
+             (ARCHITECTURE.md, \"the OS seam\"), or allow it in xtask/src/tidy.rs: SEAM_ALLOW with a reason",
+            i + 1,
+            hits.join(", ")
+        ));
+    }
+    out
+}
+
+/// Whether the brace group that opens after `group` on line `line` names `linux` at its top level
+/// (the group may span lines).
+fn group_names_linux(text: &str, line: usize, group: &str) -> bool {
+    let offset: usize = text.lines().take(line).map(|l| l.len() + 1).sum();
+    let Some(at) = text[offset..].find(group) else {
+        return false;
+    };
+    let body = &text[offset + at + group.len()..];
+    let (mut depth, mut word) = (0u32, String::new());
+    for c in body.chars() {
+        if c.is_alphanumeric() || c == '_' {
+            word.push(c);
+            continue;
+        }
+        if depth == 0 && word == "linux" {
+            return true;
+        }
+        word.clear();
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => return false,
+            '}' => depth -= 1,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// vmlab-web never depends on vmlab-os, in any table (ARCHITECTURE.md: the web app runs the
@@ -155,6 +287,84 @@ mod tests {
         assert!(err.contains("lib.rs: does not open"), "{err}");
         assert!(err.contains("`rand`"), "{err}");
         assert!(err.contains("`libc`"), "{err}");
+    }
+
+    #[test]
+    fn the_seam_check_finds_the_linux_model_named_outside_linux() {
+        let bad = |rel: &str, text: &str| seam(rel, text).len();
+        assert_eq!(
+            bad("crates/core/src/sim.rs", "use crate::linux::pages::Pte;\n"),
+            1
+        );
+        assert_eq!(
+            bad(
+                "crates/core/src/linux/mod.rs",
+                "use crate::linux::pages::Pte;\n"
+            ),
+            0
+        );
+        assert_eq!(bad("crates/web/src/x.rs", "fn f(m: &LinuxMachine) {}\n"), 1);
+        assert_eq!(
+            bad(
+                "crates/cli/src/x.rs",
+                "let p = vmlab_core::linux::FIRST_PID;\n"
+            ),
+            1
+        );
+        assert_eq!(bad("crates/cli/src/x.rs", "let l = m.as_linux();\n"), 1);
+        assert_eq!(
+            bad(
+                "crates/os/src/x.rs",
+                "use vmlab_core::{\n    linux::ProcState,\n    op::Op,\n};\n"
+            ),
+            1
+        );
+        assert_eq!(
+            bad(
+                "crates/os/src/x.rs",
+                "use vmlab_core::{op::{Op, linux}, sim};\n"
+            ),
+            0
+        );
+        assert_eq!(
+            bad("crates/core/src/x.rs", "use crate::{config, linux};\n"),
+            1
+        );
+        // vmlab-os's own `linux` module is not the model.
+        assert_eq!(
+            bad("crates/os/src/lib.rs", "use crate::linux::RealLock;\n"),
+            0
+        );
+        // An allowed line is allowed in its own file only, and only that use of the model.
+        let table = "let k = crate::linux::vma::flag_code_names();\n";
+        assert_eq!(bad("crates/core/src/scenario/parse/expect.rs", table), 0);
+        assert_eq!(bad("crates/core/src/scenario/parse/ops.rs", table), 1);
+        assert_eq!(
+            bad(
+                "crates/core/src/scenario/parse/expect.rs",
+                "use crate::linux::ProcState;\n"
+            ),
+            1
+        );
+        assert_eq!(
+            bad("crates/core/tests/sweep.rs", "m.as_linux().unwrap()\n"),
+            0
+        );
+        assert_eq!(
+            bad(
+                "crates/core/tests/sweep.rs",
+                "vmlab_core::linux::ProcState\n"
+            ),
+            1
+        );
+        let found = seam(
+            "crates/web/src/engine.rs",
+            "\n\nuse vmlab_core::linux::ProcState;\n",
+        );
+        assert!(
+            found[0].starts_with("crates/web/src/engine.rs:3: names"),
+            "{found:?}"
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::io::{self, Write};
 use vmlab_core::machine::Machine;
 use vmlab_core::scenario::Scenario;
 use vmlab_core::sim::{CheckResult, RunSummary, Runner, StepRecord};
-use vmlab_core::snapshot::{ProcessSnapshot, VmaSnapshot};
+use vmlab_core::snapshot::{OsProcessSnapshot, OsSnapshot, ProcessSnapshot, VmaSnapshot};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -29,9 +29,11 @@ pub fn write_document<W: Write>(w: &mut W, file: &str, s: &Scenario) -> io::Resu
     field(w, 1, "file", &json!(file))?;
     // The booted machine: no process yet, so this snapshot is small.
     let booted = Runner::new(s, None).machine().snapshot();
+    // A Windows machine will describe itself with its own keys here.
+    let OsSnapshot::Linux(linux) = &booted.os;
     let machine = json!({
-        "os": booted.os,
-        "kernel": booted.kernel,
+        "os": booted.os_kind().name(),
+        "kernel": linux.kernel,
         "ram_kb": s.machine.ram_bytes() / 1024,
         "swap_kb": s.machine.swap_bytes() / 1024,
     });
@@ -146,10 +148,15 @@ fn check(c: &CheckResult) -> CheckJson<'_> {
 /// VMAs one at a time, so a machine of 100,000 VMAs is never held as snapshots all at once.
 fn write_final<W: Write>(w: &mut W, indent: usize, machine: &Machine) -> io::Result<()> {
     let snap = machine.snapshot_without_vmas();
-    let meminfo: BTreeMap<&str, u64> = snap.meminfo.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let OsSnapshot::Linux(linux) = &snap.os;
+    let meminfo: BTreeMap<&str, u64> = linux
+        .meminfo
+        .iter()
+        .map(|(k, v)| (k.as_str(), *v))
+        .collect();
     w.write_all(b"{\n")?;
     field(w, indent + 1, "meminfo_kb", &meminfo)?;
-    field(w, indent + 1, "overcommit_memory", &snap.overcommit_memory)?;
+    field(w, indent + 1, "overcommit_memory", &linux.overcommit_memory)?;
     key(w, indent + 1, "processes")?;
     let mut first = true;
     for p in &snap.processes {
@@ -198,10 +205,11 @@ fn write_process<W: Write>(
     p: &ProcessSnapshot,
     vmas: impl Iterator<Item = VmaSnapshot>,
 ) -> io::Result<()> {
-    let status: BTreeMap<&str, u64> = p.status.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let OsProcessSnapshot::Linux(lp) = &p.os;
+    let status: BTreeMap<&str, u64> = lp.status.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     let f = |name: &str| status.get(name).copied();
     let head = ProcessJson {
-        pss: p.pss_kb,
+        pss: lp.pss_kb,
         rss_anon: f("RssAnon"),
         rss_file: f("RssFile"),
         rss_shmem: f("RssShmem"),
@@ -212,8 +220,8 @@ fn write_process<W: Write>(
         vm_stk: f("VmStk"),
         vm_swap: f("VmSwap"),
         name: &p.name,
-        oom_score: p.oom_score,
-        oom_score_adj: p.oom_score_adj,
+        oom_score: lp.oom_score,
+        oom_score_adj: lp.oom_score_adj,
         pid: p.pid,
         ppid: p.ppid,
         state: format!("{:?}", p.state).to_lowercase(),

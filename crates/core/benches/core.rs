@@ -232,7 +232,7 @@ fn big_process() -> Machine {
 fn bench_fork(c: &mut Criterion) {
     let t = Instant::now();
     let m0 = big_process();
-    let lm = m0.linux().unwrap();
+    let lm = m0.as_linux().unwrap();
     let mm = &lm.mms[&lm.procs[&lm.by_name["big"]].mm.unwrap()];
     println!(
         "FIGURE fork setup: {} VMAs, {} page-table runs, built in {:.1} s",
@@ -324,7 +324,7 @@ fn bench_memory(_c: &mut Criterion) {
             }
         }
         let live = LIVE.load(Ordering::Relaxed) - before;
-        let lm = m.linux().unwrap();
+        let lm = m.as_linux().unwrap();
         let mm = &lm.mms[&lm.procs[&lm.by_name["p"]].mm.unwrap()];
         println!(
             "FIGURE memory, 1 TiB RAM, {} mappings of {} GiB each ({} TiB mapped): {} VMAs, {} page-table runs, {:.1} MiB of heap",

@@ -1,25 +1,144 @@
 //! The seam between OS models: a [`Machine`] is a Linux machine today, and a Windows machine
 //! (reserve/commit, commit limit, page file, job objects) joins it behind the same calls.
+//!
+//! Everything outside `linux/` talks to `Machine` and to the OS-neutral types here: a process
+//! by name ([`ProcInfo`], [`ProcState`]), the step's commit charge and limit ([`CommitSummary`]),
+//! typed scenario errors ([`OpError`]). What only one OS has (meminfo, smaps, VmFlags) is a
+//! per-OS part of [`Snapshot`] or a per-OS view ([`Machine::proc_view`]), never a field reached
+//! through the OS model. This is the only file outside `linux/` that names `LinuxMachine`.
 
 use crate::config::MachineConfig;
 use crate::event::Event;
-use crate::linux::{LinuxMachine, OpError, ProcState};
+use crate::linux::LinuxMachine;
 use crate::op::{Op, Outcome};
 use crate::query::{Query, QueryError, Value};
-use crate::snapshot::{Snapshot, VmaSnapshot};
-use crate::units::pages_to_kb;
+use crate::snapshot::{PageState, Snapshot, VmaSnapshot};
+use serde::Serialize;
 
-/// The three numbers every step records, in kB as `/proc/meminfo` prints them. Each is O(1) to
-/// read, unlike the whole meminfo view (which walks every frame run).
+/// Which OS model a machine runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Os {
+    Linux,
+}
+
+impl Os {
+    /// The name the scenario language and the CLI's JSON use (`machine linux …`, `"os": "linux"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Os::Linux => "linux",
+        }
+    }
+}
+
+/// A process's life as every OS model has it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ProcState {
+    Running,
+    Exited,
+    Killed,
+}
+
+/// A process as the seam shows it: what any OS model can say about a process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProcInfo<'m> {
+    pub pid: u32,
+    /// Its scenario name.
+    pub name: &'m str,
+    pub state: ProcState,
+    /// The process that forked it (`None` for one the scenario spawned).
+    pub parent: Option<u32>,
+}
+
+/// The step's commit charge against its limit, in kB, each O(1) to read (unlike the whole
+/// meminfo view, which walks every frame run). On Linux the charge is `Committed_AS` and the
+/// limit `CommitLimit` (fs/proc/meminfo.c prints the same page counts shifted to kB); on
+/// Windows they will be the system commit charge and commit limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CommitSummary {
-    /// `Committed_AS`.
-    pub committed_as_kb: u64,
-    /// `CommitLimit`.
-    pub commit_limit_kb: u64,
-    /// `MemFree`.
+    /// The commit charge (Linux: `Committed_AS`).
+    pub charge_kb: u64,
+    /// The commit limit (Linux: `CommitLimit`, which only mode 2 enforces).
+    pub limit_kb: u64,
+    /// Free RAM (Linux: `MemFree`).
     pub mem_free_kb: u64,
+    /// The rule that decides whether the next charge is granted.
+    pub rule: CommitRuleSummary,
 }
+
+/// How a machine decides a commit charge now, with the number a gauge compares against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommitRuleSummary {
+    /// Every charge is granted (Linux `vm.overcommit_memory=1`).
+    NoLimit,
+    /// The total charge may not reach `allowed_kb` (Linux mode 2: `CommitLimit` less the admin
+    /// and user reserves of an unprivileged process with a large address space).
+    Total { allowed_kb: u64 },
+    /// Each request alone is compared with `per_request_kb` (Linux mode 0's heuristic: from
+    /// 5.2 RAM + swap, before it free + page cache + free swap less the admin reserve).
+    PerRequest { per_request_kb: u64 },
+}
+
+/// An operation that refers to something that does not exist or that the model does not cover:
+/// a scenario error, not an errno (an errno the process would see is an `Ok(Outcome::Err(..))`).
+/// Each variant prints the sentence the run's diagnostic shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum OpError {
+    /// No process was ever given this name.
+    NoSuchProcess { name: String },
+    /// The process exited or was killed (`state` is never `Running`).
+    ProcessEnded {
+        name: String,
+        pid: u32,
+        state: ProcState,
+    },
+    /// A vfork parent waits until its child execs or exits.
+    SuspendedInVfork { name: String, child: String },
+    /// `spawn` or `fork` with the name of a running process.
+    NameInUse { name: String },
+    /// The process has no address space.
+    NoAddressSpace { proc: String },
+    /// The process has no mapping of this scenario name.
+    NoSuchMapping { proc: String, mapping: String },
+    /// A new mapping with the name of one the process already has.
+    MappingExists { proc: String, mapping: String },
+    /// A case the model does not cover; `what` says which, and why.
+    NotModelled { what: String },
+}
+
+impl std::fmt::Display for OpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OpError::NoSuchProcess { name } => write!(f, "no process named `{name}`"),
+            OpError::ProcessEnded { name, pid, state } => write!(
+                f,
+                "process `{name}` (pid {pid}) has {}",
+                match state {
+                    ProcState::Exited => "exited",
+                    _ => "been killed",
+                }
+            ),
+            OpError::SuspendedInVfork { name, child } => write!(
+                f,
+                "process `{name}` is suspended in vfork until its child `{child}` calls exec or exits"
+            ),
+            OpError::NameInUse { name } => {
+                write!(f, "a running process is already named `{name}`")
+            }
+            OpError::NoAddressSpace { proc } => {
+                write!(f, "process `{proc}` has no address space")
+            }
+            OpError::NoSuchMapping { proc, mapping } => {
+                write!(f, "process `{proc}` has no mapping named `{mapping}`")
+            }
+            OpError::MappingExists { proc, mapping } => {
+                write!(f, "process `{proc}` already has a mapping named `{mapping}`")
+            }
+            OpError::NotModelled { what } => f.write_str(what),
+        }
+    }
+}
+
+impl std::error::Error for OpError {}
 
 #[derive(Clone, Debug)]
 pub enum Machine {
@@ -33,6 +152,20 @@ impl Machine {
         }
     }
 
+    pub fn os(&self) -> Os {
+        match self {
+            Machine::Linux(_) => Os::Linux,
+        }
+    }
+
+    /// The machine's configuration now: the booted one with every runtime change since (a
+    /// sysctl write, `swap=`).
+    pub fn config(&self) -> MachineConfig {
+        match self {
+            Machine::Linux(m) => MachineConfig::Linux(m.cfg.clone()),
+        }
+    }
+
     /// Apply one operation. `Err` means the operation refers to something that does not exist
     /// (a scenario error); an errno the process would see is an `Ok(Outcome::Err(..))`.
     pub fn apply(&mut self, op: &Op) -> Result<(Outcome, Vec<Event>), OpError> {
@@ -41,32 +174,67 @@ impl Machine {
         }
     }
 
-    /// `Committed_AS`, `CommitLimit` and `MemFree` now, in O(1) (fs/proc/meminfo.c prints the
-    /// same page counts shifted to kB).
+    /// The commit charge, its limit, free RAM and the rule in force, in O(1).
     pub fn commit_summary(&self) -> CommitSummary {
         match self {
-            Machine::Linux(m) => CommitSummary {
-                committed_as_kb: pages_to_kb(m.committed_pages()),
-                commit_limit_kb: pages_to_kb(m.commit_limit_pages()),
-                mem_free_kb: pages_to_kb(m.free_pages()),
-            },
+            Machine::Linux(m) => m.commit_summary(),
         }
     }
 
     /// The pid of the newest process with this scenario name.
     pub fn pid_of(&self, name: &str) -> Option<u32> {
-        match self {
-            Machine::Linux(m) => m.by_name.get(name).copied(),
-        }
+        self.process(name).map(|p| p.pid)
     }
 
     /// The state of the newest process with this scenario name.
     pub fn proc_state(&self, name: &str) -> Option<ProcState> {
+        self.process(name).map(|p| p.state)
+    }
+
+    /// The newest process with this scenario name.
+    pub fn process(&self, name: &str) -> Option<ProcInfo<'_>> {
         match self {
-            Machine::Linux(m) => {
-                let pid = m.by_name.get(name)?;
-                m.procs.get(pid).map(|p| p.state)
-            }
+            Machine::Linux(m) => m.process_by_name(name),
+        }
+    }
+
+    /// The process with this pid, whatever its state.
+    pub fn process_by_pid(&self, pid: u32) -> Option<ProcInfo<'_>> {
+        match self {
+            Machine::Linux(m) => m.process_info(pid),
+        }
+    }
+
+    /// Every process the machine has had, running or not, in pid order.
+    pub fn processes(&self) -> Box<dyn Iterator<Item = ProcInfo<'_>> + '_> {
+        match self {
+            Machine::Linux(m) => Box::new(m.process_infos()),
+        }
+    }
+
+    /// The running processes, in pid order.
+    pub fn live_processes(&self) -> impl Iterator<Item = ProcInfo<'_>> + '_ {
+        self.processes().filter(|p| p.state == ProcState::Running)
+    }
+
+    /// Where a running process's mapping of this scenario name is: `(start, length)` in bytes.
+    pub fn mapping(&self, proc: &str, mapping: &str) -> Option<(u64, u64)> {
+        match self {
+            Machine::Linux(m) => m.mapping_range(proc, mapping),
+        }
+    }
+
+    /// Every named mapping of a running process, in name order, as `(name, start, length)`.
+    pub fn mappings(&self, proc: &str) -> Vec<(String, u64, u64)> {
+        match self {
+            Machine::Linux(m) => m.mapping_ranges(proc),
+        }
+    }
+
+    /// The resident memory of a running process in kB (Linux: `VmRSS`).
+    pub fn resident_kb(&self, pid: u32) -> Option<u64> {
+        match self {
+            Machine::Linux(m) => m.vm_rss_kb(pid),
         }
     }
 
@@ -77,7 +245,10 @@ impl Machine {
         }
     }
 
-    pub fn linux(&self) -> Option<&LinuxMachine> {
+    /// The Linux model itself, for white-box tests and benches of it (its ledgers, mms and
+    /// indexes). Nothing else may use it: `xtask tidy` allows it only under `crates/core/tests`
+    /// and `crates/core/benches`.
+    pub fn as_linux(&self) -> Option<&LinuxMachine> {
         match self {
             Machine::Linux(m) => Some(m),
         }
@@ -101,43 +272,32 @@ impl Machine {
         }
     }
 
+    /// The machine-wide memory text (Linux: `/proc/meminfo`).
     pub fn meminfo_text(&self) -> String {
         match self {
             Machine::Linux(m) => m.meminfo_text(),
         }
     }
 
-    /// A `/proc/PID/…` view of a named process: `maps`, `smaps`, `smaps_rollup`, `status`, `oom_score`.
+    /// A per-process view of a named process. Linux: the `/proc/PID/…` files `maps`, `smaps`,
+    /// `smaps_rollup`, `status`, `oom_score`, `oom_score_adj`.
     pub fn proc_view(&self, proc: &str, view: &str) -> Result<String, QueryError> {
+        let pid = self
+            .pid_of(proc)
+            .ok_or_else(|| QueryError::NoSuchProcess(proc.into()))?;
+        self.proc_view_of(pid, view)
+    }
+
+    /// [`Machine::proc_view`] of the process with this pid.
+    pub fn proc_view_of(&self, pid: u32, view: &str) -> Result<String, QueryError> {
         match self {
-            Machine::Linux(m) => {
-                let pid = *m
-                    .by_name
-                    .get(proc)
-                    .ok_or_else(|| QueryError::NoSuchProcess(proc.into()))?;
-                let text = match view {
-                    "maps" => m.maps_text(pid),
-                    "smaps" => m.smaps_text(pid),
-                    "smaps_rollup" => m.smaps_rollup_text(pid),
-                    "status" => m.status_text(pid),
-                    "oom_score" => {
-                        if m.procs[&pid].state != ProcState::Running {
-                            None
-                        } else {
-                            Some(format!("{}\n", m.oom_score(pid)))
-                        }
-                    }
-                    "oom_score_adj" => Some(format!("{}\n", m.procs[&pid].oom_score_adj)),
-                    other => return Err(QueryError::NoSuchField(other.into())),
-                };
-                text.ok_or_else(|| QueryError::ProcessGone(proc.into()))
-            }
+            Machine::Linux(m) => m.proc_view(pid, view),
         }
     }
 
     pub fn snapshot(&self) -> Snapshot {
         match self {
-            Machine::Linux(m) => Snapshot::of_linux(m),
+            Machine::Linux(m) => m.snapshot(true),
         }
     }
 
@@ -145,14 +305,22 @@ impl Machine {
     /// yields them one at a time (the CLI streams a final machine of 100,000 VMAs this way).
     pub fn snapshot_without_vmas(&self) -> Snapshot {
         match self {
-            Machine::Linux(m) => Snapshot::of_linux_without_vmas(m),
+            Machine::Linux(m) => m.snapshot(false),
         }
     }
 
     /// The `vmas` of process `pid` in [`Machine::snapshot`], one at a time.
     pub fn vma_snapshots(&self, pid: u32) -> Box<dyn Iterator<Item = VmaSnapshot> + '_> {
         match self {
-            Machine::Linux(m) => Box::new(Snapshot::linux_vmas(m, pid)),
+            Machine::Linux(m) => Box::new(m.vma_snapshots(pid)),
+        }
+    }
+
+    /// The page states of `[start, end)` (byte addresses) of a process, as runs
+    /// `(start_page, pages, state)`; pages outside any mapping are skipped.
+    pub fn page_runs(&self, pid: u32, start: u64, end: u64) -> Vec<(u64, u64, PageState)> {
+        match self {
+            Machine::Linux(m) => m.page_runs(pid, start, end),
         }
     }
 
@@ -161,5 +329,142 @@ impl Machine {
         match self {
             Machine::Linux(m) => m.check_invariants(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::op::Target;
+    use crate::scenario::parse;
+    use crate::sim;
+
+    fn machine(text: &str) -> Machine {
+        let s = parse(text).expect("the test scenario parses");
+        let run = sim::run(&s);
+        assert!(run.error.is_none(), "{:?}", run.error);
+        run.machine
+    }
+
+    #[test]
+    fn the_seam_answers_processes_and_named_mappings() {
+        let m = machine(
+            "machine linux ram=1GiB\nspawn a\na mmap x 1MiB rw private anon\na fork b\n\
+             spawn c\nc exit\n",
+        );
+        let b = m.process("b").expect("b exists");
+        assert_eq!(
+            (b.name, b.state, b.parent),
+            ("b", ProcState::Running, m.pid_of("a"))
+        );
+        assert_eq!(m.process_by_pid(b.pid), Some(b));
+        assert_eq!(m.proc_state("c"), Some(ProcState::Exited));
+        assert_eq!(m.process("zz"), None);
+        let all: Vec<&str> = m.processes().map(|p| p.name).collect();
+        assert_eq!(all, ["a", "b", "c"]);
+        let live: Vec<&str> = m.live_processes().map(|p| p.name).collect();
+        assert_eq!(live, ["a", "b"]);
+        let (start, len) = m.mapping("a", "x").expect("a has x");
+        assert_eq!(len, 1 << 20);
+        // The child's copy of the address space has the mapping at the same address.
+        assert_eq!(m.mappings("b"), vec![("x".to_string(), start, len)]);
+        assert_eq!(m.mapping("c", "x"), None);
+        assert!(m.resident_kb(b.pid).is_some() && m.resident_kb(m.pid_of("c").unwrap()).is_none());
+        assert_eq!(m.os().name(), "linux");
+    }
+
+    #[test]
+    fn each_op_error_prints_the_sentence_the_run_reports() {
+        let mut m = machine(
+            "machine linux ram=1GiB\nspawn a\na mmap x 1MiB rw private anon\nspawn d\nd exit\n\
+             spawn p\np vfork c\n",
+        );
+        let target = |mapping: &str| Target {
+            mapping: mapping.into(),
+            range: None,
+        };
+        let munmap = |proc: &str, mapping: &str| Op::Munmap {
+            proc: proc.into(),
+            target: target(mapping),
+        };
+        let spawn = Op::Spawn {
+            name: "c".into(),
+            cap_sys_admin: false,
+            oom_score_adj: 0,
+        };
+        let mmap_again = parse("machine linux ram=1GiB\nspawn a\na mmap x 1MiB rw private anon\n")
+            .expect("parses")
+            .ops()
+            .last()
+            .map(|(_, op)| op.clone())
+            .expect("an mmap");
+        let d = m.pid_of("d").unwrap();
+        let cases = [
+            (munmap("zz", "x"), "no process named `zz`".to_string()),
+            (
+                munmap("d", "x"),
+                format!("process `d` (pid {d}) has exited"),
+            ),
+            (
+                munmap("p", "x"),
+                "process `p` is suspended in vfork until its child `c` calls exec or exits".into(),
+            ),
+            (spawn, "a running process is already named `c`".into()),
+            (
+                munmap("a", "y"),
+                "process `a` has no mapping named `y`".into(),
+            ),
+            (
+                mmap_again,
+                "process `a` already has a mapping named `x`".into(),
+            ),
+        ];
+        for (op, want) in cases {
+            let e = m.apply(&op).expect_err("a scenario error");
+            assert_eq!(e.to_string(), want, "{op:?} gave {e:?}");
+        }
+        let killed = OpError::ProcessEnded {
+            name: "k".into(),
+            pid: 7,
+            state: ProcState::Killed,
+        };
+        assert_eq!(killed.to_string(), "process `k` (pid 7) has been killed");
+    }
+
+    #[test]
+    fn the_commit_rule_is_the_overcommit_modes_test() {
+        let rule = |options: &str| {
+            machine(&format!(
+                "machine linux ram=1GiB swap=1GiB admin_reserve_kbytes=8192 \
+                 user_reserve_kbytes=131072 {options}\n"
+            ))
+            .commit_summary()
+        };
+        // Mode 2: CommitLimit = 50% of RAM + swap = 1,572,864 kB, less both reserves.
+        let never = rule("overcommit=2");
+        assert_eq!((never.charge_kb, never.limit_kb), (0, 1_572_864));
+        assert_eq!(
+            never.rule,
+            CommitRuleSummary::Total {
+                allowed_kb: 1_572_864 - 8192 - 131_072
+            }
+        );
+        assert_eq!(rule("overcommit=1").rule, CommitRuleSummary::NoLimit);
+        // Mode 0 from 5.2: one request may be up to RAM + swap.
+        assert_eq!(
+            rule("overcommit=0 kernel=6.6").rule,
+            CommitRuleSummary::PerRequest {
+                per_request_kb: 2 << 20
+            }
+        );
+        // Before 5.2: free + page cache + free swap, less the admin reserve.
+        let old = rule("overcommit=0 kernel=4.19");
+        assert_eq!(old.mem_free_kb, 1 << 20);
+        assert_eq!(
+            old.rule,
+            CommitRuleSummary::PerRequest {
+                per_request_kb: (2 << 20) - 8192
+            }
+        );
     }
 }

@@ -3,8 +3,7 @@
 //! is "replay to step N".
 
 use crate::event::Event;
-use crate::linux::ProcState;
-use crate::machine::Machine;
+use crate::machine::{Machine, OpError, ProcState};
 use crate::op::{Op, Outcome, Placement};
 use crate::query::Value;
 use crate::scenario::{
@@ -55,7 +54,8 @@ pub struct StepRecord {
     pub pid: Option<u32>,
     pub outcome: Outcome,
     pub events: Vec<Event>,
-    /// Committed_AS and CommitLimit after the step, kB.
+    /// The commit charge and its limit after the step, kB ([`crate::machine::CommitSummary`];
+    /// on Linux `Committed_AS` and `CommitLimit`, whose names these fields and the JSON keep).
     pub committed_as_kb: u64,
     pub commit_limit_kb: u64,
     pub mem_free_kb: u64,
@@ -264,12 +264,13 @@ impl FailedMmaps {
 
     /// The scenario error of an operation, with the failed mmap behind it when there is one:
     /// "process `p` has no mapping named `b`" says what, the failed mmap says why.
-    fn explain(&self, op: &Op, message: String) -> String {
+    fn explain(&self, op: &Op, e: &OpError) -> String {
+        let message = e.to_string();
         let Some(proc) = op.proc() else {
             return message;
         };
         for name in mapping_refs(op) {
-            if !message.contains(&format!("has no mapping named `{name}`")) {
+            if !matches!(e, OpError::NoSuchMapping { mapping, .. } if mapping == name) {
                 continue;
             }
             if let Some(f) = self.0.get(&(proc.to_string(), name.to_string())) {
@@ -401,15 +402,15 @@ impl<'s> Runner<'s> {
                             pid,
                             outcome,
                             events,
-                            committed_as_kb: c.committed_as_kb,
-                            commit_limit_kb: c.commit_limit_kb,
+                            committed_as_kb: c.charge_kb,
+                            commit_limit_kb: c.limit_kb,
                             mem_free_kb: c.mem_free_kb,
                         }))
                     }
                     Err(e) => {
                         self.error = Some(Diagnostic {
                             pos: stmt.pos,
-                            message: self.failed_mmaps.explain(op, e.0),
+                            message: self.failed_mmaps.explain(op, &e),
                         });
                         self.done = true;
                         None

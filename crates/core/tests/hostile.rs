@@ -626,7 +626,7 @@ fn committed_as_past_2_64_bytes_still_matches_the_trace() {
         MODE1,
         "p shmget k 9223372036854775807B\np shmget j 9223372036854775807B\n",
     );
-    let pages = r.machine.linux().unwrap().committed_pages();
+    let pages = r.machine.as_linux().unwrap().committed_pages();
     assert_eq!(pages, 1 << 52);
     assert_eq!(last(&r).committed_as_kb, pages * 4);
 }
@@ -897,7 +897,7 @@ mod grid {
                     Op::Exit { proc: "c".into() },
                     Op::Exit { proc: "p".into() },
                 ] {
-                    let before = m.linux().unwrap().committed_pages();
+                    let before = m.as_linux().unwrap().committed_pages();
                     let Ok((outcome, events)) = m.apply(&step) else {
                         continue; // the process died in `op`: later steps are scenario errors
                     };
@@ -916,7 +916,7 @@ mod grid {
                             _ => 0,
                         })
                         .sum();
-                    let after = m.linux().unwrap().committed_pages();
+                    let after = m.as_linux().unwrap().committed_pages();
                     assert_eq!(
                         before as i128 + moved,
                         after as i128,

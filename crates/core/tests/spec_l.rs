@@ -47,7 +47,7 @@ fn l2_1_mode2_refusal_logs_the_6_12_line() {
         l.mmap("mode2", "a", Map::anon(64 * GB)),
         Outcome::Err(Errno::ENOMEM)
     );
-    let pid = l.m.linux().unwrap().by_name["mode2"];
+    let pid = l.m.pid_of("mode2").unwrap();
     let log: Vec<String> = l
         .last_events
         .iter()

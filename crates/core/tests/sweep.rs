@@ -7,7 +7,7 @@
 
 use vmlab_core::config::{LinuxConfig, MachineConfig, Sysctl};
 use vmlab_core::event::{Event, EventKind};
-use vmlab_core::machine::Machine;
+use vmlab_core::machine::{Machine, ProcState};
 use vmlab_core::op::*;
 use vmlab_core::query::{Query, Value};
 
@@ -458,7 +458,7 @@ fn sweep(seed: u64, steps: u32) {
         } else {
             random_op(&mut r, &procs, &maps, n)
         };
-        let committed_before = m.linux().unwrap().committed_pages();
+        let committed_before = m.as_linux().unwrap().committed_pages();
         let res = m.apply(&op);
         if res.is_ok() {
             applied += 1;
@@ -470,7 +470,7 @@ fn sweep(seed: u64, steps: u32) {
         if let Err(e) = m.check_invariants() {
             panic!("seed {seed}, step {n}: {op:?} → {outcome:?}\ninvariant: {e}\nrerun with SEED={seed}");
         }
-        let committed = m.linux().unwrap().committed_pages();
+        let committed = m.as_linux().unwrap().committed_pages();
         let shown = query_committed_bytes(&m);
         assert_eq!(
             shown,
@@ -484,28 +484,15 @@ fn sweep(seed: u64, steps: u32) {
             "seed {seed}, step {n}: {op:?} → {outcome:?}: the events account for Committed_AS {said} pages, the machine holds {committed}\nevents: {events:#?}\nrerun with SEED={seed}"
         );
         // Track names as a scenario author would.
-        let lm = m.linux().unwrap();
-        procs = lm
-            .procs
-            .values()
-            .filter(|p| p.state == vmlab_core::linux::ProcState::Running)
-            .map(|p| p.name.clone())
-            .collect();
+        procs = m.live_processes().map(|p| p.name.to_string()).collect();
         procs.sort();
         procs.dedup();
-        procs.retain(|p| {
-            lm.by_name
-                .get(p)
-                .is_some_and(|pid| lm.procs[pid].state == vmlab_core::linux::ProcState::Running)
-        });
+        procs.retain(|p| m.proc_state(p) == Some(ProcState::Running));
         // Vfork parents are suspended; leave them out.
         maps = vec![];
         for p in &procs {
-            let pid = lm.by_name[p];
-            if let Some(mm) = lm.procs[&pid].mm.and_then(|id| lm.mms.get(&id)) {
-                for (name, &(_, len)) in &mm.names {
-                    maps.push((p.clone(), name.clone(), len));
-                }
+            for (name, _, len) in m.mappings(p) {
+                maps.push((p.clone(), name, len));
             }
         }
     }
@@ -555,14 +542,13 @@ fn same_ops_give_identical_events() {
                     out.push_str(&format!("{} {}\n", e.reason(), e.sentence()));
                 }
             }
-            let lm = m.linux().unwrap();
-            let Some(mm_id) = lm.procs[&lm.by_name["p"]].mm else {
+            if m.proc_state("p") != Some(ProcState::Running) {
                 break;
-            };
-            maps = lm.mms[&mm_id]
-                .names
-                .iter()
-                .map(|(n, &(_, l))| ("p".to_string(), n.clone(), l))
+            }
+            maps = m
+                .mappings("p")
+                .into_iter()
+                .map(|(n, _, l)| ("p".to_string(), n, l))
                 .collect();
         }
         out

@@ -11,7 +11,7 @@ use crate::{Backend, BackendError, HelperCommand, RealMachine, RealOptions, Scen
 use std::fmt::Write as _;
 use vmlab_core::config::MachineConfig;
 use vmlab_core::kernel::KernelVersion;
-use vmlab_core::machine::Machine;
+use vmlab_core::machine::{Machine, ProcState};
 use vmlab_core::op::{Op, Outcome};
 use vmlab_core::procfs_parse::{self, KeyValues, SmapsEntry};
 use vmlab_core::scenario::Scenario;
@@ -642,7 +642,7 @@ pub fn check_with(
     let mut sim_scenario = scenario.clone();
     sim_scenario.machine = sim_config;
     let mut runner = Runner::new(&sim_scenario, None);
-    let mut sim_committed = runner.machine().commit_summary().committed_as_kb as i64;
+    let mut sim_committed = runner.machine().commit_summary().charge_kb as i64;
     let mut procs: Vec<String> = Vec::new();
     let mut deaths_seen = 0;
     while let Some(item) = runner.next_item() {
@@ -782,7 +782,7 @@ fn sim_status(m: &Machine, proc: &str) -> Result<(StatusNumbers, i64), BackendEr
 /// A process's smaps in the simulator, parsed by the same parser as the kernel's; `None` when it
 /// is not running.
 fn sim_smaps(m: &Machine, proc: &str) -> Result<Option<Vec<SmapsEntry>>, BackendError> {
-    if m.proc_state(proc) != Some(vmlab_core::linux::ProcState::Running) {
+    if m.proc_state(proc) != Some(ProcState::Running) {
         return Ok(None);
     }
     let text = m

@@ -575,9 +575,9 @@ impl RealMachine {
         })
     }
 
-    /// MREMAP_FIXED's address for a placement, computed as the simulator does
-    /// (LinuxMachine::mremap): below/above a named mapping, page-rounded gap, wrapping as a C
-    /// program's arithmetic would (the kernel then says EINVAL).
+    /// MREMAP_FIXED's address for a placement, computed as the simulator does (the model's
+    /// mremap in crates/core/src/linux/mapops.rs): below/above a named mapping, page-rounded
+    /// gap, wrapping as a C program's arithmetic would (the kernel then says EINVAL).
     fn mremap_fixed(
         &mut self,
         proc: &str,

@@ -120,9 +120,9 @@ fn simulator_views_round_trip() {
     // app and kid hold the same accountable VMAs; shared anon is charged once as shmem.
     assert_eq!(
         meminfo.number("Committed_AS"),
-        Some(m.commit_summary().committed_as_kb)
+        Some(m.commit_summary().charge_kb)
     );
-    assert_eq!(m.commit_summary().committed_as_kb, 2 * ac + 1024);
+    assert_eq!(m.commit_summary().charge_kb, 2 * ac + 1024);
     let score = parse_oom_score(&m.proc_view("app", "oom_score").unwrap()).unwrap();
     assert!((0..=1000).contains(&score));
 }

@@ -219,14 +219,16 @@ fn starts(text: &str, proc: &str) -> (Starts, Starts) {
     let kernel = m.observe(proc).unwrap().unwrap().names;
     drop(m);
     after_checks(&before);
-    let lm = sim.linux().unwrap();
-    let mm = &lm.mms[&lm.procs[&lm.by_name[proc]].mm.unwrap()];
-    let list = |n: &std::collections::BTreeMap<String, (u64, u64)>| {
-        n.iter()
-            .map(|(k, &(a, _))| (k.clone(), a))
-            .collect::<Vec<_>>()
-    };
-    (list(&kernel), list(&mm.names))
+    let sim_names = sim
+        .mappings(proc)
+        .into_iter()
+        .map(|(k, a, _)| (k, a))
+        .collect::<Vec<_>>();
+    let kernel = kernel
+        .iter()
+        .map(|(k, &(a, _))| (k.clone(), a))
+        .collect::<Vec<_>>();
+    (kernel, sim_names)
 }
 
 const PMD: u64 = 2 << 20;

@@ -90,7 +90,7 @@ fn sim_largest_pages(limit: Limit) -> u64 {
     }
     let mut m = Machine::boot(&MachineConfig::Linux(cfg));
     m.apply(&spawn_admin("app")).unwrap();
-    let (mut ok, mut no) = (0u64, m.commit_summary().commit_limit_kb / 4 + 2);
+    let (mut ok, mut no) = (0u64, m.commit_summary().limit_kb / 4 + 2);
     let mut n = 0;
     while no - ok > 1 {
         let mid = (ok + no) / 2;
@@ -230,7 +230,7 @@ fn commit_limit_agrees_under_ratios_and_kbytes() {
         cfg.sysctls.overcommit_kbytes = kbytes;
         let sim = Machine::boot(&MachineConfig::Linux(cfg))
             .commit_summary()
-            .commit_limit_kb;
+            .limit_kb;
         assert_eq!(sim, kernel, "ratio {ratio}, kbytes {kbytes}");
     }
     assert_eq!(current_sysctls().unwrap(), host_sysctls);

@@ -18,8 +18,8 @@ mod common;
 
 use common::{helper, root_or_skip};
 use vmlab_core::config::MachineConfig;
-use vmlab_core::linux::ProcState;
 use vmlab_core::machine::Machine;
+use vmlab_core::machine::ProcState;
 use vmlab_core::op::Outcome;
 use vmlab_core::scenario::{parse, Scenario};
 use vmlab_os::check::{check_with, sim_config_for};

@@ -10,15 +10,12 @@ use crate::views::{
     ProcView, RunView, Series, SnapshotView, StepView, VmaView,
 };
 use std::cell::RefCell;
-use vmlab_core::config::OvercommitMode;
 use vmlab_core::event::{Event, EventKind};
-use vmlab_core::linux::pages::PageState as CoreState;
-use vmlab_core::linux::ProcState;
-use vmlab_core::machine::Machine;
+use vmlab_core::machine::{CommitRuleSummary, Machine, ProcState};
 use vmlab_core::op::{Op, Outcome};
 use vmlab_core::scenario::{self, Diagnostic, Scenario, StmtKind};
 use vmlab_core::sim;
-use vmlab_core::units::pages_to_kb;
+use vmlab_core::snapshot::{OsProcessSnapshot, OsSnapshot, PageState as CoreState};
 
 const CHECKPOINT_EVERY: u32 = 16;
 const KB: u64 = 1024;
@@ -195,13 +192,12 @@ impl Sim {
     /// /proc/PID/maps, smaps and status of one process after `step` operations.
     pub fn proc_texts(&self, step: u32, pid: u32) -> Option<ProcTexts> {
         self.with_machine(step, |m| {
-            let lm = m.linux()?;
+            let view = |v: &str| m.proc_view_of(pid, v).ok();
             Some(ProcTexts {
-                maps: lm
-                    .maps_text(pid)
+                maps: view("maps")
                     .unwrap_or_else(|| "(the process has exited: /proc/PID is gone)\n".into()),
-                smaps: lm.smaps_text(pid).unwrap_or_default(),
-                status: lm.status_text(pid).unwrap_or_default(),
+                smaps: view("smaps").unwrap_or_default(),
+                status: view("status").unwrap_or_default(),
             })
         })
     }
@@ -215,14 +211,13 @@ fn meminfo_bytes(mi: &[(String, u64)], field: &str) -> u64 {
 }
 
 fn record_series(m: &Machine, step: u32, s: &mut Series, rss: &mut Vec<(u32, String, Vec<u64>)>) {
-    let Some(lm) = m.linux() else { return };
     let c = m.commit_summary();
-    s.committed_as.push(c.committed_as_kb * KB);
-    s.commit_limit.push(c.commit_limit_kb * KB);
+    s.committed_as.push(c.charge_kb * KB);
+    s.commit_limit.push(c.limit_kb * KB);
     s.mem_free.push(c.mem_free_kb * KB);
-    for p in lm.procs.values() {
+    for p in m.processes() {
         let v = if p.state == ProcState::Running {
-            lm.vm_rss_kb(p.pid).unwrap_or(0)
+            m.resident_kb(p.pid).unwrap_or(0)
         } else {
             0
         };
@@ -230,7 +225,7 @@ fn record_series(m: &Machine, step: u32, s: &mut Series, rss: &mut Vec<(u32, Str
         let i = match rss.binary_search_by_key(&p.pid, |(pid, _, _)| *pid) {
             Ok(i) => i,
             Err(i) => {
-                rss.insert(i, (p.pid, p.name.clone(), vec![0; step as usize]));
+                rss.insert(i, (p.pid, p.name.to_string(), vec![0; step as usize]));
                 i
             }
         };
@@ -277,7 +272,9 @@ fn snapshot_view(m: &Machine, step: u32, want: Option<u32>) -> SnapshotView {
         .map(|p| (p.pid, p.state == ProcState::Running))
         .collect();
     let owner = page_owner(&running, want);
-    let mi = &snap.meminfo;
+    // A Windows machine will fill these from its own structures.
+    let OsSnapshot::Linux(linux) = &snap.os;
+    let mi = &linux.meminfo;
     let mem = MemView {
         mem_total: meminfo_bytes(mi, "MemTotal"),
         mem_free: meminfo_bytes(mi, "MemFree"),
@@ -287,37 +284,23 @@ fn snapshot_view(m: &Machine, step: u32, want: Option<u32>) -> SnapshotView {
         committed_as: meminfo_bytes(mi, "Committed_AS"),
         commit_limit: meminfo_bytes(mi, "CommitLimit"),
     };
-    let rule = match m.linux() {
-        Some(lm) => {
-            let sys = &lm.cfg.sysctls;
-            match sys.overcommit_memory {
-                OvercommitMode::Always => CommitRuleView::Always,
-                OvercommitMode::Never => CommitRuleView::Never {
-                    allowed_bytes: mem
-                        .commit_limit
-                        .saturating_sub((sys.admin_reserve_kbytes + sys.user_reserve_kbytes) * KB),
-                },
-                OvercommitMode::Guess if lm.cfg.kernel.guess_is_total_ram_swap() => {
-                    CommitRuleView::Guess {
-                        per_request_bytes: pages_to_kb(lm.totalram_pages() + lm.total_swap_pages())
-                            * KB,
-                    }
-                }
-                // Before 5.2: free + page cache + free swap, less the admin reserve (mm/util.c).
-                OvercommitMode::Guess => CommitRuleView::Guess {
-                    per_request_bytes: (mem.mem_free + mem.cached + mem.swap_free)
-                        .saturating_sub(sys.admin_reserve_kbytes * KB),
-                },
-            }
-        }
-        None => CommitRuleView::Always,
+    // The core decides the rule and its number; the gauge only draws it.
+    let rule = match m.commit_summary().rule {
+        CommitRuleSummary::NoLimit => CommitRuleView::Always,
+        CommitRuleSummary::Total { allowed_kb } => CommitRuleView::Never {
+            allowed_bytes: allowed_kb * KB,
+        },
+        CommitRuleSummary::PerRequest { per_request_kb } => CommitRuleView::Guess {
+            per_request_bytes: per_request_kb * KB,
+        },
     };
     let processes = snap
         .processes
         .iter()
         .map(|p| {
+            let OsProcessSnapshot::Linux(lp) = &p.os;
             let status = |f: &str| {
-                p.status
+                lp.status
                     .iter()
                     .find(|(k, _)| k == f)
                     .map(|(_, v)| v * KB)
@@ -328,10 +311,10 @@ fn snapshot_view(m: &Machine, step: u32, want: Option<u32>) -> SnapshotView {
                 name: p.name.clone(),
                 state: format!("{:?}", p.state).to_lowercase(),
                 rss_bytes: status("VmRSS"),
-                pss_bytes: p.pss_kb * KB,
+                pss_bytes: lp.pss_kb * KB,
                 vm_size_bytes: status("VmSize"),
-                oom_score: p.oom_score,
-                vmas: p
+                oom_score: lp.oom_score,
+                vmas: lp
                     .vmas
                     .iter()
                     .map(|v| VmaView {
@@ -355,8 +338,8 @@ fn snapshot_view(m: &Machine, step: u32, want: Option<u32>) -> SnapshotView {
         })
         .collect();
     // Page runs cost O(runs): only the process the page view shows gets them.
-    let pages: Vec<PageRun> = match (m.linux(), owner) {
-        (Some(lm), Some(pid)) => lm
+    let pages: Vec<PageRun> = match owner {
+        Some(pid) => m
             .page_runs(pid, 0, u64::MAX)
             .into_iter()
             .map(|(s, n, st)| PageRun {
@@ -365,7 +348,7 @@ fn snapshot_view(m: &Machine, step: u32, want: Option<u32>) -> SnapshotView {
                 state: page_state(st),
             })
             .collect(),
-        _ => Vec::new(),
+        None => Vec::new(),
     };
     SnapshotView {
         step,

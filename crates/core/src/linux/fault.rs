@@ -144,6 +144,23 @@ impl LinuxMachine {
         mm.hiwater_rss = mm.hiwater_rss.max(mm.rss_total());
     }
 
+    /// `(start, length)` of the mapping `name` of `proc`'s mm, or the scenario error.
+    pub(crate) fn named_mapping(
+        &self,
+        mm_id: MmId,
+        proc: &str,
+        name: &str,
+    ) -> Result<(u64, u64), OpError> {
+        self.mms[&mm_id]
+            .names
+            .get(name)
+            .copied()
+            .ok_or_else(|| OpError::NoSuchMapping {
+                proc: proc.to_string(),
+                mapping: name.to_string(),
+            })
+    }
+
     /// A target as the system call receives it: `start` is the mapping's address plus the range
     /// start and `len` is the range end minus its start, both computed as a C program computes
     /// them (unsigned long arithmetic wraps), so a range that ends below its start or past 2^64
@@ -154,13 +171,7 @@ impl LinuxMachine {
         proc: &str,
         t: &Target,
     ) -> Result<SysRange, OpError> {
-        let mm = &self.mms[&mm_id];
-        let &(start, len) = mm.names.get(&t.mapping).ok_or_else(|| {
-            OpError(format!(
-                "process `{proc}` has no mapping named `{}`",
-                t.mapping
-            ))
-        })?;
+        let (start, len) = self.named_mapping(mm_id, proc, &t.mapping)?;
         match &t.range {
             None => Ok(SysRange { start, len }),
             Some((a, b)) => {

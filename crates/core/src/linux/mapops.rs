@@ -65,9 +65,9 @@ fn placed_how(
 impl LinuxMachine {
     pub(crate) fn proc_mm(&self, proc: &str) -> Result<(Pid, MmId), OpError> {
         let pid = self.pid(proc)?;
-        let mm = self
-            .mm_of(pid)
-            .ok_or_else(|| OpError(format!("process `{proc}` has no address space")))?;
+        let mm = self.mm_of(pid).ok_or_else(|| OpError::NoAddressSpace {
+            proc: proc.to_string(),
+        })?;
         Ok((pid, mm))
     }
 
@@ -309,9 +309,10 @@ impl LinuxMachine {
         };
         let (pid, mm_id) = self.proc_mm(proc)?;
         if self.mms[&mm_id].names.contains_key(name) {
-            return Err(OpError(format!(
-                "process `{proc}` already has a mapping named `{name}`"
-            )));
+            return Err(OpError::MappingExists {
+                proc: proc.to_string(),
+                mapping: name.to_string(),
+            });
         }
         // A program opens a tmpfs file (O_RDWR | O_CREAT) before it calls mmap, so the file
         // exists even when the mmap then fails: after `unlink t`, a refused `mmap … tmpfs t`
@@ -484,9 +485,7 @@ impl LinuxMachine {
             }
             Placement::At(a) => *a,
             Placement::Below { of, gap } | Placement::Above { of, gap } => {
-                let &(s, l) = self.mms[&mm_id].names.get(of).ok_or_else(|| {
-                    OpError(format!("process `{proc}` has no mapping named `{of}`"))
-                })?;
+                let (s, l) = self.named_mapping(mm_id, proc, of)?;
                 let a = gap.checked_next_multiple_of(PAGE_SIZE).and_then(|gap| {
                     if matches!(placement, Placement::Below { .. }) {
                         s.checked_sub(gap).and_then(|x| x.checked_sub(bytes))
@@ -1248,9 +1247,7 @@ impl LinuxMachine {
             Placement::Any => None,
             Placement::At(a) => Some(*a),
             Placement::Below { of, gap } | Placement::Above { of, gap } => {
-                let &(os, ol) = self.mms[&mm_id].names.get(of).ok_or_else(|| {
-                    OpError(format!("process `{proc}` has no mapping named `{of}`"))
-                })?;
+                let (os, ol) = self.named_mapping(mm_id, proc, of)?;
                 let gap = gap.wrapping_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
                 Some(if matches!(to, Placement::Below { .. }) {
                     os.wrapping_sub(gap).wrapping_sub(new_len)
@@ -1339,9 +1336,10 @@ impl LinuxMachine {
                     "mm/mremap.c: resize_is_valid (!old_len && !(vm_flags & (VM_SHARED | VM_MAYSHARE)))",
                 ));
             }
-            return Err(OpError(
-                "mremap with old_len 0 of a shared mapping duplicates it: not modelled".into(),
-            ));
+            return Err(OpError::NotModelled {
+                what: "mremap with old_len 0 of a shared mapping duplicates it: not modelled"
+                    .into(),
+            });
         }
         let res = if fixed.is_some() || dontunmap {
             self.mremap_to(pid, mm_id, name, s, old_len, new_len, fixed, dontunmap)?
@@ -1540,10 +1538,12 @@ impl LinuxMachine {
         if moving > v.end - s {
             if fixed.is_some() && !dontunmap && old_len == new_len {
                 // From 6.17 a pure move may span several VMAs (remap_move).
-                return Err(OpError(format!(
-                    "mremap of {s:#x}-{:#x} spans more than one VMA: the multi-VMA move (remap_move, Linux 6.17) is not modelled",
-                    s + old_len
-                )));
+                return Err(OpError::NotModelled {
+                    what: format!(
+                        "mremap of {s:#x}-{:#x} spans more than one VMA: the multi-VMA move (remap_move, Linux 6.17) is not modelled",
+                        s + old_len
+                    ),
+                });
             }
             return Ok(Err(self.refuse(
                 Errno::EFAULT,
@@ -1968,9 +1968,9 @@ impl LinuxMachine {
             .get(child)
             .is_some_and(|p| self.procs[p].state == ProcState::Running)
         {
-            return Err(OpError(format!(
-                "a running process is already named `{child}`"
-            )));
+            return Err(OpError::NameInUse {
+                name: child.to_string(),
+            });
         }
         let admin = self.procs[&ppid].cap_sys_admin;
         let resource = self.procs[&ppid].cap_sys_resource;

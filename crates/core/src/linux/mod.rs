@@ -10,7 +10,9 @@ mod oom;
 pub mod pages;
 pub mod procfs;
 mod query;
+mod seam;
 mod shmem;
+mod snapshot;
 pub mod vma;
 
 use crate::config::LinuxConfig;
@@ -19,7 +21,6 @@ use crate::op::{Errno, Op, Outcome, Signal};
 use crate::runmap::RunMap;
 use mm::{Mm, MmId};
 use pages::{Frame, FrameTally};
-use serde::Serialize;
 use std::collections::BTreeMap;
 use vma::ObjId;
 
@@ -28,12 +29,7 @@ pub type Pid = u32;
 /// The first pid handed out. vmlab has no init (pid 1) and no kernel threads.
 pub const FIRST_PID: Pid = 1000;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub enum ProcState {
-    Running,
-    Exited,
-    Killed,
-}
+pub use crate::machine::{OpError, ProcState};
 
 #[derive(Clone, Debug)]
 pub struct Process {
@@ -131,10 +127,6 @@ pub struct LinuxMachine {
     cur_pid: Option<Pid>,
 }
 
-/// An operation that refers to something that does not exist: a scenario error, not an errno.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct OpError(pub String);
-
 impl LinuxMachine {
     pub fn new(mut cfg: LinuxConfig) -> Self {
         // `hugepages=N` at boot gets what RAM holds, as the sysctl does (config.rs: boot_hugepages).
@@ -198,20 +190,18 @@ impl LinuxMachine {
             if matches!(op, Op::Kill { .. }) {
                 return Ok(());
             }
-            return Err(OpError(format!(
-                "process `{name}` (pid {pid}) has {}",
-                match p.state {
-                    ProcState::Exited => "exited",
-                    _ => "been killed",
-                }
-            )));
+            return Err(OpError::ProcessEnded {
+                name: name.to_string(),
+                pid,
+                state: p.state,
+            });
         }
         if let Some(child) = p.vfork_child.map(|c| &self.procs[&c]) {
             if !matches!(op, Op::Kill { .. }) {
-                return Err(OpError(format!(
-                    "process `{name}` is suspended in vfork until its child `{}` calls exec or exits",
-                    child.name
-                )));
+                return Err(OpError::SuspendedInVfork {
+                    name: name.to_string(),
+                    child: child.name.clone(),
+                });
             }
         }
         Ok(())
@@ -221,7 +211,9 @@ impl LinuxMachine {
         self.by_name
             .get(name)
             .copied()
-            .ok_or_else(|| OpError(format!("no process named `{name}`")))
+            .ok_or_else(|| OpError::NoSuchProcess {
+                name: name.to_string(),
+            })
     }
 
     pub fn mm_of(&self, pid: Pid) -> Option<MmId> {
@@ -313,10 +305,12 @@ impl LinuxMachine {
             | Op::CgroupMove { .. }
             | Op::CgroupRemove { .. }
             | Op::BpfMap { .. } => {
-                return Err(OpError(format!(
-                    "`{}`: memory cgroups and BPF maps are not modelled yet",
-                    op.verb()
-                )))
+                return Err(OpError::NotModelled {
+                    what: format!(
+                        "`{}`: memory cgroups and BPF maps are not modelled yet",
+                        op.verb()
+                    ),
+                })
             }
         })
     }
@@ -393,9 +387,9 @@ impl LinuxMachine {
             .get(name)
             .is_some_and(|p| self.procs[p].state == ProcState::Running)
         {
-            return Err(OpError(format!(
-                "a running process is already named `{name}`"
-            )));
+            return Err(OpError::NameInUse {
+                name: name.to_string(),
+            });
         }
         let mm = self.new_mm();
         let pid = self.new_process(name, None, Some(mm), cap_sys_admin);

@@ -177,36 +177,7 @@ impl RunValue for CachePage {
     }
 }
 
-/// The state of a virtual page as the page view shows it (model-spec L5.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub enum PageState {
-    /// Mapped but never touched.
-    Untouched,
-    /// Mapped to the shared zero page by a read fault.
-    Zero,
-    /// A resident page only this mapping uses.
-    Private,
-    /// A resident page mapped `mapcount` times (COW after fork, or a shared mapping).
-    Shared {
-        mapcount: u32,
-    },
-    Swapped,
-    /// Resident but MADV_FREE'd.
-    LazyFree,
-}
-
-impl PageState {
-    pub fn label(&self) -> &'static str {
-        match self {
-            PageState::Untouched => "untouched",
-            PageState::Zero => "zero page",
-            PageState::Private => "resident private",
-            PageState::Shared { .. } => "resident shared",
-            PageState::Swapped => "swapped",
-            PageState::LazyFree => "lazy-free",
-        }
-    }
-}
+pub use crate::snapshot::PageState;
 
 /// `PSS_SHIFT` (fs/proc/task_mmu.c): PSS is accumulated in fixed point with 12 extra bits.
 pub const PSS_SHIFT: u32 = 12;

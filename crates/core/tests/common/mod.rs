@@ -137,17 +137,14 @@ impl Lab {
     }
 
     pub fn kernel(mut self, v: &str) -> Lab {
-        let mut cfg = self.m.linux().unwrap().cfg.clone();
+        let MachineConfig::Linux(mut cfg) = self.m.config();
         cfg.kernel = v.parse::<KernelVersion>().unwrap();
         self.m = Machine::boot(&MachineConfig::Linux(cfg));
         self
     }
 
     pub fn op(&mut self, op: Op) -> Outcome {
-        let (o, ev) = self
-            .m
-            .apply(&op)
-            .unwrap_or_else(|e| panic!("{op:?}: {}", e.0));
+        let (o, ev) = self.m.apply(&op).unwrap_or_else(|e| panic!("{op:?}: {e}"));
         self.last_events = ev;
         self.ops += 1;
         if self.ops.is_multiple_of(self.check_every) {
@@ -320,7 +317,7 @@ impl Lab {
 
     pub fn flags(&self, proc: &str, mapping: &str) -> String {
         let smaps = self.m.proc_view(proc, "smaps").unwrap();
-        let lm = self.m.linux().unwrap();
+        let lm = self.m.as_linux().unwrap();
         let pid = lm.by_name[proc];
         let mm = &lm.mms[&lm.procs[&pid].mm.unwrap()];
         let (start, _) = mm.names[mapping];
@@ -342,7 +339,8 @@ impl Lab {
     }
 
     pub fn mode(&self) -> OvercommitMode {
-        self.m.linux().unwrap().cfg.sysctls.overcommit_memory
+        let MachineConfig::Linux(cfg) = self.m.config();
+        cfg.sysctls.overcommit_memory
     }
 }
 
@@ -352,8 +350,6 @@ pub const GB: u64 = GIB;
 impl Lab {
     /// Where a named mapping starts.
     pub fn addr(&self, proc: &str, mapping: &str) -> u64 {
-        let lm = self.m.linux().unwrap();
-        let pid = lm.by_name[proc];
-        lm.mms[&lm.procs[&pid].mm.unwrap()].names[mapping].0
+        self.m.mapping(proc, mapping).unwrap().0
     }
 }
