@@ -30,13 +30,7 @@ pub struct PlotArea {
 
 #[cfg(target_arch = "wasm32")]
 pub fn draw_cursor(overlay: &web_sys::HtmlCanvasElement, area: PlotArea, cursor: u32) {
-    use wasm_bindgen::JsCast;
-    let Some(ctx) = overlay
-        .get_context("2d")
-        .ok()
-        .flatten()
-        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
-    else {
+    let Some(ctx) = super::context_2d(overlay) else {
         return;
     };
     ctx.clear_rect(
