@@ -27,6 +27,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
+/// The chart's height in CSS pixels (its width is its panel's).
+const CHART_HEIGHT_PX: u32 = 260;
+
 /// Random workloads are this many operations long.
 const RANDOM_OPS: u32 = 60;
 
@@ -509,7 +512,17 @@ impl App {
         let key = (self.run_generation, canvas.clone());
         let area = match &self.chart_drawn {
             Some((k, area)) if *k == key => *area,
-            _ => match crate::render::charts::draw(canvas, &sim.series) {
+            _ => match crate::render::charts::draw(
+                canvas.clone(),
+                &overlay,
+                &sim.series,
+                canvas
+                    .parent_element()
+                    .map(|p| p.client_width())
+                    .unwrap_or(600)
+                    .max(200) as u32,
+                CHART_HEIGHT_PX,
+            ) {
                 Ok(area) => {
                     self.chart_drawn = Some((key, area));
                     area
@@ -991,7 +1004,8 @@ impl Component for App {
                                 zoomed={lab.zoom_vma.is_some()} on_unzoom={cb.unzoom.clone()} />
                             <ProcFiles tab={self.tab} pid={lab.selected_pid} text={proc_text} on_tab={cb.tab.clone()} />
                             <ProcTable snap={snap.clone()} pinned={lab.pinned} on_pin={cb.pin.clone()} />
-                            <Chart chart={self.chart_canvas.clone()} chart_overlay={self.chart_overlay.clone()} />
+                            <Chart chart={self.chart_canvas.clone()} chart_overlay={self.chart_overlay.clone()}
+                                legend={lab.sim.as_ref().map(|s| crate::render::charts::legend(&s.series)).unwrap_or_default()} />
                         }
                         <Compare with={lab.comparison.as_ref().map(|c| c.with)} left={run.clone()} right={cmp_right} right_error={cmp_err}
                             first_divergence={cmp_div} cursor={lab.cursor} on_compare={cb.compare.clone()} />

@@ -23,6 +23,8 @@ pub struct TableProps {
 pub struct ChartProps {
     pub chart: NodeRef,
     pub chart_overlay: NodeRef,
+    /// (label, colour, line width) of each line, as `render::charts::legend` gives them.
+    pub legend: Vec<(String, (u8, u8, u8), u32)>,
 }
 
 fn pct(part: u64, whole: u64) -> f64 {
@@ -146,9 +148,14 @@ pub fn chart(p: &ChartProps) -> Html {
         <section class="panel chart-panel" aria-label="chart">
             <h2>{"Over the steps"}</h2>
             <div class="chart-wrap">
-                <canvas ref={p.chart.clone()} id="chart" width="640" height="260" role="img" aria-label="Committed_AS, CommitLimit, free RAM and RSS over the steps" />
-                <canvas ref={p.chart_overlay.clone()} class="chart-cursor" width="640" height="260" aria-hidden="true" />
+                <canvas ref={p.chart.clone()} id="chart" role="img" aria-label="Committed_AS, CommitLimit, free RAM and RSS over the steps" />
+                <canvas ref={p.chart_overlay.clone()} class="chart-cursor" aria-hidden="true" />
             </div>
+            <ul class="legend chart-legend" id="chart-legend">
+                { for p.legend.iter().map(|(name, (r, g, b), w)| html! {
+                    <li><span class="line-key" style={format!("border-top:{}px solid rgb({r},{g},{b})", w + 2)}></span>{name.clone()}</li>
+                }) }
+            </ul>
         </section>
     }
 }

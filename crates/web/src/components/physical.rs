@@ -24,9 +24,9 @@ pub fn physical(p: &Props) -> Html {
                 <h2>{"Physical frames"}</h2>
                 <span class="muted">{format!("{} frames mapped; one column is one frame, unused frames squeezed", p.frames_shown)}</span>
                 <span class="spacer"></span>
-                <span class="key"><span class="swatch" style={format!("background:{}", frames::colour(1))}></span>{"own"}</span>
-                <span class="key"><span class="swatch" style={format!("background:{}", frames::colour(2))}></span>{"shared by 2"}</span>
-                <span class="key"><span class="swatch" style={format!("background:{}", frames::colour(3))}></span>{"by 3+"}</span>
+                { for [(1, "own"), (2, "shared by 2"), (3, "by 3+")].into_iter().map(|(n, what)| html! {
+                    <span class="key"><span class="swatch" style={format!("background:{}", frames::colour(n))}></span>{what}</span>
+                }) }
             </div>
             <div class="strip">
                 <ul class="strip-names" aria-hidden="true">
