@@ -193,11 +193,13 @@ pub fn processes(p: &Props) -> Html {
                     html! {
                         <div class={classes!("proc-col", acting.then_some("acting"), focus.then_some("focus"))} data-pid={pid.to_string()} data-name={pr.name.clone()}>
                             <div class="proc-head">
-                                <span class="proc-name">{ if acting { "▶ " } else { "" } }{pr.name.clone()}<span class="muted">{format!(" {pid}")}</span></span>
-                                <button class={classes!("pin", pinned.then_some("pinned"))} aria-pressed={pinned.to_string()}
-                                    title={if pinned { "Unpin: the views follow the step again" } else { "Pin: the views stay on this process" }}
-                                    onclick={move |_| pin.emit(if pinned { None } else { Some(pid) })}>{ if pinned { "pinned" } else { "pin" } }</button>
-                                <span class="proc-rss">{format!("RSS {}", size(pr.rss_bytes))}</span>
+                                <span class="proc-name" title={format!("{} (pid {pid})", pr.name)}>{ if acting { "▶ " } else { "" } }{pr.name.clone()}<span class="muted">{format!(" {pid}")}</span></span>
+                                <span class="proc-sub">
+                                    <button class={classes!("pin", pinned.then_some("pinned"))} aria-pressed={pinned.to_string()}
+                                        title={if pinned { "Unpin: the views follow the step again" } else { "Pin: the views stay on this process" }}
+                                        onclick={move |_| pin.emit(if pinned { None } else { Some(pid) })}>{ if pinned { "pinned" } else { "pin" } }</button>
+                                    <span class="proc-rss">{format!("RSS {}", size(pr.rss_bytes))}</span>
+                                </span>
                             </div>
                             <div class="proc-band">
                                 { for bands.iter().filter(|b| b.elided).map(|b| html! {
