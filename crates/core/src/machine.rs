@@ -12,7 +12,7 @@ use crate::event::Event;
 use crate::linux::LinuxMachine;
 use crate::op::{Op, Outcome};
 use crate::query::{Query, QueryError, Value};
-use crate::snapshot::{PageState, Snapshot, VmaSnapshot};
+use crate::snapshot::{FrameRun, PageState, Snapshot, VmaSnapshot};
 use serde::Serialize;
 
 /// Which OS model a machine runs.
@@ -321,6 +321,22 @@ impl Machine {
     pub fn page_runs(&self, pid: u32, start: u64, end: u64) -> Vec<(u64, u64, PageState)> {
         match self {
             Machine::Linux(m) => m.page_runs(pid, start, end),
+        }
+    }
+
+    /// The physical frames a process maps, as runs in virtual address order (what the web app's
+    /// physical-memory strip draws); pages that map no frame are left out.
+    pub fn frame_runs(&self, pid: u32) -> Vec<FrameRun> {
+        match self {
+            Machine::Linux(m) => m.frame_runs(pid),
+        }
+    }
+
+    /// The names a scenario gave a running process's mappings, with the byte range each was
+    /// created with, in order of start address.
+    pub fn mapping_names(&self, pid: u32) -> Vec<(String, u64, u64)> {
+        match self {
+            Machine::Linux(m) => m.mapping_names(pid),
         }
     }
 

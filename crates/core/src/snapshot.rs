@@ -143,6 +143,19 @@ impl PageState {
     }
 }
 
+/// A run of a process's pages that map consecutive physical frames: what the web app's physical
+/// memory strip draws, so that one frame mapped by a parent and its children is seen as one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct FrameRun {
+    /// The first virtual page (address >> 12) and how many pages the run has.
+    pub vpage: u64,
+    pub pages: u64,
+    /// The first physical frame: the run maps `pfn, pfn+1, …`.
+    pub pfn: u64,
+    /// How many page-table entries map each frame of the run (the kernel's mapcount).
+    pub mapcount: u32,
+}
+
 #[cfg(test)]
 mod tests {
     use crate::machine::Machine;
@@ -170,5 +183,45 @@ mod tests {
         assert_eq!(streamed, whole);
         let (p0, p1) = (linux(&whole.processes[0]), linux(&whole.processes[1]));
         assert!(p0.vmas.len() >= 2 && p1.pss_kb > 0);
+    }
+    /// A frame a parent shares with two children is one frame in all three lists (mapcount 3);
+    /// a child's write moves its copy to frames of its own and leaves the others at mapcount 2.
+    #[test]
+    fn frame_runs_show_cow_sharing_and_its_break() {
+        let s = parse(
+            "machine linux ram=8GiB\nspawn p\np mmap x 4MiB rw private anon\np write x\n\
+             p fork a\np fork b\na write x[0..1MiB]\n",
+        )
+        .expect("parses");
+        let before = sim::machine_at(&s, 5);
+        let after = sim::machine_at(&s, 6);
+        let runs = |m: &Machine, name: &str| {
+            let pid = m.pid_of(name).expect("pid");
+            m.frame_runs(pid)
+        };
+        let p0 = runs(&before, "p");
+        assert_eq!(p0.len(), 1);
+        assert_eq!((p0[0].pages, p0[0].mapcount), (1024, 3));
+        assert_eq!(runs(&before, "a"), p0);
+        assert_eq!(runs(&before, "b"), p0);
+        let (p1, a1) = (runs(&after, "p"), runs(&after, "a"));
+        // The parent keeps its frames: the first MiB of them is now mapped by it and b (2), the
+        // rest still by all three; a's first MiB is a frame run of its own.
+        assert_eq!(p1.iter().map(|r| r.pfn).min(), Some(p0[0].pfn));
+        assert_eq!(
+            p1.iter().map(|r| (r.pages, r.mapcount)).collect::<Vec<_>>(),
+            vec![(256, 2), (768, 3)]
+        );
+        assert_eq!(a1[0].pages, 256);
+        assert_eq!(a1[0].mapcount, 1);
+        assert!(a1[0].pfn + 256 <= p0[0].pfn || a1[0].pfn >= p0[0].pfn + 1024);
+        assert_eq!(a1[1], p1[1]);
+        assert_eq!(runs(&after, "b"), p1);
+        let names = after.mapping_names(after.pid_of("a").expect("a"));
+        assert_eq!(names.len(), 1);
+        assert_eq!(
+            (names[0].0.as_str(), names[0].2 - names[0].1),
+            ("x", 4 << 20)
+        );
     }
 }

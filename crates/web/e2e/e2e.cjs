@@ -7,7 +7,10 @@
 // Then (issue 8): own work survives a library click, a reload, an import (a binary file is
 // refused) and a share link; delete asks first and can be undone; the old single-slot storage is
 // migrated; a run that stops early says so; editing keeps the step; the keyboard rules hold; and
-// screenshots at 1440×900 and 1280×720 of those states.
+// screenshots at 1440×900 and 1280×720 of those states; and the one screen: the views follow the
+// acting process in the VMA gallery, at 1280×720 and at 150 % zoom the code, the explanation,
+// every process and the counters fit without scrolling, the explanation box keeps its size, the
+// smallest text is 14 px, and the physical strip shows a COW frame shared and split.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -324,6 +327,150 @@ async function fresh(page, url) {
     }
     check(ordered, 'the Tab order follows the screen (library top to bottom, then the controls)');
     await own.close();
+
+    // 16. The one screen (issue 8). In the VMA gallery the views follow the process the step acts on,
+    // and a pinned process holds them.
+    const gal = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+    const gp = await gal.newPage();
+    gp.on('pageerror', (e) => errors.push(String(e)));
+    await gp.goto(base);
+    await ready(gp);
+    await gp.$eval('.entry-open[data-file*="vma-gallery"]', (b) => b.click());
+    await gp.waitForFunction(() => Number(document.querySelector('#stepno').dataset.step) === 0);
+    await gp.evaluate(() => window.scrollTo(0, 0));
+    await gp.click('body', { position: { x: 5, y: 5 } });
+    // What one step shows: its process (the first word of its line), the acting and focused columns.
+    const galleryState = () => gp.evaluate(() => {
+      const op = (document.querySelector('#now .now-op code') || {}).textContent || '';
+      const names = (sel) => [...document.querySelectorAll(sel)].map((e) => e.dataset.name);
+      const r = (e) => { const b = e.getBoundingClientRect(); return { w: b.width, h: b.height }; };
+      return { step: Number(document.querySelector('#stepno').dataset.step), proc: op.split(' ')[0], acting: names('.proc-col.acting'),
+        focus: names('.proc-col.focus'), cols: names('.proc-col'), now: r(document.querySelector('#now')),
+        strip: document.querySelectorAll('.strip-names li').length, line: (document.querySelector('#current-line') || { dataset: {} }).dataset.line };
+    });
+    const seen = new Set();
+    let follows = true, followDetail = '', nowSizes = new Set(), stripMatches = true, lineFollows = true;
+    const galleryText = await gp.inputValue('#scenario');
+    for (let i = 0; i < 30; i++) {
+      await gp.keyboard.press('ArrowRight');
+      await gp.waitForFunction((n) => Number(document.querySelector('#stepno').dataset.step) === n, i + 1, { timeout: 5000 }).catch(() => {});
+      const st = await galleryState();
+      nowSizes.add(`${st.now.w.toFixed(1)}x${st.now.h.toFixed(1)}`);
+      if (st.strip !== st.cols.length) stripMatches = false;
+      const lineText = galleryText.split('\n')[Number(st.line) - 1] || '';
+      if (!lineText.trim().startsWith(st.proc)) lineFollows = false;
+      if (!st.proc || ['spawn', 'sysctl'].includes(st.proc)) continue;
+      seen.add(st.proc);
+      if (!(st.acting.includes(st.proc) && st.focus.length === 1 && st.focus[0] === st.proc)) {
+        follows = false; followDetail = `step ${st.step}: ${st.proc} acting ${st.acting} focus ${st.focus}`;
+      }
+    }
+    check(follows && seen.size >= 3, 'in the VMA gallery the acting process is marked and the views follow it', followDetail || [...seen].join(','));
+    check(lineFollows, "the editor highlights the current step's line");
+    check(nowSizes.size === 1, 'the explanation box does not change size between steps', [...nowSizes].join(' '));
+    check(stripMatches, 'the physical strip has one row per process drawn side by side');
+    const cols = (await galleryState()).cols;
+    check(cols.length >= 4, 'every live process has a column', cols.join(','));
+    // Pin the first process: stepping on to another process's operations keeps the views on it.
+    await gp.click(`.proc-col[data-name="${cols[0]}"] .pin`);
+    await gp.click('body', { position: { x: 5, y: 5 } });
+    for (let i = 0; i < 3; i++) await gp.keyboard.press('ArrowRight');
+    await gp.waitForTimeout(150);
+    const pinned = await galleryState();
+    check(pinned.focus[0] === cols[0] && pinned.proc !== cols[0] && (await gp.getAttribute(`.proc-col[data-name="${cols[0]}"] .pin`, 'aria-pressed')) === 'true',
+      'a pinned process keeps the views while others act', JSON.stringify(pinned));
+    await gp.click(`.proc-col[data-name="${cols[0]}"] .pin`);
+    await gp.waitForTimeout(100);
+    const unpinned = await galleryState();
+    check(unpinned.focus[0] !== cols[0] || unpinned.proc === cols[0], 'unpinning gives the views back to the step');
+
+    // At 1280×720 (and at 150 %) the code, the explanation, every process's picture and the
+    // counters are within the viewport, without scrolling; the smallest visible text is 14 px.
+    const inView = (p) => p.evaluate(() => {
+      const vw = window.innerWidth, vh = window.innerHeight, out = [];
+      const sel = ['.editor .code', '#now', '#counters', '#picture', '.physical', '.timeline #step'];
+      for (const q of sel) document.querySelectorAll(q).forEach((e) => out.push([q, e]));
+      document.querySelectorAll('.proc-col').forEach((e) => out.push([`.proc-col[${e.dataset.name}]`, e]));
+      const bad = [];
+      for (const [q, e] of out) {
+        const r = e.getBoundingClientRect();
+        if (r.width < 20 || r.height < 20 || r.left < -0.5 || r.top < -0.5 || r.right > vw + 0.5 || r.bottom > vh + 0.5) bad.push(`${q} ${Math.round(r.left)},${Math.round(r.top)}-${Math.round(r.right)},${Math.round(r.bottom)}`);
+      }
+      return { bad, n: out.length, scrolled: window.scrollY, vw, vh };
+    });
+    const minFont = (p) => p.evaluate(() => {
+      let min = Infinity, where = '';
+      const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+        if (!n.textContent.trim()) continue;
+        const e = n.parentElement;
+        if (!e || e.closest('.skip-link, .visually-hidden, noscript, option')) continue;
+        if (!e.getClientRects().length || getComputedStyle(e).visibility === 'hidden') continue;
+        const f = parseFloat(getComputedStyle(e).fontSize);
+        if (f < min) { min = f; where = `${e.tagName}.${e.className}: ${n.textContent.trim().slice(0, 30)}`; }
+      }
+      return { min, where };
+    });
+    await gp.evaluate(() => window.scrollTo(0, 0));
+    const v1 = await inView(gp);
+    check(v1.bad.length === 0 && v1.scrolled === 0 && v1.n >= 9, 'at 1280×720 the code, the explanation, every process and the counters are on one screen', JSON.stringify(v1));
+    const f1 = await minFont(gp);
+    check(f1.min >= 14, 'at 1280×720 the smallest visible text is at least 14 px', `${f1.min} px at ${f1.where}`);
+    await gp.screenshot({ path: path.join(out, 'screen-gallery-1280x720.png') });
+    await gp.setViewportSize({ width: 1440, height: 900 });
+    await gp.waitForTimeout(150);
+    await gp.screenshot({ path: path.join(out, 'screen-gallery-1440x900.png') });
+    const s1440 = gp.url();
+    await gal.close();
+    // 150 % zoom: a 1280×720 screen at device scale factor 1.5 is an 853×480 CSS-pixel viewport.
+    const zoom = await browser.newContext({ viewport: { width: 853, height: 480 }, deviceScaleFactor: 1.5 });
+    const zp = await zoom.newPage();
+    zp.on('pageerror', (e) => errors.push(String(e)));
+    await zp.goto(s1440);
+    await ready(zp);
+    await zp.waitForTimeout(150);
+    const v2 = await inView(zp);
+    check(v2.bad.length === 0 && v2.scrolled === 0, 'at 150 % zoom (853×480 CSS px, scale 1.5) the picture, code, explanation and counters still fit', JSON.stringify(v2));
+    await zp.screenshot({ path: path.join(out, 'screen-gallery-1280x720-at-150.png') });
+    await zoom.close();
+
+    // A frame shared by a parent and two children is one column marked in three rows; a child's
+    // write moves its copy away (read from the strip's canvas pixels).
+    const cowCtx = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+    const cp = await cowCtx.newPage();
+    cp.on('pageerror', (e) => errors.push(String(e)));
+    await cp.goto(base);
+    await ready(cp);
+    await cp.fill('#scenario', 'machine linux ram=4GiB\nspawn p\np mmap x 8MiB rw private anon\np write x\np fork a\np fork b\na write x[0..4MiB]\n');
+    await cp.click('body', { position: { x: 5, y: 5 } });
+    const marks = () => cp.evaluate(() => {
+      const c = document.querySelector('#frame-canvas'); const g = c.getContext('2d');
+      const rows = document.querySelectorAll('.strip-names li').length, rh = c.height / Math.max(rows, 1);
+      // For each row, which of 64 sample columns are marked (not white or the break grey), and in which colour.
+      return [...Array(rows).keys()].map((r) => [...Array(64).keys()].map((i) => {
+        const d = g.getImageData(Math.floor((i + 0.5) * c.width / 64), Math.floor(r * rh + rh / 2), 1, 1).data;
+        const grey = (d[0] === 255 && d[1] === 255 && d[2] === 255) || (d[0] === 236 && d[1] === 239 && d[2] === 242);
+        return grey ? '.' : `${d[0]},${d[1]},${d[2]}`;
+      }));
+    });
+    const settle = async (n) => {
+      await cp.waitForFunction((k) => Number(document.querySelector('#stepno').dataset.step) === k, n, { timeout: 5000 }).catch(() => {});
+      await cp.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    };
+    for (let i = 0; i < 5; i++) await cp.keyboard.press('ArrowRight');
+    await settle(5);
+    const m5 = await marks();
+    const same = m5.length === 3 && m5[0].join() === m5[1].join() && m5[1].join() === m5[2].join() && m5[0].some((x) => x !== '.');
+    check(same, 'after two forks the parent and both children mark the same frames', `${await stepNo(cp)}: ${JSON.stringify(m5.map((r) => r.filter((x) => x !== '.').length))}`);
+    await cp.screenshot({ path: path.join(out, 'screen-cow-shared-1280x720.png') });
+    await cp.keyboard.press('ArrowRight');
+    await settle(6);
+    const m6 = await marks();
+    const moved = m6.length === 3 && m6[1].join() !== m6[0].join() && m6[0].join() === m6[2].join() && m6[1].some((x) => x !== '.');
+    check(moved, "a child's write splits its frames away from the shared ones", JSON.stringify(m6.map((r) => r.filter((x) => x !== '.').length)));
+    check(await cp.$eval('.proc-col[data-name="a"] .gvma', (e) => e.classList.contains('cow')), 'the COW break is highlighted on the VMA that made it');
+    await cp.screenshot({ path: path.join(out, 'screen-cow-split-1280x720.png') });
+    await cowCtx.close();
 
     check(errors.length === 0, 'no uncaught page errors', errors.join('; '));
     console.log(`screenshots: ${out}`);

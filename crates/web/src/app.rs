@@ -3,14 +3,15 @@
 //! after each render.
 
 use crate::components::{
-    address_space::AddressSpace,
     compare::Compare,
-    counters::Counters,
+    counters::{Chart, Counters, ProcTable},
     editor::Editor,
     event_log::{EventLog, Now},
     library::Library,
     page_view::PageView,
+    physical::{Physical, ROW_PX},
     proc_files::{ProcFiles, Tab},
+    processes::{columns, Processes, MAX_COLUMNS},
     size,
     timeline::Timeline,
 };
@@ -26,6 +27,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
+/// The chart's height in CSS pixels (its width is its panel's).
+const CHART_HEIGHT_PX: u32 = 260;
+
 /// Random workloads are this many operations long.
 const RANDOM_OPS: u32 = 60;
 
@@ -40,8 +44,11 @@ pub enum Msg {
     Edit(String),
     Open(String),
     Random(Option<u64>),
-    Select(u32),
+    /// Pins a process (the views stay on it) or unpins (None).
+    Pin(Option<u32>),
     Zoom(Option<u64>),
+    /// A VMA clicked in the side-by-side picture: its process is pinned and the page view zooms.
+    ZoomIn(u32, Option<u64>),
     Hover(f64, f64),
     Unhover,
     Tab(Tab),
@@ -76,8 +83,8 @@ struct Callbacks {
     edit: Callback<String>,
     import: Callback<web_sys::File>,
     export: Callback<()>,
-    select: Callback<u32>,
-    zoom: Callback<Option<u64>>,
+    pin: Callback<Option<u32>>,
+    zoom_in: Callback<(u32, Option<u64>)>,
     hover: Callback<(f64, f64)>,
     unhover: Callback<()>,
     unzoom: Callback<()>,
@@ -102,8 +109,8 @@ impl Callbacks {
             edit: link.callback(Msg::Edit),
             import: link.callback(Msg::Import),
             export: link.callback(|_| Msg::Export),
-            select: link.callback(Msg::Select),
-            zoom: link.callback(Msg::Zoom),
+            pin: link.callback(Msg::Pin),
+            zoom_in: link.callback(|(pid, z)| Msg::ZoomIn(pid, z)),
             hover: link.callback(|(x, y)| Msg::Hover(x, y)),
             unhover: link.callback(|_| Msg::Unhover),
             unzoom: link.callback(|_| Msg::Zoom(None)),
@@ -142,6 +149,11 @@ pub struct App {
     speed_ms: u32,
     tab: Tab,
     page_canvas: NodeRef,
+    frame_canvas: NodeRef,
+    /// The editor's textarea, scrolled to keep the current step's line in view.
+    editor_text: NodeRef,
+    /// The step the editor was last scrolled for (scroll again only when the step changes).
+    scrolled_for: Option<(u32, u64)>,
     chart_canvas: NodeRef,
     chart_overlay: NodeRef,
     /// Bumped whenever the run changes, so the chart's series are redrawn only then.
@@ -277,25 +289,33 @@ impl App {
         self.lab.open(text, None);
     }
 
-    fn after_change(&mut self) {
-        self.snap = self
-            .lab
-            .sim
-            .as_ref()
-            .ok()
-            .and_then(|s| s.snapshot(self.lab.cursor, self.lab.selected_pid));
-        if let Some(snap) = &self.snap {
-            // The same rule the engine used to pick whose pages the snapshot carries.
-            let procs: Vec<(u32, bool)> = snap
-                .processes
-                .iter()
-                .map(|p| (p.pid, p.state == "running"))
-                .collect();
-            let owner = crate::engine::page_owner(&procs, self.lab.selected_pid);
-            if owner != self.lab.selected_pid {
-                self.lab.selected_pid = owner;
-                self.lab.zoom_vma = None;
+    /// The processes the current step acted on, in the order their events name them.
+    fn touched(&self) -> Vec<u32> {
+        let mut out: Vec<u32> = Vec::new();
+        if let Ok(sim) = &self.lab.sim {
+            if let Some(step) = sim.run.steps.get(self.lab.cursor.wrapping_sub(1) as usize) {
+                for pid in step.events.iter().filter_map(|e| e.pid) {
+                    if !out.contains(&pid) {
+                        out.push(pid);
+                    }
+                }
             }
+        }
+        out
+    }
+
+    fn after_change(&mut self) {
+        let touched = self.touched();
+        let (pinned, previous) = (self.lab.pinned, self.lab.selected_pid);
+        self.snap = self.lab.sim.as_ref().ok().and_then(|s| {
+            s.snapshot(self.lab.cursor, |running| {
+                crate::views::focus(pinned, &touched, previous, running)
+            })
+        });
+        let owner = self.snap.as_ref().and_then(|s| s.page_owner);
+        if owner != self.lab.selected_pid {
+            self.lab.selected_pid = owner;
+            self.lab.zoom_vma = None;
         }
         if self.shared_text.0 != self.lab.text {
             self.run_generation += 1;
@@ -399,6 +419,61 @@ impl App {
         record("redraws", now_ms() - t0);
     }
 
+    /// The physical strip of the processes shown side by side (the same columns, in order).
+    fn draw_frames(&mut self) {
+        let (Some(canvas), Some(snap)) = (
+            self.frame_canvas.cast::<web_sys::HtmlCanvasElement>(),
+            &self.snap,
+        ) else {
+            return;
+        };
+        let first: Vec<u32> = self
+            .lab
+            .pinned
+            .iter()
+            .chain(self.lab.selected_pid.iter())
+            .chain(self.touched().iter())
+            .copied()
+            .collect();
+        let (shown, _) = columns(&snap.processes, &first, MAX_COLUMNS);
+        let refs: Vec<&crate::views::ProcView> = shown.iter().collect();
+        let width = canvas
+            .parent_element()
+            .map(|p| p.client_width())
+            .unwrap_or(600)
+            .max(60) as u32;
+        crate::render::frames::draw(&canvas, &refs, width, ROW_PX);
+    }
+
+    /// Scrolls the editor so that the current step's line is in view, once per step (the student
+    /// may scroll elsewhere between steps).
+    fn scroll_editor(&mut self) {
+        let key = (self.lab.cursor, self.run_generation);
+        if self.scrolled_for == Some(key) {
+            return;
+        }
+        self.scrolled_for = Some(key);
+        let Some(line) = self
+            .lab
+            .sim
+            .as_ref()
+            .ok()
+            .and_then(|s| s.run.steps.get(self.lab.cursor.checked_sub(1)? as usize))
+            .map(|s| s.line)
+        else {
+            return;
+        };
+        let Some(ta) = self.editor_text.cast::<web_sys::HtmlElement>() else {
+            return;
+        };
+        use crate::components::editor::{LINE_PX, PAD_PX};
+        let top = PAD_PX + f64::from(line - 1) * LINE_PX;
+        let (scroll, height) = (f64::from(ta.scroll_top()), f64::from(ta.client_height()));
+        if top < scroll || top + LINE_PX > scroll + height {
+            ta.set_scroll_top((top - height / 3.0).max(0.0) as i32);
+        }
+    }
+
     /// Keeps the current step visible inside the event log (scrolling the log, not the page).
     fn scroll_log(&self) {
         let Some(doc) = window().and_then(|w| w.document()) else {
@@ -437,7 +512,17 @@ impl App {
         let key = (self.run_generation, canvas.clone());
         let area = match &self.chart_drawn {
             Some((k, area)) if *k == key => *area,
-            _ => match crate::render::charts::draw(canvas, &sim.series) {
+            _ => match crate::render::charts::draw(
+                canvas.clone(),
+                &overlay,
+                &sim.series,
+                canvas
+                    .parent_element()
+                    .map(|p| p.client_width())
+                    .unwrap_or(600)
+                    .max(200) as u32,
+                CHART_HEIGHT_PX,
+            ) {
                 Ok(area) => {
                     self.chart_drawn = Some((key, area));
                     area
@@ -540,6 +625,9 @@ impl Component for App {
             speed_ms: 400,
             tab: Tab::Meminfo,
             page_canvas: NodeRef::default(),
+            frame_canvas: NodeRef::default(),
+            editor_text: NodeRef::default(),
+            scrolled_for: None,
             chart_canvas: NodeRef::default(),
             chart_overlay: NodeRef::default(),
             run_generation: 0,
@@ -685,11 +773,21 @@ impl Component for App {
                 self.lab
                     .open(random::workload(seed, RANDOM_OPS), Some(seed));
             }
-            Msg::Select(pid) => {
-                self.lab.selected_pid = Some(pid);
-                self.lab.zoom_vma = None;
+            Msg::Pin(pid) => {
+                self.lab.pinned = pid;
+                if pid.is_some() && pid != self.lab.selected_pid {
+                    self.lab.selected_pid = pid;
+                    self.lab.zoom_vma = None;
+                }
             }
             Msg::Zoom(z) => self.lab.zoom_vma = z,
+            Msg::ZoomIn(pid, z) => {
+                if Some(pid) != self.lab.selected_pid {
+                    self.lab.pinned = Some(pid);
+                    self.lab.selected_pid = Some(pid);
+                }
+                self.lab.zoom_vma = z;
+            }
             Msg::Hover(x, y) => {
                 self.hover = self
                     .grid
@@ -771,16 +869,22 @@ impl Component for App {
             Err(_) => Rc::default(),
         };
         let current = run.steps.get(lab.cursor.wrapping_sub(1) as usize);
-        // Only the selected process's own VMA changes: a child's munmap must not light up its parent.
-        let changed: Vec<(u64, u64)> = current
-            .map(|s| {
-                s.events
-                    .iter()
-                    .filter(|e| e.is_vma_change() && e.pid == lab.selected_pid)
-                    .filter_map(|e| e.span)
-                    .collect()
-            })
-            .unwrap_or_default();
+        // Each process's own VMA changes and COW breaks: a child's munmap must not light up its
+        // parent, even where their addresses are the same.
+        let spans_of = |pick: fn(&crate::views::EventView) -> bool| -> Vec<(u32, u64, u64)> {
+            current
+                .map(|s| {
+                    s.events
+                        .iter()
+                        .filter(|e| pick(e))
+                        .filter_map(|e| Some((e.pid?, e.span?.0, e.span?.1)))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let changed = spans_of(|e| e.is_vma_change());
+        let cow = spans_of(|e| e.cow_break);
+        let acting = self.touched();
         let (_, caption) = self.page_spans();
         let (spans, _) = self.page_spans();
         let total_pages: u64 = spans.iter().map(|(s, e)| (e - s) / 4096).sum();
@@ -815,63 +919,97 @@ impl Component for App {
             },
             None => (None, None, None),
         };
+        let (shown, hidden) = match &self.snap {
+            Some(snap) => {
+                let first: Vec<u32> = lab
+                    .pinned
+                    .iter()
+                    .chain(lab.selected_pid.iter())
+                    .chain(acting.iter())
+                    .copied()
+                    .collect();
+                columns(&snap.processes, &first, MAX_COLUMNS)
+            }
+            None => (Vec::new(), 0),
+        };
+        let strip_rows: Vec<(u32, String, bool)> = shown
+            .iter()
+            .map(|p| (p.pid, p.name.clone(), acting.contains(&p.pid)))
+            .collect();
+        let frames_shown: u64 = {
+            let refs: Vec<&crate::views::ProcView> = shown.iter().collect();
+            crate::render::frames::FrameAxis::of(&refs)
+                .ranges
+                .iter()
+                .map(|(s, e, _)| e - s)
+                .sum()
+        };
+        let current_line = current.map(|s| s.line);
         let out = html! {
             <div class="app" data-ready="1">
                 <a class="skip-link" href="#picture" id="skip-picture" onclick={link.callback(|e: MouseEvent| { e.prevent_default(); Msg::SkipToPicture })}>{"Skip to the picture"}</a>
                 <header class="top">
-                    <h1>{"vmlab"}<span class="sub">{" — step through Linux memory accounting"}</span></h1>
-                    if let Some(seed) = lab.seed { <span class="seed-badge" id="seed-badge">{format!("random seed {seed}")}</span> }
+                    <h1 title="vmlab: step through Linux memory accounting">{"vmlab"}</h1>
+                    <Timeline cursor={lab.cursor} steps={lab.steps()} playing={self.playing.is_some()} speed_ms={self.speed_ms}
+                        on_step={cb.step.clone()} on_back={cb.back.clone()} on_reset={cb.reset.clone()}
+                        on_play={cb.play.clone()} on_jump={cb.jump.clone()} on_speed={cb.speed.clone()}
+                        stopped={run.stopped()} />
+                    if let Some(seed) = lab.seed { <span class="seed-badge" id="seed-badge">{format!("seed {seed}")}</span> }
+                    <a class="to-more" href="#more" title="The library, the event log, /proc, the chart and compare">{"Library & more ↓"}</a>
                 </header>
-                if let Some(n) = &lab.notice {
-                    <div class="notice" role="alert" id="notice">{n.clone()}<button onclick={link.callback(|_| Msg::DismissNotice)} aria-label="dismiss">{"✕"}</button></div>
-                }
-                if let Some(name) = &self.deleted {
-                    <div class="notice" role="status" id="undo-notice">{format!("Deleted “{name}”.")}
-                        <button id="undo-delete" onclick={link.callback(|_| Msg::UndoDelete)}>{"Undo"}</button></div>
-                }
-                <div class="layout">
+                <div class="toasts">
+                    if let Some(n) = &lab.notice {
+                        <div class="notice" role="alert" id="notice">{n.clone()}<button onclick={link.callback(|_| Msg::DismissNotice)} aria-label="dismiss">{"✕"}</button></div>
+                    }
+                    if let Some(name) = &self.deleted {
+                        <div class="notice" role="status" id="undo-notice">{format!("Deleted “{name}”.")}
+                            <button id="undo-delete" onclick={link.callback(|_| Msg::UndoDelete)}>{"Undo"}</button></div>
+                    }
+                </div>
+                <main class="screen" id="screen">
+                    <div class="screen-left">
+                        <Editor text={lab.text.clone()} diagnostics={lab.diagnostics().to_vec()} run_error={run.error.clone()}
+                            on_edit={cb.edit.clone()} on_import={cb.import.clone()} on_export={cb.export.clone()}
+                            current_line={current_line} textarea={self.editor_text.clone()} />
+                        <Now step={current.cloned()} stopped={lab.at_end().then(|| run.stopped()).flatten()}
+                            never_ran={(run.ops_total - run.steps.len() as u32, run.never_ran())} />
+                    </div>
+                    <div class="screen-right">
+                        if let Some(snap) = &self.snap {
+                            <Counters snap={snap.clone()} />
+                            <Processes procs={shown.clone()} hidden={hidden} acting={acting.clone()} focus={lab.selected_pid} pinned={lab.pinned}
+                                changed={changed} cow={cow} zoom={lab.zoom_vma} on_pin={cb.pin.clone()} on_zoom={cb.zoom_in.clone()} />
+                            <Physical canvas={self.frame_canvas.clone()} rows={strip_rows} frames_shown={frames_shown} />
+                        } else {
+                            <section class="panel empty" id="picture" tabindex="-1">
+                                <h2>{"Machine"}</h2>
+                                <p>{ if lab.diagnostics().is_empty() { "The machine cannot be shown: see the message under the scenario." } else { "Fix the errors in the scenario to run it." } }</p>
+                            </section>
+                        }
+                    </div>
+                </main>
+                <div class="more" id="more">
                     <Library entries={self.entries.clone()} current_text={lab.text.clone()} seed={lab.seed}
                         on_open={cb.open.clone()} on_random={cb.random.clone()}
                         own={Rc::new(self.store.own.clone())} current_own={match &self.source { Source::Own(n) => Some(n.clone()), _ => None }}
                         confirm_delete={self.confirm_delete.clone()} on_open_own={cb.open_own.clone()}
                         on_ask_delete={cb.ask_delete.clone()} on_delete={cb.delete.clone()} />
-                    <main class="main">
-                        <Timeline cursor={lab.cursor} steps={lab.steps()} playing={self.playing.is_some()} speed_ms={self.speed_ms}
-                            on_step={cb.step.clone()} on_back={cb.back.clone()} on_reset={cb.reset.clone()}
-                            on_play={cb.play.clone()} on_jump={cb.jump.clone()} on_speed={cb.speed.clone()}
-                            stopped={run.stopped()} />
-                        <Now step={current.cloned()} stopped={lab.at_end().then(|| run.stopped()).flatten()}
-                            never_ran={(run.ops_total - run.steps.len() as u32, run.never_ran())} />
-                        <div class="columns">
-                            <div class="col">
-                                <Editor text={lab.text.clone()} diagnostics={lab.diagnostics().to_vec()} run_error={run.error.clone()}
-                                    on_edit={cb.edit.clone()} on_import={cb.import.clone()} on_export={cb.export.clone()} />
-                                <EventLog run={run.clone()} cursor={lab.cursor} on_jump={cb.jump.clone()} />
-                            </div>
-                            <div class="col">
-                                if let Some(snap) = &self.snap {
-                                    <Counters snap={snap.clone()} chart={self.chart_canvas.clone()} chart_overlay={self.chart_overlay.clone()} selected_pid={lab.selected_pid} on_select={cb.select.clone()} />
-                                    <section class="panel" aria-label="address space" id="picture" tabindex="-1">
-                                        <h2>{"Address space"}</h2>
-                                        { for snap.processes.iter().filter(|p| Some(p.pid) == lab.selected_pid).map(|p| html! {
-                                            <AddressSpace proc_={p.clone()} changed={changed.clone()} zoom={lab.zoom_vma} on_zoom={cb.zoom.clone()} />
-                                        }) }
-                                    </section>
-                                    <PageView canvas={self.page_canvas.clone()} caption={caption} pages_per_cell={pages_per_cell} hover={self.hover.clone()}
-                                        on_hover={cb.hover.clone()} on_leave={cb.unhover.clone()}
-                                        zoomed={lab.zoom_vma.is_some()} on_unzoom={cb.unzoom.clone()} />
-                                    <ProcFiles tab={self.tab} pid={lab.selected_pid} text={proc_text} on_tab={cb.tab.clone()} />
-                                } else {
-                                    <section class="panel empty">
-                                        <h2>{"Machine"}</h2>
-                                        <p>{ if lab.diagnostics().is_empty() { "The machine cannot be shown: see the message under the scenario." } else { "Fix the errors in the scenario to run it." } }</p>
-                                    </section>
-                                }
-                                <Compare with={lab.comparison.as_ref().map(|c| c.with)} left={run.clone()} right={cmp_right} right_error={cmp_err}
-                                    first_divergence={cmp_div} cursor={lab.cursor} on_compare={cb.compare.clone()} />
-                            </div>
-                        </div>
-                    </main>
+                    <div class="more-col">
+                        <EventLog run={run.clone()} cursor={lab.cursor} on_jump={cb.jump.clone()} />
+                    </div>
+                    <div class="more-col">
+                        if let Some(snap) = &self.snap {
+                            <PageView canvas={self.page_canvas.clone()} caption={caption} pages_per_cell={pages_per_cell} hover={self.hover.clone()}
+                                on_hover={cb.hover.clone()} on_leave={cb.unhover.clone()}
+                                zoomed={lab.zoom_vma.is_some()} on_unzoom={cb.unzoom.clone()} />
+                            <ProcFiles tab={self.tab} pid={lab.selected_pid} text={proc_text} on_tab={cb.tab.clone()} />
+                            <ProcTable snap={snap.clone()} pinned={lab.pinned} on_pin={cb.pin.clone()} />
+                            <Chart chart={self.chart_canvas.clone()} chart_overlay={self.chart_overlay.clone()}
+                                legend={lab.sim.as_ref().map(|s| crate::render::charts::legend(&s.series)).unwrap_or_default()} />
+                        }
+                        <Compare with={lab.comparison.as_ref().map(|c| c.with)} left={run.clone()} right={cmp_right} right_error={cmp_err}
+                            first_divergence={cmp_div} cursor={lab.cursor} on_compare={cb.compare.clone()} />
+                    </div>
                 </div>
             </div>
         };
@@ -885,6 +1023,8 @@ impl Component for App {
             record("to_rendered", t - t0);
         }
         self.draw_pages();
+        self.draw_frames();
+        self.scroll_editor();
         let t1 = now_ms();
         self.draw_chart();
         let t2 = now_ms();

@@ -6,11 +6,11 @@
 //! N with the remaining operations applied again. So a step costs at most that many operations.
 
 use crate::views::{
-    CheckView, CommitRuleView, DiagView, EventView, MemView, PageRun, PageState, ProcTexts,
-    ProcView, RunView, Series, SnapshotView, StepView, VmaView,
+    CheckView, CommitRuleView, DiagView, EventView, FrameRunView, MemView, PageRun, PageState,
+    ProcTexts, ProcView, RunView, Series, SnapshotView, StepView, VmaView,
 };
 use std::cell::RefCell;
-use vmlab_core::event::{Event, EventKind};
+use vmlab_core::event::{Event, EventKind, FaultKind};
 use vmlab_core::machine::{CommitRuleSummary, Machine, ProcState};
 use vmlab_core::op::{Op, Outcome};
 use vmlab_core::scenario::{self, Diagnostic, Scenario, StmtKind};
@@ -73,6 +73,13 @@ fn event_view(e: &Event) -> EventView {
         sentence: e.sentence(),
         pid: e.pid,
         span: span_of(e),
+        cow_break: matches!(
+            e.kind,
+            EventKind::Fault {
+                kind: FaultKind::CowCopy,
+                ..
+            }
+        ),
     }
 }
 
@@ -183,10 +190,14 @@ impl Sim {
         f(m)
     }
 
-    /// The machine after `step` operations, by deterministic replay, with the page runs of one
-    /// process (`pid` if it is running, else the first running process; see `page_owner`).
-    pub fn snapshot(&self, step: u32, pid: Option<u32>) -> Option<SnapshotView> {
-        Some(self.with_machine(step, |m| snapshot_view(m, step, pid)))
+    /// The machine after `step` operations, by deterministic replay, with the page runs of the
+    /// process `pick` chooses from the running pids (see `views::focus`).
+    pub fn snapshot(
+        &self,
+        step: u32,
+        pick: impl FnOnce(&[u32]) -> Option<u32>,
+    ) -> Option<SnapshotView> {
+        Some(self.with_machine(step, |m| snapshot_view(m, step, pick)))
     }
 
     /// /proc/PID/maps, smaps and status of one process after `step` operations.
@@ -258,20 +269,69 @@ fn short_flags(codes: &str) -> Vec<String> {
         .collect()
 }
 
-/// The process whose pages a snapshot carries: `want` if it is running, else the first running one.
-pub fn page_owner(procs: &[(u32, bool)], want: Option<u32>) -> Option<u32> {
-    want.filter(|w| procs.iter().any(|(p, running)| p == w && *running))
-        .or_else(|| procs.iter().find(|(_, running)| *running).map(|(p, _)| *p))
+/// The VMAs with their names and page-state counts; `runs` (the core's page runs, in address
+/// order) and `names` (sorted by start) are walked once alongside them: O(VMAs + runs + names).
+fn vma_views(
+    vmas: &[vmlab_core::snapshot::VmaSnapshot],
+    runs: &[(u64, u64, CoreState)],
+    names: &[(String, u64, u64)],
+) -> Vec<VmaView> {
+    let mut ri = 0usize;
+    let mut ni = 0usize;
+    let mut active: Vec<&(String, u64, u64)> = Vec::new();
+    vmas.iter()
+        .map(|v| {
+            while ni < names.len() && names[ni].1 < v.end {
+                active.push(&names[ni]);
+                ni += 1;
+            }
+            // VMAs come in address order: a name that ends before this one overlaps no later one.
+            active.retain(|(_, _, e)| *e > v.start);
+            let (vs, ve) = (v.start >> 12, v.end >> 12);
+            let mut counts: Vec<(PageState, u64)> = Vec::new();
+            while ri < runs.len() && runs[ri].0 + runs[ri].1 <= vs {
+                ri += 1;
+            }
+            let mut j = ri;
+            while j < runs.len() && runs[j].0 < ve {
+                let (s, n, st) = runs[j];
+                let len = (s + n).min(ve) - s.max(vs);
+                let st = page_state(st);
+                // Kept in order by insertion (a handful of states; no sort instantiated for it).
+                match counts.binary_search_by(|(k, _)| k.cmp(&st)) {
+                    Ok(i) => counts[i].1 += len,
+                    Err(i) => counts.insert(i, (st, len)),
+                }
+                j += 1;
+            }
+            VmaView {
+                start: v.start,
+                end: v.end,
+                perms: v.perms.clone(),
+                flags: short_flags(&v.flags),
+                name: crate::views::piece_name(v.start, v.end, &active).unwrap_or_else(|| {
+                    if v.name.is_empty() {
+                        "anon".into()
+                    } else {
+                        v.name.clone()
+                    }
+                }),
+                rss_bytes: v.rss_kb * KB,
+                state_pages: counts,
+            }
+        })
+        .collect()
 }
 
-fn snapshot_view(m: &Machine, step: u32, want: Option<u32>) -> SnapshotView {
+fn snapshot_view(m: &Machine, step: u32, pick: impl FnOnce(&[u32]) -> Option<u32>) -> SnapshotView {
     let snap = m.snapshot();
-    let running: Vec<(u32, bool)> = snap
+    let running: Vec<u32> = snap
         .processes
         .iter()
-        .map(|p| (p.pid, p.state == ProcState::Running))
+        .filter(|p| p.state == ProcState::Running)
+        .map(|p| p.pid)
         .collect();
-    let owner = page_owner(&running, want);
+    let owner = pick(&running).filter(|p| running.contains(p));
     // A Windows machine will fill these from its own structures.
     let OsSnapshot::Linux(linux) = &snap.os;
     let mi = &linux.meminfo;
@@ -306,6 +366,18 @@ fn snapshot_view(m: &Machine, step: u32, want: Option<u32>) -> SnapshotView {
                     .map(|(_, v)| v * KB)
                     .unwrap_or(0)
             };
+            let running = p.state == ProcState::Running;
+            // Every running process's page and frame runs: O(runs) each, for the side-by-side
+            // picture and the physical strip.
+            let (runs, frames, names) = if running {
+                (
+                    m.page_runs(p.pid, 0, u64::MAX),
+                    m.frame_runs(p.pid),
+                    m.mapping_names(p.pid),
+                )
+            } else {
+                (Vec::new(), Vec::new(), Vec::new())
+            };
             ProcView {
                 pid: p.pid,
                 name: p.name.clone(),
@@ -314,26 +386,18 @@ fn snapshot_view(m: &Machine, step: u32, want: Option<u32>) -> SnapshotView {
                 pss_bytes: lp.pss_kb * KB,
                 vm_size_bytes: status("VmSize"),
                 oom_score: lp.oom_score,
-                vmas: lp
-                    .vmas
-                    .iter()
-                    .map(|v| VmaView {
-                        start: v.start,
-                        end: v.end,
-                        perms: v.perms.clone(),
-                        flags: short_flags(&v.flags),
-                        name: if v.labels.is_empty() {
-                            if v.name.is_empty() {
-                                "anon".into()
-                            } else {
-                                v.name.clone()
-                            }
-                        } else {
-                            v.labels.join("+")
-                        },
-                        rss_bytes: v.rss_kb * KB,
-                    })
-                    .collect(),
+                vmas: vma_views(&lp.vmas, &runs, &names),
+                frames: std::rc::Rc::new(
+                    frames
+                        .iter()
+                        .map(|f| FrameRunView {
+                            vpage: f.vpage,
+                            pages: f.pages,
+                            pfn: f.pfn,
+                            mapcount: f.mapcount,
+                        })
+                        .collect(),
+                ),
             }
         })
         .collect();

@@ -155,7 +155,11 @@ pub struct Lab {
     pub sim: Result<Sim, Vec<DiagView>>,
     /// 0 is the booted machine; N is after the N-th operation.
     pub cursor: u32,
+    /// The process the views show (its pages, its /proc files): the pinned one, else the one the
+    /// step acts on (`views::focus`).
     pub selected_pid: Option<u32>,
+    /// A process the user pinned: the views stay on it whatever the step touches.
+    pub pinned: Option<u32>,
     /// Zoomed into one VMA of the selected process (its start address).
     pub zoom_vma: Option<u64>,
     pub seed: Option<u64>,
@@ -172,6 +176,7 @@ impl Lab {
             sim,
             cursor: 0,
             selected_pid: None,
+            pinned: None,
             zoom_vma: None,
             seed: None,
             notice: None,
@@ -255,6 +260,7 @@ impl Lab {
         self.cursor = 0;
         self.zoom_vma = None;
         self.selected_pid = None;
+        self.pinned = None;
         self.notice = None;
         self.text = text;
         self.sim = engine::load(&self.text);

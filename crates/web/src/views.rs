@@ -18,6 +18,8 @@ pub struct EventView {
     pub pid: Option<u32>,
     /// The VMA or page range the event is about, as byte addresses `[start, end)`.
     pub span: Option<(u64, u64)>,
+    /// A write fault that copied pages shared copy-on-write (the COW break).
+    pub cow_break: bool,
 }
 
 impl EventView {
@@ -130,9 +132,12 @@ pub struct VmaView {
     pub perms: String,
     /// Short flag codes: ac (VM_ACCOUNT), nr (VM_NORESERVE), sh (shared), dc, wf, lo, gd.
     pub flags: Vec<String>,
-    /// The scenario's name for the mapping, or the backing file.
+    /// The scenario's name for the mapping (`big[16MiB..32MiB]` for a piece split out of it),
+    /// or the backing file.
     pub name: String,
     pub rss_bytes: u64,
+    /// How many of its pages are in each state, in `PageState` order, states with none left out.
+    pub state_pages: Vec<(PageState, u64)>,
 }
 
 impl VmaView {
@@ -152,6 +157,35 @@ pub struct ProcView {
     pub vm_size_bytes: u64,
     pub oom_score: i64,
     pub vmas: Vec<VmaView>,
+    /// The physical frames it maps, in virtual address order (the core's `frame_runs`).
+    pub frames: std::rc::Rc<Vec<FrameRunView>>,
+}
+
+impl ProcView {
+    /// A running process `p<pid>` with these VMAs and frames, for the views' unit tests.
+    #[cfg(test)]
+    pub fn for_test(pid: u32, vmas: Vec<VmaView>, frames: Vec<FrameRunView>) -> ProcView {
+        ProcView {
+            pid,
+            name: format!("p{pid}"),
+            state: "running".into(),
+            rss_bytes: 0,
+            pss_bytes: 0,
+            vm_size_bytes: 0,
+            oom_score: 0,
+            vmas,
+            frames: std::rc::Rc::new(frames),
+        }
+    }
+}
+
+/// Pages `[vpage, vpage+pages)` of a process that map frames `[pfn, pfn+pages)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameRunView {
+    pub vpage: u64,
+    pub pages: u64,
+    pub pfn: u64,
+    pub mapcount: u32,
 }
 
 /// The overcommit rule in force, for the Committed_AS gauge.
@@ -207,4 +241,101 @@ pub struct ProcTexts {
     pub maps: String,
     pub smaps: String,
     pub status: String,
+}
+
+/// A size as a scenario writes it (`16MiB`, `4KiB`, `3000B`): the largest unit it is a whole
+/// number of, for the names of split pieces.
+pub fn compact_size(bytes: u64) -> String {
+    for (unit, name) in [
+        (1u64 << 40, "TiB"),
+        (1 << 30, "GiB"),
+        (1 << 20, "MiB"),
+        (1 << 10, "KiB"),
+    ] {
+        if bytes >= unit && bytes.is_multiple_of(unit) {
+            return format!("{}{name}", bytes / unit);
+        }
+    }
+    if bytes == 0 {
+        "0".into()
+    } else {
+        format!("{bytes}B")
+    }
+}
+
+/// The name of the VMA `[start, end)` from the scenario's mapping names that overlap it (each
+/// `(name, start, end)`): a whole mapping by its name, part of one as `name[from..to]` (offsets
+/// in the mapping), several joined by `+`. None when no name overlaps.
+pub fn piece_name(start: u64, end: u64, names: &[&(String, u64, u64)]) -> Option<String> {
+    let parts: Vec<String> = names
+        .iter()
+        .filter(|(_, s, e)| *s < end && *e > start)
+        .map(|(n, s, e)| {
+            if *s >= start && *e <= end {
+                n.clone()
+            } else {
+                let from = start.max(*s) - s;
+                let to = end.min(*e) - s;
+                format!("{n}[{}..{}]", compact_size(from), compact_size(to))
+            }
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("+"))
+}
+
+/// The processes the views show at a step (pids, in order): `pinned` if it is running, else the
+/// first running process the step touched, else `previous` if still running, else the first
+/// running process.
+pub fn focus(
+    pinned: Option<u32>,
+    touched: &[u32],
+    previous: Option<u32>,
+    running: &[u32],
+) -> Option<u32> {
+    let live = |p: &u32| running.contains(p);
+    pinned
+        .filter(live)
+        .or_else(|| touched.iter().copied().find(live))
+        .or_else(|| previous.filter(live))
+        .or_else(|| running.first().copied())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_pieces_keep_their_mapping_name() {
+        let big = ("big".to_string(), 0x1000_0000, 0x1000_0000 + (64 << 20));
+        let x = ("x".to_string(), 0x2000_0000, 0x2000_1000);
+        let names = [&big, &x];
+        let mib = 1u64 << 20;
+        assert_eq!(
+            piece_name(big.1, big.1 + 16 * mib, &names).as_deref(),
+            Some("big[0..16MiB]")
+        );
+        assert_eq!(
+            piece_name(big.1 + 16 * mib, big.1 + 48 * mib, &names).as_deref(),
+            Some("big[16MiB..48MiB]")
+        );
+        assert_eq!(piece_name(big.1, big.2, &names).as_deref(), Some("big"));
+        // A VMA that two mappings merged into names both.
+        assert_eq!(piece_name(big.1, x.2, &names).as_deref(), Some("big+x"));
+        assert_eq!(piece_name(0, 0x1000, &names), None);
+        assert_eq!(compact_size(4096), "4KiB");
+        assert_eq!(compact_size(1536 << 10), "1536KiB");
+    }
+
+    #[test]
+    fn the_views_follow_the_step_unless_pinned() {
+        let running = [1, 2, 3];
+        assert_eq!(focus(None, &[2], Some(1), &running), Some(2));
+        assert_eq!(focus(Some(3), &[2], Some(1), &running), Some(3));
+        // A pinned process that exited no longer holds the view.
+        assert_eq!(focus(Some(9), &[2], None, &running), Some(2));
+        // A step that touches no process (a sysctl) keeps the view where it was.
+        assert_eq!(focus(None, &[], Some(3), &running), Some(3));
+        assert_eq!(focus(None, &[7], None, &running), Some(1));
+        assert_eq!(focus(None, &[], None, &[]), None);
+    }
 }

@@ -48,6 +48,7 @@ fn steps() -> Vec<StepView> {
         sentence: sentence.into(),
         pid: Some(1),
         span: None,
+        cow_break: false,
     };
     vec![
         StepView {

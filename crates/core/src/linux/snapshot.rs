@@ -7,8 +7,8 @@ use super::procfs::SmapsStats;
 use super::vma::{flag_codes, Vma, VM_ACCOUNT, VM_EXEC, VM_MAYSHARE, VM_READ, VM_WRITE};
 use super::{LinuxMachine, ProcState};
 use crate::snapshot::{
-    LinuxProcessSnapshot, LinuxSnapshot, OsProcessSnapshot, OsSnapshot, PageState, ProcessSnapshot,
-    Snapshot, VmaSnapshot,
+    FrameRun, LinuxProcessSnapshot, LinuxSnapshot, OsProcessSnapshot, OsSnapshot, PageState,
+    ProcessSnapshot, Snapshot, VmaSnapshot,
 };
 use std::collections::BTreeMap;
 
@@ -168,6 +168,58 @@ impl Iterator for VmaSnapshots<'_> {
 }
 
 impl LinuxMachine {
+    /// The physical frames process `pid` maps, as runs in virtual address order; pages that map
+    /// no frame (untouched, the zero page, swapped) are left out. O(pte runs + frame runs).
+    pub fn frame_runs(&self, pid: u32) -> Vec<FrameRun> {
+        let mut out: Vec<FrameRun> = Vec::new();
+        let Some(mm) = running_mm(self, pid) else {
+            return out;
+        };
+        for (s, l, pte) in mm.pt.range(0, u64::MAX >> 12) {
+            let Pte::Present { pfn, .. } = pte else {
+                continue;
+            };
+            for (fp, fl, f) in self.frames.range(pfn, pfn + l) {
+                let run = FrameRun {
+                    vpage: s + (fp - pfn),
+                    pages: fl,
+                    pfn: fp,
+                    mapcount: f.mapcount,
+                };
+                match out.last_mut() {
+                    Some(last)
+                        if last.vpage + last.pages == run.vpage
+                            && last.pfn + last.pages == run.pfn
+                            && last.mapcount == run.mapcount =>
+                    {
+                        last.pages += run.pages;
+                    }
+                    _ => out.push(run),
+                }
+            }
+        }
+        out
+    }
+
+    /// The names a scenario gave process `pid`'s mappings, each with the byte range it was
+    /// created with (moved by mremap), in order of start address: a VMA split out of a mapping is
+    /// named after it with the part it holds (`big[16MiB..32MiB]`). O(names).
+    pub fn mapping_names(&self, pid: u32) -> Vec<(String, u64, u64)> {
+        let Some(mm) = running_mm(self, pid) else {
+            return Vec::new();
+        };
+        // By start through the same index the VMA snapshots use (no sort: a generic sort is
+        // kilobytes of wasm per element type); names that start together stay in name order.
+        let mut at: BTreeMap<u64, Vec<&String>> = BTreeMap::new();
+        for (n, &(s, _)) in &mm.names {
+            at.entry(s).or_default().push(n);
+        }
+        at.into_iter()
+            .flat_map(|(s, ns)| ns.into_iter().map(move |n| (n, s)))
+            .map(|(n, s)| (n.clone(), s, s + mm.names[n].1))
+            .collect()
+    }
+
     /// The page states of `[start, end)` (byte addresses) of a process, as runs
     /// `(start_page, pages, state)`; pages outside any VMA are skipped.
     pub fn page_runs(&self, pid: u32, start: u64, end: u64) -> Vec<(u64, u64, PageState)> {

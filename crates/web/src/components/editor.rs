@@ -1,5 +1,6 @@
-//! The scenario editor: the text, its diagnostics at line:col as you type, and import/export of
-//! `.vmlab` files.
+//! The scenario editor: the text with line numbers, the current step's line highlighted and the
+//! lines with errors marked in the gutter, its diagnostics at line:col as you type, and
+//! import/export of `.vmlab` files.
 
 use crate::views::DiagView;
 use yew::prelude::*;
@@ -13,7 +14,18 @@ pub struct Props {
     pub on_edit: Callback<String>,
     pub on_import: Callback<web_sys::File>,
     pub on_export: Callback<()>,
+    /// The line of the current step (1-based), highlighted.
+    #[prop_or_default]
+    pub current_line: Option<u32>,
+    /// The textarea, which `App::rendered` scrolls to keep the current line in view.
+    #[prop_or_default]
+    pub textarea: NodeRef,
 }
+
+/// The code's line height and top padding in CSS pixels (style.css `.code` uses the same), so that
+/// a line's band is at `PAD + (line - 1) * LINE`.
+pub const LINE_PX: f64 = 21.0;
+pub const PAD_PX: f64 = 6.0;
 
 #[function_component(Editor)]
 pub fn editor(p: &Props) -> Html {
@@ -35,18 +47,67 @@ pub fn editor(p: &Props) -> Html {
     let export = p.on_export.clone();
     let lines = p.text.lines().count().max(1);
     let bad = !p.diagnostics.is_empty();
+    let gutter = use_node_ref();
+    let layer = use_node_ref();
+    // The gutter and the bands scroll with the text (set directly: no re-render per scroll).
+    let onscroll = {
+        let (gutter, layer) = (gutter.clone(), layer.clone());
+        Callback::from(move |e: Event| {
+            let Some(t) = e.target_dyn_into::<web_sys::HtmlTextAreaElement>() else {
+                return;
+            };
+            if let Some(g) = gutter.cast::<web_sys::HtmlElement>() {
+                g.set_scroll_top(t.scroll_top());
+            }
+            if let Some(l) = layer.cast::<web_sys::HtmlElement>() {
+                let _ = l.style().set_property(
+                    "transform",
+                    &format!("translate({}px, {}px)", -t.scroll_left(), -t.scroll_top()),
+                );
+            }
+        })
+    };
+    let numbers: String = (1..=lines).map(|n| format!("{n}\n")).collect();
+    // The diagnostics come sorted by position (engine::load); a run error comes alone.
+    let mut error_lines: Vec<u32> = p
+        .diagnostics
+        .iter()
+        .chain(p.run_error.iter())
+        .map(|d| d.line)
+        .collect();
+    error_lines.dedup();
+    let band = |line: u32| {
+        format!(
+            "top:{}px;height:{LINE_PX}px",
+            PAD_PX + f64::from(line.saturating_sub(1)) * LINE_PX
+        )
+    };
     html! {
         <section class="panel editor" aria-label="scenario editor">
             <div class="panel-head">
                 <h2>{"Scenario"}</h2>
                 <span class="spacer"></span>
-                <label class="button" tabindex="0">{"Import .vmlab"}
+                <label class="button" tabindex="0" title="Import a .vmlab file as one of your scenarios">{"Import"}
                     <input type="file" accept=".vmlab,text/plain" class="visually-hidden" onchange={onchange} />
                 </label>
-                <button onclick={move |_| export.emit(())}>{"Export .vmlab"}</button>
+                <button onclick={move |_| export.emit(())} title="Export this scenario as a .vmlab file">{"Export"}</button>
             </div>
-            <textarea id="scenario" wrap="off" class={classes!(bad.then_some("invalid"))} spellcheck="false" rows={(lines + 1).clamp(8, 28).to_string()}
-                value={p.text.clone()} oninput={oninput} aria-label="scenario text" aria-invalid={bad.to_string()} />
+            <div class={classes!("code", bad.then_some("invalid"))}>
+                <pre class="gutter" ref={gutter} aria-hidden="true">
+                    {numbers}
+                    { for error_lines.iter().map(|l| html! { <span class="gutter-error" data-line={l.to_string()} style={band(*l)} title="an error on this line">{"●"}</span> }) }
+                </pre>
+                <div class="code-text">
+                    <div class="hls" aria-hidden="true"><div class="hls-inner" ref={layer}>
+                        if let Some(line) = p.current_line {
+                            <div class="hl current-line" id="current-line" data-line={line.to_string()} style={band(line)}></div>
+                        }
+                        { for error_lines.iter().map(|l| html! { <div class="hl error-line" data-line={l.to_string()} style={band(*l)}></div> }) }
+                    </div></div>
+                    <textarea id="scenario" wrap="off" spellcheck="false" ref={p.textarea.clone()}
+                        value={p.text.clone()} oninput={oninput} onscroll={onscroll} aria-label="scenario text" aria-invalid={bad.to_string()} />
+                </div>
+            </div>
             <ul class="diagnostics" id="diagnostics" aria-live="polite">
                 { for p.diagnostics.iter().map(|d| html! {
                     <li class="diag"><code>{format!("{}:{}", d.line, d.col)}</code>{" "}{d.message.clone()}

@@ -53,13 +53,13 @@ pub fn timeline(p: &Props) -> Html {
     });
     html! {
         <div class="timeline" role="toolbar" aria-label="timeline">
-            <button id="reset" onclick={move |_| reset.emit(())} disabled={p.cursor == 0} title="Reset to step 0">{"↺ Reset"}</button>
-            <button id="back" onclick={move |_| back.emit(())} disabled={p.cursor == 0} title="Step back (←)">{"◀ Back"}</button>
-            <button id="play" onclick={move |_| play.emit(())} disabled={p.steps == 0} title="Play or pause (space)" aria-pressed={p.playing.to_string()}>
-                { if p.playing { "⏸ Pause" } else { "▶ Play" } }
+            <button id="reset" onclick={move |_| reset.emit(())} disabled={p.cursor == 0} title="Reset to step 0" aria-label="Reset">{"↺"}<span class="blabel">{" Reset"}</span></button>
+            <button id="back" onclick={move |_| back.emit(())} disabled={p.cursor == 0} title="Step back (←)" aria-label="Back">{"◀"}<span class="blabel">{" Back"}</span></button>
+            <button id="play" onclick={move |_| play.emit(())} disabled={p.steps == 0} title="Play or pause (space)" aria-label="Play" aria-pressed={p.playing.to_string()}>
+                { if p.playing { "⏸" } else { "▶" } }<span class="blabel">{ if p.playing { " Pause" } else { " Play" } }</span>
             </button>
-            <button id="step" onclick={move |_| step.emit(())} disabled={p.cursor >= p.steps} title="Step forward (→)">{"Step ▶"}</button>
-            <label class="speed">{"speed "}
+            <button id="step" onclick={move |_| step.emit(())} disabled={p.cursor >= p.steps} title="Step forward (→)" aria-label="Step"><span class="blabel">{"Step "}</span>{"▶"}</button>
+            <label class="speed">
                 <select onchange={on_speed} aria-label="play speed">
                     { for SPEEDS_MS.iter().map(|(ms, label)| html! { <option value={ms.to_string()} selected={*ms == p.speed_ms}>{*label}</option> }) }
                 </select>
@@ -67,7 +67,7 @@ pub fn timeline(p: &Props) -> Html {
             <input type="range" class="scrub" min="0" max={p.steps.to_string()} value={p.cursor.to_string()} oninput={on_slider} aria-label="step" />
             <span class="stepno" id="stepno" data-step={p.cursor.to_string()}>{format!("step {} / {}", p.cursor, p.steps)}</span>
             if let Some(why) = &p.stopped {
-                <span class="stopped-mark" id="timeline-stopped" role="status">{format!("■ {why}")}</span>
+                <span class="stopped-mark" id="timeline-stopped" role="status" title={why.clone()}>{format!("■ {why}")}</span>
             }
         </div>
     }
