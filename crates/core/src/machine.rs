@@ -135,6 +135,14 @@ impl Machine {
         }
     }
 
+    /// A memory cgroup file as the kernel prints it (`memory.stat`, `memory.events`,
+    /// `memory.current`, v1 `memory.limit_in_bytes`, …) of the cgroup at `path` ("" is the root).
+    pub fn cgroup_view(&self, path: &str, file: &str) -> Result<String, QueryError> {
+        match self {
+            Machine::Linux(m) => m.cgroup_file_text(path, file),
+        }
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         match self {
             Machine::Linux(m) => Snapshot::of_linux(m),

@@ -406,13 +406,45 @@ pub enum Op {
         proc: String,
         cap: Capability,
     },
+    /// mkdir of a memory cgroup; `path` is relative to the root, '/'-separated ("kubepods/pod1/c1").
+    CgroupCreate {
+        path: String,
+    },
+    /// Write a cgroup file as root would: `file` is the kernel's file name, v2 ("memory.max") or
+    /// v1 ("memory.limit_in_bytes"); `value` is the text written (bytes in decimal, "max", "-1").
+    CgroupWrite {
+        path: String,
+        file: String,
+        value: String,
+    },
+    /// Move a process into a cgroup (write its pid to cgroup.procs / tasks). Its old charges
+    /// stay where they were.
+    CgroupMove {
+        proc: String,
+        path: String,
+    },
+    /// rmdir of a memory cgroup.
+    CgroupRemove {
+        path: String,
+    },
+    /// `bpf(BPF_MAP_CREATE)` of a BPF_MAP_TYPE_ARRAY with `entries` elements of `value_size`
+    /// bytes, held by the process until it exits (no pinning).
+    BpfMap {
+        proc: String,
+        entries: u64,
+        value_size: u64,
+    },
 }
 
 impl Op {
     /// The process the operation is issued by, if any.
     pub fn proc(&self) -> Option<&str> {
         match self {
-            Op::Sysctl { .. } | Op::SetSwap { .. } => None,
+            Op::Sysctl { .. }
+            | Op::SetSwap { .. }
+            | Op::CgroupCreate { .. }
+            | Op::CgroupWrite { .. }
+            | Op::CgroupRemove { .. } => None,
             Op::Spawn { name, .. } => Some(name),
             Op::Fork { parent, .. } => Some(parent),
             Op::Exec { proc }
@@ -432,7 +464,9 @@ impl Op {
             | Op::TmpfsTruncate { proc, .. }
             | Op::Unlink { proc, .. }
             | Op::OomScoreAdj { proc, .. }
-            | Op::DropCap { proc, .. } => Some(proc),
+            | Op::DropCap { proc, .. }
+            | Op::CgroupMove { proc, .. }
+            | Op::BpfMap { proc, .. } => Some(proc),
         }
     }
 
@@ -462,6 +496,11 @@ impl Op {
             Op::Unlink { .. } => "unlink",
             Op::OomScoreAdj { .. } => "oom_score_adj",
             Op::DropCap { .. } => "drop",
+            Op::CgroupCreate { .. }
+            | Op::CgroupWrite { .. }
+            | Op::CgroupMove { .. }
+            | Op::CgroupRemove { .. } => "cgroup",
+            Op::BpfMap { .. } => "bpf",
         }
     }
 }
@@ -481,6 +520,9 @@ pub enum Errno {
     /// A file mapping whose offset + length passes the file system's largest file (mm/mmap.c:
     /// file_mmap_ok).
     EOVERFLOW,
+    /// A cgroup that still has tasks or children (rmdir), or a v1 limit below usage that
+    /// reclaim cannot reach (mm/memcontrol-v1.c: mem_cgroup_resize_max).
+    EBUSY,
 }
 
 impl Errno {
@@ -496,6 +538,7 @@ impl Errno {
             Errno::EFAULT => "EFAULT",
             Errno::EAGAIN => "EAGAIN",
             Errno::EOVERFLOW => "EOVERFLOW",
+            Errno::EBUSY => "EBUSY",
         }
     }
     pub fn parse(s: &str) -> Option<Errno> {
@@ -510,6 +553,7 @@ impl Errno {
             Errno::EFAULT,
             Errno::EAGAIN,
             Errno::EOVERFLOW,
+            Errno::EBUSY,
         ]
         .into_iter()
         .find(|e| e.name() == s)
@@ -525,6 +569,11 @@ pub enum Outcome {
     Killed {
         signal: Signal,
     },
+    /// The process sleeps in the kernel and the call has not returned: a v1 memcg with
+    /// `oom_kill_disable` (mem_cgroup_oom_synchronize), or a memcg with nothing killable whose
+    /// fault is retried (pagefault_out_of_memory). It resumes when the limit rises or memory
+    /// in the cgroup is freed.
+    Blocked,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -550,6 +599,7 @@ impl Outcome {
             Outcome::Ok => "ok",
             Outcome::Err(e) => e.name(),
             Outcome::Killed { .. } => "killed",
+            Outcome::Blocked => "blocked",
         }
     }
 }

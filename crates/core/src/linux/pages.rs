@@ -42,6 +42,8 @@ pub struct Frame {
     pub dirty: bool,
     /// MADV_FREE'd and not yet reclaimed or rewritten.
     pub lazyfree: bool,
+    /// The memory cgroup the frame is charged to: the one of the task that faulted it first.
+    pub memcg: super::memcg::MemcgId,
 }
 
 impl RunValue for Frame {
