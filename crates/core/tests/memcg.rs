@@ -29,6 +29,16 @@ fn run(text: &str) -> sim::Run {
     r
 }
 
+/// The diagnostics of a scenario that must not parse, one per line.
+fn err(text: &str) -> String {
+    parse(text)
+        .expect_err("must not parse")
+        .into_iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn cg(m: &Machine, path: &str, file: &str, key: Option<&str>) -> Value {
     m.query(&Query::Cgroup {
         path: path.into(),
@@ -266,14 +276,6 @@ expect p.VmRSS = 32MiB
 
 #[test]
 fn cgroup_lines_with_bad_values_are_errors_at_their_column() {
-    let err = |text: &str| {
-        parse(text)
-            .expect_err("must not parse")
-            .into_iter()
-            .map(|d| d.to_string())
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
     let m = "machine linux ram=1GiB\ncgroup create g\n";
     assert_eq!(
         err(&format!("{m}cgroup g set memory.max -1\n")),
@@ -306,5 +308,35 @@ fn cgroup_lines_with_bad_values_are_errors_at_their_column() {
     assert_eq!(
         err(&format!("{m}cgroup create x/y\n")),
         "3:15: the parent cgroup `x` does not exist (create it first)"
+    );
+}
+
+#[test]
+fn kube_lines_expand_into_the_kubelets_cgroups_and_adj() {
+    let r = run("machine linux ram=16GiB cgroup=v1
+kube pod web container app request=4GiB limit=8GiB container side limit=1GiB
+kube pod be container c
+kube run a web/app
+kube run s web/side
+kube run b be/c
+expect a.oom_score_adj = 750
+expect s.oom_score_adj = 938
+expect b.oom_score_adj = 1000
+expect cgroup kubepods/burstable/podweb memory.limit_in_bytes = 9GiB
+expect cgroup kubepods/burstable/podweb/side memory.limit_in_bytes = 1GiB
+expect cgroup kubepods/besteffort/podbe memory.limit_in_bytes = 9223372036854771712B
+");
+    assert!(r.all_passed());
+    assert_eq!(
+        err("machine linux ram=1GiB\nkube pod empty\n"),
+        "2:15: a pod needs at least one `container NAME`"
+    );
+    assert_eq!(
+        err("machine linux ram=1GiB\nkube pod p container c\nkube run x p/d\n"),
+        "3:12: pod `p` has no container `d`"
+    );
+    assert_eq!(
+        err("machine linux ram=1GiB\nkube pod p request=1GiB\n"),
+        "2:12: a pod's resources follow `container NAME`"
     );
 }

@@ -4,6 +4,7 @@
 mod commit;
 mod fault;
 pub mod gaps;
+pub mod k8s;
 mod mapops;
 pub mod memcg;
 pub mod mm;

@@ -8,6 +8,7 @@
 
 mod cgroup;
 mod expect;
+mod kube;
 mod machine;
 mod ops;
 mod repeat;
@@ -50,11 +51,12 @@ fn quote(s: &str) -> String {
 /// Words that start a statement (or a query path) and so cannot name a process.
 const KEYWORDS: &[&str] = &[
     "machine", "sysctl", "spawn", "expect", "kill", "meminfo", "vm", "repeat", "end", "cgroup",
+    "kube",
 ];
 
 /// The words a statement can start with besides a process name.
 const STATEMENTS: &[&str] = &[
-    "machine", "sysctl", "spawn", "kill", "expect", "repeat", "cgroup",
+    "machine", "sysctl", "spawn", "kill", "expect", "repeat", "cgroup", "kube",
 ];
 
 /// `[A-Za-z_][A-Za-z0-9_-]*`: process and mapping names.
@@ -250,6 +252,8 @@ struct Parser {
     repeated_lines: u64,
     /// The cgroups `cgroup create` made so far (paths relative to the root).
     cgroups: BTreeSet<String>,
+    /// The pods `kube pod` declared.
+    pods: BTreeMap<String, kube::KubePod>,
 }
 
 /// Parse a scenario. On error, every diagnostic found (at most one per line), in line order.
@@ -328,6 +332,7 @@ impl Parser {
             "spawn" => one(self.spawn_line(&line.toks)),
             "kill" => one(self.kill_line(&line.toks)),
             "cgroup" => one(self.cgroup_line(&line.toks)),
+            "kube" => self.kube_line(&line.toks).map(Parsed::Many),
             "expect" => self
                 .expect_line(&line.toks)
                 .map(|e| Parsed::One(first.pos, StmtKind::Expect(e))),
