@@ -302,6 +302,10 @@ fn cgroup_lines_with_bad_values_are_errors_at_their_column() {
         "3:14: `memory.current` is read-only"
     );
     assert_eq!(
+        err("machine linux ram=1GiB\nexpect cgroup / memory.current = 0\n"),
+        "2:17: the root cgroup has no `memory.current` on cgroup v2 (only memory.stat)"
+    );
+    assert_eq!(
         err("machine linux ram=1GiB cgroup=v3\n"),
         "1:31: expected the memory cgroup hierarchy, v1 or v2, found \"v3\""
     );

@@ -343,6 +343,13 @@ pub fn high_delay_ms(usage: u64, high: u64, nr_pages: u64) -> u64 {
     (scaled.min(MAX_HIGH_DELAY_MS as u128)) as u64
 }
 
+/// On v2 the root cgroup has no memory.current, limits or events: of the files vmlab models
+/// only memory.stat (Doc/admin-guide/cgroup-v2.rst: "exists on non-root cgroups"). v1's root
+/// has them all.
+pub fn root_has_file(v: CgroupVersion, id: MemcgId, file: &str) -> bool {
+    id != ROOT_MEMCG || v == CgroupVersion::V1 || file == "memory.stat"
+}
+
 /// A value as written to a cgroup file, in pages (limits) or as a switch.
 fn parse_limit(v: CgroupVersion, file: &str, value: &str) -> Option<u64> {
     if value == "max" && v == CgroupVersion::V2 {
@@ -1080,12 +1087,19 @@ impl LinuxMachine {
         loop {
             let ready: Option<(Pid, MemcgWait)> = self.procs.values().find_map(|p| {
                 let w = p.memcg_wait?;
+                // Room again under every limit, or (v1) the OOM killer switched back on:
+                // mem_cgroup_oom_control_write calls memcg1_oom_recover, and the retried
+                // charge then meets the kernel's OOM killer.
+                let reenabled = w.reason == WaitReason::OomKillDisabled
+                    && self
+                        .memcgs
+                        .groups
+                        .get(&w.memcg)
+                        .is_some_and(|g| !g.oom_kill_disable);
                 (p.state == ProcState::Running
                     && self.memcgs.groups.contains_key(&w.memcg)
-                    && self.memcg_margin(p.memcg) > 0
-                    && !(self.cfg.cgroup == CgroupVersion::V1
-                        && w.reason == WaitReason::OomKillDisabled
-                        && self.memcg_margin(w.memcg) == 0))
+                    && (reenabled
+                        || (self.memcg_margin(p.memcg) > 0 && self.memcg_margin(w.memcg) > 0)))
                     .then_some((p.pid, w))
             });
             let Some((pid, w)) = ready else { return };
@@ -1282,6 +1296,11 @@ impl LinuxMachine {
             .ok_or_else(|| QueryError::NoSuchField(format!("cgroup /{path}")))?;
         let (kind, _) = file_kind(v, file)
             .ok_or_else(|| QueryError::NoSuchField(format!("{file} (cgroup {})", v.name())))?;
+        if !root_has_file(v, id, file) {
+            return Err(QueryError::NoSuchField(format!(
+                "{file} of the root cgroup (cgroup v2 has only memory.stat there)"
+            )));
+        }
         if kind == FileKind::Keyed {
             let key = key.ok_or_else(|| QueryError::NoSuchField(format!("{file} needs a key")))?;
             return self

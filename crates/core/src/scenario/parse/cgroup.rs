@@ -259,6 +259,14 @@ impl Parser {
         let ft = cur.next("a cgroup file such as memory.current")?;
         let file = self.cgroup_file(ft, false)?;
         let v = self.cgroup_version();
+        if path.is_empty()
+            && !crate::linux::memcg::root_has_file(v, crate::linux::memcg::ROOT_MEMCG, &file)
+        {
+            return err(
+                ft.pos,
+                format!("the root cgroup has no `{file}` on cgroup v2 (only memory.stat)"),
+            );
+        }
         let (kind, _) = file_kind(v, &file).expect("checked");
         let key = if kind == FileKind::Keyed {
             let kt = cur.next("a key of the file, such as anon or oom_kill")?;
