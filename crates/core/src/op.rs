@@ -411,7 +411,8 @@ pub enum Op {
         path: String,
     },
     /// Write a cgroup file as root would: `file` is the kernel's file name, v2 ("memory.max") or
-    /// v1 ("memory.limit_in_bytes"); `value` is the text written (bytes in decimal, "max", "-1").
+    /// v1 ("memory.limit_in_bytes"); `value` is the text written ("96M" is parsed by the
+    /// language into bytes; "max").
     CgroupWrite {
         path: String,
         file: String,
@@ -423,7 +424,7 @@ pub enum Op {
         proc: String,
         path: String,
     },
-    /// rmdir of a memory cgroup.
+    /// rmdir.
     CgroupRemove {
         path: String,
     },
