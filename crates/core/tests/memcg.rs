@@ -130,6 +130,36 @@ fn l9_2_victim_choice_scales_adj_by_the_limit() {
 }
 
 #[test]
+fn failcnt_counts_the_kernels_failed_charges() {
+    // Measured on this host (6.18 v1, the realmemcg branch's real_memcg cases): 19 failed
+    // page_counter_try_charge calls before the OOM killer (or the oom_kill_disable sleep),
+    // 36 when the charging task is itself the victim; max_usage_in_bytes is the limit.
+    run("machine linux ram=8GiB cgroup=v1
+cgroup create box
+cgroup box set memory.limit_in_bytes 64MiB
+spawn app
+app cgroup box
+app mmap buf 128MiB rw private anon
+app write buf
+expect app killed
+expect cgroup box memory.failcnt = 36
+expect cgroup box memory.max_usage_in_bytes = 64MiB
+expect cgroup box memory.oom_control oom_kill = 1
+");
+    run("machine linux ram=8GiB cgroup=v1
+cgroup create box
+cgroup box set memory.limit_in_bytes 64MiB
+cgroup box set memory.oom_control 1
+spawn app
+app cgroup box
+app mmap buf 128MiB rw private anon
+app write buf
+expect app write blocked
+expect cgroup box memory.failcnt = 19
+");
+}
+
+#[test]
 fn charges_stay_with_the_cgroup_that_faulted_them() {
     let r = run("machine linux ram=1GiB
 cgroup create a

@@ -30,6 +30,12 @@ const MEMCG_CHARGE_BATCH: u64 = 64;
 /// MEMCG_MAX_HIGH_DELAY_JIFFIES = 2 * HZ; the model uses HZ = 1000 (jiffies are milliseconds).
 const HZ: u64 = 1000;
 const MAX_HIGH_DELAY_MS: u64 = 2 * HZ;
+/// Failed page_counter_try_charge calls of one fault before the memcg OOM killer runs, with
+/// nothing reclaimable: the batch, the single page, the retry after drain_all_stock, and
+/// MAX_RECLAIM_RETRIES = 16 (mm/memcontrol.c: try_charge_memcg; 19 measured on 6.18).
+const FAILS_BEFORE_OOM: u64 = 19;
+/// More failures when the charging task was itself the victim: 1 + 16 (36 measured in all).
+const FAILS_AFTER_SELF_KILL: u64 = 17;
 /// kmalloc serves a BPF map area of at most PAGE_SIZE << PAGE_ALLOC_COSTLY_ORDER (32 KiB);
 /// larger areas are vmalloc'd (kernel/bpf/syscall.c: __bpf_map_area_alloc).
 const BPF_KMALLOC_MAX: u64 = PAGE_SIZE << 3;
@@ -410,7 +416,14 @@ impl LinuxMachine {
             fits = fits.min(m);
         }
         if let Some(over) = over {
-            self.cg(over).memory.failcnt += 1;
+            // A refused charge of pages that partly fit is granted in part (the caller
+            // charges `fits` next) and not counted: the kernel charges 64-page batches, which
+            // under a limit that is a multiple of 64 pages fill the counter exactly, so its
+            // first failure is the one that finds the counter full (failcnt 19 measured
+            // before an OOM; the partly-fitting case of other limits is not modelled).
+            if fits == 0 {
+                self.cg(over).memory.failcnt += 1;
+            }
             return Err(MemcgShortage { over, fits });
         }
         self.memcg_charge_force(id, n);
@@ -543,7 +556,14 @@ impl LinuxMachine {
                     return Ok((cg, k));
                 }
                 Err(s) => {
-                    self.memcg_event(s.over, MemcgEventKey::Max, 1);
+                    // try_charge_memcg with nothing reclaimable (no reclaim modelled, no swap):
+                    // the 64-page batch fails (counted by memcg_try_charge above), then the
+                    // single page, once more after drain_all_stock, and on each of the
+                    // MAX_RECLAIM_RETRIES (16) rounds: failcnt +19 in all, and a `max` event
+                    // on each pass after the first, 18. Measured on this host (6.18 v1, the
+                    // realmemcg branch: failcnt 19 every run before the OOM / the sleep).
+                    self.cg(s.over).memory.failcnt += FAILS_BEFORE_OOM - u64::from(s.fits == 0);
+                    self.memcg_event(s.over, MemcgEventKey::Max, FAILS_BEFORE_OOM - 1);
                     let g = &self.memcgs.groups[&s.over];
                     let (usage, max) = (g.memory.usage, g.memory.max);
                     if self.cfg.cgroup == CgroupVersion::V1 && g.oom_kill_disable {
@@ -559,7 +579,14 @@ impl LinuxMachine {
                     self.memcg_event(s.over, MemcgEventKey::Oom, 1);
                     match self.memcg_out_of_memory(s.over, pid) {
                         Some(_) if self.procs[&pid].state != ProcState::Running => {
-                            return Err(MemcgFail::Killed)
+                            // The charger was the victim: the retries start over (OOM_SUCCESS
+                            // resets them) and all 1 + 16 fail before the dying task gives up
+                            // (passed_oom && task_is_dying): 36 in all, as measured.
+                            if let Some(g) = self.memcgs.groups.get_mut(&s.over) {
+                                g.memory.failcnt += FAILS_AFTER_SELF_KILL;
+                            }
+                            self.memcg_event(s.over, MemcgEventKey::Max, FAILS_AFTER_SELF_KILL);
+                            return Err(MemcgFail::Killed);
                         }
                         Some(_) => continue,
                         None => {
