@@ -247,17 +247,19 @@ impl LinuxMachine {
                 match pte {
                     Pte::Zero => push(&mut out, s, l, PageState::Zero),
                     Pte::Swap { .. } => push(&mut out, s, l, PageState::Swapped),
-                    Pte::Present { pfn } => {
+                    Pte::Present { pfn, dirty } => {
                         for (fp, fl, f) in self.frames.range(pfn, pfn + l) {
-                            let st = if f.lazyfree && f.kind == FrameKind::Anon {
-                                PageState::LazyFree
-                            } else if f.mapcount >= 2 {
-                                PageState::Shared {
-                                    mapcount: f.mapcount,
-                                }
-                            } else {
-                                PageState::Private
-                            };
+                            // Lazy-free as smaps counts it: through a clean pte only.
+                            let st =
+                                if f.lazyfree && f.kind == FrameKind::Anon && !dirty && !f.dirty {
+                                    PageState::LazyFree
+                                } else if f.mapcount >= 2 {
+                                    PageState::Shared {
+                                        mapcount: f.mapcount,
+                                    }
+                                } else {
+                                    PageState::Private
+                                };
                             push(&mut out, s + (fp - pfn), fl, st);
                         }
                     }

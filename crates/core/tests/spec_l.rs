@@ -6,6 +6,7 @@ use common::*;
 use vmlab_core::config::{LinuxConfig, Sysctl};
 use vmlab_core::op::*;
 use vmlab_core::query::Query;
+use vmlab_core::units::KIB;
 
 const Q256: u64 = 262_144; // 256 MiB in kB
 
@@ -358,6 +359,24 @@ fn l4_tmpfs_charged_per_written_page() {
     assert_eq!(l.meminfo_kb("Shmem"), 0);
 }
 
+/// A program opens a tmpfs file (O_CREAT) before it calls mmap: a refused mmap still created
+/// the file, which `unlink` then finds (real-kernel sweep, seed 361).
+#[test]
+fn l4_a_refused_tmpfs_mmap_still_creates_the_file() {
+    let mut l = Lab::measured();
+    l.spawn("p");
+    assert_eq!(
+        l.mmap("p", "m", Map::anon(0).shared().tmpfs("/dev/shm/t")),
+        Outcome::Err(Errno::EINVAL)
+    );
+    let unlink = Op::Unlink {
+        proc: "p".into(),
+        path: "/dev/shm/t".into(),
+    };
+    assert_eq!(l.op(unlink.clone()), Outcome::Ok);
+    assert_eq!(l.op(unlink), Outcome::Err(Errno::ENOENT));
+}
+
 #[test]
 fn l4_hugetlb_reserves_pool_not_commit() {
     let mut l = Lab::measured();
@@ -527,6 +546,135 @@ fn l5_read_fault_maps_zero_page_and_populate_dontneed_free() {
     // A write cancels lazy-free.
     l.write("p", sub("pop", 32 * MB, 48 * MB));
     assert_eq!(l.smaps_kb("p", "pop", "LazyFree"), 16_384);
+}
+
+/// The four smaps dirt/sharing fields of one mapping, in kB: Shared_Clean, Shared_Dirty,
+/// Private_Clean, Private_Dirty, and LazyFree.
+fn dirt(l: &Lab, proc: &str, mapping: &str) -> [u64; 5] {
+    [
+        "Shared_Clean",
+        "Shared_Dirty",
+        "Private_Clean",
+        "Private_Dirty",
+        "LazyFree",
+    ]
+    .map(|f| l.smaps_kb(proc, mapping, f))
+}
+
+/// smaps counts a page dirty when its pte or its folio is (fs/proc/task_mmu.c:
+/// smaps_page_accumulate, `dirty || folio_test_dirty(folio)`). A shmem page that a read fault
+/// (here MAP_POPULATE of a shared mapping, which does not write-fault) mapped writable and the
+/// process then wrote has a dirty pte and a clean folio: a fork child that reads it sees it
+/// clean. A write fault dirties the folio (do_shared_fault → fault_dirty_shared_page), and so
+/// does zapping a dirty pte (zap_present_folio_ptes → folio_mark_dirty), and write(2)
+/// (shmem_write_end). Found by the real-kernel sweep (crates/os/tests/sweep.rs, seed 145);
+/// `dirty_bits_agree` in crates/os/tests/real.rs runs the same steps on the kernel.
+#[test]
+fn l5_shmem_dirt_is_the_ptes_or_the_folios() {
+    let mut l = Lab::measured();
+    l.spawn("app");
+    l.mmap("app", "pop", Map::anon(8 * KIB).shared().populate());
+    l.mmap("app", "wf", Map::anon(8 * KIB).shared());
+    assert_eq!(
+        dirt(&l, "app", "pop"),
+        [0, 0, 8, 0, 0],
+        "populate read-faults it"
+    );
+    l.write("app", t("pop"));
+    l.write("app", t("wf"));
+    assert_eq!(dirt(&l, "app", "pop"), [0, 0, 0, 8, 0]);
+    assert_eq!(dirt(&l, "app", "wf"), [0, 0, 0, 8, 0]);
+    l.fork("app", "c");
+    l.read("c", t("pop"));
+    l.read("c", t("wf"));
+    assert_eq!(
+        dirt(&l, "c", "pop"),
+        [8, 0, 0, 0, 0],
+        "a clean pte, a clean folio"
+    );
+    assert_eq!(
+        dirt(&l, "app", "pop"),
+        [0, 8, 0, 0, 0],
+        "the writer's pte is dirty"
+    );
+    assert_eq!(
+        dirt(&l, "c", "wf"),
+        [0, 8, 0, 0, 0],
+        "the write fault dirtied the folio"
+    );
+    l.munmap("app", t("pop"));
+    assert_eq!(
+        dirt(&l, "c", "pop"),
+        [0, 0, 0, 8, 0],
+        "the zapped dirty pte dirtied the folio"
+    );
+    // write(2) to a tmpfs file dirties the pages a mapping faulted in clean.
+    l.mmap("c", "f", Map::anon(8 * KIB).shared().tmpfs("/dev/shm/f"));
+    l.op(Op::TmpfsWrite {
+        proc: "c".into(),
+        path: "/dev/shm/f".into(),
+        offset: Size::Bytes(0),
+        len: Size::Bytes(8 * KIB),
+    });
+    l.read("c", t("f"));
+    assert_eq!(dirt(&l, "c", "f"), [0, 0, 0, 8, 0]);
+    l.mmap("c", "g", Map::anon(8 * KIB).shared().tmpfs("/dev/shm/g"));
+    l.read("c", t("g"));
+    assert_eq!(dirt(&l, "c", "g"), [0, 0, 8, 0, 0]);
+    l.op(Op::TmpfsWrite {
+        proc: "c".into(),
+        path: "/dev/shm/g".into(),
+        offset: Size::Bytes(0),
+        len: Size::Bytes(4 * KIB),
+    });
+    assert_eq!(dirt(&l, "c", "g"), [0, 0, 4, 4, 0]);
+}
+
+/// MADV_FREE marks every folio that is not PG_dirty lazy-free, also one a fork shares, and
+/// makes only the caller's ptes clean (mm/madvise.c: madvise_free_pte_range checks the mapcount
+/// only of a PG_dirty or swap-cache folio; clear_young_dirty_ptes). The caller sees the pages
+/// clean and LazyFree; the child, whose ptes stay dirty, sees them dirty and not lazy. Found by
+/// the real-kernel sweep (seeds 203 and 270); `dirty_bits_agree` runs it on the kernel.
+#[test]
+fn l5_madv_free_of_pages_a_fork_shares() {
+    let mut l = Lab::measured();
+    l.spawn("app");
+    l.mmap("app", "m", Map::anon(16 * KIB).populate());
+    l.fork("app", "c");
+    assert_eq!(dirt(&l, "app", "m"), [0, 16, 0, 0, 0]);
+    assert_eq!(l.madvise("app", t("m"), Advice::Free), Outcome::Ok);
+    assert_eq!(dirt(&l, "app", "m"), [16, 0, 0, 0, 16]);
+    assert_eq!(dirt(&l, "c", "m"), [0, 16, 0, 0, 0]);
+    assert_eq!(l.status_kb("app", "RssAnon"), 16, "nothing is freed yet");
+    // The child's write copies its page; the original is the caller's alone, still lazy.
+    l.write("c", sub("m", 0, 4 * KIB));
+    assert_eq!(dirt(&l, "c", "m"), [0, 12, 0, 4, 0]);
+    assert_eq!(dirt(&l, "app", "m"), [12, 0, 4, 0, 16]);
+    // The caller's write copies too (the page is shared): the child keeps the lazy-free frame,
+    // dirty through its pte, so not lazy for it.
+    l.write("app", sub("m", 4 * KIB, 8 * KIB));
+    assert_eq!(dirt(&l, "app", "m"), [8, 0, 4, 4, 12]);
+    assert_eq!(dirt(&l, "c", "m"), [0, 8, 0, 8, 0]);
+    // madvise_dontneed_free_valid_vma: MADV_FREE of a VM_LOCKED VMA is EINVAL, as DONTNEED is.
+    l.op(Op::Mmap {
+        proc: "app".into(),
+        name: "lk".into(),
+        len: Size::Bytes(16 * KIB),
+        prot: Prot::parse("rw").unwrap(),
+        shared: false,
+        backing: Backing::Anon,
+        noreserve: false,
+        populate: false,
+        growsdown: false,
+        locked: true,
+        hugetlb: false,
+        placement: Placement::Any,
+    });
+    assert_eq!(
+        l.madvise("app", t("lk"), Advice::Free),
+        Outcome::Err(Errno::EINVAL)
+    );
+    assert_eq!(dirt(&l, "app", "lk"), [0, 0, 0, 16, 0]);
 }
 
 #[test]

@@ -40,6 +40,12 @@ pub struct StepResult {
     /// Change of Committed_AS in kB: the simulator's, and the kernel's less the helpers' own.
     pub sim_committed_delta_kb: i64,
     pub kernel_committed_delta_kb: i64,
+    /// Every memory cgroup the real machine made, its v1 files read after the step (empty
+    /// when the scenario made none): what the simulator's v1 view is compared with.
+    pub kernel_cgroups: std::collections::BTreeMap<String, procfs_parse::MemcgV1>,
+    /// The processes the kernel killed during the step without the scenario ending them (an
+    /// OOM kill of any task of a cgroup, not only the one that faulted), by name.
+    pub kernel_deaths: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -144,16 +150,47 @@ fn clip(s: &str, n: usize) -> String {
     }
 }
 
-/// The smaps fields compared per scenario VMA, in kB.
-pub const RESIDENCY_FIELDS: [&str; 7] = [
-    "Rss",
-    "Pss",
-    "Shared_Dirty",
-    "Private_Dirty",
-    "Anonymous",
-    "LazyFree",
-    "Referenced",
-];
+/// The smaps fields compared per whole scenario VMA, first the issue's list (Rss … Referenced,
+/// in this order: [`VmaShape::residency`] is indexed by it), then every other field the model
+/// prints but `Size` (compared as the shape's size) and `VmFlags` (compared as its modelled
+/// codes): the `expect`-able kB fields (`scenario::fields::SMAPS_SIZE_FIELDS`), `KSM`, and the
+/// plain numbers `THPeligible` and `ProtectionKey`. The model prints `Pss_Dirty`, the clean
+/// counts and `Locked` as the kernel computes them, and 0 for KSM, transparent huge pages,
+/// hugetlb residency, swap and protection keys (this host has THP `madvise` and the scenarios
+/// never ask for it, so the kernel prints 0 too).
+pub fn residency_fields() -> &'static [&'static str] {
+    static FIELDS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    FIELDS.get_or_init(|| {
+        let mut v = vec![
+            "Rss",
+            "Pss",
+            "Shared_Dirty",
+            "Private_Dirty",
+            "Anonymous",
+            "LazyFree",
+            "Referenced",
+        ];
+        for f in vmlab_core::scenario::fields::SMAPS_SIZE_FIELDS {
+            if *f != "Size" && !v.contains(f) {
+                v.push(f);
+            }
+        }
+        v.extend(["KSM", "THPeligible", "ProtectionKey"]);
+        v
+    })
+}
+
+/// The [`residency_fields`] printed as plain numbers, not kB.
+const NUMBER_FIELDS: [&str; 2] = ["THPeligible", "ProtectionKey"];
+
+/// A residency field of an entry, whichever way it is printed.
+fn residency_value(e: &SmapsEntry, field: &str) -> u64 {
+    if NUMBER_FIELDS.contains(&field) {
+        e.number(field)
+    } else {
+        e.kb(field)
+    }
+}
 
 /// Fields whose differences are known and listed in docs/known-differences.md: the model has
 /// no accessed bit (its `Referenced` is its `Rss`), while the kernel makes a fork child's ptes
@@ -168,8 +205,11 @@ pub const RESIDENCY_FIELDS: [&str; 7] = [
 pub const KNOWN_DIFFERENCE_FIELDS: [&str; 2] = ["Referenced kB", "(fault-around)"];
 
 /// Residency fields that fault-around can raise on the kernel: clean pages mapped from the page
-/// cache count in Rss and Pss only (dirty, anonymous and lazy-free counts are the model's).
-const FAULT_AROUND_FIELDS: [&str; 2] = ["Rss", "Pss"];
+/// cache count in Rss, Pss and the clean counts only (dirty, anonymous and lazy-free counts
+/// are the model's). A clean count is a fault-around row only while the VMA's Rss is higher on
+/// the kernel (the extra pages are there), and may then be lower too (a page another process
+/// maps is shared, no longer private, once fault-around maps it here as well).
+const FAULT_AROUND_FIELDS: [&str; 4] = ["Rss", "Pss", "Shared_Clean", "Private_Clean"];
 
 /// Whether a row's field is a known difference.
 pub fn is_known_difference(field: &str) -> bool {
@@ -204,10 +244,10 @@ pub struct VmaShape {
     /// A page cache is behind it (a file, tmpfs, SysV shm, shared anonymous memory: maps shows
     /// an inode or a path), so read faults fault around ([`KNOWN_DIFFERENCE_FIELDS`]).
     pub cached: bool,
-    /// [`RESIDENCY_FIELDS`] of the VMA, or `None` when only part of the kernel's VMA is the
+    /// [`residency_fields`] of the VMA, or `None` when only part of the kernel's VMA is the
     /// scenario's (the scenario's heap shares `[heap]` with the helper's start-up allocations):
     /// its numbers are then the helper's too and are not compared.
-    pub residency: Option<[u64; RESIDENCY_FIELDS.len()]>,
+    pub residency: Option<Vec<u64>>,
 }
 
 impl VmaShape {
@@ -231,7 +271,7 @@ impl VmaShape {
     }
     /// `Anonymous:` of the VMA when it is compared (the part of RssAnon it holds).
     pub fn anon_kb(&self) -> Option<u64> {
-        self.residency.map(|r| r[4])
+        self.residency.as_ref().map(|r| r[4])
     }
 }
 
@@ -298,7 +338,12 @@ pub fn scenario_vmas(smaps: &[SmapsEntry], ranges: Option<&[(u64, u64)]>) -> Vec
                 adjacent: prev_end == Some(a),
                 lines: e.field_names.join(" "),
                 cached: e.map.inode != 0 || e.map.name.starts_with('/'),
-                residency: whole.then(|| RESIDENCY_FIELDS.map(|f| e.kb(f))),
+                residency: whole.then(|| {
+                    residency_fields()
+                        .iter()
+                        .map(|f| residency_value(e, f))
+                        .collect()
+                }),
             });
             prev_end = Some(b);
         }
@@ -333,21 +378,26 @@ pub fn compare_layouts(
             field("VmFlags", s.vm_flags.clone(), k.vm_flags.clone());
             field("adjacent", s.adjacent.to_string(), k.adjacent.to_string());
             field("smaps lines", s.lines.clone(), k.lines.clone());
-            if let (Some(a), Some(b)) = (s.residency, k.residency) {
-                for (n, f) in RESIDENCY_FIELDS.iter().enumerate() {
+            if let (Some(a), Some(b)) = (&s.residency, &k.residency) {
+                // Rss is residency_fields()[0]: more on the kernel is fault-around's mark.
+                let more_rss = b[0] > a[0];
+                for (n, f) in residency_fields().iter().enumerate() {
                     // The kernel's LazyFree may lag the model's by the per-CPU batch.
                     let lagging =
                         *f == "LazyFree" && b[n] <= a[n] && a[n] - b[n] <= lazyfree_lag_kb;
                     // A cached VMA's clean pages may be more on the kernel by fault-around.
-                    let around = (s.cached || k.cached) && FAULT_AROUND_FIELDS.contains(f);
-                    if around && b[n] > a[n] {
+                    let around = (s.cached || k.cached)
+                        && FAULT_AROUND_FIELDS.contains(f)
+                        && (b[n] > a[n] || (f.ends_with("_Clean") && more_rss));
+                    let unit = if NUMBER_FIELDS.contains(f) { "" } else { " kB" };
+                    if around {
                         field(
-                            &format!("{f} kB (fault-around)"),
+                            &format!("{f}{unit} (fault-around)"),
                             a[n].to_string(),
                             b[n].to_string(),
                         );
                     } else if !lagging {
-                        field(&format!("{f} kB"), a[n].to_string(), b[n].to_string());
+                        field(&format!("{f}{unit}"), a[n].to_string(), b[n].to_string());
                     }
                 }
             }
@@ -594,6 +644,7 @@ pub fn check_with(
     let mut runner = Runner::new(&sim_scenario, None);
     let mut sim_committed = runner.machine().commit_summary().committed_as_kb as i64;
     let mut procs: Vec<String> = Vec::new();
+    let mut deaths_seen = 0;
     while let Some(item) = runner.next_item() {
         let RunItem::Step(rec) = item else { continue };
         // The simulator has run the step; the kernel has not yet. Committed_AS is read right
@@ -671,8 +722,10 @@ pub fn check_with(
                     }
                     // oom_score: the helper's resident pages and page tables count in the
                     // kernel's (docs/known-differences.md), so it may differ by their points.
-                    let scenario_rss_kb: u64 =
-                        ker_v.iter().filter_map(|v| v.residency.map(|r| r[0])).sum();
+                    let scenario_rss_kb: u64 = ker_v
+                        .iter()
+                        .filter_map(|v| v.residency.as_ref().map(|r| r[0]))
+                        .sum();
                     let kb = |k: &str| o.status.number(k).unwrap_or(0);
                     let helper_points =
                         (kb("VmRSS").saturating_sub(scenario_rss_kb) + kb("VmPTE")) / 4;
@@ -687,7 +740,16 @@ pub fn check_with(
                 }
             }
         }
+        let kernel_cgroups = real.cgroups()?;
+        // The list only grows: what was added during this step is this step's.
+        let kernel_deaths: Vec<String> = real.deaths()[deaths_seen..]
+            .iter()
+            .map(|d| d.proc.clone())
+            .collect();
+        deaths_seen = real.deaths().len();
         report.steps.push(StepResult {
+            kernel_cgroups,
+            kernel_deaths,
             step: rec.step,
             line: rec.pos.line,
             text: rec.text.clone(),
@@ -787,7 +849,7 @@ mod tests {
         let text = "10000-30000 rw-p 00000000 00:00 0 \nRss: 8 kB\nAnonymous: 8 kB\nLazyFree: 4 kB\nVmFlags: rd wr mr mw me ac mg \n";
         let e = procfs_parse::parse_smaps(text).unwrap();
         let whole = scenario_vmas(&e, Some(&[(0x10000, 0x20000)]));
-        assert_eq!(whole[0].residency.unwrap()[0], 8);
+        assert_eq!(whole[0].residency.as_ref().unwrap()[0], 8);
         assert_eq!(
             whole[0].vm_flags, "rd wr mr mw me ac",
             "`mg` is not modelled"
@@ -850,6 +912,82 @@ mod tests {
         assert!(!a[0].cached);
         let rows = compare_layouts("p", &a, &b, 0);
         assert!(!rows.is_empty() && rows.iter().all(|r| !is_known_difference(&r.0)));
+    }
+
+    /// The list cannot fall behind the model: every line the simulator's smaps prints for a VMA
+    /// but `Size` and `VmFlags` is a compared field.
+    #[test]
+    fn every_line_the_model_prints_is_in_the_compared_fields() {
+        let s = vmlab_core::scenario::parse(
+            "machine linux measured\nspawn p\np mmap a 8KiB rw private anon\np write a\n",
+        )
+        .unwrap();
+        let mut r = Runner::new(&s, None);
+        while r.next_item().is_some() {}
+        let smaps = sim_smaps(r.machine(), "p").unwrap().unwrap();
+        let printed: Vec<&String> = smaps[0]
+            .field_names
+            .iter()
+            .filter(|f| *f != "Size" && *f != "VmFlags")
+            .collect();
+        assert_eq!(printed.len(), residency_fields().len(), "{printed:?}");
+        for f in printed {
+            assert!(
+                residency_fields().contains(&f.as_str()),
+                "{f} is not compared"
+            );
+        }
+    }
+
+    /// Every field the model prints is compared: the clean counts (fault-around rows only while
+    /// the kernel's Rss is higher), Locked, Pss_Dirty, and the plain numbers THPeligible and
+    /// ProtectionKey.
+    #[test]
+    fn every_printed_field_is_compared() {
+        let text =
+            |inode: u64, rss: u64, shared_clean: u64, private_clean: u64, locked: u64, thp: u64| {
+                format!(
+                "10000-30000 r--p 00000000 fe:00 {inode} /tmp/f\nRss: {rss} kB\nPss: {rss} kB\n\
+                 Shared_Clean: {shared_clean} kB\nPrivate_Clean: {private_clean} kB\n\
+                 Locked: {locked} kB\nTHPeligible: {thp}\nVmFlags: rd mr mw me \n"
+            )
+            };
+        let shape = |t: String| scenario_vmas(&procfs_parse::parse_smaps(&t).unwrap(), None);
+        let fields = |sim: String, kernel: String| -> Vec<(String, bool)> {
+            compare_layouts("p", &shape(sim), &shape(kernel), 0)
+                .into_iter()
+                .map(|r| (r.0.clone(), is_known_difference(&r.0)))
+                .collect()
+        };
+        // Fault-around mapped 8 kB more, one page of it shared with another process.
+        assert_eq!(
+            fields(text(7, 8, 0, 8, 0, 0), text(7, 16, 4, 12, 0, 0)),
+            [
+                ("p: vma[0].Rss kB (fault-around)".to_string(), true),
+                ("p: vma[0].Pss kB (fault-around)".to_string(), true),
+                ("p: vma[0].Shared_Clean kB (fault-around)".to_string(), true),
+                (
+                    "p: vma[0].Private_Clean kB (fault-around)".to_string(),
+                    true
+                ),
+            ]
+        );
+        // The same Rss: a page shared by another process's fault-around may raise Shared_Clean,
+        // but a lower Private_Clean without more Rss here is a real difference.
+        assert_eq!(
+            fields(text(7, 8, 0, 8, 0, 0), text(7, 8, 4, 4, 0, 0)),
+            [
+                ("p: vma[0].Shared_Clean kB (fault-around)".to_string(), true),
+                ("p: vma[0].Private_Clean kB".to_string(), false),
+            ]
+        );
+        assert_eq!(
+            fields(text(7, 8, 0, 8, 8, 1), text(7, 8, 0, 8, 0, 0)),
+            [
+                ("p: vma[0].Locked kB".to_string(), false),
+                ("p: vma[0].THPeligible".to_string(), false),
+            ]
+        );
     }
 
     #[test]

@@ -647,6 +647,38 @@ fn execute(req: &Request) -> Reply {
             Reply::Ok
         }
         Request::DropCapSysAdmin => drop_cap_sys_admin_for_good(),
+        Request::BpfMap {
+            entries,
+            value_size,
+        } => {
+            let (Ok(entries), Ok(value_size)) =
+                (u32::try_from(*entries), u32::try_from(*value_size))
+            else {
+                return Reply::Errno(libc::E2BIG);
+            };
+            // union bpf_attr, BPF_MAP_CREATE's head: map_type, key_size, value_size,
+            // max_entries (include/uapi/linux/bpf.h); the rest zero. 128 bytes: a kernel whose
+            // bpf_attr is shorter checks that the tail is zero (bpf_check_uarg_tail_zero).
+            const BPF_MAP_CREATE: libc::c_long = 0;
+            const BPF_MAP_TYPE_ARRAY: u32 = 2;
+            let mut attr = [0u32; 32];
+            attr[..4].copy_from_slice(&[BPF_MAP_TYPE_ARRAY, 4, value_size, entries]);
+            // SAFETY: bpf(2) reads `size_of_val(&attr)` bytes of `attr`, which lives across the
+            // call; it returns a new fd (never closed: the map lives as long as the helper).
+            let fd = unsafe {
+                libc::syscall(
+                    libc::SYS_bpf,
+                    BPF_MAP_CREATE,
+                    attr.as_mut_ptr(),
+                    std::mem::size_of_val(&attr),
+                )
+            };
+            if fd < 0 {
+                Reply::Errno(errno())
+            } else {
+                Reply::Value(fd as u64)
+            }
+        }
         Request::Shmget {
             key,
             len,

@@ -21,6 +21,10 @@ pub mod helper_alloc;
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
+pub mod memcg;
+#[cfg(target_os = "linux")]
+mod sigguard;
+#[cfg(target_os = "linux")]
 use linux as imp;
 /// The real-case lock and the sysctl guard, for tests that hold them directly.
 #[cfg(target_os = "linux")]
@@ -36,7 +40,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use vmlab_core::op::{Op, Outcome};
-use vmlab_core::procfs_parse::{KeyValues, MapsEntry, SmapsEntry};
+use vmlab_core::procfs_parse::{KeyValues, MapsEntry, MemcgV1, OomKill, SmapsEntry};
 
 /// What went wrong talking to the OS: the call, the path and what the OS said.
 #[derive(Debug)]
@@ -163,6 +167,20 @@ pub struct ProcObservation {
     pub shares_mm_with: Option<String>,
 }
 
+/// A scenario process that died without the scenario ending it: an OOM kill (its reply pipe
+/// closed; `waitpid` says SIGKILL) or a fatal signal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Death {
+    pub proc: String,
+    pub pid: u32,
+    /// The signal that ended it, when the backend could `waitpid` it (helpers it spawned; a
+    /// fork child is its parent helper's to reap).
+    pub signal: Option<i32>,
+    pub exit_code: Option<i32>,
+    /// How many operations had been applied when the backend saw it dead.
+    pub after_op: usize,
+}
+
 /// The backend API, in core's vocabulary: an `Op` in, an `Outcome` out; observations on demand.
 pub trait Backend {
     fn apply(&mut self, op: &Op) -> Result<Outcome, BackendError>;
@@ -196,6 +214,48 @@ impl RealMachine {
     pub fn finish(self) -> Vec<String> {
         self.0.finish()
     }
+    /// The processes that died without the scenario ending them (OOM kills), so far.
+    pub fn deaths(&self) -> &[Death] {
+        self.0.deaths()
+    }
+    /// Every memory cgroup the machine made (and has not removed), its v1 files read now.
+    pub fn cgroups(&self) -> Result<BTreeMap<String, MemcgV1>, BackendError> {
+        self.0.cgroups()
+    }
+    /// One cgroup's v1 files now; `""` is the machine's own directory.
+    pub fn cgroup(&self, path: &str) -> Result<MemcgV1, BackendError> {
+        self.0.cgroup(path)
+    }
+    /// The real directory of the machine's cgroups.
+    pub fn cgroup_dir(&self) -> &Path {
+        self.0.cgroup_dir()
+    }
+    /// Send a write or read without waiting: the process may sleep in the kernel (a v1 memcg
+    /// with `oom_kill_disable 1` at its limit). [`RealMachine::complete`] reads the outcome.
+    pub fn begin(&mut self, op: &Op) -> Result<(), BackendError> {
+        self.0.begin(op)
+    }
+    /// The outcome of what `begin` sent, waiting up to `timeout`; `None` while it is blocked.
+    pub fn complete(
+        &mut self,
+        proc: &str,
+        timeout: std::time::Duration,
+    ) -> Result<Option<Outcome>, BackendError> {
+        self.0.complete(proc, timeout)
+    }
+    /// Every OOM kill of one of the machine's processes that the kernel logged since the
+    /// machine started (scenario name, the parsed report), in the kernel's order.
+    pub fn oom_kills(&mut self) -> Result<Vec<(String, OomKill)>, BackendError> {
+        self.0.oom_kills()
+    }
+    /// The pid of a scenario process (alive or not).
+    pub fn pid_of(&self, proc: &str) -> Option<u32> {
+        self.0.pid_of(proc)
+    }
+    /// The process's scheduler state (`R`, `S`, `D`, …), `None` when it is gone.
+    pub fn sched_state(&self, proc: &str) -> Option<char> {
+        self.0.sched_state(proc)
+    }
 }
 
 impl Backend for RealMachine {
@@ -227,6 +287,12 @@ pub fn leftover_helpers(token: &str) -> Vec<u32> {
 /// see `linux::shm_key`); empty once every machine of that process is dropped.
 pub fn leftover_shm_segments(pid: u32) -> Vec<i32> {
     imp::shm_segments_of(pid)
+}
+
+/// Memory cgroups under the host's v1 root whose names start with `prefix` (a machine's
+/// directory is named after its token, `vmlab-os-PID-N`): what a test process left behind.
+pub fn leftover_cgroups(prefix: &str) -> Vec<PathBuf> {
+    imp::leftover_cgroups(prefix)
 }
 
 /// The current values of the four sysctls a real case may set.

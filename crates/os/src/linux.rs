@@ -3,8 +3,10 @@
 //! that restores the host's values (also on panic); every helper is killed when the machine is
 //! dropped. Real machines serialize on one lock file, across threads and processes.
 
+pub use crate::memcg::leftover_cgroups;
+use crate::memcg::CgroupTree;
 use crate::protocol::{FileArg, Reply, Request};
-use crate::{BackendError, HelperCommand, ProcObservation, RealOptions, ScenarioSysctls};
+use crate::{BackendError, Death, HelperCommand, ProcObservation, RealOptions, ScenarioSysctls};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
@@ -186,9 +188,56 @@ struct Proc {
     /// It runs on the helper's one vfork stack: a vfork child, or a fork of one, until it
     /// execs. A vfork from it would run its child on the stack it stands on.
     on_vfork_stack: bool,
+    /// How a spawned helper ended (`waitpid`), once it has.
+    status: Option<std::process::ExitStatus>,
+    /// The scenario ended it (`exit`, `kill`): not a death to report.
+    asked_to_end: bool,
+    /// Its death is in the machine's list already.
+    death_reported: bool,
+    /// A request was sent by `begin` and its reply not read yet.
+    pending: bool,
 }
 
 impl Proc {
+    /// A new Proc's bookkeeping fields: alive, nothing asked, nothing reported.
+    fn fresh(
+        pid: i32,
+        pidfd: OwnedFd,
+        req: File,
+        resp: OwnedFd,
+        child: Option<Child>,
+        names: BTreeMap<String, (u64, u64)>,
+    ) -> Proc {
+        Proc {
+            pid,
+            req,
+            resp,
+            rbuf: Vec::new(),
+            child,
+            pidfd,
+            names,
+            alive: true,
+            brk_base: None,
+            vfork_parent: None,
+            on_vfork_stack: false,
+            status: None,
+            asked_to_end: false,
+            death_reported: false,
+            pending: false,
+        }
+    }
+
+    /// Whether the process has exited (its pidfd is readable), waiting up to `ms`.
+    fn exited_within(&self, ms: i32) -> bool {
+        let mut pfd = libc::pollfd {
+            fd: self.pidfd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one pollfd, valid for the call.
+        unsafe { libc::poll(&mut pfd, 1, ms) == 1 }
+    }
+
     fn send(&mut self, req: &Request) -> Result<(), BackendError> {
         let mut s =
             serde_json::to_string(req).map_err(|e| BackendError::Protocol(e.to_string()))?;
@@ -225,9 +274,22 @@ impl Proc {
                 events: libc::POLLIN,
                 revents: 0,
             };
+            // In slices, so a helper asleep in a memcg OOM is told from a slow one.
+            let slice = left.min(STUCK_CHECK_AFTER);
             // SAFETY: one pollfd, valid for the call.
-            let r =
-                unsafe { libc::poll(&mut pfd, 1, left.as_millis().min(i32::MAX as u128) as i32) };
+            let r = unsafe { libc::poll(&mut pfd, 1, slice.as_millis() as i32) };
+            if r == 0 {
+                if let Some(cg) = waiting_in_memcg_oom(self.pid) {
+                    // The reply comes when the cgroup has room again: `complete` reads it.
+                    self.pending = true;
+                    return Err(BackendError::Unsupported(format!(
+                        "helper {} waits in memory cgroup {cg}'s OOM (oom_kill_disable 1, \
+                         under_oom 1) until its limit rises or memory is freed: send such an \
+                         operation with RealMachine::begin and read it with complete",
+                        self.pid
+                    )));
+                }
+            }
             if r < 0 {
                 let e = std::io::Error::last_os_error();
                 if e.kind() == std::io::ErrorKind::Interrupted {
@@ -269,8 +331,9 @@ impl Proc {
     /// Wait until the process is gone (reaped, or a zombie of a parent that will reap it).
     fn wait_gone(&mut self) {
         self.alive = false;
+        crate::sigguard::remove_helper(self.pid);
         if let Some(c) = self.child.as_mut() {
-            let _ = c.wait();
+            self.status = c.wait().ok();
             return;
         }
         // A pidfd becomes readable when its process exits.
@@ -285,6 +348,7 @@ impl Proc {
 
     fn kill(&mut self) {
         if self.alive {
+            self.asked_to_end = true;
             // SAFETY: pidfd_send_signal on a pidfd this Proc owns; it can only reach the helper.
             unsafe {
                 libc::syscall(
@@ -331,6 +395,17 @@ pub struct RealMachine {
     files_dir: PathBuf,
     shm: ShmKeys,
     tmpfs: TmpfsDir,
+    /// The machine's memory cgroups (v1), removed by `cleanup`.
+    cgroups: CgroupTree,
+    /// Processes that died without the scenario ending them (OOM kills, fatal signals), in
+    /// the order the backend saw them.
+    deaths: Vec<Death>,
+    /// Operations applied so far (a death's `after_op` counts them).
+    ops_applied: usize,
+    /// The kernel log since the machine started (`None`: /dev/kmsg could not be opened), and
+    /// the messages read from it so far.
+    kmsg: Option<crate::memcg::Kmsg>,
+    kmsg_lines: Vec<String>,
     token: String,
     _lock: RealLock,
 }
@@ -413,6 +488,8 @@ impl RealMachine {
         }
         let lock = RealLock::acquire()?;
         let host_sysctls = read_scenario_sysctls()?;
+        // Ctrl-C or SIGTERM from now on restores these and kills the helpers (sigguard.rs).
+        crate::sigguard::arm(&host_sysctls);
         static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let token = format!("vmlab-os-{}-{n}", std::process::id());
@@ -437,6 +514,11 @@ impl RealMachine {
             files_dir,
             shm: ShmKeys::default(),
             tmpfs,
+            cgroups: CgroupTree::new(&token),
+            deaths: Vec::new(),
+            ops_applied: 0,
+            kmsg: crate::memcg::Kmsg::open_at_end().ok(),
+            kmsg_lines: Vec::new(),
             token,
             _lock: lock,
         })
@@ -570,19 +652,14 @@ impl RealMachine {
                 return Err(e);
             }
         };
-        let mut p = Proc {
-            pid: child.id() as i32,
+        let mut p = Proc::fresh(
+            child.id() as i32,
             pidfd,
-            req: File::from(OwnedFd::from(stdin)),
-            resp: OwnedFd::from(stdout),
-            rbuf: Vec::new(),
-            child: Some(child),
-            names: BTreeMap::new(),
-            alive: true,
-            brk_base: None,
-            vfork_parent: None,
-            on_vfork_stack: false,
-        };
+            File::from(OwnedFd::from(stdin)),
+            OwnedFd::from(stdout),
+            Some(child),
+            BTreeMap::new(),
+        );
         match p.recv() {
             Ok(Some(Reply::Ok)) => {}
             other => {
@@ -605,6 +682,7 @@ impl RealMachine {
     }
 
     fn insert(&mut self, name: &str, p: Proc) {
+        crate::sigguard::add_helper(p.pid);
         if let Some(old) = self.procs.insert(name.to_string(), p) {
             self.orphans.push(old);
         }
@@ -648,17 +726,9 @@ impl RealMachine {
         self.insert(
             child,
             Proc {
-                pid,
-                pidfd: child_pidfd,
-                req: File::from(req),
-                resp,
-                rbuf: Vec::new(),
-                child: None,
-                names,
-                alive: true,
                 brk_base,
-                vfork_parent: None,
                 on_vfork_stack,
+                ..Proc::fresh(pid, child_pidfd, File::from(req), resp, None, names)
             },
         );
         Ok(Outcome::Ok)
@@ -670,11 +740,205 @@ impl RealMachine {
             .proc()
             .and_then(|p| self.procs.get(p))
             .and_then(|p| p.vfork_parent.clone().map(|q| (p.names.clone(), q)));
+        if let Some(p) = op.proc().and_then(|p| self.procs.get(p)) {
+            if p.pending {
+                return Err(BackendError::Protocol(format!(
+                    "`{}`: its reply to an earlier request is still outstanding (begin without \
+                     complete)",
+                    op.proc().unwrap_or_default()
+                )));
+            }
+        }
         let r = self.apply_op(op);
         if let (Some((before, parent)), Some(child)) = (by_vfork_child, op.proc()) {
             self.share_vfork_names(child, &parent, &before);
         }
+        self.ops_applied += 1;
+        self.reap();
         r
+    }
+
+    /// Notice every helper that died without the scenario ending it: the one whose pipe closed
+    /// during the operation, and any other (the memcg OOM killer picks any task of the
+    /// cgroup, not the one that faulted). While the machine has a cgroup, a helper with
+    /// SIGKILL pending is awaited (up to 5 s) first, so a victim killed during the operation
+    /// is seen dead after it (and its commitments gone), not one operation later; without
+    /// one (no OOM kill of a bystander can happen: real cases never cause a global OOM) only
+    /// the pidfds are polled, which keeps the Committed_AS window of `check` as short as it was.
+    fn reap(&mut self) {
+        let may_oom = !self.cgroups.paths().is_empty();
+        for p in self.procs.values_mut().chain(self.orphans.iter_mut()) {
+            if p.alive
+                && (may_oom && sigkill_pending(p.pid) && p.exited_within(5000)
+                    || p.exited_within(0))
+            {
+                p.wait_gone();
+            }
+        }
+        let n = self.ops_applied;
+        for (name, p) in self.procs.iter_mut() {
+            if !p.alive && !p.asked_to_end && !p.death_reported {
+                p.death_reported = true;
+                use std::os::unix::process::ExitStatusExt;
+                self.deaths.push(Death {
+                    proc: name.clone(),
+                    pid: p.pid as u32,
+                    signal: p.status.and_then(|s| s.signal()),
+                    exit_code: p.status.and_then(|s| s.code()),
+                    after_op: n,
+                });
+            }
+        }
+    }
+
+    /// The processes that died without the scenario ending them, so far.
+    pub fn deaths(&self) -> &[Death] {
+        &self.deaths
+    }
+
+    /// Every OOM kill of one of the machine's helpers that the kernel logged since the machine
+    /// started, in the kernel's order, each with its candidate table; `Err` when /dev/kmsg
+    /// cannot be read.
+    pub fn oom_kills(
+        &mut self,
+    ) -> Result<Vec<(String, vmlab_core::procfs_parse::OomKill)>, BackendError> {
+        let Some(k) = self.kmsg.as_mut() else {
+            return Err(BackendError::Unsupported(
+                "reading the kernel log: /dev/kmsg could not be opened".into(),
+            ));
+        };
+        self.kmsg_lines.extend(k.read_new());
+        let by_pid: BTreeMap<u64, String> = self
+            .procs
+            .iter()
+            .map(|(n, p)| (p.pid as u64, n.clone()))
+            .collect();
+        Ok(
+            procfs_parse::parse_oom_kills(self.kmsg_lines.iter().map(String::as_str))
+                .into_iter()
+                .filter_map(|k| by_pid.get(&k.pid).map(|n| (n.clone(), k)))
+                .collect(),
+        )
+    }
+
+    /// The pid of a scenario process (alive or not).
+    pub fn pid_of(&self, proc: &str) -> Option<u32> {
+        self.procs.get(proc).map(|p| p.pid as u32)
+    }
+
+    /// Send `op` (a write or read of a range) without waiting for its reply: the process may
+    /// block in the kernel (a memcg at its limit with `oom_kill_disable 1` puts it to sleep
+    /// until the limit rises). [`RealMachine::complete`] reads the reply.
+    pub fn begin(&mut self, op: &Op) -> Result<(), BackendError> {
+        let Op::Access {
+            proc,
+            target,
+            write,
+        } = op
+        else {
+            return Err(BackendError::Unsupported(format!(
+                "`{}` without waiting for its reply (only writes and reads)",
+                op.verb()
+            )));
+        };
+        let (addr, len) = self.target(proc, target)?;
+        self.spend_touch(len, if *write { "write" } else { "read" })?;
+        let p = self.proc_mut(proc)?;
+        if p.pending {
+            return Err(BackendError::Protocol(format!("`{proc}` is busy")));
+        }
+        p.send(&Request::Access {
+            addr,
+            len,
+            write: *write,
+        })?;
+        p.pending = true;
+        Ok(())
+    }
+
+    /// The outcome of the request `begin` sent to `proc`, waiting up to `timeout`; `None` while
+    /// the process is still inside it.
+    pub fn complete(
+        &mut self,
+        proc: &str,
+        timeout: Duration,
+    ) -> Result<Option<Outcome>, BackendError> {
+        let p = self
+            .procs
+            .get_mut(proc)
+            .ok_or_else(|| BackendError::NoSuchProcess(proc.to_string()))?;
+        if !p.pending {
+            return Err(BackendError::Protocol(format!(
+                "`{proc}` has no request outstanding"
+            )));
+        }
+        let mut pfd = libc::pollfd {
+            fd: p.resp.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one pollfd, valid for the call.
+        let r = unsafe {
+            libc::poll(
+                &mut pfd,
+                1,
+                timeout.as_millis().min(i32::MAX as u128) as i32,
+            )
+        };
+        if r == 0 && !p.rbuf.contains(&b'\n') {
+            return Ok(None);
+        }
+        p.pending = false;
+        let o = match p.recv()? {
+            Some(Reply::Ok) => Outcome::Ok,
+            Some(Reply::Errno(e)) => errno_of(e)?,
+            Some(Reply::Killed { signal }) => {
+                let _ = p.recv();
+                p.wait_gone();
+                Outcome::Killed { signal }
+            }
+            None => {
+                p.wait_gone();
+                Outcome::Killed {
+                    signal: Signal::SIGKILL,
+                }
+            }
+            Some(other) => return Err(BackendError::Protocol(format!("access: {other:?}"))),
+        };
+        self.reap();
+        Ok(Some(o))
+    }
+
+    /// The process's scheduler state letter (`R`, `S`, `D`, …) from /proc/PID/stat, `None` when
+    /// it is gone.
+    pub fn sched_state(&self, proc: &str) -> Option<char> {
+        let p = self.procs.get(proc).filter(|p| p.alive)?;
+        let s = std::fs::read_to_string(format!("/proc/{}/stat", p.pid)).ok()?;
+        s.rsplit_once(')')
+            .and_then(|(_, r)| r.trim_start().chars().next())
+    }
+
+    /// Every cgroup of the machine (made and not removed) with its v1 files read now, by
+    /// scenario path.
+    pub fn cgroups(
+        &self,
+    ) -> Result<BTreeMap<String, vmlab_core::procfs_parse::MemcgV1>, BackendError> {
+        self.cgroups
+            .paths()
+            .iter()
+            .map(|p| Ok((p.clone(), self.cgroups.observe(p)?)))
+            .collect()
+    }
+
+    /// One cgroup's v1 files now (`""`: the machine's own directory, the parent of the
+    /// scenario's top-level cgroups).
+    pub fn cgroup(&self, path: &str) -> Result<vmlab_core::procfs_parse::MemcgV1, BackendError> {
+        self.cgroups.observe(path)
+    }
+
+    /// The real directory of the machine's cgroups (`/sys/fs/cgroup/memory/TOKEN`).
+    pub fn cgroup_dir(&self) -> &Path {
+        self.cgroups.dir()
     }
 
     /// A vfork child maps into its parent's mm: the parent's table gets the child's new ranges
@@ -755,6 +1019,7 @@ impl RealMachine {
             } => self.fork(parent, child),
             Op::Exit { proc } => {
                 let p = self.proc_mut(proc)?;
+                p.asked_to_end = true;
                 p.send(&Request::Exit)?;
                 // EOF, then gone.
                 let _ = p.recv()?;
@@ -1022,6 +1287,28 @@ impl RealMachine {
                         .into_owned()
                 };
                 self.call_op(proc, &Request::Unlink { path: real }, |_, _| {})
+            }
+            Op::CgroupCreate { path } => Ok(errno_or_ok(self.cgroups.create(path)?)?),
+            Op::CgroupWrite { path, file, value } => {
+                Ok(errno_or_ok(self.cgroups.write(path, file, value)?)?)
+            }
+            Op::CgroupMove { proc, path } => {
+                let pid = self.proc_mut(proc)?.pid;
+                Ok(errno_or_ok(self.cgroups.move_pid(pid, path)?)?)
+            }
+            Op::CgroupRemove { path } => Ok(errno_or_ok(self.cgroups.remove(path)?)?),
+            Op::BpfMap {
+                proc,
+                entries,
+                value_size,
+            } => {
+                // An array map allocates and zeroes all of its values at creation.
+                self.spend_touch(entries.saturating_mul(*value_size), "bpf map")?;
+                let req = Request::BpfMap {
+                    entries: *entries,
+                    value_size: *value_size,
+                };
+                self.call_op(proc, &req, |_, _| {})
             }
             other => Err(BackendError::Unsupported(format!(
                 "`{}` on the real machine",
@@ -1322,17 +1609,10 @@ impl RealMachine {
         self.insert(
             child,
             Proc {
-                pid,
-                pidfd: child_pidfd,
-                req: File::from(req),
-                resp,
-                rbuf: Vec::new(),
-                child: None,
-                names,
-                alive: true,
                 brk_base: Some(brk_base),
                 vfork_parent: Some(parent.to_string()),
                 on_vfork_stack: true,
+                ..Proc::fresh(pid, child_pidfd, File::from(req), resp, None, names)
             },
         );
         Ok(Outcome::Ok)
@@ -1407,6 +1687,47 @@ impl RealMachine {
     }
 }
 
+/// How long a helper may be silent before the backend looks whether it sleeps in a memcg OOM.
+const STUCK_CHECK_AFTER: Duration = Duration::from_millis(500);
+
+/// The v1 memory cgroup `pid` is in, when that cgroup has `oom_kill_disable 1` and reads
+/// `under_oom 1` (its tasks at the limit sleep in memcg1_oom_synchronize).
+fn waiting_in_memcg_oom(pid: i32) -> Option<String> {
+    let t = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    let cg = crate::memcg::memory_cgroup_of(&t)?;
+    if cg.is_empty() {
+        return None;
+    }
+    let d = Path::new(crate::memcg::V1_ROOT).join(&cg);
+    let oc = std::fs::read_to_string(d.join("memory.oom_control")).ok()?;
+    let oc = procfs_parse::parse_oom_control(&oc).ok()?;
+    (oc.oom_kill_disable && oc.under_oom).then_some(cg)
+}
+
+/// Whether SIGKILL is pending for `pid` (the OOM killer sends it to the thread group:
+/// `ShdPnd`), from /proc/PID/status.
+fn sigkill_pending(pid: i32) -> bool {
+    let Ok(t) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return false;
+    };
+    let Ok(kv) = procfs_parse::parse_status(&t) else {
+        return false;
+    };
+    ["ShdPnd", "SigPnd"].iter().any(|k| {
+        kv.text(k)
+            .and_then(|v| u64::from_str_radix(v, 16).ok())
+            .is_some_and(|m| m & (1 << (libc::SIGKILL - 1)) != 0)
+    })
+}
+
+/// A cgroup call's answer as an outcome (the errno the kernel gave, or ok).
+fn errno_or_ok(r: Result<(), i32>) -> Result<Outcome, BackendError> {
+    match r {
+        Ok(()) => Ok(Outcome::Ok),
+        Err(e) => errno_of(e),
+    }
+}
+
 /// `pidfd_open` (Linux 5.3).
 fn pidfd_open(pid: i32) -> Result<OwnedFd, BackendError> {
     // SAFETY: pidfd_open returns a new fd or -1.
@@ -1450,6 +1771,11 @@ impl RealMachine {
         for p in self.procs.values_mut().chain(self.orphans.iter_mut()) {
             p.kill();
         }
+        // With the helpers gone, anything still in a cgroup of ours is killed and the cgroups
+        // removed (a memcg with tasks cannot be removed).
+        for e in self.cgroups.cleanup() {
+            eprintln!("vmlab-os: {e}");
+        }
         let _ = std::fs::remove_dir_all(&self.files_dir);
         if self.tmpfs.made {
             let _ = std::fs::remove_dir_all(&self.tmpfs.path);
@@ -1461,6 +1787,7 @@ impl RealMachine {
             // SAFETY: IPC_RMID takes no buffer.
             unsafe { libc::shmctl(id, libc::IPC_RMID, std::ptr::null_mut()) };
         }
+        crate::sigguard::disarm();
     }
 
     /// Clean up, then check, still holding the lock, that nothing is left: the host's sysctls,
@@ -1489,6 +1816,12 @@ impl RealMachine {
         let ids = shm_segments_of(std::process::id());
         if !ids.is_empty() {
             left.push(format!("SysV segments still there: {ids:?}"));
+        }
+        if self.cgroups.dir().exists() {
+            left.push(format!(
+                "memory cgroup {} is still there",
+                self.cgroups.dir().display()
+            ));
         }
         left
     }

@@ -115,6 +115,12 @@ pub enum Request {
     Exit,
     /// `PROC drop cap_sys_admin`: prctl(PR_CAPBSET_DROP) and capset without CAP_SYS_ADMIN.
     DropCapSysAdmin,
+    /// `bpf(BPF_MAP_CREATE)` of a BPF_MAP_TYPE_ARRAY (4-byte keys); the fd stays open until the
+    /// helper exits. Replies `Value(fd)`.
+    BpfMap {
+        entries: u64,
+        value_size: u64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

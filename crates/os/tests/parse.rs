@@ -31,8 +31,10 @@ fn real_smaps_agrees_with_real_maps_and_status() {
     }
     assert_eq!(smaps[0].map.name, "/usr/bin/bash");
     assert_eq!(smaps[0].kb("Size"), 188);
-    // THPeligible and ProtectionKey are not kB fields and are skipped.
+    // THPeligible and ProtectionKey are not kB fields: they are kept as plain numbers.
     assert!(!smaps[0].fields_kb.contains_key("THPeligible"));
+    assert_eq!(smaps[0].numbers.get("THPeligible"), Some(&0));
+    assert_eq!(smaps[0].numbers.get("ProtectionKey"), Some(&0));
     let status = parse_status(STATUS).unwrap();
     // [vsyscall] is the gate area, not a VMA of the mm: VmSize (total_vm) leaves it out.
     let size: u64 = smaps

@@ -10,38 +10,15 @@
 
 mod common;
 
-use common::{after_checks, assert_agrees, helper, real_machine, root_or_skip, run};
+use common::{after_checks, assert_agrees, helper, host, mmap, real_machine, root_or_skip, run};
 use vmlab_core::config::{MachineConfig, OvercommitMode, Sysctl};
 use vmlab_core::machine::Machine;
-use vmlab_core::op::{Backing, Errno, Op, Outcome, Placement, Prot, Size, Target};
+use vmlab_core::op::{Errno, Op, Outcome, Target};
 use vmlab_core::scenario::parse;
 use vmlab_os::check::{check_with, sim_config_for};
-use vmlab_os::host::host_config;
 use vmlab_os::{current_sysctls, Backend, RealMachine};
 
 const PAGE: u64 = 4096;
-
-fn host() -> vmlab_core::config::LinuxConfig {
-    let MachineConfig::Linux(h) = host_config().unwrap();
-    h
-}
-
-fn mmap(proc: &str, name: &str, bytes: u64) -> Op {
-    Op::Mmap {
-        proc: proc.into(),
-        name: name.into(),
-        len: Size::Bytes(bytes),
-        prot: Prot::RW,
-        shared: false,
-        backing: Backing::Anon,
-        noreserve: false,
-        populate: false,
-        growsdown: false,
-        locked: false,
-        hugetlb: false,
-        placement: Placement::Any,
-    }
-}
 
 fn munmap(proc: &str, name: &str) -> Op {
     Op::Munmap {

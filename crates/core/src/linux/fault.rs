@@ -111,13 +111,26 @@ impl LinuxMachine {
         before
     }
 
+    /// A dirty pte leaving a page-cache frame makes the frame dirty (mm/memory.c:
+    /// `zap_present_folio_ptes` → `folio_mark_dirty` for a folio that is not anonymous), so a
+    /// shmem page written through a pte and then unmapped stays dirty for its next reader.
+    pub(crate) fn dirty_pte_leaves(&mut self, pfn: u64, n: u64) {
+        self.frames.update(pfn, pfn + n, |_, _, f| Frame {
+            dirty: f.dirty || f.kind != FrameKind::Anon,
+            ..*f
+        });
+    }
+
     /// Clear the ptes of `[a, b)` (pages) in an mm: RSS falls, mapcounts drop, lonely anon pages
     /// are freed. Page-cache pages stay in their file. Returns the resident pages unmapped.
     pub(crate) fn zap(&mut self, mm_id: MmId, a: u64, b: u64) -> u64 {
         let runs = self.edit_pt(mm_id, |mm| mm.pt.remove(a, b));
         let mut dropped = 0;
         for (_, l, pte) in runs {
-            if let Pte::Present { pfn } = pte {
+            if let Pte::Present { pfn, dirty } = pte {
+                if dirty {
+                    self.dirty_pte_leaves(pfn, l);
+                }
                 rmap_add(
                     &mut self.mms.get_mut(&mm_id).expect("mm exists").rmap,
                     pfn,
@@ -134,9 +147,10 @@ impl LinuxMachine {
         dropped
     }
 
-    /// Map frames into an mm's page table (the frames' mapcount has been set by the caller).
-    fn set_ptes(&mut self, mm_id: MmId, vpn: u64, n: u64, pfn: u64, kind: FrameKind) {
-        self.edit_pt(mm_id, |mm| mm.pt.set(vpn, n, Pte::Present { pfn }));
+    /// Map frames into an mm's page table (the frames' mapcount has been set by the caller);
+    /// `dirty` is the new ptes' dirty bit (a write fault sets it).
+    fn set_ptes(&mut self, mm_id: MmId, vpn: u64, n: u64, pfn: u64, kind: FrameKind, dirty: bool) {
+        self.edit_pt(mm_id, |mm| mm.pt.set(vpn, n, Pte::Present { pfn, dirty }));
         let mm = self.mms.get_mut(&mm_id).expect("mm exists");
         rmap_add(&mut mm.rmap, pfn, n, 1);
         mm.rss[kind_idx(kind)] += n;
@@ -403,7 +417,7 @@ impl LinuxMachine {
                         done.cow_copy += n;
                     }
                 }
-                Some(Pte::Present { pfn }) => {
+                Some(Pte::Present { pfn, .. }) => {
                     if write {
                         self.write_present(pid, mm_id, v, s, n, pfn, private, done)?;
                     }
@@ -442,8 +456,9 @@ impl LinuxMachine {
                 return Err(Self::killed(Signal::SIGKILL));
             }
             self.anon_vma_prepare(mm_id, v.start);
-            let pfn = self.new_frames(k, FrameKind::Anon, 1, true, cg);
-            self.set_ptes(mm_id, s + off, k, pfn, FrameKind::Anon);
+            // do_anonymous_page: the pte is made dirty (pte_mkdirty), the folio is not PG_dirty.
+            let pfn = self.new_frames(k, FrameKind::Anon, 1, false, cg);
+            self.set_ptes(mm_id, s + off, k, pfn, FrameKind::Anon, true);
             done.anon_new += k;
             off += k;
         }
@@ -508,10 +523,12 @@ impl LinuxMachine {
                     for (co, cl, cp) in cache {
                         self.frames_map(cp.pfn, cl);
                         if write {
+                            // do_shared_fault → fault_dirty_shared_page: the folio is dirtied;
+                            // a read fault maps it clean.
                             self.frames
                                 .update(cp.pfn, cp.pfn + cl, |_, _, f| Frame { dirty: true, ..*f });
                         }
-                        self.set_ptes(mm_id, s + (co - off), cl, cp.pfn, kind);
+                        self.set_ptes(mm_id, s + (co - off), cl, cp.pfn, kind, write);
                     }
                     if shmem {
                         done.shmem += n;
@@ -584,7 +601,12 @@ impl LinuxMachine {
     }
 
     /// A write to resident pages: reuse exclusive anonymous pages, copy shared ones (do_wp_page),
-    /// dirty shared-mapping pages in place.
+    /// dirty shared-mapping pages in place. The ptes become dirty. A regular file's frame
+    /// becomes dirty too (its mapping wants write notifies: ext4's `page_mkwrite` makes the first
+    /// write a fault, `fault_dirty_shared_page`); a shmem frame does not: tmpfs has no
+    /// writeback, so a read fault mapped the pte writable already (mm/mmap.c:
+    /// `vma_wants_writenotify` is false without `mapping_can_writeback`) and the CPU sets only
+    /// the pte's dirty bit.
     #[allow(clippy::too_many_arguments)]
     fn write_present(
         &mut self,
@@ -602,9 +624,10 @@ impl LinuxMachine {
             let vpn = s + (fp - pfn);
             let exclusive_anon = f.kind == FrameKind::Anon && f.mapcount <= 1;
             if exclusive_anon || !private {
-                if !f.dirty || f.lazyfree {
+                let frame_dirty = f.dirty || f.kind == FrameKind::File;
+                if frame_dirty != f.dirty || f.lazyfree {
                     self.frames.update(fp, fp + fl, |_, _, f| Frame {
-                        dirty: true,
+                        dirty: frame_dirty,
                         lazyfree: false,
                         ..*f
                     });
@@ -612,6 +635,16 @@ impl LinuxMachine {
                 if exclusive_anon && f.lazyfree {
                     done.cow_reuse += fl;
                 }
+                self.edit_pt(mm_id, |mm| {
+                    mm.pt.set(
+                        vpn,
+                        fl,
+                        Pte::Present {
+                            pfn: fp,
+                            dirty: true,
+                        },
+                    )
+                });
                 continue;
             }
             // Copy-on-write: a new private page for this process; the original loses a mapping.
@@ -631,8 +664,8 @@ impl LinuxMachine {
                         mm.rss[kind_idx(bf.kind)] -= bl;
                     }
                 }
-                let np = self.new_frames(k, FrameKind::Anon, 1, true, cg);
-                self.set_ptes(mm_id, vpn + off, k, np, FrameKind::Anon);
+                let np = self.new_frames(k, FrameKind::Anon, 1, false, cg);
+                self.set_ptes(mm_id, vpn + off, k, np, FrameKind::Anon, true);
                 done.cow_copy += k;
                 off += k;
             }

@@ -313,6 +313,13 @@ impl LinuxMachine {
                 "process `{proc}` already has a mapping named `{name}`"
             )));
         }
+        // A program opens a tmpfs file (O_RDWR | O_CREAT) before it calls mmap, so the file
+        // exists even when the mmap then fails: after `unlink t`, a refused `mmap … tmpfs t`
+        // leaves a new empty `t` that a later `unlink t` removes (found by the real-kernel
+        // sweep, seed 361: ENOENT in the model, ok on 6.18).
+        if let Backing::Tmpfs { path, .. } = backing {
+            self.path_obj(path, true);
+        }
         let len = len.resolve(self.cfg.ram_bytes, self.cfg.swap_bytes);
         let mode = self.cfg.sysctls.overcommit_memory;
         // Resolve the object first: a SysV attach takes the segment's size.
@@ -1084,6 +1091,13 @@ impl LinuxMachine {
                     });
                 }
                 Advice::Free => {
+                    if v.has(VM_LOCKED) {
+                        return Ok(self.refuse(
+                            Errno::EINVAL,
+                            "MADV_FREE on a locked VMA".into(),
+                            "mm/madvise.c: madvise_dontneed_free_valid_vma",
+                        ));
+                    }
                     if !v.is_anonymous() || v.has(VM_SHARED) {
                         return Ok(self.refuse(
                             Errno::EINVAL,
@@ -1096,20 +1110,36 @@ impl LinuxMachine {
                         .range(cur >> PAGE_SHIFT, pe >> PAGE_SHIFT)
                         .collect();
                     let mut marked = 0;
-                    for (_, l, pte) in runs {
-                        if let Pte::Present { pfn } = pte {
+                    for (vpn, l, pte) in runs {
+                        if let Pte::Present { pfn, .. } = pte {
                             let frames: Vec<(u64, u64, Frame)> =
                                 self.frames.range(pfn, pfn + l).collect();
                             for (fp, fl, f) in frames {
-                                // Only pages this process maps alone are marked (madvise_free_pte_range).
-                                if f.kind == FrameKind::Anon && f.mapcount == 1 {
-                                    self.frames.update(fp, fp + fl, |_, _, f| Frame {
-                                        lazyfree: true,
-                                        dirty: false,
-                                        ..*f
-                                    });
-                                    marked += fl;
+                                // madvise_free_pte_range: only a PG_dirty (or swap-cache) folio
+                                // must be mapped once; any other is marked lazy-free however
+                                // many processes a fork left mapping it, and only this
+                                // process's ptes are made clean (clear_young_dirty_ptes), so it
+                                // is LazyFree here and still dirty where a child maps it.
+                                if f.kind != FrameKind::Anon || (f.dirty && f.mapcount > 1) {
+                                    continue;
                                 }
+                                self.frames.update(fp, fp + fl, |_, _, f| Frame {
+                                    lazyfree: true,
+                                    dirty: false,
+                                    ..*f
+                                });
+                                let at = vpn + (fp - pfn);
+                                self.edit_pt(mm_id, |mm| {
+                                    mm.pt.set(
+                                        at,
+                                        fl,
+                                        Pte::Present {
+                                            pfn: fp,
+                                            dirty: false,
+                                        },
+                                    )
+                                });
+                                marked += fl;
                             }
                         }
                     }
@@ -2100,7 +2130,7 @@ fn drop_ptes(
     b: u64,
 ) {
     for (_, l, pte) in pt.remove(a, b) {
-        if let Pte::Present { pfn } = pte {
+        if let Pte::Present { pfn, .. } = pte {
             super::pages::rmap_add(rmap, pfn, l, -1);
             for (_, fl, f) in frames.range(pfn, pfn + l) {
                 rss[match f.kind {

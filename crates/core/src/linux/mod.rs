@@ -590,7 +590,10 @@ impl LinuxMachine {
         self.pgtable_pages_total -= mm.pgtable_pages();
         self.memcg_pagetables(mm_id, mm.pgtable_pages(), 0);
         for (_, l, pte) in mm.pt.iter() {
-            if let pages::Pte::Present { pfn } = *pte {
+            if let pages::Pte::Present { pfn, dirty } = *pte {
+                if dirty {
+                    self.dirty_pte_leaves(pfn, l);
+                }
                 self.frames_unmap(pfn, l);
             }
         }

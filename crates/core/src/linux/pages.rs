@@ -9,8 +9,13 @@ use serde::Serialize;
 pub enum Pte {
     /// The shared zero page, after a read fault on private anonymous memory (no RSS).
     Zero,
-    /// Physical frames; the run maps `pfn, pfn+1, …`.
-    Present { pfn: u64 },
+    /// Physical frames; the run maps `pfn, pfn+1, …`. `dirty` is the ptes' own dirty bit, set
+    /// by a write through them (the CPU sets it, or the fault handler with `pte_mkdirty`) and
+    /// cleared by MADV_FREE (`clear_young_dirty_ptes`); a fork child's copy of a private pte
+    /// keeps it (mm/memory.c: `copy_present_pte` cleans only VM_SHARED ptes, which dup_mmap
+    /// never copies). smaps counts a page dirty when its pte or its frame is
+    /// ([`Frame::dirty`]; fs/proc/task_mmu.c: `smaps_page_accumulate`).
+    Present { pfn: u64, dirty: bool },
     /// Swap entries (swap itself arrives with a later issue; the state exists now).
     Swap { slot: u64 },
 }
@@ -19,7 +24,10 @@ impl RunValue for Pte {
     fn advance(&self, by: u64) -> Self {
         match *self {
             Pte::Zero => Pte::Zero,
-            Pte::Present { pfn } => Pte::Present { pfn: pfn + by },
+            Pte::Present { pfn, dirty } => Pte::Present {
+                pfn: pfn + by,
+                dirty,
+            },
             Pte::Swap { slot } => Pte::Swap { slot: slot + by },
         }
     }
@@ -39,8 +47,16 @@ pub struct Frame {
     /// How many page-table entries map each frame (the kernel's mapcount).
     pub mapcount: u32,
     pub kind: FrameKind,
+    /// The folio's own PG_dirty, not any pte's: set on a page-cache frame by a write fault on a
+    /// shared mapping (`fault_dirty_shared_page`), by write(2) (`shmem_write_end`), and when a
+    /// dirty pte mapping it is zapped (`zap_present_folio_ptes` → `folio_mark_dirty`). A shmem
+    /// page written through a writable pte a read fault mapped (no write-notify on tmpfs) has a
+    /// dirty pte and a clean frame, so another process's read of it is clean. Anonymous frames
+    /// are never PG_dirty here (that needs swap or reclaim; the dirt is in their ptes).
     pub dirty: bool,
-    /// MADV_FREE'd and not yet reclaimed or rewritten.
+    /// MADV_FREE'd and not yet reclaimed or rewritten (the folio lost PG_swapbacked: mm/swap.c
+    /// `lru_lazyfree`). smaps counts it as LazyFree only through a clean pte, so a frame a fork
+    /// shares can be lazy-free in the process that freed it and dirty in the other.
     pub lazyfree: bool,
     /// The memory cgroup the frame is charged to: the one of the task that faulted it first.
     pub memcg: super::memcg::MemcgId,

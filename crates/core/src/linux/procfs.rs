@@ -93,27 +93,33 @@ impl LinuxMachine {
         };
         for (_, l, pte) in mm.pt.range(v.start_page(), v.end_page()) {
             match pte {
-                Pte::Present { pfn } => {
+                Pte::Present {
+                    pfn,
+                    dirty: pte_dirty,
+                } => {
                     for (_, fl, f) in self.frames.range(pfn, pfn + l) {
                         let m = f.mapcount.max(1);
                         let pss = pss_fixed(fl, m);
+                        // smaps_page_accumulate: `dirty || folio_test_dirty(folio)`, the pte's
+                        // bit or the folio's.
+                        let dirty = pte_dirty || f.dirty;
                         st.rss += fl;
                         st.pss += pss;
-                        if f.dirty {
+                        if dirty {
                             st.pss_dirty += pss;
                         }
                         match f.kind {
                             FrameKind::Anon => {
                                 st.pss_anon += pss;
                                 st.anonymous += fl;
-                                if f.lazyfree && !f.dirty {
+                                if f.lazyfree && !dirty {
                                     st.lazyfree += fl;
                                 }
                             }
                             FrameKind::File => st.pss_file += pss,
                             FrameKind::Shmem => st.pss_shmem += pss,
                         }
-                        match (m >= 2, f.dirty) {
+                        match (m >= 2, dirty) {
                             (true, true) => st.shared_dirty += fl,
                             (true, false) => st.shared_clean += fl,
                             (false, true) => st.private_dirty += fl,

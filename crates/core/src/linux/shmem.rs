@@ -337,6 +337,17 @@ impl LinuxMachine {
             ));
         }
         let r = self.ensure_cache(pid, obj, a, b - a, true);
+        // shmem_write_end → folio_mark_dirty: every written page is dirty, also one a mapping
+        // had faulted in clean, so its mappers' smaps count it dirty.
+        let written: Vec<(u64, u64, super::pages::CachePage)> =
+            self.objs[&obj].cache.range(a, b).collect();
+        for (_, l, cp) in written {
+            self.frames
+                .update(cp.pfn, cp.pfn + l, |_, _, f| super::pages::Frame {
+                    dirty: true,
+                    ..*f
+                });
+        }
         let o = self.objs.get_mut(&obj).expect("obj");
         o.size_pages = o
             .size_pages
@@ -415,7 +426,7 @@ impl LinuxMachine {
                 let runs: Vec<(u64, u64, super::pages::Pte)> =
                     self.mms[&mm_id].pt.range(s, e).collect();
                 for (rs, rl, pte) in runs {
-                    if let super::pages::Pte::Present { pfn } = pte {
+                    if let super::pages::Pte::Present { pfn, .. } = pte {
                         let is_obj = self
                             .frames
                             .get(pfn)

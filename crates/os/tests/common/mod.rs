@@ -23,7 +23,24 @@ pub fn root_or_skip(test: &str) -> Option<std::sync::MutexGuard<'static, ()>> {
         return Some(SERIAL.lock().unwrap_or_else(|e| e.into_inner()));
     }
     println!("SKIPPED {test}: real cases need root (sysctls, /proc of helpers, pidfd_getfd)");
+    if SKIPPED.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+        // SAFETY: registers a function that takes no arguments and touches only an atomic and
+        // fd 2, to run when the test binary exits.
+        unsafe { libc::atexit(say_how_many_were_skipped) };
+    }
     None
+}
+
+/// Real cases this test binary skipped for want of root.
+static SKIPPED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// At exit (after libtest's summary, which cannot count skips): how many real cases were
+/// skipped, written straight to fd 2 (std's streams may be gone by then).
+extern "C" fn say_how_many_were_skipped() {
+    let n = SKIPPED.load(std::sync::atomic::Ordering::SeqCst);
+    let msg = format!("{n} real case(s) skipped: not root\n");
+    // SAFETY: writes `msg.len()` bytes from a live buffer to fd 2.
+    unsafe { libc::write(2, msg.as_ptr().cast(), msg.len()) };
 }
 
 /// Whether every mismatch is a Committed_AS row: other processes on the host change
@@ -41,7 +58,7 @@ pub fn run_scenario(s: &Scenario) -> Report {
 /// Run `once` (a check); when only Committed_AS differed, run it up to twice more and keep only
 /// the steps that differed every time: other processes on this shared host move Committed_AS by
 /// tens of MB now and then (docs/known-differences.md), and a real difference reproduces at its
-/// step where noise does not. A rerun with any other difference is returned as it is.
+/// step where noise does not. A clean rerun, or one with any other difference, is returned as it is.
 pub fn retry_noise(mut once: impl FnMut() -> Report) -> Report {
     let before = host_sysctls();
     let mut run = || {
@@ -56,7 +73,9 @@ pub fn retry_noise(mut once: impl FnMut() -> Report) -> Report {
         }
         println!("Committed_AS differed only; once more:\n{}", r.render());
         let again = run();
-        if !again.mismatches.is_empty() && !noise_only(&again) {
+        // A clean rerun is the answer: its steps' deltas are the ones tests read, and the first
+        // run's may hold the noise.
+        if again.mismatches.is_empty() || !noise_only(&again) {
             return again;
         }
         r.mismatches
@@ -77,7 +96,7 @@ pub fn host_sysctls() -> ScenarioSysctls {
 }
 
 /// The sysctls are the host's again, no helper of this process is alive, and nothing of its
-/// machines is left in /tmp, /dev/shm or SysV shm (each check verified that itself too, before
+/// machines is left in /tmp, /dev/shm, SysV shm or the v1 memory cgroups (each check verified that itself too, before
 /// it let the lock go: Report::left_behind).
 pub fn after_checks(before: &ScenarioSysctls) {
     assert_eq!(&host_sysctls(), before, "sysctls restored");
@@ -94,6 +113,8 @@ pub fn after_checks(before: &ScenarioSysctls) {
         assert!(ours.is_empty(), "left in {}: {ours:?}", dir.display());
     }
     assert_eq!(leftover_segments(), Vec::<i32>::new(), "SysV segments left");
+    let cgroups = vmlab_os::leftover_cgroups(&me);
+    assert!(cgroups.is_empty(), "memory cgroups left: {cgroups:?}");
 }
 
 /// The SysV segments in this process's key namespace that still exist.
@@ -150,4 +171,29 @@ pub fn real_machine(
         touch_limit_bytes: vmlab_os::DEFAULT_TOUCH_LIMIT_BYTES,
     })
     .unwrap()
+}
+
+/// The host as a machine configuration.
+pub fn host() -> vmlab_core::config::LinuxConfig {
+    let vmlab_core::config::MachineConfig::Linux(h) = vmlab_os::host::host_config().unwrap();
+    h
+}
+
+/// `PROC mmap NAME BYTES rw private anon`.
+pub fn mmap(proc: &str, name: &str, bytes: u64) -> vmlab_core::op::Op {
+    use vmlab_core::op::{Backing, Op, Placement, Prot, Size};
+    Op::Mmap {
+        proc: proc.into(),
+        name: name.into(),
+        len: Size::Bytes(bytes),
+        prot: Prot::RW,
+        shared: false,
+        backing: Backing::Anon,
+        noreserve: false,
+        populate: false,
+        growsdown: false,
+        locked: false,
+        hugetlb: false,
+        placement: Placement::Any,
+    }
 }
