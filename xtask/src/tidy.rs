@@ -106,6 +106,23 @@ const SEAM_ALLOW: &[(&str, &str, &str)] = &[
          (fs/proc/task_mmu.c: show_smap_vma_flags): a kernel table, not machine state",
     ),
     (
+        "crates/core/src/scenario/fields.rs",
+        "crate::linux::memcg::",
+        "`expect cgroup …` checks a file and key against the kernel's tables of memcg files \
+         (mm/memcontrol.c, memcontrol-v1.c): kernel tables, not machine state",
+    ),
+    (
+        "crates/core/src/scenario/parse/cgroup.rs",
+        "crate::linux::memcg::",
+        "cgroup lines are checked against the same tables of memcg files per hierarchy",
+    ),
+    (
+        "crates/core/src/scenario/parse/kube.rs",
+        "crate::linux::k8s::",
+        "`kube` lines expand by the kubelet's pure formulas (QoS class, policy.go's \
+         oom_score_adj, the cgroup layout) into cgroup and spawn operations",
+    ),
+    (
         "crates/os/src/check.rs",
         "vmlab_core::linux::vma::flag_code_names",
         "the harness compares only the smaps codes the model knows: the same kernel table",

@@ -74,9 +74,12 @@ enum Cmd {
         /// The number of operations to run first (0 = the booted machine).
         #[arg(long, value_name = "STEP")]
         at: u32,
-        /// The view: meminfo takes no process, every other view needs one.
-        view: View,
-        /// The process whose /proc/PID view to print.
+        /// The view: meminfo takes no process; maps, smaps, smaps_rollup, status, oom_score and
+        /// oom_score_adj need one; a memory cgroup file (memory.stat, memory.events,
+        /// memory.current, v1 memory.limit_in_bytes, …) needs a cgroup path (`/` is the root).
+        #[arg(value_parser = parse_view)]
+        view: ShowView,
+        /// The process whose /proc/PID view to print, or the cgroup of a cgroup file.
         proc: Option<String>,
     },
     /// The reasoning behind one step: rules, numbers, sources.
@@ -128,6 +131,26 @@ enum View {
     /// /proc/PID/oom_score_adj
     #[value(name = "oom_score_adj")]
     OomScoreAdj,
+}
+
+/// What `show` prints: a /proc view, or a memory cgroup file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ShowView {
+    Proc(View),
+    Cgroup(String),
+}
+
+/// A /proc view name, or any `memory.*` cgroup file name (checked against the machine's
+/// hierarchy when the scenario has run).
+fn parse_view(s: &str) -> Result<ShowView, String> {
+    if s.starts_with("memory.") {
+        return Ok(ShowView::Cgroup(s.to_string()));
+    }
+    View::from_str(s, false).map(ShowView::Proc).map_err(|_| {
+        format!(
+            "unknown view {s:?}: meminfo, maps, smaps, smaps_rollup, status, oom_score, oom_score_adj, or a memory cgroup file such as memory.stat"
+        )
+    })
 }
 
 impl View {
@@ -472,9 +495,35 @@ fn cmd_show(
     out: &mut Out,
     file: &str,
     at: u32,
-    view: View,
+    view: ShowView,
     proc: Option<&str>,
 ) -> Result<ExitCode, OutError> {
+    let view = match view {
+        ShowView::Proc(v) => v,
+        ShowView::Cgroup(cgfile) => {
+            let Some(cg) = proc else {
+                return Ok(usage_error(
+                    "show",
+                    format!("{cgfile} needs a cgroup path (`/` is the root)"),
+                ));
+            };
+            let r = match replay(file, at) {
+                Ok(r) => r,
+                Err(code) => return Ok(code),
+            };
+            let path = cg.strip_prefix('/').unwrap_or(cg);
+            return match r.summary.machine.cgroup_view(path, &cgfile) {
+                Ok(text) => {
+                    out.write(&text)?;
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprint_line!("vmlab: {e}");
+                    Ok(ExitCode::from(2))
+                }
+            };
+        }
+    };
     // Check the command line before running anything.
     match (view, proc) {
         (View::Meminfo, Some(_)) => {

@@ -984,3 +984,31 @@ fn machine_host_runs_on_this_machine_and_says_so() {
         stdout(&o)
     );
 }
+
+#[test]
+fn show_prints_memory_cgroup_files() {
+    let path = scenario("memcg-oom-group.vmlab");
+    let file = path.to_str().unwrap();
+    // After the last write (step 13): two kills, one of them by memory.oom.group; `max` is
+    // 18 (the passes of try_charge_memcg before the OOM) + 17 (the writer was the victim).
+    let ev = vmlab(&["show", file, "--at", "13", "memory.events", "pod/app"]);
+    assert_eq!(code(&ev), 0, "{}", stderr(&ev));
+    assert_eq!(
+        stdout(&ev),
+        "low 0\nhigh 0\nmax 35\noom 1\noom_kill 2\noom_group_kill 1\n"
+    );
+    let max = vmlab(&["show", file, "--at", "13", "memory.max", "/pod"]);
+    assert_eq!(stdout(&max), "max\n", "{}", stderr(&max));
+    let stat = vmlab(&["show", file, "--at", "13", "memory.stat", "pod"]);
+    assert!(stdout(&stat).starts_with("anon "), "{}", stdout(&stat));
+    // A v1 file on a v2 machine, and a cgroup file without its cgroup.
+    let v1 = vmlab(&["show", file, "--at", "13", "memory.limit_in_bytes", "pod"]);
+    assert_eq!(code(&v1), 2);
+    let none = vmlab(&["show", file, "--at", "13", "memory.stat"]);
+    assert_eq!(code(&none), 2);
+    assert!(
+        stderr(&none).contains("needs a cgroup path"),
+        "{}",
+        stderr(&none)
+    );
+}

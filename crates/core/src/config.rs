@@ -128,6 +128,27 @@ pub struct LinuxConfig {
     /// Number of CPUs: only shown, since the per-CPU counter batch is not simulated (model-spec L2.2).
     pub cpus: u32,
     pub sysctls: Sysctls,
+    /// Which cgroup hierarchy the memory controller is bound to (`cgroup=v1|v2`; model-spec L9).
+    #[serde(default)]
+    pub cgroup: CgroupVersion,
+}
+
+/// The memory controller's hierarchy: cgroup v2 (unified, the default of current distributions)
+/// or the legacy v1 hierarchy (this project's real host; mm/memcontrol-v1.c).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CgroupVersion {
+    V1,
+    #[default]
+    V2,
+}
+
+impl CgroupVersion {
+    pub fn name(self) -> &'static str {
+        match self {
+            CgroupVersion::V1 => "v1",
+            CgroupVersion::V2 => "v2",
+        }
+    }
 }
 
 impl LinuxConfig {
@@ -143,6 +164,7 @@ impl LinuxConfig {
             hugepage_bytes: 2 * 1024 * KIB,
             cpus: 2,
             sysctls: Sysctls::defaults_for(ram_bytes / KIB),
+            cgroup: CgroupVersion::V2,
         }
     }
 

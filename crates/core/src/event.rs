@@ -379,6 +379,204 @@ pub enum EventKind {
         /// The kernel function whose rule chose the address.
         source: &'static str,
     },
+    /// A memory-cgroup decision (linux/memcg.rs).
+    Memcg(MemcgEvent),
+}
+
+/// One row of an OOM killer's candidate table (dump_tasks), pages unless named otherwise.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OomCandidate {
+    pub pid: u32,
+    pub name: String,
+    pub rss: u64,
+    pub swap: u64,
+    pub pgtables: u64,
+    pub adj: i32,
+    pub points: i64,
+}
+
+/// Memory-cgroup decisions (model-spec L9).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum MemcgEvent {
+    Created {
+        cgroup: String,
+    },
+    Removed {
+        cgroup: String,
+    },
+    Moved {
+        from: String,
+        to: String,
+    },
+    FileWritten {
+        cgroup: String,
+        file: String,
+        value: String,
+        /// The old value: pages for a limit, 0/1 for a switch.
+        old: u64,
+    },
+    /// The memcg OOM killer ran: its totalpages (the limit), the candidate table, the victim
+    /// (None: nothing killable) and the other tasks oom.group kills with it.
+    Oom {
+        cgroup: String,
+        totalpages: u64,
+        candidates: Vec<OomCandidate>,
+        victim: Option<u32>,
+        group: Vec<u32>,
+    },
+    /// The charge sleeps: v1 oom_kill_disable (`disabled`), or nothing killable.
+    OomWait {
+        cgroup: String,
+        usage: u64,
+        max: u64,
+        disabled: bool,
+    },
+    /// A task sleeping in the charge path woke up and retries its fault.
+    Woken {
+        pid: u32,
+        cgroup: String,
+    },
+    /// Usage passed memory.high: the task is throttled on return to user space.
+    HighThrottle {
+        cgroup: String,
+        usage: u64,
+        high: u64,
+        pages: u64,
+        /// Charge batches (of 64 pages) that ended over high: one return to user space each.
+        batches: u64,
+        /// The penalty of the last of them.
+        delay_ms: u64,
+        slept: bool,
+    },
+    /// A BPF map: charged to `cgroup` (from 5.11), or to RLIMIT_MEMLOCK only (None).
+    BpfMap {
+        pages: u64,
+        cgroup: Option<String>,
+    },
+}
+
+fn cg_name(path: &str) -> String {
+    format!("/{path}")
+}
+
+impl MemcgEvent {
+    pub fn reason(&self) -> &'static str {
+        match self {
+            MemcgEvent::Created { .. } => "memcg.created",
+            MemcgEvent::Removed { .. } => "memcg.removed",
+            MemcgEvent::Moved { .. } => "memcg.moved",
+            MemcgEvent::FileWritten { .. } => "memcg.write",
+            MemcgEvent::Oom {
+                victim: Some(_), ..
+            } => "memcg.oom_kill",
+            MemcgEvent::Oom { victim: None, .. } => "memcg.oom_no_victim",
+            MemcgEvent::OomWait { .. } => "memcg.oom_wait",
+            MemcgEvent::Woken { .. } => "memcg.woken",
+            MemcgEvent::HighThrottle { .. } => "memcg.high_throttle",
+            MemcgEvent::BpfMap { .. } => "memcg.bpf_map",
+        }
+    }
+    pub fn source(&self) -> &'static str {
+        match self {
+            MemcgEvent::Created { .. } | MemcgEvent::Removed { .. } => {
+                "kernel/cgroup/cgroup.c: cgroup_mkdir, cgroup_rmdir"
+            }
+            MemcgEvent::Moved { .. } => {
+                "kernel/cgroup/cgroup.c: cgroup_procs_write (charges stay: Doc/admin-guide/cgroup-v2.rst \"Memory Ownership\")"
+            }
+            MemcgEvent::FileWritten { .. } => "mm/memcontrol.c: memory_*_write; mm/memcontrol-v1.c",
+            MemcgEvent::Oom { .. } => {
+                "mm/oom_kill.c: out_of_memory, select_bad_process (mem_cgroup_scan_tasks); mm/memcontrol.c: mem_cgroup_get_max, mem_cgroup_get_oom_group"
+            }
+            MemcgEvent::OomWait { disabled: true, .. } => {
+                "mm/memcontrol-v1.c: memcg1_oom_prepare, mem_cgroup_oom_synchronize"
+            }
+            MemcgEvent::OomWait { disabled: false, .. } => {
+                "mm/memcontrol.c: try_charge_memcg → -ENOMEM; mm/oom_kill.c: pagefault_out_of_memory"
+            }
+            MemcgEvent::Woken { .. } => "mm/memcontrol-v1.c: memcg_oom_recover",
+            MemcgEvent::HighThrottle { .. } => {
+                "mm/memcontrol.c: mem_cgroup_handle_over_high, calculate_high_delay"
+            }
+            MemcgEvent::BpfMap { .. } => "kernel/bpf/syscall.c: __bpf_map_area_alloc; kernel/bpf/arraymap.c",
+        }
+    }
+}
+
+impl fmt::Display for MemcgEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MemcgEvent::Created { cgroup } => write!(f, "cgroup {} created", cg_name(cgroup)),
+            MemcgEvent::Removed { cgroup } => write!(f, "cgroup {} removed", cg_name(cgroup)),
+            MemcgEvent::Moved { from, to } => write!(
+                f,
+                "moved from {} to {}: pages already charged stay with {}",
+                cg_name(from),
+                cg_name(to),
+                cg_name(from)
+            ),
+            MemcgEvent::FileWritten { cgroup, file, value, .. } => {
+                write!(f, "{}/{file} ← {value}", cg_name(cgroup))
+            }
+            MemcgEvent::Oom { cgroup, totalpages, candidates, victim, group } => {
+                write!(
+                    f,
+                    "memcg OOM in {} (totalpages {} from its limit): ",
+                    cg_name(cgroup),
+                    totalpages
+                )?;
+                for (i, c) in candidates.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { ", " };
+                    write!(
+                        f,
+                        "{sep}{} {} rss {} + swap {} + pt {} adj {} → {}",
+                        c.pid, c.name, c.rss, c.swap, c.pgtables, c.adj, c.points
+                    )?;
+                }
+                match victim {
+                    Some(v) => write!(f, "; victim {v} (highest points, ties to the later)")?,
+                    None => write!(f, "; no killable task: the charge fails")?,
+                }
+                if !group.is_empty() {
+                    write!(f, "; memory.oom.group kills {group:?} too")?;
+                }
+                Ok(())
+            }
+            MemcgEvent::OomWait { cgroup, usage, max, disabled: true } => write!(
+                f,
+                "{} at its limit ({usage} of {max} pages) with oom_kill_disable: the task sleeps until memory is freed or the limit rises (under_oom 1)",
+                cg_name(cgroup)
+            ),
+            MemcgEvent::OomWait { cgroup, usage, max, disabled: false } => write!(
+                f,
+                "{} at its limit ({usage} of {max} pages) and nothing killable: the fault returns VM_FAULT_OOM and is retried until memory is freed or the limit rises",
+                cg_name(cgroup)
+            ),
+            MemcgEvent::Woken { pid, cgroup } => {
+                write!(f, "{pid} wakes: {} has room again; its fault is retried", cg_name(cgroup))
+            }
+            MemcgEvent::HighThrottle { cgroup, usage, high, pages, batches, delay_ms, slept } => {
+                write!(
+                    f,
+                    "{} over memory.high ({usage} > {high} pages) after charging {pages}: {batches} `high` event(s), one per 64-page batch; the last return to user space is delayed {delay_ms} ms",
+                    cg_name(cgroup)
+                )?;
+                if !slept {
+                    write!(f, " (at most HZ/100: not slept)")?;
+                }
+                Ok(())
+            }
+            MemcgEvent::BpfMap { pages, cgroup: Some(c) } => write!(
+                f,
+                "BPF array map: {pages} pages of kernel memory charged to {} (memcg accounting, 5.11+)",
+                cg_name(c)
+            ),
+            MemcgEvent::BpfMap { pages, cgroup: None } => write!(
+                f,
+                "BPF array map: {pages} pages charged to RLIMIT_MEMLOCK, not to any memory cgroup (before 5.11)"
+            ),
+        }
+    }
 }
 
 /// One event, attributed to a process when there is one.
@@ -437,6 +635,7 @@ impl Event {
             EventKind::ShmemObjectCreated { .. } => "shmem.created",
             EventKind::ShmemObjectDestroyed { .. } => "shmem.destroyed",
             EventKind::Placed { .. } => "vma.placed",
+            EventKind::Memcg(m) => m.reason(),
         }
     }
 
@@ -489,6 +688,7 @@ impl Event {
                 "mm/shmem.c: shmem_acct_size; ipc/shm.c: newseg"
             }
             EventKind::Placed { source, .. } => source,
+            EventKind::Memcg(m) => m.source(),
         }
     }
 
@@ -636,6 +836,7 @@ impl fmt::Display for Sentence<'_> {
                 write!(f, "{what} destroyed, {} of pages freed", human_pages(*pages))
             }
             EventKind::Placed { span, how, .. } => write!(f, "placed at {span} ({how})"),
+            EventKind::Memcg(m) => write!(f, "{m}"),
         }
     }
 }

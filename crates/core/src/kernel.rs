@@ -45,6 +45,20 @@ impl KernelVersion {
         self.at_least(5, 9)
     }
 
+    /// From 5.11 BPF map memory is charged to the creating task's memory cgroup (Roman
+    /// Gushchin's series "bpf: switch to memcg-based memory accounting": __bpf_map_area_alloc
+    /// gains __GFP_ACCOUNT and bpf_map_charge_init's RLIMIT_MEMLOCK charge goes); before, only
+    /// RLIMIT_MEMLOCK counted it, in either cgroup hierarchy.
+    pub fn bpf_memcg_accounting(self) -> bool {
+        self.at_least(5, 11)
+    }
+
+    /// From 5.9 new anonymous pages start on the inactive LRU (b518154e59aa, "mm/vmscan:
+    /// protect the workingset on anonymous LRU"); before, on the active one.
+    pub fn anon_starts_inactive(self) -> bool {
+        self.at_least(5, 9)
+    }
+
     /// Up to 4.16 CAP_SYS_ADMIN tasks got a 3 % badness bonus (removed in 4.17).
     pub fn oom_admin_bonus(self) -> bool {
         !self.at_least(4, 17)

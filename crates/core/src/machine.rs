@@ -93,6 +93,9 @@ pub enum OpError {
     },
     /// A vfork parent waits until its child execs or exits.
     SuspendedInVfork { name: String, child: String },
+    /// The process sleeps in its memory cgroup's charge path (v1 `oom_kill_disable`, or nothing
+    /// killable in the cgroup) until the limit rises or memory in the cgroup is freed.
+    AsleepInMemcg { name: String },
     /// `spawn` or `fork` with the name of a running process.
     NameInUse { name: String },
     /// The process has no address space.
@@ -120,6 +123,10 @@ impl std::fmt::Display for OpError {
             OpError::SuspendedInVfork { name, child } => write!(
                 f,
                 "process `{name}` is suspended in vfork until its child `{child}` calls exec or exits"
+            ),
+            OpError::AsleepInMemcg { name } => write!(
+                f,
+                "process `{name}` is asleep in its memory cgroup's charge path (its last access is blocked) until the limit rises or memory in the cgroup is freed"
             ),
             OpError::NameInUse { name } => {
                 write!(f, "a running process is already named `{name}`")
@@ -292,6 +299,14 @@ impl Machine {
     pub fn proc_view_of(&self, pid: u32, view: &str) -> Result<String, QueryError> {
         match self {
             Machine::Linux(m) => m.proc_view(pid, view),
+        }
+    }
+
+    /// A memory cgroup file as the kernel prints it (`memory.stat`, `memory.events`,
+    /// `memory.current`, v1 `memory.limit_in_bytes`, …) of the cgroup at `path` ("" is the root).
+    pub fn cgroup_view(&self, path: &str, file: &str) -> Result<String, QueryError> {
+        match self {
+            Machine::Linux(m) => m.cgroup_file_text(path, file),
         }
     }
 

@@ -521,6 +521,9 @@ pub enum Errno {
     /// A file mapping whose offset + length passes the file system's largest file (mm/mmap.c:
     /// file_mmap_ok).
     EOVERFLOW,
+    /// A cgroup that still has tasks or children (rmdir), or a v1 limit below usage that
+    /// reclaim cannot reach (mm/memcontrol-v1.c: mem_cgroup_resize_max).
+    EBUSY,
 }
 
 impl Errno {
@@ -536,6 +539,7 @@ impl Errno {
             Errno::EFAULT => "EFAULT",
             Errno::EAGAIN => "EAGAIN",
             Errno::EOVERFLOW => "EOVERFLOW",
+            Errno::EBUSY => "EBUSY",
         }
     }
     pub fn parse(s: &str) -> Option<Errno> {
@@ -550,6 +554,7 @@ impl Errno {
             Errno::EFAULT,
             Errno::EAGAIN,
             Errno::EOVERFLOW,
+            Errno::EBUSY,
         ]
         .into_iter()
         .find(|e| e.name() == s)
@@ -565,6 +570,11 @@ pub enum Outcome {
     Killed {
         signal: Signal,
     },
+    /// The process sleeps in the kernel and the call has not returned: a v1 memcg with
+    /// `oom_kill_disable` (mem_cgroup_oom_synchronize), or a memcg with nothing killable whose
+    /// fault is retried (pagefault_out_of_memory). It resumes when the limit rises or memory
+    /// in the cgroup is freed.
+    Blocked,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -590,6 +600,7 @@ impl Outcome {
             Outcome::Ok => "ok",
             Outcome::Err(e) => e.name(),
             Outcome::Killed { .. } => "killed",
+            Outcome::Blocked => "blocked",
         }
     }
 }

@@ -55,6 +55,13 @@ pub enum Query {
     OomAdj { proc: String },
     /// `sysctl.vm.NAME`.
     Sysctl { name: String },
+    /// `cgroup PATH FILE [KEY]`: a memory cgroup file (v2 or v1 by the machine's `cgroup=`),
+    /// or one key of a keyed file (memory.stat, memory.events, memory.oom_control).
+    Cgroup {
+        path: String,
+        file: String,
+        key: Option<String>,
+    },
 }
 
 /// The fields of a VMA piece besides its smaps fields: `start` and `end` (the piece's range

@@ -509,6 +509,7 @@ fn outcome_matches(o: &Outcome, spec: OutcomeSpec) -> bool {
         (Outcome::Ok, OutcomeSpec::Ok) => true,
         (Outcome::Err(e), OutcomeSpec::Err(x)) => *e == x,
         (Outcome::Killed { .. }, OutcomeSpec::Killed) => true,
+        (Outcome::Blocked, OutcomeSpec::Blocked) => true,
         _ => false,
     }
 }
@@ -518,6 +519,7 @@ fn spec_label(s: OutcomeSpec) -> &'static str {
         OutcomeSpec::Ok => "ok",
         OutcomeSpec::Err(e) => e.name(),
         OutcomeSpec::Killed => "killed",
+        OutcomeSpec::Blocked => "blocked",
     }
 }
 

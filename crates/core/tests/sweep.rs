@@ -91,6 +91,9 @@ fn random_op(r: &mut Rng, procs: &[String], maps: &[(String, String, u64)], n: u
     if r.below(5) == 0 {
         return hostile_op(r, proc, &mine, n);
     }
+    if r.below(8) == 0 {
+        return cgroup_op(r, proc);
+    }
     match r.below(20) {
         0..=4 => {
             let len = (1 + r.below(64)) * PAGE;
@@ -255,6 +258,31 @@ fn random_op(r: &mut Rng, procs: &[String], maps: &[(String, String, u64)], n: u
 }
 
 /// An operation at the extremes: its sizes, range or address from [`extreme`] and [`extreme_addr`].
+/// Memory cgroups: a small tree (g0, g1, g0/s0), limits from a few pages up to "max", high,
+/// oom.group, moves and removals, so that charges, memcg OOMs and waits happen between the
+/// other operations. Paths that do not exist yet are refused as the kernel refuses them.
+fn cgroup_op(r: &mut Rng, proc: String) -> Op {
+    let path = r.pick(&["g0", "g1", "g0/s0"]).to_string();
+    match r.below(7) {
+        0 => Op::CgroupCreate { path },
+        1 | 2 => Op::CgroupWrite {
+            path,
+            file: "memory.max".into(),
+            value: match r.below(4) {
+                0 => "max".into(),
+                _ => ((1 + r.below(256)) * PAGE).to_string(),
+            },
+        },
+        3 => Op::CgroupWrite {
+            path,
+            file: r.pick(&["memory.high", "memory.oom.group"]).to_string(),
+            value: r.pick(&["0", "1", "65536", "max"]).to_string(),
+        },
+        4 | 5 => Op::CgroupMove { proc, path },
+        _ => Op::CgroupRemove { path },
+    }
+}
+
 fn hostile_op(r: &mut Rng, proc: String, mine: &[&(String, String, u64)], n: u64) -> Op {
     let target = |r: &mut Rng| -> Option<Target> {
         if mine.is_empty() {

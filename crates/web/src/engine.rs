@@ -478,7 +478,7 @@ impl LineRunner {
             return LineResult::Refused;
         };
         match self.machine.apply(op) {
-            Ok((Outcome::Ok, _)) => LineResult::Ok,
+            Ok((Outcome::Ok | Outcome::Blocked, _)) => LineResult::Ok,
             Ok((Outcome::Err(_), _)) => LineResult::Errno,
             Ok((Outcome::Killed { .. }, _)) => LineResult::Killed,
             Err(_) => {

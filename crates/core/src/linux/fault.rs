@@ -1,6 +1,7 @@
 //! Faults and frames: write and read faults, copy-on-write, zapping ptes, and the residency
 //! counters (RssAnon/RssFile/RssShmem) they move (model-spec L5).
 
+use super::memcg::{MemcgFail, MemcgId};
 use super::mm::{MmId, TASK_SIZE};
 use super::pages::{rmap_add, CachePage, Frame, FrameKind, Pte};
 use super::vma::*;
@@ -35,14 +36,22 @@ struct Faulted {
     shmem: u64,
 }
 
+impl Faulted {
+    fn total(&self) -> u64 {
+        self.anon_new + self.zero + self.cow_copy + self.cow_reuse + self.file + self.shmem
+    }
+}
+
 impl LinuxMachine {
-    /// Allocate `n` new frames of `kind` with mapcount `mapcount`. The caller has made room.
+    /// Allocate `n` new frames of `kind` with mapcount `mapcount`, charged to `memcg`. The
+    /// caller has made room and charged the cgroup ([`LinuxMachine::memcg_charge_fault`]).
     pub(crate) fn new_frames(
         &mut self,
         n: u64,
         kind: FrameKind,
         mapcount: u32,
         dirty: bool,
+        memcg: MemcgId,
     ) -> u64 {
         let pfn = self.alloc_pfns(n);
         self.frames.set(
@@ -53,8 +62,10 @@ impl LinuxMachine {
                 kind,
                 dirty,
                 lazyfree: false,
+                memcg,
             },
         );
+        self.memcg_frames_stat(memcg, kind, n, true);
         match kind {
             FrameKind::Anon => self.stats.anon += n,
             FrameKind::File => self.stats.file += n,
@@ -63,9 +74,11 @@ impl LinuxMachine {
         pfn
     }
 
-    /// Free frames (they must be unmapped).
+    /// Free frames (they must be unmapped); their cgroup is uncharged.
     pub(crate) fn free_frames(&mut self, pfn: u64, n: u64) {
         for (_, l, f) in self.frames.remove(pfn, pfn + n) {
+            self.memcg_uncharge(f.memcg, l);
+            self.memcg_frames_stat(f.memcg, f.kind, l, false);
             match f.kind {
                 FrameKind::Anon => self.stats.anon -= l,
                 FrameKind::File => self.stats.file -= l,
@@ -284,6 +297,22 @@ impl LinuxMachine {
                 write,
                 &mut done,
             ) {
+                if o == Outcome::Blocked {
+                    // Asleep in the memcg charge: the rest of the access is retried on wake-up
+                    // (pages already faulted stay; a retry of them takes no new fault).
+                    let (memcg, reason) = self
+                        .pending_wait
+                        .take()
+                        .expect("a blocked charge names its cgroup");
+                    self.procs.get_mut(&pid).expect("pid").memcg_wait =
+                        Some(super::memcg::MemcgWait {
+                            memcg,
+                            reason,
+                            start: addr,
+                            end,
+                            write,
+                        });
+                }
                 if o == Self::killed(Signal::SIGBUS) {
                     self.emit(EventKind::FatalSignal {
                         signal: Signal::SIGBUS,
@@ -300,6 +329,11 @@ impl LinuxMachine {
             addr = seg_end;
         }
         let span = Span { start, end };
+        let faults = done.total();
+        if faults > 0 {
+            let cg = self.memcg_of(pid);
+            self.memcgs.groups.get_mut(&cg).expect("memcg").stat.pgfault += faults;
+        }
         for (n, kind) in [
             (done.anon_new, FaultKind::AnonNew),
             (done.zero, FaultKind::ZeroPage),
@@ -414,15 +448,47 @@ impl LinuxMachine {
         n: u64,
         done: &mut Faulted,
     ) -> Result<(), Outcome> {
-        if !self.make_room(n, pid) {
-            return Err(Self::killed(Signal::SIGKILL));
+        // Granted in part: each run of pages the cgroup's limits let through is faulted before
+        // the next charge, so a shortage half way keeps the first half.
+        let gap = self.mms[&mm_id].pt.range(s, s + n).next().is_none();
+        let mut off = 0;
+        while off < n {
+            let at = s + off;
+            let pt_for = move |m: &LinuxMachine, k: u64| {
+                if gap {
+                    m.mms[&mm_id].pt_pages_for_gap(at, k)
+                } else {
+                    0
+                }
+            };
+            let (cg, k) = self.charge_or_fail(pid, n - off, &pt_for)?;
+            if !self.make_room(k, pid) {
+                self.memcg_uncharge(cg, k);
+                return Err(Self::killed(Signal::SIGKILL));
+            }
+            self.anon_vma_prepare(mm_id, v.start);
+            // do_anonymous_page: the pte is made dirty (pte_mkdirty), the folio is not PG_dirty.
+            let pfn = self.new_frames(k, FrameKind::Anon, 1, false, cg);
+            self.set_ptes(mm_id, s + off, k, pfn, FrameKind::Anon, true);
+            done.anon_new += k;
+            off += k;
         }
-        self.anon_vma_prepare(mm_id, v.start);
-        // do_anonymous_page: the pte is made dirty (pte_mkdirty), the folio is not PG_dirty.
-        let pfn = self.new_frames(n, FrameKind::Anon, 1, false);
-        self.set_ptes(mm_id, s, n, pfn, FrameKind::Anon, true);
-        done.anon_new += n;
         Ok(())
+    }
+
+    /// The memcg charge of a fault: the pages that fit, or the outcome that ends the fault.
+    fn charge_or_fail(
+        &mut self,
+        pid: u32,
+        n: u64,
+        pt_for: &dyn Fn(&LinuxMachine, u64) -> u64,
+    ) -> Result<(MemcgId, u64), Outcome> {
+        self.memcg_charge_fault(pid, n, pt_for).map_err(|e| {
+            if let MemcgFail::Wait(cg, why) = e {
+                self.pending_wait = Some((cg, why));
+            }
+            e.outcome()
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -520,20 +586,27 @@ impl LinuxMachine {
                     return Err(Self::killed(Signal::SIGBUS));
                 }
             }
-            if !self.make_room(l, pid) {
-                return Err(Self::killed(Signal::SIGKILL));
-            }
             let kind = if shmem {
                 FrameKind::Shmem
             } else {
                 FrameKind::File
             };
-            let pfn = self.new_frames(l, kind, 0, dirty && shmem);
-            self.objs
-                .get_mut(&obj)
-                .expect("obj")
-                .cache
-                .set(s, l, CachePage { pfn });
+            // A page-cache page is charged to the cgroup of the task that brings it in.
+            let mut off = 0;
+            while off < l {
+                let (cg, k) = self.charge_or_fail(pid, l - off, &|_, _| 0)?;
+                if !self.make_room(k, pid) {
+                    self.memcg_uncharge(cg, k);
+                    return Err(Self::killed(Signal::SIGKILL));
+                }
+                let pfn = self.new_frames(k, kind, 0, dirty && shmem, cg);
+                self.objs
+                    .get_mut(&obj)
+                    .expect("obj")
+                    .cache
+                    .set(s + off, k, CachePage { pfn });
+                off += k;
+            }
         }
         Ok(())
     }
@@ -586,21 +659,27 @@ impl LinuxMachine {
                 continue;
             }
             // Copy-on-write: a new private page for this process; the original loses a mapping.
-            if !self.make_room(fl, pid) {
-                return Err(Self::killed(Signal::SIGKILL));
-            }
-            self.anon_vma_prepare(mm_id, v.start);
-            let before = self.frames_unmap(fp, fl);
-            {
-                let mm = self.mms.get_mut(&mm_id).expect("mm");
-                rmap_add(&mut mm.rmap, fp, fl, -1);
-                for (_, bl, bf) in &before {
-                    mm.rss[kind_idx(bf.kind)] -= bl;
+            let mut off = 0;
+            while off < fl {
+                let (cg, k) = self.charge_or_fail(pid, fl - off, &|_, _| 0)?;
+                if !self.make_room(k, pid) {
+                    self.memcg_uncharge(cg, k);
+                    return Err(Self::killed(Signal::SIGKILL));
                 }
+                self.anon_vma_prepare(mm_id, v.start);
+                let before = self.frames_unmap(fp + off, k);
+                {
+                    let mm = self.mms.get_mut(&mm_id).expect("mm");
+                    rmap_add(&mut mm.rmap, fp + off, k, -1);
+                    for (_, bl, bf) in &before {
+                        mm.rss[kind_idx(bf.kind)] -= bl;
+                    }
+                }
+                let np = self.new_frames(k, FrameKind::Anon, 1, false, cg);
+                self.set_ptes(mm_id, vpn + off, k, np, FrameKind::Anon, true);
+                done.cow_copy += k;
+                off += k;
             }
-            let np = self.new_frames(fl, FrameKind::Anon, 1, false);
-            self.set_ptes(mm_id, vpn, fl, np, FrameKind::Anon, true);
-            done.cow_copy += fl;
         }
         Ok(())
     }

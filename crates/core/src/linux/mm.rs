@@ -455,6 +455,31 @@ impl Mm {
         self.pt.tally().pages()
     }
 
+    /// The page-table pages that mapping ptes into the empty range `[a, a + n)` (pages) would
+    /// add: at each level, the regions the range touches that hold no pte yet, and the top
+    /// page if the table is empty. O(log n): only the range's first and last region can
+    /// already hold ptes, since the range itself holds none.
+    pub fn pt_pages_for_gap(&self, a: u64, n: u64) -> u64 {
+        if n == 0 {
+            return 0;
+        }
+        let b = a + n - 1;
+        let mut total = u64::from(self.pt.is_empty());
+        for sh in super::pages::PT_LEVEL_SHIFTS {
+            let (ra, rb) = (a >> sh, b >> sh);
+            let occupied = |r: u64| self.pt.range(r << sh, (r + 1) << sh).next().is_some();
+            let mut new = rb - ra + 1;
+            if occupied(ra) {
+                new -= 1;
+            }
+            if rb != ra && occupied(rb) {
+                new -= 1;
+            }
+            total += new;
+        }
+        total
+    }
+
     /// [`Mm::pgtable_pages`] counted by walking every run (for the invariant check).
     pub fn pgtable_pages_walked(&self) -> u64 {
         let mut total = 0;

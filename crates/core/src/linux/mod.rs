@@ -4,7 +4,9 @@
 mod commit;
 mod fault;
 pub mod gaps;
+pub mod k8s;
 mod mapops;
+pub mod memcg;
 pub mod mm;
 mod oom;
 pub mod pages;
@@ -49,6 +51,11 @@ pub struct Process {
     pub cap_sys_resource: bool,
     /// Set on a vfork child until it execs or exits; its parent is suspended meanwhile.
     pub vfork_parent: Option<Pid>,
+    /// The memory cgroup the process is in (inherited at fork; `PROC cgroup PATH` moves it).
+    pub memcg: memcg::MemcgId,
+    /// Set while the process sleeps in a memcg charge (v1 oom_kill_disable, or nothing
+    /// killable): the rest of its fault, retried when the cgroup has room.
+    pub memcg_wait: Option<memcg::MemcgWait>,
     /// The other side of `vfork_parent`: the vfork child this process waits for.
     pub vfork_child: Option<Pid>,
 }
@@ -94,6 +101,8 @@ pub struct Stats {
     /// Shmem pages (tmpfs, SysV, shared anonymous).
     pub shmem: u64,
     pub swap_used: u64,
+    /// Kernel pages the model allocates for objects a scenario creates (BPF maps).
+    pub kernel: u64,
 }
 
 /// A simulated Linux machine.
@@ -125,6 +134,14 @@ pub struct LinuxMachine {
     ev: Vec<Event>,
     /// The pid the current operation is attributed to.
     cur_pid: Option<Pid>,
+    /// The memory cgroups (linux/memcg.rs).
+    pub memcgs: memcg::Memcgs,
+    /// Page-table pages of each mm, by the cgroup they are charged to.
+    pub pt_charges: BTreeMap<MmId, BTreeMap<memcg::MemcgId, u64>>,
+    /// Each process's BPF maps: the cgroup charged (None before 5.11) and the pages.
+    pub bpf_maps: BTreeMap<Pid, Vec<(Option<memcg::MemcgId>, u64)>>,
+    /// The cgroup and reason of a charge that just put the faulting task to sleep.
+    pending_wait: Option<(memcg::MemcgId, memcg::WaitReason)>,
 }
 
 impl LinuxMachine {
@@ -152,6 +169,10 @@ impl LinuxMachine {
             next_anon_vma: 1,
             ev: Vec::new(),
             cur_pid: None,
+            memcgs: memcg::Memcgs::default(),
+            pt_charges: BTreeMap::new(),
+            bpf_maps: BTreeMap::new(),
+            pending_wait: None,
         }
     }
 
@@ -165,7 +186,11 @@ impl LinuxMachine {
     /// Pages of RAM not holding anything (MemFree).
     pub fn free_pages(&self) -> u64 {
         self.totalram_pages().saturating_sub(
-            self.stats.anon + self.stats.file + self.stats.shmem + self.hugetlb_total_pages(),
+            self.stats.anon
+                + self.stats.file
+                + self.stats.shmem
+                + self.stats.kernel
+                + self.hugetlb_total_pages(),
         )
     }
 
@@ -179,6 +204,7 @@ impl LinuxMachine {
             }
         }
         let outcome = self.dispatch(op)?;
+        self.memcg_wake_waiters();
         Ok((outcome, std::mem::take(&mut self.ev)))
     }
 
@@ -194,6 +220,11 @@ impl LinuxMachine {
                 name: name.to_string(),
                 pid,
                 state: p.state,
+            });
+        }
+        if p.memcg_wait.is_some() && !matches!(op, Op::Kill { .. } | Op::CgroupMove { .. }) {
+            return Err(OpError::AsleepInMemcg {
+                name: name.to_string(),
             });
         }
         if let Some(child) = p.vfork_child.map(|c| &self.procs[&c]) {
@@ -299,19 +330,15 @@ impl LinuxMachine {
                 legacy,
             } => self.set_oom_score_adj(proc, *value, *legacy)?,
             Op::DropCap { proc, cap } => self.drop_cap(proc, *cap)?,
-            // The memcg branch (issue 9) models these; until it lands the simulator refuses.
-            Op::CgroupCreate { .. }
-            | Op::CgroupWrite { .. }
-            | Op::CgroupMove { .. }
-            | Op::CgroupRemove { .. }
-            | Op::BpfMap { .. } => {
-                return Err(OpError::NotModelled {
-                    what: format!(
-                        "`{}`: memory cgroups and BPF maps are not modelled yet",
-                        op.verb()
-                    ),
-                })
-            }
+            Op::CgroupCreate { path } => self.cgroup_create(path),
+            Op::CgroupWrite { path, file, value } => self.cgroup_write(path, file, value),
+            Op::CgroupMove { proc, path } => self.cgroup_move(proc, path)?,
+            Op::CgroupRemove { path } => self.cgroup_remove(path),
+            Op::BpfMap {
+                proc,
+                entries,
+                value_size,
+            } => self.bpf_map_create(proc, *entries, *value_size)?,
         })
     }
 
@@ -416,6 +443,8 @@ impl LinuxMachine {
     fn new_process(&mut self, name: &str, ppid: Option<Pid>, mm: Option<MmId>, cap: bool) -> Pid {
         let pid = self.next_pid;
         self.next_pid += 1;
+        // A child starts in its parent's cgroup (cgroup_post_fork); a spawned process in the root.
+        let cg = ppid.map_or(memcg::ROOT_MEMCG, |p| self.memcg_of(p));
         self.procs.insert(
             pid,
             Process {
@@ -430,8 +459,11 @@ impl LinuxMachine {
                 cap_sys_resource: cap,
                 vfork_parent: None,
                 vfork_child: None,
+                memcg: cg,
+                memcg_wait: None,
             },
         );
+        self.memcg_attach(pid, cg);
         self.by_name.insert(name.to_string(), pid);
         pid
     }
@@ -444,6 +476,7 @@ impl LinuxMachine {
         let r = f(mm);
         let after = mm.pgtable_pages();
         self.pgtable_pages_total = self.pgtable_pages_total - before + after;
+        self.memcg_pagetables(mm_id, before, after);
         r
     }
 
@@ -496,7 +529,16 @@ impl LinuxMachine {
     /// exit (`signal` None) or death by a fatal signal: drop the mm, mark the process.
     pub(crate) fn end_process(&mut self, pid: Pid, signal: Option<Signal>) {
         self.detach_mm(pid);
+        self.bpf_maps_release(pid);
+        if self
+            .procs
+            .get(&pid)
+            .is_some_and(|p| p.state == ProcState::Running)
+        {
+            self.memcg_detach(pid);
+        }
         if let Some(p) = self.procs.get_mut(&pid) {
+            p.memcg_wait = None;
             p.state = if signal.is_some() {
                 ProcState::Killed
             } else {
@@ -538,6 +580,7 @@ impl LinuxMachine {
         // anonymous ones nobody maps are freed), then release every VMA's charge and object.
         let mm = self.mms.remove(&mm_id).expect("process mm exists");
         self.pgtable_pages_total -= mm.pgtable_pages();
+        self.memcg_pagetables(mm_id, mm.pgtable_pages(), 0);
         for (_, l, pte) in mm.pt.iter() {
             if let pages::Pte::Present { pfn, dirty } = *pte {
                 if dirty {

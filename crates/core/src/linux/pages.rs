@@ -58,6 +58,8 @@ pub struct Frame {
     /// `lru_lazyfree`). smaps counts it as LazyFree only through a clean pte, so a frame a fork
     /// shares can be lazy-free in the process that freed it and dirty in the other.
     pub lazyfree: bool,
+    /// The memory cgroup the frame is charged to: the one of the task that faulted it first.
+    pub memcg: super::memcg::MemcgId,
 }
 
 impl RunValue for Frame {

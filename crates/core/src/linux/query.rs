@@ -190,11 +190,13 @@ impl LinuxMachine {
                     crate::config::Sysctl::NrHugepages => c.nr_hugepages,
                 } as i64))
             }
+            Query::Cgroup { path, file, key } => self.cgroup_query(path, file, key.as_deref()),
         }
     }
 
     /// The invariants of model-spec Part S, recomputed from scratch.
     pub fn check_invariants(&self) -> Result<(), String> {
+        self.check_memcg_invariants()?;
         // Committed_AS = Σ VM_ACCOUNT pages of every live mm + shmem object charges.
         let vma_acct: u64 = self
             .mms

@@ -362,6 +362,19 @@ impl LinuxMachine {
         });
         match r {
             Ok(()) => Ok(Outcome::Ok),
+            Err(o @ Outcome::Killed { .. }) if o != Self::killed(crate::op::Signal::SIGBUS) => {
+                // The writer was the memcg OOM victim.
+                Ok(o)
+            }
+            Err(Outcome::Blocked) => {
+                // Not a fault: a write(2) whose memcg charge fails gets -ENOMEM.
+                self.pending_wait = None;
+                Ok(self.refuse(
+                    Errno::ENOMEM,
+                    format!("tmpfs write to {path}: the memory cgroup charge failed"),
+                    "mm/memcontrol.c: try_charge_memcg → -ENOMEM",
+                ))
+            }
             Err(_) => Ok(self.refuse(
                 Errno::ENOSPC,
                 format!("tmpfs write to {path}: the page charge was refused"),

@@ -33,6 +33,8 @@ pub enum OutcomeSpec {
     Ok,
     Err(Errno),
     Killed,
+    /// The call sleeps in the kernel (a memcg charge that waits).
+    Blocked,
 }
 
 /// A process state an `expect` names.
@@ -140,6 +142,8 @@ pub enum BootSetting {
     Kernel(KernelVersion),
     Cpus(u32),
     Sysctl(Sysctl, u64),
+    /// `cgroup=v1|v2`: the memory controller's hierarchy.
+    Cgroup(crate::config::CgroupVersion),
 }
 
 impl BootSetting {
@@ -151,6 +155,7 @@ impl BootSetting {
             BootSetting::Swap(b) => c.swap_bytes = b,
             BootSetting::Kernel(k) => c.kernel = k,
             BootSetting::Cpus(n) => c.cpus = n,
+            BootSetting::Cgroup(v) => c.cgroup = v,
             BootSetting::Sysctl(sysctl, v) => {
                 let s = &mut c.sysctls;
                 match sysctl {

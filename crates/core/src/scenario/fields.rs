@@ -143,6 +143,36 @@ pub fn query_kind(q: &Query) -> Option<ValueKind> {
         | Query::OomScoreAdj { .. }
         | Query::OomAdj { .. } => Some(ValueKind::Number),
         Query::Sysctl { name } => crate::config::Sysctl::from_name(name).map(|_| ValueKind::Number),
+        Query::Cgroup { file, key, .. } => cgroup_kind(file, key.as_deref()),
+    }
+}
+
+/// The kind of a cgroup file or key, in either hierarchy (the parser checks the file against
+/// the machine's own hierarchy).
+pub fn cgroup_kind(file: &str, key: Option<&str>) -> Option<ValueKind> {
+    use crate::config::CgroupVersion;
+    use crate::linux::memcg::{file_keys, file_kind, FileKind};
+    let (v, (kind, _)) = [CgroupVersion::V2, CgroupVersion::V1]
+        .into_iter()
+        .find_map(|v| file_kind(v, file).map(|k| (v, k)))?;
+    match (kind, key) {
+        (FileKind::Bytes, None) => Some(ValueKind::Size),
+        (FileKind::Number, None) => Some(ValueKind::Number),
+        (FileKind::Keyed, Some(k)) => {
+            let known = file_keys(v, file).contains(&k)
+                || (file == "memory.stat" && file_keys(CgroupVersion::V1, file).contains(&k));
+            if !known {
+                return None;
+            }
+            let counts =
+                file != "memory.stat" || k.ends_with("pgfault") || k.ends_with("pgmajfault");
+            Some(if counts {
+                ValueKind::Number
+            } else {
+                ValueKind::Size
+            })
+        }
+        _ => None,
     }
 }
 

@@ -6,7 +6,9 @@
 //! when the simulation reaches it. No input can make it panic: positions count characters, every
 //! number is parsed with checked arithmetic, and slicing happens only at ASCII separators.
 
+mod cgroup;
 mod expect;
+mod kube;
 mod machine;
 mod ops;
 mod repeat;
@@ -48,11 +50,14 @@ fn quote(s: &str) -> String {
 
 /// Words that start a statement (or a query path) and so cannot name a process.
 const KEYWORDS: &[&str] = &[
-    "machine", "sysctl", "spawn", "expect", "kill", "meminfo", "vm", "repeat", "end",
+    "machine", "sysctl", "spawn", "expect", "kill", "meminfo", "vm", "repeat", "end", "cgroup",
+    "kube",
 ];
 
 /// The words a statement can start with besides a process name.
-const STATEMENTS: &[&str] = &["machine", "sysctl", "spawn", "kill", "expect", "repeat"];
+const STATEMENTS: &[&str] = &[
+    "machine", "sysctl", "spawn", "kill", "expect", "repeat", "cgroup", "kube",
+];
 
 /// `[A-Za-z_][A-Za-z0-9_-]*`: process and mapping names.
 fn is_name(s: &str) -> bool {
@@ -245,6 +250,10 @@ struct Parser {
     diags: Vec<Diagnostic>,
     /// Statements made by repeat blocks so far (bounded by repeat::MAX_REPEATED_LINES).
     repeated_lines: u64,
+    /// The cgroups `cgroup create` made so far (paths relative to the root).
+    cgroups: BTreeSet<String>,
+    /// The pods `kube pod` declared.
+    pods: BTreeMap<String, kube::KubePod>,
 }
 
 /// Parse a scenario. On error, every diagnostic found (at most one per line), in line order.
@@ -322,6 +331,8 @@ impl Parser {
             "sysctl" => one(self.sysctl_line(&line.toks)),
             "spawn" => one(self.spawn_line(&line.toks)),
             "kill" => one(self.kill_line(&line.toks)),
+            "cgroup" => one(self.cgroup_line(&line.toks)),
+            "kube" => self.kube_line(&line.toks).map(Parsed::Many),
             "expect" => self
                 .expect_line(&line.toks)
                 .map(|e| Parsed::One(first.pos, StmtKind::Expect(e))),

@@ -17,7 +17,7 @@ use crate::scenario::lex::Tok;
 use crate::scenario::size::{parse_i64, parse_size, SizeError};
 
 const OUTCOMES: &str =
-    "ok, ENOMEM, EACCES, EINVAL, EEXIST, ENOSPC, EPERM, ENOENT, EFAULT, EAGAIN, EOVERFLOW or killed";
+    "ok, ENOMEM, EACCES, EINVAL, EEXIST, ENOSPC, EPERM, ENOENT, EFAULT, EAGAIN, EOVERFLOW, EBUSY, killed or blocked";
 
 /// The verbs `expect PROC VERB OUTCOME` matches against [`crate::op::Op::verb`], besides [`VERBS`].
 const EXTRA_EXPECT_VERBS: &[&str] = &["spawn", "tmpfs-write", "tmpfs-truncate"];
@@ -25,7 +25,7 @@ const EXTRA_EXPECT_VERBS: &[&str] = &["spawn", "tmpfs-write", "tmpfs-truncate"];
 /// Every word `outcome` accepts.
 const OUTCOME_WORDS: &[&str] = &[
     "ok", "killed", "ENOMEM", "EACCES", "EINVAL", "EEXIST", "ENOSPC", "EPERM", "ENOENT", "EFAULT",
-    "EAGAIN",
+    "EAGAIN", "EBUSY", "blocked",
 ];
 
 /// The process states `expect PROC STATE` names.
@@ -52,6 +52,7 @@ fn outcome(s: &str) -> Option<OutcomeSpec> {
     match s {
         "ok" => Some(OutcomeSpec::Ok),
         "killed" => Some(OutcomeSpec::Killed),
+        "blocked" => Some(OutcomeSpec::Blocked),
         _ => Errno::parse(s).map(OutcomeSpec::Err),
     }
 }
@@ -147,6 +148,9 @@ impl Parser {
     pub(super) fn expect_line(&mut self, toks: &[Tok<'_>]) -> PResult<Expect> {
         let mut cur = Cur::new(toks, 1);
         let a0 = cur.next("an outcome, a process state or a query after `expect`")?;
+        if a0.text == "cgroup" {
+            return self.expect_cgroup(&mut cur);
+        }
         let is_value = a0.text.contains('.') || cur.peek().is_some_and(|t| cmp(t.text).is_some());
         if is_value {
             return self.expect_value(a0, &mut cur);
@@ -310,7 +314,17 @@ impl Parser {
                 });
             }
         }
-        let path = qtok.text;
+        self.value_tail(query, qtok.text, qtok, cur)
+    }
+
+    /// `CMP VALUE [± TOLERANCE]` after a query.
+    pub(super) fn value_tail(
+        &self,
+        query: Query,
+        path: &str,
+        qtok: Tok<'_>,
+        cur: &mut Cur<'_, '_>,
+    ) -> PResult<Expect> {
         // query() only returns queries whose field it found in fields.rs, so the kind is known.
         let kind = query_kind(&query)
             .ok_or_else(|| diag(qtok.pos, format!("no field {}", quote(path))))?;

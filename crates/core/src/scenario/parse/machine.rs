@@ -23,6 +23,7 @@ const OPTIONS: &[&str] = &[
     "max_map_count",
     "hugepages",
     "cpus",
+    "cgroup",
 ];
 
 /// The words after `machine linux` that name the machine the options apply to.
@@ -281,8 +282,21 @@ impl Parser {
                             )
                         })?,
                 ),
+                "cgroup" => BootSetting::Cgroup(match value.text {
+                    "v1" => crate::config::CgroupVersion::V1,
+                    "v2" => crate::config::CgroupVersion::V2,
+                    _ => {
+                        return err(
+                            value.pos,
+                            format!(
+                                "expected the memory cgroup hierarchy, v1 or v2, found {}",
+                                quote(value.text)
+                            ),
+                        )
+                    }
+                }),
                 other => {
-                    // OPTIONS holds only ram, swap, kernel, cpus and sysctl options.
+                    // OPTIONS holds only ram, swap, kernel, cpus, cgroup and sysctl options.
                     let Some(sysctl) = option_sysctl(other) else {
                         continue;
                     };
@@ -402,6 +416,10 @@ fn later_option(key: Tok<'_>, value: Tok<'_>) -> PResult<Op> {
         "cpus" => err(
             key.pos,
             "the CPU count cannot change after boot (`cpus=` is only for the first `machine` line)",
+        ),
+        "cgroup" => err(
+            key.pos,
+            "the cgroup hierarchy cannot change after boot (`cgroup=` is only for the first `machine` line)",
         ),
         other => match option_sysctl(other) {
             Some(sysctl) => Ok(Op::Sysctl {

@@ -34,6 +34,8 @@ pub(super) const VERBS: &[&str] = &[
     "oom_score_adj",
     "oom_adj",
     "drop",
+    "cgroup",
+    "bpf",
 ];
 
 /// What may back a mapping.
@@ -468,6 +470,8 @@ impl Parser {
                 };
                 Op::DropCap { proc, cap }
             }
+            "cgroup" => self.cgroup_move(proc, &mut cur)?,
+            "bpf" => self.bpf_map(proc, &mut cur)?,
             other => {
                 return err(
                     verb.pos,

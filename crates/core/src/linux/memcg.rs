@@ -1,0 +1,1533 @@
+//! Memory cgroups (model-spec L9; mm/memcontrol.c, mm/memcontrol-v1.c, mm/page_counter.c): the
+//! hierarchy, charges at fault time walking the ancestors' page counters, the v2 files and the
+//! v1 view of the same state, memory.events, memory.high throttling, the memcg OOM killer with
+//! `oom.group`, and v1's `oom_kill_disable` wait.
+//!
+//! Ownership: a frame is charged to the cgroup of the process that faulted it first and stays
+//! there when the process moves (the v2 rule; v1 without `move_charge_at_immigrate`). Every
+//! cgroup keeps its hierarchical usage in its page counter, so a charge costs O(depth) and no
+//! step scans processes. Local statistics (anon, file, shmem, page tables, BPF maps, faults)
+//! are per cgroup; a hierarchical read sums the subtree.
+
+use super::pages::FrameKind;
+use super::{LinuxMachine, Pid, ProcState};
+use crate::config::CgroupVersion;
+use crate::event::{EventKind, MemcgEvent, OomCandidate};
+use crate::kernel::KernelVersion;
+use crate::op::{Errno, Outcome, Signal};
+use crate::query::{QueryError, Value};
+use crate::units::{PAGE_SHIFT, PAGE_SIZE};
+use std::collections::BTreeMap;
+
+pub type MemcgId = u32;
+/// The root cgroup: every process starts there; it has no limit.
+pub const ROOT_MEMCG: MemcgId = 0;
+/// `PAGE_COUNTER_MAX` (include/linux/page_counter.h: LONG_MAX / PAGE_SIZE on 64-bit): "max".
+/// v1 prints it in bytes, 9223372036854771712.
+pub const PAGE_COUNTER_MAX: u64 = (i64::MAX as u64) / PAGE_SIZE;
+/// MEMCG_CHARGE_BATCH, the unit of the memory.high delay scaling (mm/memcontrol.c).
+const MEMCG_CHARGE_BATCH: u64 = 64;
+/// MEMCG_MAX_HIGH_DELAY_JIFFIES = 2 * HZ; the model uses HZ = 1000 (jiffies are milliseconds).
+const HZ: u64 = 1000;
+const MAX_HIGH_DELAY_MS: u64 = 2 * HZ;
+/// Failed page_counter_try_charge calls of one fault before the memcg OOM killer runs, with
+/// nothing reclaimable: the batch, the single page, the retry after drain_all_stock, and
+/// MAX_RECLAIM_RETRIES = 16 (mm/memcontrol.c: try_charge_memcg; 19 measured on 6.18).
+const FAILS_BEFORE_OOM: u64 = 19;
+/// More failures when the charging task was itself the victim: 1 + 16 (36 measured in all).
+const FAILS_AFTER_SELF_KILL: u64 = 17;
+/// kmalloc serves a BPF map area of at most PAGE_SIZE << PAGE_ALLOC_COSTLY_ORDER (32 KiB);
+/// larger areas are vmalloc'd (kernel/bpf/syscall.c: __bpf_map_area_alloc).
+const BPF_KMALLOC_MAX: u64 = PAGE_SIZE << 3;
+
+/// One page counter (mm/page_counter.c): usage of this cgroup and its descendants, in pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageCounter {
+    pub usage: u64,
+    pub max: u64,
+    /// The highest usage seen (memory.peak, v1 max_usage_in_bytes).
+    pub watermark: u64,
+    /// How many charges this counter refused (v1 failcnt).
+    pub failcnt: u64,
+}
+
+impl PageCounter {
+    fn new() -> Self {
+        PageCounter {
+            usage: 0,
+            max: PAGE_COUNTER_MAX,
+            watermark: 0,
+            failcnt: 0,
+        }
+    }
+    fn margin(&self) -> u64 {
+        self.max.saturating_sub(self.usage)
+    }
+}
+
+/// The memory.events keys, in the kernel's order.
+pub const EVENT_KEYS: [&str; 6] = ["low", "high", "max", "oom", "oom_kill", "oom_group_kill"];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemcgEventKey {
+    Low = 0,
+    High = 1,
+    Max = 2,
+    Oom = 3,
+    OomKill = 4,
+    OomGroupKill = 5,
+}
+
+/// Per-cgroup (local) statistics, in pages unless named otherwise.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemcgStat {
+    pub anon: u64,
+    pub file: u64,
+    pub shmem: u64,
+    pub pagetables: u64,
+    /// BPF map areas served by vmalloc (memory.stat `vmalloc`).
+    pub vmalloc: u64,
+    /// BPF map areas served by kmalloc (memory.stat `slab_unreclaimable`), in whole pages.
+    pub slab_unreclaimable: u64,
+    pub pgfault: u64,
+    pub pgmajfault: u64,
+}
+
+/// A memory cgroup.
+#[derive(Clone, Debug)]
+pub struct Memcg {
+    /// Relative to the root, '/'-separated; "" is the root.
+    pub path: String,
+    pub parent: Option<MemcgId>,
+    pub children: u32,
+    pub memory: PageCounter,
+    /// v1: memory + swap (memory.memsw.*). Without swap it follows `memory`.
+    pub memsw: PageCounter,
+    pub high: u64,
+    pub low: u64,
+    pub min: u64,
+    pub swap_max: u64,
+    pub oom_group: bool,
+    /// v1 memory.oom_control: the OOM killer is disabled; chargers sleep.
+    pub oom_kill_disable: bool,
+    pub events: [u64; 6],
+    pub events_local: [u64; 6],
+    pub stat: MemcgStat,
+    /// Running processes in this cgroup (not descendants).
+    pub nr_procs: u64,
+    /// v1 memory.oom_control `oom_kill` (local count of OOM kills in this cgroup).
+    pub v1_oom_kill: u64,
+}
+
+impl Memcg {
+    fn new(path: String, parent: Option<MemcgId>) -> Self {
+        Memcg {
+            path,
+            parent,
+            children: 0,
+            memory: PageCounter::new(),
+            memsw: PageCounter::new(),
+            high: PAGE_COUNTER_MAX,
+            low: 0,
+            min: 0,
+            swap_max: PAGE_COUNTER_MAX,
+            oom_group: false,
+            oom_kill_disable: false,
+            events: [0; 6],
+            events_local: [0; 6],
+            stat: MemcgStat::default(),
+            nr_procs: 0,
+            v1_oom_kill: 0,
+        }
+    }
+}
+
+/// The cgroup tree of a machine.
+#[derive(Clone, Debug)]
+pub struct Memcgs {
+    pub groups: BTreeMap<MemcgId, Memcg>,
+    pub by_path: BTreeMap<String, MemcgId>,
+    next: MemcgId,
+}
+
+impl Default for Memcgs {
+    fn default() -> Self {
+        let mut groups = BTreeMap::new();
+        groups.insert(ROOT_MEMCG, Memcg::new(String::new(), None));
+        let mut by_path = BTreeMap::new();
+        by_path.insert(String::new(), ROOT_MEMCG);
+        Memcgs {
+            groups,
+            by_path,
+            next: 1,
+        }
+    }
+}
+
+/// Why a charge did not fit: the cgroup whose limit it met and how many pages still fit under
+/// every ancestor (page_counter_try_charge's `fail`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemcgShortage {
+    pub over: MemcgId,
+    pub fits: u64,
+}
+
+/// Why a process sleeps in the memcg charge path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitReason {
+    /// v1 `oom_kill_disable`: mem_cgroup_oom_synchronize puts the task to sleep.
+    OomKillDisabled,
+    /// Nothing in the cgroup is killable: the charge fails with VM_FAULT_OOM and
+    /// pagefault_out_of_memory retries the fault.
+    NoVictim,
+}
+
+/// A fault that has not finished: the rest of the range to retry when the task wakes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemcgWait {
+    pub memcg: MemcgId,
+    pub reason: WaitReason,
+    pub start: u64,
+    pub end: u64,
+    pub write: bool,
+}
+
+/// A cgroup file and how its value is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    /// A number of bytes ("max" for an unlimited v2 limit).
+    Bytes,
+    /// A plain count or a 0/1 switch.
+    Number,
+    /// `key value` lines (memory.stat, memory.events, oom_control).
+    Keyed,
+}
+
+/// The v2 memory files vmlab models, with their kind and whether root may write them.
+pub const V2_FILES: &[(&str, FileKind, bool)] = &[
+    ("memory.current", FileKind::Bytes, false),
+    ("memory.min", FileKind::Bytes, true),
+    ("memory.low", FileKind::Bytes, true),
+    ("memory.high", FileKind::Bytes, true),
+    ("memory.max", FileKind::Bytes, true),
+    ("memory.peak", FileKind::Bytes, false),
+    ("memory.swap.current", FileKind::Bytes, false),
+    ("memory.swap.max", FileKind::Bytes, true),
+    ("memory.oom.group", FileKind::Number, true),
+    ("memory.events", FileKind::Keyed, false),
+    ("memory.events.local", FileKind::Keyed, false),
+    ("memory.stat", FileKind::Keyed, false),
+];
+
+/// The v1 memory files vmlab models.
+pub const V1_FILES: &[(&str, FileKind, bool)] = &[
+    ("memory.usage_in_bytes", FileKind::Bytes, false),
+    ("memory.limit_in_bytes", FileKind::Bytes, true),
+    ("memory.max_usage_in_bytes", FileKind::Bytes, false),
+    ("memory.failcnt", FileKind::Number, false),
+    ("memory.memsw.usage_in_bytes", FileKind::Bytes, false),
+    ("memory.memsw.limit_in_bytes", FileKind::Bytes, true),
+    ("memory.memsw.max_usage_in_bytes", FileKind::Bytes, false),
+    ("memory.memsw.failcnt", FileKind::Number, false),
+    ("memory.kmem.usage_in_bytes", FileKind::Bytes, false),
+    ("memory.oom_control", FileKind::Keyed, true),
+    ("memory.stat", FileKind::Keyed, false),
+];
+
+/// The files of one hierarchy.
+pub fn files(v: CgroupVersion) -> &'static [(&'static str, FileKind, bool)] {
+    match v {
+        CgroupVersion::V1 => V1_FILES,
+        CgroupVersion::V2 => V2_FILES,
+    }
+}
+
+/// The kind of a file of hierarchy `v`, if vmlab models it.
+pub fn file_kind(v: CgroupVersion, file: &str) -> Option<(FileKind, bool)> {
+    files(v)
+        .iter()
+        .find(|(n, _, _)| *n == file)
+        .map(|&(_, k, w)| (k, w))
+}
+
+/// The keys a keyed file prints, in the kernel's order.
+pub fn file_keys(v: CgroupVersion, file: &str) -> &'static [&'static str] {
+    match (v, file) {
+        (_, "memory.events" | "memory.events.local") => &EVENT_KEYS,
+        (CgroupVersion::V2, "memory.stat") => &V2_STAT_KEYS,
+        (CgroupVersion::V1, "memory.stat") => &V1_STAT_KEYS,
+        (CgroupVersion::V1, "memory.oom_control") => &["oom_kill_disable", "under_oom", "oom_kill"],
+        _ => &[],
+    }
+}
+
+/// memory.stat keys of v2 that the model knows (mm/memcontrol.c: memory_stats, vm_event order).
+pub const V2_STAT_KEYS: [&str; 19] = [
+    "anon",
+    "file",
+    "kernel",
+    "kernel_stack",
+    "pagetables",
+    "sec_pagetables",
+    "percpu",
+    "sock",
+    "vmalloc",
+    "shmem",
+    "file_mapped",
+    "file_dirty",
+    "inactive_anon",
+    "active_anon",
+    "inactive_file",
+    "active_file",
+    "slab_unreclaimable",
+    "pgfault",
+    "pgmajfault",
+];
+
+/// v1 memory.stat keys (mm/memcontrol-v1.c: memcg1_stat_format): local ones, then
+/// `hierarchical_memory_limit`, then the `total_` versions.
+pub const V1_STAT_KEYS: [&str; 26] = [
+    "cache",
+    "rss",
+    "shmem",
+    "mapped_file",
+    "dirty",
+    "swap",
+    "pgfault",
+    "pgmajfault",
+    "inactive_anon",
+    "active_anon",
+    "inactive_file",
+    "active_file",
+    "hierarchical_memory_limit",
+    "hierarchical_memsw_limit",
+    "total_cache",
+    "total_rss",
+    "total_shmem",
+    "total_mapped_file",
+    "total_dirty",
+    "total_swap",
+    "total_pgfault",
+    "total_pgmajfault",
+    "total_inactive_anon",
+    "total_active_anon",
+    "total_inactive_file",
+    "total_active_file",
+];
+
+/// Whether BPF map memory is charged to the creating task's memcg: from 5.11 ("bpf: memcg-based
+/// memory accounting for bpf maps", Roman Gushchin: __bpf_map_area_alloc gains __GFP_ACCOUNT;
+/// the same series drops the RLIMIT_MEMLOCK charge, bpf_map_charge_init). Before, the map's
+/// pages are charged to the user's RLIMIT_MEMLOCK only, in either hierarchy. From 5.11 the
+/// kmem charge goes through try_charge_memcg, which charges `memory` on v1 as on v2 (v1 adds
+/// the `kmem` counter on top), so the hierarchy does not change what is charged.
+pub fn bpf_charged_to_memcg(k: KernelVersion) -> bool {
+    k.bpf_memcg_accounting()
+}
+
+/// Pages a BPF_MAP_TYPE_ARRAY of `entries` × `value_size` takes: `round_up(value_size, 8)` per
+/// element (kernel/bpf/arraymap.c: array_map_alloc), rounded up to whole pages. The
+/// `struct bpf_array` header is left out (docs/known-differences.md).
+pub fn bpf_array_pages(entries: u64, value_size: u64) -> Option<u64> {
+    let elem = value_size.checked_next_multiple_of(8)?;
+    let bytes = entries.checked_mul(elem)?;
+    Some(bytes.div_ceil(PAGE_SIZE))
+}
+
+/// memory.high's penalty (mm/memcontrol.c: calculate_overage, calculate_high_delay), in
+/// milliseconds (HZ = 1000), for `nr_pages` charged at `usage` pages over `high`.
+pub fn high_delay_ms(usage: u64, high: u64, nr_pages: u64) -> u64 {
+    if usage <= high || high == 0 {
+        return 0;
+    }
+    // overage = ((usage - high) << MEMCG_DELAY_PRECISION_SHIFT) / high, shift 20.
+    let overage = (((usage - high) as u128) << 20) / high as u128;
+    // penalty_jiffies = max_overage² * HZ >> 20 >> MEMCG_DELAY_SCALING_SHIFT (14).
+    let penalty = (overage * overage * HZ as u128) >> 20 >> 14;
+    // scaled by nr_pages / MEMCG_CHARGE_BATCH, capped at 2 s.
+    let scaled = penalty * nr_pages as u128 / MEMCG_CHARGE_BATCH as u128;
+    (scaled.min(MAX_HIGH_DELAY_MS as u128)) as u64
+}
+
+/// On v2 the root cgroup has no memory.current, limits or events: of the files vmlab models
+/// only memory.stat (Doc/admin-guide/cgroup-v2.rst: "exists on non-root cgroups"). v1's root
+/// has them all.
+pub fn root_has_file(v: CgroupVersion, id: MemcgId, file: &str) -> bool {
+    id != ROOT_MEMCG || v == CgroupVersion::V1 || file == "memory.stat"
+}
+
+/// A value as written to a cgroup file, in pages (limits) or as a switch.
+fn parse_limit(v: CgroupVersion, file: &str, value: &str) -> Option<u64> {
+    if value == "max" && v == CgroupVersion::V2 {
+        return Some(PAGE_COUNTER_MAX);
+    }
+    if value == "-1" && v == CgroupVersion::V1 && file.ends_with("limit_in_bytes") {
+        return Some(PAGE_COUNTER_MAX);
+    }
+    let bytes: u64 = value.parse().ok()?;
+    // page_counter_memparse: bytes / PAGE_SIZE, at most PAGE_COUNTER_MAX. v1's
+    // mem_cgroup_write rounds down too (memparse, then >> PAGE_SHIFT).
+    Some((bytes >> PAGE_SHIFT).min(PAGE_COUNTER_MAX))
+}
+
+/// A limit in bytes: "max" reads as PAGE_COUNTER_MAX pages (v1 prints that number; v2's text
+/// prints `max`, see [`LinuxMachine::cgroup_file_text`]).
+fn limit_bytes(pages: u64) -> Value {
+    Value::Bytes(pages * PAGE_SIZE)
+}
+
+impl LinuxMachine {
+    /// The cgroup a process is charged to now.
+    pub fn memcg_of(&self, pid: Pid) -> super::memcg::MemcgId {
+        self.procs.get(&pid).map_or(ROOT_MEMCG, |p| p.memcg)
+    }
+
+    /// The cgroup at `path` ("" is the root).
+    pub fn memcg_by_path(&self, path: &str) -> Option<MemcgId> {
+        self.memcgs.by_path.get(path).copied()
+    }
+
+    /// `id` and its ancestors, nearest first.
+    fn memcg_ancestors(&self, id: MemcgId) -> Vec<MemcgId> {
+        let mut v = vec![id];
+        let mut cur = self.memcgs.groups[&id].parent;
+        while let Some(p) = cur {
+            v.push(p);
+            cur = self.memcgs.groups[&p].parent;
+        }
+        v
+    }
+
+    fn cg(&mut self, id: MemcgId) -> &mut Memcg {
+        self.memcgs.groups.get_mut(&id).expect("memcg exists")
+    }
+
+    /// page_counter_try_charge of `n` pages against `id` and every ancestor: all or nothing.
+    /// On a shortage the lowest cgroup at its limit gets a failcnt and the charge is undone.
+    pub(crate) fn memcg_try_charge(&mut self, id: MemcgId, n: u64) -> Result<(), MemcgShortage> {
+        let chain = self.memcg_ancestors(id);
+        let mut fits = n;
+        let mut over = None;
+        for &c in &chain {
+            let m = self.memcgs.groups[&c].memory.margin();
+            if m < n && over.is_none() {
+                over = Some(c);
+            }
+            fits = fits.min(m);
+        }
+        if let Some(over) = over {
+            // A refused charge of pages that partly fit is granted in part (the caller
+            // charges `fits` next) and not counted: the kernel charges 64-page batches, which
+            // under a limit that is a multiple of 64 pages fill the counter exactly, so its
+            // first failure is the one that finds the counter full (failcnt 19 measured
+            // before an OOM; the partly-fitting case of other limits is not modelled).
+            if fits == 0 {
+                self.cg(over).memory.failcnt += 1;
+            }
+            return Err(MemcgShortage { over, fits });
+        }
+        self.memcg_charge_force(id, n);
+        Ok(())
+    }
+
+    /// Charge without a limit check (page tables, which the model does not fail).
+    pub(crate) fn memcg_charge_force(&mut self, id: MemcgId, n: u64) {
+        for c in self.memcg_ancestors(id) {
+            let g = self.cg(c);
+            for pc in [&mut g.memory, &mut g.memsw] {
+                pc.usage += n;
+                pc.watermark = pc.watermark.max(pc.usage);
+            }
+        }
+    }
+
+    /// page_counter_uncharge along the ancestors.
+    pub(crate) fn memcg_uncharge(&mut self, id: MemcgId, n: u64) {
+        for c in self.memcg_ancestors(id) {
+            let g = self.cg(c);
+            assert!(g.memory.usage >= n, "memcg {c} uncharged below zero");
+            g.memory.usage -= n;
+            g.memsw.usage -= n;
+        }
+    }
+
+    /// Local statistics of frames coming (`add`) or going.
+    pub(crate) fn memcg_frames_stat(&mut self, id: MemcgId, kind: FrameKind, n: u64, add: bool) {
+        let s = &mut self.cg(id).stat;
+        let c = match kind {
+            FrameKind::Anon => &mut s.anon,
+            FrameKind::File => &mut s.file,
+            FrameKind::Shmem => &mut s.shmem,
+        };
+        if add {
+            *c += n;
+        } else {
+            assert!(*c >= n, "memcg {id} stat below zero");
+            *c -= n;
+        }
+    }
+
+    /// memcg_memory_event: the local count of `id`, and the hierarchical count of `id` and
+    /// every ancestor below the root.
+    fn memcg_event(&mut self, id: MemcgId, key: MemcgEventKey, n: u64) {
+        self.cg(id).events_local[key as usize] += n;
+        for c in self.memcg_ancestors(id) {
+            if c == ROOT_MEMCG {
+                break;
+            }
+            self.cg(c).events[key as usize] += n;
+        }
+    }
+
+    /// Page-table pages of an mm changed by `delta`: charged to the memcg of the current task
+    /// (GFP_PGTABLE_USER has __GFP_ACCOUNT), uncharged from the cgroups that hold them, the
+    /// current one first.
+    pub(crate) fn memcg_pagetables(&mut self, mm: super::mm::MmId, before: u64, after: u64) {
+        if after > before {
+            let n = after - before;
+            let cg = self.cur_pid.map_or(ROOT_MEMCG, |p| self.memcg_of(p));
+            self.memcg_charge_force(cg, n);
+            self.cg(cg).stat.pagetables += n;
+            *self
+                .pt_charges
+                .entry(mm)
+                .or_default()
+                .entry(cg)
+                .or_default() += n;
+        } else if before > after {
+            let mut n = before - after;
+            let cur = self.cur_pid.map_or(ROOT_MEMCG, |p| self.memcg_of(p));
+            let held = self.pt_charges.get(&mm).cloned().unwrap_or_default();
+            let order = std::iter::once(cur).chain(held.keys().copied().filter(|&c| c != cur));
+            let mut plan = Vec::new();
+            for c in order {
+                let have = held.get(&c).copied().unwrap_or(0);
+                let take = have.min(n);
+                if take > 0 {
+                    plan.push((c, take));
+                    n -= take;
+                }
+            }
+            assert_eq!(n, 0, "mm {mm}: page tables freed that no memcg holds");
+            for (c, take) in plan {
+                self.memcg_uncharge(c, take);
+                self.cg(c).stat.pagetables -= take;
+                let e = self.pt_charges.get_mut(&mm).expect("held");
+                let v = e.get_mut(&c).expect("held");
+                *v -= take;
+                if *v == 0 {
+                    e.remove(&c);
+                }
+            }
+            if self.pt_charges.get(&mm).is_some_and(|e| e.is_empty()) {
+                self.pt_charges.remove(&mm);
+            }
+        }
+    }
+
+    /// Charge `n` pages for a fault by `pid`: the pages that fit under every limit now, at
+    /// least one, after the memcg OOM killer when none fits (try_charge_memcg). Reclaim inside
+    /// the cgroup is not modelled on this branch: a shortage goes straight to the memcg OOM.
+    /// Err: the faulting task was killed, or it sleeps (v1 oom_kill_disable, or nothing
+    /// killable) — the caller records the rest of its fault.
+    pub(crate) fn memcg_charge_fault(
+        &mut self,
+        pid: Pid,
+        n: u64,
+        pt_for: &dyn Fn(&LinuxMachine, u64) -> u64,
+    ) -> Result<(MemcgId, u64), MemcgFail> {
+        let cg = self.memcg_of(pid);
+        loop {
+            // The page-table pages the first k pages need are charged before them (pte_alloc
+            // comes before the data page's charge in the fault), so k pages cost k + pt(k).
+            let need = n + pt_for(self, n);
+            match self.memcg_try_charge(cg, need) {
+                Ok(()) => {
+                    // The page tables are charged as they are made (memcg_pagetables).
+                    self.memcg_uncharge(cg, need - n);
+                    self.memcg_after_charge(cg, n);
+                    return Ok((cg, n));
+                }
+                Err(s) if s.fits > pt_for(self, s.fits.min(n)) => {
+                    let k = s.fits - pt_for(self, s.fits.min(n));
+                    self.memcg_try_charge(cg, k)
+                        .expect("the pages that fit are charged");
+                    self.memcg_after_charge(cg, k);
+                    return Ok((cg, k));
+                }
+                Err(s) => {
+                    // try_charge_memcg with nothing reclaimable (no reclaim modelled, no swap):
+                    // the 64-page batch fails (counted by memcg_try_charge above), then the
+                    // single page, once more after drain_all_stock, and on each of the
+                    // MAX_RECLAIM_RETRIES (16) rounds: failcnt +19 in all, and a `max` event
+                    // on each pass after the first, 18. Measured on this host (6.18 v1, the
+                    // realmemcg branch: failcnt 19 every run before the OOM / the sleep).
+                    self.cg(s.over).memory.failcnt += FAILS_BEFORE_OOM - u64::from(s.fits == 0);
+                    self.memcg_event(s.over, MemcgEventKey::Max, FAILS_BEFORE_OOM - 1);
+                    let g = &self.memcgs.groups[&s.over];
+                    let (usage, max) = (g.memory.usage, g.memory.max);
+                    if self.cfg.cgroup == CgroupVersion::V1 && g.oom_kill_disable {
+                        self.memcg_event(s.over, MemcgEventKey::Oom, 1);
+                        self.emit(EventKind::Memcg(MemcgEvent::OomWait {
+                            cgroup: self.memcgs.groups[&s.over].path.clone(),
+                            usage,
+                            max,
+                            disabled: true,
+                        }));
+                        return Err(MemcgFail::Wait(s.over, WaitReason::OomKillDisabled));
+                    }
+                    self.memcg_event(s.over, MemcgEventKey::Oom, 1);
+                    match self.memcg_out_of_memory(s.over, pid) {
+                        Some(_) if self.procs[&pid].state != ProcState::Running => {
+                            // The charger was the victim: the retries start over (OOM_SUCCESS
+                            // resets them) and all 1 + 16 fail before the dying task gives up
+                            // (passed_oom && task_is_dying): 36 in all, as measured.
+                            if let Some(g) = self.memcgs.groups.get_mut(&s.over) {
+                                g.memory.failcnt += FAILS_AFTER_SELF_KILL;
+                            }
+                            self.memcg_event(s.over, MemcgEventKey::Max, FAILS_AFTER_SELF_KILL);
+                            return Err(MemcgFail::Killed);
+                        }
+                        Some(_) => continue,
+                        None => {
+                            self.emit(EventKind::Memcg(MemcgEvent::OomWait {
+                                cgroup: self.memcgs.groups[&s.over].path.clone(),
+                                usage,
+                                max,
+                                disabled: false,
+                            }));
+                            return Err(MemcgFail::Wait(s.over, WaitReason::NoVictim));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// After a charge: memory.high (mem_cgroup_handle_over_high on return to user space). The
+    /// kernel charges a fault's page from a per-CPU stock refilled MEMCG_CHARGE_BATCH (64)
+    /// pages at a time; each refill that leaves usage over high flags the task, which on its
+    /// return to user space reclaims (a `high` event in each cgroup over its high) and sleeps
+    /// for the penalty. So a charge of `n` pages makes one event per batch charged above high.
+    fn memcg_after_charge(&mut self, cg: MemcgId, n: u64) {
+        let mut worst: Option<(MemcgId, u64)> = None;
+        let mut worst_batches = 0;
+        for c in self.memcg_ancestors(cg) {
+            let g = &self.memcgs.groups[&c];
+            if c == ROOT_MEMCG || g.memory.usage <= g.high {
+                continue;
+            }
+            let before = g.memory.usage - n;
+            let above = g.memory.usage - before.max(g.high);
+            let batches = above.div_ceil(MEMCG_CHARGE_BATCH);
+            let overage = ((g.memory.usage - g.high) << 20) / g.high.max(1);
+            self.memcg_event(c, MemcgEventKey::High, batches);
+            if worst.is_none_or(|(_, o)| overage > o) {
+                worst = Some((c, overage));
+                worst_batches = batches;
+            }
+        }
+        if let Some((c, _)) = worst {
+            // The penalty of the last batch (the worst overage over the ancestors); a penalty
+            // of HZ/100 or less is not slept.
+            let g = &self.memcgs.groups[&c];
+            let delay_ms = high_delay_ms(g.memory.usage, g.high, MEMCG_CHARGE_BATCH);
+            self.emit(EventKind::Memcg(MemcgEvent::HighThrottle {
+                cgroup: g.path.clone(),
+                usage: g.memory.usage,
+                high: g.high,
+                pages: n,
+                batches: worst_batches,
+                delay_ms,
+                slept: delay_ms > HZ / 100,
+            }));
+        }
+    }
+
+    /// The memcg OOM killer (mm/oom_kill.c: out_of_memory with oc->memcg set): `totalpages`
+    /// from mem_cgroup_get_max, candidates the tasks of the subtree (mem_cgroup_scan_tasks),
+    /// then oom.group (mem_cgroup_get_oom_group, v2 only). Returns the victim, or None when
+    /// nothing is killable ("Out of memory and no killable processes...": the charge fails).
+    pub(crate) fn memcg_out_of_memory(&mut self, oom_cg: MemcgId, allocating: Pid) -> Option<Pid> {
+        let oc = super::oom::OomControl {
+            constraint: super::oom::OomConstraint::Memcg(oom_cg),
+            totalpages: self.memcg_get_max(oom_cg).max(1),
+            allocating,
+        };
+        self.out_of_memory_memcg(&oc)
+    }
+
+    /// out_of_memory for a memcg constraint (the candidate filter and totalpages of
+    /// mm/oom_kill.c; the global OOM is linux/oom.rs).
+    pub(crate) fn out_of_memory_memcg(&mut self, oc: &super::oom::OomControl) -> Option<Pid> {
+        let super::oom::OomConstraint::Memcg(oom_cg) = oc.constraint else {
+            unreachable!("the global OOM is oom.rs's")
+        };
+        let totalpages = oc.totalpages;
+        if let Some(p) = self.procs.get(&oc.allocating) {
+            // The first line of the kernel's report (dump_header).
+            self.emit(EventKind::KernelLog {
+                line: format!(
+                    "{} invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj={}",
+                    p.name, p.oom_score_adj
+                ),
+                source: "mm/oom_kill.c: dump_header",
+            });
+        }
+        let mut table = Vec::new();
+        let mut chosen: Option<(Pid, i64)> = None;
+        for (&pid, p) in &self.procs {
+            if p.state != ProcState::Running || !self.memcg_in_subtree(p.memcg, oom_cg) {
+                continue;
+            }
+            let Some(points) = self.badness_in(pid, oc.totalpages) else {
+                continue;
+            };
+            let mm = &self.mms[&p.mm.expect("candidate has an mm")];
+            table.push(OomCandidate {
+                pid,
+                name: p.name.clone(),
+                rss: mm.rss_total(),
+                swap: self.swap_entries(p.mm.expect("mm")),
+                pgtables: mm.pgtable_pages(),
+                adj: p.oom_score_adj,
+                points,
+            });
+            // Ties go to the task scanned later (oom_evaluate_task: `points < chosen` skips).
+            if chosen.is_none_or(|(_, c)| points >= c) {
+                chosen = Some((pid, points));
+            }
+        }
+        let cgroup = self.memcgs.groups[&oom_cg].path.clone();
+        let Some((victim, _)) = chosen else {
+            self.emit(EventKind::Memcg(MemcgEvent::Oom {
+                cgroup,
+                totalpages,
+                candidates: table,
+                victim: None,
+                group: Vec::new(),
+            }));
+            self.emit(EventKind::KernelLog {
+                line: "Out of memory and no killable processes...".into(),
+                source: "mm/oom_kill.c: out_of_memory",
+            });
+            return None;
+        };
+        // oom.group: the highest ancestor of the victim's cgroup, up to the OOM domain, with
+        // memory.oom.group = 1 (mem_cgroup_get_oom_group; v1 never has one).
+        let group_cg = if self.cfg.cgroup == CgroupVersion::V2 {
+            let vcg = self.procs[&victim].memcg;
+            let mut found = None;
+            for c in self.memcg_ancestors(vcg) {
+                if self.memcgs.groups[&c].oom_group {
+                    found = Some(c);
+                }
+                if c == oom_cg {
+                    break;
+                }
+            }
+            found
+        } else {
+            None
+        };
+        let mut group = Vec::new();
+        if let Some(gc) = group_cg {
+            for (&pid, p) in &self.procs {
+                if p.state == ProcState::Running
+                    && pid != victim
+                    && p.oom_score_adj != -1000
+                    && self.memcg_in_subtree(p.memcg, gc)
+                {
+                    group.push(pid);
+                }
+            }
+        }
+        self.emit(EventKind::Memcg(MemcgEvent::Oom {
+            cgroup: cgroup.clone(),
+            totalpages,
+            candidates: table,
+            victim: Some(victim),
+            group: group.clone(),
+        }));
+        self.emit(EventKind::KernelLog {
+            line: format!(
+                "oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg=/{cgroup},task_memcg=/{},task={},pid={victim},uid=0",
+                self.memcgs.groups[&self.procs[&victim].memcg].path,
+                self.procs[&victim].name
+            ),
+            source: "mm/oom_kill.c: dump_oom_victim",
+        });
+        self.memcg_kill(victim, "Memory cgroup out of memory");
+        if let Some(gc) = group_cg {
+            self.emit(EventKind::KernelLog {
+                line: format!(
+                    "Tasks in /{} are going to be killed due to memory.oom.group set",
+                    self.memcgs.groups[&gc].path
+                ),
+                source: "mm/memcontrol.c: mem_cgroup_print_oom_group",
+            });
+            for pid in group {
+                if self.procs[&pid].state == ProcState::Running {
+                    self.memcg_kill(pid, "Memory cgroup out of memory");
+                }
+            }
+            self.memcg_event(gc, MemcgEventKey::OomGroupKill, 1);
+        }
+        Some(victim)
+    }
+
+    /// __oom_kill_process: the log line, SIGKILL to the victim and every process sharing its
+    /// mm; `oom_kill` counts in the victim's cgroup (memcg_memory_event_mm).
+    fn memcg_kill(&mut self, victim: Pid, message: &str) {
+        let line = self.oom_kill_line(victim, message);
+        let p = &self.procs[&victim];
+        let mm_id = p.mm;
+        let vcg = p.memcg;
+        self.emit(EventKind::KernelLog {
+            line,
+            source: "mm/oom_kill.c: __oom_kill_process (pr_err)",
+        });
+        self.memcg_event(vcg, MemcgEventKey::OomKill, 1);
+        self.cg(vcg).v1_oom_kill += 1;
+        let sharers: Vec<Pid> = self
+            .procs
+            .values()
+            .filter(|q| q.mm == mm_id && q.state == ProcState::Running)
+            .map(|q| q.pid)
+            .collect();
+        for pid in sharers {
+            self.end_process(pid, Some(Signal::SIGKILL));
+        }
+    }
+
+    /// A global OOM kill counts `oom_kill` in the victim's cgroup too (memcg_memory_event_mm
+    /// in __oom_kill_process).
+    pub(crate) fn memcg_note_oom_kill(&mut self, victim: Pid) {
+        let cg = self.memcg_of(victim);
+        self.memcg_event(cg, MemcgEventKey::OomKill, 1);
+        self.cg(cg).v1_oom_kill += 1;
+    }
+
+    /// mem_cgroup_get_max: memory.max, plus swap the cgroup may use when there is swap.
+    pub fn memcg_get_max(&self, id: MemcgId) -> u64 {
+        let g = &self.memcgs.groups[&id];
+        let max = g.memory.max;
+        let total_swap = self.total_swap_pages();
+        if total_swap == 0 {
+            return max;
+        }
+        match self.cfg.cgroup {
+            CgroupVersion::V2 => max.saturating_add(g.swap_max.min(total_swap)),
+            CgroupVersion::V1 => {
+                let memsw = g.memsw.max;
+                if memsw == PAGE_COUNTER_MAX {
+                    max.saturating_add(total_swap)
+                } else {
+                    max.max(max.saturating_add(memsw.saturating_sub(max).min(total_swap)))
+                }
+            }
+        }
+    }
+
+    /// Whether `c` is `root` or below it.
+    pub fn memcg_in_subtree(&self, c: MemcgId, root: MemcgId) -> bool {
+        let mut cur = Some(c);
+        while let Some(x) = cur {
+            if x == root {
+                return true;
+            }
+            cur = self.memcgs.groups[&x].parent;
+        }
+        false
+    }
+
+    /// A process joins a cgroup at spawn or fork; leaves at exit.
+    pub(crate) fn memcg_attach(&mut self, pid: Pid, id: MemcgId) {
+        self.procs.get_mut(&pid).expect("pid").memcg = id;
+        self.cg(id).nr_procs += 1;
+    }
+
+    pub(crate) fn memcg_detach(&mut self, pid: Pid) {
+        let id = self.memcg_of(pid);
+        self.cg(id).nr_procs -= 1;
+    }
+
+    /// `cgroup create PATH`: mkdir. The parent must exist; the name must be new.
+    pub(crate) fn cgroup_create(&mut self, path: &str) -> Outcome {
+        if self.memcgs.by_path.contains_key(path) {
+            return self.cg_refuse(Errno::EEXIST, format!("cgroup /{path} exists"));
+        }
+        let parent_path = path.rsplit_once('/').map_or("", |(p, _)| p);
+        let Some(parent) = self.memcg_by_path(parent_path) else {
+            return self.cg_refuse(Errno::ENOENT, format!("no parent cgroup /{parent_path}"));
+        };
+        let id = self.memcgs.next;
+        self.memcgs.next += 1;
+        self.memcgs
+            .groups
+            .insert(id, Memcg::new(path.to_string(), Some(parent)));
+        self.memcgs.by_path.insert(path.to_string(), id);
+        self.cg(parent).children += 1;
+        self.emit(EventKind::Memcg(MemcgEvent::Created {
+            cgroup: path.to_string(),
+        }));
+        Outcome::Ok
+    }
+
+    /// `cgroup remove PATH`: rmdir, refused with EBUSY while it has tasks or children. Its
+    /// remaining charges stay on the (now offline) cgroup's ancestors, as the kernel keeps a
+    /// dying memcg until its last page goes; the model reparents them to the parent.
+    pub(crate) fn cgroup_remove(&mut self, path: &str) -> Outcome {
+        let Some(id) = self.memcg_by_path(path).filter(|&i| i != ROOT_MEMCG) else {
+            return self.cg_refuse(Errno::ENOENT, format!("no cgroup /{path}"));
+        };
+        let g = &self.memcgs.groups[&id];
+        if g.nr_procs > 0 || g.children > 0 {
+            return self.cg_refuse(
+                Errno::EBUSY,
+                format!("cgroup /{path} still has tasks or child cgroups"),
+            );
+        }
+        if g.memory.usage > 0 {
+            return self.cg_refuse(
+                Errno::EBUSY,
+                format!(
+                    "cgroup /{path} still holds {} charged pages (vmlab keeps no dying cgroups)",
+                    g.memory.usage
+                ),
+            );
+        }
+        let parent = g.parent.expect("not the root");
+        self.memcgs.groups.remove(&id);
+        self.memcgs.by_path.remove(path);
+        self.cg(parent).children -= 1;
+        self.emit(EventKind::Memcg(MemcgEvent::Removed {
+            cgroup: path.to_string(),
+        }));
+        Outcome::Ok
+    }
+
+    fn cg_refuse(&mut self, errno: Errno, why: String) -> Outcome {
+        self.emit(EventKind::Refused {
+            errno,
+            why,
+            source: "kernel/cgroup/cgroup.c; mm/memcontrol.c",
+        });
+        Outcome::Err(errno)
+    }
+
+    /// `PROC cgroup PATH`: write the pid to cgroup.procs. Charges stay where they are.
+    pub(crate) fn cgroup_move(
+        &mut self,
+        proc: &str,
+        path: &str,
+    ) -> Result<Outcome, super::OpError> {
+        let pid = self.pid(proc)?;
+        let Some(to) = self.memcg_by_path(path) else {
+            return Ok(self.cg_refuse(Errno::ENOENT, format!("no cgroup /{path}")));
+        };
+        let from = self.memcg_of(pid);
+        self.memcg_detach(pid);
+        self.memcg_attach(pid, to);
+        self.emit(EventKind::Memcg(MemcgEvent::Moved {
+            from: self.memcgs.groups[&from].path.clone(),
+            to: path.to_string(),
+        }));
+        Ok(Outcome::Ok)
+    }
+
+    /// `cgroup PATH set FILE VALUE`.
+    pub(crate) fn cgroup_write(&mut self, path: &str, file: &str, value: &str) -> Outcome {
+        let v = self.cfg.cgroup;
+        let Some(id) = self.memcg_by_path(path) else {
+            return self.cg_refuse(Errno::ENOENT, format!("no cgroup /{path}"));
+        };
+        let Some((kind, writable)) = file_kind(v, file) else {
+            return self.cg_refuse(
+                Errno::ENOENT,
+                format!("cgroup {} has no file {file}", v.name()),
+            );
+        };
+        if !writable || id == ROOT_MEMCG {
+            return self.cg_refuse(Errno::EACCES, format!("{file} is not writable here"));
+        }
+        let old;
+        match (kind, file) {
+            (FileKind::Number, "memory.oom.group") | (FileKind::Keyed, "memory.oom_control") => {
+                let on = match value {
+                    "0" => false,
+                    "1" => true,
+                    _ => return self.cg_refuse(Errno::EINVAL, format!("{file} takes 0 or 1")),
+                };
+                let g = self.cg(id);
+                if file == "memory.oom.group" {
+                    old = g.oom_group as u64;
+                    g.oom_group = on;
+                } else {
+                    old = g.oom_kill_disable as u64;
+                    g.oom_kill_disable = on;
+                }
+            }
+            _ => {
+                let Some(pages) = parse_limit(v, file, value) else {
+                    return self.cg_refuse(
+                        Errno::EINVAL,
+                        format!("{value:?} is not a value for {file}"),
+                    );
+                };
+                match file {
+                    "memory.max" | "memory.limit_in_bytes" => {
+                        old = self.memcgs.groups[&id].memory.max;
+                        if v == CgroupVersion::V1 {
+                            // mem_cgroup_resize_max: below usage, reclaim; vmlab has none here,
+                            // so a limit below usage is EBUSY. memsw must stay >= memory.
+                            let g = &self.memcgs.groups[&id];
+                            if pages > g.memsw.max {
+                                return self.cg_refuse(
+                                    Errno::EINVAL,
+                                    "memory.limit_in_bytes above memory.memsw.limit_in_bytes"
+                                        .into(),
+                                );
+                            }
+                            if g.memory.usage > pages {
+                                return self.cg_refuse(
+                                    Errno::EBUSY,
+                                    format!(
+                                        "usage {} pages is above the new limit and nothing can be reclaimed",
+                                        g.memory.usage
+                                    ),
+                                );
+                            }
+                        }
+                        self.cg(id).memory.max = pages;
+                        if v == CgroupVersion::V2 {
+                            // memory_max_write: reclaim (none modelled), then OOM-kill in the
+                            // cgroup until usage fits.
+                            while self.memcgs.groups[&id].memory.usage > pages {
+                                self.memcg_event(id, MemcgEventKey::Oom, 1);
+                                if self.memcg_out_of_memory(id, 0).is_none() {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    "memory.memsw.limit_in_bytes" => {
+                        let g = &self.memcgs.groups[&id];
+                        old = g.memsw.max;
+                        if pages < g.memory.max {
+                            return self.cg_refuse(
+                                Errno::EINVAL,
+                                "memory.memsw.limit_in_bytes below memory.limit_in_bytes".into(),
+                            );
+                        }
+                        self.cg(id).memsw.max = pages;
+                    }
+                    "memory.high" => {
+                        old = std::mem::replace(&mut self.cg(id).high, pages);
+                    }
+                    "memory.low" => old = std::mem::replace(&mut self.cg(id).low, pages),
+                    "memory.min" => old = std::mem::replace(&mut self.cg(id).min, pages),
+                    "memory.swap.max" => old = std::mem::replace(&mut self.cg(id).swap_max, pages),
+                    _ => unreachable!("every writable file is handled"),
+                }
+            }
+        }
+        self.emit(EventKind::Memcg(MemcgEvent::FileWritten {
+            cgroup: path.to_string(),
+            file: file.to_string(),
+            value: value.to_string(),
+            old,
+        }));
+        Outcome::Ok
+    }
+
+    /// `PROC bpf map N SIZE`: an array map charged (from 5.11) to the task's memcg as kernel
+    /// memory, refused with ENOMEM when it does not fit (__GFP_NORETRY / __GFP_RETRY_MAYFAIL:
+    /// no OOM kill for it).
+    pub(crate) fn bpf_map_create(
+        &mut self,
+        proc: &str,
+        entries: u64,
+        value_size: u64,
+    ) -> Result<Outcome, super::OpError> {
+        let pid = self.pid(proc)?;
+        let (Some(pages), true) = (
+            bpf_array_pages(entries, value_size),
+            entries > 0 && value_size > 0,
+        ) else {
+            self.emit(EventKind::Refused {
+                errno: Errno::EINVAL,
+                why: "a BPF array needs max_entries > 0 and value_size > 0 that fit".into(),
+                source: "kernel/bpf/arraymap.c: array_map_alloc_check",
+            });
+            return Ok(Outcome::Err(Errno::EINVAL));
+        };
+        let cg = self.memcg_of(pid);
+        let memcg = bpf_charged_to_memcg(self.cfg.kernel);
+        if memcg {
+            if self.memcg_try_charge(cg, pages).is_err() || self.free_pages() < pages {
+                self.emit(EventKind::Refused {
+                    errno: Errno::ENOMEM,
+                    why: format!("the map's {pages} pages do not fit under the cgroup's limit"),
+                    source: "kernel/bpf/syscall.c: __bpf_map_area_alloc (__GFP_ACCOUNT)",
+                });
+                return Ok(Outcome::Err(Errno::ENOMEM));
+            }
+            let s = &mut self.cg(cg).stat;
+            if pages * PAGE_SIZE <= BPF_KMALLOC_MAX {
+                s.slab_unreclaimable += pages;
+            } else {
+                s.vmalloc += pages;
+            }
+        }
+        self.stats.kernel += pages;
+        self.bpf_maps
+            .entry(pid)
+            .or_default()
+            .push((if memcg { Some(cg) } else { None }, pages));
+        self.emit(EventKind::Memcg(MemcgEvent::BpfMap {
+            pages,
+            cgroup: memcg.then(|| self.memcgs.groups[&cg].path.clone()),
+        }));
+        Ok(Outcome::Ok)
+    }
+
+    /// A process's BPF maps go with its last fd at exit.
+    pub(crate) fn bpf_maps_release(&mut self, pid: Pid) {
+        for (cg, pages) in self.bpf_maps.remove(&pid).unwrap_or_default() {
+            self.stats.kernel -= pages;
+            if let Some(cg) = cg {
+                self.memcg_uncharge(cg, pages);
+                let s = &mut self.cg(cg).stat;
+                if pages * PAGE_SIZE <= BPF_KMALLOC_MAX {
+                    s.slab_unreclaimable -= pages;
+                } else {
+                    s.vmalloc -= pages;
+                }
+            }
+        }
+    }
+
+    /// Wake the tasks sleeping in a memcg charge whose cgroup has room again (v1
+    /// memcg_oom_recover on uncharge or a limit change), and retry their faults.
+    pub(crate) fn memcg_wake_waiters(&mut self) {
+        loop {
+            let ready: Option<(Pid, MemcgWait)> = self.procs.values().find_map(|p| {
+                let w = p.memcg_wait?;
+                // Room again under every limit, or (v1) the OOM killer switched back on:
+                // mem_cgroup_oom_control_write calls memcg1_oom_recover, and the retried
+                // charge then meets the kernel's OOM killer.
+                let reenabled = w.reason == WaitReason::OomKillDisabled
+                    && self
+                        .memcgs
+                        .groups
+                        .get(&w.memcg)
+                        .is_some_and(|g| !g.oom_kill_disable);
+                (p.state == ProcState::Running
+                    && self.memcgs.groups.contains_key(&w.memcg)
+                    && (reenabled
+                        || (self.memcg_margin(p.memcg) > 0 && self.memcg_margin(w.memcg) > 0)))
+                    .then_some((p.pid, w))
+            });
+            let Some((pid, w)) = ready else { return };
+            self.procs.get_mut(&pid).expect("pid").memcg_wait = None;
+            let saved = self.cur_pid.replace(pid);
+            self.emit(EventKind::Memcg(MemcgEvent::Woken {
+                pid,
+                cgroup: self.memcgs.groups[&w.memcg].path.clone(),
+            }));
+            let mm = self.mm_of(pid).expect("a waiting task has an mm");
+            let _ = self.fault_range(pid, mm, w.start, w.end, w.write);
+            self.cur_pid = saved;
+            if self.procs[&pid].memcg_wait.is_some() {
+                // Asleep again at the same limit: wait for the next change.
+                return;
+            }
+        }
+    }
+
+    /// The room left under every limit from `id` up.
+    fn memcg_margin(&self, id: MemcgId) -> u64 {
+        self.memcg_ancestors(id)
+            .into_iter()
+            .map(|c| self.memcgs.groups[&c].memory.margin())
+            .min()
+            .unwrap_or(0)
+    }
+
+    /// Whether any task of the cgroup (or below) sleeps in the charge path: v1 `under_oom`.
+    fn memcg_under_oom(&self, id: MemcgId) -> bool {
+        self.procs.values().any(|p| {
+            p.memcg_wait
+                .is_some_and(|w| w.reason == WaitReason::OomKillDisabled && w.memcg == id)
+        })
+    }
+
+    /// Local stats summed over the subtree of `id` (hierarchical).
+    fn memcg_stat_total(&self, id: MemcgId) -> MemcgStat {
+        let mut t = MemcgStat::default();
+        for (&c, g) in &self.memcgs.groups {
+            if self.memcg_in_subtree(c, id) {
+                let s = g.stat;
+                t.anon += s.anon;
+                t.file += s.file;
+                t.shmem += s.shmem;
+                t.pagetables += s.pagetables;
+                t.vmalloc += s.vmalloc;
+                t.slab_unreclaimable += s.slab_unreclaimable;
+                t.pgfault += s.pgfault;
+                t.pgmajfault += s.pgmajfault;
+            }
+        }
+        t
+    }
+
+    /// Mapped and dirty page-cache pages charged to cgroups of the subtree (or to `id` alone),
+    /// read from the frames: (file_mapped, file_dirty).
+    fn memcg_cache_state(&self, id: MemcgId, hierarchical: bool) -> (u64, u64) {
+        let (mut mapped, mut dirty) = (0, 0);
+        for (_, l, f) in self.frames.iter() {
+            let inside = if hierarchical {
+                self.memcg_in_subtree(f.memcg, id)
+            } else {
+                f.memcg == id
+            };
+            if !inside || f.kind == FrameKind::Anon {
+                continue;
+            }
+            if f.mapcount > 0 {
+                mapped += l;
+            }
+            if f.dirty && f.kind == FrameKind::File {
+                dirty += l;
+            }
+        }
+        (mapped, dirty)
+    }
+
+    /// New anonymous pages start on the inactive list from 5.9 ("mm: workingset: age
+    /// nonresident information alongside anonymous pages" and lru_cache_add_inactive_or_unevictable),
+    /// on the active list before; file pages start inactive. Without reclaim nothing moves.
+    fn anon_starts_active(&self) -> bool {
+        !self.cfg.kernel.anon_starts_inactive()
+    }
+
+    /// A value of a keyed file, in bytes or as a count.
+    fn memcg_key(&self, id: MemcgId, file: &str, key: &str) -> Option<Value> {
+        let v = self.cfg.cgroup;
+        let g = &self.memcgs.groups[&id];
+        let pg = |n: u64| Value::Bytes(n * PAGE_SIZE);
+        if file == "memory.events" || file == "memory.events.local" {
+            let i = EVENT_KEYS.iter().position(|k| *k == key)?;
+            let arr = if file == "memory.events" {
+                g.events
+            } else {
+                g.events_local
+            };
+            return Some(Value::Number(arr[i] as i64));
+        }
+        if file == "memory.oom_control" {
+            return Some(Value::Number(match key {
+                "oom_kill_disable" => g.oom_kill_disable as i64,
+                "under_oom" => self.memcg_under_oom(id) as i64,
+                "oom_kill" => g.v1_oom_kill as i64,
+                _ => return None,
+            }));
+        }
+        if file != "memory.stat" {
+            return None;
+        }
+        let active = self.anon_starts_active();
+        if v == CgroupVersion::V2 {
+            let s = self.memcg_stat_total(id);
+            let (mapped, dirty) = self.memcg_cache_state(id, true);
+            let anon_lru = s.anon + s.shmem;
+            return Some(match key {
+                "anon" => pg(s.anon),
+                "file" => pg(s.file + s.shmem),
+                "kernel" => pg(s.pagetables + s.vmalloc + s.slab_unreclaimable),
+                "kernel_stack" | "sec_pagetables" | "percpu" | "sock" => pg(0),
+                "pagetables" => pg(s.pagetables),
+                "vmalloc" => pg(s.vmalloc),
+                "slab_unreclaimable" => pg(s.slab_unreclaimable),
+                "shmem" => pg(s.shmem),
+                "file_mapped" => pg(mapped),
+                "file_dirty" => pg(dirty),
+                "inactive_anon" => pg(if active { 0 } else { anon_lru }),
+                "active_anon" => pg(if active { anon_lru } else { 0 }),
+                "inactive_file" => pg(s.file),
+                "active_file" => pg(0),
+                "pgfault" => Value::Number(s.pgfault as i64),
+                "pgmajfault" => Value::Number(s.pgmajfault as i64),
+                _ => return None,
+            });
+        }
+        // v1: local keys, then total_* over the subtree.
+        let (total, k) = match key.strip_prefix("total_") {
+            Some(k) => (true, k),
+            None => (false, key),
+        };
+        let s = if total {
+            self.memcg_stat_total(id)
+        } else {
+            g.stat
+        };
+        let (mapped, dirty) = self.memcg_cache_state(id, total);
+        let anon_lru = s.anon + s.shmem;
+        Some(match k {
+            // cache = file + shmem pages (NR_FILE_PAGES), rss = anon (NR_ANON_MAPPED).
+            "cache" => pg(s.file + s.shmem),
+            "rss" => pg(s.anon),
+            "shmem" => pg(s.shmem),
+            "mapped_file" => pg(mapped),
+            "dirty" => pg(dirty),
+            "swap" => pg(0),
+            "pgfault" => Value::Number(s.pgfault as i64),
+            "pgmajfault" => Value::Number(s.pgmajfault as i64),
+            "inactive_anon" => pg(if active { 0 } else { anon_lru }),
+            "active_anon" => pg(if active { anon_lru } else { 0 }),
+            "inactive_file" => pg(s.file),
+            "active_file" => pg(0),
+            "hierarchical_memory_limit" if !total => {
+                let m = self
+                    .memcg_ancestors(id)
+                    .into_iter()
+                    .map(|c| self.memcgs.groups[&c].memory.max)
+                    .min()
+                    .unwrap_or(PAGE_COUNTER_MAX);
+                pg(m)
+            }
+            "hierarchical_memsw_limit" if !total => {
+                let m = self
+                    .memcg_ancestors(id)
+                    .into_iter()
+                    .map(|c| self.memcgs.groups[&c].memsw.max)
+                    .min()
+                    .unwrap_or(PAGE_COUNTER_MAX);
+                pg(m)
+            }
+            _ => return None,
+        })
+    }
+
+    /// Read a cgroup file (`key` for a keyed one), as `expect cgroup …` does.
+    pub fn cgroup_query(
+        &self,
+        path: &str,
+        file: &str,
+        key: Option<&str>,
+    ) -> Result<Value, QueryError> {
+        let v = self.cfg.cgroup;
+        let id = self
+            .memcg_by_path(path)
+            .ok_or_else(|| QueryError::NoSuchField(format!("cgroup /{path}")))?;
+        let (kind, _) = file_kind(v, file)
+            .ok_or_else(|| QueryError::NoSuchField(format!("{file} (cgroup {})", v.name())))?;
+        if !root_has_file(v, id, file) {
+            return Err(QueryError::NoSuchField(format!(
+                "{file} of the root cgroup (cgroup v2 has only memory.stat there)"
+            )));
+        }
+        if kind == FileKind::Keyed {
+            let key = key.ok_or_else(|| QueryError::NoSuchField(format!("{file} needs a key")))?;
+            return self
+                .memcg_key(id, file, key)
+                .ok_or_else(|| QueryError::NoSuchField(format!("{file} {key}")));
+        }
+        let g = &self.memcgs.groups[&id];
+        Ok(match file {
+            "memory.current" | "memory.usage_in_bytes" => Value::Bytes(g.memory.usage * PAGE_SIZE),
+            "memory.memsw.usage_in_bytes" => Value::Bytes(g.memsw.usage * PAGE_SIZE),
+            "memory.kmem.usage_in_bytes" => {
+                let s = self.memcg_stat_total(id);
+                Value::Bytes((s.pagetables + s.vmalloc + s.slab_unreclaimable) * PAGE_SIZE)
+            }
+            "memory.peak" | "memory.max_usage_in_bytes" => {
+                Value::Bytes(g.memory.watermark * PAGE_SIZE)
+            }
+            "memory.memsw.max_usage_in_bytes" => Value::Bytes(g.memsw.watermark * PAGE_SIZE),
+            "memory.max" | "memory.limit_in_bytes" => limit_bytes(g.memory.max),
+            "memory.memsw.limit_in_bytes" => limit_bytes(g.memsw.max),
+            "memory.high" => limit_bytes(g.high),
+            "memory.low" => Value::Bytes(g.low * PAGE_SIZE),
+            "memory.min" => Value::Bytes(g.min * PAGE_SIZE),
+            "memory.swap.max" => limit_bytes(g.swap_max),
+            "memory.swap.current" => Value::Bytes(0),
+            "memory.failcnt" => Value::Number(g.memory.failcnt as i64),
+            "memory.memsw.failcnt" => Value::Number(g.memsw.failcnt as i64),
+            "memory.oom.group" => Value::Number(g.oom_group as i64),
+            _ => return Err(QueryError::NoSuchField(file.to_string())),
+        })
+    }
+
+    /// A cgroup file as the kernel prints it.
+    pub fn cgroup_file_text(&self, path: &str, file: &str) -> Result<String, QueryError> {
+        let v = self.cfg.cgroup;
+        let (kind, _) = file_kind(v, file)
+            .ok_or_else(|| QueryError::NoSuchField(format!("{file} (cgroup {})", v.name())))?;
+        let show = |val: Value| match val {
+            Value::Bytes(b) if v == CgroupVersion::V2 && b == PAGE_COUNTER_MAX * PAGE_SIZE => {
+                "max".to_string()
+            }
+            Value::Bytes(b) => b.to_string(),
+            Value::Number(n) => n.to_string(),
+        };
+        if kind != FileKind::Keyed {
+            return Ok(format!("{}\n", show(self.cgroup_query(path, file, None)?)));
+        }
+        let mut out = String::new();
+        for key in file_keys(v, file) {
+            let val = self.cgroup_query(path, file, Some(key))?;
+            out.push_str(&format!("{key} {}\n", show(val)));
+        }
+        Ok(out)
+    }
+
+    /// The memcg invariants: each cgroup's usage = its own charges (frames, page tables, BPF
+    /// maps) + its children's usage, and the frames charged to it are its stat counters.
+    pub(crate) fn check_memcg_invariants(&self) -> Result<(), String> {
+        let mut own: BTreeMap<MemcgId, [u64; 3]> = BTreeMap::new();
+        for (_, l, f) in self.frames.iter() {
+            let e = own.entry(f.memcg).or_default();
+            e[match f.kind {
+                FrameKind::Anon => 0,
+                FrameKind::File => 1,
+                FrameKind::Shmem => 2,
+            }] += l;
+        }
+        let mut children: BTreeMap<MemcgId, u64> = BTreeMap::new();
+        for g in self.memcgs.groups.values() {
+            if let Some(p) = g.parent {
+                *children.entry(p).or_default() += g.memory.usage;
+            }
+        }
+        let mut pt: BTreeMap<MemcgId, u64> = BTreeMap::new();
+        for e in self.pt_charges.values() {
+            for (&c, &n) in e {
+                *pt.entry(c).or_default() += n;
+            }
+        }
+        let mut bpf: BTreeMap<MemcgId, u64> = BTreeMap::new();
+        for maps in self.bpf_maps.values() {
+            for &(c, n) in maps {
+                if let Some(c) = c {
+                    *bpf.entry(c).or_default() += n;
+                }
+            }
+        }
+        for (&id, g) in &self.memcgs.groups {
+            let f = own.get(&id).copied().unwrap_or_default();
+            let s = g.stat;
+            if [s.anon, s.file, s.shmem] != f {
+                return Err(format!(
+                    "memcg /{}: stat anon/file/shmem {:?} != frames charged to it {:?}",
+                    g.path,
+                    [s.anon, s.file, s.shmem],
+                    f
+                ));
+            }
+            let p = pt.get(&id).copied().unwrap_or(0);
+            if s.pagetables != p {
+                return Err(format!(
+                    "memcg /{}: pagetables {} != page-table charges {p}",
+                    g.path, s.pagetables
+                ));
+            }
+            let b = bpf.get(&id).copied().unwrap_or(0);
+            if s.vmalloc + s.slab_unreclaimable != b {
+                return Err(format!("memcg /{}: BPF stat != maps {b}", g.path));
+            }
+            let expect = f.iter().sum::<u64>() + p + b + children.get(&id).copied().unwrap_or(0);
+            if g.memory.usage != expect {
+                return Err(format!(
+                    "memcg /{}: usage {} != own {} + page tables {p} + bpf {b} + children {}",
+                    g.path,
+                    g.memory.usage,
+                    f.iter().sum::<u64>(),
+                    children.get(&id).copied().unwrap_or(0)
+                ));
+            }
+            let procs = self
+                .procs
+                .values()
+                .filter(|q| q.state == ProcState::Running && q.memcg == id)
+                .count() as u64;
+            if procs != g.nr_procs {
+                return Err(format!(
+                    "memcg /{}: nr_procs {} != running processes in it {procs}",
+                    g.path, g.nr_procs
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why a memcg charge for a fault did not grant a page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MemcgFail {
+    /// The faulting task was the OOM victim (or shares its mm).
+    Killed,
+    /// The task sleeps in the charge path of this cgroup.
+    Wait(MemcgId, WaitReason),
+}
+
+impl MemcgFail {
+    pub(crate) fn outcome(self) -> Outcome {
+        match self {
+            MemcgFail::Killed => Outcome::Killed {
+                signal: Signal::SIGKILL,
+            },
+            MemcgFail::Wait(..) => Outcome::Blocked,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn high_delay_matches_the_kernel_table() {
+        // mm/memcontrol.c's comment for memory.high = 100 MiB (256 × 100 pages), charging a batch:
+        // 101 MiB → 6 ms, 105 → 159 ms, 110 → 639 ms, 118 MiB and more → 2000 ms.
+        let mib = 256;
+        let d = |u: u64| high_delay_ms(u * mib, 100 * mib, MEMCG_CHARGE_BATCH);
+        assert_eq!(d(101), 6);
+        assert_eq!(d(105), 159);
+        assert_eq!(d(110), 639);
+        assert_eq!(d(118), 2000);
+        assert_eq!(d(100), 0);
+    }
+
+    #[test]
+    fn bpf_array_pages_round_values_to_8_and_bytes_to_pages() {
+        assert_eq!(bpf_array_pages(1, 1), Some(1));
+        assert_eq!(bpf_array_pages(512, 8), Some(1));
+        assert_eq!(bpf_array_pages(513, 8), Some(2));
+        assert_eq!(bpf_array_pages(1024, 1020), Some(256));
+        assert_eq!(bpf_array_pages(u64::MAX, 16), None);
+    }
+
+    #[test]
+    fn limits_parse_as_the_kernel_writes_them() {
+        assert_eq!(
+            parse_limit(CgroupVersion::V2, "memory.max", "max"),
+            Some(PAGE_COUNTER_MAX)
+        );
+        assert_eq!(parse_limit(CgroupVersion::V2, "memory.max", "-1"), None);
+        assert_eq!(
+            parse_limit(CgroupVersion::V1, "memory.limit_in_bytes", "-1"),
+            Some(PAGE_COUNTER_MAX)
+        );
+        assert_eq!(
+            parse_limit(CgroupVersion::V2, "memory.max", "100663296"),
+            Some(24576)
+        );
+        assert_eq!(
+            parse_limit(CgroupVersion::V2, "memory.max", "4097"),
+            Some(1)
+        );
+        assert_eq!(PAGE_COUNTER_MAX * PAGE_SIZE, 9_223_372_036_854_771_712);
+    }
+}
