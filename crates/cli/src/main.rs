@@ -74,7 +74,7 @@ enum Cmd {
         /// The number of operations to run first (0 = the booted machine).
         #[arg(long, value_name = "STEP")]
         at: u32,
-        /// The view: meminfo takes no process, every other view needs one.
+        /// The view: meminfo and dmesg take no process, every other view needs one.
         view: View,
         /// The process whose /proc/PID view to print.
         proc: Option<String>,
@@ -110,6 +110,9 @@ enum View {
     /// /proc/meminfo
     #[value(name = "meminfo")]
     Meminfo,
+    /// The kernel log so far, as dmesg prints it (OOM reports, warnings)
+    #[value(name = "dmesg")]
+    Dmesg,
     /// /proc/PID/maps
     #[value(name = "maps")]
     Maps,
@@ -134,6 +137,7 @@ impl View {
     fn name(self) -> &'static str {
         match self {
             View::Meminfo => "meminfo",
+            View::Dmesg => "dmesg",
             View::Maps => "maps",
             View::Smaps => "smaps",
             View::SmapsRollup => "smaps_rollup",
@@ -477,10 +481,13 @@ fn cmd_show(
 ) -> Result<ExitCode, OutError> {
     // Check the command line before running anything.
     match (view, proc) {
-        (View::Meminfo, Some(_)) => {
-            return Ok(usage_error("show", "meminfo takes no process".into()));
+        (View::Meminfo | View::Dmesg, Some(_)) => {
+            return Ok(usage_error(
+                "show",
+                format!("{} takes no process", view.name()),
+            ));
         }
-        (v, None) if v != View::Meminfo => {
+        (v, None) if v != View::Meminfo && v != View::Dmesg => {
             return Ok(usage_error(
                 "show",
                 format!("{} needs a process name", v.name()),
@@ -494,6 +501,7 @@ fn cmd_show(
     };
     let machine = &r.summary.machine;
     let text = match proc {
+        None if view == View::Dmesg => Ok(machine.dmesg()),
         None => Ok(machine.meminfo_text()),
         Some(p) => machine.proc_view(p, view.name()).map_err(|e| e.to_string()),
     };

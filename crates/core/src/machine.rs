@@ -53,6 +53,20 @@ impl Machine {
         }
     }
 
+    /// Whether the kernel has panicked (then no later operation runs).
+    pub fn panicked(&self) -> bool {
+        match self {
+            Machine::Linux(m) => m.panic.is_some(),
+        }
+    }
+
+    /// The kernel log so far, as `dmesg` prints it (the newest lines the machine keeps).
+    pub fn dmesg(&self) -> String {
+        match self {
+            Machine::Linux(m) => m.dmesg_text(),
+        }
+    }
+
     /// The pid of the newest process with this scenario name.
     pub fn pid_of(&self, name: &str) -> Option<u32> {
         match self {

@@ -525,6 +525,9 @@ pub enum Outcome {
     Killed {
         signal: Signal,
     },
+    /// The kernel panicked during the operation (an OOM with nothing killable, or
+    /// vm.panic_on_oom): the machine stops and no later operation runs.
+    Panic,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -550,6 +553,7 @@ impl Outcome {
             Outcome::Ok => "ok",
             Outcome::Err(e) => e.name(),
             Outcome::Killed { .. } => "killed",
+            Outcome::Panic => "panic",
         }
     }
 }

@@ -28,7 +28,7 @@ struct KernelLog(VecDeque<String>);
 impl KernelLog {
     fn record(&mut self, events: &[Event]) {
         for e in events {
-            if let crate::event::EventKind::KernelLog { line, .. } = &e.kind {
+            for line in e.log_lines() {
                 if self.0.len() == KERNEL_LOG_LINES {
                     self.0.pop_front();
                 }
@@ -374,6 +374,12 @@ impl<'s> Runner<'s> {
                     self.done = true;
                     return None;
                 }
+                if self.machine.panicked() {
+                    // A panicked kernel runs nothing more; later `expect` lines still check
+                    // the state it stopped in.
+                    self.next_stmt += 1;
+                    return self.next_item();
+                }
                 let pid_before = op.proc().and_then(|p| self.machine.pid_of(p));
                 match self.machine.apply(op) {
                     Ok((outcome, events)) => {
@@ -508,6 +514,7 @@ fn outcome_matches(o: &Outcome, spec: OutcomeSpec) -> bool {
         (Outcome::Ok, OutcomeSpec::Ok) => true,
         (Outcome::Err(e), OutcomeSpec::Err(x)) => *e == x,
         (Outcome::Killed { .. }, OutcomeSpec::Killed) => true,
+        (Outcome::Panic, OutcomeSpec::Panic) => true,
         _ => false,
     }
 }
@@ -517,6 +524,7 @@ fn spec_label(s: OutcomeSpec) -> &'static str {
         OutcomeSpec::Ok => "ok",
         OutcomeSpec::Err(e) => e.name(),
         OutcomeSpec::Killed => "killed",
+        OutcomeSpec::Panic => "panic",
     }
 }
 

@@ -2,6 +2,7 @@
 //! counters (RssAnon/RssFile/RssShmem) they move (model-spec L5).
 
 use super::mm::{MmId, TASK_SIZE};
+use super::oom::{GFP_ANON_FAULT, GFP_PAGECACHE};
 use super::pages::{rmap_add, CachePage, Frame, FrameKind, Pte};
 use super::vma::*;
 use super::{LinuxMachine, OpError};
@@ -159,18 +160,6 @@ impl LinuxMachine {
                 })
             }
         }
-    }
-
-    /// Make sure RAM has `n` free pages, invoking the OOM killer while it has not. Returns false
-    /// if the faulting process itself was killed or nothing could be freed.
-    fn make_room(&mut self, n: u64, faulting: u32) -> bool {
-        while self.free_pages() < n {
-            match self.oom_kill(faulting) {
-                Some(victim) if victim != faulting => continue,
-                _ => return false,
-            }
-        }
-        true
     }
 
     /// Touch every page of a target: write or read faults (model-spec L5.2).
@@ -389,12 +378,22 @@ impl LinuxMachine {
         n: u64,
         done: &mut Faulted,
     ) -> Result<(), Outcome> {
-        if !self.make_room(n, pid) {
-            return Err(Self::killed(Signal::SIGKILL));
+        // Run by run: each grant is mapped before the next is asked for, so a shortage half way
+        // leaves the first half faulted in.
+        let mut at = s;
+        while at < s + n {
+            let g = match self.alloc_grant(pid, s + n - at, GFP_ANON_FAULT) {
+                Ok(g) => g,
+                Err(o) => {
+                    done.anon_new += at - s;
+                    return Err(o);
+                }
+            };
+            self.anon_vma_prepare(mm_id, v.start);
+            let pfn = self.new_frames(g, FrameKind::Anon, 1, true);
+            self.set_ptes(mm_id, at, g, pfn, FrameKind::Anon);
+            at += g;
         }
-        self.anon_vma_prepare(mm_id, v.start);
-        let pfn = self.new_frames(n, FrameKind::Anon, 1, true);
-        self.set_ptes(mm_id, s, n, pfn, FrameKind::Anon);
         done.anon_new += n;
         Ok(())
     }
@@ -485,27 +484,30 @@ impl LinuxMachine {
             v
         };
         let shmem = self.objs[&obj].kind.is_shmem();
+        let kind = if shmem {
+            FrameKind::Shmem
+        } else {
+            FrameKind::File
+        };
         for (s, l) in missing {
-            if shmem && self.objs[&obj].noreserve {
-                let granted = self.charge_shmem_pages(pid, obj, l);
-                if granted < l {
-                    return Err(Self::killed(Signal::SIGBUS));
+            let mut at = s;
+            while at < s + l {
+                let g = self.alloc_grant(pid, s + l - at, GFP_PAGECACHE)?;
+                if shmem && self.objs[&obj].noreserve {
+                    let granted = self.charge_shmem_pages(pid, obj, g);
+                    if granted < g {
+                        return Err(Self::killed(Signal::SIGBUS));
+                    }
                 }
+                let pfn = self.new_frames(g, kind, 0, dirty);
+                self.objs
+                    .get_mut(&obj)
+                    .expect("obj")
+                    .cache
+                    .set(at, g, CachePage { pfn });
+                self.note_cache_pages(obj, at, g);
+                at += g;
             }
-            if !self.make_room(l, pid) {
-                return Err(Self::killed(Signal::SIGKILL));
-            }
-            let kind = if shmem {
-                FrameKind::Shmem
-            } else {
-                FrameKind::File
-            };
-            let pfn = self.new_frames(l, kind, 0, dirty && shmem);
-            self.objs
-                .get_mut(&obj)
-                .expect("obj")
-                .cache
-                .set(s, l, CachePage { pfn });
         }
         Ok(())
     }
@@ -542,21 +544,24 @@ impl LinuxMachine {
                 continue;
             }
             // Copy-on-write: a new private page for this process; the original loses a mapping.
-            if !self.make_room(fl, pid) {
-                return Err(Self::killed(Signal::SIGKILL));
-            }
-            self.anon_vma_prepare(mm_id, v.start);
-            let before = self.frames_unmap(fp, fl);
-            {
-                let mm = self.mms.get_mut(&mm_id).expect("mm");
-                rmap_add(&mut mm.rmap, fp, fl, -1);
-                for (_, bl, bf) in &before {
-                    mm.rss[kind_idx(bf.kind)] -= bl;
+            // Run by run, as a shortage may grant part of it.
+            let mut off = 0;
+            while off < fl {
+                let g = self.alloc_grant(pid, fl - off, GFP_ANON_FAULT)?;
+                self.anon_vma_prepare(mm_id, v.start);
+                let before = self.frames_unmap(fp + off, g);
+                {
+                    let mm = self.mms.get_mut(&mm_id).expect("mm");
+                    rmap_add(&mut mm.rmap, fp + off, g, -1);
+                    for (_, bl, bf) in &before {
+                        mm.rss[kind_idx(bf.kind)] -= bl;
+                    }
                 }
+                let np = self.new_frames(g, FrameKind::Anon, 1, true);
+                self.set_ptes(mm_id, vpn + off, g, np, FrameKind::Anon);
+                done.cow_copy += g;
+                off += g;
             }
-            let np = self.new_frames(fl, FrameKind::Anon, 1, true);
-            self.set_ptes(mm_id, vpn, fl, np, FrameKind::Anon);
-            done.cow_copy += fl;
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! The Linux machine: processes, address spaces, frames and the two ledgers (commit and
 //! residency), driven by [`Op`] values. Rules follow model-spec Part L; each is cited where applied.
 
+mod alloc;
 mod commit;
 mod fault;
 pub mod gaps;
@@ -10,6 +11,7 @@ mod oom;
 pub mod pages;
 pub mod procfs;
 mod query;
+mod reclaim;
 mod shmem;
 pub mod vma;
 
@@ -125,6 +127,10 @@ pub struct LinuxMachine {
     next_mm: MmId,
     next_obj: ObjId,
     next_anon_vma: u64,
+    /// The panic message once the kernel has panicked: no later operation runs.
+    pub panic: Option<String>,
+    /// The kernel log (dmesg), the newest [`crate::sim::KERNEL_LOG_LINES`] lines.
+    pub dmesg: std::collections::VecDeque<String>,
     /// The event list of the operation being applied.
     ev: Vec<Event>,
     /// The pid the current operation is attributed to.
@@ -158,16 +164,35 @@ impl LinuxMachine {
             next_mm: 1,
             next_obj: 1,
             next_anon_vma: 1,
+            panic: None,
+            dmesg: std::collections::VecDeque::new(),
             ev: Vec::new(),
             cur_pid: None,
         }
     }
 
     fn emit(&mut self, kind: EventKind) {
-        self.ev.push(Event {
+        let e = Event {
             pid: self.cur_pid,
             kind,
-        });
+        };
+        for line in e.log_lines() {
+            if self.dmesg.len() == crate::sim::KERNEL_LOG_LINES {
+                self.dmesg.pop_front();
+            }
+            self.dmesg.push_back(line);
+        }
+        self.ev.push(e);
+    }
+
+    /// The kernel log as `dmesg` prints it, one line each.
+    pub fn dmesg_text(&self) -> String {
+        let mut out = String::new();
+        for l in &self.dmesg {
+            out.push_str(l);
+            out.push('\n');
+        }
+        out
     }
 
     /// Pages of RAM not holding anything (MemFree).
@@ -180,6 +205,10 @@ impl LinuxMachine {
     /// Apply one operation: returns what the process sees, and the events of every decision.
     pub fn apply(&mut self, op: &Op) -> Result<(Outcome, Vec<Event>), OpError> {
         self.ev.clear();
+        if self.panic.is_some() {
+            // A panicked kernel runs nothing.
+            return Ok((Outcome::Panic, Vec::new()));
+        }
         self.cur_pid = op.proc().and_then(|n| self.by_name.get(n).copied());
         if let Some(p) = op.proc() {
             if !matches!(op, Op::Spawn { .. }) {
@@ -348,6 +377,11 @@ impl LinuxMachine {
                 (std::mem::replace(&mut s.user_reserve_kbytes, value), None)
             }
             Sysctl::MaxMapCount => (std::mem::replace(&mut s.max_map_count, value), None),
+            Sysctl::PanicOnOom => (std::mem::replace(&mut s.panic_on_oom, value), None),
+            Sysctl::OomKillAllocatingTask => (
+                std::mem::replace(&mut s.oom_kill_allocating_task, value),
+                None,
+            ),
             Sysctl::NrHugepages => {
                 // The pool takes free RAM; the kernel allocates as many huge pages as it can, and
                 // never shrinks below the pages reserved by mappings (mm/hugetlb.c: set_max_huge_pages).
@@ -366,6 +400,8 @@ impl LinuxMachine {
             Sysctl::UserReserveKbytes => self.cfg.sysctls.user_reserve_kbytes,
             Sysctl::MaxMapCount => self.cfg.sysctls.max_map_count,
             Sysctl::NrHugepages => self.cfg.sysctls.nr_hugepages,
+            Sysctl::PanicOnOom => self.cfg.sysctls.panic_on_oom,
+            Sysctl::OomKillAllocatingTask => self.cfg.sysctls.oom_kill_allocating_task,
         };
         self.emit(EventKind::SysctlSet {
             sysctl,

@@ -188,6 +188,8 @@ impl LinuxMachine {
                     crate::config::Sysctl::UserReserveKbytes => c.user_reserve_kbytes,
                     crate::config::Sysctl::MaxMapCount => c.max_map_count,
                     crate::config::Sysctl::NrHugepages => c.nr_hugepages,
+                    crate::config::Sysctl::PanicOnOom => c.panic_on_oom,
+                    crate::config::Sysctl::OomKillAllocatingTask => c.oom_kill_allocating_task,
                 } as i64))
             }
         }

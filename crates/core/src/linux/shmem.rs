@@ -6,7 +6,7 @@ use super::vma::ObjId;
 use super::{LinuxMachine, ObjKind, OpError, ProcState};
 use crate::config::OvercommitMode;
 use crate::event::{ChargeFor, EventKind};
-use crate::op::{Errno, Outcome};
+use crate::op::{Errno, Outcome, Signal};
 use crate::units::{pages_up, PAGE_SIZE};
 
 /// ipc/shm.c's defaults (include/uapi/linux/shm.h): `SHMMIN` 1 byte, `SHMMAX` and `SHMALL`
@@ -351,6 +351,13 @@ impl LinuxMachine {
         });
         match r {
             Ok(()) => Ok(Outcome::Ok),
+            // The writer was OOM-killed, or the kernel panicked, while its pages were allocated.
+            Err(
+                o @ (Outcome::Panic
+                | Outcome::Killed {
+                    signal: Signal::SIGKILL,
+                }),
+            ) => Ok(o),
             Err(_) => Ok(self.refuse(
                 Errno::ENOSPC,
                 format!("tmpfs write to {path}: the page charge was refused"),

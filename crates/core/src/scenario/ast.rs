@@ -33,6 +33,8 @@ pub enum OutcomeSpec {
     Ok,
     Err(Errno),
     Killed,
+    /// The kernel panicked (`expect panic`).
+    Panic,
 }
 
 /// A process state an `expect` names.
@@ -164,6 +166,8 @@ impl BootSetting {
                     Sysctl::UserReserveKbytes => s.user_reserve_kbytes = v,
                     Sysctl::MaxMapCount => s.max_map_count = v,
                     Sysctl::NrHugepages => s.nr_hugepages = v,
+                    Sysctl::PanicOnOom => s.panic_on_oom = v,
+                    Sysctl::OomKillAllocatingTask => s.oom_kill_allocating_task = v,
                 }
             }
         }

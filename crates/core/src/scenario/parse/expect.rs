@@ -17,7 +17,7 @@ use crate::scenario::lex::Tok;
 use crate::scenario::size::{parse_i64, parse_size, SizeError};
 
 const OUTCOMES: &str =
-    "ok, ENOMEM, EACCES, EINVAL, EEXIST, ENOSPC, EPERM, ENOENT, EFAULT, EAGAIN, EOVERFLOW or killed";
+    "ok, ENOMEM, EACCES, EINVAL, EEXIST, ENOSPC, EPERM, ENOENT, EFAULT, EAGAIN, EOVERFLOW, killed or panic";
 
 /// The verbs `expect PROC VERB OUTCOME` matches against [`crate::op::Op::verb`], besides [`VERBS`].
 const EXTRA_EXPECT_VERBS: &[&str] = &["spawn", "tmpfs-write", "tmpfs-truncate"];
@@ -25,7 +25,7 @@ const EXTRA_EXPECT_VERBS: &[&str] = &["spawn", "tmpfs-write", "tmpfs-truncate"];
 /// Every word `outcome` accepts.
 const OUTCOME_WORDS: &[&str] = &[
     "ok", "killed", "ENOMEM", "EACCES", "EINVAL", "EEXIST", "ENOSPC", "EPERM", "ENOENT", "EFAULT",
-    "EAGAIN",
+    "EAGAIN", "panic",
 ];
 
 /// The process states `expect PROC STATE` names.
@@ -52,6 +52,7 @@ fn outcome(s: &str) -> Option<OutcomeSpec> {
     match s {
         "ok" => Some(OutcomeSpec::Ok),
         "killed" => Some(OutcomeSpec::Killed),
+        "panic" => Some(OutcomeSpec::Panic),
         _ => Errno::parse(s).map(OutcomeSpec::Err),
     }
 }
