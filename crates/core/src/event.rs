@@ -518,6 +518,13 @@ pub enum EventKind {
         pages: u64,
         wanted: u64,
     },
+    /// write(2)/read(2) of a regular file: `new_pages` entered the page cache.
+    FileIo {
+        path: String,
+        span: Span,
+        new_pages: u64,
+        write: bool,
+    },
     /// The OOM killer ran: its whole report (the task table, the constraint, the victim).
     Oom(Box<OomReport>),
     /// The machine panicked: no later operation runs.
@@ -630,6 +637,8 @@ impl Event {
                 OomChoice::PanicOnOom(_) => "oom.panic_on_oom",
             },
             EventKind::Panic { .. } => "kernel.panic",
+            EventKind::FileIo { write: true, .. } => "file.write",
+            EventKind::FileIo { write: false, .. } => "file.read",
         }
     }
 
@@ -689,6 +698,10 @@ impl Event {
                 _ => "mm/oom_kill.c: out_of_memory → select_bad_process, oom_kill_process",
             },
             EventKind::Panic { .. } => "kernel/panic.c: panic",
+            EventKind::FileIo { write: true, .. } => {
+                "mm/filemap.c: generic_perform_write (→ __filemap_get_folio)"
+            }
+            EventKind::FileIo { write: false, .. } => "mm/filemap.c: filemap_read",
         }
     }
 
@@ -845,6 +858,19 @@ impl fmt::Display for Sentence<'_> {
             ),
             EventKind::Oom(r) => oom_sentence(f, r),
             EventKind::Panic { message } => write!(f, "Kernel panic - not syncing: {message}; the machine stops"),
+            EventKind::FileIo { path, span, new_pages, write } => write!(
+                f,
+                "{} {} of {path} at offset {:#x}: {} entered the page cache{}",
+                if *write { "write of" } else { "read of" },
+                human_pages(span.pages()),
+                span.start,
+                human_pages(*new_pages),
+                if *write {
+                    ", dirty until written back (Dirty, then Cached)"
+                } else {
+                    ", clean (Cached; reclaim drops it first)"
+                }
+            ),
         }
     }
 }

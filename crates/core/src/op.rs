@@ -383,6 +383,16 @@ pub enum Op {
         offset: Size,
         len: Size,
     },
+    /// write(2) (`write`) or read(2) of `len` bytes at `offset` of a regular file on a disk file
+    /// system, through the page cache: written pages are dirty, read pages clean. The file is
+    /// taken to exist on disk, as large as the access needs.
+    FileIo {
+        proc: String,
+        path: String,
+        offset: Size,
+        len: Size,
+        write: bool,
+    },
     /// `ftruncate` a tmpfs file: growing costs nothing (sparse); shrinking frees pages and charge.
     TmpfsTruncate {
         proc: String,
@@ -429,6 +439,7 @@ impl Op {
             | Op::Shmget { proc, .. }
             | Op::ShmRm { proc, .. }
             | Op::TmpfsWrite { proc, .. }
+            | Op::FileIo { proc, .. }
             | Op::TmpfsTruncate { proc, .. }
             | Op::Unlink { proc, .. }
             | Op::OomScoreAdj { proc, .. }
@@ -458,6 +469,8 @@ impl Op {
             Op::Shmget { .. } => "shmget",
             Op::ShmRm { .. } => "shmrm",
             Op::TmpfsWrite { .. } => "tmpfs-write",
+            Op::FileIo { write: true, .. } => "file-write",
+            Op::FileIo { write: false, .. } => "file-read",
             Op::TmpfsTruncate { .. } => "tmpfs-truncate",
             Op::Unlink { .. } => "unlink",
             Op::OomScoreAdj { .. } => "oom_score_adj",

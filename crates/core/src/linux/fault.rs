@@ -392,6 +392,7 @@ impl LinuxMachine {
             self.anon_vma_prepare(mm_id, v.start);
             let pfn = self.new_frames(g, FrameKind::Anon, 1, true);
             self.set_ptes(mm_id, at, g, pfn, FrameKind::Anon);
+            self.note_anon_pages(mm_id, at, g);
             at += g;
         }
         done.anon_new += n;
@@ -559,6 +560,7 @@ impl LinuxMachine {
                 }
                 let np = self.new_frames(g, FrameKind::Anon, 1, true);
                 self.set_ptes(mm_id, vpn + off, g, np, FrameKind::Anon);
+                self.note_anon_pages(mm_id, vpn + off, g);
                 done.cow_copy += g;
                 off += g;
             }

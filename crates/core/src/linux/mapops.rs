@@ -1096,13 +1096,19 @@ impl LinuxMachine {
                         .range(cur >> PAGE_SHIFT, pe >> PAGE_SHIFT)
                         .collect();
                     let mut marked = 0;
-                    for (_, l, pte) in runs {
+                    for (vpn, l, pte) in runs {
                         if let Pte::Present { pfn } = pte {
                             let frames: Vec<(u64, u64, Frame)> =
                                 self.frames.range(pfn, pfn + l).collect();
                             for (fp, fl, f) in frames {
-                                // Only pages this process maps alone are marked (madvise_free_pte_range).
-                                if f.kind == FrameKind::Anon && f.mapcount == 1 {
+                                // madvise_free_pte_range checks exclusivity only for a folio that
+                                // is dirty or in the swap cache. An anonymous folio a fault
+                                // created is not PG_dirty (do_anonymous_page and wp_page_copy
+                                // dirty the pte, not the folio), so a page a fork shares is
+                                // marked too; the model has no folio-dirty anonymous page.
+                                // The pte is cleaned (the model keeps one dirty bit per frame,
+                                // so a sharer's pte reads clean too: docs/known-differences.md).
+                                if f.kind == FrameKind::Anon {
                                     self.frames.update(fp, fp + fl, |_, _, f| Frame {
                                         lazyfree: true,
                                         dirty: false,
@@ -1111,6 +1117,7 @@ impl LinuxMachine {
                                     marked += fl;
                                 }
                             }
+                            self.note_lazyfree(mm_id, vpn, l);
                         }
                     }
                     self.emit(EventKind::PagesLazyFree {

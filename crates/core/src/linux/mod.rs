@@ -131,6 +131,8 @@ pub struct LinuxMachine {
     pub panic: Option<String>,
     /// The kernel log (dmesg), the newest [`crate::sim::KERNEL_LOG_LINES`] lines.
     pub dmesg: std::collections::VecDeque<String>,
+    /// The model's LRU lists: what reclaim takes, oldest first.
+    pub(crate) lru: reclaim::Lru,
     /// The event list of the operation being applied.
     ev: Vec<Event>,
     /// The pid the current operation is attributed to.
@@ -165,6 +167,7 @@ impl LinuxMachine {
             next_obj: 1,
             next_anon_vma: 1,
             panic: None,
+            lru: reclaim::Lru::default(),
             dmesg: std::collections::VecDeque::new(),
             ev: Vec::new(),
             cur_pid: None,
@@ -329,6 +332,13 @@ impl LinuxMachine {
                 len,
             } => self.tmpfs_write(proc, path, size(offset), size(len))?,
             Op::TmpfsTruncate { proc: _, path, len } => self.tmpfs_truncate(path, size(len))?,
+            Op::FileIo {
+                proc,
+                path,
+                offset,
+                len,
+                write,
+            } => self.file_io(proc, path, size(offset), size(len), *write)?,
             Op::Unlink { proc: _, path } => self.unlink(path)?,
             Op::OomScoreAdj {
                 proc,

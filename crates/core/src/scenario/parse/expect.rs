@@ -20,7 +20,13 @@ const OUTCOMES: &str =
     "ok, ENOMEM, EACCES, EINVAL, EEXIST, ENOSPC, EPERM, ENOENT, EFAULT, EAGAIN, EOVERFLOW, killed or panic";
 
 /// The verbs `expect PROC VERB OUTCOME` matches against [`crate::op::Op::verb`], besides [`VERBS`].
-const EXTRA_EXPECT_VERBS: &[&str] = &["spawn", "tmpfs-write", "tmpfs-truncate"];
+const EXTRA_EXPECT_VERBS: &[&str] = &[
+    "spawn",
+    "tmpfs-write",
+    "tmpfs-truncate",
+    "file-write",
+    "file-read",
+];
 
 /// Every word `outcome` accepts.
 const OUTCOME_WORDS: &[&str] = &[

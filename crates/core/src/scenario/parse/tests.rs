@@ -1743,7 +1743,7 @@ fn misspelled_names_get_did_you_mean() {
         &with_app("expcet app running\n"),
         "5:1: expected a statement (machine, sysctl, spawn, kill, expect, repeat, or PROC VERB …), found \"expcet\"; did you mean `expect`?",
     );
-    let verbs = "fork, vfork, clone, exec, exit, kill, mmap, munmap, mprotect, mremap, madvise, write, read, brk, stack, shmget, shmrm, tmpfs, unlink, oom_score_adj, oom_adj, drop";
+    let verbs = "fork, vfork, clone, exec, exit, kill, mmap, munmap, mprotect, mremap, madvise, write, read, brk, stack, shmget, shmrm, tmpfs, file, unlink, oom_score_adj, oom_adj, drop";
     fails_exactly(
         &with_app("app mmpa b 1GiB rw private anon\n"),
         &format!("5:5: expected a verb ({verbs}), found \"mmpa\"; did you mean `mmap`?"),
