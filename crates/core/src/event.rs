@@ -210,6 +210,8 @@ pub enum FaultKind {
     FileMap,
     /// A shmem page (shared anonymous, SysV, tmpfs) allocated or mapped.
     Shmem,
+    /// A major fault: a swapped-out page read back from swap.
+    SwapIn,
 }
 
 impl FaultKind {
@@ -221,6 +223,7 @@ impl FaultKind {
             FaultKind::CowReuse => "reused in place (no longer shared)",
             FaultKind::FileMap => "page-cache pages mapped (RssFile)",
             FaultKind::Shmem => "shmem pages (RssShmem)",
+            FaultKind::SwapIn => "major faults, pages read back from swap (RssAnon; VmSwap falls)",
         }
     }
     pub fn source(self) -> &'static str {
@@ -229,6 +232,7 @@ impl FaultKind {
             FaultKind::CowCopy | FaultKind::CowReuse => "mm/memory.c: do_wp_page",
             FaultKind::FileMap => "mm/memory.c: do_read_fault / do_cow_fault",
             FaultKind::Shmem => "mm/shmem.c: shmem_fault",
+            FaultKind::SwapIn => "mm/memory.c: do_swap_page",
         }
     }
 }

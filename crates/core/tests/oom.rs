@@ -157,3 +157,37 @@ fn the_dmesg_report_prints_the_task_table_then_the_kill() {
         "oom_reaper: reaped process 1001 (big), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB"
     );
 }
+
+#[test]
+fn swap_entries_count_in_the_badness_and_come_back_as_major_faults() {
+    let r = run("machine linux ram=1GiB swap=512MiB overcommit=1\n\
+         spawn app\napp mmap heap 800MiB rw private anon\napp write heap\n\
+         spawn job\njob mmap buf 600MiB rw private anon\njob write buf\n\
+         expect app.VmSwap = 376MiB\nexpect app.smaps.heap.Swap = 376MiB\n\
+         app read heap[0..100MiB]\n\
+         spawn late\nlate mmap buf 300MiB rw private anon\nlate write buf\n\
+         expect app killed\nexpect meminfo.SwapFree = 512MiB\n");
+    let majors: u64 = r.steps[6]
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Fault {
+                pages,
+                kind: vmlab_core::event::FaultKind::SwapIn,
+                ..
+            } => Some(*pages),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(majors, 100 * MIB, "the 100 MiB read back are major faults");
+    let o = ooms(&r);
+    assert_eq!(o.len(), 1);
+    let app = o[0].table.iter().find(|c| c.pid == 1000).unwrap();
+    assert_eq!(app.rss[0] + app.swapents, 800 * MIB);
+    assert!(app.swapents > 0);
+    assert_eq!(
+        app.points,
+        Some((app.rss[0] + app.swapents + app.pgtables_bytes / 4096) as i64)
+    );
+    assert_eq!(o[0].totalpages, (1024 + 512) * MIB, "RAM + swap");
+}

@@ -34,6 +34,7 @@ struct Faulted {
     cow_reuse: u64,
     file: u64,
     shmem: u64,
+    swap_in: u64,
 }
 
 impl LinuxMachine {
@@ -105,6 +106,10 @@ impl LinuxMachine {
         let runs = self.edit_pt(mm_id, |mm| mm.pt.remove(a, b));
         let mut dropped = 0;
         for (_, l, pte) in runs {
+            if let Pte::Swap { slot } = pte {
+                self.swap_ref(slot, l, -1);
+                self.mms.get_mut(&mm_id).expect("mm exists").swap_ents -= l;
+            }
             if let Pte::Present { pfn } = pte {
                 rmap_add(
                     &mut self.mms.get_mut(&mm_id).expect("mm exists").rmap,
@@ -271,6 +276,7 @@ impl LinuxMachine {
             (done.cow_reuse, FaultKind::CowReuse),
             (done.file, FaultKind::FileMap),
             (done.shmem, FaultKind::Shmem),
+            (done.swap_in, FaultKind::SwapIn),
         ] {
             if n > 0 {
                 self.emit(EventKind::Fault {
@@ -363,7 +369,18 @@ impl LinuxMachine {
                         self.write_present(pid, mm_id, v, s, n, pfn, private, done)?;
                     }
                 }
-                Some(Pte::Swap { .. }) => {}
+                Some(Pte::Swap { slot }) => {
+                    // do_swap_page: a major fault reads each page back.
+                    let r = self.swap_in(pid, mm_id, s, n, slot, write);
+                    let (read, err) = match r {
+                        Ok(k) => (k, None),
+                        Err((k, o)) => (k, Some(o)),
+                    };
+                    done.swap_in += read;
+                    if let Some(o) = err {
+                        return Err(o);
+                    }
+                }
             }
         }
         Ok(())

@@ -13,6 +13,7 @@ pub mod procfs;
 mod query;
 mod reclaim;
 mod shmem;
+mod swap;
 pub mod vma;
 
 use crate::config::LinuxConfig;
@@ -131,6 +132,9 @@ pub struct LinuxMachine {
     pub panic: Option<String>,
     /// The kernel log (dmesg), the newest [`crate::sim::KERNEL_LOG_LINES`] lines.
     pub dmesg: std::collections::VecDeque<String>,
+    /// Swap slots in use, with their use counts (mm/swapfile.c: swap_map).
+    pub swap_map: RunMap<pages::RCount>,
+    next_slot: u64,
     /// The model's LRU lists: what reclaim takes, oldest first.
     pub(crate) lru: reclaim::Lru,
     /// The event list of the operation being applied.
@@ -168,6 +172,8 @@ impl LinuxMachine {
             next_anon_vma: 1,
             panic: None,
             lru: reclaim::Lru::default(),
+            swap_map: RunMap::new(),
+            next_slot: 0,
             dmesg: std::collections::VecDeque::new(),
             ev: Vec::new(),
             cur_pid: None,
@@ -265,6 +271,19 @@ impl LinuxMachine {
         let size = |s: &crate::op::Size| s.resolve(ram, swap);
         Ok(match op {
             Op::Sysctl { sysctl, value } => self.set_sysctl(*sysctl, *value),
+            Op::SetSwap { bytes }
+                if size(bytes) / crate::units::PAGE_SIZE < self.stats.swap_used =>
+            {
+                self.emit(EventKind::Refused {
+                    errno: Errno::ENOMEM,
+                    why: format!(
+                        "swapoff: {} pages are in swap, more than the new SwapTotal holds; the model does not read them back (try_to_unuse)",
+                        self.stats.swap_used
+                    ),
+                    source: "mm/swapfile.c: swapoff → try_to_unuse",
+                });
+                Outcome::Err(Errno::ENOMEM)
+            }
             Op::SetSwap { bytes } => {
                 let old = self.total_swap_pages();
                 self.cfg.swap_bytes =
@@ -580,8 +599,12 @@ impl LinuxMachine {
         let mm = self.mms.remove(&mm_id).expect("process mm exists");
         self.pgtable_pages_total -= mm.pgtable_pages();
         for (_, l, pte) in mm.pt.iter() {
-            if let pages::Pte::Present { pfn } = *pte {
-                self.frames_unmap(pfn, l);
+            match *pte {
+                pages::Pte::Present { pfn } => {
+                    self.frames_unmap(pfn, l);
+                }
+                pages::Pte::Swap { slot } => self.swap_ref(slot, l, -1),
+                pages::Pte::Zero => {}
             }
         }
         let mut unaccounted = 0;

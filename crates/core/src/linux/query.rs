@@ -435,6 +435,7 @@ impl LinuxMachine {
                 self.pgtable_pages_total, pgtables
             ));
         }
+        self.check_swap()?;
         // Object VMA reference counts.
         let mut refs: BTreeMap<u32, u64> = BTreeMap::new();
         for mm in self.mms.values() {

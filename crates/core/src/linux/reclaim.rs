@@ -175,9 +175,47 @@ impl LinuxMachine {
         got
     }
 
-    /// Swap anonymous pages out (the next slice of this issue): nothing yet.
+    /// Write up to `need` anonymous pages to swap, while swap has room, oldest first. Only a
+    /// page one pte maps is written (a page a fork shares would need every pte changed; the
+    /// model leaves it), and not a MADV_FREE page (it is dropped instead, above).
     fn reclaim_swap(&mut self, need: u64) -> u64 {
-        let _ = need;
-        0
+        let need = need.min(self.swap_free_pages());
+        let mut got = 0;
+        let mut cursor = 0;
+        while got < need {
+            let Some((&k, &(mm, vpn, len))) = self.lru.anon.range(cursor..).next() else {
+                break;
+            };
+            cursor = k + 1;
+            let Some(m) = self.mms.get(&mm) else {
+                self.lru.anon.remove(&k);
+                continue;
+            };
+            let mut take: Vec<(u64, u64, u64)> = Vec::new();
+            let mut planned = 0;
+            'runs: for (s, l, pte) in m.pt.range(vpn, vpn + len) {
+                if let Pte::Present { pfn } = pte {
+                    for (fp, fl, f) in self.frames.range(pfn, pfn + l) {
+                        if f.kind == FrameKind::Anon && f.mapcount == 1 && !f.lazyfree {
+                            let t = fl.min(need - got - planned);
+                            take.push((s + (fp - pfn), fp, t));
+                            planned += t;
+                            if got + planned == need {
+                                break 'runs;
+                            }
+                        }
+                    }
+                }
+            }
+            let whole = got + planned < need;
+            for (v, pfn, n) in take {
+                self.swap_out(mm, v, pfn, n);
+                got += n;
+            }
+            if whole {
+                self.lru.anon.remove(&k);
+            }
+        }
+        got
     }
 }
