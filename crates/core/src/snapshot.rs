@@ -247,7 +247,7 @@ impl LinuxMachine {
                 match pte {
                     Pte::Zero => push(&mut out, s, l, PageState::Zero),
                     Pte::Swap { .. } => push(&mut out, s, l, PageState::Swapped),
-                    Pte::Present { pfn } => {
+                    Pte::Present { pfn, .. } => {
                         for (fp, fl, f) in self.frames.range(pfn, pfn + l) {
                             let st = if f.lazyfree && f.kind == FrameKind::Anon {
                                 PageState::LazyFree

@@ -120,22 +120,11 @@ impl Shapes {
 /// Seeds left out of the default run, each with the known difference it shows
 /// (docs/known-differences.md, "Found by the random sweep"). The generator avoids every other
 /// known shape unless `SWEEP_KNOWN=1`.
-const KNOWN_SEEDS: &[(u64, &str)] = &[
-    (
-        145,
-        "a fork child's read fault of a shared anonymous page its parent wrote: Shared_Dirty 4 kB \
+const KNOWN_SEEDS: &[(u64, &str)] = &[(
+    145,
+    "a fork child's read fault of a shared anonymous page its parent wrote: Shared_Dirty 4 kB \
          in the simulator, 0 on the kernel (reproduces with none of brk, vfork, shm or tmpfs)",
-    ),
-    (
-        203,
-        "madvise free of private pages a fork shares: the kernel shows them LazyFree, the \
-         simulator Shared_Dirty (reproduces with mmap/fork/write/read/mprotect/madvise only)",
-    ),
-    (
-        270,
-        "madvise free of a private page a fork shares: LazyFree on the kernel only (as 203)",
-    ),
-];
+)];
 
 #[derive(Clone, Debug)]
 struct Mapping {

@@ -110,7 +110,7 @@ impl LinuxMachine {
                 self.swap_ref(slot, l, -1);
                 self.mms.get_mut(&mm_id).expect("mm exists").swap_ents -= l;
             }
-            if let Pte::Present { pfn } = pte {
+            if let Pte::Present { pfn, .. } = pte {
                 rmap_add(
                     &mut self.mms.get_mut(&mm_id).expect("mm exists").rmap,
                     pfn,
@@ -129,7 +129,9 @@ impl LinuxMachine {
 
     /// Map frames into an mm's page table (the frames' mapcount has been set by the caller).
     fn set_ptes(&mut self, mm_id: MmId, vpn: u64, n: u64, pfn: u64, kind: FrameKind) {
-        self.edit_pt(mm_id, |mm| mm.pt.set(vpn, n, Pte::Present { pfn }));
+        self.edit_pt(mm_id, |mm| {
+            mm.pt.set(vpn, n, Pte::Present { pfn, clean: false })
+        });
         let mm = self.mms.get_mut(&mm_id).expect("mm exists");
         rmap_add(&mut mm.rmap, pfn, n, 1);
         mm.rss[kind_idx(kind)] += n;
@@ -364,7 +366,7 @@ impl LinuxMachine {
                         done.cow_copy += n;
                     }
                 }
-                Some(Pte::Present { pfn }) => {
+                Some(Pte::Present { pfn, .. }) => {
                     if write {
                         self.write_present(pid, mm_id, v, s, n, pfn, private, done)?;
                     }
@@ -559,6 +561,17 @@ impl LinuxMachine {
                 if exclusive_anon && f.lazyfree {
                     done.cow_reuse += fl;
                 }
+                // The write dirties this pte again (a MADV_FREE may have cleaned it).
+                self.edit_pt(mm_id, |m| {
+                    m.pt.set(
+                        vpn,
+                        fl,
+                        Pte::Present {
+                            pfn: fp,
+                            clean: false,
+                        },
+                    )
+                });
                 continue;
             }
             // Copy-on-write: a new private page for this process; the original loses a mapping.

@@ -1097,7 +1097,7 @@ impl LinuxMachine {
                         .collect();
                     let mut marked = 0;
                     for (vpn, l, pte) in runs {
-                        if let Pte::Present { pfn } = pte {
+                        if let Pte::Present { pfn, .. } = pte {
                             let frames: Vec<(u64, u64, Frame)> =
                                 self.frames.range(pfn, pfn + l).collect();
                             for (fp, fl, f) in frames {
@@ -1106,17 +1106,20 @@ impl LinuxMachine {
                                 // created is not PG_dirty (do_anonymous_page and wp_page_copy
                                 // dirty the pte, not the folio), so a page a fork shares is
                                 // marked too; the model has no folio-dirty anonymous page.
-                                // The pte is cleaned (the model keeps one dirty bit per frame,
-                                // so a sharer's pte reads clean too: docs/known-differences.md).
+                                // This pte is cleaned; a frame another pte maps stays dirty
+                                // for that pte (its dirty bit is untouched).
                                 if f.kind == FrameKind::Anon {
                                     self.frames.update(fp, fp + fl, |_, _, f| Frame {
                                         lazyfree: true,
-                                        dirty: false,
+                                        dirty: f.dirty && f.mapcount > 1,
                                         ..*f
                                     });
                                     marked += fl;
                                 }
                             }
+                            self.edit_pt(mm_id, |m| {
+                                m.pt.set(vpn, l, Pte::Present { pfn, clean: true })
+                            });
                             self.note_lazyfree(mm_id, vpn, l);
                         } else if let Pte::Swap { .. } = pte {
                             // madvise_free_pte_range frees swap entries outright
@@ -2114,7 +2117,7 @@ fn drop_ptes(
     b: u64,
 ) {
     for (_, l, pte) in pt.remove(a, b) {
-        if let Pte::Present { pfn } = pte {
+        if let Pte::Present { pfn, .. } = pte {
             super::pages::rmap_add(rmap, pfn, l, -1);
             for (_, fl, f) in frames.range(pfn, pfn + l) {
                 rss[match f.kind {

@@ -600,7 +600,7 @@ impl LinuxMachine {
         self.pgtable_pages_total -= mm.pgtable_pages();
         for (_, l, pte) in mm.pt.iter() {
             match *pte {
-                pages::Pte::Present { pfn } => {
+                pages::Pte::Present { pfn, .. } => {
                     self.frames_unmap(pfn, l);
                 }
                 pages::Pte::Swap { slot } => self.swap_ref(slot, l, -1),

@@ -254,7 +254,7 @@ impl LinuxMachine {
         for v in mm.vmas.values().filter(|v| v.has(super::vma::VM_SHARED)) {
             let (a, b) = (v.start_page(), v.end >> crate::units::PAGE_SHIFT);
             for (_, l, pte) in mm.pt.range(a, b) {
-                if let super::pages::Pte::Present { pfn } = pte {
+                if let super::pages::Pte::Present { pfn, .. } = pte {
                     for (_, fl, f) in self.frames.range(pfn, pfn + l) {
                         match f.kind {
                             super::pages::FrameKind::File => file += fl,

@@ -9,8 +9,10 @@ use serde::Serialize;
 pub enum Pte {
     /// The shared zero page, after a read fault on private anonymous memory (no RSS).
     Zero,
-    /// Physical frames; the run maps `pfn, pfn+1, …`.
-    Present { pfn: u64 },
+    /// Physical frames; the run maps `pfn, pfn+1, …`. `clean`: this pte's dirty bit was
+    /// cleared (MADV_FREE) while the frame stays dirty for another pte that maps it; smaps reads
+    /// a page dirty if its pte or its frame is (fs/proc/task_mmu.c: smaps_pte_entry).
+    Present { pfn: u64, clean: bool },
     /// Swap entries (swap itself arrives with a later issue; the state exists now).
     Swap { slot: u64 },
 }
@@ -19,7 +21,10 @@ impl RunValue for Pte {
     fn advance(&self, by: u64) -> Self {
         match *self {
             Pte::Zero => Pte::Zero,
-            Pte::Present { pfn } => Pte::Present { pfn: pfn + by },
+            Pte::Present { pfn, clean } => Pte::Present {
+                pfn: pfn + by,
+                clean,
+            },
             Pte::Swap { slot } => Pte::Swap { slot: slot + by },
         }
     }

@@ -93,8 +93,15 @@ impl LinuxMachine {
         };
         for (_, l, pte) in mm.pt.range(v.start_page(), v.end_page()) {
             match pte {
-                Pte::Present { pfn } => {
+                Pte::Present { pfn, clean } => {
                     for (_, fl, f) in self.frames.range(pfn, pfn + l) {
+                        // Dirty if the pte or the frame is (smaps_pte_entry: pte_dirty ||
+                        // folio_test_dirty); a cleaned pte of a frame another pte keeps dirty
+                        // reads clean here.
+                        let f = super::pages::Frame {
+                            dirty: f.dirty && !clean,
+                            ..f
+                        };
                         let m = f.mapcount.max(1);
                         let pss = pss_fixed(fl, m);
                         st.rss += fl;

@@ -281,7 +281,7 @@ impl LinuxMachine {
                 if covered != b - a {
                     return Err(format!("mm {id}: ptes at {a:x}-{b:x} outside any VMA"));
                 }
-                if let Pte::Present { pfn } = pte {
+                if let Pte::Present { pfn, .. } = pte {
                     let mut seen = 0;
                     for (_, fl, f) in self.frames.range(pfn, pfn + l) {
                         rss[match f.kind {
@@ -299,7 +299,7 @@ impl LinuxMachine {
             }
             let mut rmap = crate::runmap::RunMap::new();
             for (s, l, pte) in mm.pt.iter() {
-                if let Pte::Present { pfn } = pte {
+                if let Pte::Present { pfn, .. } = pte {
                     super::pages::rmap_add(&mut rmap, *pfn, l, 1);
                     let _ = s;
                 }

@@ -151,9 +151,14 @@ impl LinuxMachine {
             let mut take: Vec<(u64, u64)> = Vec::new();
             let mut planned = 0;
             'runs: for (s, l, pte) in m.pt.range(vpn, vpn + len) {
-                if let Pte::Present { pfn } = pte {
+                if let Pte::Present { pfn, clean } = pte {
                     for (fp, fl, f) in self.frames.range(pfn, pfn + l) {
-                        if f.kind == FrameKind::Anon && f.lazyfree && !f.dirty && f.mapcount == 1 {
+                        // The only pte is clean (MADV_FREE cleaned it, nothing wrote since).
+                        if f.kind == FrameKind::Anon
+                            && f.lazyfree
+                            && (!f.dirty || clean)
+                            && f.mapcount == 1
+                        {
                             let t = fl.min(need - got - planned);
                             take.push((s + (fp - pfn), t));
                             planned += t;
@@ -194,7 +199,7 @@ impl LinuxMachine {
             let mut take: Vec<(u64, u64, u64)> = Vec::new();
             let mut planned = 0;
             'runs: for (s, l, pte) in m.pt.range(vpn, vpn + len) {
-                if let Pte::Present { pfn } = pte {
+                if let Pte::Present { pfn, .. } = pte {
                     for (fp, fl, f) in self.frames.range(pfn, pfn + l) {
                         if f.kind == FrameKind::Anon && f.mapcount == 1 && !f.lazyfree {
                             let t = fl.min(need - got - planned);

@@ -484,7 +484,7 @@ impl LinuxMachine {
                 let runs: Vec<(u64, u64, super::pages::Pte)> =
                     self.mms[&mm_id].pt.range(s, e).collect();
                 for (rs, rl, pte) in runs {
-                    if let super::pages::Pte::Present { pfn } = pte {
+                    if let super::pages::Pte::Present { pfn, .. } = pte {
                         let is_obj = self
                             .frames
                             .get(pfn)

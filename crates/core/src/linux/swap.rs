@@ -56,7 +56,9 @@ impl LinuxMachine {
                 .alloc_grant(pid, n - at, GFP_ANON_FAULT)
                 .map_err(|o| (at, o))?;
             let pfn = self.new_frames(g, FrameKind::Anon, 1, write);
-            self.edit_pt(mm_id, |m| m.pt.set(vpn + at, g, Pte::Present { pfn }));
+            self.edit_pt(mm_id, |m| {
+                m.pt.set(vpn + at, g, Pte::Present { pfn, clean: false })
+            });
             let m = self.mms.get_mut(&mm_id).expect("mm exists");
             rmap_add(&mut m.rmap, pfn, g, 1);
             m.rss[0] += g;
