@@ -229,3 +229,25 @@ fn madvise_free_marks_pages_a_fork_shares_and_cleans_only_the_callers_pte() {
     let mm = &l.mms[&l.procs[&app].mm.unwrap()];
     assert_eq!(mm.rss[0], 512 - lazy, "only app's exclusive pages went");
 }
+
+#[test]
+fn bad_oom_and_file_lines_are_errors_at_their_column() {
+    let e = parse("machine linux ram=1GiB\nsysctl vm.panic_on_oom=3\n").unwrap_err();
+    assert_eq!(e[0].pos.line, 2, "{e:?}");
+    assert!(e[0].message.contains("0, 1 or 2"), "{e:?}");
+    let e = parse("machine linux ram=1GiB\nspawn p\np file wirte /f 1MiB\n").unwrap_err();
+    assert_eq!((e[0].pos.line, e[0].pos.col), (3, 8), "{e:?}");
+    assert!(e[0].message.contains("did you mean `write`"), "{e:?}");
+    let e = parse("machine linux ram=1GiB\nspawn p\np file read /f\n").unwrap_err();
+    assert_eq!(e[0].pos.line, 3, "{e:?}");
+    // A path is a regular file or a tmpfs file, not both: a scenario error when it runs.
+    let s = parse("machine linux ram=1GiB\nspawn p\np tmpfs write /x 4KiB\np file read /x 4KiB\n")
+        .unwrap();
+    let r = sim::run(&s);
+    assert!(r
+        .error
+        .as_ref()
+        .expect("a scenario error")
+        .message
+        .contains("is a tmpfs file"));
+}
