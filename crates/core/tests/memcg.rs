@@ -92,18 +92,24 @@ fn l9_2_victim_choice_scales_adj_by_the_limit() {
         // totalpages = the limit: 96 MiB = 24,576 pages (no swap), so adj 1000 adds 24,000.
         assert_eq!(*totalpages, 24_576);
         for c in cands {
+            let rss: u64 = c.rss.iter().sum();
             assert_eq!(
                 c.points,
-                (c.rss + c.swap + c.pgtables) as i64 + c.adj as i64 * (24_576 / 1000),
+                Some(
+                    (rss + c.swapents + c.pgtables_bytes / 4096) as i64
+                        + c.oom_score_adj as i64 * (24_576 / 1000)
+                ),
                 "{c:?}"
             );
         }
     }
     let (_, first, v1) = &ooms[0];
     let by = |n: &str| first.iter().find(|c| c.name == n).unwrap().clone();
-    assert_eq!(by("a").rss, 12_288, "A: 48 MiB");
-    assert_eq!(by("b").rss, 2_048, "B: 8 MiB");
-    assert_eq!(by("b").points, 2_048 + by("b").pgtables as i64 + 24_000);
+    let rss = |c: &vmlab_core::event::OomCandidate| c.rss.iter().sum::<u64>();
+    let pt = |c: &vmlab_core::event::OomCandidate| c.pgtables_bytes / 4096;
+    assert_eq!(rss(&by("a")), 12_288, "A: 48 MiB");
+    assert_eq!(rss(&by("b")), 2_048, "B: 8 MiB");
+    assert_eq!(by("b").points, Some(2_048 + pt(&by("b")) as i64 + 24_000));
     assert!(by("b").points > by("a").points);
     assert_eq!(*v1, Some(1001), "B (pid 1001) first");
     let (_, second, v2) = &ooms[1];
@@ -113,7 +119,7 @@ fn l9_2_victim_choice_scales_adj_by_the_limit() {
     let c = second.iter().find(|c| c.name == "c").unwrap();
     // C has what is left under the limit after A and both page tables: strictly less.
     assert_eq!(
-        c.rss + c.pgtables + a.rss + a.pgtables,
+        rss(c) + pt(c) + rss(a) + pt(a),
         24_576,
         "usage is exactly the limit"
     );
