@@ -518,11 +518,13 @@ pub enum EventKind {
     },
     /// A memory-cgroup decision (linux/memcg.rs).
     Memcg(MemcgEvent),
-    /// Free pages ran short for an allocation and reclaim freed `freed` pages of `what`.
+    /// Free pages ran short for an allocation (or, with `memcg`, that cgroup reached its limit)
+    /// and reclaim freed `pages` pages of `what` (inside the cgroup's subtree for a memcg).
     Reclaimed {
         what: ReclaimKind,
         pages: u64,
         wanted: u64,
+        memcg: Option<String>,
     },
     /// write(2)/read(2) of a regular file: `new_pages` entered the page cache.
     FileIo {
@@ -763,6 +765,20 @@ impl ReclaimKind {
             ReclaimKind::SwapOut => "mm/vmscan.c: shrink_folio_list → add_to_swap, pageout",
         }
     }
+    /// The source of a reclaim inside a memory cgroup at its limit.
+    pub fn memcg_source(self) -> &'static str {
+        match self {
+            ReclaimKind::CleanCache | ReclaimKind::DirtyCache => {
+                "mm/memcontrol.c: try_charge_memcg → mm/vmscan.c: try_to_free_mem_cgroup_pages (file LRU)"
+            }
+            ReclaimKind::LazyFree => {
+                "mm/memcontrol.c: try_charge_memcg → mm/vmscan.c: try_to_free_mem_cgroup_pages (lazyfree)"
+            }
+            ReclaimKind::SwapOut => {
+                "mm/memcontrol.c: try_charge_memcg → mm/vmscan.c: try_to_free_mem_cgroup_pages (anon)"
+            }
+        }
+    }
 }
 
 /// One event, attributed to a process when there is one.
@@ -890,7 +906,14 @@ impl Event {
             }
             EventKind::Placed { source, .. } => source,
             EventKind::Memcg(m) => m.source(),
-            EventKind::Reclaimed { what, .. } => what.source(),
+            EventKind::Reclaimed {
+                what, memcg: None, ..
+            } => what.source(),
+            EventKind::Reclaimed {
+                what,
+                memcg: Some(_),
+                ..
+            } => what.memcg_source(),
             EventKind::Oom(r) => match r.choice {
                 OomChoice::PanicOnOom(_) => "mm/oom_kill.c: out_of_memory → check_panic_on_oom",
                 OomChoice::NoVictim => "mm/oom_kill.c: out_of_memory → select_bad_process",
@@ -1049,7 +1072,24 @@ impl fmt::Display for Sentence<'_> {
             }
             EventKind::Placed { span, how, .. } => write!(f, "placed at {span} ({how})"),
             EventKind::Memcg(m) => write!(f, "{m}"),
-            EventKind::Reclaimed { what, pages, wanted } => write!(
+            EventKind::Reclaimed {
+                what,
+                pages,
+                wanted,
+                memcg: Some(cg),
+            } => write!(
+                f,
+                "cgroup /{cg} at its limit ({} wanted): reclaim inside it freed {}, {}",
+                human_pages(*wanted),
+                human_pages(*pages),
+                what.text()
+            ),
+            EventKind::Reclaimed {
+                what,
+                pages,
+                wanted,
+                memcg: None,
+            } => write!(
                 f,
                 "free pages ran short ({} wanted): reclaim freed {}, {}",
                 human_pages(*wanted),

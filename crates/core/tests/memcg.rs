@@ -380,3 +380,69 @@ expect cgroup kubepods/besteffort/podbe memory.limit_in_bytes = 9223372036854771
         "2:12: a pod's resources follow `container NAME`"
     );
 }
+
+/// At its limit a cgroup reclaims inside itself before its OOM killer runs (try_charge_memcg →
+/// try_to_free_mem_cgroup_pages): clean page cache charged to it goes first, and only its own
+/// (another cgroup's cache is left alone); with nothing left to reclaim it OOM-kills.
+#[test]
+fn a_memcg_at_its_limit_reclaims_its_own_page_cache_before_the_oom_killer() {
+    let r = run("machine linux ram=1GiB swap=0\n\
+         cgroup create box\n\
+         cgroup box set memory.max 64MiB\n\
+         spawn other\n\
+         other file read /data/other 32MiB\n\
+         spawn app\n\
+         app cgroup box\n\
+         app file read /data/mine 48MiB\n\
+         expect cgroup box memory.stat file = 48MiB\n\
+         app mmap heap 40MiB rw private anon\n\
+         app write heap\n\
+         expect app write ok\n\
+         expect app running\n\
+         expect cgroup box memory.events oom_kill = 0\n\
+         expect cgroup box memory.current <= 64MiB\n\
+         expect meminfo.Cached >= 32MiB\n");
+    let reclaimed: Vec<(u64, Option<String>)> = r
+        .steps
+        .iter()
+        .flat_map(|s| s.events.iter())
+        .filter_map(|e| match &e.kind {
+            EventKind::Reclaimed { pages, memcg, .. } => Some((*pages, memcg.clone())),
+            _ => None,
+        })
+        .collect();
+    assert!(!reclaimed.is_empty(), "the write reclaimed");
+    assert!(
+        reclaimed.iter().all(|(_, m)| m.as_deref() == Some("box")),
+        "only inside the cgroup: {reclaimed:?}"
+    );
+    // The other process's 32 MiB of cache (the root's own, outside box) is untouched; box
+    // kept part of its own.
+    let m = &r.machine;
+    let bytes = |v: Value| match v {
+        Value::Bytes(b) => b,
+        other => panic!("{other:?}"),
+    };
+    let all = bytes(cg(m, "", "memory.stat", Some("file")));
+    let boxed = bytes(cg(m, "box", "memory.stat", Some("file")));
+    assert_eq!(all - boxed, 32 << 20);
+    assert!(
+        boxed > 0 && boxed < 48 << 20,
+        "box kept {boxed} B of its cache"
+    );
+    // Nothing reclaimable left: a second write over the limit is the memcg OOM's.
+    let r = run("machine linux ram=1GiB swap=0\n\
+         cgroup create box\n\
+         cgroup box set memory.max 64MiB\n\
+         spawn app\n\
+         app cgroup box\n\
+         app mmap heap 80MiB rw private anon\n\
+         app write heap\n\
+         expect app write killed\n\
+         expect cgroup box memory.events oom_kill = 1\n");
+    assert!(r
+        .steps
+        .iter()
+        .flat_map(|s| s.events.iter())
+        .all(|e| !matches!(e.kind, EventKind::Reclaimed { .. })));
+}

@@ -86,7 +86,7 @@ impl LinuxMachine {
         want: u64,
         gfp: &'static str,
     ) -> Slow {
-        if self.reclaim(want) > 0 {
+        if self.reclaim(want, None) > 0 {
             return Slow::Retry;
         }
         let oc = OomControl {

@@ -527,8 +527,8 @@ impl LinuxMachine {
     }
 
     /// Charge `n` pages for a fault by `pid`: the pages that fit under every limit now, at
-    /// least one, after the memcg OOM killer when none fits (try_charge_memcg). Reclaim inside
-    /// the cgroup is not modelled on this branch: a shortage goes straight to the memcg OOM.
+    /// least one, after reclaim inside the cgroup (linux/reclaim.rs, scoped to the cgroup at
+    /// its limit) and then the memcg OOM killer when none fits (try_charge_memcg).
     /// Err: the faulting task was killed, or it sleeps (v1 oom_kill_disable, or nothing
     /// killable) — the caller records the rest of its fault.
     pub(crate) fn memcg_charge_fault(
@@ -556,8 +556,18 @@ impl LinuxMachine {
                     self.memcg_after_charge(cg, k);
                     return Ok((cg, k));
                 }
+                Err(s) if self.reclaim(need - s.fits, Some(s.over)) > 0 => {
+                    // try_charge_memcg: the charge failed (counted by memcg_try_charge), a
+                    // `max` event, then try_to_free_mem_cgroup_pages inside the cgroup over its
+                    // limit freed what the charge lacks (page cache, MADV_FREE pages), and the
+                    // charge is retried. The model reclaims what the whole run lacks in one
+                    // round, so a long run counts one failcnt and one `max` where the kernel,
+                    // charging 64-page batches, counts one per batch (docs/known-differences.md).
+                    self.memcg_event(s.over, MemcgEventKey::Max, 1);
+                    continue;
+                }
                 Err(s) => {
-                    // try_charge_memcg with nothing reclaimable (no reclaim modelled, no swap):
+                    // try_charge_memcg with nothing reclaimable (no swap in a memcg reclaim):
                     // the 64-page batch fails (counted by memcg_try_charge above), then the
                     // single page, once more after drain_all_stock, and on each of the
                     // MAX_RECLAIM_RETRIES (16) rounds: failcnt +19 in all, and a `max` event
@@ -971,8 +981,9 @@ impl LinuxMachine {
                     "memory.max" | "memory.limit_in_bytes" => {
                         old = self.memcgs.groups[&id].memory.max;
                         if v == CgroupVersion::V1 {
-                            // mem_cgroup_resize_max: below usage, reclaim; vmlab has none here,
-                            // so a limit below usage is EBUSY. memsw must stay >= memory.
+                            // mem_cgroup_resize_max: below usage, reclaim inside the cgroup
+                            // (try_to_free_mem_cgroup_pages); what cannot be reclaimed makes
+                            // the write EBUSY. memsw must stay >= memory.
                             let g = &self.memcgs.groups[&id];
                             if pages > g.memsw.max {
                                 return self.cg_refuse(
@@ -981,6 +992,11 @@ impl LinuxMachine {
                                         .into(),
                                 );
                             }
+                            let usage = g.memory.usage;
+                            if usage > pages {
+                                self.reclaim(usage - pages, Some(id));
+                            }
+                            let g = &self.memcgs.groups[&id];
                             if g.memory.usage > pages {
                                 return self.cg_refuse(
                                     Errno::EBUSY,
@@ -993,8 +1009,12 @@ impl LinuxMachine {
                         }
                         self.cg(id).memory.max = pages;
                         if v == CgroupVersion::V2 {
-                            // memory_max_write: reclaim (none modelled), then OOM-kill in the
-                            // cgroup until usage fits.
+                            // memory_max_write: reclaim inside the cgroup, then OOM-kill in
+                            // the cgroup until usage fits.
+                            let usage = self.memcgs.groups[&id].memory.usage;
+                            if usage > pages {
+                                self.reclaim(usage - pages, Some(id));
+                            }
                             while self.memcgs.groups[&id].memory.usage > pages {
                                 self.memcg_event(id, MemcgEventKey::Oom, 1);
                                 match self.memcg_out_of_memory(id, 0) {

@@ -5,6 +5,7 @@
 //! kept in the order pages entered them (a simplified inactive list; an access does not
 //! promote a page).
 
+use super::memcg::MemcgId;
 use super::mm::MmId;
 use super::pages::{FrameKind, Pte};
 use super::vma::ObjId;
@@ -57,8 +58,13 @@ impl LinuxMachine {
     }
 
     /// Direct reclaim for an allocation of `want` pages: returns the pages freed (each kind it
-    /// took is an event).
-    pub(crate) fn reclaim(&mut self, want: u64) -> u64 {
+    /// took is an event). `scope` None is global reclaim (free pages ran short); Some(cg) is
+    /// memcg reclaim (try_to_free_mem_cgroup_pages): only pages charged to `cg`'s subtree are
+    /// taken. The model keeps one set of LRU lists, so a memcg reclaim walks them and skips
+    /// other cgroups' pages (the kernel has per-memcg lruvecs); it does not swap: main's memory
+    /// cgroups do not yet charge swap (memory.swap.current, v1 memsw), so a memcg shortage
+    /// reclaims page cache and MADV_FREE pages, then goes to the memcg OOM killer.
+    pub(crate) fn reclaim(&mut self, want: u64, scope: Option<MemcgId>) -> u64 {
         let mut freed = 0;
         for kind in [
             ReclaimKind::CleanCache,
@@ -71,16 +77,19 @@ impl LinuxMachine {
             }
             let need = want - freed;
             let got = match kind {
-                ReclaimKind::CleanCache => self.reclaim_cache(need, false),
-                ReclaimKind::DirtyCache => self.reclaim_cache(need, true),
-                ReclaimKind::LazyFree => self.reclaim_lazy(need),
+                ReclaimKind::CleanCache => self.reclaim_cache(need, false, scope),
+                ReclaimKind::DirtyCache => self.reclaim_cache(need, true, scope),
+                ReclaimKind::LazyFree => self.reclaim_lazy(need, scope),
+                ReclaimKind::SwapOut if scope.is_some() => 0,
                 ReclaimKind::SwapOut => self.reclaim_swap(need),
             };
             if got > 0 {
+                let memcg = scope.map(|c| self.memcgs.groups[&c].path.clone());
                 self.emit(EventKind::Reclaimed {
                     what: kind,
                     pages: got,
                     wanted: want,
+                    memcg,
                 });
                 freed += got;
             }
@@ -90,7 +99,12 @@ impl LinuxMachine {
 
     /// Drop up to `need` unmapped page-cache pages of regular files, clean ones (`dirty` false)
     /// or dirty ones, which are written back first (pageout, then the flusher's writeback).
-    fn reclaim_cache(&mut self, need: u64, dirty: bool) -> u64 {
+    /// Whether a frame charged to `cg` may be taken by a reclaim of `scope`.
+    fn reclaim_scope_has(&self, cg: MemcgId, scope: Option<MemcgId>) -> bool {
+        scope.is_none_or(|s| self.memcg_in_subtree(cg, s))
+    }
+
+    fn reclaim_cache(&mut self, need: u64, dirty: bool, scope: Option<MemcgId>) -> u64 {
         let mut got = 0;
         let mut cursor = 0;
         while got < need {
@@ -107,7 +121,11 @@ impl LinuxMachine {
             let mut planned = 0;
             'runs: for (co, cl, cp) in o.cache.range(off, off + len) {
                 for (fp, fl, f) in self.frames.range(cp.pfn, cp.pfn + cl) {
-                    if f.kind == FrameKind::File && f.mapcount == 0 && f.dirty == dirty {
+                    if f.kind == FrameKind::File
+                        && f.mapcount == 0
+                        && f.dirty == dirty
+                        && self.reclaim_scope_has(f.memcg, scope)
+                    {
                         let t = fl.min(need - got - planned);
                         take.push((co + (fp - cp.pfn), fp, t));
                         planned += t;
@@ -136,7 +154,7 @@ impl LinuxMachine {
     /// Drop up to `need` MADV_FREE'd pages that were not written since and that one pte maps
     /// (try_to_unmap_one discards a clean lazy-free folio). A page a fork shares would need
     /// every mapping unmapped; the model leaves it (docs/known-differences.md).
-    fn reclaim_lazy(&mut self, need: u64) -> u64 {
+    fn reclaim_lazy(&mut self, need: u64, scope: Option<MemcgId>) -> u64 {
         let mut got = 0;
         let mut cursor = 0;
         while got < need {
@@ -160,6 +178,7 @@ impl LinuxMachine {
                             && !f.dirty
                             && !dirty
                             && f.mapcount == 1
+                            && self.reclaim_scope_has(f.memcg, scope)
                         {
                             let t = fl.min(need - got - planned);
                             take.push((s + (fp - pfn), t));
@@ -171,7 +190,8 @@ impl LinuxMachine {
                     }
                 }
             }
-            let whole = got + planned < need;
+            // A memcg reclaim leaves the entry: what it skipped may be another cgroup's.
+            let whole = got + planned < need && scope.is_none();
             for (a, n) in take {
                 got += self.zap(mm, a, a + n);
             }
