@@ -299,6 +299,33 @@ pub struct OomReport {
     pub panic: Option<String>,
 }
 
+/// mm/oom_kill.c: dump_tasks, the task table of every OOM report (global or memcg), as 6.18
+/// prints it.
+pub fn dump_tasks(table: &[OomCandidate]) -> Vec<String> {
+    let mut out = vec![
+        "Tasks state (memory values in pages):".to_string(),
+        "[  pid  ]   uid  tgid total_vm      rss rss_anon rss_file rss_shmem pgtables_bytes swapents oom_score_adj name".to_string(),
+    ];
+    for c in table {
+        out.push(format!(
+            "[{:>7}] {:>5} {:>5} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8}         {:>5} {}",
+            c.pid,
+            0,
+            c.pid,
+            c.total_vm,
+            c.rss.iter().sum::<u64>(),
+            c.rss[0],
+            c.rss[1],
+            c.rss[2],
+            c.pgtables_bytes,
+            c.swapents,
+            c.oom_score_adj,
+            c.name
+        ));
+    }
+    out
+}
+
 impl OomReport {
     fn victim_row(&self) -> Option<&OomCandidate> {
         self.table.iter().find(|c| Some(c.pid) == self.victim)
@@ -313,25 +340,7 @@ impl OomReport {
             "{comm} invoked oom-killer: gfp_mask={}, order=0, oom_score_adj={adj}",
             self.gfp
         )];
-        out.push("Tasks state (memory values in pages):".into());
-        out.push("[  pid  ]   uid  tgid total_vm      rss rss_anon rss_file rss_shmem pgtables_bytes swapents oom_score_adj name".into());
-        for c in &self.table {
-            out.push(format!(
-                "[{:>7}] {:>5} {:>5} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8}         {:>5} {}",
-                c.pid,
-                0,
-                c.pid,
-                c.total_vm,
-                c.rss.iter().sum::<u64>(),
-                c.rss[0],
-                c.rss[1],
-                c.rss[2],
-                c.pgtables_bytes,
-                c.swapents,
-                c.oom_score_adj,
-                c.name
-            ));
-        }
+        out.extend(dump_tasks(&self.table));
         if let Some(v) = self.victim_row() {
             let ctx = match &self.constraint {
                 OomConstraintKind::Global => ",global_oom,task_memcg=/".to_string(),
@@ -1156,6 +1165,9 @@ impl Event {
         match &self.kind {
             EventKind::KernelLog { line, .. } => vec![line.clone()],
             EventKind::Oom(r) => r.log_lines(),
+            // A memcg OOM's header and kill lines are KernelLog events around this one; its
+            // task table is printed here, between them, as dump_header does.
+            EventKind::Memcg(MemcgEvent::Oom { candidates, .. }) => dump_tasks(candidates),
             _ => Vec::new(),
         }
     }

@@ -446,3 +446,28 @@ fn a_memcg_at_its_limit_reclaims_its_own_page_cache_before_the_oom_killer() {
         .flat_map(|s| s.events.iter())
         .all(|e| !matches!(e.kind, EventKind::Reclaimed { .. })));
 }
+
+/// A memcg OOM's dmesg report has the same task table as a global one (dump_tasks), between
+/// its `invoked oom-killer` header and its `oom-kill:constraint=CONSTRAINT_MEMCG` summary.
+#[test]
+fn a_memcg_oom_report_prints_the_task_table() {
+    let r = run(L92);
+    let log = r.machine.dmesg();
+    let lines: Vec<&str> = log.lines().collect();
+    let at = |prefix: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} in\n{log}"))
+    };
+    let (head, table, summary) = (
+        at("c invoked oom-killer"),
+        at("Tasks state (memory values in pages):"),
+        at("oom-kill:constraint=CONSTRAINT_MEMCG"),
+    );
+    assert!(head < table && table < summary, "{log}");
+    // a, b and c are the box's tasks: three rows, b with adj 1000.
+    let rows: Vec<&&str> = lines[table + 2..summary].iter().collect();
+    assert_eq!(rows.len(), 3, "{log}");
+    assert!(rows[1].ends_with(" 1000 b"), "{}", rows[1]);
+}
