@@ -71,8 +71,8 @@ pub fn address_space(p: &Props) -> Html {
                         let zoomed = p.zoom == Some(v.start);
                         let zoom = p.on_zoom.clone();
                         let start = v.start;
-                        let title = format!("{:x}-{:x} {} {} ({}) [{}]{}", v.start, v.end, v.perms, v.name, size(v.size_bytes()), v.flags.join(" "),
-                            if changed { " — changed by this step" } else { "" });
+                        let title = format!("{:x}-{:x} {} {} ({}) [{}]{}\n{}", v.start, v.end, v.perms, v.name, size(v.size_bytes()), v.flags.join(" "),
+                            if changed { " — changed by this step" } else { "" }, crate::flags::explain_all(&v.flags));
                         html! {
                             <button class={classes!("vma", changed.then_some("changed"), zoomed.then_some("zoomed"), v.flags.iter().any(|f| f == "sh").then_some("shared"))}
                                 style={format!("flex-grow:{weight:.4}")} title={title.clone()} aria-label={title}
