@@ -157,8 +157,9 @@ async function issue8More(browser, base, out, errors) {
   await lp.$eval('.entry-open[data-file="cow-pss.vmlab"]', (b) => b.click());
   await lp.waitForTimeout(150);
   const cowEdited = (await lp.inputValue('#scenario')) + '\n# a friend\'s note\n';
+  const cowHash = await lp.evaluate(() => location.hash);
   await lp.fill('#scenario', cowEdited);
-  await lp.waitForTimeout(150);
+  await lp.waitForFunction((h) => location.hash !== h, cowHash, { timeout: 5000 }).catch(() => {});
   const cowUrl = lp.url();
   const fctx = await browser.newContext({ viewport: { width: 1280, height: 720 } });
   const fp = await fctx.newPage();
@@ -364,8 +365,10 @@ async function issue8More(browser, base, out, errors) {
     await sp.goto(base);
     await ready(sp);
     const sharedText = (await sp.inputValue('#scenario')) + '\n# shared by a friend\n';
+    const hash0 = await sp.evaluate(() => location.hash);
     await sp.fill('#scenario', sharedText);
-    await sp.waitForTimeout(150);
+    // The rerun (and so the URL) follows a pause in typing: wait for it, not for a fixed time.
+    await sp.waitForFunction((h) => location.hash !== h, hash0, { timeout: 5000 }).catch(() => {});
     const shareUrl = sp.url();
     await sharer.close();
     await fresh(op, shareUrl);
