@@ -1034,10 +1034,12 @@ impl Component for App {
         }
         .unwrap_or_else(|| "(nothing to show at this step)".into());
         // The other machine at the step (a replay from its cache: one operation per step).
-        let cmp_snap = lab
-            .comparison
-            .as_ref()
-            .and_then(|c| c.sim.as_ref().ok()?.snapshot(lab.cursor, lab.selected_pid));
+        let cmp_snap = lab.comparison.as_ref().and_then(|c| {
+            c.sim
+                .as_ref()
+                .ok()?
+                .snapshot(lab.cursor, |_| lab.selected_pid)
+        });
         let (cmp_right, cmp_err, cmp_div) = match &lab.comparison {
             Some(c) => match &c.sim {
                 Ok(s) => (Some(s.run.clone()), s.run.stopped(), c.first_divergence),
