@@ -11,6 +11,12 @@
 // acting process in the VMA gallery, at 1280×720 and at 150 % zoom the code, the explanation,
 // every process and the counters fit without scrolling, the explanation box keeps its size, the
 // smallest text is 14 px, and the physical strip shows a COW frame shared and split.
+//
+// And (issue 8, second slice): a loading state until the wasm is ready; library titles from the
+// header line with identifiers in code style; flag codes explained; no green "→ ok" in the red
+// stopped box; a shared scenario named without its file-name prefix; compare side by side, with
+// the other run's error, kept in the URL across a reload; zoom into a 4 GiB VMA down to single
+// pages with the arrow keys on the cells; and simulated-vision screenshots of the page view.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -73,6 +79,176 @@ async function fresh(page, url) {
   await page.goto('about:blank');
   await page.goto(url);
   await ready(page);
+}
+
+// Machado et al. 2009 (severity 1) in linear RGB, as render/palette.rs tests them: an SVG filter
+// works in linearRGB by default, so this is the same simulation applied to the page's pixels.
+const CVD = {
+  protanopia: [0.152286, 1.052583, -0.204868, 0.114503, 0.786281, 0.099216, -0.003882, -0.048116, 1.051998],
+  deuteranopia: [0.367322, 0.860646, -0.227968, 0.280085, 0.672501, 0.047413, -0.011820, 0.042940, 0.968881],
+  tritanopia: [1.255528, -0.076749, -0.178779, -0.078411, 0.930809, 0.147602, 0.004733, 0.691367, 0.303900],
+};
+async function simulateVision(page, name) {
+  await page.evaluate(([name, m]) => {
+    document.getElementById('cvd-sim')?.remove();
+    document.documentElement.style.filter = '';
+    if (!m) return;
+    const v = [m.slice(0, 3), m.slice(3, 6), m.slice(6, 9)].map((r) => r.join(' ') + ' 0 0').join(' ') + ' 0 0 0 1 0';
+    const div = document.createElement('div');
+    div.id = 'cvd-sim';
+    div.innerHTML = `<svg width="0" height="0" style="position:absolute"><filter id="cvd-filter" color-interpolation-filters="linearRGB"><feColorMatrix type="matrix" values="${v}"/></filter></svg>`;
+    document.body.appendChild(div);
+    document.documentElement.style.filter = 'url(#cvd-filter)';
+  }, [name, CVD[name] || null]);
+}
+
+async function issue8More(browser, base, out, errors) {
+  // 16. Loading: the message is in the page before the app mounts and gone once it has.
+  const lctx = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  const lp = await lctx.newPage();
+  lp.on('pageerror', (e) => errors.push(String(e)));
+  let release;
+  const held = new Promise((r) => { release = r; });
+  await lp.route('**/*.wasm', async (route) => { await held; await route.continue(); });
+  await lp.goto(base, { waitUntil: 'domcontentloaded' });
+  await lp.waitForSelector('#loading', { timeout: 5000 }).catch(() => {});
+  const loadingText = (await lp.$('#loading')) ? await lp.innerText('#loading') : '';
+  check(/Loading vmlab/.test(loadingText) && (await lp.isVisible('#loading')) && (await lp.$('.app')) === null,
+    'a loading message is visible before the app mounts', loadingText);
+  await lp.screenshot({ path: path.join(out, 'loading-1280x720.png') });
+  release();
+  await ready(lp);
+  check((await lp.$('#loading')) === null && (await lp.$('.app')) !== null, 'the loading message is gone once the app is ready');
+
+  // 17. Library titles come from the header line; identifiers are shown as written, in code style.
+  const titles = await lp.$$eval('.entry-open', (els) => els.map((e) => ({ file: e.dataset.file, text: e.innerText.trim() })));
+  const cow = titles.find((t) => t.file === 'cow-pss.vmlab');
+  check(cow && cow.text === 'Copy-on-write and PSS, page by page', 'the cow-pss title is its header line, not "Cow pss"', cow && cow.text);
+  const fromName = titles.filter((t) => { const stem = t.file.replace(/\.vmlab$/, '').replace(/[-_]/g, ' '); return t.text.toLowerCase() === stem.toLowerCase(); });
+  check(titles.length > 5 && fromName.length === 0, 'no library title is made from a file name', JSON.stringify(fromName));
+  await lp.$eval('.entry-open[data-file="fork-escape-noreserve.vmlab"]', (b) => b.click());
+  await lp.waitForTimeout(150);
+  await lp.evaluate(() => { const r = document.querySelector('.scrub'); r.value = r.max; r.dispatchEvent(new Event('input', { bubbles: true })); });
+  await lp.waitForTimeout(150);
+  const intro = await lp.$eval('.entry.current .intro', (e) => ({ text: e.innerText, codes: [...e.querySelectorAll('code')].map((c) => c.textContent) })).catch(() => ({ text: '', codes: [] }));
+  check(/MAP_NORESERVE/.test(intro.text) && !/MAP NORESERVE|Committed AS/.test(intro.text) && intro.codes.includes('MAP_NORESERVE'),
+    'an introduction keeps MAP_NORESERVE as written, in code style', JSON.stringify(intro));
+
+  // 18. Every flag code shown on a VMA is explained in its hover text, from one table.
+  const vmaTitles = await lp.$$eval('button.vma, button.gvma', (els) => els.map((e) => e.title));
+  const codesOf = (t) => ((t.match(/\[([^\]]*)\]/) || [])[1] || '').split(' ').filter(Boolean);
+  const unexplained = vmaTitles.flatMap((t) => codesOf(t).filter((c) => !t.includes(`${c} = VM_`)));
+  check(vmaTitles.some((t) => codesOf(t).includes('nr')) && vmaTitles.some((t) => /nr = VM_NORESERVE: /.test(t)) && unexplained.length === 0,
+    'every flag code on a VMA is explained in its hover text (nr = VM_NORESERVE)', JSON.stringify(unexplained) + ' ' + vmaTitles[0]);
+
+  // 19. In the red box of a run that stopped early, the last step's "→ ok" is not green.
+  const stops = 'machine linux ram=1GiB swap=0 overcommit=2\nspawn a\nexpect a running\na mmap m 900MiB rw private anon\na fork b\nexpect a running\nb write m\nexpect b running\n';
+  const good = stops.replace('overcommit=2', 'overcommit=0');
+  await lp.fill('#scenario', stops.replace('a fork b', 'a mmap n 1MiB rw private anon\na fork b'));
+  await lp.click('body', { position: { x: 5, y: 5 } });
+  for (let i = 0; i < 6; i++) await lp.keyboard.press('ArrowRight');
+  await lp.waitForTimeout(150);
+  const okColour = await lp.evaluate(() => {
+    const o = document.querySelector('#now .now-op .outcome');
+    const op = document.querySelector('#now .now-op');
+    return o && { text: o.textContent, colour: getComputedStyle(o).color, ink: getComputedStyle(op).color, failed: document.querySelector('#now').classList.contains('failed') };
+  });
+  check(okColour && okColour.failed && /→ /.test(okColour.text) && (/ENOMEM/.test(okColour.text) || okColour.colour === okColour.ink),
+    'the stopped box shows no green "→ ok"', JSON.stringify(okColour));
+
+  // 20. A shared scenario is named by its header, without the file-name prefix.
+  await lp.$eval('.entry-open[data-file="cow-pss.vmlab"]', (b) => b.click());
+  await lp.waitForTimeout(150);
+  const cowEdited = (await lp.inputValue('#scenario')) + '\n# a friend\'s note\n';
+  const cowHash = await lp.evaluate(() => location.hash);
+  await lp.fill('#scenario', cowEdited);
+  await lp.waitForFunction((h) => location.hash !== h, cowHash, { timeout: 5000 }).catch(() => {});
+  const cowUrl = lp.url();
+  const fctx = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  const fp = await fctx.newPage();
+  fp.on('pageerror', (e) => errors.push(String(e)));
+  await fp.goto(cowUrl);
+  await ready(fp);
+  const sharedNames = await fp.$$eval('#own .own-entry', (els) => els.map((e) => e.dataset.name));
+  check(sharedNames.length === 1 && sharedNames[0] === 'Copy-on-write and PSS, page by page', 'a shared scenario is named by its header line, without "cow-pss:"', JSON.stringify(sharedNames));
+  await fctx.close();
+
+  // 21. Compare: both machines side by side at the step, the other run's error, kept in the URL.
+  await lp.fill('#scenario', good);
+  await lp.selectOption('.compare select', 'mode');
+  await lp.waitForTimeout(150);
+  await lp.click('body', { position: { x: 5, y: 5 } });
+  for (let i = 0; i < 2; i++) await lp.keyboard.press('ArrowRight');
+  await lp.waitForTimeout(150);
+  const sides = await lp.evaluate(() => ['#cmp-left', '#cmp-right'].map((id) => { const e = document.querySelector(id); return e ? e.innerText : ''; }));
+  check(sides.every((t) => /Committed_AS/.test(t) && /CommitLimit/.test(t) && /a \(\d+\)/.test(t)), 'compare shows both machines\' counters and processes side by side', JSON.stringify(sides).slice(0, 300));
+  check(/mmap m/.test(sides[1]) && /ENOMEM/.test(sides[1]) && /Committed_AS|CommitLimit|overcommit/i.test(sides[1].split('→')[1] || ''),
+    'compare explains the other side\'s outcome at the step (its mmap fails, and why)', sides[1].slice(0, 400));
+  const cmpErr = (await lp.$('#cmp-error')) ? await lp.innerText('#cmp-error') : '';
+  check(/stopped at line 7/.test(cmpErr) && (await lp.isVisible('#cmp-error')), 'compare shows the other run\'s error in an error box', cmpErr);
+  check(/[#&]cmp=mode(&|$)/.test(lp.url()), 'the URL carries the compare setting', lp.url().slice(-40));
+  await lp.locator('.compare').scrollIntoViewIfNeeded();
+  await shots(lp, out, 'compare');
+  const atStep = await stepNo(lp);
+  await lp.reload();
+  await ready(lp);
+  check((await lp.$eval('.compare select', (e) => e.value)) === 'mode' && (await lp.$('#cmp-right')) !== null && (await stepNo(lp)) === atStep,
+    'a reload keeps compare on, at the same step');
+  await lp.selectOption('.compare select', '');
+  await lp.waitForTimeout(100);
+  check(!/cmp=/.test(lp.url()), 'turning compare off takes it out of the URL');
+
+  // 22. Zoom into a 4 GiB VMA down to single pages; the arrow keys move between page cells.
+  const big = 'machine linux ram=16GiB swap=0 overcommit=1\nspawn a\na mmap big 4GiB rw private anon\na write big[1024MiB..1025MiB]\na read big[2048MiB..2049MiB]\n';
+  await lp.fill('#scenario', big);
+  await lp.click('body', { position: { x: 5, y: 5 } });
+  for (let i = 0; i < 4; i++) await lp.keyboard.press('ArrowRight');
+  await lp.waitForTimeout(150);
+  await lp.click('button.vma:has-text("big"), button.gvma:has-text("big")');
+  await lp.waitForTimeout(150);
+  const perCell = async () => (await lp.innerText('.pages .panel-head')).match(/(\d+) pages per cell|1 page per cell/);
+  const first = await perCell();
+  check(first && /pages per cell/.test(first[0]) && Number(first[1]) > 1000, 'a 4 GiB VMA starts at many pages per cell', first && first[0]);
+  let clicks = 0;
+  while (clicks < 6 && !/^1 page per cell/.test((await perCell() || [''])[0])) {
+    await lp.click('#page-canvas', { position: { x: 20, y: 20 } });
+    await lp.waitForTimeout(120);
+    clicks++;
+  }
+  check(/^1 page per cell/.test((await perCell() || [''])[0]) && clicks <= 4, 'clicking cells zooms down to single pages', `${clicks} clicks: ${(await perCell() || [''])[0]}`);
+  const stepBefore = await stepNo(lp);
+  await lp.focus('#page-canvas');
+  await lp.keyboard.press('ArrowRight');
+  await lp.waitForTimeout(80);
+  const h1 = await lp.innerText('.pages .hover');
+  await lp.keyboard.press('ArrowDown');
+  await lp.waitForTimeout(80);
+  const h2 = await lp.innerText('.pages .hover');
+  check(/: 1 page: /.test(h1) && /: 1 page: /.test(h2) && h1 !== h2, 'the arrow keys move between page cells and show the hover text on focus', `${h1} | ${h2}`);
+  check((await stepNo(lp)) === stepBefore, 'the arrow keys on the page grid do not step');
+  const cap1 = await lp.innerText('.pages .caption');
+  await lp.keyboard.press('PageDown');
+  await lp.waitForTimeout(80);
+  const cap2 = await lp.innerText('.pages .caption');
+  check(/showing/.test(cap1) && cap1 !== cap2, 'Page Down shows the next window of pages', `${cap1} → ${cap2}`);
+  await lp.locator('.pages').scrollIntoViewIfNeeded();
+  await shots(lp, out, 'zoom-single-pages');
+
+  // 23. Every page state under simulated protanopia, deuteranopia and tritanopia.
+  const states = 'machine linux ram=4GiB swap=0 overcommit=1\nspawn a\na mmap x 3MiB rw private anon\na write x[0..1MiB]\na read x[1MiB..2MiB]\na fork b\na fork c\nb write x[0..256KiB]\na mmap y 1MiB rw private anon\na write y\na madvise y free\n';
+  await lp.fill('#scenario', states);
+  await lp.click('body', { position: { x: 5, y: 5 } });
+  for (let i = 0; i < 12; i++) await lp.keyboard.press('ArrowRight');
+  await lp.waitForTimeout(200);
+  const legend = await lp.$$eval('.pages .legend li', (els) => els.map((e) => e.innerText.trim()));
+  check(legend.length === 7, 'the legend names all seven page states', JSON.stringify(legend));
+  await lp.locator('.pages').scrollIntoViewIfNeeded();
+  for (const v of ['normal', 'protanopia', 'deuteranopia', 'tritanopia']) {
+    await simulateVision(lp, v);
+    await (await lp.$('.pages')).screenshot({ path: path.join(out, `cvd-${v}.png`) });
+  }
+  await simulateVision(lp, 'normal');
+  await lctx.close();
 }
 
 (async () => {
@@ -192,8 +368,10 @@ async function fresh(page, url) {
     await sp.goto(base);
     await ready(sp);
     const sharedText = (await sp.inputValue('#scenario')) + '\n# shared by a friend\n';
+    const hash0 = await sp.evaluate(() => location.hash);
     await sp.fill('#scenario', sharedText);
-    await sp.waitForTimeout(150);
+    // The rerun (and so the URL) follows a pause in typing: wait for it, not for a fixed time.
+    await sp.waitForFunction((h) => location.hash !== h, hash0, { timeout: 5000 }).catch(() => {});
     const shareUrl = sp.url();
     await sharer.close();
     await fresh(op, shareUrl);
@@ -471,6 +649,8 @@ async function fresh(page, url) {
     check(await cp.$eval('.proc-col[data-name="a"] .gvma', (e) => e.classList.contains('cow')), 'the COW break is highlighted on the VMA that made it');
     await cp.screenshot({ path: path.join(out, 'screen-cow-split-1280x720.png') });
     await cowCtx.close();
+
+    await issue8More(browser, base, out, errors);
 
     check(errors.length === 0, 'no uncaught page errors', errors.join('; '));
     console.log(`screenshots: ${out}`);

@@ -17,7 +17,7 @@ use crate::components::{
 };
 use crate::library::{self as lib, Entry};
 use crate::random;
-use crate::render::pages::{self, Cell, Grid};
+use crate::render::pages::{self, Cell, Grid, PageKey};
 use crate::state::{CompareWith, Lab};
 use crate::store::{self, Store};
 use crate::views::{RunView, SnapshotView};
@@ -51,6 +51,10 @@ pub enum Msg {
     ZoomIn(u32, Option<u64>),
     Hover(f64, f64),
     Unhover,
+    /// A click on the page canvas: zoom into the cell there.
+    PageClick(f64, f64),
+    /// A key on the focused page canvas.
+    PageKey(PageKey),
     Tab(Tab),
     Compare(Option<CompareWith>),
     Import(web_sys::File),
@@ -88,6 +92,8 @@ struct Callbacks {
     hover: Callback<(f64, f64)>,
     unhover: Callback<()>,
     unzoom: Callback<()>,
+    page_click: Callback<(f64, f64)>,
+    page_key: Callback<PageKey>,
     tab: Callback<Tab>,
     compare: Callback<Option<CompareWith>>,
     open_own: Callback<String>,
@@ -114,6 +120,8 @@ impl Callbacks {
             hover: link.callback(|(x, y)| Msg::Hover(x, y)),
             unhover: link.callback(|_| Msg::Unhover),
             unzoom: link.callback(|_| Msg::Zoom(None)),
+            page_click: link.callback(|(x, y)| Msg::PageClick(x, y)),
+            page_key: link.callback(Msg::PageKey),
             tab: link.callback(Msg::Tab),
             compare: link.callback(Msg::Compare),
             open_own: link.callback(Msg::OpenOwn),
@@ -166,6 +174,10 @@ pub struct App {
     cells: Vec<Cell>,
     grid: Grid,
     hover: Option<String>,
+    /// The window of the zoomed VMA the page view shows (used only while it lies inside that VMA).
+    page_range: Option<(u64, u64)>,
+    /// The page cell the arrow keys are on.
+    focus_cell: Option<usize>,
     /// The page canvas's width in CSS pixels, read once and again after a resize.
     canvas_width: Option<u32>,
     /// When the current step message arrived, to time step + redraw (read by the web benchmark).
@@ -329,7 +341,10 @@ impl App {
         }
         let fragment = format!(
             "#{}",
-            crate::share::with_position(&self.shared_text.1, self.lab.cursor, self.lab.seed)
+            crate::share::with_compare(
+                &crate::share::with_position(&self.shared_text.1, self.lab.cursor, self.lab.seed),
+                self.lab.comparison.as_ref().map(|c| c.with.key()),
+            )
         );
         if let Some(h) = window().and_then(|w| w.history().ok()) {
             let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(&fragment));
@@ -362,10 +377,19 @@ impl App {
                 .ok()
                 .map(|i| &p.vmas[i])
         }) {
+            let (s, e) = self
+                .page_range
+                .filter(|(s, e)| *s >= v.start && *e <= v.end && s < e)
+                .unwrap_or((v.start, v.end));
+            let window = if (s, e) == (v.start, v.end) {
+                String::new()
+            } else {
+                format!(", showing {s:x}-{e:x} ({})", size(e - s))
+            };
             return (
-                vec![(v.start, v.end)],
+                vec![(s, e)],
                 format!(
-                    "{} of {}: {:x}-{:x} ({})",
+                    "{} of {}: {:x}-{:x} ({}){window}",
                     v.name,
                     p.name,
                     v.start,
@@ -387,6 +411,60 @@ impl App {
         )
     }
 
+    /// The zoomed VMA's bounds, if the page view is zoomed into one.
+    fn zoomed_vma(&self) -> Option<(u64, u64)> {
+        let z = self.lab.zoom_vma?;
+        let p = self.selected()?;
+        let i = p.vmas.binary_search_by_key(&z, |v| v.start).ok()?;
+        Some((p.vmas[i].start, p.vmas[i].end))
+    }
+
+    /// Zooms into a drawn cell: first into the VMA it lies in, then ever closer, to single pages.
+    fn zoom_cell(&mut self, i: usize) {
+        let Some(cell) = self.cells.get(i).cloned() else {
+            return;
+        };
+        let vma = match self.zoomed_vma() {
+            Some(v) => v,
+            None => {
+                let Some(v) = self.selected().and_then(|p| {
+                    p.vmas
+                        .iter()
+                        .find(|v| v.start <= cell.first_addr && cell.first_addr < v.end)
+                        .map(|v| (v.start, v.end))
+                }) else {
+                    return;
+                };
+                self.lab.zoom_vma = Some(v.0);
+                v
+            }
+        };
+        if cell.pages > 1 {
+            self.page_range = Some(pages::zoom_into(vma, &cell, self.grid.cells()));
+        }
+        self.refresh_focus();
+    }
+
+    /// The cells the page view shows on `grid`: O(log runs + runs in view + cells).
+    fn cells_for(&self, grid: Grid) -> Vec<Cell> {
+        let (spans, _) = self.page_spans();
+        match &self.snap {
+            Some(snap) if snap.page_owner == self.lab.selected_pid => {
+                pages::aggregate(&spans, &snap.pages, grid.cells())
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// After a zoom or pan: the new cells, and the focused cell's hover text from them.
+    fn refresh_focus(&mut self) {
+        self.cells = self.cells_for(self.grid);
+        if let Some(i) = self.focus_cell {
+            self.focus_cell = Some(i.min(self.cells.len().saturating_sub(1)));
+            self.hover = self.cells.get(i).map(Cell::describe);
+        }
+    }
+
     fn draw_pages(&mut self) {
         let Some(canvas) = self.page_canvas.cast::<web_sys::HtmlCanvasElement>() else {
             return;
@@ -406,14 +484,13 @@ impl App {
             }
         };
         let grid = Grid::for_width(width, 16);
-        let (spans, _) = self.page_spans();
-        let cells = match &self.snap {
-            Some(snap) if snap.page_owner == self.lab.selected_pid => {
-                pages::aggregate(&spans, &snap.pages, grid.cells())
-            }
-            _ => Vec::new(),
-        };
-        pages::draw(&canvas, grid, &cells);
+        let cells = self.cells_for(grid);
+        // The keyboard's ring only while the grid has the focus.
+        let focused = window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.active_element())
+            .is_some_and(|e| e.id() == "page-canvas");
+        pages::draw(&canvas, grid, &cells, self.focus_cell.filter(|_| focused));
         self.cells = cells;
         self.grid = grid;
         record("redraws", now_ms() - t0);
@@ -577,6 +654,7 @@ impl Component for App {
                             || matches!(
                                 el.tag_name().as_str(),
                                 "TEXTAREA"
+                                    | "CANVAS"
                                     | "INPUT"
                                     | "SELECT"
                                     | "BUTTON"
@@ -635,6 +713,8 @@ impl Component for App {
             cells: Vec::new(),
             grid: Grid::for_width(720, 16),
             hover: None,
+            page_range: None,
+            focus_cell: None,
             canvas_width: None,
             step_started_ms: None,
             shared_text: (String::new(), String::new()),
@@ -780,13 +860,19 @@ impl Component for App {
                     self.lab.zoom_vma = None;
                 }
             }
-            Msg::Zoom(z) => self.lab.zoom_vma = z,
+            Msg::Zoom(z) => {
+                self.lab.zoom_vma = z;
+                self.page_range = None;
+                self.focus_cell = None;
+            }
             Msg::ZoomIn(pid, z) => {
                 if Some(pid) != self.lab.selected_pid {
                     self.lab.pinned = Some(pid);
                     self.lab.selected_pid = Some(pid);
                 }
                 self.lab.zoom_vma = z;
+                self.page_range = None;
+                self.focus_cell = None;
             }
             Msg::Hover(x, y) => {
                 self.hover = self
@@ -797,6 +883,49 @@ impl Component for App {
                 return true;
             }
             Msg::Unhover => self.hover = None,
+            Msg::PageClick(x, y) => {
+                if let Some(i) = self.grid.hit(x, y) {
+                    self.zoom_cell(i);
+                }
+            }
+            Msg::PageKey(k) => match k {
+                PageKey::Move(dx, dy) => {
+                    self.focus_cell = pages::move_focus(
+                        self.focus_cell,
+                        dx,
+                        dy,
+                        self.grid.cols,
+                        self.cells.len(),
+                    );
+                    self.hover = self
+                        .focus_cell
+                        .and_then(|i| self.cells.get(i))
+                        .map(Cell::describe);
+                }
+                PageKey::In => {
+                    if let Some(i) = self.focus_cell {
+                        self.zoom_cell(i);
+                    }
+                }
+                PageKey::Out => {
+                    if self.page_range.is_some() {
+                        self.page_range = None;
+                    } else {
+                        self.lab.zoom_vma = None;
+                    }
+                    self.refresh_focus();
+                }
+                PageKey::Pan(dir) => {
+                    if let Some(vma) = self.zoomed_vma() {
+                        let range = self
+                            .page_range
+                            .filter(|(s, e)| *s >= vma.0 && *e <= vma.1)
+                            .unwrap_or(vma);
+                        self.page_range = Some(pages::pan(vma, range, dir));
+                        self.refresh_focus();
+                    }
+                }
+            },
             Msg::Tab(t) => self.tab = t,
             Msg::Compare(w) => self.lab.compare(w),
             Msg::Import(file) => {
@@ -844,6 +973,9 @@ impl Component for App {
                         };
                         self.lab.open(sh.text, seed);
                         self.lab.jump(sh.step);
+                        self.lab.compare(
+                            crate::share::compare_key(&fragment).and_then(CompareWith::from_key),
+                        );
                     }
                     Ok(Some(sh)) => self.lab.jump(sh.step),
                     Ok(None) => return false,
@@ -901,13 +1033,16 @@ impl Component for App {
                 }),
         }
         .unwrap_or_else(|| "(nothing to show at this step)".into());
+        // The other machine at the step (a replay from its cache: one operation per step).
+        let cmp_snap = lab.comparison.as_ref().and_then(|c| {
+            c.sim
+                .as_ref()
+                .ok()?
+                .snapshot(lab.cursor, |_| lab.selected_pid)
+        });
         let (cmp_right, cmp_err, cmp_div) = match &lab.comparison {
             Some(c) => match &c.sim {
-                Ok(s) => (
-                    Some(s.run.clone()),
-                    s.run.error.as_ref().map(|d| d.message.clone()),
-                    c.first_divergence,
-                ),
+                Ok(s) => (Some(s.run.clone()), s.run.stopped(), c.first_divergence),
                 Err(d) => (
                     None,
                     Some(format!(
@@ -1001,14 +1136,16 @@ impl Component for App {
                         if let Some(snap) = &self.snap {
                             <PageView canvas={self.page_canvas.clone()} caption={caption} pages_per_cell={pages_per_cell} hover={self.hover.clone()}
                                 on_hover={cb.hover.clone()} on_leave={cb.unhover.clone()}
-                                zoomed={lab.zoom_vma.is_some()} on_unzoom={cb.unzoom.clone()} />
+                                zoomed={lab.zoom_vma.is_some()} on_unzoom={cb.unzoom.clone()}
+                                on_click={cb.page_click.clone()} on_key={cb.page_key.clone()} />
                             <ProcFiles tab={self.tab} pid={lab.selected_pid} text={proc_text} on_tab={cb.tab.clone()} />
                             <ProcTable snap={snap.clone()} pinned={lab.pinned} on_pin={cb.pin.clone()} />
                             <Chart chart={self.chart_canvas.clone()} chart_overlay={self.chart_overlay.clone()}
                                 legend={lab.sim.as_ref().map(|s| crate::render::charts::legend(&s.series)).unwrap_or_default()} />
                         }
                         <Compare with={lab.comparison.as_ref().map(|c| c.with)} left={run.clone()} right={cmp_right} right_error={cmp_err}
-                            first_divergence={cmp_div} cursor={lab.cursor} on_compare={cb.compare.clone()} />
+                            first_divergence={cmp_div} cursor={lab.cursor} on_compare={cb.compare.clone()}
+                            left_snap={lab.comparison.is_some().then(|| self.snap.clone()).flatten()} right_snap={cmp_snap} />
                     </div>
                 </div>
             </div>

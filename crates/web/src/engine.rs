@@ -508,3 +508,8 @@ impl LineRunner {
         &self.text
     }
 }
+
+/// Every VmFlags code the core prints (`flags.rs` explains each; its test checks that none is missing).
+pub fn flag_codes() -> Vec<&'static str> {
+    vmlab_core::linux::vma::flag_code_names().collect()
+}

@@ -8,6 +8,7 @@
 pub mod app;
 pub mod components;
 pub mod engine;
+pub mod flags;
 pub mod library;
 pub mod random;
 pub mod render;

@@ -36,7 +36,8 @@ pub fn entries() -> Vec<Entry> {
 
 /// Reads a header (the leading `#` comment lines). The introduction is its first paragraph, without
 /// a leading `NAME:`; a `topic:` line sets the topic; URLs and kernel source paths anywhere in it
-/// (`mm/util.c:__vm_enough_memory`) become links; the title comes from the file name.
+/// (`mm/util.c:__vm_enough_memory`) become links; the title is the header's first line (see
+/// `title_of`), and only a scenario without a header is named after its file.
 pub fn entry(file: &'static str, text: &'static str) -> Entry {
     let header: Vec<&str> = text
         .lines()
@@ -45,7 +46,12 @@ pub fn entry(file: &'static str, text: &'static str) -> Entry {
         .map(str::trim)
         .collect();
     let stem = file.trim_end_matches(".vmlab");
-    let title = humanize(stem);
+    let title = header
+        .iter()
+        .find(|l| !l.is_empty())
+        .map(|l| title_of(l, stem))
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| humanize(stem));
     let mut intro: Vec<&str> = Vec::new();
     let mut links: Vec<String> = Vec::new();
     let mut topic = None;
@@ -83,7 +89,7 @@ pub fn entry(file: &'static str, text: &'static str) -> Entry {
     }
     let mut intro = intro.join(" ");
     if let Some(rest) = intro.strip_prefix(stem).and_then(|r| r.strip_prefix(':')) {
-        intro = humanize(rest.trim());
+        intro = capitalize(rest.trim());
     }
     let topic =
         topic.unwrap_or_else(|| guess_topic(&format!("{stem} {title}").to_ascii_lowercase()));
@@ -112,6 +118,106 @@ fn kernel_source_link(word: &str) -> Option<String> {
     .any(|d| file.starts_with(d));
     let ext_ok = [".c", ".h", ".rst"].iter().any(|x| file.ends_with(x));
     (dir_ok && ext_ok).then(|| format!("https://elixir.bootlin.com/linux/latest/source/{file}"))
+}
+
+/// Titles longer than this are cut at their last `, ` or `; ` before it.
+const TITLE_CHARS_MAX: usize = 64;
+
+/// A library title from a header's first line, its words as written: `# cow-pss: copy-on-write
+/// and PSS, page by page, with the numbers measured on Linux 6.18.` → `Copy-on-write and PSS, page
+/// by page`. The `NAME:` prefix and a closing period go; a long line is cut at a clause boundary.
+pub fn title_of(line: &str, stem: &str) -> String {
+    let line = line.trim();
+    let line = line
+        .strip_prefix(stem)
+        .and_then(|r| r.strip_prefix(':'))
+        .unwrap_or(line)
+        .trim();
+    let mut t = line.trim_end_matches('.').trim_end();
+    if t.chars().count() > TITLE_CHARS_MAX {
+        let limit = t
+            .char_indices()
+            .nth(TITLE_CHARS_MAX)
+            .map_or(t.len(), |(i, _)| i);
+        if let Some(cut) = t[..limit].rfind(", ").or_else(|| t[..limit].rfind("; ")) {
+            t = &t[..cut];
+        }
+    }
+    capitalize(t)
+}
+
+/// Capitalises the first letter unless the first word is an identifier (`overcommit_memory=1`,
+/// `vfork`, `/proc/PID/oom_score`), which is shown as written.
+fn capitalize(s: &str) -> String {
+    const CALLS: &[&str] = &[
+        "vfork", "fork", "malloc", "mmap", "munmap", "mremap", "mprotect", "madvise", "brk",
+    ];
+    let first = s.split_whitespace().next().unwrap_or("");
+    if is_identifier(first) || CALLS.contains(&first) {
+        return s.to_string();
+    }
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// A word that names something in code or the kernel and is shown as written, in code style:
+/// it has an `_`, `=`, `/` or an inner `.` (`vm.overcommit_memory`, `MAP_NORESERVE`,
+/// `/proc/meminfo`), or a capital after a lower-case letter (`CommitLimit`, `VmRSS`).
+pub fn is_identifier(word: &str) -> bool {
+    let w = word.trim_matches(|c: char| matches!(c, '(' | ')' | ',' | ';' | ':' | '"' | '`'));
+    let w = w.strip_suffix('.').unwrap_or(w);
+    if w.is_empty() || w.starts_with("http") {
+        return false;
+    }
+    // `vm.swappiness`, not `e.g` or `6.18`.
+    let parts: Vec<&str> = w.split('.').collect();
+    let inner_dot = parts.len() > 1
+        && parts.iter().all(|p| p.len() >= 2)
+        && w.chars().any(|c| c.is_ascii_alphabetic());
+    let camel = w
+        .as_bytes()
+        .windows(2)
+        .any(|p| p[0].is_ascii_lowercase() && p[1].is_ascii_uppercase());
+    w.contains(['_', '=', '/']) || inner_dot || camel
+}
+
+/// A text split into plain words and identifiers (`is_identifier`), whitespace and the punctuation
+/// around an identifier kept in the plain parts, for showing identifiers in code style.
+pub fn code_spans(text: &str) -> Vec<(bool, String)> {
+    let mut out: Vec<(bool, String)> = Vec::new();
+    let mut push = |code: bool, s: &str| match out.last_mut() {
+        Some((c, last)) if *c == code && !code => last.push_str(s),
+        _ if s.is_empty() => {}
+        _ => out.push((code, s.to_string())),
+    };
+    for (i, word) in text.split(' ').enumerate() {
+        if i > 0 {
+            push(false, " ");
+        }
+        if is_identifier(word) {
+            let start = word
+                .find(|c: char| !matches!(c, '(' | '"' | '`'))
+                .unwrap_or(0);
+            let mut end = word
+                .rfind(|c: char| !matches!(c, ')' | ',' | ';' | ':' | '"' | '`' | '.'))
+                .map_or(word.len(), |i| {
+                    i + word[i..].chars().next().map_or(1, char::len_utf8)
+                });
+            // `vm.overcommit_memory.` ends a sentence: the last dot is punctuation, not the name.
+            if end < start {
+                end = word.len();
+            }
+            push(false, &word[..start]);
+            push(true, &word[start..end]);
+            push(false, &word[end..]);
+        } else {
+            push(false, word);
+        }
+    }
+    out
 }
 
 /// `fork-after-merge` → `Fork after merge`.
@@ -152,7 +258,7 @@ mod tests {
             "fork-after-merge.vmlab",
             "# Fork fails after two VMAs merge\n# topic: fork\n# Two adjacent mmaps merge.\n# source: https://example.org/can-it-fork.\nmachine linux\n",
         );
-        assert_eq!(e.title, "Fork after merge");
+        assert_eq!(e.title, "Fork fails after two VMAs merge");
         assert_eq!(e.topic, "Fork and COW");
         assert_eq!(e.links, vec!["https://example.org/can-it-fork".to_string()]);
         assert!(
@@ -170,11 +276,113 @@ mod tests {
             "# fork-after-merge: a process that cannot fork.\n# real: yes\n#\n# More.\nmachine linux\n",
         );
         assert_eq!(e.intro, "A process that cannot fork.");
+        assert_eq!(e.title, "A process that cannot fork");
+    }
+
+    #[test]
+    fn titles_come_from_the_header_line_with_identifiers_as_written() {
+        let t = |line: &str, stem: &str| title_of(line, stem);
+        assert_eq!(
+            t(
+                "cow-pss: copy-on-write and PSS, page by page, with the numbers measured on Linux 6.18.",
+                "cow-pss"
+            ),
+            "Copy-on-write and PSS, page by page"
+        );
+        assert_eq!(
+            t(
+                "fork-escape-mode1: overcommit_memory=1 lets the big merged VMA fork.",
+                "fork-escape-mode1"
+            ),
+            "overcommit_memory=1 lets the big merged VMA fork"
+        );
+        assert_eq!(
+            t("fork-vfork: vfork works where fork fails, because it copies (and charges) nothing.", "fork-vfork"),
+            "vfork works where fork fails"
+        );
+        assert_eq!(
+            t(
+                "commit-costs: what raises Committed_AS, row by row (the model-spec L4 table).",
+                "commit-costs"
+            ),
+            "What raises Committed_AS, row by row (the model-spec L4 table)"
+        );
+        // An intro keeps its identifiers as written (it read "Committed AS" and "MAP NORESERVE").
+        let e = entry(
+            "fork-escape-noreserve.vmlab",
+            "# fork-escape-noreserve: MAP_NORESERVE memory is not charged to Committed_AS.\nmachine linux\n",
+        );
+        assert_eq!(
+            e.intro,
+            "MAP_NORESERVE memory is not charged to Committed_AS."
+        );
+        assert_eq!(
+            e.title,
+            "MAP_NORESERVE memory is not charged to Committed_AS"
+        );
+    }
+
+    #[test]
+    fn every_library_title_is_from_its_header() {
+        for e in entries() {
+            let stem = e.file.trim_end_matches(".vmlab");
+            assert_ne!(
+                e.title,
+                humanize(stem),
+                "{}: a title made from the file name",
+                e.file
+            );
+            assert!(
+                !e.title.contains(&format!("{stem}:")),
+                "{}: {}",
+                e.file,
+                e.title
+            );
+        }
+    }
+
+    #[test]
+    fn identifiers_are_told_from_words() {
+        for w in [
+            "Committed_AS",
+            "MAP_NORESERVE",
+            "vm.overcommit_memory",
+            "/proc/PID/oom_score",
+            "CommitLimit",
+            "VmRSS",
+            "overcommit_memory=1",
+            "(Committed_AS),",
+        ] {
+            assert!(is_identifier(w), "{w}");
+        }
+        for w in [
+            "RAM",
+            "PSS",
+            "fork",
+            "free.",
+            "6.18",
+            "Copy-on-write",
+            "e.g",
+            "https://example.org/a_b",
+        ] {
+            assert!(!is_identifier(w), "{w}");
+        }
+        assert_eq!(
+            code_spans("charged to Committed_AS, not (MAP_NORESERVE)."),
+            vec![
+                (false, "charged to ".to_string()),
+                (true, "Committed_AS".to_string()),
+                (false, ", not (".to_string()),
+                (true, "MAP_NORESERVE".to_string()),
+                (false, ").".to_string()),
+            ]
+        );
     }
 
     #[test]
     fn guesses_a_topic_from_the_name() {
         assert_eq!(entry("vma-gallery.vmlab", "machine linux\n").topic, "VMAs");
+        // Only a scenario without a header is named after its file.
         assert_eq!(entry("mode2-malloc.vmlab", "").title, "Mode2 malloc");
     }
 }

@@ -1,5 +1,6 @@
-//! Share links: the scenario text (raw DEFLATE, then URL-safe base64), the step and the random
-//! seed live in the URL fragment, so any static host serves them and a link reproduces the state.
+//! Share links: the scenario text (raw DEFLATE, then URL-safe base64), the step, the random seed
+//! and the compare setting live in the URL fragment, so any static host serves them and a link
+//! reproduces the state.
 
 use miniz_oxide::deflate::compress_to_vec;
 use miniz_oxide::inflate::decompress_to_vec_with_limit;
@@ -72,6 +73,23 @@ pub fn with_position(encoded_text: &str, step: u32, seed: Option<u64>) -> String
     s
 }
 
+/// A fragment with the compare setting (`CompareWith::key`) added when there is one.
+pub fn with_compare(fragment: &str, compare: Option<&str>) -> String {
+    match compare {
+        Some(k) => format!("{fragment}&cmp={k}"),
+        None => fragment.to_string(),
+    }
+}
+
+/// The compare setting a fragment carries (`cmp=kernel`), if any; `state` reads it as a
+/// `CompareWith` (an unknown key is ignored, as an old link's would be).
+pub fn compare_key(fragment: &str) -> Option<&str> {
+    fragment
+        .trim_start_matches('#')
+        .split('&')
+        .find_map(|p| p.strip_prefix("cmp="))
+}
+
 /// Reads a fragment. `Ok(None)` means the fragment carries no scenario (an ordinary visit);
 /// `Err` says, for a person, what is wrong with a damaged link.
 pub fn decode(fragment: &str) -> Result<Option<Shared>, String> {
@@ -120,6 +138,15 @@ mod tests {
         };
         assert_eq!(decode(&encode(&s)), Ok(Some(s.clone())));
         assert_eq!(decode(&format!("#{}", encode(&s))), Ok(Some(s)));
+    }
+
+    #[test]
+    fn the_compare_setting_rides_along() {
+        let f = with_compare(&with_position("abc", 3, None), Some("kernel"));
+        assert_eq!(f, "s=abc&t=3&cmp=kernel");
+        assert_eq!(compare_key(&format!("#{f}")), Some("kernel"));
+        assert_eq!(compare_key("s=abc&t=3"), None);
+        assert_eq!(with_compare("s=abc&t=3", None), "s=abc&t=3");
     }
 
     #[test]

@@ -192,6 +192,7 @@ impl Lab {
                 let mut lab = Lab::new(s.text);
                 lab.seed = s.seed;
                 lab.jump(s.step);
+                lab.compare(share::compare_key(fragment).and_then(CompareWith::from_key));
                 lab
             }
             Ok(None) => Lab::new(fallback.to_string()),
@@ -206,11 +207,14 @@ impl Lab {
     }
 
     pub fn fragment(&self) -> String {
-        share::encode(&Shared {
-            text: self.text.clone(),
-            step: self.cursor,
-            seed: self.seed,
-        })
+        share::with_compare(
+            &share::encode(&Shared {
+                text: self.text.clone(),
+                step: self.cursor,
+                seed: self.seed,
+            }),
+            self.comparison.as_ref().map(|c| c.with.key()),
+        )
     }
 
     pub fn steps(&self) -> u32 {
@@ -402,6 +406,24 @@ mod tests {
         assert_eq!(back.text, M);
         assert_eq!(back.seed, Some(99));
         assert!(back.notice.is_none());
+    }
+
+    #[test]
+    fn a_link_keeps_the_compare_setting() {
+        let mut lab = Lab::new(M.to_string());
+        lab.jump(1);
+        lab.compare(Some(CompareWith::Kernel));
+        let f = lab.fragment();
+        assert!(f.ends_with("&cmp=kernel"), "{f}");
+        let back = Lab::from_fragment(&f, "");
+        assert_eq!(
+            back.comparison.as_ref().map(|c| c.with),
+            Some(CompareWith::Kernel)
+        );
+        assert!(back.comparison.as_ref().is_some_and(|c| c.sim.is_ok()));
+        assert_eq!(back.cursor, 1);
+        lab.compare(None);
+        assert!(Lab::from_fragment(&lab.fragment(), "").comparison.is_none());
     }
 
     const FOUR: &str =

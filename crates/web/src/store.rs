@@ -251,15 +251,25 @@ pub fn name_of_file(file_name: &str) -> String {
     stem.to_string()
 }
 
-/// A name for a shared text: its first header comment line (shortened), else "Shared scenario".
+/// A name for a shared text: its first header comment line made a title as the library makes
+/// one (a `file-name:` prefix dropped: `# cow-pss: copy-on-write …` is "Copy-on-write …"),
+/// shortened, else "Shared scenario".
 pub fn name_of_text(text: &str) -> String {
-    let first = text
+    let line = text
         .lines()
         .map(str::trim)
         .find(|l| !l.is_empty())
         .and_then(|l| l.strip_prefix('#'))
         .map(str::trim)
         .unwrap_or("");
+    // A leading `word:` naming a file (lower case, digits, `-`, `_`, `.`) is the file's name.
+    let slug = line.split_once(':').map(|(s, _)| s).filter(|s| {
+        !s.is_empty()
+            && s.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.')
+            })
+    });
+    let first = crate::library::title_of(line, slug.unwrap_or(""));
     if first.is_empty() {
         return "Shared scenario".into();
     }
@@ -368,5 +378,15 @@ mod tests {
         assert_eq!(name_of_file("fork.vmlab"), "fork");
         assert_eq!(name_of_text("# Fork fails\nmachine linux"), "Fork fails");
         assert_eq!(name_of_text("machine linux"), "Shared scenario");
+        // A shared library scenario is named by its header, without the file-name prefix.
+        assert_eq!(
+            name_of_text("# cow-pss: copy-on-write and PSS, page by page, with the numbers.\n"),
+            "Copy-on-write and PSS, page by page, with the nu…"
+        );
+        assert_eq!(
+            name_of_text("# fork-after-merge: a process that cannot fork.\n"),
+            "A process that cannot fork"
+        );
+        assert_eq!(name_of_text("# note: mine\n"), "Mine");
     }
 }

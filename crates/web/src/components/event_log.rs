@@ -138,7 +138,8 @@ pub fn now(p: &NowProps) -> Html {
             <section class={classes!("now", (!s.ok || stopped.is_some()).then_some("failed"))} id="now" aria-live="polite">
                 <div class="now-op">
                     {format!("Step {} · line {} · ", s.step, s.line)}<code>{s.text.clone()}</code>
-                    <span class={classes!("outcome", (!s.ok).then_some("bad"))}>{format!(" → {}", s.outcome)}</span>
+                    // In the red box of a run that stopped early, a success is not shown in green.
+                    <span class={classes!("outcome", (!s.ok).then_some("bad"), (s.ok && stopped.is_some()).then_some("neutral"))}>{format!(" → {}", s.outcome)}</span>
                 </div>
                 <ul class="now-events">
                     { for s.events.iter().map(|e| html! {

@@ -1,7 +1,7 @@
 //! The scenario library, grouped by topic, with each scenario's introduction and source links,
 //! and the random-workload generator (its seed shown and editable).
 
-use crate::library::{Entry, TOPICS};
+use crate::library::{code_spans, Entry, TOPICS};
 use crate::store::Own;
 use std::rc::Rc;
 use yew::prelude::*;
@@ -28,6 +28,14 @@ pub struct Props {
     pub on_ask_delete: Callback<Option<String>>,
     #[prop_or_default]
     pub on_delete: Callback<String>,
+}
+
+/// A title or introduction with its identifiers (`Committed_AS`, `MAP_NORESERVE`) as written, in
+/// code style.
+pub fn with_code(text: &str) -> Html {
+    html! {
+        { for code_spans(text).into_iter().map(|(code, s)| if code { html! { <code>{s}</code> } } else { html! { {s} } }) }
+    }
 }
 
 #[function_component(Library)]
@@ -95,9 +103,9 @@ pub fn library(p: &Props) -> Html {
                                 let current = p.current_text == e.text;
                                 html! {
                                     <li class={classes!("entry", current.then_some("current"))}>
-                                        <button class="entry-open" data-file={e.file} onclick={move |_| open.emit(text.clone())} title={e.intro.clone()}>{e.title.clone()}</button>
+                                        <button class="entry-open" data-file={e.file} onclick={move |_| open.emit(text.clone())} title={e.intro.clone()}>{with_code(&e.title)}</button>
                                         if current && !e.intro.is_empty() {
-                                            <p class="intro">{e.intro.clone()}</p>
+                                            <p class="intro">{with_code(&e.intro)}</p>
                                         }
                                         if current {
                                             { for e.links.iter().map(|l| {

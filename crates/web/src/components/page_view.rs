@@ -1,6 +1,9 @@
 //! The page view: a canvas of cells coloured by page state (drawn by `render::pages` from
-//! `App::rendered`), its legend, and the hovered cell's range and states.
+//! `App::rendered`), its legend, and the hovered (or keyboard-focused) cell's range and states.
+//! A click or Enter zooms into a cell, down to single pages in a VMA of any size; the arrow keys
+//! move between cells, Page Up/Down pan, Escape zooms out.
 
+use crate::render::pages::PageKey;
 use crate::render::palette::PAGE_STATES;
 use yew::prelude::*;
 
@@ -15,6 +18,10 @@ pub struct Props {
     pub on_leave: Callback<()>,
     pub zoomed: bool,
     pub on_unzoom: Callback<()>,
+    #[prop_or_default]
+    pub on_click: Callback<(f64, f64)>,
+    #[prop_or_default]
+    pub on_key: Callback<PageKey>,
 }
 
 #[function_component(PageView)]
@@ -25,6 +32,21 @@ pub fn page_view(p: &Props) -> Html {
     });
     let leave = p.on_leave.clone();
     let unzoom = p.on_unzoom.clone();
+    let click = p.on_click.clone();
+    let onclick = Callback::from(move |e: MouseEvent| {
+        click.emit((f64::from(e.offset_x()), f64::from(e.offset_y())))
+    });
+    let key = p.on_key.clone();
+    let onkeydown = Callback::from(move |e: KeyboardEvent| {
+        if e.ctrl_key() || e.meta_key() || e.alt_key() {
+            return;
+        }
+        if let Some(k) = PageKey::from_key(&e.key()) {
+            e.prevent_default();
+            key.emit(k);
+        }
+    });
+    let (pan_back, pan_on) = (p.on_key.clone(), p.on_key.clone());
     html! {
         <section class="panel pages" aria-label="page view">
             <div class="panel-head">
@@ -32,12 +54,18 @@ pub fn page_view(p: &Props) -> Html {
                 <span class="caption">{p.caption.clone()}</span>
                 <span class="spacer"></span>
                 <span class="muted">{ if p.pages_per_cell <= 1 { "1 page per cell".to_string() } else { format!("{} pages per cell, bars show proportions", p.pages_per_cell) } }</span>
-                if p.zoomed { <button onclick={move |_| unzoom.emit(())}>{"Show all VMAs"}</button> }
+                if p.zoomed {
+                    <button id="pages-earlier" onclick={move |_| pan_back.emit(PageKey::Pan(-1))} title="the previous window of pages (Page Up)">{"◀"}</button>
+                    <button id="pages-later" onclick={move |_| pan_on.emit(PageKey::Pan(1))} title="the next window of pages (Page Down)">{"▶"}</button>
+                    <button onclick={move |_| unzoom.emit(())}>{"Show all VMAs"}</button>
+                }
             </div>
             <div class="canvas-wrap">
-                <canvas ref={p.canvas.clone()} id="page-canvas" onmousemove={onmousemove} onmouseleave={move |_| leave.emit(())} role="img" aria-label="page states" />
+                <canvas ref={p.canvas.clone()} id="page-canvas" tabindex="0" onmousemove={onmousemove} onmouseleave={move |_| leave.emit(())}
+                    onclick={onclick} onkeydown={onkeydown} role="img"
+                    aria-label="page states: arrow keys move between cells, Enter or a click zooms in, Page Up and Page Down pan, Escape zooms out" />
             </div>
-            <p class="hover" aria-live="polite">{ p.hover.clone().unwrap_or_else(|| "Hover a cell to see its page range and states; click a VMA above to zoom into it.".into()) }</p>
+            <p class="hover" aria-live="polite">{ p.hover.clone().unwrap_or_else(|| "Hover a cell (or focus the grid and use the arrow keys) to see its page range and states; click a cell or a VMA above to zoom in.".into()) }</p>
             <ul class="legend">
                 { for PAGE_STATES.iter().map(|(name, colour)| html! {
                     <li><span class="swatch" style={format!("background:{colour}")}></span>{*name}</li>

@@ -212,9 +212,10 @@ pub fn processes(p: &Props) -> Html {
                                     let zoomed = focus && p.zoom == Some(v.start);
                                     let zoom = p.on_zoom.clone();
                                     let start = v.start;
-                                    let title = format!("{} of {}: {:x}-{:x} {} ({}) [{}]{}{}", v.name, pr.name, v.start, v.end, v.perms, size(v.size_bytes()), v.flags.join(" "),
+                                    let title = format!("{} of {}: {:x}-{:x} {} ({}) [{}]{}{}\n{}", v.name, pr.name, v.start, v.end, v.perms, size(v.size_bytes()), v.flags.join(" "),
                                         if changed { " — created, merged or split by this step" } else { "" },
-                                        if cow { " — copy-on-write broken by this step" } else { "" });
+                                        if cow { " — copy-on-write broken by this step" } else { "" },
+                                        crate::flags::explain_all(&v.flags));
                                     html! {
                                         <button class={classes!("gvma", changed.then_some("changed"), cow.then_some("cow"), zoomed.then_some("zoomed"), v.flags.iter().any(|f| f == "sh").then_some("shared"))}
                                             style={format!("top:{};height:{}", pct(top), pct(height))} title={title.clone()} aria-label={title}
