@@ -74,7 +74,7 @@ enum Cmd {
         /// The number of operations to run first (0 = the booted machine).
         #[arg(long, value_name = "STEP")]
         at: u32,
-        /// The view: meminfo takes no process; maps, smaps, smaps_rollup, status, oom_score and
+        /// The view: meminfo and dmesg take no process; maps, smaps, smaps_rollup, status, oom_score and
         /// oom_score_adj need one; a memory cgroup file (memory.stat, memory.events,
         /// memory.current, v1 memory.limit_in_bytes, …) needs a cgroup path (`/` is the root).
         #[arg(value_parser = parse_view)]
@@ -113,6 +113,9 @@ enum View {
     /// /proc/meminfo
     #[value(name = "meminfo")]
     Meminfo,
+    /// The kernel log so far, as dmesg prints it (OOM reports, warnings)
+    #[value(name = "dmesg")]
+    Dmesg,
     /// /proc/PID/maps
     #[value(name = "maps")]
     Maps,
@@ -157,6 +160,7 @@ impl View {
     fn name(self) -> &'static str {
         match self {
             View::Meminfo => "meminfo",
+            View::Dmesg => "dmesg",
             View::Maps => "maps",
             View::Smaps => "smaps",
             View::SmapsRollup => "smaps_rollup",
@@ -526,10 +530,13 @@ fn cmd_show(
     };
     // Check the command line before running anything.
     match (view, proc) {
-        (View::Meminfo, Some(_)) => {
-            return Ok(usage_error("show", "meminfo takes no process".into()));
+        (View::Meminfo | View::Dmesg, Some(_)) => {
+            return Ok(usage_error(
+                "show",
+                format!("{} takes no process", view.name()),
+            ));
         }
-        (v, None) if v != View::Meminfo => {
+        (v, None) if v != View::Meminfo && v != View::Dmesg => {
             return Ok(usage_error(
                 "show",
                 format!("{} needs a process name", v.name()),
@@ -543,6 +550,7 @@ fn cmd_show(
     };
     let machine = &r.summary.machine;
     let text = match proc {
+        None if view == View::Dmesg => Ok(machine.dmesg()),
         None => Ok(machine.meminfo_text()),
         Some(p) => machine.proc_view(p, view.name()).map_err(|e| e.to_string()),
     };

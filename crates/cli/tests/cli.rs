@@ -181,6 +181,32 @@ fn show_meminfo_has_the_kernel_format() {
 }
 
 #[test]
+fn show_dmesg_prints_the_oom_report() {
+    let path = scenario("oom-highest-badness.vmlab");
+    let file = path.to_str().unwrap();
+    let before = vmlab(&["show", file, "--at", "5", "dmesg"]);
+    assert_eq!(code(&before), 0, "{}", stderr(&before));
+    assert_eq!(stdout(&before), "", "nothing logged before the OOM");
+    let o = vmlab(&["show", file, "--at", "6", "dmesg"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("big invoked oom-killer: gfp_mask="),
+        "{out}"
+    );
+    assert_eq!(lines[1], "Tasks state (memory values in pages):");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Out of memory: Killed process 1001 (big) total-vm:921600kB")),
+        "{out}"
+    );
+    let bad = vmlab(&["show", file, "--at", "6", "dmesg", "big"]);
+    assert_eq!(code(&bad), 2, "dmesg takes no process");
+}
+
+#[test]
 fn show_process_views_work() {
     let path = scenario("cow-pss.vmlab");
     let file = path.to_str().unwrap();

@@ -51,6 +51,10 @@ pub struct Sysctls {
     pub max_map_count: u64,
     /// `vm.nr_hugepages`: persistent huge pages of the default size, which lower CommitLimit.
     pub nr_hugepages: u64,
+    /// `vm.panic_on_oom` (0, 1 or 2; mm/oom_kill.c: check_panic_on_oom).
+    pub panic_on_oom: u64,
+    /// `vm.oom_kill_allocating_task` (non-zero: kill the task that allocated).
+    pub oom_kill_allocating_task: u64,
 }
 
 /// The default `max_map_count`, `USHRT_MAX - 5` (include/linux/mm.h: DEFAULT_MAX_MAP_COUNT).
@@ -68,6 +72,8 @@ impl Sysctls {
             user_reserve_kbytes: (free_kb / 32).min(131_072),
             max_map_count: DEFAULT_MAX_MAP_COUNT,
             nr_hugepages: 0,
+            panic_on_oom: 0,
+            oom_kill_allocating_task: 0,
         }
     }
 }
@@ -82,10 +88,12 @@ pub enum Sysctl {
     UserReserveKbytes,
     MaxMapCount,
     NrHugepages,
+    PanicOnOom,
+    OomKillAllocatingTask,
 }
 
 impl Sysctl {
-    pub const ALL: [Sysctl; 7] = [
+    pub const ALL: [Sysctl; 9] = [
         Sysctl::OvercommitMemory,
         Sysctl::OvercommitRatio,
         Sysctl::OvercommitKbytes,
@@ -93,6 +101,8 @@ impl Sysctl {
         Sysctl::UserReserveKbytes,
         Sysctl::MaxMapCount,
         Sysctl::NrHugepages,
+        Sysctl::PanicOnOom,
+        Sysctl::OomKillAllocatingTask,
     ];
 
     /// The name under `/proc/sys/vm/`.
@@ -105,6 +115,8 @@ impl Sysctl {
             Sysctl::UserReserveKbytes => "user_reserve_kbytes",
             Sysctl::MaxMapCount => "max_map_count",
             Sysctl::NrHugepages => "nr_hugepages",
+            Sysctl::PanicOnOom => "panic_on_oom",
+            Sysctl::OomKillAllocatingTask => "oom_kill_allocating_task",
         }
     }
 

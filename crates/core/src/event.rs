@@ -210,6 +210,8 @@ pub enum FaultKind {
     FileMap,
     /// A shmem page (shared anonymous, SysV, tmpfs) allocated or mapped.
     Shmem,
+    /// A major fault: a swapped-out page read back from swap.
+    SwapIn,
 }
 
 impl FaultKind {
@@ -221,6 +223,7 @@ impl FaultKind {
             FaultKind::CowReuse => "reused in place (no longer shared)",
             FaultKind::FileMap => "page-cache pages mapped (RssFile)",
             FaultKind::Shmem => "shmem pages (RssShmem)",
+            FaultKind::SwapIn => "major faults, pages read back from swap (RssAnon; VmSwap falls)",
         }
     }
     pub fn source(self) -> &'static str {
@@ -229,7 +232,150 @@ impl FaultKind {
             FaultKind::CowCopy | FaultKind::CowReuse => "mm/memory.c: do_wp_page",
             FaultKind::FileMap => "mm/memory.c: do_read_fault / do_cow_fault",
             FaultKind::Shmem => "mm/shmem.c: shmem_fault",
+            FaultKind::SwapIn => "mm/memory.c: do_swap_page",
         }
+    }
+}
+
+/// The constraint an OOM ran under (mm/oom_kill.c: constrained_alloc).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum OomConstraintKind {
+    /// CONSTRAINT_NONE: the whole machine; `totalpages` = RAM + swap.
+    Global,
+    /// CONSTRAINT_MEMCG: inside one memory cgroup (its path); `totalpages` from its limit.
+    Memcg(String),
+}
+
+impl OomConstraintKind {
+    pub fn kernel_name(&self) -> &'static str {
+        match self {
+            OomConstraintKind::Global => "CONSTRAINT_NONE",
+            OomConstraintKind::Memcg(_) => "CONSTRAINT_MEMCG",
+        }
+    }
+}
+
+/// One row of the OOM killer's task table (mm/oom_kill.c: dump_task), with the badness
+/// `oom_evaluate_task` gave it (`None`: skipped, LONG_MIN: adj −1000 or in vfork).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OomCandidate {
+    pub pid: u32,
+    pub name: String,
+    pub total_vm: u64,
+    /// RssAnon, RssFile, RssShmem in pages.
+    pub rss: [u64; 3],
+    pub pgtables_bytes: u64,
+    pub swapents: u64,
+    pub oom_score_adj: i32,
+    pub points: Option<i64>,
+}
+
+/// How the victim was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum OomChoice {
+    /// select_bad_process: the highest badness, ties to the task scanned later.
+    Badness,
+    /// vm.oom_kill_allocating_task: the task that allocated.
+    AllocatingTask,
+    /// Nothing killable.
+    NoVictim,
+    /// vm.panic_on_oom: the machine panicked before choosing (1: system-wide only, 2: any).
+    PanicOnOom(u8),
+}
+
+/// One invocation of the OOM killer: the constraint, the whole task table, the choice.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OomReport {
+    /// The task that allocated (`current`), and its oom_score_adj.
+    pub current: (u32, String, i32),
+    /// `gfp_mask` as the header prints it.
+    pub gfp: &'static str,
+    pub constraint: OomConstraintKind,
+    pub totalpages: u64,
+    pub table: Vec<OomCandidate>,
+    pub choice: OomChoice,
+    pub victim: Option<u32>,
+    /// The panic message when the OOM ended the machine.
+    pub panic: Option<String>,
+}
+
+/// mm/oom_kill.c: dump_tasks, the task table of every OOM report (global or memcg), as 6.18
+/// prints it.
+pub fn dump_tasks(table: &[OomCandidate]) -> Vec<String> {
+    let mut out = vec![
+        "Tasks state (memory values in pages):".to_string(),
+        "[  pid  ]   uid  tgid total_vm      rss rss_anon rss_file rss_shmem pgtables_bytes swapents oom_score_adj name".to_string(),
+    ];
+    for c in table {
+        out.push(format!(
+            "[{:>7}] {:>5} {:>5} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8}         {:>5} {}",
+            c.pid,
+            0,
+            c.pid,
+            c.total_vm,
+            c.rss.iter().sum::<u64>(),
+            c.rss[0],
+            c.rss[1],
+            c.rss[2],
+            c.pgtables_bytes,
+            c.swapents,
+            c.oom_score_adj,
+            c.name
+        ));
+    }
+    out
+}
+
+impl OomReport {
+    fn victim_row(&self) -> Option<&OomCandidate> {
+        self.table.iter().find(|c| Some(c.pid) == self.victim)
+    }
+
+    /// The kernel log lines of this OOM, as dmesg shows them (mm/oom_kill.c: dump_header,
+    /// dump_tasks, dump_oom_summary, __oom_kill_process, panic). The Mem-Info block that
+    /// __show_mem prints between the header and the task table is not modelled.
+    pub fn log_lines(&self) -> Vec<String> {
+        let (_, comm, adj) = &self.current;
+        let mut out = vec![format!(
+            "{comm} invoked oom-killer: gfp_mask={}, order=0, oom_score_adj={adj}",
+            self.gfp
+        )];
+        out.extend(dump_tasks(&self.table));
+        if let Some(v) = self.victim_row() {
+            let ctx = match &self.constraint {
+                OomConstraintKind::Global => ",global_oom,task_memcg=/".to_string(),
+                OomConstraintKind::Memcg(p) => format!(",oom_memcg=/{p},task_memcg=/{p}"),
+            };
+            out.push(format!(
+                "oom-kill:constraint={},nodemask=(null),cpuset=/,mems_allowed=0{ctx},task={},pid={},uid=0",
+                self.constraint.kernel_name(),
+                v.name,
+                v.pid
+            ));
+            let msg = match (&self.constraint, self.choice) {
+                (_, OomChoice::AllocatingTask) => "Out of memory (oom_kill_allocating_task)",
+                (OomConstraintKind::Global, _) => "Out of memory",
+                (OomConstraintKind::Memcg(_), _) => "Memory cgroup out of memory",
+            };
+            out.push(format!(
+                "{msg}: Killed process {} ({}) total-vm:{}kB, anon-rss:{}kB, file-rss:{}kB, shmem-rss:{}kB, UID:0 pgtables:{}kB oom_score_adj:{}",
+                v.pid,
+                v.name,
+                pages_to_kb(v.total_vm),
+                pages_to_kb(v.rss[0]),
+                pages_to_kb(v.rss[1]),
+                pages_to_kb(v.rss[2]),
+                v.pgtables_bytes >> 10,
+                v.oom_score_adj
+            ));
+        }
+        if self.choice == OomChoice::NoVictim {
+            out.push("Out of memory and no killable processes...".into());
+        }
+        if let Some(p) = &self.panic {
+            out.push(format!("Kernel panic - not syncing: {p}"));
+        }
+        out
     }
 }
 
@@ -381,18 +527,27 @@ pub enum EventKind {
     },
     /// A memory-cgroup decision (linux/memcg.rs).
     Memcg(MemcgEvent),
-}
-
-/// One row of an OOM killer's candidate table (dump_tasks), pages unless named otherwise.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct OomCandidate {
-    pub pid: u32,
-    pub name: String,
-    pub rss: u64,
-    pub swap: u64,
-    pub pgtables: u64,
-    pub adj: i32,
-    pub points: i64,
+    /// Free pages ran short for an allocation (or, with `memcg`, that cgroup reached its limit)
+    /// and reclaim freed `pages` pages of `what` (inside the cgroup's subtree for a memcg).
+    Reclaimed {
+        what: ReclaimKind,
+        pages: u64,
+        wanted: u64,
+        memcg: Option<String>,
+    },
+    /// write(2)/read(2) of a regular file: `new_pages` entered the page cache.
+    FileIo {
+        path: String,
+        span: Span,
+        new_pages: u64,
+        write: bool,
+    },
+    /// The OOM killer ran: its whole report (the task table, the constraint, the victim).
+    Oom(Box<OomReport>),
+    /// The machine panicked: no later operation runs.
+    Panic {
+        message: String,
+    },
 }
 
 /// Memory-cgroup decisions (model-spec L9).
@@ -525,12 +680,19 @@ impl fmt::Display for MemcgEvent {
                     cg_name(cgroup),
                     totalpages
                 )?;
-                for (i, c) in candidates.iter().enumerate() {
+                // The eligible rows (dump_tasks also lists the ones at −1000 or in vfork).
+                let eligible = candidates.iter().filter_map(|c| c.points.map(|p| (c, p)));
+                for (i, (c, points)) in eligible.enumerate() {
                     let sep = if i == 0 { "" } else { ", " };
                     write!(
                         f,
-                        "{sep}{} {} rss {} + swap {} + pt {} adj {} → {}",
-                        c.pid, c.name, c.rss, c.swap, c.pgtables, c.adj, c.points
+                        "{sep}{} {} rss {} + swap {} + pt {} adj {} → {points}",
+                        c.pid,
+                        c.name,
+                        c.rss.iter().sum::<u64>(),
+                        c.swapents,
+                        c.pgtables_bytes / crate::units::PAGE_SIZE,
+                        c.oom_score_adj
                     )?;
                 }
                 match victim {
@@ -575,6 +737,55 @@ impl fmt::Display for MemcgEvent {
                 f,
                 "BPF array map: {pages} pages charged to RLIMIT_MEMLOCK, not to any memory cgroup (before 5.11)"
             ),
+        }
+    }
+}
+
+/// What reclaim took, in the model's order (docs/model.md, "Reclaim").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ReclaimKind {
+    /// Clean page cache not mapped by any process: dropped.
+    CleanCache,
+    /// Dirty page cache not mapped: written back, then dropped.
+    DirtyCache,
+    /// MADV_FREE pages not written since: dropped without swap.
+    LazyFree,
+    /// Anonymous pages written to swap.
+    SwapOut,
+}
+
+impl ReclaimKind {
+    pub fn text(self) -> &'static str {
+        match self {
+            ReclaimKind::CleanCache => "clean page cache dropped",
+            ReclaimKind::DirtyCache => "dirty page cache written back and dropped",
+            ReclaimKind::LazyFree => "MADV_FREE pages dropped (clean, so no swap is needed)",
+            ReclaimKind::SwapOut => "anonymous pages written to swap",
+        }
+    }
+    pub fn source(self) -> &'static str {
+        match self {
+            ReclaimKind::CleanCache | ReclaimKind::DirtyCache => {
+                "mm/vmscan.c: shrink_folio_list (file LRU)"
+            }
+            ReclaimKind::LazyFree => {
+                "mm/vmscan.c: shrink_folio_list → mm/rmap.c: try_to_unmap_one (lazyfree)"
+            }
+            ReclaimKind::SwapOut => "mm/vmscan.c: shrink_folio_list → add_to_swap, pageout",
+        }
+    }
+    /// The source of a reclaim inside a memory cgroup at its limit.
+    pub fn memcg_source(self) -> &'static str {
+        match self {
+            ReclaimKind::CleanCache | ReclaimKind::DirtyCache => {
+                "mm/memcontrol.c: try_charge_memcg → mm/vmscan.c: try_to_free_mem_cgroup_pages (file LRU)"
+            }
+            ReclaimKind::LazyFree => {
+                "mm/memcontrol.c: try_charge_memcg → mm/vmscan.c: try_to_free_mem_cgroup_pages (lazyfree)"
+            }
+            ReclaimKind::SwapOut => {
+                "mm/memcontrol.c: try_charge_memcg → mm/vmscan.c: try_to_free_mem_cgroup_pages (anon)"
+            }
         }
     }
 }
@@ -636,6 +847,21 @@ impl Event {
             EventKind::ShmemObjectDestroyed { .. } => "shmem.destroyed",
             EventKind::Placed { .. } => "vma.placed",
             EventKind::Memcg(m) => m.reason(),
+            EventKind::Reclaimed { what, .. } => match what {
+                ReclaimKind::CleanCache => "reclaim.clean_cache",
+                ReclaimKind::DirtyCache => "reclaim.dirty_cache",
+                ReclaimKind::LazyFree => "reclaim.lazyfree",
+                ReclaimKind::SwapOut => "reclaim.swap_out",
+            },
+            EventKind::Oom(r) => match r.choice {
+                OomChoice::Badness => "oom.kill",
+                OomChoice::AllocatingTask => "oom.kill_allocating_task",
+                OomChoice::NoVictim => "oom.no_victim",
+                OomChoice::PanicOnOom(_) => "oom.panic_on_oom",
+            },
+            EventKind::Panic { .. } => "kernel.panic",
+            EventKind::FileIo { write: true, .. } => "file.write",
+            EventKind::FileIo { write: false, .. } => "file.read",
         }
     }
 
@@ -689,6 +915,24 @@ impl Event {
             }
             EventKind::Placed { source, .. } => source,
             EventKind::Memcg(m) => m.source(),
+            EventKind::Reclaimed {
+                what, memcg: None, ..
+            } => what.source(),
+            EventKind::Reclaimed {
+                what,
+                memcg: Some(_),
+                ..
+            } => what.memcg_source(),
+            EventKind::Oom(r) => match r.choice {
+                OomChoice::PanicOnOom(_) => "mm/oom_kill.c: out_of_memory → check_panic_on_oom",
+                OomChoice::NoVictim => "mm/oom_kill.c: out_of_memory → select_bad_process",
+                _ => "mm/oom_kill.c: out_of_memory → select_bad_process, oom_kill_process",
+            },
+            EventKind::Panic { .. } => "kernel/panic.c: panic",
+            EventKind::FileIo { write: true, .. } => {
+                "mm/filemap.c: generic_perform_write (→ __filemap_get_folio)"
+            }
+            EventKind::FileIo { write: false, .. } => "mm/filemap.c: filemap_read",
         }
     }
 
@@ -837,6 +1081,94 @@ impl fmt::Display for Sentence<'_> {
             }
             EventKind::Placed { span, how, .. } => write!(f, "placed at {span} ({how})"),
             EventKind::Memcg(m) => write!(f, "{m}"),
+            EventKind::Reclaimed {
+                what,
+                pages,
+                wanted,
+                memcg: Some(cg),
+            } => write!(
+                f,
+                "cgroup /{cg} at its limit ({} wanted): reclaim inside it freed {}, {}",
+                human_pages(*wanted),
+                human_pages(*pages),
+                what.text()
+            ),
+            EventKind::Reclaimed {
+                what,
+                pages,
+                wanted,
+                memcg: None,
+            } => write!(
+                f,
+                "free pages ran short ({} wanted): reclaim freed {}, {}",
+                human_pages(*wanted),
+                human_pages(*pages),
+                what.text()
+            ),
+            EventKind::Oom(r) => oom_sentence(f, r),
+            EventKind::Panic { message } => write!(f, "Kernel panic - not syncing: {message}; the machine stops"),
+            EventKind::FileIo { path, span, new_pages, write } => write!(
+                f,
+                "{} {} of {path} at offset {:#x}: {} entered the page cache{}",
+                if *write { "write of" } else { "read of" },
+                human_pages(span.pages()),
+                span.start,
+                human_pages(*new_pages),
+                if *write {
+                    ", dirty until written back (Dirty, then Cached)"
+                } else {
+                    ", clean (Cached; reclaim drops it first)"
+                }
+            ),
+        }
+    }
+}
+
+fn oom_sentence(f: &mut fmt::Formatter<'_>, r: &OomReport) -> fmt::Result {
+    let eligible = r.table.iter().filter(|c| c.points.is_some()).count();
+    write!(
+        f,
+        "out of memory ({}, totalpages {}): {} tasks in the table, {eligible} eligible; ",
+        r.constraint.kernel_name(),
+        r.totalpages,
+        r.table.len()
+    )?;
+    match (r.choice, r.victim_row()) {
+        (OomChoice::PanicOnOom(n), _) => write!(
+            f,
+            "vm.panic_on_oom={n}: the kernel panics instead of killing"
+        ),
+        (OomChoice::NoVictim, _) => write!(f, "no killable process"),
+        (OomChoice::AllocatingTask, Some(v)) => write!(
+            f,
+            "vm.oom_kill_allocating_task: the allocating task {} (pid {}) is killed",
+            v.name, v.pid
+        ),
+        (_, Some(v)) => write!(
+            f,
+            "killed {} (pid {}) with the highest badness, {} points (rss {} + swap {} + page tables {} + adj {} × totalpages/1000)",
+            v.name,
+            v.pid,
+            v.points.unwrap_or(i64::MIN),
+            v.rss.iter().sum::<u64>(),
+            v.swapents,
+            v.pgtables_bytes / crate::units::PAGE_SIZE,
+            v.oom_score_adj
+        ),
+        (_, None) => write!(f, "no victim"),
+    }
+}
+
+impl Event {
+    /// The kernel log lines this event printed (dmesg), in order.
+    pub fn log_lines(&self) -> Vec<String> {
+        match &self.kind {
+            EventKind::KernelLog { line, .. } => vec![line.clone()],
+            EventKind::Oom(r) => r.log_lines(),
+            // A memcg OOM's header and kill lines are KernelLog events around this one; its
+            // task table is printed here, between them, as dump_header does.
+            EventKind::Memcg(MemcgEvent::Oom { candidates, .. }) => dump_tasks(candidates),
+            _ => Vec::new(),
         }
     }
 }

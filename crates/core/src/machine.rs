@@ -104,6 +104,8 @@ pub enum OpError {
     NoSuchMapping { proc: String, mapping: String },
     /// A new mapping with the name of one the process already has.
     MappingExists { proc: String, mapping: String },
+    /// `file write|read` of a path the scenario made a tmpfs file (a path is one or the other).
+    TmpfsPath { path: String },
     /// A case the model does not cover; `what` says which, and why.
     NotModelled { what: String },
 }
@@ -137,6 +139,10 @@ impl std::fmt::Display for OpError {
             OpError::NoSuchMapping { proc, mapping } => {
                 write!(f, "process `{proc}` has no mapping named `{mapping}`")
             }
+            OpError::TmpfsPath { path } => write!(
+                f,
+                "`{path}` is a tmpfs file: use `tmpfs write` (a path is a regular file or a tmpfs file, not both)"
+            ),
             OpError::MappingExists { proc, mapping } => {
                 write!(f, "process `{proc}` already has a mapping named `{mapping}`")
             }
@@ -185,6 +191,20 @@ impl Machine {
     pub fn commit_summary(&self) -> CommitSummary {
         match self {
             Machine::Linux(m) => m.commit_summary(),
+        }
+    }
+
+    /// Whether the kernel has panicked (then no later operation runs).
+    pub fn panicked(&self) -> bool {
+        match self {
+            Machine::Linux(m) => m.panic.is_some(),
+        }
+    }
+
+    /// The kernel log so far, as `dmesg` prints it (the newest lines the machine keeps).
+    pub fn dmesg(&self) -> String {
+        match self {
+            Machine::Linux(m) => m.dmesg_text(),
         }
     }
 

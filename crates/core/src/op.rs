@@ -383,6 +383,16 @@ pub enum Op {
         offset: Size,
         len: Size,
     },
+    /// write(2) (`write`) or read(2) of `len` bytes at `offset` of a regular file on a disk file
+    /// system, through the page cache: written pages are dirty, read pages clean. The file is
+    /// taken to exist on disk, as large as the access needs.
+    FileIo {
+        proc: String,
+        path: String,
+        offset: Size,
+        len: Size,
+        write: bool,
+    },
     /// `ftruncate` a tmpfs file: growing costs nothing (sparse); shrinking frees pages and charge.
     TmpfsTruncate {
         proc: String,
@@ -462,6 +472,7 @@ impl Op {
             | Op::Shmget { proc, .. }
             | Op::ShmRm { proc, .. }
             | Op::TmpfsWrite { proc, .. }
+            | Op::FileIo { proc, .. }
             | Op::TmpfsTruncate { proc, .. }
             | Op::Unlink { proc, .. }
             | Op::OomScoreAdj { proc, .. }
@@ -493,6 +504,8 @@ impl Op {
             Op::Shmget { .. } => "shmget",
             Op::ShmRm { .. } => "shmrm",
             Op::TmpfsWrite { .. } => "tmpfs-write",
+            Op::FileIo { write: true, .. } => "file-write",
+            Op::FileIo { write: false, .. } => "file-read",
             Op::TmpfsTruncate { .. } => "tmpfs-truncate",
             Op::Unlink { .. } => "unlink",
             Op::OomScoreAdj { .. } => "oom_score_adj",
@@ -575,6 +588,9 @@ pub enum Outcome {
     /// fault is retried (pagefault_out_of_memory). It resumes when the limit rises or memory
     /// in the cgroup is freed.
     Blocked,
+    /// The kernel panicked during the operation (an OOM with nothing killable, or
+    /// vm.panic_on_oom): the machine stops and no later operation runs.
+    Panic,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -601,6 +617,7 @@ impl Outcome {
             Outcome::Err(e) => e.name(),
             Outcome::Killed { .. } => "killed",
             Outcome::Blocked => "blocked",
+            Outcome::Panic => "panic",
         }
     }
 }

@@ -27,7 +27,7 @@ struct KernelLog(VecDeque<String>);
 impl KernelLog {
     fn record(&mut self, events: &[Event]) {
         for e in events {
-            if let crate::event::EventKind::KernelLog { line, .. } = &e.kind {
+            for line in e.log_lines() {
                 if self.0.len() == KERNEL_LOG_LINES {
                     self.0.pop_front();
                 }
@@ -375,6 +375,12 @@ impl<'s> Runner<'s> {
                     self.done = true;
                     return None;
                 }
+                if self.machine.panicked() {
+                    // A panicked kernel runs nothing more; later `expect` lines still check
+                    // the state it stopped in.
+                    self.next_stmt += 1;
+                    return self.next_item();
+                }
                 let pid_before = op.proc().and_then(|p| self.machine.pid_of(p));
                 match self.machine.apply(op) {
                     Ok((outcome, events)) => {
@@ -510,6 +516,7 @@ fn outcome_matches(o: &Outcome, spec: OutcomeSpec) -> bool {
         (Outcome::Err(e), OutcomeSpec::Err(x)) => *e == x,
         (Outcome::Killed { .. }, OutcomeSpec::Killed) => true,
         (Outcome::Blocked, OutcomeSpec::Blocked) => true,
+        (Outcome::Panic, OutcomeSpec::Panic) => true,
         _ => false,
     }
 }
@@ -520,6 +527,7 @@ fn spec_label(s: OutcomeSpec) -> &'static str {
         OutcomeSpec::Err(e) => e.name(),
         OutcomeSpec::Killed => "killed",
         OutcomeSpec::Blocked => "blocked",
+        OutcomeSpec::Panic => "panic",
     }
 }
 

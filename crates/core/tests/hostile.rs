@@ -558,17 +558,26 @@ fn oom_report_cites_oom_kill_c() {
     let r = run(
         "machine linux ram=64MiB swap=0 overcommit=1 kernel=6.6\nspawn p\np mmap a 128MiB rw private anon\np write a\n",
     );
-    let log: Vec<&Event> = last(&r)
+    let oom: Vec<&Event> = last(&r)
         .events
         .iter()
-        .filter(|e| e.reason() == "kernel.log")
+        .filter(|e| e.reason() == "oom.kill")
         .collect();
-    assert_eq!(log.len(), 1, "{:?}", last(&r).events);
-    assert!(log[0].sentence().contains("Out of memory: Killed process"));
-    assert_eq!(
-        log[0].source(),
-        "mm/oom_kill.c: __oom_kill_process (pr_err)"
+    assert_eq!(oom.len(), 1, "{:?}", last(&r).events);
+    let lines = oom[0].log_lines();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Out of memory: Killed process 1000 (p)")),
+        "{lines:?}"
     );
+    assert!(oom[0].source().starts_with("mm/oom_kill.c: out_of_memory"));
+    let reaper = last(&r)
+        .events
+        .iter()
+        .find(|e| e.reason() == "kernel.log")
+        .expect("the oom_reaper logs");
+    assert_eq!(reaper.source(), "mm/oom_kill.c: oom_reap_task_mm");
     assert!(sim::trace_text(&r).contains("killed by SIGKILL"));
 }
 

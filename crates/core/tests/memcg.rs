@@ -92,18 +92,24 @@ fn l9_2_victim_choice_scales_adj_by_the_limit() {
         // totalpages = the limit: 96 MiB = 24,576 pages (no swap), so adj 1000 adds 24,000.
         assert_eq!(*totalpages, 24_576);
         for c in cands {
+            let rss: u64 = c.rss.iter().sum();
             assert_eq!(
                 c.points,
-                (c.rss + c.swap + c.pgtables) as i64 + c.adj as i64 * (24_576 / 1000),
+                Some(
+                    (rss + c.swapents + c.pgtables_bytes / 4096) as i64
+                        + c.oom_score_adj as i64 * (24_576 / 1000)
+                ),
                 "{c:?}"
             );
         }
     }
     let (_, first, v1) = &ooms[0];
     let by = |n: &str| first.iter().find(|c| c.name == n).unwrap().clone();
-    assert_eq!(by("a").rss, 12_288, "A: 48 MiB");
-    assert_eq!(by("b").rss, 2_048, "B: 8 MiB");
-    assert_eq!(by("b").points, 2_048 + by("b").pgtables as i64 + 24_000);
+    let rss = |c: &vmlab_core::event::OomCandidate| c.rss.iter().sum::<u64>();
+    let pt = |c: &vmlab_core::event::OomCandidate| c.pgtables_bytes / 4096;
+    assert_eq!(rss(&by("a")), 12_288, "A: 48 MiB");
+    assert_eq!(rss(&by("b")), 2_048, "B: 8 MiB");
+    assert_eq!(by("b").points, Some(2_048 + pt(&by("b")) as i64 + 24_000));
     assert!(by("b").points > by("a").points);
     assert_eq!(*v1, Some(1001), "B (pid 1001) first");
     let (_, second, v2) = &ooms[1];
@@ -113,7 +119,7 @@ fn l9_2_victim_choice_scales_adj_by_the_limit() {
     let c = second.iter().find(|c| c.name == "c").unwrap();
     // C has what is left under the limit after A and both page tables: strictly less.
     assert_eq!(
-        c.rss + c.pgtables + a.rss + a.pgtables,
+        rss(c) + pt(c) + rss(a) + pt(a),
         24_576,
         "usage is exactly the limit"
     );
@@ -373,4 +379,95 @@ expect cgroup kubepods/besteffort/podbe memory.limit_in_bytes = 9223372036854771
         err("machine linux ram=1GiB\nkube pod p request=1GiB\n"),
         "2:12: a pod's resources follow `container NAME`"
     );
+}
+
+/// At its limit a cgroup reclaims inside itself before its OOM killer runs (try_charge_memcg →
+/// try_to_free_mem_cgroup_pages): clean page cache charged to it goes first, and only its own
+/// (another cgroup's cache is left alone); with nothing left to reclaim it OOM-kills.
+#[test]
+fn a_memcg_at_its_limit_reclaims_its_own_page_cache_before_the_oom_killer() {
+    let r = run("machine linux ram=1GiB swap=0\n\
+         cgroup create box\n\
+         cgroup box set memory.max 64MiB\n\
+         spawn other\n\
+         other file read /data/other 32MiB\n\
+         spawn app\n\
+         app cgroup box\n\
+         app file read /data/mine 48MiB\n\
+         expect cgroup box memory.stat file = 48MiB\n\
+         app mmap heap 40MiB rw private anon\n\
+         app write heap\n\
+         expect app write ok\n\
+         expect app running\n\
+         expect cgroup box memory.events oom_kill = 0\n\
+         expect cgroup box memory.current <= 64MiB\n\
+         expect meminfo.Cached >= 32MiB\n");
+    let reclaimed: Vec<(u64, Option<String>)> = r
+        .steps
+        .iter()
+        .flat_map(|s| s.events.iter())
+        .filter_map(|e| match &e.kind {
+            EventKind::Reclaimed { pages, memcg, .. } => Some((*pages, memcg.clone())),
+            _ => None,
+        })
+        .collect();
+    assert!(!reclaimed.is_empty(), "the write reclaimed");
+    assert!(
+        reclaimed.iter().all(|(_, m)| m.as_deref() == Some("box")),
+        "only inside the cgroup: {reclaimed:?}"
+    );
+    // The other process's 32 MiB of cache (the root's own, outside box) is untouched; box
+    // kept part of its own.
+    let m = &r.machine;
+    let bytes = |v: Value| match v {
+        Value::Bytes(b) => b,
+        other => panic!("{other:?}"),
+    };
+    let all = bytes(cg(m, "", "memory.stat", Some("file")));
+    let boxed = bytes(cg(m, "box", "memory.stat", Some("file")));
+    assert_eq!(all - boxed, 32 << 20);
+    assert!(
+        boxed > 0 && boxed < 48 << 20,
+        "box kept {boxed} B of its cache"
+    );
+    // Nothing reclaimable left: a second write over the limit is the memcg OOM's.
+    let r = run("machine linux ram=1GiB swap=0\n\
+         cgroup create box\n\
+         cgroup box set memory.max 64MiB\n\
+         spawn app\n\
+         app cgroup box\n\
+         app mmap heap 80MiB rw private anon\n\
+         app write heap\n\
+         expect app write killed\n\
+         expect cgroup box memory.events oom_kill = 1\n");
+    assert!(r
+        .steps
+        .iter()
+        .flat_map(|s| s.events.iter())
+        .all(|e| !matches!(e.kind, EventKind::Reclaimed { .. })));
+}
+
+/// A memcg OOM's dmesg report has the same task table as a global one (dump_tasks), between
+/// its `invoked oom-killer` header and its `oom-kill:constraint=CONSTRAINT_MEMCG` summary.
+#[test]
+fn a_memcg_oom_report_prints_the_task_table() {
+    let r = run(L92);
+    let log = r.machine.dmesg();
+    let lines: Vec<&str> = log.lines().collect();
+    let at = |prefix: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} in\n{log}"))
+    };
+    let (head, table, summary) = (
+        at("c invoked oom-killer"),
+        at("Tasks state (memory values in pages):"),
+        at("oom-kill:constraint=CONSTRAINT_MEMCG"),
+    );
+    assert!(head < table && table < summary, "{log}");
+    // a, b and c are the box's tasks: three rows, b with adj 1000.
+    let rows: Vec<&&str> = lines[table + 2..summary].iter().collect();
+    assert_eq!(rows.len(), 3, "{log}");
+    assert!(rows[1].ends_with(" 1000 b"), "{}", rows[1]);
 }

@@ -204,6 +204,13 @@ fn random_op(r: &mut Rng, procs: &[String], maps: &[(String, String, u64)], n: u
                 BrkChange::Shrink(Size::Bytes((1 + r.below(16)) * PAGE))
             },
         },
+        15 if r.below(2) == 0 => Op::FileIo {
+            proc,
+            path: format!("/f{}", r.below(2)),
+            offset: Size::Bytes(r.below(8) * PAGE),
+            len: Size::Bytes((1 + r.below(64)) * PAGE),
+            write: r.below(2) == 0,
+        },
         15 => Op::TmpfsWrite {
             proc,
             path: format!("/dev/shm/t{}", r.below(2)),
@@ -468,9 +475,15 @@ fn ledger_delta(events: &[Event]) -> i128 {
 }
 
 fn sweep(seed: u64, steps: u32) {
+    sweep_on(seed, steps, 64 * 1024 * 1024, 16 * 1024 * 1024);
+}
+
+/// One sweep; returns how many OOM and reclaim events it met.
+fn sweep_on(seed: u64, steps: u32, ram: u64, swap: u64) -> (u64, u64) {
+    let (mut ooms, mut reclaims) = (0, 0);
     let mut r = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
-    let mut cfg = LinuxConfig::new(64 * 1024 * 1024);
-    cfg.swap_bytes = 16 * 1024 * 1024;
+    let mut cfg = LinuxConfig::new(ram);
+    cfg.swap_bytes = swap;
     cfg.sysctls.max_map_count = 40;
     let mut m = Machine::boot(&MachineConfig::Linux(cfg));
     let mut procs: Vec<String> = vec![];
@@ -498,6 +511,14 @@ fn sweep(seed: u64, steps: u32) {
         if let Err(e) = m.check_invariants() {
             panic!("seed {seed}, step {n}: {op:?} → {outcome:?}\ninvariant: {e}\nrerun with SEED={seed}");
         }
+        ooms += events
+            .iter()
+            .filter(|e| e.reason().starts_with("oom."))
+            .count() as u64;
+        reclaims += events
+            .iter()
+            .filter(|e| e.reason().starts_with("reclaim."))
+            .count() as u64;
         let committed = m.as_linux().unwrap().committed_pages();
         let shown = query_committed_bytes(&m);
         assert_eq!(
@@ -529,6 +550,7 @@ fn sweep(seed: u64, steps: u32) {
         applied > steps / 2,
         "seed {seed}: only {applied} of {steps} operations applied"
     );
+    (ooms, reclaims)
 }
 
 #[test]
@@ -541,6 +563,29 @@ fn random_sweeps_keep_every_invariant() {
     for seed in 1..=150 {
         sweep(seed, 400);
     }
+}
+
+/// The same sweeps on a machine whose RAM is smaller than what the operations touch, so that
+/// reclaim and the OOM killer run at many steps (issue 9: free + used = RAM, nothing both
+/// resident and swapped, swap used ≤ swap total, after every step).
+#[test]
+fn random_sweeps_under_memory_pressure_keep_every_invariant() {
+    if let Ok(s) = std::env::var("SEED") {
+        let seed: u64 = s.parse().expect("SEED must be a number");
+        sweep_on(seed, 2000, 512 * 1024, 256 * 1024);
+        return;
+    }
+    let (mut ooms, mut reclaims) = (0, 0);
+    for seed in 1..=100 {
+        let (o, r) = sweep_on(seed, 300, 512 * 1024, 256 * 1024);
+        ooms += o;
+        reclaims += r;
+    }
+    // The pressure is real: the sweeps reach both the reclaim and the OOM paths.
+    assert!(
+        ooms > 100 && reclaims > 100,
+        "{ooms} OOMs, {reclaims} reclaims"
+    );
 }
 
 #[test]

@@ -480,7 +480,8 @@ impl LineRunner {
         match self.machine.apply(op) {
             Ok((Outcome::Ok | Outcome::Blocked, _)) => LineResult::Ok,
             Ok((Outcome::Err(_), _)) => LineResult::Errno,
-            Ok((Outcome::Killed { .. }, _)) => LineResult::Killed,
+            // A kernel panic ends the machine: the line ran, and its process is gone with it.
+            Ok((Outcome::Killed { .. } | Outcome::Panic, _)) => LineResult::Killed,
             Err(_) => {
                 // Rare (the parser already checked the names): rebuild the machine from the
                 // accepted lines, so a refused line leaves nothing behind whatever apply touched.

@@ -1,8 +1,9 @@
 //! Faults and frames: write and read faults, copy-on-write, zapping ptes, and the residency
 //! counters (RssAnon/RssFile/RssShmem) they move (model-spec L5).
 
-use super::memcg::{MemcgFail, MemcgId};
+use super::memcg::MemcgId;
 use super::mm::{MmId, TASK_SIZE};
+use super::oom::{GFP_ANON_FAULT, GFP_PAGECACHE};
 use super::pages::{rmap_add, CachePage, Frame, FrameKind, Pte};
 use super::vma::*;
 use super::{LinuxMachine, OpError};
@@ -34,6 +35,7 @@ struct Faulted {
     cow_reuse: u64,
     file: u64,
     shmem: u64,
+    swap_in: u64,
 }
 
 impl Faulted {
@@ -127,6 +129,10 @@ impl LinuxMachine {
         let runs = self.edit_pt(mm_id, |mm| mm.pt.remove(a, b));
         let mut dropped = 0;
         for (_, l, pte) in runs {
+            if let Pte::Swap { slot } = pte {
+                self.swap_ref(slot, l, -1);
+                self.mms.get_mut(&mm_id).expect("mm exists").swap_ents -= l;
+            }
             if let Pte::Present { pfn, dirty } = pte {
                 if dirty {
                     self.dirty_pte_leaves(pfn, l);
@@ -197,18 +203,6 @@ impl LinuxMachine {
                 })
             }
         }
-    }
-
-    /// Make sure RAM has `n` free pages, invoking the OOM killer while it has not. Returns false
-    /// if the faulting process itself was killed or nothing could be freed.
-    fn make_room(&mut self, n: u64, faulting: u32) -> bool {
-        while self.free_pages() < n {
-            match self.oom_kill(faulting) {
-                Some(victim) if victim != faulting => continue,
-                _ => return false,
-            }
-        }
-        true
     }
 
     /// Touch every page of a target: write or read faults (model-spec L5.2).
@@ -341,6 +335,7 @@ impl LinuxMachine {
             (done.cow_reuse, FaultKind::CowReuse),
             (done.file, FaultKind::FileMap),
             (done.shmem, FaultKind::Shmem),
+            (done.swap_in, FaultKind::SwapIn),
         ] {
             if n > 0 {
                 self.emit(EventKind::Fault {
@@ -433,7 +428,18 @@ impl LinuxMachine {
                         self.write_present(pid, mm_id, v, s, n, pfn, private, done)?;
                     }
                 }
-                Some(Pte::Swap { .. }) => {}
+                Some(Pte::Swap { slot }) => {
+                    // do_swap_page: a major fault reads each page back.
+                    let r = self.swap_in(pid, mm_id, s, n, slot, write);
+                    let (read, err) = match r {
+                        Ok(k) => (k, None),
+                        Err((k, o)) => (k, Some(o)),
+                    };
+                    done.swap_in += read;
+                    if let Some(o) = err {
+                        return Err(o);
+                    }
+                }
             }
         }
         Ok(())
@@ -448,8 +454,8 @@ impl LinuxMachine {
         n: u64,
         done: &mut Faulted,
     ) -> Result<(), Outcome> {
-        // Granted in part: each run of pages the cgroup's limits let through is faulted before
-        // the next charge, so a shortage half way keeps the first half.
+        // Granted in part: each run of pages the allocator and the cgroup's limits let through
+        // is faulted before the next is asked for, so a shortage half way keeps the first half.
         let gap = self.mms[&mm_id].pt.range(s, s + n).next().is_none();
         let mut off = 0;
         while off < n {
@@ -461,34 +467,16 @@ impl LinuxMachine {
                     0
                 }
             };
-            let (cg, k) = self.charge_or_fail(pid, n - off, &pt_for)?;
-            if !self.make_room(k, pid) {
-                self.memcg_uncharge(cg, k);
-                return Err(Self::killed(Signal::SIGKILL));
-            }
+            let (cg, k) = self.alloc_grant(pid, n - off, GFP_ANON_FAULT, &pt_for)?;
             self.anon_vma_prepare(mm_id, v.start);
             // do_anonymous_page: the pte is made dirty (pte_mkdirty), the folio is not PG_dirty.
             let pfn = self.new_frames(k, FrameKind::Anon, 1, false, cg);
-            self.set_ptes(mm_id, s + off, k, pfn, FrameKind::Anon, true);
+            self.set_ptes(mm_id, at, k, pfn, FrameKind::Anon, true);
+            self.note_anon_pages(mm_id, at, k);
             done.anon_new += k;
             off += k;
         }
         Ok(())
-    }
-
-    /// The memcg charge of a fault: the pages that fit, or the outcome that ends the fault.
-    fn charge_or_fail(
-        &mut self,
-        pid: u32,
-        n: u64,
-        pt_for: &dyn Fn(&LinuxMachine, u64) -> u64,
-    ) -> Result<(MemcgId, u64), Outcome> {
-        self.memcg_charge_fault(pid, n, pt_for).map_err(|e| {
-            if let MemcgFail::Wait(cg, why) = e {
-                self.pending_wait = Some((cg, why));
-            }
-            e.outcome()
-        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -579,33 +567,31 @@ impl LinuxMachine {
             v
         };
         let shmem = self.objs[&obj].kind.is_shmem();
+        let kind = if shmem {
+            FrameKind::Shmem
+        } else {
+            FrameKind::File
+        };
         for (s, l) in missing {
-            if shmem && self.objs[&obj].noreserve {
-                let granted = self.charge_shmem_pages(pid, obj, l);
-                if granted < l {
-                    return Err(Self::killed(Signal::SIGBUS));
+            let mut at = s;
+            while at < s + l {
+                // A page-cache page is charged to the cgroup of the task that brings it in.
+                let (cg, g) = self.alloc_grant(pid, s + l - at, GFP_PAGECACHE, &|_, _| 0)?;
+                if shmem && self.objs[&obj].noreserve {
+                    let granted = self.charge_shmem_pages(pid, obj, g);
+                    if granted < g {
+                        self.memcg_uncharge(cg, g);
+                        return Err(Self::killed(Signal::SIGBUS));
+                    }
                 }
-            }
-            let kind = if shmem {
-                FrameKind::Shmem
-            } else {
-                FrameKind::File
-            };
-            // A page-cache page is charged to the cgroup of the task that brings it in.
-            let mut off = 0;
-            while off < l {
-                let (cg, k) = self.charge_or_fail(pid, l - off, &|_, _| 0)?;
-                if !self.make_room(k, pid) {
-                    self.memcg_uncharge(cg, k);
-                    return Err(Self::killed(Signal::SIGKILL));
-                }
-                let pfn = self.new_frames(k, kind, 0, dirty && shmem, cg);
+                let pfn = self.new_frames(g, kind, 0, dirty, cg);
                 self.objs
                     .get_mut(&obj)
                     .expect("obj")
                     .cache
-                    .set(s + off, k, CachePage { pfn });
-                off += k;
+                    .set(at, g, CachePage { pfn });
+                self.note_cache_pages(obj, at, g);
+                at += g;
             }
         }
         Ok(())
@@ -661,11 +647,7 @@ impl LinuxMachine {
             // Copy-on-write: a new private page for this process; the original loses a mapping.
             let mut off = 0;
             while off < fl {
-                let (cg, k) = self.charge_or_fail(pid, fl - off, &|_, _| 0)?;
-                if !self.make_room(k, pid) {
-                    self.memcg_uncharge(cg, k);
-                    return Err(Self::killed(Signal::SIGKILL));
-                }
+                let (cg, k) = self.alloc_grant(pid, fl - off, GFP_ANON_FAULT, &|_, _| 0)?;
                 self.anon_vma_prepare(mm_id, v.start);
                 let before = self.frames_unmap(fp + off, k);
                 {
@@ -677,6 +659,7 @@ impl LinuxMachine {
                 }
                 let np = self.new_frames(k, FrameKind::Anon, 1, false, cg);
                 self.set_ptes(mm_id, vpn + off, k, np, FrameKind::Anon, true);
+                self.note_anon_pages(mm_id, vpn + off, k);
                 done.cow_copy += k;
                 off += k;
             }

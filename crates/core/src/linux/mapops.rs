@@ -1140,6 +1140,11 @@ impl LinuxMachine {
                                 });
                                 marked += fl;
                             }
+                            self.note_lazyfree(mm_id, vpn, l);
+                        } else if let Pte::Swap { .. } = pte {
+                            // madvise_free_pte_range frees swap entries outright
+                            // (free_swap_and_cache_nr, then the pte is cleared).
+                            self.zap(mm_id, vpn, vpn + l);
                         }
                     }
                     self.emit(EventKind::PagesLazyFree {
@@ -2101,6 +2106,9 @@ impl LinuxMachine {
                 ..*f
             });
         }
+        // The swap entries the child kept (drop_ptes took those of the VMAs it does not copy)
+        // each gain a use.
+        cm.swap_ents = self.swap_dup_all(&cm.pt);
         cm.hiwater_rss = cm.rss_total();
         cm.hiwater_vm = cm.total_vm;
         self.edit_pt(cmm, |c| *c = cm);

@@ -9,6 +9,7 @@
 //! step scans processes. Local statistics (anon, file, shmem, page tables, BPF maps, faults)
 //! are per cgroup; a hierarchical read sums the subtree.
 
+use super::oom::{OomConstraint, OomControl, OomOutcome};
 use super::pages::FrameKind;
 use super::{LinuxMachine, Pid, ProcState};
 use crate::config::CgroupVersion;
@@ -526,8 +527,8 @@ impl LinuxMachine {
     }
 
     /// Charge `n` pages for a fault by `pid`: the pages that fit under every limit now, at
-    /// least one, after the memcg OOM killer when none fits (try_charge_memcg). Reclaim inside
-    /// the cgroup is not modelled on this branch: a shortage goes straight to the memcg OOM.
+    /// least one, after reclaim inside the cgroup (linux/reclaim.rs, scoped to the cgroup at
+    /// its limit) and then the memcg OOM killer when none fits (try_charge_memcg).
     /// Err: the faulting task was killed, or it sleeps (v1 oom_kill_disable, or nothing
     /// killable) — the caller records the rest of its fault.
     pub(crate) fn memcg_charge_fault(
@@ -555,8 +556,18 @@ impl LinuxMachine {
                     self.memcg_after_charge(cg, k);
                     return Ok((cg, k));
                 }
+                Err(s) if self.reclaim(need - s.fits, Some(s.over)) > 0 => {
+                    // try_charge_memcg: the charge failed (counted by memcg_try_charge), a
+                    // `max` event, then try_to_free_mem_cgroup_pages inside the cgroup over its
+                    // limit freed what the charge lacks (page cache, MADV_FREE pages), and the
+                    // charge is retried. The model reclaims what the whole run lacks in one
+                    // round, so a long run counts one failcnt and one `max` where the kernel,
+                    // charging 64-page batches, counts one per batch (docs/known-differences.md).
+                    self.memcg_event(s.over, MemcgEventKey::Max, 1);
+                    continue;
+                }
                 Err(s) => {
-                    // try_charge_memcg with nothing reclaimable (no reclaim modelled, no swap):
+                    // try_charge_memcg with nothing reclaimable (no swap in a memcg reclaim):
                     // the 64-page batch fails (counted by memcg_try_charge above), then the
                     // single page, once more after drain_all_stock, and on each of the
                     // MAX_RECLAIM_RETRIES (16) rounds: failcnt +19 in all, and a `max` event
@@ -578,7 +589,9 @@ impl LinuxMachine {
                     }
                     self.memcg_event(s.over, MemcgEventKey::Oom, 1);
                     match self.memcg_out_of_memory(s.over, pid) {
-                        Some(_) if self.procs[&pid].state != ProcState::Running => {
+                        // vm.panic_on_oom = 2 panics a memcg OOM too.
+                        OomOutcome::Panic => return Err(MemcgFail::Panic),
+                        OomOutcome::Killed(_) if self.procs[&pid].state != ProcState::Running => {
                             // The charger was the victim: the retries start over (OOM_SUCCESS
                             // resets them) and all 1 + 16 fail before the dying task gives up
                             // (passed_oom && task_is_dying): 36 in all, as measured.
@@ -588,8 +601,8 @@ impl LinuxMachine {
                             self.memcg_event(s.over, MemcgEventKey::Max, FAILS_AFTER_SELF_KILL);
                             return Err(MemcgFail::Killed);
                         }
-                        Some(_) => continue,
-                        None => {
+                        OomOutcome::Killed(_) => continue,
+                        OomOutcome::NoVictim => {
                             self.emit(EventKind::Memcg(MemcgEvent::OomWait {
                                 cgroup: self.memcgs.groups[&s.over].path.clone(),
                                 usage,
@@ -644,58 +657,47 @@ impl LinuxMachine {
         }
     }
 
-    /// The memcg OOM killer (mm/oom_kill.c: out_of_memory with oc->memcg set): `totalpages`
-    /// from mem_cgroup_get_max, candidates the tasks of the subtree (mem_cgroup_scan_tasks),
-    /// then oom.group (mem_cgroup_get_oom_group, v2 only). Returns the victim, or None when
-    /// nothing is killable ("Out of memory and no killable processes...": the charge fails).
-    pub(crate) fn memcg_out_of_memory(&mut self, oom_cg: MemcgId, allocating: Pid) -> Option<Pid> {
-        let oc = super::oom::OomControl {
-            constraint: super::oom::OomConstraint::Memcg(oom_cg),
+    /// The memcg OOM killer: mm/oom_kill.c's out_of_memory (linux/oom.rs) with the memcg
+    /// constraint, `totalpages` from mem_cgroup_get_max. Returns how it ended.
+    pub(crate) fn memcg_out_of_memory(&mut self, oom_cg: MemcgId, allocating: Pid) -> OomOutcome {
+        let oc = OomControl {
+            constraint: OomConstraint::Memcg(oom_cg),
             totalpages: self.memcg_get_max(oom_cg).max(1),
             allocating,
+            gfp: super::oom::GFP_KERNEL,
         };
-        self.out_of_memory_memcg(&oc)
+        self.out_of_memory(&oc)
     }
 
-    /// out_of_memory for a memcg constraint (the candidate filter and totalpages of
-    /// mm/oom_kill.c; the global OOM is linux/oom.rs).
-    pub(crate) fn out_of_memory_memcg(&mut self, oc: &super::oom::OomControl) -> Option<Pid> {
-        let super::oom::OomConstraint::Memcg(oom_cg) = oc.constraint else {
-            unreachable!("the global OOM is oom.rs's")
-        };
+    /// The rest of out_of_memory for a memcg constraint once panic_on_oom has not panicked:
+    /// select_bad_process over `table` (linux/oom.rs's oom_table: the tasks of the subtree,
+    /// mem_cgroup_scan_tasks, with their badness against the limit), then oom_kill_process and
+    /// oom.group (mem_cgroup_get_oom_group, v2 only). Returns the victim, or None when nothing
+    /// is killable ("Out of memory and no killable processes...": the charge fails).
+    pub(crate) fn memcg_select_and_kill(
+        &mut self,
+        oom_cg: MemcgId,
+        oc: &OomControl,
+        table: Vec<OomCandidate>,
+    ) -> Option<Pid> {
         let totalpages = oc.totalpages;
         if let Some(p) = self.procs.get(&oc.allocating) {
             // The first line of the kernel's report (dump_header).
             self.emit(EventKind::KernelLog {
                 line: format!(
-                    "{} invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj={}",
-                    p.name, p.oom_score_adj
+                    "{} invoked oom-killer: gfp_mask={}, order=0, oom_score_adj={}",
+                    p.name, oc.gfp, p.oom_score_adj
                 ),
                 source: "mm/oom_kill.c: dump_header",
             });
         }
-        let mut table = Vec::new();
+        // Ties go to the task scanned later (oom_evaluate_task: `points < chosen` skips).
         let mut chosen: Option<(Pid, i64)> = None;
-        for (&pid, p) in &self.procs {
-            if p.state != ProcState::Running || !self.memcg_in_subtree(p.memcg, oom_cg) {
-                continue;
-            }
-            let Some(points) = self.badness_in(pid, oc.totalpages) else {
-                continue;
-            };
-            let mm = &self.mms[&p.mm.expect("candidate has an mm")];
-            table.push(OomCandidate {
-                pid,
-                name: p.name.clone(),
-                rss: mm.rss_total(),
-                swap: self.swap_entries(p.mm.expect("mm")),
-                pgtables: mm.pgtable_pages(),
-                adj: p.oom_score_adj,
-                points,
-            });
-            // Ties go to the task scanned later (oom_evaluate_task: `points < chosen` skips).
-            if chosen.is_none_or(|(_, c)| points >= c) {
-                chosen = Some((pid, points));
+        for c in &table {
+            if let Some(points) = c.points {
+                if chosen.is_none_or(|(_, b)| points >= b) {
+                    chosen = Some((c.pid, points));
+                }
             }
         }
         let cgroup = self.memcgs.groups[&oom_cg].path.clone();
@@ -979,8 +981,9 @@ impl LinuxMachine {
                     "memory.max" | "memory.limit_in_bytes" => {
                         old = self.memcgs.groups[&id].memory.max;
                         if v == CgroupVersion::V1 {
-                            // mem_cgroup_resize_max: below usage, reclaim; vmlab has none here,
-                            // so a limit below usage is EBUSY. memsw must stay >= memory.
+                            // mem_cgroup_resize_max: below usage, reclaim inside the cgroup
+                            // (try_to_free_mem_cgroup_pages); what cannot be reclaimed makes
+                            // the write EBUSY. memsw must stay >= memory.
                             let g = &self.memcgs.groups[&id];
                             if pages > g.memsw.max {
                                 return self.cg_refuse(
@@ -989,6 +992,11 @@ impl LinuxMachine {
                                         .into(),
                                 );
                             }
+                            let usage = g.memory.usage;
+                            if usage > pages {
+                                self.reclaim(usage - pages, Some(id));
+                            }
+                            let g = &self.memcgs.groups[&id];
                             if g.memory.usage > pages {
                                 return self.cg_refuse(
                                     Errno::EBUSY,
@@ -1001,12 +1009,18 @@ impl LinuxMachine {
                         }
                         self.cg(id).memory.max = pages;
                         if v == CgroupVersion::V2 {
-                            // memory_max_write: reclaim (none modelled), then OOM-kill in the
-                            // cgroup until usage fits.
+                            // memory_max_write: reclaim inside the cgroup, then OOM-kill in
+                            // the cgroup until usage fits.
+                            let usage = self.memcgs.groups[&id].memory.usage;
+                            if usage > pages {
+                                self.reclaim(usage - pages, Some(id));
+                            }
                             while self.memcgs.groups[&id].memory.usage > pages {
                                 self.memcg_event(id, MemcgEventKey::Oom, 1);
-                                if self.memcg_out_of_memory(id, 0).is_none() {
-                                    break;
+                                match self.memcg_out_of_memory(id, 0) {
+                                    OomOutcome::Killed(_) => {}
+                                    OomOutcome::NoVictim => break,
+                                    OomOutcome::Panic => return Outcome::Panic,
                                 }
                             }
                         }
@@ -1470,6 +1484,8 @@ pub(crate) enum MemcgFail {
     Killed,
     /// The task sleeps in the charge path of this cgroup.
     Wait(MemcgId, WaitReason),
+    /// The memcg OOM panicked the kernel (vm.panic_on_oom = 2).
+    Panic,
 }
 
 impl MemcgFail {
@@ -1479,6 +1495,7 @@ impl MemcgFail {
                 signal: Signal::SIGKILL,
             },
             MemcgFail::Wait(..) => Outcome::Blocked,
+            MemcgFail::Panic => Outcome::Panic,
         }
     }
 }

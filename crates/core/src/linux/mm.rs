@@ -119,6 +119,8 @@ pub struct Mm {
     pub rss: [u64; 3],
     pub hiwater_rss: u64,
     pub hiwater_vm: u64,
+    /// Swap entries in this mm's page table (MM_SWAPENTS: VmSwap, oom_badness).
+    pub swap_ents: u64,
     /// Huge pages reserved by this mm's hugetlb mappings.
     pub huge_rsvd: u64,
     /// Boundaries where a flag change split a VMA and then failed its second split: the kernel
@@ -142,6 +144,7 @@ impl Mm {
             rss: [0; 3],
             hiwater_rss: 0,
             hiwater_vm: 0,
+            swap_ents: 0,
             huge_rsvd: 0,
             left_apart: Shared::default(),
         };

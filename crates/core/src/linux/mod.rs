@@ -1,6 +1,7 @@
 //! The Linux machine: processes, address spaces, frames and the two ledgers (commit and
 //! residency), driven by [`Op`] values. Rules follow model-spec Part L; each is cited where applied.
 
+mod alloc;
 mod commit;
 mod fault;
 pub mod gaps;
@@ -12,9 +13,11 @@ mod oom;
 pub mod pages;
 pub mod procfs;
 mod query;
+mod reclaim;
 mod seam;
 mod shmem;
 mod snapshot;
+mod swap;
 pub mod vma;
 
 use crate::config::LinuxConfig;
@@ -130,6 +133,15 @@ pub struct LinuxMachine {
     next_mm: MmId,
     next_obj: ObjId,
     next_anon_vma: u64,
+    /// The panic message once the kernel has panicked: no later operation runs.
+    pub panic: Option<String>,
+    /// The kernel log (dmesg), the newest [`crate::sim::KERNEL_LOG_LINES`] lines.
+    pub dmesg: std::collections::VecDeque<String>,
+    /// Swap slots in use, with their use counts (mm/swapfile.c: swap_map).
+    pub swap_map: RunMap<pages::RCount>,
+    next_slot: u64,
+    /// The model's LRU lists: what reclaim takes, oldest first.
+    pub(crate) lru: reclaim::Lru,
     /// The event list of the operation being applied.
     ev: Vec<Event>,
     /// The pid the current operation is attributed to.
@@ -167,6 +179,11 @@ impl LinuxMachine {
             next_mm: 1,
             next_obj: 1,
             next_anon_vma: 1,
+            panic: None,
+            lru: reclaim::Lru::default(),
+            swap_map: RunMap::new(),
+            next_slot: 0,
+            dmesg: std::collections::VecDeque::new(),
             ev: Vec::new(),
             cur_pid: None,
             memcgs: memcg::Memcgs::default(),
@@ -177,10 +194,27 @@ impl LinuxMachine {
     }
 
     fn emit(&mut self, kind: EventKind) {
-        self.ev.push(Event {
+        let e = Event {
             pid: self.cur_pid,
             kind,
-        });
+        };
+        for line in e.log_lines() {
+            if self.dmesg.len() == crate::sim::KERNEL_LOG_LINES {
+                self.dmesg.pop_front();
+            }
+            self.dmesg.push_back(line);
+        }
+        self.ev.push(e);
+    }
+
+    /// The kernel log as `dmesg` prints it, one line each.
+    pub fn dmesg_text(&self) -> String {
+        let mut out = String::new();
+        for l in &self.dmesg {
+            out.push_str(l);
+            out.push('\n');
+        }
+        out
     }
 
     /// Pages of RAM not holding anything (MemFree).
@@ -197,6 +231,10 @@ impl LinuxMachine {
     /// Apply one operation: returns what the process sees, and the events of every decision.
     pub fn apply(&mut self, op: &Op) -> Result<(Outcome, Vec<Event>), OpError> {
         self.ev.clear();
+        if self.panic.is_some() {
+            // A panicked kernel runs nothing.
+            return Ok((Outcome::Panic, Vec::new()));
+        }
         self.cur_pid = op.proc().and_then(|n| self.by_name.get(n).copied());
         if let Some(p) = op.proc() {
             if !matches!(op, Op::Spawn { .. }) {
@@ -256,6 +294,19 @@ impl LinuxMachine {
         let size = |s: &crate::op::Size| s.resolve(ram, swap);
         Ok(match op {
             Op::Sysctl { sysctl, value } => self.set_sysctl(*sysctl, *value),
+            Op::SetSwap { bytes }
+                if size(bytes) / crate::units::PAGE_SIZE < self.stats.swap_used =>
+            {
+                self.emit(EventKind::Refused {
+                    errno: Errno::ENOMEM,
+                    why: format!(
+                        "swapoff: {} pages are in swap, more than the new SwapTotal holds; the model does not read them back (try_to_unuse)",
+                        self.stats.swap_used
+                    ),
+                    source: "mm/swapfile.c: swapoff → try_to_unuse",
+                });
+                Outcome::Err(Errno::ENOMEM)
+            }
             Op::SetSwap { bytes } => {
                 let old = self.total_swap_pages();
                 self.cfg.swap_bytes =
@@ -323,6 +374,13 @@ impl LinuxMachine {
                 len,
             } => self.tmpfs_write(proc, path, size(offset), size(len))?,
             Op::TmpfsTruncate { proc: _, path, len } => self.tmpfs_truncate(path, size(len))?,
+            Op::FileIo {
+                proc,
+                path,
+                offset,
+                len,
+                write,
+            } => self.file_io(proc, path, size(offset), size(len), *write)?,
             Op::Unlink { proc: _, path } => self.unlink(path)?,
             Op::OomScoreAdj {
                 proc,
@@ -380,6 +438,11 @@ impl LinuxMachine {
                 (std::mem::replace(&mut s.user_reserve_kbytes, value), None)
             }
             Sysctl::MaxMapCount => (std::mem::replace(&mut s.max_map_count, value), None),
+            Sysctl::PanicOnOom => (std::mem::replace(&mut s.panic_on_oom, value), None),
+            Sysctl::OomKillAllocatingTask => (
+                std::mem::replace(&mut s.oom_kill_allocating_task, value),
+                None,
+            ),
             Sysctl::NrHugepages => {
                 // The pool takes free RAM; the kernel allocates as many huge pages as it can, and
                 // never shrinks below the pages reserved by mappings (mm/hugetlb.c: set_max_huge_pages).
@@ -398,6 +461,8 @@ impl LinuxMachine {
             Sysctl::UserReserveKbytes => self.cfg.sysctls.user_reserve_kbytes,
             Sysctl::MaxMapCount => self.cfg.sysctls.max_map_count,
             Sysctl::NrHugepages => self.cfg.sysctls.nr_hugepages,
+            Sysctl::PanicOnOom => self.cfg.sysctls.panic_on_oom,
+            Sysctl::OomKillAllocatingTask => self.cfg.sysctls.oom_kill_allocating_task,
         };
         self.emit(EventKind::SysctlSet {
             sysctl,
@@ -582,11 +647,15 @@ impl LinuxMachine {
         self.pgtable_pages_total -= mm.pgtable_pages();
         self.memcg_pagetables(mm_id, mm.pgtable_pages(), 0);
         for (_, l, pte) in mm.pt.iter() {
-            if let pages::Pte::Present { pfn, dirty } = *pte {
-                if dirty {
-                    self.dirty_pte_leaves(pfn, l);
+            match *pte {
+                pages::Pte::Present { pfn, dirty } => {
+                    if dirty {
+                        self.dirty_pte_leaves(pfn, l);
+                    }
+                    self.frames_unmap(pfn, l);
                 }
-                self.frames_unmap(pfn, l);
+                pages::Pte::Swap { slot } => self.swap_ref(slot, l, -1),
+                pages::Pte::Zero => {}
             }
         }
         let mut unaccounted = 0;

@@ -1,24 +1,52 @@
-//! OOM badness, `/proc/PID/oom_score` in both eras, and the global OOM killer's victim choice
-//! (model-spec L8; mm/oom_kill.c, fs/proc/base.c).
+//! OOM badness, `/proc/PID/oom_score` in both eras, and the OOM killer: one entry point,
+//! [`LinuxMachine::out_of_memory`], for every constraint (model-spec L8; mm/oom_kill.c,
+//! fs/proc/base.c).
 
 use super::{LinuxMachine, Pid, ProcState};
-use crate::event::EventKind;
+use crate::event::{EventKind, OomCandidate, OomChoice, OomConstraintKind, OomReport};
+use crate::units::PAGE_SIZE;
 
-/// Which tasks an OOM may kill and what `totalpages` is (mm/oom_kill.c: constrained_alloc).
+/// The constraint of an OOM (mm/oom_kill.c: constrained_alloc).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum OomConstraint {
+    /// CONSTRAINT_NONE: every task is a candidate; `totalpages` = RAM + swap.
     Global,
-    /// A memory cgroup at its limit: candidates are the tasks of its subtree.
+    /// CONSTRAINT_MEMCG: a memory cgroup at its limit; the candidates are the tasks of its
+    /// subtree (mem_cgroup_scan_tasks) and `totalpages` is mem_cgroup_get_max.
     Memcg(super::memcg::MemcgId),
 }
 
-/// struct oom_control, as far as the model needs it.
-#[derive(Clone, Copy, Debug)]
+/// What the allocator hands the OOM killer (the kernel's `struct oom_control`).
+#[derive(Clone, Debug)]
 pub(crate) struct OomControl {
     pub constraint: OomConstraint,
+    /// The badness scale: RAM + swap for a global OOM, the limit for a memcg OOM.
     pub totalpages: u64,
+    /// `current`: the task whose allocation failed.
     pub allocating: Pid,
+    /// `gfp_mask` as dump_header prints it.
+    pub gfp: &'static str,
 }
+
+/// How an OOM ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OomOutcome {
+    /// A victim was killed (and every process sharing its mm) and reaped.
+    Killed(Pid),
+    /// Nothing killable inside a constraint that does not panic (a memcg).
+    NoVictim,
+    /// The kernel panicked: nothing killable in a global OOM, or vm.panic_on_oom.
+    Panic,
+}
+
+/// The gfp mask of an anonymous page fault (GFP_HIGHUSER_MOVABLE | __GFP_ZERO, with __GFP_COMP
+/// from the folio allocator), as 6.x OOM reports print it.
+pub(crate) const GFP_ANON_FAULT: &str = "0x140dca(GFP_HIGHUSER_MOVABLE|__GFP_COMP|__GFP_ZERO)";
+/// The gfp mask the memcg OOM reports of this host print (GFP_KERNEL: v1's
+/// mem_cgroup_oom_synchronize and a limit write), kept for every memcg OOM.
+pub(crate) const GFP_KERNEL: &str = "0xcc0(GFP_KERNEL)";
+/// The gfp mask of a page-cache allocation (mapping_gfp_mask of a regular file).
+pub(crate) const GFP_PAGECACHE: &str = "0x140cca(GFP_HIGHUSER_MOVABLE|__GFP_COMP)";
 
 impl LinuxMachine {
     /// `totalpages` of a global OOM: RAM + swap.
@@ -26,22 +54,24 @@ impl LinuxMachine {
         (self.totalram_pages() + self.total_swap_pages()).max(1)
     }
 
-    /// The points `oom_badness` gives a process (signed, from 5.9), or None when it is skipped
-    /// (no mm, adj −1000, in vfork).
+    /// The points `oom_badness` gives a process (signed, from 5.9) against the global
+    /// `totalpages`, or None when it is skipped (no mm, adj −1000, in vfork).
     pub fn badness(&self, pid: Pid) -> Option<i64> {
         self.badness_in(pid, self.oom_totalpages())
     }
 
-    /// oom_badness against `totalpages` (a memcg OOM passes its limit: mem_cgroup_get_max).
+    /// `oom_badness(p, totalpages)`: rss + swap entries + page-table pages, plus
+    /// `oom_score_adj × (totalpages / 1000)` (integer division first). A memcg OOM passes its
+    /// limit (mem_cgroup_get_max).
     pub fn badness_in(&self, pid: Pid, totalpages: u64) -> Option<i64> {
         let p = self.procs.get(&pid)?;
         if p.state != ProcState::Running || p.oom_score_adj == -1000 || p.vfork_parent.is_some() {
             return None;
         }
-        let mm = &self.mms[&p.mm?];
+        let mm_id = p.mm?;
+        let mm = &self.mms[&mm_id];
         let total = totalpages as i64;
-        // rss + swap entries + page-table pages.
-        let mut points = (mm.rss_total() + self.swap_entries(p.mm?) + mm.pgtable_pages()) as i64;
+        let mut points = (mm.rss_total() + self.swap_entries(mm_id) + mm.pgtable_pages()) as i64;
         if self.cfg.kernel.oom_admin_bonus() && p.cap_sys_admin {
             points -= points * 3 / 100;
         }
@@ -53,9 +83,9 @@ impl LinuxMachine {
         Some(points)
     }
 
-    /// Swap entries of an mm (VmSwap in pages). Swap arrives with a later issue: always 0 now.
-    pub fn swap_entries(&self, _mm: u32) -> u64 {
-        0
+    /// Swap entries of an mm (VmSwap in pages, MM_SWAPENTS).
+    pub fn swap_entries(&self, mm: u32) -> u64 {
+        self.mms.get(&mm).map_or(0, |m| m.swap_ents)
     }
 
     /// `/proc/PID/oom_score` (fs/proc/base.c: proc_oom_score).
@@ -78,6 +108,135 @@ impl LinuxMachine {
         }
     }
 
+    /// Whether a task is a candidate of this OOM at all (dump_task / oom_evaluate_task: not
+    /// unkillable, and inside the constraint). vmlab has no init and no kernel threads.
+    fn oom_in_scope(&self, pid: Pid, oc: &OomControl) -> bool {
+        let p = &self.procs[&pid];
+        p.state == ProcState::Running
+            && p.mm.is_some()
+            && match oc.constraint {
+                OomConstraint::Global => true,
+                OomConstraint::Memcg(cg) => self.memcg_in_subtree(p.memcg, cg),
+            }
+    }
+
+    /// The task table dump_tasks prints, in task-list order (creation order), with each task's
+    /// badness.
+    pub(crate) fn oom_table(&self, oc: &OomControl) -> Vec<OomCandidate> {
+        self.procs
+            .keys()
+            .filter(|&&pid| self.oom_in_scope(pid, oc))
+            .map(|&pid| {
+                let p = &self.procs[&pid];
+                let mm_id = p.mm.expect("in scope");
+                let mm = &self.mms[&mm_id];
+                OomCandidate {
+                    pid,
+                    name: p.name.clone(),
+                    total_vm: mm.total_vm,
+                    rss: mm.rss,
+                    pgtables_bytes: mm.pgtable_pages() * PAGE_SIZE,
+                    swapents: self.swap_entries(mm_id),
+                    oom_score_adj: p.oom_score_adj,
+                    points: self.badness_in(pid, oc.totalpages),
+                }
+            })
+            .collect()
+    }
+
+    /// mm/oom_kill.c: out_of_memory, the one entry point of the global and the memcg OOM
+    /// killer. check_panic_on_oom (1 panics a global OOM only, 2 a memcg OOM too), then
+    /// oom_kill_allocating_task (global only), then select_bad_process (the highest badness;
+    /// `points < chosen` skips, so a tie goes to the task scanned later), then
+    /// oom_kill_process; nothing killable panics a global OOM and leaves a memcg charge
+    /// failing. A global OOM emits one [`EventKind::Oom`] with the whole table (and
+    /// [`EventKind::Panic`] on a panic); a memcg OOM that does not panic continues in
+    /// linux/memcg.rs (`memcg_select_and_kill`: the same table, then memory.oom.group).
+    pub(crate) fn out_of_memory(&mut self, oc: &OomControl) -> OomOutcome {
+        let table = self.oom_table(oc);
+        let current = match self.procs.get(&oc.allocating) {
+            Some(cur) => (cur.pid, cur.name.clone(), cur.oom_score_adj),
+            // A limit lowered by a write from outside any scenario process.
+            None => (0, "sh".to_string(), 0),
+        };
+        let constraint = match oc.constraint {
+            OomConstraint::Global => OomConstraintKind::Global,
+            OomConstraint::Memcg(cg) => {
+                OomConstraintKind::Memcg(self.memcgs.groups[&cg].path.clone())
+            }
+        };
+        let mut report = OomReport {
+            current,
+            gfp: oc.gfp,
+            constraint,
+            totalpages: oc.totalpages,
+            table,
+            choice: OomChoice::Badness,
+            victim: None,
+            panic: None,
+        };
+        // check_panic_on_oom: 1 panics only a CONSTRAINT_NONE OOM, 2 any (a memcg OOM too).
+        let pan = self.cfg.sysctls.panic_on_oom;
+        let global = oc.constraint == OomConstraint::Global;
+        if pan != 0 && (pan == 2 || global) {
+            report.choice = OomChoice::PanicOnOom(pan as u8);
+            let msg = format!(
+                "Out of memory: {} panic_on_oom is enabled",
+                if pan == 2 {
+                    "compulsory"
+                } else {
+                    "system-wide"
+                }
+            );
+            report.panic = Some(msg.clone());
+            return self.oom_panic(report, msg);
+        }
+        if let OomConstraint::Memcg(cg) = oc.constraint {
+            return match self.memcg_select_and_kill(cg, oc, report.table) {
+                Some(victim) => OomOutcome::Killed(victim),
+                None => OomOutcome::NoVictim,
+            };
+        }
+        // vm.oom_kill_allocating_task (not for a memcg OOM): the allocating task, if it has an
+        // mm and is not at −1000.
+        let cur = &self.procs[&oc.allocating];
+        let chosen = if global
+            && self.cfg.sysctls.oom_kill_allocating_task != 0
+            && cur.mm.is_some()
+            && cur.oom_score_adj != -1000
+        {
+            report.choice = OomChoice::AllocatingTask;
+            Some(oc.allocating)
+        } else {
+            let mut best: Option<(Pid, i64)> = None;
+            for c in &report.table {
+                if let Some(points) = c.points {
+                    if best.is_none_or(|(_, b)| points >= b) {
+                        best = Some((c.pid, points));
+                    }
+                }
+            }
+            best.map(|(pid, _)| pid)
+        };
+        let Some(victim) = chosen else {
+            report.choice = OomChoice::NoVictim;
+            if global {
+                let msg = "System is deadlocked on memory".to_string();
+                report.panic = Some(msg.clone());
+                return self.oom_panic(report, msg);
+            }
+            self.emit(EventKind::Oom(Box::new(report)));
+            return OomOutcome::NoVictim;
+        };
+        report.victim = Some(victim);
+        self.emit(EventKind::Oom(Box::new(report)));
+        // A global OOM kill counts `oom_kill` in the victim's cgroup too
+        // (__oom_kill_process → memcg_memory_event_mm).
+        self.memcg_note_oom_kill(victim);
+        self.oom_kill_process(victim);
+        OomOutcome::Killed(victim)
+    }
+
     /// __oom_kill_process's line: `MESSAGE: Killed process PID (comm) total-vm:…` (message
     /// "Out of memory" or "Memory cgroup out of memory").
     pub(crate) fn oom_kill_line(&self, victim: Pid, message: &str) -> String {
@@ -96,49 +255,104 @@ impl LinuxMachine {
         )
     }
 
-    /// select_bad_process + oom_kill_process for a global OOM: the highest badness wins, ties go to
-    /// the later-scanned task. Returns the victim, or None ("no killable processes").
-    pub(crate) fn oom_kill(&mut self, allocating: Pid) -> Option<Pid> {
-        let oc = OomControl {
-            constraint: OomConstraint::Global,
-            totalpages: self.oom_totalpages(),
-            allocating,
-        };
-        let mut chosen: Option<(Pid, i64)> = None;
-        for &pid in self.procs.keys() {
-            if let Some(b) = self.badness_in(pid, oc.totalpages) {
-                if chosen.is_none_or(|(_, c)| b >= c) {
-                    chosen = Some((pid, b));
-                }
-            }
-        }
-        let Some((victim, points)) = chosen else {
-            self.emit(EventKind::Refused {
-                errno: crate::op::Errno::ENOMEM,
-                why: "Out of memory and no killable processes".into(),
-                source: "mm/oom_kill.c: out_of_memory",
-            });
-            return None;
-        };
-        let line = self.oom_kill_line(victim, "Out of memory");
-        let p = &self.procs[&victim];
-        let _ = (oc.allocating, points);
-        let mm_id = p.mm;
-        self.memcg_note_oom_kill(victim);
-        self.emit(EventKind::KernelLog {
-            line,
-            source: "mm/oom_kill.c: __oom_kill_process (pr_err)",
+    fn oom_panic(&mut self, report: OomReport, msg: String) -> OomOutcome {
+        self.emit(EventKind::Oom(Box::new(report)));
+        self.emit(EventKind::Panic {
+            message: msg.clone(),
         });
-        // Every process sharing the victim's mm dies with it (__oom_kill_process).
+        self.panic = Some(msg);
+        OomOutcome::Panic
+    }
+
+    /// __oom_kill_process: SIGKILL to the victim and to every other process sharing its mm, then
+    /// the oom_reaper unmaps its private memory (logged), and exit frees the rest.
+    fn oom_kill_process(&mut self, victim: Pid) {
+        let mm_id = self.procs[&victim].mm.expect("victim has an mm");
         let sharers: Vec<Pid> = self
             .procs
             .values()
-            .filter(|q| q.mm == mm_id && q.state == ProcState::Running)
+            .filter(|q| q.mm == Some(mm_id) && q.state == ProcState::Running)
             .map(|q| q.pid)
             .collect();
+        // __oom_reap_task_mm unmaps every VMA that is anonymous or not VM_SHARED; what a
+        // shared file or shmem mapping holds stays until exit.
+        let (file, shmem) = self.shared_mapping_rss(mm_id);
+        let name = self.procs[&victim].name.clone();
+        self.emit(EventKind::KernelLog {
+            line: format!(
+                "oom_reaper: reaped process {victim} ({name}), now anon-rss:0kB, file-rss:{}kB, shmem-rss:{}kB",
+                file * 4,
+                shmem * 4
+            ),
+            source: "mm/oom_kill.c: oom_reap_task_mm",
+        });
         for pid in sharers {
             self.end_process(pid, Some(crate::op::Signal::SIGKILL));
         }
-        Some(victim)
     }
+
+    /// RssFile and RssShmem of an mm's VM_SHARED mappings.
+    fn shared_mapping_rss(&self, mm_id: super::mm::MmId) -> (u64, u64) {
+        let mm = &self.mms[&mm_id];
+        let (mut file, mut shmem) = (0, 0);
+        for v in mm.vmas.values().filter(|v| v.has(super::vma::VM_SHARED)) {
+            let (a, b) = (v.start_page(), v.end >> crate::units::PAGE_SHIFT);
+            for (_, l, pte) in mm.pt.range(a, b) {
+                if let super::pages::Pte::Present { pfn, .. } = pte {
+                    for (_, fl, f) in self.frames.range(pfn, pfn + l) {
+                        match f.kind {
+                            super::pages::FrameKind::File => file += fl,
+                            super::pages::FrameKind::Shmem => shmem += fl,
+                            super::pages::FrameKind::Anon => {}
+                        }
+                    }
+                }
+            }
+        }
+        (file, shmem)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn machine_with(procs: &[(&str, u64, i32)]) -> LinuxMachine {
+        let mut src = String::from("machine linux ram=8GiB\n");
+        for &(name, mib, adj) in procs {
+            src += &format!(
+                "spawn {name} admin adj={adj}\n{name} mmap buf {mib}MiB rw private anon\n{name} write buf\n"
+            );
+        }
+        let sc = crate::scenario::parse(&src).unwrap();
+        let crate::config::MachineConfig::Linux(cfg) = sc.machine.clone();
+        let mut m = LinuxMachine::new(cfg);
+        for st in &sc.stmts {
+            if let crate::scenario::StmtKind::Op(op) = &st.kind {
+                m.apply(op).unwrap();
+            }
+        }
+        m
+    }
+
+    /// L9.2's victim choice with `totalpages` a parameter (a 96 MiB limit): A = 48 MiB at
+    /// adj 0, B = 8 MiB at adj 1000 → B first (2048 + 1000 × 24 pages against 12288).
+    #[test]
+    fn badness_takes_totalpages_as_a_parameter() {
+        let m = machine_with(&[("a", 48, 0), ("b", 8, 1000)]);
+        let limit = 96 * 256;
+        let a = m.badness_in(FIRST, limit).unwrap();
+        let b = m.badness_in(FIRST + 1, limit).unwrap();
+        let pt = |pid| m.mms[&m.procs[&pid].mm.unwrap()].pgtable_pages() as i64;
+        assert_eq!(a, 12_288 + pt(FIRST));
+        assert_eq!(b, 2_048 + pt(FIRST + 1) + 1000 * (limit as i64 / 1000));
+        assert!(b > a);
+        // Against the machine's own totalpages (8 GiB), the same B scores far more.
+        assert_eq!(
+            m.badness_in(FIRST + 1, m.oom_totalpages()).unwrap(),
+            2_048 + pt(FIRST + 1) + 1000 * 2097
+        );
+    }
+
+    const FIRST: Pid = super::super::FIRST_PID;
 }

@@ -188,6 +188,8 @@ impl LinuxMachine {
                     crate::config::Sysctl::UserReserveKbytes => c.user_reserve_kbytes,
                     crate::config::Sysctl::MaxMapCount => c.max_map_count,
                     crate::config::Sysctl::NrHugepages => c.nr_hugepages,
+                    crate::config::Sysctl::PanicOnOom => c.panic_on_oom,
+                    crate::config::Sysctl::OomKillAllocatingTask => c.oom_kill_allocating_task,
                 } as i64))
             }
             Query::Cgroup { path, file, key } => self.cgroup_query(path, file, key.as_deref()),
@@ -435,6 +437,7 @@ impl LinuxMachine {
                 self.pgtable_pages_total, pgtables
             ));
         }
+        self.check_swap()?;
         // Object VMA reference counts.
         let mut refs: BTreeMap<u32, u64> = BTreeMap::new();
         for mm in self.mms.values() {

@@ -303,18 +303,10 @@ impl LinuxMachine {
         len: u64,
     ) -> Result<Outcome, OpError> {
         let (pid, _, _) = self.caller(proc)?;
-        // pwrite64(fd, buf, len, offset): loff_t and ssize_t are signed, so an offset, a count or
-        // their sum at or past 2^63 is EINVAL before the file system sees it; tmpfs's s_maxbytes
-        // is MAX_LFS_FILESIZE (2^63 − 1), so its EFBIG check cannot fire after these.
-        let lim = super::mapops::MAX_LFS_FILESIZE;
-        if offset > lim || len > lim || offset + len > lim {
-            return Ok(self.refuse(
-                Errno::EINVAL,
-                format!(
-                    "pwrite of {len:#x} bytes at offset {offset:#x}: the offset, the count or their end is negative as loff_t/ssize_t"
-                ),
-                "fs/read_write.c: ksys_pwrite64 (pos < 0), rw_verify_area",
-            ));
+        // tmpfs's s_maxbytes is MAX_LFS_FILESIZE (2^63 − 1), so its EFBIG check cannot fire
+        // after these.
+        if let Some(o) = self.rw_verify(offset, len, true) {
+            return Ok(o);
         }
         if len == 0 {
             return Ok(Outcome::Ok);
@@ -362,8 +354,10 @@ impl LinuxMachine {
         });
         match r {
             Ok(()) => Ok(Outcome::Ok),
+            // The kernel panicked while the writer's pages were allocated.
+            Err(Outcome::Panic) => Ok(Outcome::Panic),
             Err(o @ Outcome::Killed { .. }) if o != Self::killed(crate::op::Signal::SIGBUS) => {
-                // The writer was the memcg OOM victim.
+                // The writer was an OOM victim (global or memcg).
                 Ok(o)
             }
             Err(Outcome::Blocked) => {
@@ -381,6 +375,102 @@ impl LinuxMachine {
                 "mm/shmem.c: shmem_inode_acct_blocks → shmem_acct_blocks",
             )),
         }
+    }
+
+    /// pwrite64/pread64(fd, buf, len, offset): loff_t and ssize_t are signed, so an offset, a
+    /// count or their sum at or past 2^63 is EINVAL before the file system sees it.
+    fn rw_verify(&mut self, offset: u64, len: u64, write: bool) -> Option<Outcome> {
+        let lim = super::mapops::MAX_LFS_FILESIZE;
+        (offset > lim || len > lim || offset + len > lim).then(|| {
+            self.refuse(
+                Errno::EINVAL,
+                format!(
+                    "{} of {len:#x} bytes at offset {offset:#x}: the offset, the count or their end is negative as loff_t/ssize_t",
+                    if write { "pwrite" } else { "pread" }
+                ),
+                if write {
+                    "fs/read_write.c: ksys_pwrite64 (pos < 0), rw_verify_area"
+                } else {
+                    "fs/read_write.c: ksys_pread64 (pos < 0), rw_verify_area"
+                },
+            )
+        })
+    }
+
+    /// write(2) or read(2) of a regular file through the page cache (mm/filemap.c): the pages
+    /// of `[offset, offset+len)` are brought into the cache (each allocation may reclaim or
+    /// OOM-kill), written ones marked dirty. The file is taken to exist on disk, as `mmap file`
+    /// takes it.
+    pub(crate) fn file_io(
+        &mut self,
+        proc: &str,
+        path: &str,
+        offset: u64,
+        len: u64,
+        write: bool,
+    ) -> Result<Outcome, OpError> {
+        let (pid, _, _) = self.caller(proc)?;
+        if let Some(o) = self.rw_verify(offset, len, write) {
+            return Ok(o);
+        }
+        if len == 0 {
+            return Ok(Outcome::Ok);
+        }
+        if let Some(o) = self.paths.get(path).map(|id| &self.objs[id]) {
+            if o.kind.is_shmem() {
+                return Err(OpError::TmpfsPath {
+                    path: path.to_string(),
+                });
+            }
+        }
+        let obj = self.path_obj(path, false);
+        let b = (offset + len).div_ceil(PAGE_SIZE);
+        // A transfer larger than RAM streams through the cache: by its end only its last RAM's
+        // worth of pages can be cached (the earlier ones were reclaimed on the way), so the model
+        // brings in that tail and costs O(RAM), not O(len).
+        let a = (offset / PAGE_SIZE).max(b.saturating_sub(self.totalram_pages()));
+        let present = self.objs[&obj].cache.covered(a, b);
+        let r = self.ensure_cache(pid, obj, a, b - a, write);
+        if write {
+            let runs: Vec<(u64, u64, super::pages::CachePage)> =
+                self.objs[&obj].cache.range(a, b).collect();
+            for (_, l, cp) in runs {
+                self.frames
+                    .update(cp.pfn, cp.pfn + l, |_, _, f| super::pages::Frame {
+                        dirty: true,
+                        ..*f
+                    });
+            }
+        }
+        let now = self.objs[&obj].cache.covered(a, b);
+        let o = self.objs.get_mut(&obj).expect("obj");
+        o.size_pages = o.size_pages.max(b);
+        self.emit(EventKind::FileIo {
+            path: path.to_string(),
+            span: crate::event::Span {
+                start: a * PAGE_SIZE,
+                end: b * PAGE_SIZE,
+            },
+            new_pages: now - present,
+            write,
+        });
+        Ok(match r {
+            Ok(()) => Outcome::Ok,
+            Err(Outcome::Blocked) => {
+                // Not a fault: the page cache's memcg charge fails and write(2)/read(2) gets
+                // -ENOMEM (filemap_add_folio → mem_cgroup_charge).
+                self.pending_wait = None;
+                self.refuse(
+                    Errno::ENOMEM,
+                    format!(
+                        "{} of {path}: the memory cgroup charge failed",
+                        if write { "write" } else { "read" }
+                    ),
+                    "mm/filemap.c: filemap_add_folio → mem_cgroup_charge (-ENOMEM)",
+                )
+            }
+            Err(o) => o,
+        })
     }
 
     /// `ftruncate` a tmpfs file: growing is free (sparse); shrinking frees pages, unmaps them

@@ -35,6 +35,8 @@ pub enum OutcomeSpec {
     Killed,
     /// The call sleeps in the kernel (a memcg charge that waits).
     Blocked,
+    /// The kernel panicked (`expect panic`).
+    Panic,
 }
 
 /// A process state an `expect` names.
@@ -169,6 +171,8 @@ impl BootSetting {
                     Sysctl::UserReserveKbytes => s.user_reserve_kbytes = v,
                     Sysctl::MaxMapCount => s.max_map_count = v,
                     Sysctl::NrHugepages => s.nr_hugepages = v,
+                    Sysctl::PanicOnOom => s.panic_on_oom = v,
+                    Sysctl::OomKillAllocatingTask => s.oom_kill_allocating_task = v,
                 }
             }
         }

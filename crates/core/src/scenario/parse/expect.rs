@@ -17,15 +17,21 @@ use crate::scenario::lex::Tok;
 use crate::scenario::size::{parse_i64, parse_size, SizeError};
 
 const OUTCOMES: &str =
-    "ok, ENOMEM, EACCES, EINVAL, EEXIST, ENOSPC, EPERM, ENOENT, EFAULT, EAGAIN, EOVERFLOW, EBUSY, killed or blocked";
+    "ok, ENOMEM, EACCES, EINVAL, EEXIST, ENOSPC, EPERM, ENOENT, EFAULT, EAGAIN, EOVERFLOW, EBUSY, killed, blocked or panic";
 
 /// The verbs `expect PROC VERB OUTCOME` matches against [`crate::op::Op::verb`], besides [`VERBS`].
-const EXTRA_EXPECT_VERBS: &[&str] = &["spawn", "tmpfs-write", "tmpfs-truncate"];
+const EXTRA_EXPECT_VERBS: &[&str] = &[
+    "spawn",
+    "tmpfs-write",
+    "tmpfs-truncate",
+    "file-write",
+    "file-read",
+];
 
 /// Every word `outcome` accepts.
 const OUTCOME_WORDS: &[&str] = &[
     "ok", "killed", "ENOMEM", "EACCES", "EINVAL", "EEXIST", "ENOSPC", "EPERM", "ENOENT", "EFAULT",
-    "EAGAIN", "EBUSY", "blocked",
+    "EAGAIN", "EBUSY", "blocked", "panic",
 ];
 
 /// The process states `expect PROC STATE` names.
@@ -53,6 +59,7 @@ fn outcome(s: &str) -> Option<OutcomeSpec> {
         "ok" => Some(OutcomeSpec::Ok),
         "killed" => Some(OutcomeSpec::Killed),
         "blocked" => Some(OutcomeSpec::Blocked),
+        "panic" => Some(OutcomeSpec::Panic),
         _ => Errno::parse(s).map(OutcomeSpec::Err),
     }
 }

@@ -22,6 +22,8 @@ const OPTIONS: &[&str] = &[
     "user_reserve_kbytes",
     "max_map_count",
     "hugepages",
+    "panic_on_oom",
+    "oom_kill_allocating_task",
     "cpus",
     "cgroup",
 ];
@@ -43,6 +45,8 @@ fn option_sysctl(key: &str) -> Option<Sysctl> {
         "user_reserve_kbytes" => Some(Sysctl::UserReserveKbytes),
         "max_map_count" => Some(Sysctl::MaxMapCount),
         "hugepages" => Some(Sysctl::NrHugepages),
+        "panic_on_oom" => Some(Sysctl::PanicOnOom),
+        "oom_kill_allocating_task" => Some(Sysctl::OomKillAllocatingTask),
         _ => None,
     }
 }
@@ -58,6 +62,8 @@ fn sysctl_option(sysctl: Sysctl) -> &'static str {
         Sysctl::UserReserveKbytes => "user_reserve_kbytes",
         Sysctl::MaxMapCount => "max_map_count",
         Sysctl::NrHugepages => "hugepages",
+        Sysctl::PanicOnOom => "panic_on_oom",
+        Sysctl::OomKillAllocatingTask => "oom_kill_allocating_task",
     }
 }
 
@@ -103,15 +109,17 @@ pub(super) fn sysctl_value(sysctl: Sysctl, tok: Tok<'_>) -> PResult<u64> {
         );
     };
     let max = match sysctl {
-        Sysctl::OvercommitMemory => 2,
-        Sysctl::OvercommitRatio | Sysctl::MaxMapCount => i32::MAX as u64,
+        Sysctl::OvercommitMemory | Sysctl::PanicOnOom => 2,
+        Sysctl::OvercommitRatio | Sysctl::MaxMapCount | Sysctl::OomKillAllocatingTask => {
+            i32::MAX as u64
+        }
         Sysctl::OvercommitKbytes
         | Sysctl::AdminReserveKbytes
         | Sysctl::UserReserveKbytes
         | Sysctl::NrHugepages => u64::MAX,
     };
     if v > max {
-        let range = if sysctl == Sysctl::OvercommitMemory {
+        let range = if matches!(sysctl, Sysctl::OvercommitMemory | Sysctl::PanicOnOom) {
             "0, 1 or 2".to_string()
         } else {
             format!("0..={max}")

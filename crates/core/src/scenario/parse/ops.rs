@@ -30,6 +30,7 @@ pub(super) const VERBS: &[&str] = &[
     "shmget",
     "shmrm",
     "tmpfs",
+    "file",
     "unlink",
     "oom_score_adj",
     "oom_adj",
@@ -320,7 +321,7 @@ impl Parser {
         // Noted even if the rest of the line is wrong, so that its `expect` is not a second error.
         let attempted = match verb.text {
             "oom_adj" => Some("oom_score_adj"),
-            "tmpfs" => None,
+            "tmpfs" | "file" => None,
             v => VERBS.iter().copied().find(|known| *known == v),
         };
         self.record(Some(&proc), attempted, super::Intro::Nothing);
@@ -435,6 +436,7 @@ impl Parser {
                 key: shm_key(cur.next("a SysV key")?)?,
             },
             "tmpfs" => self.tmpfs(proc, &mut cur)?,
+            "file" => file_io(proc, &mut cur)?,
             "unlink" => Op::Unlink {
                 proc,
                 path: cur.next("a path")?.text.to_string(),
@@ -496,13 +498,7 @@ impl Parser {
                 self.last_tmpfs.insert(proc.clone(), "tmpfs-write");
                 let path = cur.next("a path")?.text.to_string();
                 let len = size(cur.next("the number of bytes to write")?)?;
-                let offset = match cur.peek().and_then(|t| t.strip("offset=")) {
-                    Some(v) => {
-                        cur.i += 1;
-                        size(v)?
-                    }
-                    None => Size::Bytes(0),
-                };
+                let offset = offset_option(cur)?;
                 Ok(Op::TmpfsWrite {
                     proc,
                     path,
@@ -810,5 +806,50 @@ impl Parser {
             );
         }
         Ok(name_tok.text.to_string())
+    }
+}
+
+/// `file write PATH SIZE [offset=SIZE]` and `file read PATH SIZE [offset=SIZE]`: write(2) or
+/// read(2) of a regular file through the page cache.
+fn file_io(proc: String, cur: &mut Cur<'_, '_>) -> PResult<Op> {
+    let what = cur.next("`write` or `read`")?;
+    let write = match what.text {
+        "write" => true,
+        "read" => false,
+        other => {
+            return err(
+                what.pos,
+                format!(
+                    "expected `write` or `read` after `file`, found {}{}",
+                    quote(other),
+                    suggest::hint(other, ["write", "read"])
+                ),
+            )
+        }
+    };
+    let path = cur.next("a path")?.text.to_string();
+    let len = size(cur.next(if write {
+        "the number of bytes to write"
+    } else {
+        "the number of bytes to read"
+    })?)?;
+    let offset = offset_option(cur)?;
+    Ok(Op::FileIo {
+        proc,
+        path,
+        offset,
+        len,
+        write,
+    })
+}
+
+/// An optional `offset=SIZE` after a file operation's size (default 0).
+fn offset_option(cur: &mut Cur<'_, '_>) -> PResult<Size> {
+    match cur.peek().and_then(|t| t.strip("offset=")) {
+        Some(v) => {
+            cur.i += 1;
+            size(v)
+        }
+        None => Ok(Size::Bytes(0)),
     }
 }

@@ -1696,8 +1696,8 @@ fn with_app(body: &str) -> String {
     )
 }
 
-const OPTION_LIST: &str = "ram, swap, kernel, overcommit, ratio, kbytes, admin_reserve_kbytes, user_reserve_kbytes, max_map_count, hugepages, cpus, cgroup";
-const SYSCTL_LIST: &str = "vm.overcommit_memory, vm.overcommit_ratio, vm.overcommit_kbytes, vm.admin_reserve_kbytes, vm.user_reserve_kbytes, vm.max_map_count, vm.nr_hugepages";
+const OPTION_LIST: &str = "ram, swap, kernel, overcommit, ratio, kbytes, admin_reserve_kbytes, user_reserve_kbytes, max_map_count, hugepages, panic_on_oom, oom_kill_allocating_task, cpus, cgroup";
+const SYSCTL_LIST: &str = "vm.overcommit_memory, vm.overcommit_ratio, vm.overcommit_kbytes, vm.admin_reserve_kbytes, vm.user_reserve_kbytes, vm.max_map_count, vm.nr_hugepages, vm.panic_on_oom, vm.oom_kill_allocating_task";
 
 #[test]
 fn misspelled_names_get_did_you_mean() {
@@ -1743,7 +1743,7 @@ fn misspelled_names_get_did_you_mean() {
         &with_app("expcet app running\n"),
         "5:1: expected a statement (machine, sysctl, spawn, kill, expect, repeat, or PROC VERB …), found \"expcet\"; did you mean `expect`?",
     );
-    let verbs = "fork, vfork, clone, exec, exit, kill, mmap, munmap, mprotect, mremap, madvise, write, read, brk, stack, shmget, shmrm, tmpfs, unlink, oom_score_adj, oom_adj, drop, cgroup, bpf";
+    let verbs = "fork, vfork, clone, exec, exit, kill, mmap, munmap, mprotect, mremap, madvise, write, read, brk, stack, shmget, shmrm, tmpfs, file, unlink, oom_score_adj, oom_adj, drop, cgroup, bpf";
     fails_exactly(
         &with_app("app mmpa b 1GiB rw private anon\n"),
         &format!("5:5: expected a verb ({verbs}), found \"mmpa\"; did you mean `mmap`?"),
@@ -1859,7 +1859,7 @@ fn misspelled_names_get_did_you_mean() {
         "5:19: no /proc/PID/smaps_rollup field \"Pss_anon\"; did you mean `Pss_Anon`? (field names are case-sensitive, as the kernel prints them)",
     );
     // Outcomes, states, expect verbs.
-    let outcomes = "ok, ENOMEM, EACCES, EINVAL, EEXIST, ENOSPC, EPERM, ENOENT, EFAULT, EAGAIN, EOVERFLOW, EBUSY, killed or blocked";
+    let outcomes = "ok, ENOMEM, EACCES, EINVAL, EEXIST, ENOSPC, EPERM, ENOENT, EFAULT, EAGAIN, EOVERFLOW, EBUSY, killed, blocked or panic";
     fails_exactly(
         &with_app("expect app mmap ENOMEN\n"),
         &format!(
