@@ -248,8 +248,12 @@ fn failcnt_and_max_usage_after_the_limit_is_hit() {
     let v = m.cgroup("lim").unwrap();
     println!("{}", row("after the OOM kill", &v));
     assert_eq!(v.memory.max_usage_in_bytes, 32 * MIB);
+    // At least the kernel's retry loop's count (try_charge_memcg): a quiet host gives exactly
+    // this; a loaded one more, when a reclaim pass makes progress and the retries start again
+    // (measured 60 in a fresh-clone run next to another test run).
     if host().swap_bytes == 0 {
-        assert_eq!(v.memory.failcnt, FAILS_BEFORE_OOM + 1 + 16);
+        let f = v.memory.failcnt;
+        assert!(f >= FAILS_BEFORE_OOM + 1 + 16, "failcnt {f}");
     }
     assert_eq!(v.oom_control.oom_kill, Some(1));
     assert!(!v.oom_control.under_oom);
@@ -306,8 +310,11 @@ fn oom_kill_disable_leaves_the_task_waiting_until_the_limit_rises() {
     println!("{}", row("at the limit", &v));
     assert!(v.oom_control.oom_kill_disable);
     assert!(v.oom_control.under_oom, "under_oom within 10 s");
+    // At least one pass of the retry loop; a task asleep in the OOM wait charges again each time
+    // it is woken, so a loaded host reads more (measured 69 next to another test run).
     if host().swap_bytes == 0 {
-        assert_eq!(v.memory.failcnt, FAILS_BEFORE_OOM);
+        let f = v.memory.failcnt;
+        assert!(f >= FAILS_BEFORE_OOM, "failcnt {f}");
     }
     // Still inside its write a while later, not killed.
     assert_eq!(m.complete("P", Duration::from_millis(300)).unwrap(), None);
