@@ -471,3 +471,42 @@ fn a_memcg_oom_report_prints_the_task_table() {
     assert_eq!(rows.len(), 3, "{log}");
     assert!(rows[1].ends_with(" 1000 b"), "{}", rows[1]);
 }
+
+/// A BPF map takes its pages before its charge (__alloc_pages charges a __GFP_ACCOUNT page after
+/// allocating it) and may reclaim for them, but never calls the OOM killer: a map larger than
+/// RAM after reclaim is ENOMEM with nothing charged, kernel memory unchanged and nobody killed.
+#[test]
+fn a_bpf_map_larger_than_free_ram_is_enomem_and_charges_nothing() {
+    let r = run("machine linux ram=64MiB swap=0
+cgroup create agent
+spawn hog
+hog mmap h 40MiB rw private anon
+hog write h
+spawn t
+t cgroup agent
+t bpf map 1000000 64B
+expect t bpf ENOMEM
+expect hog running
+expect cgroup agent memory.current = 0
+");
+    let last = r.steps.last().unwrap();
+    assert_eq!(last.outcome, Outcome::Err(vmlab_core::op::Errno::ENOMEM));
+}
+
+/// With clean page cache to drop, the same map fits: global reclaim runs first, then the
+/// charge, and only the reclaimed pages leave the cache.
+#[test]
+fn a_bpf_map_reclaims_page_cache_before_it_fails() {
+    run("machine linux ram=96MiB swap=0
+spawn reader
+reader file read /data/log 60MiB
+cgroup create agent
+spawn t
+t cgroup agent
+t bpf map 1000000 64B
+expect t bpf ok
+expect cgroup agent memory.current = 62500KiB
+expect meminfo.MemFree = 0
+expect meminfo.Cached = 35804KiB
+");
+}

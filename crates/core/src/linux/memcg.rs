@@ -1078,12 +1078,41 @@ impl LinuxMachine {
         };
         let cg = self.memcg_of(pid);
         let memcg = bpf_charged_to_memcg(self.cfg.kernel);
+        // The pages come first, then the charge (mm/page_alloc.c: __alloc_pages charges a
+        // __GFP_ACCOUNT page after allocating it; mm/vmalloc.c likewise page by page). Both
+        // may reclaim, neither may invoke the OOM killer: __GFP_NORETRY (kmalloc) and
+        // __GFP_RETRY_MAYFAIL (vmalloc) end in ENOMEM where other faults go to out_of_memory.
+        let free = self.free_pages();
+        if free < pages && {
+            self.reclaim(pages - free, None);
+            self.free_pages() < pages
+        } {
+            self.emit(EventKind::Refused {
+                errno: Errno::ENOMEM,
+                why: format!(
+                    "the map's {pages} pages are more than free RAM after reclaim, and a \
+                     __GFP_NORETRY / __GFP_RETRY_MAYFAIL allocation never calls the OOM killer"
+                ),
+                source: "mm/page_alloc.c: __alloc_pages_slowpath; kernel/bpf/syscall.c: __bpf_map_area_alloc",
+            });
+            return Ok(Outcome::Err(Errno::ENOMEM));
+        }
         if memcg {
-            if self.memcg_try_charge(cg, pages).is_err() || self.free_pages() < pages {
+            let charged = match self.memcg_try_charge(cg, pages) {
+                Ok(()) => true,
+                // try_charge_memcg reclaims inside the cgroup once, then gives up for these
+                // gfp flags (`if (gfp_mask & (__GFP_NORETRY | __GFP_RETRY_MAYFAIL)) goto nomem`
+                // comes before mem_cgroup_oom).
+                Err(s) => {
+                    self.reclaim(pages - s.fits, Some(s.over)) > 0
+                        && self.memcg_try_charge(cg, pages).is_ok()
+                }
+            };
+            if !charged {
                 self.emit(EventKind::Refused {
                     errno: Errno::ENOMEM,
                     why: format!("the map's {pages} pages do not fit under the cgroup's limit"),
-                    source: "kernel/bpf/syscall.c: __bpf_map_area_alloc (__GFP_ACCOUNT)",
+                    source: "kernel/bpf/syscall.c: __bpf_map_area_alloc (__GFP_ACCOUNT); mm/memcontrol.c: try_charge_memcg",
                 });
                 return Ok(Outcome::Err(Errno::ENOMEM));
             }

@@ -219,13 +219,17 @@ impl LinuxMachine {
 
     /// Pages of RAM not holding anything (MemFree).
     pub fn free_pages(&self) -> u64 {
-        self.totalram_pages().saturating_sub(
-            self.stats.anon
-                + self.stats.file
-                + self.stats.shmem
-                + self.stats.kernel
-                + self.hugetlb_total_pages(),
-        )
+        let used = self.stats.anon
+            + self.stats.file
+            + self.stats.shmem
+            + self.stats.kernel
+            + self.hugetlb_total_pages();
+        self.totalram_pages().checked_sub(used).unwrap_or_else(|| {
+            panic!(
+                "{used} pages in use on a machine of {} pages",
+                self.totalram_pages()
+            )
+        })
     }
 
     /// Apply one operation: returns what the process sees, and the events of every decision.
