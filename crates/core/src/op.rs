@@ -555,22 +555,23 @@ impl Errno {
             Errno::EBUSY => "EBUSY",
         }
     }
+    /// Every errno the model returns.
+    pub const ALL: [Errno; 11] = [
+        Errno::ENOMEM,
+        Errno::EACCES,
+        Errno::EINVAL,
+        Errno::EEXIST,
+        Errno::ENOSPC,
+        Errno::EPERM,
+        Errno::ENOENT,
+        Errno::EFAULT,
+        Errno::EAGAIN,
+        Errno::EOVERFLOW,
+        Errno::EBUSY,
+    ];
+
     pub fn parse(s: &str) -> Option<Errno> {
-        [
-            Errno::ENOMEM,
-            Errno::EACCES,
-            Errno::EINVAL,
-            Errno::EEXIST,
-            Errno::ENOSPC,
-            Errno::EPERM,
-            Errno::ENOENT,
-            Errno::EFAULT,
-            Errno::EAGAIN,
-            Errno::EOVERFLOW,
-            Errno::EBUSY,
-        ]
-        .into_iter()
-        .find(|e| e.name() == s)
+        Errno::ALL.into_iter().find(|e| e.name() == s)
     }
 }
 
