@@ -59,7 +59,8 @@ fn workload(cgroups: u64) -> String {
 
 /// One run: (operations applied, reclaim events, OOM kills, seconds).
 fn run(cgroups: u64) -> (u64, u64, u64, f64) {
-    let sc = parse(&workload(cgroups)).unwrap_or_else(|e| panic!("the workload parses: {:?}", e.first()));
+    let sc = parse(&workload(cgroups))
+        .unwrap_or_else(|e| panic!("the workload parses: {:?}", e.first()));
     let mut m = Machine::boot(&sc.machine);
     let ops: Vec<_> = sc
         .stmts

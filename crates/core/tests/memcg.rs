@@ -510,3 +510,134 @@ expect meminfo.MemFree = 0
 expect meminfo.Cached = 35804KiB
 ");
 }
+
+/// The swap a cgroup may use: on v2 memory.swap.max limits the swap counter, on v1
+/// memory.memsw.limit_in_bytes limits memory + swap together. The same 64 MiB + 32 MiB limits
+/// give the same victim numbers: 16,333 resident + 8,192 swapped + 51 page-table pages =
+/// totalpages (64 + 32 MiB).
+#[test]
+fn swap_limits_bound_a_cgroup_on_v1_and_v2_alike() {
+    let body = |limits: &str| {
+        format!(
+            "cgroup create box
+{limits}
+spawn app
+app cgroup box
+app mmap buf 80MiB rw private anon
+app write buf
+expect app running
+expect cgroup box {{used}} = 64MiB
+app mmap more 40MiB rw private anon
+app write more
+expect app killed
+expect kernel.log has Killed process 1000 (app) total-vm:122880kB, anon-rss:65332kB
+"
+        )
+    };
+    let v2 = body("cgroup box set memory.max 64MiB\ncgroup box set memory.swap.max 32MiB")
+        .replace("{used}", "memory.current");
+    let r = run(&format!("machine linux ram=8GiB swap=1GiB\n{v2}"));
+    assert_eq!(
+        cg(&r.machine, "box", "memory.swap.current", None),
+        Value::Bytes(0)
+    );
+    let v1 = body(
+        "cgroup box set memory.limit_in_bytes 64MiB\ncgroup box set memory.memsw.limit_in_bytes 96MiB",
+    )
+    .replace("{used}", "memory.usage_in_bytes");
+    let r = run(&format!("machine linux ram=8GiB swap=1GiB cgroup=v1\n{v1}"));
+    // memsw stopped the second write: its failures are memsw's, and it peaked at its limit.
+    assert!(matches!(
+        cg(&r.machine, "box", "memory.memsw.failcnt", None),
+        Value::Number(n) if n > 0
+    ));
+    assert_eq!(
+        cg(&r.machine, "box", "memory.memsw.max_usage_in_bytes", None),
+        Value::Bytes(96 << 20)
+    );
+}
+
+/// v1 keeps a swapped page in memsw: after the first write memsw holds the 80 MiB and the page
+/// tables, memory only 64 MiB, and memory.stat `swap` the rest; reading pages back moves them
+/// from swap to memory without changing memsw.
+#[test]
+fn v1_memsw_holds_memory_and_swap_together() {
+    let r = run("machine linux ram=8GiB swap=1GiB cgroup=v1
+cgroup create box
+cgroup box set memory.limit_in_bytes 64MiB
+spawn app
+app cgroup box
+app mmap buf 80MiB rw private anon
+app write buf
+expect cgroup box memory.usage_in_bytes = 64MiB
+expect cgroup box memory.memsw.usage_in_bytes = 82092KiB
+expect cgroup box memory.stat swap = 16556KiB
+app read buf[0..8MiB]
+expect cgroup box memory.memsw.usage_in_bytes = 82092KiB
+expect cgroup box memory.stat swap = 16556KiB
+expect cgroup box memory.stat pgmajfault = 2048
+app exit
+expect cgroup box memory.memsw.usage_in_bytes = 0
+expect cgroup box memory.stat swap = 0
+");
+    let _ = r;
+}
+
+/// With memory.swap.max 0 a cgroup's pages never go to swap: at its limit it goes to the
+/// memcg OOM killer though the machine has swap, and global reclaim passes it by.
+#[test]
+fn swap_max_zero_keeps_a_cgroup_out_of_swap() {
+    run("machine linux ram=8GiB swap=1GiB
+cgroup create box
+cgroup box set memory.max 64MiB
+cgroup box set memory.swap.max 0
+spawn app
+app cgroup box
+app mmap buf 80MiB rw private anon
+app write buf
+expect app killed
+expect meminfo.SwapFree = 1GiB
+");
+    run("machine linux ram=256MiB swap=1GiB overcommit=1
+cgroup create pinned
+cgroup pinned set memory.swap.max 0
+spawn p
+p cgroup pinned
+p mmap m 128MiB rw private anon
+p write m
+spawn hog
+hog mmap h 160MiB rw private anon
+hog write h
+expect p running
+expect hog running
+expect p.VmSwap = 0
+expect hog.VmSwap > 0
+expect cgroup pinned memory.swap.current = 0
+");
+}
+
+/// A swap slot's charge belongs to the cgroup of the page written to it and stays there: after
+/// a fork the slot has two users and stays charged (v2) until the last one goes, and a move
+/// to another cgroup leaves it behind.
+#[test]
+fn swap_charges_stay_with_the_slot_until_its_last_user_goes() {
+    run("machine linux ram=8GiB swap=1GiB
+cgroup create box
+cgroup box set memory.max 64MiB
+cgroup create other
+spawn app
+app cgroup box
+app mmap buf 80MiB rw private anon
+app write buf
+expect cgroup box memory.swap.current = 16556KiB
+app fork child
+child cgroup other
+app exit
+expect cgroup box memory.swap.current = 16556KiB
+expect cgroup other memory.swap.current = 0
+expect child.VmSwap = 16556KiB
+child exit
+expect cgroup box memory.swap.current = 0
+expect meminfo.SwapFree = 1GiB
+");
+}

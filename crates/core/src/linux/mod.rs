@@ -139,6 +139,8 @@ pub struct LinuxMachine {
     pub dmesg: std::collections::VecDeque<String>,
     /// Swap slots in use, with their use counts (mm/swapfile.c: swap_map).
     pub swap_map: RunMap<pages::RCount>,
+    /// The memory cgroup each charged swap slot belongs to (mm/swap_cgroup.c).
+    pub(crate) swap_owner: RunMap<swap::SwapOwner>,
     next_slot: u64,
     /// The model's LRU lists: what reclaim takes, oldest first.
     pub(crate) lru: reclaim::Lru,
@@ -182,6 +184,7 @@ impl LinuxMachine {
             panic: None,
             lru: reclaim::Lru::default(),
             swap_map: RunMap::new(),
+            swap_owner: RunMap::new(),
             next_slot: 0,
             dmesg: std::collections::VecDeque::new(),
             ev: Vec::new(),
