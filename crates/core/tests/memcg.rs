@@ -641,3 +641,77 @@ expect cgroup box memory.swap.current = 0
 expect meminfo.SwapFree = 1GiB
 ");
 }
+
+/// The kubelet's working set is usage less inactive file pages (cAdvisor), and its eviction
+/// ranking puts pods over their request first, then the furthest above it: here the
+/// Burstable pod 44 MiB over its 16 MiB request goes before the BestEffort pod with 40 MiB,
+/// and the Guaranteed pod is last though it uses the most (100 MiB, under its 128 MiB request).
+#[test]
+fn kubelet_ranks_pods_over_their_request_first_and_evicts_one() {
+    let r = run("machine linux ram=512MiB
+kube pod g container c request=128MiB limit=128MiB
+kube pod b container c request=16MiB limit=256MiB
+kube pod e container c
+kube run pg g/c
+kube run pb b/c
+kube run pe e/c
+pg mmap m 100MiB rw private anon
+pg write m
+pb mmap m 60MiB rw private anon
+pb write m
+pe mmap m 40MiB rw private anon
+pe write m
+pe file read /data/f 50MiB
+expect kube working_set e < 41MiB
+expect kube working_set e/c < 41MiB
+kube eviction threshold=400MiB
+expect pb killed
+expect pe running
+expect pg running
+");
+    let last = r.steps.last().unwrap();
+    let ranking = last
+        .events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::Kubelet {
+                ranking, evicted, ..
+            } => Some((ranking.clone(), evicted.clone())),
+            _ => None,
+        })
+        .expect("the pass is an event");
+    let order: Vec<&str> = ranking.0.iter().map(|r| r.pod.as_str()).collect();
+    assert_eq!(order, ["b", "e", "g"]);
+    assert_eq!(ranking.1.as_deref(), Some("b"));
+    // The working set is the cgroup's usage less inactive_file, read from the same files.
+    let m = &r.machine;
+    let bytes = |v: Value| match v {
+        Value::Bytes(b) => b,
+        v => panic!("{v:?}"),
+    };
+    let usage = bytes(cg(m, "kubepods/besteffort/pode", "memory.current", None));
+    let inactive = bytes(cg(
+        m,
+        "kubepods/besteffort/pode",
+        "memory.stat",
+        Some("inactive_file"),
+    ));
+    let ws = bytes(
+        m.query(&Query::WorkingSet {
+            path: "kubepods/besteffort/pode".into(),
+        })
+        .unwrap(),
+    );
+    assert_eq!(ws, usage - inactive);
+    assert!(inactive >= 50 << 20);
+}
+
+#[test]
+fn kube_eviction_and_expect_kube_lines_with_errors_are_refused_at_their_column() {
+    let e = err("machine linux ram=1GiB\nkube eviction limit=5MiB\n");
+    assert!(e.contains("2:15") && e.contains("threshold=SIZE"), "{e}");
+    let e = err("machine linux ram=1GiB\nexpect kube working_set nopod = 0\n");
+    assert!(e.contains("2:25") && e.contains("no pod `nopod`"), "{e}");
+    let e = err("machine linux ram=1GiB\nexpect kube memory.free = 0\n");
+    assert!(e.contains("2:13") && e.contains("memory.available"), "{e}");
+}

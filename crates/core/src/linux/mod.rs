@@ -6,6 +6,7 @@ mod commit;
 mod fault;
 pub mod gaps;
 pub mod k8s;
+mod kubelet;
 mod mapops;
 pub mod memcg;
 pub mod mm;
@@ -404,6 +405,7 @@ impl LinuxMachine {
                 entries,
                 value_size,
             } => self.bpf_map_create(proc, *entries, *value_size)?,
+            Op::KubeletEvict { threshold, pods } => self.kubelet_evict(*threshold, pods),
         })
     }
 
