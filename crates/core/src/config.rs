@@ -143,6 +143,15 @@ pub struct LinuxConfig {
     /// Which cgroup hierarchy the memory controller is bound to (`cgroup=v1|v2`; model-spec L9).
     #[serde(default)]
     pub cgroup: CgroupVersion,
+    /// Whether the CPU has memory protection keys enabled: smaps prints `ProtectionKey:` only
+    /// then (fs/proc/task_mmu.c: show_smap, `if (arch_pkeys_enabled())`; x86: OSPKE). The
+    /// measured machine had them; a host without them is read as such by the harness.
+    #[serde(default = "yes")]
+    pub protection_keys: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The memory controller's hierarchy: cgroup v2 (unified, the default of current distributions)
@@ -177,6 +186,7 @@ impl LinuxConfig {
             cpus: 2,
             sysctls: Sysctls::defaults_for(ram_bytes / KIB),
             cgroup: CgroupVersion::V2,
+            protection_keys: true,
         }
     }
 

@@ -527,6 +527,14 @@ pub enum EventKind {
     },
     /// A memory-cgroup decision (linux/memcg.rs).
     Memcg(MemcgEvent),
+    /// One pass of the kubelet's eviction manager: the signal, the threshold, the ranking and
+    /// the pod it evicted (None: no pressure).
+    Kubelet {
+        available: u64,
+        threshold: u64,
+        ranking: Vec<EvictRank>,
+        evicted: Option<String>,
+    },
     /// Free pages ran short for an allocation (or, with `memcg`, that cgroup reached its limit)
     /// and reclaim freed `pages` pages of `what` (inside the cgroup's subtree for a memcg).
     Reclaimed {
@@ -608,6 +616,15 @@ pub enum MemcgEvent {
         pages: u64,
         cgroup: Option<String>,
     },
+}
+
+/// One pod of the kubelet's memory-pressure ranking, in bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EvictRank {
+    pub pod: String,
+    /// The pod cgroup's working set (usage − inactive_file).
+    pub usage: u64,
+    pub request: u64,
 }
 
 fn cg_name(path: &str) -> String {
@@ -847,6 +864,10 @@ impl Event {
             EventKind::ShmemObjectDestroyed { .. } => "shmem.destroyed",
             EventKind::Placed { .. } => "vma.placed",
             EventKind::Memcg(m) => m.reason(),
+            EventKind::Kubelet {
+                evicted: Some(_), ..
+            } => "kubelet.evict",
+            EventKind::Kubelet { evicted: None, .. } => "kubelet.no_pressure",
             EventKind::Reclaimed { what, .. } => match what {
                 ReclaimKind::CleanCache => "reclaim.clean_cache",
                 ReclaimKind::DirtyCache => "reclaim.dirty_cache",
@@ -915,6 +936,9 @@ impl Event {
             }
             EventKind::Placed { source, .. } => source,
             EventKind::Memcg(m) => m.source(),
+            EventKind::Kubelet { .. } => {
+                "pkg/kubelet/eviction/eviction_manager.go: synchronize; helpers.go: rankMemoryPressure (exceedMemoryRequests, priority, memory); model-spec L10"
+            }
             EventKind::Reclaimed {
                 what, memcg: None, ..
             } => what.source(),
@@ -1081,6 +1105,40 @@ impl fmt::Display for Sentence<'_> {
             }
             EventKind::Placed { span, how, .. } => write!(f, "placed at {span} ({how})"),
             EventKind::Memcg(m) => write!(f, "{m}"),
+            EventKind::Kubelet {
+                available,
+                threshold,
+                ranking,
+                evicted,
+            } => {
+                let avail = crate::units::human(*available);
+                let thr = crate::units::human(*threshold);
+                match evicted {
+                    None => write!(
+                        f,
+                        "kubelet: memory.available {avail} is not below the eviction threshold \
+                         {thr}: no eviction"
+                    ),
+                    Some(pod) => {
+                        write!(
+                            f,
+                            "kubelet: memory.available {avail} < {thr}: evicted pod {pod} \
+                             (phase Failed, reason Evicted); ranking, pods over their request \
+                             first, then by usage − request:"
+                        )?;
+                        for r in ranking {
+                            write!(
+                                f,
+                                " {} {} (request {})",
+                                r.pod,
+                                crate::units::human(r.usage),
+                                crate::units::human(r.request)
+                            )?;
+                        }
+                        Ok(())
+                    }
+                }
+            }
             EventKind::Reclaimed {
                 what,
                 pages,

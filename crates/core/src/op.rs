@@ -445,6 +445,24 @@ pub enum Op {
         entries: u64,
         value_size: u64,
     },
+    /// One pass of the kubelet's eviction manager (pkg/kubelet/eviction/eviction_manager.go:
+    /// synchronize) over the node's pods: when `memory.available` is below `threshold` bytes,
+    /// the first pod of the memory-pressure ranking is evicted (every process in its cgroup
+    /// killed). The pods are the scenario's, in declaration order.
+    KubeletEvict {
+        threshold: u64,
+        pods: Vec<EvictPod>,
+    },
+}
+
+/// A pod as the kubelet's eviction ranking sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvictPod {
+    pub name: String,
+    /// The pod's cgroup (`kubepods/burstable/podNAME`).
+    pub cgroup: String,
+    /// The sum of its containers' memory requests, bytes (0 for BestEffort).
+    pub request: u64,
 }
 
 impl Op {
@@ -455,7 +473,8 @@ impl Op {
             | Op::SetSwap { .. }
             | Op::CgroupCreate { .. }
             | Op::CgroupWrite { .. }
-            | Op::CgroupRemove { .. } => None,
+            | Op::CgroupRemove { .. }
+            | Op::KubeletEvict { .. } => None,
             Op::Spawn { name, .. } => Some(name),
             Op::Fork { parent, .. } => Some(parent),
             Op::Exec { proc }
@@ -515,6 +534,7 @@ impl Op {
             | Op::CgroupMove { .. }
             | Op::CgroupRemove { .. } => "cgroup",
             Op::BpfMap { .. } => "bpf",
+            Op::KubeletEvict { .. } => "kubelet",
         }
     }
 }
@@ -555,22 +575,23 @@ impl Errno {
             Errno::EBUSY => "EBUSY",
         }
     }
+    /// Every errno the model returns.
+    pub const ALL: [Errno; 11] = [
+        Errno::ENOMEM,
+        Errno::EACCES,
+        Errno::EINVAL,
+        Errno::EEXIST,
+        Errno::ENOSPC,
+        Errno::EPERM,
+        Errno::ENOENT,
+        Errno::EFAULT,
+        Errno::EAGAIN,
+        Errno::EOVERFLOW,
+        Errno::EBUSY,
+    ];
+
     pub fn parse(s: &str) -> Option<Errno> {
-        [
-            Errno::ENOMEM,
-            Errno::EACCES,
-            Errno::EINVAL,
-            Errno::EEXIST,
-            Errno::ENOSPC,
-            Errno::EPERM,
-            Errno::ENOENT,
-            Errno::EFAULT,
-            Errno::EAGAIN,
-            Errno::EOVERFLOW,
-            Errno::EBUSY,
-        ]
-        .into_iter()
-        .find(|e| e.name() == s)
+        Errno::ALL.into_iter().find(|e| e.name() == s)
     }
 }
 

@@ -62,6 +62,13 @@ pub enum Query {
         file: String,
         key: Option<String>,
     },
+    /// `kube working_set POD[/CONTAINER]` (cAdvisor's container_memory_working_set_bytes: the
+    /// cgroup's usage less its inactive file pages, never below 0), or the node's with `path`
+    /// empty (`kube working_set node`).
+    WorkingSet { path: String },
+    /// `kube memory.available`: the node's capacity (MemTotal) less its working set, the
+    /// kubelet's eviction signal.
+    MemoryAvailable,
 }
 
 /// The fields of a VMA piece besides its smaps fields: `start` and `end` (the piece's range

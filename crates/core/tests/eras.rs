@@ -527,3 +527,40 @@ fn madvise_advices_exist_from_their_release() {
         .iter()
         .any(|e| e.reason() == "op.refused" && e.sentence().contains("MADV_FREE is unknown")));
 }
+
+/// The commit gauge's number in mode 0 before 5.2 is the rule's own estimate: a request one page
+/// below it is granted and one of exactly it is refused, in each era, with tmpfs pages (which the
+/// estimate takes out of the page cache), file cache and swap present.
+#[test]
+fn mode0_summary_is_the_boundary_the_old_heuristic_applies() {
+    use vmlab_core::machine::CommitRuleSummary;
+    for kernel in ["3.9", "4.19", "5.1"] {
+        let mut c = box24();
+        c.kernel = kernel.parse().unwrap();
+        c.swap_bytes = 2 * GB;
+        let mut l = Lab::with(c);
+        l.spawn("p");
+        l.mmap("p", "f", Map::anon(4 * GB).prot("r").file("/data", false));
+        l.read("p", t("f"));
+        l.mmap("p", "s", Map::anon(3 * GB).shared().tmpfs("/dev/shm/s"));
+        l.write("p", t("s"));
+        assert_eq!(l.meminfo_kb("Shmem"), 3 * 1_048_576, "{kernel}");
+        let CommitRuleSummary::PerRequest { per_request_kb } = l.m.commit_summary().rule else {
+            panic!("{kernel}: mode 0 before 5.2 compares each request")
+        };
+        let pages = per_request_kb / 4;
+        let mut at = |name: &str, n: u64| {
+            let o = l.mmap("p", name, Map::anon(n * 4096).below("f", 64 * GB));
+            if o == Outcome::Ok {
+                l.munmap("p", t(name));
+            }
+            o
+        };
+        assert_eq!(at("ok", pages - 1), Outcome::Ok, "{kernel}: one page below");
+        assert_eq!(
+            at("no", pages),
+            Outcome::Err(Errno::ENOMEM),
+            "{kernel}: at the estimate"
+        );
+    }
+}

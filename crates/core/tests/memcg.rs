@@ -471,3 +471,247 @@ fn a_memcg_oom_report_prints_the_task_table() {
     assert_eq!(rows.len(), 3, "{log}");
     assert!(rows[1].ends_with(" 1000 b"), "{}", rows[1]);
 }
+
+/// A BPF map takes its pages before its charge (__alloc_pages charges a __GFP_ACCOUNT page after
+/// allocating it) and may reclaim for them, but never calls the OOM killer: a map larger than
+/// RAM after reclaim is ENOMEM with nothing charged, kernel memory unchanged and nobody killed.
+#[test]
+fn a_bpf_map_larger_than_free_ram_is_enomem_and_charges_nothing() {
+    let r = run("machine linux ram=64MiB swap=0
+cgroup create agent
+spawn hog
+hog mmap h 40MiB rw private anon
+hog write h
+spawn t
+t cgroup agent
+t bpf map 1000000 64B
+expect t bpf ENOMEM
+expect hog running
+expect cgroup agent memory.current = 0
+");
+    let last = r.steps.last().unwrap();
+    assert_eq!(last.outcome, Outcome::Err(vmlab_core::op::Errno::ENOMEM));
+}
+
+/// With clean page cache to drop, the same map fits: global reclaim runs first, then the
+/// charge, and only the reclaimed pages leave the cache.
+#[test]
+fn a_bpf_map_reclaims_page_cache_before_it_fails() {
+    run("machine linux ram=96MiB swap=0
+spawn reader
+reader file read /data/log 60MiB
+cgroup create agent
+spawn t
+t cgroup agent
+t bpf map 1000000 64B
+expect t bpf ok
+expect cgroup agent memory.current = 62500KiB
+expect meminfo.MemFree = 0
+expect meminfo.Cached = 35804KiB
+");
+}
+
+/// The swap a cgroup may use: on v2 memory.swap.max limits the swap counter, on v1
+/// memory.memsw.limit_in_bytes limits memory + swap together. The same 64 MiB + 32 MiB limits
+/// give the same victim numbers: 16,333 resident + 8,192 swapped + 51 page-table pages =
+/// totalpages (64 + 32 MiB).
+#[test]
+fn swap_limits_bound_a_cgroup_on_v1_and_v2_alike() {
+    let body = |limits: &str| {
+        format!(
+            "cgroup create box
+{limits}
+spawn app
+app cgroup box
+app mmap buf 80MiB rw private anon
+app write buf
+expect app running
+expect cgroup box {{used}} = 64MiB
+app mmap more 40MiB rw private anon
+app write more
+expect app killed
+expect kernel.log has Killed process 1000 (app) total-vm:122880kB, anon-rss:65332kB
+"
+        )
+    };
+    let v2 = body("cgroup box set memory.max 64MiB\ncgroup box set memory.swap.max 32MiB")
+        .replace("{used}", "memory.current");
+    let r = run(&format!("machine linux ram=8GiB swap=1GiB\n{v2}"));
+    assert_eq!(
+        cg(&r.machine, "box", "memory.swap.current", None),
+        Value::Bytes(0)
+    );
+    let v1 = body(
+        "cgroup box set memory.limit_in_bytes 64MiB\ncgroup box set memory.memsw.limit_in_bytes 96MiB",
+    )
+    .replace("{used}", "memory.usage_in_bytes");
+    let r = run(&format!("machine linux ram=8GiB swap=1GiB cgroup=v1\n{v1}"));
+    // memsw stopped the second write: its failures are memsw's, and it peaked at its limit.
+    assert!(matches!(
+        cg(&r.machine, "box", "memory.memsw.failcnt", None),
+        Value::Number(n) if n > 0
+    ));
+    assert_eq!(
+        cg(&r.machine, "box", "memory.memsw.max_usage_in_bytes", None),
+        Value::Bytes(96 << 20)
+    );
+}
+
+/// v1 keeps a swapped page in memsw: after the first write memsw holds the 80 MiB and the page
+/// tables, memory only 64 MiB, and memory.stat `swap` the rest; reading pages back moves them
+/// from swap to memory without changing memsw.
+#[test]
+fn v1_memsw_holds_memory_and_swap_together() {
+    let r = run("machine linux ram=8GiB swap=1GiB cgroup=v1
+cgroup create box
+cgroup box set memory.limit_in_bytes 64MiB
+spawn app
+app cgroup box
+app mmap buf 80MiB rw private anon
+app write buf
+expect cgroup box memory.usage_in_bytes = 64MiB
+expect cgroup box memory.memsw.usage_in_bytes = 82092KiB
+expect cgroup box memory.stat swap = 16556KiB
+app read buf[0..8MiB]
+expect cgroup box memory.memsw.usage_in_bytes = 82092KiB
+expect cgroup box memory.stat swap = 16556KiB
+expect cgroup box memory.stat pgmajfault = 2048
+app exit
+expect cgroup box memory.memsw.usage_in_bytes = 0
+expect cgroup box memory.stat swap = 0
+");
+    let _ = r;
+}
+
+/// With memory.swap.max 0 a cgroup's pages never go to swap: at its limit it goes to the
+/// memcg OOM killer though the machine has swap, and global reclaim passes it by.
+#[test]
+fn swap_max_zero_keeps_a_cgroup_out_of_swap() {
+    run("machine linux ram=8GiB swap=1GiB
+cgroup create box
+cgroup box set memory.max 64MiB
+cgroup box set memory.swap.max 0
+spawn app
+app cgroup box
+app mmap buf 80MiB rw private anon
+app write buf
+expect app killed
+expect meminfo.SwapFree = 1GiB
+");
+    run("machine linux ram=256MiB swap=1GiB overcommit=1
+cgroup create pinned
+cgroup pinned set memory.swap.max 0
+spawn p
+p cgroup pinned
+p mmap m 128MiB rw private anon
+p write m
+spawn hog
+hog mmap h 160MiB rw private anon
+hog write h
+expect p running
+expect hog running
+expect p.VmSwap = 0
+expect hog.VmSwap > 0
+expect cgroup pinned memory.swap.current = 0
+");
+}
+
+/// A swap slot's charge belongs to the cgroup of the page written to it and stays there: after
+/// a fork the slot has two users and stays charged (v2) until the last one goes, and a move
+/// to another cgroup leaves it behind.
+#[test]
+fn swap_charges_stay_with_the_slot_until_its_last_user_goes() {
+    run("machine linux ram=8GiB swap=1GiB
+cgroup create box
+cgroup box set memory.max 64MiB
+cgroup create other
+spawn app
+app cgroup box
+app mmap buf 80MiB rw private anon
+app write buf
+expect cgroup box memory.swap.current = 16556KiB
+app fork child
+child cgroup other
+app exit
+expect cgroup box memory.swap.current = 16556KiB
+expect cgroup other memory.swap.current = 0
+expect child.VmSwap = 16556KiB
+child exit
+expect cgroup box memory.swap.current = 0
+expect meminfo.SwapFree = 1GiB
+");
+}
+
+/// The kubelet's working set is usage less inactive file pages (cAdvisor), and its eviction
+/// ranking puts pods over their request first, then the furthest above it: here the
+/// Burstable pod 44 MiB over its 16 MiB request goes before the BestEffort pod with 40 MiB,
+/// and the Guaranteed pod is last though it uses the most (100 MiB, under its 128 MiB request).
+#[test]
+fn kubelet_ranks_pods_over_their_request_first_and_evicts_one() {
+    let r = run("machine linux ram=512MiB
+kube pod g container c request=128MiB limit=128MiB
+kube pod b container c request=16MiB limit=256MiB
+kube pod e container c
+kube run pg g/c
+kube run pb b/c
+kube run pe e/c
+pg mmap m 100MiB rw private anon
+pg write m
+pb mmap m 60MiB rw private anon
+pb write m
+pe mmap m 40MiB rw private anon
+pe write m
+pe file read /data/f 50MiB
+expect kube working_set e < 41MiB
+expect kube working_set e/c < 41MiB
+kube eviction threshold=400MiB
+expect pb killed
+expect pe running
+expect pg running
+");
+    let last = r.steps.last().unwrap();
+    let ranking = last
+        .events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::Kubelet {
+                ranking, evicted, ..
+            } => Some((ranking.clone(), evicted.clone())),
+            _ => None,
+        })
+        .expect("the pass is an event");
+    let order: Vec<&str> = ranking.0.iter().map(|r| r.pod.as_str()).collect();
+    assert_eq!(order, ["b", "e", "g"]);
+    assert_eq!(ranking.1.as_deref(), Some("b"));
+    // The working set is the cgroup's usage less inactive_file, read from the same files.
+    let m = &r.machine;
+    let bytes = |v: Value| match v {
+        Value::Bytes(b) => b,
+        v => panic!("{v:?}"),
+    };
+    let usage = bytes(cg(m, "kubepods/besteffort/pode", "memory.current", None));
+    let inactive = bytes(cg(
+        m,
+        "kubepods/besteffort/pode",
+        "memory.stat",
+        Some("inactive_file"),
+    ));
+    let ws = bytes(
+        m.query(&Query::WorkingSet {
+            path: "kubepods/besteffort/pode".into(),
+        })
+        .unwrap(),
+    );
+    assert_eq!(ws, usage - inactive);
+    assert!(inactive >= 50 << 20);
+}
+
+#[test]
+fn kube_eviction_and_expect_kube_lines_with_errors_are_refused_at_their_column() {
+    let e = err("machine linux ram=1GiB\nkube eviction limit=5MiB\n");
+    assert!(e.contains("2:15") && e.contains("threshold=SIZE"), "{e}");
+    let e = err("machine linux ram=1GiB\nexpect kube working_set nopod = 0\n");
+    assert!(e.contains("2:25") && e.contains("no pod `nopod`"), "{e}");
+    let e = err("machine linux ram=1GiB\nexpect kube memory.free = 0\n");
+    assert!(e.contains("2:13") && e.contains("memory.available"), "{e}");
+}

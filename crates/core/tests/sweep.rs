@@ -282,11 +282,39 @@ fn cgroup_op(r: &mut Rng, proc: String) -> Op {
         },
         3 => Op::CgroupWrite {
             path,
-            file: r.pick(&["memory.high", "memory.oom.group"]).to_string(),
+            file: r
+                .pick(&["memory.high", "memory.oom.group", "memory.swap.max"])
+                .to_string(),
             value: r.pick(&["0", "1", "65536", "max"]).to_string(),
         },
         4 | 5 => Op::CgroupMove { proc, path },
         _ => Op::CgroupRemove { path },
+    }
+}
+
+/// A cgroup write in v1's names: memory.max is limit_in_bytes, swap.max the memory+swap limit
+/// (above the memory limit, or refused as the kernel refuses it), oom.group oom_control's
+/// kill-disable switch, high the soft limit; "max" is -1.
+fn v1_names(op: Op) -> Op {
+    let Op::CgroupWrite { path, file, value } = op else {
+        return op;
+    };
+    let file = match file.as_str() {
+        "memory.max" => "memory.limit_in_bytes",
+        "memory.swap.max" => "memory.memsw.limit_in_bytes",
+        "memory.oom.group" => "memory.oom_control",
+        _ => "memory.soft_limit_in_bytes",
+    };
+    let value = match value.as_str() {
+        "max" => "-1".to_string(),
+        "0" | "1" if file == "memory.oom_control" => value,
+        "0" | "1" => "4096".to_string(),
+        _ => value,
+    };
+    Op::CgroupWrite {
+        path,
+        file: file.into(),
+        value,
     }
 }
 
@@ -479,12 +507,18 @@ fn sweep(seed: u64, steps: u32) {
 }
 
 /// One sweep; returns how many OOM and reclaim events it met.
-fn sweep_on(seed: u64, steps: u32, ram: u64, swap: u64) -> (u64, u64) {
-    let (mut ooms, mut reclaims) = (0, 0);
+/// Returns (OOM events, reclaim events, swap-outs inside a memory cgroup).
+fn sweep_on(seed: u64, steps: u32, ram: u64, swap: u64) -> (u64, u64, u64) {
+    let (mut ooms, mut reclaims, mut memcg_swaps) = (0, 0, 0);
     let mut r = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let mut cfg = LinuxConfig::new(ram);
     cfg.swap_bytes = swap;
     cfg.sysctls.max_map_count = 40;
+    // Odd seeds run the v1 hierarchy (memsw holds memory + swap), even ones v2.
+    let v1 = seed % 2 == 1;
+    if v1 {
+        cfg.cgroup = vmlab_core::config::CgroupVersion::V1;
+    }
     let mut m = Machine::boot(&MachineConfig::Linux(cfg));
     let mut procs: Vec<String> = vec![];
     let mut maps: Vec<(String, String, u64)> = vec![];
@@ -497,7 +531,12 @@ fn sweep_on(seed: u64, steps: u32, ram: u64, swap: u64) -> (u64, u64) {
                 oom_score_adj: 0,
             }
         } else {
-            random_op(&mut r, &procs, &maps, n)
+            let op = random_op(&mut r, &procs, &maps, n);
+            if v1 {
+                v1_names(op)
+            } else {
+                op
+            }
         };
         let committed_before = m.as_linux().unwrap().committed_pages();
         let res = m.apply(&op);
@@ -518,6 +557,19 @@ fn sweep_on(seed: u64, steps: u32, ram: u64, swap: u64) -> (u64, u64) {
         reclaims += events
             .iter()
             .filter(|e| e.reason().starts_with("reclaim."))
+            .count() as u64;
+        memcg_swaps += events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    &e.kind,
+                    EventKind::Reclaimed {
+                        what: vmlab_core::event::ReclaimKind::SwapOut,
+                        memcg: Some(_),
+                        ..
+                    }
+                )
+            })
             .count() as u64;
         let committed = m.as_linux().unwrap().committed_pages();
         let shown = query_committed_bytes(&m);
@@ -550,7 +602,7 @@ fn sweep_on(seed: u64, steps: u32, ram: u64, swap: u64) -> (u64, u64) {
         applied > steps / 2,
         "seed {seed}: only {applied} of {steps} operations applied"
     );
-    (ooms, reclaims)
+    (ooms, reclaims, memcg_swaps)
 }
 
 #[test]
@@ -575,16 +627,18 @@ fn random_sweeps_under_memory_pressure_keep_every_invariant() {
         sweep_on(seed, 2000, 512 * 1024, 256 * 1024);
         return;
     }
-    let (mut ooms, mut reclaims) = (0, 0);
+    let (mut ooms, mut reclaims, mut memcg_swaps) = (0, 0, 0);
     for seed in 1..=100 {
-        let (o, r) = sweep_on(seed, 300, 512 * 1024, 256 * 1024);
+        let (o, r, s) = sweep_on(seed, 300, 512 * 1024, 256 * 1024);
         ooms += o;
         reclaims += r;
+        memcg_swaps += s;
     }
-    // The pressure is real: the sweeps reach both the reclaim and the OOM paths.
+    // The pressure is real: the sweeps reach the reclaim and the OOM paths, and memory
+    // cgroups at their limits swap (v1 and v2 seeds alike).
     assert!(
-        ooms > 100 && reclaims > 100,
-        "{ooms} OOMs, {reclaims} reclaims"
+        ooms > 100 && reclaims > 100 && memcg_swaps > 0,
+        "{ooms} OOMs, {reclaims} reclaims, {memcg_swaps} memcg swap-outs"
     );
 }
 

@@ -10,10 +10,11 @@ use crate::host;
 use crate::{Backend, BackendError, HelperCommand, RealMachine, RealOptions, ScenarioSysctls};
 use std::fmt::Write as _;
 use vmlab_core::config::MachineConfig;
+use vmlab_core::event::{EventKind, MemcgEvent};
 use vmlab_core::kernel::KernelVersion;
 use vmlab_core::machine::{Machine, ProcState};
 use vmlab_core::op::{Op, Outcome};
-use vmlab_core::procfs_parse::{self, KeyValues, SmapsEntry};
+use vmlab_core::procfs_parse::{self, KeyValues, MemcgV1, SmapsEntry};
 use vmlab_core::scenario::Scenario;
 use vmlab_core::sim::{RunItem, Runner};
 
@@ -615,6 +616,24 @@ pub fn check_with(
         sim_config: Some(sim_config.clone()),
         ..Report::default()
     };
+    let uses_cgroups = scenario.ops().any(|(_, op)| {
+        matches!(
+            op,
+            Op::CgroupCreate { .. }
+                | Op::CgroupWrite { .. }
+                | Op::CgroupMove { .. }
+                | Op::CgroupRemove { .. }
+        )
+    });
+    if uses_cgroups && scenario_cfg.cgroup != real_cfg.cgroup {
+        report.stopped = Some(format!(
+            "the scenario's cgroups are {:?} files and this host's memory controller is on {:?}: \
+             write the scenario for the host's hierarchy (`machine linux cgroup=…`)",
+            scenario_cfg.cgroup, real_cfg.cgroup
+        ));
+        report.left_behind = real.finish();
+        return Ok(report);
+    }
     // The noise: Committed_AS read repeatedly with nothing of ours running.
     let mut lo = u64::MAX;
     let mut hi = 0;
@@ -645,6 +664,8 @@ pub fn check_with(
     let mut sim_committed = runner.machine().commit_summary().charge_kb as i64;
     let mut procs: Vec<String> = Vec::new();
     let mut deaths_seen = 0;
+    // The processes whose access sleeps in a memcg OOM on both sides.
+    let mut asleep: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     while let Some(item) = runner.next_item() {
         let RunItem::Step(rec) = item else { continue };
         // The simulator has run the step; the kernel has not yet. Committed_AS is read right
@@ -652,7 +673,13 @@ pub fn check_with(
         // other processes' changes fall into the window as rarely as possible.
         let own_before = helper_own_ac_kb(&real)? as i64;
         let before = committed_kb(&real)? as i64 - own_before;
-        let kernel = match real.apply(&rec.op) {
+        let applied = match (&rec.outcome, &rec.proc) {
+            // The simulator's task sleeps in a memcg charge (v1 oom_kill_disable): the kernel's
+            // request is sent and left outstanding once the task is seen asleep there.
+            (Outcome::Blocked, Some(proc)) => begin_blocked(&mut real, &rec.op, proc),
+            _ => real.apply(&rec.op),
+        };
+        let kernel = match applied {
             Ok(o) => o,
             Err(e) => {
                 report.stopped = Some(format!("step {} (line {}): {e}", rec.step, rec.pos.line));
@@ -660,6 +687,9 @@ pub fn check_with(
                 return Ok(report);
             }
         };
+        if kernel == Outcome::Blocked {
+            asleep.extend(rec.proc.clone());
+        }
         let after_total = committed_kb(&real)? as i64;
         let after = after_total - helper_own_ac_kb(&real)? as i64;
         let sim_delta = rec.committed_as_kb as i64 - sim_committed;
@@ -686,6 +716,60 @@ pub fn check_with(
                 rec.outcome.to_string(),
                 kernel.to_string(),
             );
+        }
+        // A task the step woke in the simulator (memcg_oom_recover after a limit change or an
+        // uncharge) finishes its fault in the kernel too, or sleeps again in both.
+        for (i, ev) in rec.events.iter().enumerate() {
+            let EventKind::Memcg(MemcgEvent::Woken { pid, .. }) = ev.kind else {
+                continue;
+            };
+            let Some(name) = runner
+                .machine()
+                .process_by_pid(pid)
+                .map(|p| p.name.to_string())
+            else {
+                continue;
+            };
+            if !asleep.remove(&name) {
+                continue;
+            }
+            let again = rec.events[i + 1..].iter().any(|e| {
+                e.pid == Some(pid) && matches!(e.kind, EventKind::Memcg(MemcgEvent::OomWait { .. }))
+            });
+            let sim_end = if again {
+                asleep.insert(name.clone());
+                None
+            } else if runner.machine().proc_state(&name) == Some(ProcState::Killed) {
+                Some(Outcome::Killed {
+                    signal: vmlab_core::op::Signal::SIGKILL,
+                })
+            } else {
+                Some(Outcome::Ok)
+            };
+            let wait = if again {
+                std::time::Duration::from_millis(300)
+            } else {
+                WAKE_TIMEOUT
+            };
+            let kernel_end = match real.complete(&name, wait) {
+                Ok(o) => o,
+                Err(e) => {
+                    report.stopped =
+                        Some(format!("step {} (line {}): {e}", rec.step, rec.pos.line));
+                    report.left_behind = real.finish();
+                    return Ok(report);
+                }
+            };
+            if kernel_end.is_none() && again {
+                // Asleep again on both sides.
+            } else if kernel_end != sim_end {
+                let show = |o: Option<Outcome>| o.map_or("still asleep".into(), |o| o.to_string());
+                row(
+                    format!("{name}: woken access"),
+                    show(sim_end),
+                    show(kernel_end),
+                );
+            }
         }
         if sim_delta.abs_diff(kernel_delta) > report.committed_tolerance_kb {
             row(
@@ -741,6 +825,13 @@ pub fn check_with(
             }
         }
         let kernel_cgroups = real.cgroups()?;
+        for (path, k) in &kernel_cgroups {
+            let sim = MemcgV1::from_files(|f| runner.machine().cgroup_view(path, f).ok())
+                .map_err(|e| BackendError::Parse(format!("simulated cgroup {path}: {e}")))?;
+            for (f, a, b) in compare_memcg_v1(path, &sim, k, real_cfg.cpus) {
+                row(f, a, b);
+            }
+        }
         // The list only grows: what was added during this step is this step's.
         let kernel_deaths: Vec<String> = real.deaths()[deaths_seen..]
             .iter()
@@ -764,6 +855,122 @@ pub fn check_with(
     }
     report.left_behind = real.finish();
     Ok(report)
+}
+
+/// MEMCG_CHARGE_BATCH (include/linux/memcontrol.h): a charge takes 64 pages from the page
+/// counter at once and keeps the surplus in a per-CPU stock; memory.stat is flushed once the
+/// pending updates pass 64 × CPUs (mm/memcontrol.c: memcg_vmstats_needs_flush).
+pub const MEMCG_CHARGE_BATCH_PAGES: u64 = 64;
+
+/// The simulator's v1 view of one cgroup against the kernel's files after the same step: each
+/// pair that differs by more than the kernel's batching allows, as (field, sim, kernel).
+///
+/// - `limit_in_bytes`, `oom_kill`, `under_oom`, `oom_kill_disable`: exact.
+/// - `usage_in_bytes` and `max_usage_in_bytes`: within the per-CPU charge stock (64 pages per
+///   CPU) plus the kernel memory the kernel charged (`memory.kmem.usage_in_bytes`: slab, stacks,
+///   which vmlab does not model; docs/known-differences.md, "usage_in_bytes"); the kernel never
+///   holds less than vmlab beyond the stock.
+/// - `failcnt`: the kernel's count is at least vmlab's (a reclaim pass that makes progress
+///   restarts try_charge_memcg's retries; docs/known-differences.md, "failcnt at an OOM").
+/// - `memory.stat` `rss` (anonymous pages): within the stat flush threshold, 64 pages per CPU.
+pub fn compare_memcg_v1(
+    path: &str,
+    sim: &MemcgV1,
+    kernel: &MemcgV1,
+    cpus: u32,
+) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    let stock = MEMCG_CHARGE_BATCH_PAGES * cpus as u64 * 4096;
+    let kmem = kernel.kmem.map_or(0, |k| k.usage_in_bytes);
+    let mut exact = |f: &str, a: String, b: String| {
+        if a != b {
+            out.push((format!("cgroup {path}: {f}"), a, b));
+        }
+    };
+    exact(
+        "memory.limit_in_bytes",
+        sim.memory.limit_in_bytes.to_string(),
+        kernel.memory.limit_in_bytes.to_string(),
+    );
+    let (so, ko) = (&sim.oom_control, &kernel.oom_control);
+    exact(
+        "oom_control oom_kill_disable",
+        u8::from(so.oom_kill_disable).to_string(),
+        u8::from(ko.oom_kill_disable).to_string(),
+    );
+    exact(
+        "oom_control under_oom",
+        u8::from(so.under_oom).to_string(),
+        u8::from(ko.under_oom).to_string(),
+    );
+    if let (Some(a), Some(b)) = (so.oom_kill, ko.oom_kill) {
+        exact("oom_control oom_kill", a.to_string(), b.to_string());
+    }
+    for (f, a, b) in [
+        (
+            "memory.usage_in_bytes",
+            sim.memory.usage_in_bytes,
+            kernel.memory.usage_in_bytes,
+        ),
+        (
+            "memory.max_usage_in_bytes",
+            sim.memory.max_usage_in_bytes,
+            kernel.memory.max_usage_in_bytes,
+        ),
+    ] {
+        // The kernel may hold the stock less than vmlab (uncharges are batched too) and up to
+        // the stock plus its own kernel memory more.
+        if b + stock < a || b > a + stock + kmem {
+            out.push((
+                format!("cgroup {path}: {f} (−{stock}, +{stock}+{kmem} B)"),
+                a.to_string(),
+                b.to_string(),
+            ));
+        }
+    }
+    if kernel.memory.failcnt < sim.memory.failcnt {
+        out.push((
+            format!("cgroup {path}: memory.failcnt (kernel ≥ vmlab)"),
+            sim.memory.failcnt.to_string(),
+            kernel.memory.failcnt.to_string(),
+        ));
+    }
+    let flush = MEMCG_CHARGE_BATCH_PAGES * cpus as u64 * 4096;
+    if let (Some(a), Some(b)) = (sim.stat.get("rss"), kernel.stat.get("rss")) {
+        if a.abs_diff(b) > flush {
+            out.push((
+                format!("cgroup {path}: memory.stat rss (±{flush} B)"),
+                a.to_string(),
+                b.to_string(),
+            ));
+        }
+    }
+    out
+}
+
+/// How long a task asleep in a memcg OOM may take to be seen there, or to finish once woken.
+const WAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Send an access the simulator says sleeps in a memcg charge, and wait until the kernel's task
+/// is asleep there too (`Outcome::Blocked`, the request left outstanding) or finishes it (its
+/// outcome, which the comparison then shows).
+fn begin_blocked(real: &mut RealMachine, op: &Op, proc: &str) -> Result<Outcome, BackendError> {
+    real.begin(op)?;
+    let deadline = std::time::Instant::now() + WAKE_TIMEOUT;
+    loop {
+        if let Some(o) = real.complete(proc, std::time::Duration::from_millis(50))? {
+            return Ok(o);
+        }
+        if real.waits_in_memcg_oom(proc).is_some() {
+            return Ok(Outcome::Blocked);
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(BackendError::Protocol(format!(
+                "`{proc}` is still inside its access after {WAKE_TIMEOUT:?} and not asleep in a \
+                 memory cgroup's OOM"
+            )));
+        }
+    }
 }
 
 /// A running process's status numbers and oom_score in the simulator.
@@ -796,6 +1003,80 @@ fn sim_smaps(m: &Machine, proc: &str) -> Result<Option<Vec<SmapsEntry>>, Backend
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn v1(usage: u64, max: u64, limit: u64, failcnt: u64, rss: u64, kmem: u64) -> MemcgV1 {
+        let counter = |usage, max_usage_in_bytes| procfs_parse::PageCounterV1 {
+            usage_in_bytes: usage,
+            max_usage_in_bytes,
+            limit_in_bytes: limit,
+            failcnt,
+        };
+        MemcgV1 {
+            memory: counter(usage, max),
+            kmem: Some(counter(kmem, kmem)),
+            stat: procfs_parse::parse_flat_keyed(&format!("rss {rss}\n")).unwrap(),
+            ..MemcgV1::default()
+        }
+    }
+
+    /// The v1 comparison: what agrees within the kernel's batching, and each field that does not.
+    #[test]
+    fn memcg_v1_fields_agree_within_the_charge_stock_and_no_further() {
+        const M: u64 = 1 << 20;
+        let stock = 64 * 2 * 4096;
+        let sim = v1(96 * M, 96 * M, 96 * M, 19, 95 * M, 0);
+        // The kernel holds its stock and 1.7 MB of kernel memory more, and failed more charges.
+        let k = v1(
+            96 * M + stock,
+            96 * M + stock,
+            96 * M,
+            60,
+            95 * M + 4096,
+            1_700_000,
+        );
+        assert_eq!(compare_memcg_v1("box", &sim, &k, 2), vec![]);
+        let fields = |k: &MemcgV1| -> Vec<String> {
+            compare_memcg_v1("box", &sim, k, 2)
+                .into_iter()
+                .map(|(f, _, _)| f)
+                .collect()
+        };
+        // A different limit, fewer failures than vmlab counted, usage off by more than the
+        // stock, and rss off by more than the flush threshold are each one row.
+        let k = v1(96 * M, 96 * M, 64 * M, 19, 95 * M, 0);
+        assert_eq!(fields(&k), vec!["cgroup box: memory.limit_in_bytes"]);
+        let k = v1(96 * M, 96 * M, 96 * M, 18, 95 * M, 0);
+        assert_eq!(
+            fields(&k),
+            vec!["cgroup box: memory.failcnt (kernel ≥ vmlab)"]
+        );
+        let k = v1(96 * M - stock - 4096, 96 * M, 96 * M, 19, 95 * M, 0);
+        assert_eq!(fields(&k).len(), 1, "{:?}", fields(&k));
+        assert!(fields(&k)[0].starts_with("cgroup box: memory.usage_in_bytes"));
+        let k = v1(96 * M + stock + 4096, 96 * M, 96 * M, 19, 95 * M, 0);
+        assert!(fields(&k)[0].starts_with("cgroup box: memory.usage_in_bytes"));
+        let k = v1(96 * M, 96 * M, 96 * M, 19, 95 * M + stock + 4096, 0);
+        assert_eq!(
+            fields(&k),
+            vec![format!("cgroup box: memory.stat rss (±{stock} B)")]
+        );
+        let mut k = v1(96 * M, 96 * M, 96 * M, 19, 95 * M, 0);
+        k.oom_control.under_oom = true;
+        k.oom_control.oom_kill = Some(2);
+        let mut s2 = sim.clone();
+        s2.oom_control.oom_kill = Some(1);
+        let rows: Vec<String> = compare_memcg_v1("box", &s2, &k, 2)
+            .into_iter()
+            .map(|(f, _, _)| f)
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                "cgroup box: oom_control under_oom",
+                "cgroup box: oom_control oom_kill"
+            ]
+        );
+    }
 
     fn entry(start: u64, end: u64, perms: &str, flags: &str, anon_kb: u64) -> SmapsEntry {
         let text = format!(

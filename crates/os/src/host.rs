@@ -3,7 +3,7 @@
 //! by a pure function (tested with fixtures).
 
 use crate::BackendError;
-use vmlab_core::config::{LinuxConfig, MachineConfig, OvercommitMode};
+use vmlab_core::config::{CgroupVersion, LinuxConfig, MachineConfig, OvercommitMode};
 use vmlab_core::kernel::KernelVersion;
 use vmlab_core::procfs_parse::{self, KeyValues};
 
@@ -22,6 +22,11 @@ pub struct HostFacts {
     pub user_reserve_kbytes: u64,
     pub max_map_count: u64,
     pub nr_hugepages: u64,
+    /// The hierarchy the memory controller is bound to: v1 when
+    /// /sys/fs/cgroup/memory/memory.limit_in_bytes exists (as on these machines), else v2.
+    pub memory_cgroup: CgroupVersion,
+    /// smaps prints `ProtectionKey:` (the CPU has protection keys enabled).
+    pub protection_keys: bool,
 }
 
 /// `6.18.44-fc-v1045` → 6.18 (the model selects eras by major.minor).
@@ -64,6 +69,8 @@ pub fn linux_config(f: &HostFacts) -> Result<LinuxConfig, BackendError> {
     c.sysctls.user_reserve_kbytes = f.user_reserve_kbytes;
     c.sysctls.max_map_count = f.max_map_count;
     c.sysctls.nr_hugepages = f.nr_hugepages;
+    c.cgroup = f.memory_cgroup;
+    c.protection_keys = f.protection_keys;
     Ok(c)
 }
 
@@ -121,6 +128,21 @@ fn imp_facts() -> Result<HostFacts, BackendError> {
         user_reserve_kbytes: vm("user_reserve_kbytes")?,
         max_map_count: vm("max_map_count")?,
         nr_hugepages: vm("nr_hugepages")?,
+        memory_cgroup: if Path::new(crate::memcg::V1_ROOT)
+            .join("memory.limit_in_bytes")
+            .exists()
+        {
+            CgroupVersion::V1
+        } else {
+            CgroupVersion::V2
+        },
+        // What this kernel prints is the evidence: our own smaps has VMAs.
+        protection_keys: {
+            let p = Path::new("/proc/self/smaps");
+            std::fs::read_to_string(p)
+                .map_err(|e| BackendError::os("read", p, e))?
+                .contains("\nProtectionKey:")
+        },
     })
 }
 
@@ -153,13 +175,28 @@ mod tests {
             user_reserve_kbytes: 100407,
             max_map_count: 65530,
             nr_hugepages: 0,
+            memory_cgroup: CgroupVersion::V1,
+            protection_keys: true,
         }
     }
 
     #[test]
     fn the_measured_host_is_the_measured_machine() {
         let c = linux_config(&facts()).unwrap();
-        assert_eq!(c, LinuxConfig::measured());
+        // The measured machine's memory controller is on v1 (model-spec L9); the simulator's
+        // default hierarchy is v2, so the host's config says v1 explicitly.
+        assert_eq!(
+            c,
+            LinuxConfig {
+                cgroup: CgroupVersion::V1,
+                ..LinuxConfig::measured()
+            }
+        );
+        let mut f = facts();
+        f.memory_cgroup = CgroupVersion::V2;
+        f.protection_keys = false;
+        let c = linux_config(&f).unwrap();
+        assert_eq!((c.cgroup, c.protection_keys), (CgroupVersion::V2, false));
     }
 
     #[test]

@@ -256,6 +256,10 @@ impl RealMachine {
     pub fn sched_state(&self, proc: &str) -> Option<char> {
         self.0.sched_state(proc)
     }
+    /// The memory cgroup whose OOM `proc`'s outstanding request sleeps in, if it does.
+    pub fn waits_in_memcg_oom(&self, proc: &str) -> Option<String> {
+        self.0.waits_in_memcg_oom(proc)
+    }
 }
 
 impl Backend for RealMachine {

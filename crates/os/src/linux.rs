@@ -460,25 +460,30 @@ const TMPFS_MAGIC: i64 = 0x0102_1994;
 /// The kernel's errno as the model names it; one the model has no name for stops the check
 /// (a clear error, never a substitute errno).
 fn errno_of(e: i32) -> Result<Outcome, BackendError> {
-    let m = match e {
-        libc::ENOMEM => Errno::ENOMEM,
-        libc::EACCES => Errno::EACCES,
-        libc::EINVAL => Errno::EINVAL,
-        libc::EEXIST => Errno::EEXIST,
-        libc::ENOSPC => Errno::ENOSPC,
-        libc::EPERM => Errno::EPERM,
-        libc::ENOENT => Errno::ENOENT,
-        libc::EFAULT => Errno::EFAULT,
-        libc::EAGAIN => Errno::EAGAIN,
-        libc::EOVERFLOW => Errno::EOVERFLOW,
-        other => {
-            return Err(BackendError::Unsupported(format!(
-                "the kernel returned errno {other} ({}), which vmlab's model has no name for",
-                std::io::Error::from_raw_os_error(other)
-            )))
-        }
-    };
-    Ok(Outcome::Err(m))
+    match Errno::ALL.into_iter().find(|&m| libc_errno(m) == e) {
+        Some(m) => Ok(Outcome::Err(m)),
+        None => Err(BackendError::Unsupported(format!(
+            "the kernel returned errno {e} ({}), which vmlab's model has no name for",
+            std::io::Error::from_raw_os_error(e)
+        ))),
+    }
+}
+
+/// The kernel's number for each errno the model names (exhaustive: a new `Errno` must say it).
+fn libc_errno(e: Errno) -> i32 {
+    match e {
+        Errno::ENOMEM => libc::ENOMEM,
+        Errno::EACCES => libc::EACCES,
+        Errno::EINVAL => libc::EINVAL,
+        Errno::EEXIST => libc::EEXIST,
+        Errno::ENOSPC => libc::ENOSPC,
+        Errno::EPERM => libc::EPERM,
+        Errno::ENOENT => libc::ENOENT,
+        Errno::EFAULT => libc::EFAULT,
+        Errno::EAGAIN => libc::EAGAIN,
+        Errno::EOVERFLOW => libc::EOVERFLOW,
+        Errno::EBUSY => libc::EBUSY,
+    }
 }
 
 impl RealMachine {
@@ -907,6 +912,13 @@ impl RealMachine {
         };
         self.reap();
         Ok(Some(o))
+    }
+
+    /// The memory cgroup `proc`'s outstanding request sleeps in (v1 `oom_kill_disable`, the
+    /// cgroup's `under_oom` reads 1), or `None` when it is not asleep there.
+    pub fn waits_in_memcg_oom(&self, proc: &str) -> Option<String> {
+        let p = self.procs.get(proc).filter(|p| p.alive && p.pending)?;
+        waiting_in_memcg_oom(p.pid)
     }
 
     /// The process's scheduler state letter (`R`, `S`, `D`, …) from /proc/PID/stat, `None` when

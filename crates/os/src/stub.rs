@@ -70,6 +70,9 @@ impl RealMachine {
     pub fn sched_state(&self, _: &str) -> Option<char> {
         match *self {}
     }
+    pub fn waits_in_memcg_oom(&self, _: &str) -> Option<String> {
+        match *self {}
+    }
 }
 
 pub fn is_root() -> bool {

@@ -560,3 +560,58 @@ fn a_bpf_map_is_charged_to_the_v1_memcg() {
     assert!(v.stat.get("rss").unwrap() <= CHARGE_BATCH_PAGES * PAGE * host().cpus as u64);
     finish(m, &before);
 }
+
+/// (d) A v1 limit written below what the group holds, with nothing it can reclaim (anonymous
+/// pages, no swap): mem_cgroup_resize_max reclaims, makes no progress and returns EBUSY
+/// (mm/memcontrol-v1.c), where v2's memory.max would OOM-kill. The simulator, booted as this
+/// host, answers every step the same, and the writer keeps its pages.
+#[test]
+fn a_v1_limit_below_unreclaimable_usage_is_ebusy() {
+    let Some(_serial) = root_or_skip("a_v1_limit_below_unreclaimable_usage_is_ebusy") else {
+        return;
+    };
+    let cfg = host();
+    if cfg.cgroup != vmlab_core::config::CgroupVersion::V1 || cfg.swap_bytes != 0 {
+        panic!("this case is for a v1 host without swap, as these machines are: {cfg:?}");
+    }
+    let mut sim =
+        vmlab_core::machine::Machine::boot(&vmlab_core::config::MachineConfig::Linux(cfg));
+    let (mut m, before) = machine();
+    let ops = [
+        spawn("P", 0),
+        create("busy"),
+        move_to("P", "busy"),
+        mmap("P", "buf", 32 * MIB),
+        write("P", "buf", None),
+        set("busy", "memory.limit_in_bytes", &(16 * MIB).to_string()),
+    ];
+    let mut last = None;
+    for op in &ops {
+        let real = m.apply(op).unwrap();
+        let (model, _) = sim.apply(op).unwrap();
+        assert_eq!(
+            real, model,
+            "{op:?}: the kernel answered {real:?}, vmlab {model:?}"
+        );
+        last = Some(real);
+    }
+    assert_eq!(last, Some(Outcome::Err(vmlab_core::op::Errno::EBUSY)));
+    let v = m.cgroup("busy").unwrap();
+    println!("{}", row("after the refused limit", &v));
+    assert!(
+        v.memory.usage_in_bytes >= 32 * MIB,
+        "{}",
+        v.memory.usage_in_bytes
+    );
+    assert_ne!(
+        v.memory.limit_in_bytes,
+        16 * MIB,
+        "the limit is left as it was"
+    );
+    assert!(
+        m.deaths().is_empty(),
+        "nobody is killed on v1: {:?}",
+        m.deaths()
+    );
+    finish(m, &before);
+}

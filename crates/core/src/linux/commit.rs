@@ -118,11 +118,11 @@ impl LinuxMachine {
 
     /// Mode 0 before 5.2: an estimate of free memory (model-spec L2.3). totalreserve_pages
     /// (zone watermarks), reclaimable slab and reclaimable kernel memory are 0 in vmlab.
-    fn guess_free(&self, pages: u64, cap_sys_admin: bool) -> (bool, CommitRule) {
+    pub(super) fn guess_free(&self, pages: u64, cap_sys_admin: bool) -> (bool, CommitRule) {
         let free_pages = self.free_pages();
         let file = self.stats.file + self.stats.shmem;
         let shmem = self.stats.shmem;
-        let swap_free = self.total_swap_pages().saturating_sub(self.stats.swap_used);
+        let swap_free = self.total_swap_pages() - self.stats.swap_used;
         let kernel = self.cfg.kernel;
         let s = &self.cfg.sysctls;
         let (free, admin_reserve) = if kernel.has_reserve_knobs() {

@@ -40,7 +40,13 @@ struct Faulted {
 
 impl Faulted {
     fn total(&self) -> u64 {
-        self.anon_new + self.zero + self.cow_copy + self.cow_reuse + self.file + self.shmem
+        self.anon_new
+            + self.zero
+            + self.cow_copy
+            + self.cow_reuse
+            + self.file
+            + self.shmem
+            + self.swap_in
     }
 }
 
@@ -326,7 +332,12 @@ impl LinuxMachine {
         let faults = done.total();
         if faults > 0 {
             let cg = self.memcg_of(pid);
-            self.memcgs.groups.get_mut(&cg).expect("memcg").stat.pgfault += faults;
+            let st = &mut self.memcgs.groups.get_mut(&cg).expect("memcg").stat;
+            st.pgfault += faults;
+            // A page read back from swap is a major fault (do_swap_page returns
+            // VM_FAULT_MAJOR; mm_account_fault counts PGMAJFAULT to the memcg). A page-cache
+            // miss of a file fault would be one too; the model does not tell misses apart.
+            st.pgmajfault += done.swap_in;
         }
         for (n, kind) in [
             (done.anon_new, FaultKind::AnonNew),

@@ -92,6 +92,8 @@ pub struct MemcgStat {
     pub slab_unreclaimable: u64,
     pub pgfault: u64,
     pub pgmajfault: u64,
+    /// Swap slots whose swap charge this cgroup holds (MEMCG_SWAP: v1 memory.stat `swap`).
+    pub swap: u64,
 }
 
 /// A memory cgroup.
@@ -107,7 +109,10 @@ pub struct Memcg {
     pub high: u64,
     pub low: u64,
     pub min: u64,
-    pub swap_max: u64,
+    /// v2 swap counter (memory.swap.current, its limit memory.swap.max): the slots of pages
+    /// this cgroup's pages were written to (mem_cgroup_try_charge_swap at swap-out). On v1 a
+    /// swapped page stays in `memsw` instead.
+    pub swap: PageCounter,
     pub oom_group: bool,
     /// v1 memory.oom_control: the OOM killer is disabled; chargers sleep.
     pub oom_kill_disable: bool,
@@ -131,7 +136,7 @@ impl Memcg {
             high: PAGE_COUNTER_MAX,
             low: 0,
             min: 0,
-            swap_max: PAGE_COUNTER_MAX,
+            swap: PageCounter::new(),
             oom_group: false,
             oom_kill_disable: false,
             events: [0; 6],
@@ -171,6 +176,12 @@ impl Default for Memcgs {
 pub struct MemcgShortage {
     pub over: MemcgId,
     pub fits: u64,
+    /// v1: the memory+swap counter was the one at its limit, so reclaim must not swap
+    /// (try_charge_memcg clears MEMCG_RECLAIM_MAY_SWAP when memsw fails).
+    pub memsw: bool,
+    /// v1: how many pages fit under every memsw limit (u64::MAX on v2). Reclaim that swaps
+    /// frees memory but not memsw, so it is worth only up to this.
+    pub memsw_fits: u64,
 }
 
 /// Why a process sleeps in the memcg charge path.
@@ -409,23 +420,41 @@ impl LinuxMachine {
         let chain = self.memcg_ancestors(id);
         let mut fits = n;
         let mut over = None;
+        let v1 = self.cfg.cgroup == CgroupVersion::V1;
+        let mut memsw_fits = u64::MAX;
         for &c in &chain {
-            let m = self.memcgs.groups[&c].memory.margin();
+            let g = &self.memcgs.groups[&c];
+            // v1 charges memsw first, then memory (try_charge_memcg: do_memsw_account()).
+            let memsw = if v1 { g.memsw.margin() } else { u64::MAX };
+            memsw_fits = memsw_fits.min(memsw);
+            let m = g.memory.margin().min(memsw);
             if m < n && over.is_none() {
-                over = Some(c);
+                // The counter with less room is the one a 64-page batch meets first; memsw is
+                // charged first, so a tie is memsw's.
+                over = Some((c, memsw <= g.memory.margin()));
             }
             fits = fits.min(m);
         }
-        if let Some(over) = over {
+        if let Some((over, memsw)) = over {
             // A refused charge of pages that partly fit is granted in part (the caller
             // charges `fits` next) and not counted: the kernel charges 64-page batches, which
             // under a limit that is a multiple of 64 pages fill the counter exactly, so its
             // first failure is the one that finds the counter full (failcnt 19 measured
             // before an OOM; the partly-fitting case of other limits is not modelled).
             if fits == 0 {
-                self.cg(over).memory.failcnt += 1;
+                let g = self.cg(over);
+                if memsw {
+                    g.memsw.failcnt += 1;
+                } else {
+                    g.memory.failcnt += 1;
+                }
             }
-            return Err(MemcgShortage { over, fits });
+            return Err(MemcgShortage {
+                over,
+                fits,
+                memsw,
+                memsw_fits,
+            });
         }
         self.memcg_charge_force(id, n);
         Ok(())
@@ -450,6 +479,49 @@ impl LinuxMachine {
             g.memory.usage -= n;
             g.memsw.usage -= n;
         }
+    }
+
+    /// A page of `id` written to swap keeps a swap charge: v2's swap counter
+    /// (__mem_cgroup_try_charge_swap), v1's memsw (mem_cgroup_swapout leaves memsw charged
+    /// while memory is uncharged), along the ancestors.
+    pub(crate) fn memcg_swap_charge(&mut self, id: MemcgId, n: u64) {
+        let v1 = self.cfg.cgroup == CgroupVersion::V1;
+        for c in self.memcg_ancestors(id) {
+            let g = self.cg(c);
+            let pc = if v1 { &mut g.memsw } else { &mut g.swap };
+            pc.usage += n;
+            pc.watermark = pc.watermark.max(pc.usage);
+        }
+        self.cg(id).stat.swap += n;
+    }
+
+    /// A swap charge goes (the slot is freed, or on v1 the page is read back:
+    /// mem_cgroup_uncharge_swap).
+    pub(crate) fn memcg_swap_uncharge(&mut self, id: MemcgId, n: u64) {
+        let v1 = self.cfg.cgroup == CgroupVersion::V1;
+        for c in self.memcg_ancestors(id) {
+            let g = self.cg(c);
+            let pc = if v1 { &mut g.memsw } else { &mut g.swap };
+            assert!(pc.usage >= n, "memcg {c}: swap uncharged below zero");
+            pc.usage -= n;
+        }
+        let s = &mut self.cg(id).stat;
+        assert!(s.swap >= n, "memcg {id}: swap stat below zero");
+        s.swap -= n;
+    }
+
+    /// How many more pages of `id` may go to swap: v2's swap.max along the ancestors
+    /// (mem_cgroup_get_nr_swap_pages); on v1 a swap-out changes no counter (memsw already
+    /// holds the page), so only free swap limits it.
+    pub(crate) fn memcg_swap_margin(&self, id: MemcgId) -> u64 {
+        if self.cfg.cgroup == CgroupVersion::V1 {
+            return u64::MAX;
+        }
+        self.memcg_ancestors(id)
+            .into_iter()
+            .map(|c| self.memcgs.groups[&c].swap.margin())
+            .min()
+            .unwrap_or(u64::MAX)
     }
 
     /// Local statistics of frames coming (`add`) or going.
@@ -556,7 +628,17 @@ impl LinuxMachine {
                     self.memcg_after_charge(cg, k);
                     return Ok((cg, k));
                 }
-                Err(s) if self.reclaim(need - s.fits, Some(s.over)) > 0 => {
+                Err(s)
+                    if self.reclaim_with(
+                        if s.memsw {
+                            need
+                        } else {
+                            need.min(s.memsw_fits)
+                        } - s.fits,
+                        Some(s.over),
+                        !s.memsw,
+                    ) > 0 =>
+                {
                     // try_charge_memcg: the charge failed (counted by memcg_try_charge), a
                     // `max` event, then try_to_free_mem_cgroup_pages inside the cgroup over its
                     // limit freed what the charge lacks (page cache, MADV_FREE pages), and the
@@ -567,13 +649,20 @@ impl LinuxMachine {
                     continue;
                 }
                 Err(s) => {
-                    // try_charge_memcg with nothing reclaimable (no swap in a memcg reclaim):
+                    // try_charge_memcg with nothing reclaimable (no page cache or MADV_FREE pages
+                    // left in the cgroup, and no swap it may use):
                     // the 64-page batch fails (counted by memcg_try_charge above), then the
                     // single page, once more after drain_all_stock, and on each of the
                     // MAX_RECLAIM_RETRIES (16) rounds: failcnt +19 in all, and a `max` event
                     // on each pass after the first, 18. Measured on this host (6.18 v1, the
                     // realmemcg branch: failcnt 19 every run before the OOM / the sleep).
-                    self.cg(s.over).memory.failcnt += FAILS_BEFORE_OOM - u64::from(s.fits == 0);
+                    let fails = FAILS_BEFORE_OOM - u64::from(s.fits == 0);
+                    let g = self.cg(s.over);
+                    if s.memsw {
+                        g.memsw.failcnt += fails;
+                    } else {
+                        g.memory.failcnt += fails;
+                    }
                     self.memcg_event(s.over, MemcgEventKey::Max, FAILS_BEFORE_OOM - 1);
                     let g = &self.memcgs.groups[&s.over];
                     let (usage, max) = (g.memory.usage, g.memory.max);
@@ -819,7 +908,7 @@ impl LinuxMachine {
             return max;
         }
         match self.cfg.cgroup {
-            CgroupVersion::V2 => max.saturating_add(g.swap_max.min(total_swap)),
+            CgroupVersion::V2 => max.saturating_add(g.swap.max.min(total_swap)),
             CgroupVersion::V1 => {
                 let memsw = g.memsw.max;
                 if memsw == PAGE_COUNTER_MAX {
@@ -890,12 +979,13 @@ impl LinuxMachine {
                 format!("cgroup /{path} still has tasks or child cgroups"),
             );
         }
-        if g.memory.usage > 0 {
+        if g.memory.usage > 0 || g.stat.swap > 0 {
             return self.cg_refuse(
                 Errno::EBUSY,
                 format!(
-                    "cgroup /{path} still holds {} charged pages (vmlab keeps no dying cgroups)",
-                    g.memory.usage
+                    "cgroup /{path} still holds {} charged pages and {} swap slots (vmlab keeps \
+                     no dying cgroups)",
+                    g.memory.usage, g.stat.swap
                 ),
             );
         }
@@ -1041,7 +1131,7 @@ impl LinuxMachine {
                     }
                     "memory.low" => old = std::mem::replace(&mut self.cg(id).low, pages),
                     "memory.min" => old = std::mem::replace(&mut self.cg(id).min, pages),
-                    "memory.swap.max" => old = std::mem::replace(&mut self.cg(id).swap_max, pages),
+                    "memory.swap.max" => old = std::mem::replace(&mut self.cg(id).swap.max, pages),
                     _ => unreachable!("every writable file is handled"),
                 }
             }
@@ -1078,12 +1168,41 @@ impl LinuxMachine {
         };
         let cg = self.memcg_of(pid);
         let memcg = bpf_charged_to_memcg(self.cfg.kernel);
+        // The pages come first, then the charge (mm/page_alloc.c: __alloc_pages charges a
+        // __GFP_ACCOUNT page after allocating it; mm/vmalloc.c likewise page by page). Both
+        // may reclaim, neither may invoke the OOM killer: __GFP_NORETRY (kmalloc) and
+        // __GFP_RETRY_MAYFAIL (vmalloc) end in ENOMEM where other faults go to out_of_memory.
+        let free = self.free_pages();
+        if free < pages && {
+            self.reclaim(pages - free, None);
+            self.free_pages() < pages
+        } {
+            self.emit(EventKind::Refused {
+                errno: Errno::ENOMEM,
+                why: format!(
+                    "the map's {pages} pages are more than free RAM after reclaim, and a \
+                     __GFP_NORETRY / __GFP_RETRY_MAYFAIL allocation never calls the OOM killer"
+                ),
+                source: "mm/page_alloc.c: __alloc_pages_slowpath; kernel/bpf/syscall.c: __bpf_map_area_alloc",
+            });
+            return Ok(Outcome::Err(Errno::ENOMEM));
+        }
         if memcg {
-            if self.memcg_try_charge(cg, pages).is_err() || self.free_pages() < pages {
+            let charged = match self.memcg_try_charge(cg, pages) {
+                Ok(()) => true,
+                // try_charge_memcg reclaims inside the cgroup once, then gives up for these
+                // gfp flags (`if (gfp_mask & (__GFP_NORETRY | __GFP_RETRY_MAYFAIL)) goto nomem`
+                // comes before mem_cgroup_oom).
+                Err(s) => {
+                    self.reclaim(pages - s.fits, Some(s.over)) > 0
+                        && self.memcg_try_charge(cg, pages).is_ok()
+                }
+            };
+            if !charged {
                 self.emit(EventKind::Refused {
                     errno: Errno::ENOMEM,
                     why: format!("the map's {pages} pages do not fit under the cgroup's limit"),
-                    source: "kernel/bpf/syscall.c: __bpf_map_area_alloc (__GFP_ACCOUNT)",
+                    source: "kernel/bpf/syscall.c: __bpf_map_area_alloc (__GFP_ACCOUNT); mm/memcontrol.c: try_charge_memcg",
                 });
                 return Ok(Outcome::Err(Errno::ENOMEM));
             }
@@ -1191,6 +1310,7 @@ impl LinuxMachine {
                 t.slab_unreclaimable += s.slab_unreclaimable;
                 t.pgfault += s.pgfault;
                 t.pgmajfault += s.pgmajfault;
+                t.swap += s.swap;
             }
         }
         t
@@ -1295,7 +1415,7 @@ impl LinuxMachine {
             "shmem" => pg(s.shmem),
             "mapped_file" => pg(mapped),
             "dirty" => pg(dirty),
-            "swap" => pg(0),
+            "swap" => pg(s.swap),
             "pgfault" => Value::Number(s.pgfault as i64),
             "pgmajfault" => Value::Number(s.pgmajfault as i64),
             "inactive_anon" => pg(if active { 0 } else { anon_lru }),
@@ -1365,8 +1485,8 @@ impl LinuxMachine {
             "memory.high" => limit_bytes(g.high),
             "memory.low" => Value::Bytes(g.low * PAGE_SIZE),
             "memory.min" => Value::Bytes(g.min * PAGE_SIZE),
-            "memory.swap.max" => limit_bytes(g.swap_max),
-            "memory.swap.current" => Value::Bytes(0),
+            "memory.swap.max" => limit_bytes(g.swap.max),
+            "memory.swap.current" => Value::Bytes(g.swap.usage * PAGE_SIZE),
             "memory.failcnt" => Value::Number(g.memory.failcnt as i64),
             "memory.memsw.failcnt" => Value::Number(g.memsw.failcnt as i64),
             "memory.oom.group" => Value::Number(g.oom_group as i64),
@@ -1429,6 +1549,18 @@ impl LinuxMachine {
                 }
             }
         }
+        let mut swap: BTreeMap<MemcgId, u64> = BTreeMap::new();
+        for (_, l, o) in self.swap_owner.iter() {
+            *swap.entry(o.0).or_default() += l;
+        }
+        let mut swap_children_v2: BTreeMap<MemcgId, u64> = BTreeMap::new();
+        let mut swap_children_v1: BTreeMap<MemcgId, u64> = BTreeMap::new();
+        for g in self.memcgs.groups.values() {
+            if let Some(p) = g.parent {
+                *swap_children_v2.entry(p).or_default() += g.swap.usage;
+                *swap_children_v1.entry(p).or_default() += g.memsw.usage - g.memory.usage;
+            }
+        }
         for (&id, g) in &self.memcgs.groups {
             let f = own.get(&id).copied().unwrap_or_default();
             let s = g.stat;
@@ -1459,6 +1591,26 @@ impl LinuxMachine {
                     g.memory.usage,
                     f.iter().sum::<u64>(),
                     children.get(&id).copied().unwrap_or(0)
+                ));
+            }
+            // Swap charges: the slots recorded for this cgroup, plus its children's, in v2's
+            // swap counter or in what v1's memsw holds above memory.
+            let own_swap = swap.get(&id).copied().unwrap_or(0);
+            if s.swap != own_swap {
+                return Err(format!(
+                    "memcg /{}: stat swap {} != swap slots charged to it {own_swap}",
+                    g.path, s.swap
+                ));
+            }
+            let (held, kids) = match self.cfg.cgroup {
+                CgroupVersion::V2 => (g.swap.usage, swap_children_v2.get(&id)),
+                CgroupVersion::V1 => (g.memsw.usage - g.memory.usage, swap_children_v1.get(&id)),
+            };
+            let want = own_swap + kids.copied().unwrap_or(0);
+            if held != want {
+                return Err(format!(
+                    "memcg /{}: swap charge {held} != own slots {own_swap} + children's",
+                    g.path
                 ));
             }
             let procs = self

@@ -6,6 +6,7 @@ mod commit;
 mod fault;
 pub mod gaps;
 pub mod k8s;
+mod kubelet;
 mod mapops;
 pub mod memcg;
 pub mod mm;
@@ -139,6 +140,8 @@ pub struct LinuxMachine {
     pub dmesg: std::collections::VecDeque<String>,
     /// Swap slots in use, with their use counts (mm/swapfile.c: swap_map).
     pub swap_map: RunMap<pages::RCount>,
+    /// The memory cgroup each charged swap slot belongs to (mm/swap_cgroup.c).
+    pub(crate) swap_owner: RunMap<swap::SwapOwner>,
     next_slot: u64,
     /// The model's LRU lists: what reclaim takes, oldest first.
     pub(crate) lru: reclaim::Lru,
@@ -182,6 +185,7 @@ impl LinuxMachine {
             panic: None,
             lru: reclaim::Lru::default(),
             swap_map: RunMap::new(),
+            swap_owner: RunMap::new(),
             next_slot: 0,
             dmesg: std::collections::VecDeque::new(),
             ev: Vec::new(),
@@ -219,13 +223,17 @@ impl LinuxMachine {
 
     /// Pages of RAM not holding anything (MemFree).
     pub fn free_pages(&self) -> u64 {
-        self.totalram_pages().saturating_sub(
-            self.stats.anon
-                + self.stats.file
-                + self.stats.shmem
-                + self.stats.kernel
-                + self.hugetlb_total_pages(),
-        )
+        let used = self.stats.anon
+            + self.stats.file
+            + self.stats.shmem
+            + self.stats.kernel
+            + self.hugetlb_total_pages();
+        self.totalram_pages().checked_sub(used).unwrap_or_else(|| {
+            panic!(
+                "{used} pages in use on a machine of {} pages",
+                self.totalram_pages()
+            )
+        })
     }
 
     /// Apply one operation: returns what the process sees, and the events of every decision.
@@ -397,6 +405,7 @@ impl LinuxMachine {
                 entries,
                 value_size,
             } => self.bpf_map_create(proc, *entries, *value_size)?,
+            Op::KubeletEvict { threshold, pods } => self.kubelet_evict(*threshold, pods),
         })
     }
 

@@ -360,7 +360,9 @@ impl LinuxMachine {
             pad_kb(&mut out, "MMUPageSize:", 4);
             Self::smap_fields(&mut out, &st, false);
             let _ = writeln!(out, "THPeligible:    {:>8}", 0);
-            let _ = writeln!(out, "ProtectionKey:  {:>8}", 0);
+            if self.cfg.protection_keys {
+                let _ = writeln!(out, "ProtectionKey:  {:>8}", 0);
+            }
             let mut flags = String::from("VmFlags: ");
             for code in flag_codes(v.flags).split(' ').filter(|c| !c.is_empty()) {
                 flags.push_str(code);

@@ -193,6 +193,8 @@ impl LinuxMachine {
                 } as i64))
             }
             Query::Cgroup { path, file, key } => self.cgroup_query(path, file, key.as_deref()),
+            Query::WorkingSet { path } => self.working_set_bytes(path).map(Value::Bytes),
+            Query::MemoryAvailable => Ok(Value::Bytes(self.memory_available_bytes())),
         }
     }
 

@@ -61,10 +61,21 @@ impl LinuxMachine {
     /// took is an event). `scope` None is global reclaim (free pages ran short); Some(cg) is
     /// memcg reclaim (try_to_free_mem_cgroup_pages): only pages charged to `cg`'s subtree are
     /// taken. The model keeps one set of LRU lists, so a memcg reclaim walks them and skips
-    /// other cgroups' pages (the kernel has per-memcg lruvecs); it does not swap: main's memory
-    /// cgroups do not yet charge swap (memory.swap.current, v1 memsw), so a memcg shortage
-    /// reclaims page cache and MADV_FREE pages, then goes to the memcg OOM killer.
+    /// other cgroups' pages (the kernel has per-memcg lruvecs). Either may swap anonymous pages
+    /// out while swap and the page's cgroup's swap limit have room (v2 memory.swap.max; the
+    /// swap charge: linux/memcg.rs, memcg_swap_charge).
     pub(crate) fn reclaim(&mut self, want: u64, scope: Option<MemcgId>) -> u64 {
+        self.reclaim_with(want, scope, true)
+    }
+
+    /// [`Self::reclaim`], with `may_swap` false for a v1 charge that failed on memory+swap
+    /// (try_charge_memcg drops MEMCG_RECLAIM_MAY_SWAP: swapping would not lower memsw).
+    pub(crate) fn reclaim_with(
+        &mut self,
+        want: u64,
+        scope: Option<MemcgId>,
+        may_swap: bool,
+    ) -> u64 {
         let mut freed = 0;
         for kind in [
             ReclaimKind::CleanCache,
@@ -80,8 +91,8 @@ impl LinuxMachine {
                 ReclaimKind::CleanCache => self.reclaim_cache(need, false, scope),
                 ReclaimKind::DirtyCache => self.reclaim_cache(need, true, scope),
                 ReclaimKind::LazyFree => self.reclaim_lazy(need, scope),
-                ReclaimKind::SwapOut if scope.is_some() => 0,
-                ReclaimKind::SwapOut => self.reclaim_swap(need),
+                ReclaimKind::SwapOut if !may_swap => 0,
+                ReclaimKind::SwapOut => self.reclaim_swap(need, scope),
             };
             if got > 0 {
                 let memcg = scope.map(|c| self.memcgs.groups[&c].path.clone());
@@ -204,8 +215,11 @@ impl LinuxMachine {
 
     /// Write up to `need` anonymous pages to swap, while swap has room, oldest first. Only a
     /// page one pte maps is written (a page a fork shares would need every pte changed; the
-    /// model leaves it), and not a MADV_FREE page (it is dropped instead, above).
-    fn reclaim_swap(&mut self, need: u64) -> u64 {
+    /// model leaves it), and not a MADV_FREE page (it is dropped instead, above). A memcg
+    /// reclaim (`scope`) takes only its subtree's pages, and no page goes out past its
+    /// cgroup's swap limit (folio_alloc_swap fails when mem_cgroup_try_charge_swap does, and
+    /// the folio stays).
+    fn reclaim_swap(&mut self, need: u64, scope: Option<MemcgId>) -> u64 {
         let need = need.min(self.swap_free_pages());
         let mut got = 0;
         let mut cursor = 0;
@@ -223,7 +237,12 @@ impl LinuxMachine {
             'runs: for (s, l, pte) in m.pt.range(vpn, vpn + len) {
                 if let Pte::Present { pfn, .. } = pte {
                     for (fp, fl, f) in self.frames.range(pfn, pfn + l) {
-                        if f.kind == FrameKind::Anon && f.mapcount == 1 && !f.lazyfree {
+                        if f.kind == FrameKind::Anon
+                            && f.mapcount == 1
+                            && !f.lazyfree
+                            && self.reclaim_scope_has(f.memcg, scope)
+                            && self.memcg_swap_margin(f.memcg) > 0
+                        {
                             let t = fl.min(need - got - planned);
                             take.push((s + (fp - pfn), fp, t));
                             planned += t;
@@ -234,10 +253,27 @@ impl LinuxMachine {
                     }
                 }
             }
-            let whole = got + planned < need;
+            // A memcg reclaim leaves the entry (what it skipped may be another cgroup's), and
+            // so does a run a swap limit stopped.
+            let mut whole = got + planned < need && scope.is_none();
             for (v, pfn, n) in take {
-                self.swap_out(mm, v, pfn, n);
-                got += n;
+                // Each frame run as far as its cgroup's swap limit lets it (runs of one take
+                // may belong to different cgroups; a limit may be met within the take).
+                let owners: Vec<(u64, u64, MemcgId)> = self
+                    .frames
+                    .range(pfn, pfn + n)
+                    .map(|(fp, l, f)| (fp, l, f.memcg))
+                    .collect();
+                for (fp, l, cg) in owners {
+                    let t = l.min(self.memcg_swap_margin(cg));
+                    if t < l {
+                        whole = false;
+                    }
+                    if t > 0 {
+                        self.swap_out(mm, v + (fp - pfn), fp, t);
+                        got += t;
+                    }
+                }
             }
             if whole {
                 self.lru.anon.remove(&k);

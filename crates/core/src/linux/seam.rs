@@ -3,6 +3,7 @@
 
 use super::{LinuxMachine, Pid, ProcState};
 use crate::config::OvercommitMode;
+use crate::event::CommitRule;
 use crate::machine::{CommitRuleSummary, CommitSummary, ProcInfo};
 use crate::query::QueryError;
 use crate::units::pages_to_kb;
@@ -64,16 +65,14 @@ impl LinuxMachine {
                     per_request_kb: pages_to_kb(self.totalram_pages() + self.total_swap_pages()),
                 }
             }
-            // Before 5.2: free + page cache + free swap, less the admin reserve (mm/util.c),
-            // with meminfo's MemFree, Cached and SwapFree.
-            OvercommitMode::Guess => {
-                let cached = self.stats.file + self.stats.shmem;
-                let swap_free = self.total_swap_pages() - self.stats.swap_used;
-                CommitRuleSummary::PerRequest {
-                    per_request_kb: (mem_free_kb + pages_to_kb(cached + swap_free))
-                        .saturating_sub(s.admin_reserve_kbytes),
-                }
-            }
+            // Before 5.2 the estimate itself (commit.rs: guess_free, for an unprivileged
+            // request as large as can be, so that ≤ 3.9 adds the free pages too).
+            OvercommitMode::Guess => match self.guess_free(u64::MAX, false).1 {
+                CommitRule::GuessFree { free, .. } => CommitRuleSummary::PerRequest {
+                    per_request_kb: pages_to_kb(free),
+                },
+                r => unreachable!("guess_free returns its own rule, not {r:?}"),
+            },
         };
         CommitSummary {
             charge_kb: pages_to_kb(self.committed_pages()),

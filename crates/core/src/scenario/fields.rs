@@ -144,6 +144,7 @@ pub fn query_kind(q: &Query) -> Option<ValueKind> {
         | Query::OomAdj { .. } => Some(ValueKind::Number),
         Query::Sysctl { name } => crate::config::Sysctl::from_name(name).map(|_| ValueKind::Number),
         Query::Cgroup { file, key, .. } => cgroup_kind(file, key.as_deref()),
+        Query::WorkingSet { .. } | Query::MemoryAvailable => Some(ValueKind::Size),
     }
 }
 

@@ -158,6 +158,9 @@ impl Parser {
         if a0.text == "cgroup" {
             return self.expect_cgroup(&mut cur);
         }
+        if a0.text == "kube" {
+            return self.expect_kube(&mut cur);
+        }
         let is_value = a0.text.contains('.') || cur.peek().is_some_and(|t| cmp(t.text).is_some());
         if is_value {
             return self.expect_value(a0, &mut cur);

@@ -6,12 +6,18 @@
 //! tree (`kubepods`, `kubepods/burstable`, `kubepods/besteffort`) once, the pod's cgroup with
 //! the sum of its containers' limits, and one cgroup per container with its limit;
 //! `kube run PROC POD/CONTAINER` starts a process in a container with the `oom_score_adj` of
-//! pkg/kubelet/qos/policy.go for the pod's QoS class.
+//! pkg/kubelet/qos/policy.go for the pod's QoS class;
+//! `kube eviction [threshold=SIZE]` is one pass of the kubelet's eviction manager over the
+//! pods declared so far (hard threshold `memory.available<100Mi` by default).
+//! `expect kube memory.available …` and `expect kube working_set POD[/CONTAINER]|node …`
+//! read the signal and cAdvisor's working set.
 
 use super::{abs_size, err, quote, Cur, PResult, Parser};
 use crate::config::{CgroupVersion, MachineConfig};
 use crate::linux::k8s::{oom_score_adj, pod_cgroup, pod_limit, qos_of, QosClass, Resources};
-use crate::op::Op;
+use crate::op::{EvictPod, Op};
+use crate::query::Query;
+use crate::scenario::ast::Expect;
 use crate::scenario::ast::{Pos, StmtKind};
 use crate::scenario::lex::Tok;
 
@@ -20,7 +26,13 @@ use crate::scenario::lex::Tok;
 pub(super) struct KubePod {
     pub qos: QosClass,
     pub containers: Vec<(String, Resources)>,
+    /// Declaration order (the kubelet's pod list order, which its stable sort keeps for ties).
+    pub seq: usize,
 }
+
+/// The kubelet's default hard eviction threshold, `memory.available<100Mi`
+/// (pkg/kubelet/eviction/defaults_linux.go: DefaultEvictionHard).
+pub const DEFAULT_EVICTION_THRESHOLD: u64 = 100 << 20;
 
 impl Parser {
     fn limit_file(&self) -> &'static str {
@@ -145,8 +157,15 @@ impl Parser {
                         }),
                     ));
                 }
-                self.pods
-                    .insert(pt.text.to_string(), KubePod { qos, containers });
+                let seq = self.pods.len();
+                self.pods.insert(
+                    pt.text.to_string(),
+                    KubePod {
+                        qos,
+                        containers,
+                        seq,
+                    },
+                );
             }
             "run" => {
                 let proc_tok = cur.next("a process name")?;
@@ -188,11 +207,45 @@ impl Parser {
                 ));
                 ops.push((at, StmtKind::Op(Op::CgroupMove { proc: name, path })));
             }
+            "eviction" => {
+                let mut threshold = DEFAULT_EVICTION_THRESHOLD;
+                if let Some(t) = cur.peek() {
+                    cur.i += 1;
+                    let Some(v) = t.strip("threshold=") else {
+                        return err(
+                            t.pos,
+                            format!("expected `threshold=SIZE`, found {}", quote(t.text)),
+                        );
+                    };
+                    threshold = abs_size(v, "an eviction threshold")?;
+                }
+                if let Some(t) = cur.peek() {
+                    return err(
+                        t.pos,
+                        format!("unexpected {} after the threshold", quote(t.text)),
+                    );
+                }
+                let mut pods: Vec<(&String, &KubePod)> = self.pods.iter().collect();
+                pods.sort_by_key(|(_, p)| p.seq);
+                let pods = pods
+                    .into_iter()
+                    .map(|(name, p)| EvictPod {
+                        name: name.clone(),
+                        cgroup: pod_cgroup(p.qos, name),
+                        request: p
+                            .containers
+                            .iter()
+                            .map(|(_, r)| r.request.or(r.limit).unwrap_or(0))
+                            .sum(),
+                    })
+                    .collect();
+                ops.push((at, StmtKind::Op(Op::KubeletEvict { threshold, pods })));
+            }
             _ => {
                 return err(
                     what.pos,
                     format!(
-                        "expected `pod` or `run` after `kube`, found {}",
+                        "expected `pod`, `run` or `eviction` after `kube`, found {}",
                         quote(what.text)
                     ),
                 )
@@ -200,5 +253,56 @@ impl Parser {
         }
         cur.done()?;
         Ok(ops)
+    }
+}
+
+impl Parser {
+    /// `expect kube memory.available CMP VALUE` or `expect kube working_set WHAT CMP VALUE`,
+    /// WHAT a pod, a pod's container (`POD/CONTAINER`) or `node`.
+    pub(super) fn expect_kube(&self, cur: &mut Cur<'_, '_>) -> PResult<Expect> {
+        let qt = cur.next("`memory.available` or `working_set POD[/CONTAINER]`")?;
+        match qt.text {
+            "memory.available" => {
+                self.value_tail(Query::MemoryAvailable, "memory.available", qt, cur)
+            }
+            "working_set" => {
+                let wt = cur.next("a pod, POD/CONTAINER or `node`")?;
+                let path = if wt.text == "node" {
+                    String::new()
+                } else {
+                    let (pod, container) = match wt.text.split_once('/') {
+                        Some((p, c)) => (p, Some(c)),
+                        None => (wt.text, None),
+                    };
+                    let Some(p) = self.pods.get(pod) else {
+                        return err(
+                            wt.pos,
+                            format!(
+                                "no pod `{pod}` (declare it with `kube pod {pod} container …`)"
+                            ),
+                        );
+                    };
+                    let podcg = pod_cgroup(p.qos, pod);
+                    match container {
+                        None => podcg,
+                        Some(c) if p.containers.iter().any(|(n, _)| n == c) => {
+                            format!("{podcg}/{c}")
+                        }
+                        Some(c) => {
+                            return err(wt.pos, format!("pod `{pod}` has no container `{c}`"))
+                        }
+                    }
+                };
+                let shown = format!("working_set {}", wt.text);
+                self.value_tail(Query::WorkingSet { path }, &shown, wt, cur)
+            }
+            other => err(
+                qt.pos,
+                format!(
+                    "expected `memory.available` or `working_set` after `expect kube`, found {}",
+                    quote(other)
+                ),
+            ),
+        }
     }
 }
