@@ -158,9 +158,6 @@ pub enum Request {
     SystemInfo,
     /// Wine's `ntdll!wine_get_version`, or `None` on Windows.
     WineVersion,
-    /// The helper's Unix pid under Wine (read from `/proc/self/stat` through Wine's `Z:` drive),
-    /// for the Linux-side harness; fails on Windows.
-    UnixPid,
     /// The absolute base of a named region: **for the harness only** (to find it in smaps); a
     /// scenario never compares it.
     Locate { region: String },

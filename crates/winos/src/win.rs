@@ -1,6 +1,10 @@
 //! The helper's Windows side: each [`Request`] executed with the Win32 call it names, its result
 //! and `GetLastError()` put in a [`Response`]. One request at a time, on the main thread.
 
+// A failure is the reply itself (`Err(Response)`), built once per request and written out: its
+// size does not matter, and boxing it would only add an allocation.
+#![allow(clippy::result_large_err)]
+
 use crate::names::Names;
 use crate::protocol::*;
 use std::collections::BTreeMap;
@@ -162,16 +166,6 @@ impl Helper {
                 }))
             }
             Request::WineVersion => Response::ok(Value::Text(wine_version())),
-            Request::UnixPid => {
-                let stat = std::fs::read_to_string(r"Z:\proc\self\stat")
-                    .map_err(|e| Response::helper(format!("reading Z:\\proc\\self\\stat: {e}")))?;
-                let pid = stat
-                    .split_whitespace()
-                    .next()
-                    .and_then(|p| p.parse::<u64>().ok())
-                    .ok_or_else(|| Response::helper(format!("bad /proc/self/stat: {stat}")))?;
-                Response::ok(Value::Number(pid))
-            }
             Request::Locate { region } => {
                 let base = self.addr(&At::new(region, 0))?;
                 Response::ok(Value::Number(base))
