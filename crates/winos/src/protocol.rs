@@ -58,6 +58,17 @@ pub const MEM_RESET: u32 = 0x80000;
 pub const MEM_IMAGE: u32 = 0x100_0000;
 
 impl AllocType {
+    /// The value a model op carries (its raw `flAllocationType`), as the protocol names it.
+    pub fn from_bits(v: u32) -> AllocType {
+        match v {
+            MEM_RESERVE => AllocType::Reserve,
+            MEM_COMMIT => AllocType::Commit,
+            x if x == MEM_RESERVE | MEM_COMMIT => AllocType::ReserveCommit,
+            MEM_RESET => AllocType::Reset,
+            other => AllocType::Raw(other),
+        }
+    }
+
     /// The flag value (winnt.h).
     pub fn bits(self) -> u32 {
         match self {
@@ -79,6 +90,14 @@ pub enum FreeType {
 }
 
 impl FreeType {
+    pub fn from_bits(v: u32) -> FreeType {
+        match v {
+            MEM_DECOMMIT => FreeType::Decommit,
+            MEM_RELEASE => FreeType::Release,
+            other => FreeType::Raw(other),
+        }
+    }
+
     pub fn bits(self) -> u32 {
         match self {
             FreeType::Decommit => MEM_DECOMMIT,
@@ -125,6 +144,16 @@ pub const FILE_MAP_WRITE: u32 = 0x2;
 pub const FILE_MAP_READ: u32 = 0x4;
 
 impl MapAccess {
+    /// `None` for an access the protocol does not name (FILE_MAP_ALL_ACCESS, …).
+    pub fn from_bits(v: u32) -> Option<MapAccess> {
+        match v {
+            FILE_MAP_READ => Some(MapAccess::Read),
+            FILE_MAP_WRITE => Some(MapAccess::Write),
+            FILE_MAP_COPY => Some(MapAccess::Copy),
+            _ => None,
+        }
+    }
+
     pub fn bits(self) -> u32 {
         match self {
             MapAccess::Read => FILE_MAP_READ,
@@ -190,21 +219,31 @@ pub enum Request {
     PerformanceInfo,
     /// `GlobalMemoryStatusEx`.
     MemoryStatus,
-    /// `CreateJobObjectW(NULL, NULL)`, the handle kept under `name`.
-    CreateJob { name: String },
+    /// `CreateJobObjectW(NULL, os_name)`, the handle kept under `name`. With an `os_name`, the
+    /// helper of another process that asks for the same `os_name` opens the same job (the call
+    /// then succeeds with GetLastError 183, ERROR_ALREADY_EXISTS, reported in `error`): how a
+    /// scenario's job spans processes, one helper each.
+    CreateJob {
+        name: String,
+        #[serde(default)]
+        os_name: Option<String>,
+    },
     /// `SetInformationJobObject(JobObjectExtendedLimitInformation)` with these limits.
     SetJobLimits { job: String, limits: JobLimits },
     /// `AssignProcessToJobObject(job, GetCurrentProcess())`.
     AssignToJob { job: String },
     /// `QueryInformationJobObject(JobObjectExtendedLimitInformation)`: `Value::Job`.
     QueryJob { job: String },
-    /// `CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, protect | kind, size, NULL)`: a
-    /// pagefile-backed section, the handle kept under `name`.
+    /// `CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, protect | kind, size, os_name)`: a
+    /// pagefile-backed section, the handle kept under `name`; `os_name` shares it between
+    /// processes as for `CreateJob`.
     CreateSection {
         name: String,
         size: u64,
         kind: SectionKind,
         protect: u32,
+        #[serde(default)]
+        os_name: Option<String>,
     },
     /// `MapViewOfFile(section, access, offset, size)`; the view's base gets the name `name`.
     MapView {
@@ -361,6 +400,7 @@ pub const ERROR_NOT_ENOUGH_MEMORY: u32 = 8;
 pub const ERROR_INVALID_PARAMETER: u32 = 87;
 pub const ERROR_INVALID_ADDRESS: u32 = 487;
 pub const ERROR_COMMITMENT_LIMIT: u32 = 1455;
+pub const ERROR_ALREADY_EXISTS: u32 = 183;
 
 #[cfg(test)]
 mod tests {
@@ -380,6 +420,26 @@ mod tests {
         assert_eq!(AllocType::Reset.bits(), 0x80000);
         assert_eq!(FreeType::Release.bits(), 0x8000);
         assert_eq!(MapAccess::Copy.bits(), 1);
+    }
+
+    #[test]
+    fn raw_flags_map_back_to_the_names() {
+        for t in [
+            AllocType::Reserve,
+            AllocType::Commit,
+            AllocType::ReserveCommit,
+            AllocType::Reset,
+            AllocType::Raw(0x81000),
+        ] {
+            assert_eq!(AllocType::from_bits(t.bits()), t);
+        }
+        for t in [FreeType::Decommit, FreeType::Release, FreeType::Raw(0xC000)] {
+            assert_eq!(FreeType::from_bits(t.bits()), t);
+        }
+        for a in [MapAccess::Read, MapAccess::Write, MapAccess::Copy] {
+            assert_eq!(MapAccess::from_bits(a.bits()), Some(a));
+        }
+        assert_eq!(MapAccess::from_bits(0xF001F), None);
     }
 
     #[test]

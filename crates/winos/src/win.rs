@@ -12,7 +12,8 @@ use std::ffi::c_void;
 use std::io::{BufRead, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use windows_sys::Win32::Foundation::{
-    CloseHandle, GetLastError, EXCEPTION_ACCESS_VIOLATION, HANDLE, INVALID_HANDLE_VALUE,
+    CloseHandle, GetLastError, SetLastError, EXCEPTION_ACCESS_VIOLATION, HANDLE,
+    INVALID_HANDLE_VALUE,
 };
 use windows_sys::Win32::System::Diagnostics::Debug::{
     AddVectoredExceptionHandler, EXCEPTION_CONTINUE_SEARCH, EXCEPTION_POINTERS,
@@ -153,6 +154,9 @@ impl Helper {
     }
 
     fn try_run(&mut self, req: &Request) -> Result<Response, Response> {
+        // SAFETY: clears the thread's last-error value, so that a create-or-open call's
+        // ERROR_ALREADY_EXISTS is its own.
+        unsafe { SetLastError(0) };
         Ok(match req {
             Request::SystemInfo => {
                 // SAFETY: GetSystemInfo fills the zeroed struct.
@@ -324,14 +328,21 @@ impl Helper {
                     avail_extended_virtual: m.ullAvailExtendedVirtual,
                 }))
             }
-            Request::CreateJob { name } => {
-                // SAFETY: default security, no name.
-                let h = unsafe { CreateJobObjectW(std::ptr::null(), std::ptr::null()) };
+            Request::CreateJob { name, os_name } => {
+                let wide = os_name.as_deref().map(wide);
+                // SAFETY: default security; the name, when given, is NUL-terminated UTF-16 that
+                // outlives the call.
+                let h = unsafe {
+                    CreateJobObjectW(
+                        std::ptr::null(),
+                        wide.as_ref().map_or(std::ptr::null(), |w| w.as_ptr()),
+                    )
+                };
                 if h.is_null() {
                     return Err(last_error());
                 }
                 self.handles.insert(name.clone(), h);
-                Response::ok(Value::None)
+                opened()
             }
             Request::SetJobLimits { job, limits } => {
                 let h = self.handle(job)?;
@@ -392,13 +403,16 @@ impl Helper {
                 size,
                 kind,
                 protect,
+                os_name,
             } => {
+                let wide = os_name.as_deref().map(wide);
                 let sec = match kind {
                     SectionKind::Commit => SEC_COMMIT,
                     SectionKind::Reserve => SEC_RESERVE,
                 };
                 let (hi, lo) = halves(*size);
-                // SAFETY: a pagefile-backed section (INVALID_HANDLE_VALUE), unnamed.
+                // SAFETY: a pagefile-backed section (INVALID_HANDLE_VALUE); the name as for
+                // CreateJob.
                 let h = unsafe {
                     CreateFileMappingW(
                         INVALID_HANDLE_VALUE,
@@ -406,14 +420,14 @@ impl Helper {
                         *protect | sec,
                         hi,
                         lo,
-                        std::ptr::null(),
+                        wide.as_ref().map_or(std::ptr::null(), |w| w.as_ptr()),
                     )
                 };
                 if h.is_null() {
                     return Err(last_error());
                 }
                 self.handles.insert(name.clone(), h);
-                Response::ok(Value::None)
+                opened()
             }
             Request::MapView {
                 section,
@@ -450,6 +464,22 @@ impl Helper {
             }
             Request::Exit => Response::ok(Value::None),
         })
+    }
+}
+
+/// A NUL-terminated UTF-16 copy of `s`, for the `W` calls.
+fn wide(s: &str) -> Vec<u16> {
+    s.encode_utf16().chain(std::iter::once(0)).collect()
+}
+
+/// Success of a create-or-open call: `error` carries ERROR_ALREADY_EXISTS when an object of
+/// that name was opened rather than made (GetLastError is set on success there).
+fn opened() -> Response {
+    // SAFETY: reads the thread's last-error value.
+    let code = unsafe { GetLastError() };
+    Response {
+        error: (code == ERROR_ALREADY_EXISTS).then_some(code),
+        ..Response::ok(Value::None)
     }
 }
 

@@ -35,6 +35,12 @@ fn start() -> H {
     H { w, _lock: lock }
 }
 
+/// A second helper (another scenario process) under the lock the first one holds.
+fn start_another(_first: &H) -> WineHelper {
+    let setup = WineSetup::from_env().expect("the Wine setup");
+    WineHelper::start(&setup).expect("the helper starts under Wine")
+}
+
 fn at(region: &str, offset: u64) -> At {
     At::new(region, offset)
 }
@@ -569,6 +575,7 @@ fn sections_and_views() {
         size: 16 * MIB,
         kind: SectionKind::Commit,
         protect: PAGE_READWRITE,
+        os_name: None,
     }));
     ok(h.call(Request::MapView {
         section: "s".into(),
@@ -600,6 +607,7 @@ fn sections_and_views() {
         size: 16 * MIB,
         kind: SectionKind::Reserve,
         protect: PAGE_READWRITE,
+        os_name: None,
     }));
     ok(h.call(Request::MapView {
         section: "sr".into(),
@@ -633,6 +641,57 @@ fn sections_and_views() {
         handle: "sr".into(),
     }));
     ok(h.call(Request::Close { handle: "s".into() }));
+}
+
+/// Objects named in the Windows namespace span processes: a second helper that creates a job or
+/// a section of the same name opens the first one's (ERROR_ALREADY_EXISTS), and a page written
+/// through one process's view reads back through the other's.
+#[test]
+#[ignore = "needs Wine and the exe: run by `cargo xtask test` (Windows backend under Wine)"]
+fn named_jobs_and_sections_span_processes() {
+    let mut a = start();
+    let mut b = start_another(&a);
+    let os_name = Some(format!("vmlab-winos-test-{}", std::process::id()));
+    let job = |os_name: &Option<String>| Request::CreateJob {
+        name: "j".into(),
+        os_name: os_name.clone(),
+    };
+    let r = a.call(job(&os_name));
+    assert!(r.ok && r.error.is_none(), "{r:?}");
+    let r = b.call(&job(&os_name)).unwrap();
+    assert!(r.ok && r.error == Some(ERROR_ALREADY_EXISTS), "{r:?}");
+    for h in [&mut a.w, &mut b] {
+        let r = h.call(&Request::AssignToJob { job: "j".into() }).unwrap();
+        assert!(r.ok, "{r:?}");
+    }
+    let section = |os_name: &Option<String>| Request::CreateSection {
+        name: "s".into(),
+        size: MIB,
+        kind: SectionKind::Commit,
+        protect: PAGE_READWRITE,
+        os_name: os_name.as_ref().map(|n| format!("{n}-s")),
+    };
+    let view = Request::MapView {
+        section: "s".into(),
+        name: "v".into(),
+        access: MapAccess::Write,
+        offset: 0,
+        size: 0,
+    };
+    assert!(a.call(section(&os_name)).ok);
+    assert!(a.call(view.clone()).ok);
+    let r = b.call(&section(&os_name)).unwrap();
+    assert_eq!(r.error, Some(ERROR_ALREADY_EXISTS), "{r:?}");
+    assert!(b.call(&view).unwrap().ok);
+    a.write(at("v", 0), 3 * PAGE);
+    let r = b
+        .call(&Request::Read {
+            addr: at("v", 0),
+            len: 4 * PAGE,
+        })
+        .unwrap();
+    assert_eq!(r.value, Value::Number(3 * PAGE));
+    assert!(b.finish().unwrap().success());
 }
 
 /// The seed's claim, from the Linux side: under Wine a MEM_RESERVE is a PROT_NONE mapping the
@@ -679,6 +738,7 @@ fn wine_maps_a_reserve_prot_none_unaccounted_and_a_commit_accountable() {
         size: 16 * MIB,
         kind: SectionKind::Commit,
         protect: PAGE_READWRITE,
+        os_name: None,
     });
     h.call(Request::MapView {
         section: "s".into(),
@@ -699,6 +759,7 @@ fn wine_maps_a_reserve_prot_none_unaccounted_and_a_commit_accountable() {
         size: 16 * MIB,
         kind: SectionKind::Reserve,
         protect: PAGE_READWRITE,
+        os_name: None,
     });
     h.call(Request::MapView {
         section: "sr".into(),
@@ -882,7 +943,13 @@ fn wine_difference_page_fault_count_is_zero() {
 #[ignore = "needs Wine and the exe: run by `cargo xtask test` (Windows backend under Wine)"]
 fn wine_difference_job_memory_limits_are_not_enforced() {
     let mut h = start();
-    assert!(h.call(Request::CreateJob { name: "j".into() }).ok);
+    assert!(
+        h.call(Request::CreateJob {
+            name: "j".into(),
+            os_name: None
+        })
+        .ok
+    );
     let limits = JobLimits {
         limit_flags: JOB_OBJECT_LIMIT_PROCESS_MEMORY | JOB_OBJECT_LIMIT_JOB_MEMORY,
         process_memory_limit: 128 * MIB,
@@ -916,7 +983,10 @@ fn wine_difference_job_memory_limits_are_not_enforced() {
 fn wine_difference_total_page_file_ignores_the_job_limit() {
     let mut h = start();
     let before = h.status();
-    h.call(Request::CreateJob { name: "j".into() });
+    h.call(Request::CreateJob {
+        name: "j".into(),
+        os_name: None,
+    });
     h.call(Request::SetJobLimits {
         job: "j".into(),
         limits: JobLimits {
@@ -944,6 +1014,7 @@ fn wine_difference_sections_and_copy_views_are_not_charged() {
         size: 2 * GIB,
         kind: SectionKind::Commit,
         protect: PAGE_READWRITE,
+        os_name: None,
     });
     let r = h.call(Request::MapView {
         section: "s".into(),
