@@ -516,6 +516,15 @@ fn virtualfree_argument_rules() {
 #[test]
 #[ignore = "needs Wine and the exe: run by `cargo xtask test` (Windows backend under Wine)"]
 fn working_set_grows_by_exactly_the_touched_bytes() {
+    // Wine's WorkingSetSize is the process's Rss: with THP `always` a first write could fault a
+    // whole 2 MiB page, and the page-exact figures below would not hold.
+    let thp =
+        std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled").unwrap_or_default();
+    assert!(
+        !thp.contains("[always]"),
+        "THP is `always` on this host ({}): WorkingSetSize would grow by huge pages",
+        thp.trim()
+    );
     let mut h = start();
     h.alloc_ok(
         Some("w"),
