@@ -821,7 +821,8 @@ fn the_documented_wine_differences_are_the_tested_ones() {
 }
 
 /// Windows: PrivateUsage (= PagefileUsage) is the process's commit charge (W4). Wine: 0 however
-/// much is committed and touched; PagefileUsage does not follow commit either.
+/// much is committed and touched; PagefileUsage is the Linux process's anonymous Rss + swap, and
+/// WorkingSetSize its Rss, so neither follows commit.
 #[test]
 #[ignore = "needs Wine and the exe: run by `cargo xtask test` (Windows backend under Wine)"]
 fn wine_difference_private_usage_stays_zero() {
@@ -842,6 +843,23 @@ fn wine_difference_private_usage_stays_zero() {
         "a 1 GiB commit raised PagefileUsage by {} bytes",
         after.pagefile_usage - before.pagefile_usage
     );
+    // What Wine reports instead: PagefileUsage is the Wine process's RssAnon + VmSwap, and
+    // WorkingSetSize its VmRSS (/proc/PID/status, read while the helper waits for a request).
+    let status = std::fs::read_to_string(format!("/proc/{}/status", h.w.unix_pid)).unwrap();
+    let kb = |key: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in /proc/PID/status"))
+    };
+    assert_eq!(
+        after.pagefile_usage,
+        (kb("RssAnon:") + kb("VmSwap:")) * KIB,
+        "{after:?}"
+    );
+    assert_eq!(after.working_set_size, kb("VmRSS:") * KIB, "{after:?}");
 }
 
 /// Windows: CommitTotal rises by the committed pages at MEM_COMMIT (W5). Wine: CommitTotal
