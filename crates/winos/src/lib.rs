@@ -8,8 +8,8 @@
 //! A crate of its own rather than a module of `vmlab-os`: the exe is cross-compiled, and this
 //! crate depends on serde and windows-sys only, so the Windows build does not compile
 //! `vmlab-core` and `vmlab-os`'s Linux backend (libc, the checker) for a target they never run
-//! on. The protocol is plain values so that a model op maps to a request 1:1 (see
-//! `docs/known-differences.md`, "Windows backend under Wine", for the glue).
+//! on. The protocol is plain values so that a model op maps to a request 1:1 (ARCHITECTURE.md,
+//! "Glue to the model", has the table).
 //!
 //! This crate allows `unsafe` (the workspace denies it): the Win32 calls live in `win`, each
 //! `unsafe` block says why it is sound in a `// SAFETY:` comment.

@@ -14,8 +14,13 @@ pub struct Names {
 }
 
 impl Names {
+    /// Name `base`. A name given again moves: its old base is no longer reported under it.
     pub fn insert(&mut self, name: &str, base: u64) {
-        self.by_name.insert(name.to_string(), base);
+        if let Some(old) = self.by_name.insert(name.to_string(), base) {
+            if self.by_base.get(&old).map(String::as_str) == Some(name) {
+                self.by_base.remove(&old);
+            }
+        }
         self.by_base.insert(base, name.to_string());
     }
 
@@ -37,6 +42,7 @@ impl Names {
     pub fn relative(&self, addr: u64, allocation_base: Option<u64>) -> At {
         if let Some(name) = allocation_base.and_then(|b| self.by_base.get(&b)) {
             let base = self.by_name[name];
+            debug_assert_eq!(allocation_base, Some(base), "by_base and by_name agree");
             if base <= addr {
                 return At::new(name, addr - base);
             }
@@ -68,5 +74,12 @@ mod tests {
         // The same base named again reports with the new name.
         n.insert("a2", 0x10_0000);
         assert_eq!(n.relative(0x10_0000, Some(0x10_0000)), At::new("a2", 0));
+        // A name given again moves; its old base is reported from the nearest name below.
+        n.insert("b", 0x30_0000);
+        assert_eq!(n.resolve(&At::new("b", 0)), Some(0x30_0000));
+        assert_eq!(
+            n.relative(0x20_0010, Some(0x20_0000)),
+            At::new("a2", 0x10_0010)
+        );
     }
 }
