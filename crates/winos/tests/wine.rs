@@ -510,6 +510,22 @@ fn virtualfree_argument_rules() {
         ERROR_INVALID_PARAMETER,
         "MEM_RELEASE of free pages (Wine's code)",
     );
+    // Wine's code for any VirtualFree of free pages (docs/known-differences.md: Windows's is
+    // not confirmed).
+    let r = h.free(at("r", 0), PAGE, FreeType::Decommit);
+    fails_with(
+        &r,
+        ERROR_INVALID_PARAMETER,
+        "MEM_DECOMMIT of free pages (Wine's code)",
+    );
+    // Size 0 decommits a whole region only from its base.
+    h.reserve("q", GRANULARITY);
+    let r = h.free(at("q", PAGE), 0, FreeType::Decommit);
+    fails_with(
+        &r,
+        ERROR_INVALID_ADDRESS,
+        "MEM_DECOMMIT with size 0 not at the base",
+    );
 }
 
 /// W4: a first touch of a committed page adds exactly that page to the working set.
