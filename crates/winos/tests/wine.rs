@@ -9,6 +9,13 @@
 //! `x86_64-pc-windows-gnu`, Wine and a prefix. `cargo xtask test` (stage "Windows backend under
 //! Wine") builds them and runs `cargo test -p vmlab-winos --test wine -- --ignored`, where a
 //! missing piece is a failure, never a skip.
+//!
+//! Why a Linux-side test that drives `wine vmlab-win-helper.exe`, not `cargo test --target
+//! x86_64-pc-windows-gnu` with `runner = "wine"`: the seed's claim is about the Wine process as
+//! Linux sees it (smaps, Committed_AS), which a Windows test cannot read of itself (wineserver
+//! opens files for Wine processes, so `Z:\proc\self` is the server). The model comparison
+//! will drive the helper exactly this way, one helper per scenario process. And one small exe is
+//! cheaper to cross-build than a windows-gnu build of every test target.
 #![cfg(target_os = "linux")]
 
 use vmlab_winos::protocol::*;
