@@ -6,6 +6,7 @@ mod setup;
 mod test;
 mod tidy;
 mod util;
+mod wine;
 
 use std::process::ExitCode;
 use util::Ctx;
@@ -14,10 +15,12 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  setup   install what the web app and its tests need (idempotent; a second run takes about a second)
+  setup   install what the web app, its tests and the Wine tests need (idempotent; a second run takes about a second)
   serve   setup, then build the web app and serve it on http://127.0.0.1:8080
   dist    setup, then write a release build of the web app to dist/
-  test    every check: fmt, clippy, native tests, wasm build of the core, browser tests, tidy, end-to-end
+  test    every check: fmt, clippy, native tests, wasm build of the core, browser tests, the Windows
+          backend under Wine, tidy, end-to-end
+  wine    the Wine setup steps, then only the test stage of the Windows backend under Wine
   bench   core benchmarks and the web performance benchmark (prints figures)
   tidy    every .rs file opens with `//!`; vmlab-core depends on serde only
 ";
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
         Some("serve") => setup::setup(&ctx).and_then(|()| serve(&ctx)),
         Some("dist") => setup::setup(&ctx).and_then(|()| dist(&ctx)),
         Some("test") => return test::test(&ctx),
+        Some("wine") => wine::setup(&ctx).and_then(|()| wine::test(&ctx)),
         Some("bench") => bench::bench(&ctx),
         Some("tidy") => tidy::tidy(&ctx.root).map(|n| println!("tidy: {n} files checked")),
         Some("help" | "--help" | "-h") => {

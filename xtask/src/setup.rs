@@ -1,4 +1,5 @@
-//! `cargo xtask setup`: installs what the web app and its tests need, each step checking first so
+//! `cargo xtask setup`: installs what the web app, its tests and the Wine tests need (the Wine
+//! steps are in `wine.rs`), each step checking first so
 //! that a second run takes about a second. Nothing comes from GitHub: every tool is from crates.io,
 //! npm or Debian (see shared/toolchain.md for why each pin is what it is).
 
@@ -19,6 +20,7 @@ pub fn setup(ctx: &Ctx) -> Result<(), String> {
     wasm_bindgen(ctx)?;
     npm_tools(ctx)?;
     chromium(ctx)?;
+    crate::wine::setup(ctx)?;
     eprintln!(
         "setup: everything installed ({:.1} s)",
         t0.elapsed().as_secs_f64()
@@ -127,23 +129,21 @@ fn chromium(ctx: &Ctx) -> Result<(), String> {
         return Ok(());
     }
     eprintln!("setup: installing Debian's chromium and chromium-driver (about 80 s)");
+    apt_get(ctx, &["update"])?;
+    // Keep the recommends: they carry the fonts the screenshots need.
+    apt_get(ctx, &["install", "-y", "chromium", "chromium-driver"])
+}
+
+/// `apt-get ARGS` (through sudo when not root), non-interactive.
+pub fn apt_get(ctx: &Ctx, args: &[&str]) -> Result<(), String> {
     let root = ctx.first_line("id", &["-u"]).as_deref() == Some("0");
     let (program, prefix): (&str, &[&str]) = if root {
         ("apt-get", &[])
     } else {
         ("sudo", &["apt-get"])
     };
-    let update: Vec<&str> = prefix.iter().copied().chain(["update"]).collect();
-    // Keep the recommends: they carry the fonts the screenshots need.
-    let install: Vec<&str> = prefix
-        .iter()
-        .copied()
-        .chain(["install", "-y", "chromium", "chromium-driver"])
-        .collect();
-    let mut c = ctx.cmd(program, &update);
-    c.env("DEBIAN_FRONTEND", "noninteractive");
-    run_cmd(&mut c)?;
-    let mut c = ctx.cmd(program, &install);
+    let all: Vec<&str> = prefix.iter().copied().chain(args.iter().copied()).collect();
+    let mut c = ctx.cmd(program, &all);
     c.env("DEBIAN_FRONTEND", "noninteractive");
     run_cmd(&mut c)
 }

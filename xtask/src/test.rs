@@ -55,6 +55,10 @@ const STAGES: &[Stage] = &[
         run: wasm_tests,
     },
     Stage {
+        name: "Windows backend under Wine (vmlab-win-helper.exe, crates/winos/tests/wine.rs)",
+        run: crate::wine::test,
+    },
+    Stage {
         name: "tidy",
         run: |c| {
             crate::tidy::tidy(&c.root).map(|n| {
