@@ -6,11 +6,14 @@
 //! N with the remaining operations applied again. So a step costs at most that many operations.
 
 use crate::views::{
-    CheckView, CommitRuleView, DiagView, EventView, FrameRunView, MemView, PageRun, PageState,
-    ProcTexts, ProcView, RunView, Series, SnapshotView, StepView, VmaView,
+    CgroupView, CheckView, CommitRuleView, DiagView, EventView, FrameRunView, MemView, OomRowView,
+    OomView, PageRun, PageState, ProcTexts, ProcView, RunView, Series, SnapshotView, StepView,
+    VmaView,
 };
 use std::cell::RefCell;
-use vmlab_core::event::{Event, EventKind, FaultKind};
+use vmlab_core::event::{
+    Event, EventKind, FaultKind, MemcgEvent, OomCandidate, OomChoice, OomConstraintKind,
+};
 use vmlab_core::machine::{CommitRuleSummary, Machine, ProcState};
 use vmlab_core::op::{Op, Outcome};
 use vmlab_core::scenario::{self, Diagnostic, Scenario, StmtKind};
@@ -66,6 +69,77 @@ fn span_of(e: &Event) -> Option<(u64, u64)> {
     }
 }
 
+fn oom_rows(table: &[OomCandidate]) -> Vec<OomRowView> {
+    table
+        .iter()
+        .map(|c| OomRowView {
+            pid: c.pid,
+            name: c.name.clone(),
+            rss_pages: c.rss.iter().sum(),
+            swap_pages: c.swapents,
+            pgtables_bytes: c.pgtables_bytes,
+            oom_score_adj: c.oom_score_adj,
+            points: c.points,
+        })
+        .collect()
+}
+
+/// The OOM killer's table of an event that has one: the global report, or the memcg OOM.
+fn oom_view(e: &Event) -> Option<OomView> {
+    match &e.kind {
+        EventKind::Oom(r) => Some(OomView {
+            memcg: match &r.constraint {
+                OomConstraintKind::Global => None,
+                OomConstraintKind::Memcg(p) => Some(p.clone()),
+            },
+            constraint: r.constraint.kernel_name().to_string(),
+            totalpages: r.totalpages,
+            rows: oom_rows(&r.table),
+            victim: r.victim,
+            choice: match r.choice {
+                OomChoice::Badness => {
+                    "the highest points (a tie goes to the task scanned later)".into()
+                }
+                OomChoice::AllocatingTask => {
+                    "vm.oom_kill_allocating_task: the task that allocated".into()
+                }
+                OomChoice::NoVictim => "nothing killable: the kernel panics".into(),
+                OomChoice::PanicOnOom(n) => {
+                    format!("vm.panic_on_oom={n}: the kernel panics before choosing")
+                }
+            },
+        }),
+        EventKind::Memcg(MemcgEvent::Oom {
+            cgroup,
+            totalpages,
+            candidates,
+            victim,
+            group,
+        }) => Some(OomView {
+            memcg: Some(cgroup.clone()),
+            constraint: "CONSTRAINT_MEMCG".into(),
+            totalpages: *totalpages,
+            rows: oom_rows(candidates),
+            victim: *victim,
+            choice: match (victim, group.is_empty()) {
+                (None, _) => "nothing killable: the charge fails and the task waits".into(),
+                (Some(_), true) => {
+                    "the highest points (a tie goes to the task scanned later)".into()
+                }
+                (Some(_), false) => format!(
+                    "the highest points; memory.oom.group kills {} too",
+                    group
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
+        }),
+        _ => None,
+    }
+}
+
 fn event_view(e: &Event) -> EventView {
     EventView {
         reason: e.reason().to_string(),
@@ -80,6 +154,7 @@ fn event_view(e: &Event) -> EventView {
                 ..
             }
         ),
+        oom: oom_view(e).map(std::rc::Rc::new),
     }
 }
 
@@ -89,21 +164,28 @@ fn run_view(scenario: &Scenario, run: &sim::Run) -> RunView {
         .iter()
         .filter(|s| matches!(s.kind, StmtKind::Expect(_)))
         .count() as u32;
+    let steps: Vec<StepView> = run
+        .steps
+        .iter()
+        .map(|s| StepView {
+            step: s.step,
+            line: s.pos.line,
+            text: s.text.clone(),
+            outcome: s.outcome.to_string(),
+            ok: matches!(s.outcome, Outcome::Ok),
+            events: s.events.iter().map(event_view).collect(),
+        })
+        .collect();
+    let oom_steps = steps
+        .iter()
+        .filter(|s| s.events.iter().any(|e| e.oom.is_some()))
+        .map(|s| s.step)
+        .collect();
     RunView {
         ops_total: scenario.ops().count() as u32,
         expects_total,
-        steps: run
-            .steps
-            .iter()
-            .map(|s| StepView {
-                step: s.step,
-                line: s.pos.line,
-                text: s.text.clone(),
-                outcome: s.outcome.to_string(),
-                ok: matches!(s.outcome, Outcome::Ok),
-                events: s.events.iter().map(event_view).collect(),
-            })
-            .collect(),
+        oom_steps,
+        steps,
         checks: run
             .checks
             .iter()
@@ -134,6 +216,7 @@ impl Sim {
         let mut series = Series::default();
         let mut rss: Vec<(u32, String, Vec<u64>)> = Vec::new();
         record_series(&m, 0, &mut series, &mut rss);
+        record_cgroups(&m, 0, &mut series.cgroups);
         for (i, op) in ops.iter().enumerate() {
             // The run already applied these operations without a scenario error, so this cannot fail;
             // if it somehow does, the series simply stop there.
@@ -145,6 +228,7 @@ impl Sim {
                 checkpoints.push(m.clone());
             }
             record_series(&m, step, &mut series, &mut rss);
+            record_cgroups(&m, step, &mut series.cgroups);
         }
         series.rss = rss
             .into_iter()
@@ -249,6 +333,26 @@ fn record_series(m: &Machine, step: u32, s: &mut Series, rss: &mut Vec<(u32, Str
     }
 }
 
+/// memory.current of every cgroup but the root at `step` (the core's numbers), one point per
+/// step; a cgroup's series starts with zeros before it exists and goes on at 0 once removed.
+fn record_cgroups(m: &Machine, step: u32, series: &mut Vec<(String, Vec<u64>)>) {
+    for c in m.cgroups().into_iter().filter(|c| !c.path.is_empty()) {
+        // Kept sorted by path, so each lookup is a bisection.
+        let i = match series.binary_search_by(|(p, _)| p.as_str().cmp(&c.path)) {
+            Ok(i) => i,
+            Err(i) => {
+                series.insert(i, (c.path.clone(), vec![0; step as usize]));
+                i
+            }
+        };
+        series[i].1.push(c.current_bytes);
+    }
+    let len = step as usize + 1;
+    for (_, v) in series.iter_mut() {
+        v.resize(len, 0);
+    }
+}
+
 fn page_state(s: CoreState) -> PageState {
     match s {
         CoreState::Untouched => PageState::Untouched,
@@ -257,6 +361,7 @@ fn page_state(s: CoreState) -> PageState {
         CoreState::Shared { mapcount } => PageState::Shared(mapcount),
         CoreState::Swapped => PageState::Swapped,
         CoreState::LazyFree => PageState::LazyFree,
+        CoreState::PageCache => PageState::PageCache,
     }
 }
 
@@ -414,6 +519,32 @@ fn snapshot_view(m: &Machine, step: u32, pick: impl FnOnce(&[u32]) -> Option<u32
             .collect(),
         None => Vec::new(),
     };
+    // The snapshot's processes are in pid order (the machine keeps them by pid).
+    let name_of = |pid: u32| {
+        snap.processes
+            .binary_search_by_key(&pid, |p| p.pid)
+            .map(|i| snap.processes[i].name.clone())
+            .unwrap_or_default()
+    };
+    let cgroups = linux
+        .cgroups
+        .iter()
+        .map(|c| CgroupView {
+            path: c.path.clone(),
+            depth: c.depth,
+            current: c.current_bytes,
+            peak: c.peak_bytes,
+            high: c.high_bytes,
+            max: c.max_bytes,
+            oom_events: c.oom_events,
+            oom_kills: c.oom_kills,
+            procs: c.pids.iter().map(|&p| (p, name_of(p))).collect(),
+            pod: c
+                .pod
+                .as_ref()
+                .map(|p| (p.qos.clone(), p.pod.clone(), p.container.clone())),
+        })
+        .collect();
     SnapshotView {
         step,
         mem,
@@ -422,6 +553,8 @@ fn snapshot_view(m: &Machine, step: u32, pick: impl FnOnce(&[u32]) -> Option<u32
         meminfo_text: m.meminfo_text(),
         page_owner: owner,
         pages: std::rc::Rc::new(pages),
+        cgroup_version: linux.cgroup_version.clone(),
+        cgroups: std::rc::Rc::new(cgroups),
     }
 }
 

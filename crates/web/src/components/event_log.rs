@@ -102,6 +102,22 @@ pub fn event_log(p: &Props) -> Html {
     }
 }
 
+/// Brings the OOM panel (which shows the current step's OOMs) into view and gives it the focus.
+/// Not a `#oom` link: the URL's fragment is the share link.
+fn show_oom_panel() {
+    use wasm_bindgen::JsCast;
+    let Some(el) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("oom"))
+    else {
+        return;
+    };
+    el.scroll_into_view();
+    if let Ok(h) = el.dyn_into::<web_sys::HtmlElement>() {
+        let _ = h.focus();
+    }
+}
+
 #[derive(Properties, PartialEq)]
 pub struct NowProps {
     /// None at step 0.
@@ -144,6 +160,10 @@ pub fn now(p: &NowProps) -> Html {
                 <ul class="now-events">
                     { for s.events.iter().map(|e| html! {
                         <li><span class="sentence">{e.sentence.clone()}</span>
+                            if e.oom.is_some() {
+                                <button class="linkish oom-link" onclick={Callback::from(|_: MouseEvent| show_oom_panel())}
+                                    title="the OOM killer's whole task table, the victim highlighted">{"See the OOM killer's table ↓"}</button>
+                            }
                             <span class="why"><code>{e.reason.clone()}</code>{" · "}{source_link(&e.source)}</span></li>
                     }) }
                 </ul>
