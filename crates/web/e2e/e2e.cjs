@@ -329,13 +329,15 @@ async function issue9(browser, base, errors) {
     await toStep(page, kill);
     check((await stepNo(page)) === kill, `dpr ${dpr}: at the kill step ${kill}`);
     // The explanation box links to the table.
-    const link = await page.$('#now .oom-link');
-    check(link !== null, `dpr ${dpr}: the explanation box of the kill step links to the OOM table`);
+    const link = await page.$('#now #now-oom-link');
+    const summary = (await page.$('#now-oom')) ? await page.innerText('#now-oom') : '';
+    check(link !== null && /killed b \(1001\), then a \(1000\)/.test(summary) && (await page.isVisible('#now-oom')),
+      `dpr ${dpr}: the explanation box of the kill step says who was killed and links to the OOM table`, summary);
     if (link) await link.click();
     await page.waitForTimeout(200);
     const focused = await page.evaluate(() => { const e = document.activeElement; const r = document.querySelector('#oom').getBoundingClientRect();
-      return { id: e && e.id, top: r.top, vh: window.innerHeight }; });
-    check(focused.id === 'oom' && focused.top >= 0 && focused.top < focused.vh, `dpr ${dpr}: the link brings the OOM table into view`, JSON.stringify(focused));
+      return { id: e && e.id, top: r.top, bar: document.querySelector('.top').getBoundingClientRect().bottom, vh: window.innerHeight }; });
+    check(focused.id === 'oom' && focused.top >= focused.bar - 0.5 && focused.top < focused.vh / 2, `dpr ${dpr}: the link brings the OOM table into view, below the sticky top bar`, JSON.stringify(focused));
     const tables = await page.$$eval('.oom', (els) => els.map((e) => ({
       step: Number(e.dataset.step), constraint: e.dataset.constraint, totalpages: e.dataset.totalpages, victim: e.dataset.victim,
       rows: [...e.querySelectorAll('tbody tr')].map((tr) => ({ pid: tr.dataset.pid, points: tr.dataset.points, victim: tr.classList.contains('victim'),

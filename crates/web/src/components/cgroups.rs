@@ -121,10 +121,17 @@ fn row(c: &CgroupView, files: &[&'static str; 5], mem_total: u64) -> Html {
                 }
             </div>
             <div class="cg-nums">
-                <span><code>{f_cur}</code>{format!(" {}", size(c.current))}</span>
-                if !f_high.is_empty() { <span><code>{f_high}</code>{format!(" {}", limit_text(c.high))}</span> }
-                <span><code>{f_max}</code>{format!(" {}", limit_text(c.max))}</span>
-                if let Some(n) = c.oom_events { <span><code>{"oom"}</code>{format!(" {n}")}</span> }
+                if c.path.is_empty() {
+                    // The root has no limit files (v2 has only memory.stat there): its page
+                    // counter holds everything charged on the machine.
+                    <span>{format!("charged in all {}", size(c.current))}</span>
+                } else {
+                    <span><code>{f_cur}</code>{format!(" {}", size(c.current))}</span>
+                    if c.peak > c.current { <span><code>{f_peak}</code>{format!(" {}", size(c.peak))}</span> }
+                    if !f_high.is_empty() && c.high.is_some() { <span><code>{f_high}</code>{format!(" {}", limit_text(c.high))}</span> }
+                    <span><code>{f_max}</code>{format!(" {}", limit_text(c.max))}</span>
+                    if let Some(n) = c.oom_events.filter(|n| *n > 0) { <span><code>{"memory.events oom"}</code>{format!(" {n}")}</span> }
+                }
                 if !c.procs.is_empty() {
                     <span class="cg-procs">{"procs "}{ c.procs.iter().map(|(pid, n)| format!("{n} ({pid})")).collect::<Vec<_>>().join(", ") }</span>
                 }
@@ -200,10 +207,13 @@ fn oom_table(step: u32, i: usize, o: &OomView) -> Html {
             <p class="oom-constraint">
                 <code>{o.constraint.clone()}</code>{format!(", totalpages {} ({scaled_by}) · {victim}: {}", o.totalpages, o.choice)}
             </p>
+            <div class="oom-scroll">
             <table class="oom-table">
                 <thead><tr>
-                    <th>{"pid"}</th><th>{"name"}</th><th title="RssAnon + RssFile + RssShmem">{"rss"}</th><th>{"swap"}</th>
-                    <th title="pgtables_bytes / 4096">{"pgtables"}</th><th><code>{"oom_score_adj"}</code></th><th>{"points"}</th>
+                    <th>{"pid"}</th><th>{"name"}</th><th><abbr title="RssAnon + RssFile + RssShmem, pages">{"rss"}</abbr></th>
+                    <th><abbr title="swap entries, pages">{"swap"}</abbr></th>
+                    <th><abbr title="page tables: pgtables_bytes / 4096, pages">{"pt"}</abbr></th>
+                    <th><abbr title="oom_score_adj">{"adj"}</abbr></th><th>{"points"}</th>
                 </tr></thead>
                 <tbody>
                     { for o.rows.iter().map(|r| {
@@ -213,7 +223,7 @@ fn oom_table(step: u32, i: usize, o: &OomView) -> Html {
                                 data-points={r.points.map(|p| p.to_string()).unwrap_or_default()}
                                 aria-label={is_victim.then(|| format!("victim: {} ({})", r.name, r.pid))}>
                                 <td>{r.pid}</td>
-                                <td>{r.name.clone()}{ if is_victim { html! { <strong class="victim-mark">{" ✗ killed"}</strong> } } else { html! {} } }</td>
+                                <td class="oom-name">{r.name.clone()}{ if is_victim { html! { <strong class="victim-mark">{" ✗ killed"}</strong> } } else { html! {} } }</td>
                                 <td>{r.rss_pages}</td><td>{r.swap_pages}</td><td>{r.pgtables_bytes / 4096}</td>
                                 <td>{r.oom_score_adj}</td>
                                 <td class="points">{ r.points.map(|p| p.to_string()).unwrap_or_else(|| "not eligible".into()) }</td>
@@ -222,6 +232,7 @@ fn oom_table(step: u32, i: usize, o: &OomView) -> Html {
                     }) }
                 </tbody>
             </table>
+            </div>
         </div>
     }
 }
@@ -246,7 +257,7 @@ pub fn oom_panel(p: &OomProps) -> Html {
                 if !p.at_cursor {
                     <p class="muted oom-earlier">{format!("The last OOM before this step (step {}):", p.shown[0].0)}</p>
                 }
-                <p class="oom-rule">{"points = rss + swap + pgtables + oom_score_adj × (totalpages / 1000), in pages (mm/oom_kill.c: oom_badness); the highest is killed."}</p>
+                <p class="oom-rule">{"points = rss + swap + pt (page tables) + adj × (totalpages / 1000), in pages, adj being "}<code>{"oom_score_adj"}</code>{" (mm/oom_kill.c: oom_badness); the highest is killed."}</p>
                 { for p.shown.iter().enumerate().map(|(i, (s, o))| oom_table(*s, i, o)) }
             }
         </section>
