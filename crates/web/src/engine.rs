@@ -230,6 +230,7 @@ impl Sim {
             record_series(&m, step, &mut series, &mut rss);
             record_cgroups(&m, step, &mut series.cgroups);
         }
+        leaves_only(&mut series.cgroups);
         series.rss = rss
             .into_iter()
             .map(|(pid, name, v)| (format!("{name} ({pid})"), v))
@@ -351,6 +352,22 @@ fn record_cgroups(m: &Machine, step: u32, series: &mut Vec<(String, Vec<u64>)>) 
     for (_, v) in series.iter_mut() {
         v.resize(len, 0);
     }
+}
+
+/// Keeps the cgroups that never had a child in the run: a parent's line would lie on its only
+/// child's (a pod and its one container) and hide it. `series` is sorted by path, so a
+/// cgroup's descendants are found by one bisection. O(n log n).
+fn leaves_only(series: &mut Vec<(String, Vec<u64>)>) {
+    let paths: Vec<String> = series.iter().map(|(p, _)| format!("{p}/")).collect();
+    let has_child = |prefix: &String| {
+        let i = series.partition_point(|(p, _)| p.as_str() < prefix.as_str());
+        series
+            .get(i)
+            .is_some_and(|(p, _)| p.starts_with(prefix.as_str()))
+    };
+    let keep: Vec<bool> = paths.iter().map(|p| !has_child(p)).collect();
+    let mut k = keep.iter();
+    series.retain(|_| *k.next().unwrap_or(&true));
 }
 
 fn page_state(s: CoreState) -> PageState {
@@ -645,4 +662,65 @@ impl LineRunner {
 /// Every VmFlags code the core prints (`flags.rs` explains each; its test checks that none is missing).
 pub fn flag_codes() -> Vec<&'static str> {
     vmlab_core::linux::vma::flag_code_names().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_cgroups_without_a_child_are_charted() {
+        let mut s: Vec<(String, Vec<u64>)> = ["a", "a-b", "a/c", "a/c/d", "e"]
+            .iter()
+            .map(|p| (p.to_string(), vec![0]))
+            .collect();
+        leaves_only(&mut s);
+        let kept: Vec<&str> = s.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(kept, vec!["a-b", "a/c/d", "e"]);
+    }
+
+    /// The kube node: the OOM views carry the core's tables, the chart has the three
+    /// containers, and the tree names each pod's QoS class.
+    #[test]
+    fn the_kube_node_shows_its_ooms_pods_and_containers() {
+        let Ok(sim) = load(include_str!("../../../scenarios/kube-node-pressure.vmlab")) else {
+            panic!("the scenario loads");
+        };
+        assert_eq!(sim.run.oom_steps, vec![26, 27]);
+        let (ooms, own) = sim.run.ooms_at(26);
+        assert!(own && ooms.len() == 1);
+        let o = &ooms[0].1;
+        assert_eq!((o.memcg.as_deref(), o.victim), (None, Some(1002)));
+        assert_eq!(o.constraint, "CONSTRAINT_NONE");
+        let job = o.rows.iter().find(|r| r.pid == 1002).expect("job's row");
+        assert_eq!((job.points, job.oom_score_adj), (Some(444_303), 1000));
+        let paths: Vec<&str> = sim.series.cgroups.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            vec![
+                "kubepods/besteffort/podbatch/job",
+                "kubepods/burstable/podapi/app",
+                "kubepods/poddb/pg"
+            ]
+        );
+        let snap = sim.snapshot(25, |_| None).expect("a snapshot");
+        let app = snap
+            .cgroups
+            .iter()
+            .find(|c| c.path == "kubepods/burstable/podapi/app")
+            .expect("app");
+        assert_eq!(app.pod.as_ref().map(|p| p.0.as_str()), Some("Burstable"));
+        // The core's memory.current file (600 MiB of anon and the page tables charged with it).
+        let text = include_str!("../../../scenarios/kube-node-pressure.vmlab");
+        let m = sim::machine_at(&scenario::parse(text).expect("parses"), 25);
+        let file = m
+            .cgroup_view(&app.path, "memory.current")
+            .expect("the file");
+        assert_eq!(app.current.to_string(), file.trim());
+        assert!(app.current > 600 << 20);
+        assert_eq!(app.procs, vec![(1001, "app".to_string())]);
+        // memory.current per step is the snapshot's at that step.
+        let i = paths.iter().position(|p| *p == app.path).expect("charted");
+        assert_eq!(sim.series.cgroups[i].1[25], app.current);
+    }
 }

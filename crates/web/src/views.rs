@@ -324,8 +324,9 @@ pub struct Series {
     pub mem_free: Vec<u64>,
     /// (process name, RSS per step; 0 before it exists and after it exits).
     pub rss: Vec<(String, Vec<u64>)>,
-    /// (cgroup path, memory.current per step; 0 before it exists and after it is removed), the
-    /// root left out.
+    /// (cgroup path, memory.current per step; 0 before it exists and after it is removed), for
+    /// the cgroups without a child (a parent's usage is its children's and its own processes',
+    /// shown in the tree), sorted by path.
     pub cgroups: Vec<(String, Vec<u64>)>,
 }
 

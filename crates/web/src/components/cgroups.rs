@@ -1,6 +1,6 @@
 //! Memory cgroups and the OOM killer at the current step: the cgroup tree with a bar per cgroup
 //! (memory.current against memory.high and memory.max, the pod's QoS class for a kube cgroup),
-//! a chart of memory.current per cgroup over the steps, and each OOM kill's whole candidate
+//! a chart of memory.current per cgroup (those without a child) over the steps, and each OOM kill's whole candidate
 //! table with the constraint and the victim highlighted. Every number is the core's.
 
 use super::size;
@@ -160,7 +160,7 @@ pub fn cgroups(p: &TreeProps) -> Html {
                 <ul class="cgtree" id="cgtree">
                     { for p.cgroups.iter().map(|c| row(c, &files, p.mem_total)) }
                 </ul>
-                <h3>{format!("{} over the steps", files[0])}</h3>
+                <h3>{format!("{} over the steps, of each cgroup without a child", files[0])}</h3>
                 <div class="chart-wrap">
                     <canvas ref={p.chart.clone()} id="cg-chart" role="img" aria-label={format!("{} of each cgroup over the steps", files[0])} />
                     <canvas ref={p.chart_overlay.clone()} class="chart-cursor" aria-hidden="true" />

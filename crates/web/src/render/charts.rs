@@ -33,21 +33,15 @@ pub fn legend(s: &Series) -> Vec<(String, (u8, u8, u8), u32)> {
     out
 }
 
-/// The memory.current lines, one per cgroup (the root left out), in path order: a parent is
-/// drawn wider and first, so the children it contains stay visible on top of it.
+/// The memory.current lines, one per cgroup of `Series::cgroups` (those without a child), in
+/// path order, each in its own colour (the palette's, after black, which is CommitLimit's).
 pub fn cgroup_legend(s: &Series) -> Vec<(String, (u8, u8, u8), u32)> {
     use crate::render::palette::SERIES;
+    let colours: Vec<(u8, u8, u8)> = SERIES.iter().copied().filter(|c| *c != (0, 0, 0)).collect();
     s.cgroups
         .iter()
         .enumerate()
-        .map(|(i, (path, _))| {
-            let depth = path.matches('/').count() as u32;
-            (
-                path.clone(),
-                SERIES[i % SERIES.len()],
-                4u32.saturating_sub(depth).max(1),
-            )
-        })
+        .map(|(i, (path, _))| (path.clone(), colours[i % colours.len()], 3))
         .collect()
 }
 
@@ -239,14 +233,14 @@ mod tests {
         };
         assert!(y_max_gib(&s) >= 10.0);
         assert!(y_max_gib(&Series::default()) > 0.0);
-        // A 96 MiB cgroup is drawn in MiB, the parent wider than its child.
+        // A 96 MiB cgroup is drawn in MiB; two cgroups get two colours.
         assert_eq!(unit_for(96 << 20), (1 << 20, "MiB"));
         assert_eq!(unit_for(2 << 30).1, "GiB");
         let t = Series {
-            cgroups: vec![("k".into(), vec![0]), ("k/p".into(), vec![0])],
+            cgroups: vec![("k/a".into(), vec![0]), ("k/b".into(), vec![0])],
             ..Series::default()
         };
         let l = cgroup_legend(&t);
-        assert!(l[0].2 > l[1].2 && l[0].1 != l[1].1, "{l:?}");
+        assert!(l.len() == 2 && l[0].1 != l[1].1, "{l:?}");
     }
 }
