@@ -359,6 +359,14 @@ impl Machine {
         }
     }
 
+    /// Every memory cgroup with its files' numbers at this step, parent before children (the
+    /// web app's cgroup tree and its memory.current chart); empty on an OS without cgroups.
+    pub fn cgroups(&self) -> Vec<crate::snapshot::CgroupSnapshot> {
+        match self {
+            Machine::Linux(m) => m.cgroup_snapshots(),
+        }
+    }
+
     /// The physical frames a process maps, as runs in virtual address order (what the web app's
     /// physical-memory strip draws); pages that map no frame are left out.
     pub fn frame_runs(&self, pid: u32) -> Vec<FrameRun> {

@@ -94,6 +94,47 @@ pub struct LinuxSnapshot {
     pub overcommit_memory: u64,
     /// /proc/meminfo, kB (HugePages_* are counts).
     pub meminfo: Vec<(String, u64)>,
+    /// The memory controller's hierarchy, `v1` or `v2` (which files the numbers below are).
+    pub cgroup_version: String,
+    /// Every memory cgroup, the root first, each parent before its children (path order).
+    pub cgroups: Vec<CgroupSnapshot>,
+}
+
+/// One memory cgroup as its files read at the step (model-spec L9): the numbers are the ones
+/// `expect cgroup …` and `vmlab show … memory.* CG` read, in bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CgroupSnapshot {
+    /// Relative to the root, '/'-separated; "" is the root.
+    pub path: String,
+    /// 0 for the root, 1 for its children, …
+    pub depth: u32,
+    /// memory.current (v2), memory.usage_in_bytes (v1): this cgroup and its descendants.
+    pub current_bytes: u64,
+    /// memory.peak (v2), memory.max_usage_in_bytes (v1).
+    pub peak_bytes: u64,
+    /// memory.high (v2 only); None: `max`, or a v1 hierarchy (which has no such file).
+    pub high_bytes: Option<u64>,
+    /// memory.max (v2), memory.limit_in_bytes (v1); None: no limit (`max`).
+    pub max_bytes: Option<u64>,
+    /// memory.events `oom` (v2; hierarchical); None on v1, which has no memory.events.
+    pub oom_events: Option<u64>,
+    /// memory.events `oom_kill` (v2), memory.oom_control `oom_kill` (v1).
+    pub oom_kills: u64,
+    /// The running processes attached to this cgroup itself (not its descendants), by pid.
+    pub pids: Vec<u32>,
+    /// The Kubernetes pod (or QoS tier) this cgroup is in the kubelet's layout, if any.
+    pub pod: Option<PodSnapshot>,
+}
+
+/// Where a cgroup sits in the kubelet's cgroupfs layout (model-spec L10): the QoS class its
+/// path gives, the pod and the container.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PodSnapshot {
+    /// `Guaranteed`, `Burstable` or `BestEffort`.
+    pub qos: String,
+    /// None for a QoS tier itself (`kubepods/burstable`).
+    pub pod: Option<String>,
+    pub container: Option<String>,
 }
 
 impl Snapshot {
@@ -128,6 +169,9 @@ pub enum PageState {
     Swapped,
     /// Resident but MADV_FREE'd.
     LazyFree,
+    /// A page-cache page of a file mapped here (read through the mapping, not yet copied on a
+    /// private write): reclaim can drop it when clean, it counts in Cached, not AnonPages.
+    PageCache,
 }
 
 impl PageState {
@@ -139,6 +183,7 @@ impl PageState {
             PageState::Shared { .. } => "resident shared",
             PageState::Swapped => "swapped",
             PageState::LazyFree => "lazy-free",
+            PageState::PageCache => "page cache",
         }
     }
 }
@@ -223,5 +268,120 @@ mod tests {
             (names[0].0.as_str(), names[0].2 - names[0].1),
             ("x", 4 << 20)
         );
+    }
+
+    /// Each cgroup's numbers in the snapshot are what its files read (the CLI's `show … memory.*
+    /// CG` and `expect cgroup`), at every step of the memcg, OOM and kube scenarios; a kube
+    /// container's cgroup names its pod and QoS class.
+    #[test]
+    fn cgroup_snapshots_read_what_the_files_read() {
+        let read = |m: &Machine, path: &str, file: &str, key: Option<&str>| -> Option<u64> {
+            let text = m.cgroup_view(path, file).ok()?;
+            let v = match key {
+                None => text.trim().to_string(),
+                Some(k) => text
+                    .lines()
+                    .find_map(|l| l.strip_prefix(k)?.strip_prefix(' ').map(str::to_string))?,
+            };
+            match v.as_str() {
+                "max" | "9223372036854771712" => None,
+                n => Some(n.parse().expect("a number")),
+            }
+        };
+        let mut compared = 0;
+        for file in [
+            "memcg-victim-choice",
+            "kube-node-pressure",
+            "memcg-high-throttle",
+            "memcg-oom-group",
+        ] {
+            let path = format!(
+                "{}/../../scenarios/{file}.vmlab",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let text = std::fs::read_to_string(&path).expect("the scenario");
+            let s = parse(&text).expect("parses");
+            let steps = sim::run(&s).steps.len() as u32;
+            let v2 = !text.contains("cgroup=v1");
+            for step in [steps / 2, steps] {
+                let m = sim::machine_at(&s, step);
+                let cgs = m.cgroups();
+                assert_eq!(cgs[0].path, "", "{file}: the root comes first");
+                for c in cgs.iter().skip(1) {
+                    let p = c.path.as_str();
+                    let (cur, max, peak) = if v2 {
+                        ("memory.current", "memory.max", "memory.peak")
+                    } else {
+                        (
+                            "memory.usage_in_bytes",
+                            "memory.limit_in_bytes",
+                            "memory.max_usage_in_bytes",
+                        )
+                    };
+                    assert_eq!(Some(c.current_bytes), read(&m, p, cur, None), "{file} {p}");
+                    assert_eq!(c.max_bytes, read(&m, p, max, None), "{file} {p}");
+                    assert_eq!(Some(c.peak_bytes), read(&m, p, peak, None), "{file} {p}");
+                    if v2 {
+                        assert_eq!(c.high_bytes, read(&m, p, "memory.high", None));
+                        let ev = |k| read(&m, p, "memory.events", Some(k));
+                        assert_eq!(c.oom_events, ev("oom"), "{file} {p}");
+                        assert_eq!(Some(c.oom_kills), ev("oom_kill"), "{file} {p}");
+                    } else {
+                        let k = read(&m, p, "memory.oom_control", Some("oom_kill"));
+                        assert_eq!(Some(c.oom_kills), k, "{file} {p}");
+                    }
+                    compared += 1;
+                }
+            }
+        }
+        assert!(compared > 20, "{compared}");
+        // The kube node: the pods' QoS classes from the kubelet's layout, the processes in them.
+        let text = include_str!("../../../scenarios/kube-node-pressure.vmlab");
+        let s = parse(text).expect("parses");
+        let m = sim::machine_at(&s, 19);
+        let cgs = m.cgroups();
+        let at = |p: &str| cgs.iter().find(|c| c.path == p).expect(p);
+        let app = at("kubepods/burstable/podapi/app");
+        let pod = app.pod.as_ref().expect("a pod");
+        assert_eq!(
+            (
+                pod.qos.as_str(),
+                pod.pod.as_deref(),
+                pod.container.as_deref()
+            ),
+            ("Burstable", Some("api"), Some("app"))
+        );
+        assert_eq!(app.pids, vec![m.pid_of("app").expect("app")]);
+        assert_eq!(app.depth, 4);
+        let db = at("kubepods/poddb").pod.as_ref().expect("db");
+        assert_eq!(
+            (db.qos.as_str(), db.container.as_deref()),
+            ("Guaranteed", None)
+        );
+        assert_eq!(at("kubepods").pod, None);
+        assert_eq!(at("kubepods/besteffort/podbatch/job").max_bytes, None);
+        assert_eq!(at("kubepods/poddb/pg").max_bytes, Some(1 << 30));
+    }
+
+    /// A file's pages mapped from the page cache are their own page state, swapped pages theirs.
+    #[test]
+    fn page_cache_and_swapped_pages_have_their_states() {
+        use super::PageState;
+        let s = parse(
+            "machine linux ram=64MiB swap=64MiB\nspawn a\na mmap f 8MiB r private file /srv/data.bin\n\
+             a read f[0..4MiB]\na mmap x 80MiB rw private anon\na write x\n",
+        )
+        .expect("parses");
+        let m = sim::machine_at(&s, 4);
+        let pid = m.pid_of("a").expect("a");
+        let (fs, fl) = m.mapping("a", "f").expect("f");
+        let runs = m.page_runs(pid, fs, fs + fl);
+        assert_eq!(runs[0].2, PageState::PageCache, "{runs:?}");
+        assert_eq!(runs[0].1, 1024);
+        let m = sim::machine_at(&s, 6);
+        let (xs, xl) = m.mapping("a", "x").expect("x");
+        let runs = m.page_runs(pid, xs, xs + xl);
+        assert!(runs.iter().any(|r| r.2 == PageState::Swapped), "{runs:?}");
+        assert!(runs.iter().any(|r| r.2 == PageState::Private), "{runs:?}");
     }
 }

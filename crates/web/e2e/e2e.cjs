@@ -17,6 +17,12 @@
 // stopped box; a shared scenario named without its file-name prefix; compare side by side, with
 // the other run's error, kept in the URL across a reload; zoom into a 4 GiB VMA down to single
 // pages with the arrow keys on the cells; and simulated-vision screenshots of the page view.
+//
+// And (issue 9, web): memcg-victim-choice stepped to its kill — the explanation box links to the
+// OOM killer's table, which shows the core's constraint, totalpages and points with the kernel's
+// victim highlighted, and the cgroup tree's numbers equal the CLI's `vmlab show`; the
+// memory.current chart at 1× and 2×; kube-node-pressure's pods with their QoS classes; page-cache
+// and swapped pages in the page view; screenshots for people under target/look/.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -235,13 +241,13 @@ async function issue8More(browser, base, out, errors) {
   await shots(lp, out, 'zoom-single-pages');
 
   // 23. Every page state under simulated protanopia, deuteranopia and tritanopia.
-  const states = 'machine linux ram=4GiB swap=0 overcommit=1\nspawn a\na mmap x 3MiB rw private anon\na write x[0..1MiB]\na read x[1MiB..2MiB]\na fork b\na fork c\nb write x[0..256KiB]\na mmap y 1MiB rw private anon\na write y\na madvise y free\n';
+  const states = 'machine linux ram=4GiB swap=0 overcommit=1\nspawn a\na mmap x 3MiB rw private anon\na write x[0..1MiB]\na read x[1MiB..2MiB]\na fork b\na fork c\nb write x[0..256KiB]\na mmap y 1MiB rw private anon\na write y\na madvise y free\na mmap f 1MiB r private file /srv/f\na read f\n';
   await lp.fill('#scenario', states);
   await lp.click('body', { position: { x: 5, y: 5 } });
   for (let i = 0; i < 12; i++) await lp.keyboard.press('ArrowRight');
   await lp.waitForTimeout(200);
   const legend = await lp.$$eval('.pages .legend li', (els) => els.map((e) => e.innerText.trim()));
-  check(legend.length === 7, 'the legend names all seven page states', JSON.stringify(legend));
+  check(legend.length === 8 && legend.includes('page cache (file)') && legend.includes('swapped'), 'the legend names all eight page states (page cache and swapped among them)', JSON.stringify(legend));
   await lp.locator('.pages').scrollIntoViewIfNeeded();
   for (const v of ['normal', 'protanopia', 'deuteranopia', 'tritanopia']) {
     await simulateVision(lp, v);
@@ -249,6 +255,155 @@ async function issue8More(browser, base, out, errors) {
   }
   await simulateVision(lp, 'normal');
   await lctx.close();
+}
+
+// The core's own numbers for the OOM checks, from the CLI (`vmlab run` and `vmlab show`), built
+// from this checkout: the web app must show exactly these.
+function vmlab(args) {
+  const { spawnSync } = require('child_process');
+  const r = spawnSync('cargo', ['run', '-q', '-p', 'vmlab-cli', '--', ...args], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0 && r.status !== 1) throw new Error(`vmlab ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+// Every OOM of a trace, as its memcg.oom_kill / oom.kill sentence says it: the step, totalpages,
+// each candidate's pid and points, the victim.
+function traceOoms(trace) {
+  const out = [];
+  for (const l of trace.split('\n')) {
+    const m = /^\s*(\d+)\s.*memcg\.oom_kill\s+memcg OOM in \/(\S+) \(totalpages (\d+) from its limit\): (.*); victim (\d+)/.exec(l);
+    if (!m) continue;
+    const rows = [...m[4].matchAll(/(\d+) (\S+) rss \d+ \+ swap \d+ \+ pt \d+ adj -?\d+ → (-?\d+)/g)].map((x) => ({ pid: x[1], name: x[2], points: x[3] }));
+    out.push({ step: Number(m[1]), cgroup: m[2], totalpages: m[3], rows, victim: m[5] });
+  }
+  return out;
+}
+async function toStep(page, n) {
+  await page.evaluate((n) => { const r = document.querySelector('.scrub'); r.value = String(n); r.dispatchEvent(new Event('input', { bubbles: true })); }, n);
+  await page.waitForFunction((n) => Number(document.querySelector('#stepno').dataset.step) === n, n, { timeout: 5000 }).catch(() => {});
+}
+// Screenshots for people to look at (target/look/ of the worktree): the screen, then the OOM
+// panel and the cgroup tree scrolled into view, at 1440×900 and 1280×720.
+async function looks(page, look, name) {
+  for (const [w, h] of [[1440, 900], [1280, 720]]) {
+    await page.setViewportSize({ width: w, height: h });
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.waitForTimeout(150);
+    await page.screenshot({ path: path.join(look, `${name}-screen-${w}x${h}.png`) });
+    await page.locator('#oom').scrollIntoViewIfNeeded();
+    await page.evaluate(() => document.querySelector('#oom').scrollIntoView({ block: 'start' }));
+    await page.waitForTimeout(150);
+    await page.screenshot({ path: path.join(look, `${name}-oom-${w}x${h}.png`) });
+    await page.evaluate(() => document.querySelector('#cgroups').scrollIntoView({ block: 'start' }));
+    await page.waitForTimeout(150);
+    await page.screenshot({ path: path.join(look, `${name}-cgroups-${w}x${h}.png`) });
+  }
+  await page.setViewportSize({ width: 1440, height: 900 });
+}
+
+// Issue 9 (web): the OOM killer's table with the kernel's victim and points, the cgroup tree's
+// numbers equal to the core's, the pods' QoS classes, the memory.current chart crisp at 1× and
+// 2×, and page-cache and swapped pages in the page view.
+async function issue9(browser, base, errors) {
+  const look = path.join(ROOT, 'target', 'look');
+  fs.mkdirSync(look, { recursive: true });
+  const file = 'scenarios/memcg-victim-choice.vmlab';
+  const ooms = traceOoms(vmlab(['run', file]));
+  check(ooms.length === 2 && ooms[0].victim === '1001' && ooms[1].victim === '1000', 'the CLI trace has the two memcg OOM kills of memcg-victim-choice (b, then a)', JSON.stringify(ooms));
+  if (ooms.length === 0) return;
+  const kill = ooms[0].step;
+  const cliNum = (f, cg) => Number(vmlab(['show', '--at', String(kill), file, f, cg]).trim());
+  const usage = cliNum('memory.usage_in_bytes', '/box'), limit = cliNum('memory.limit_in_bytes', '/box');
+
+  for (const dpr of [1, 2]) {
+    const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: dpr });
+    const page = await ctx.newPage();
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(base);
+    await ready(page);
+    await page.$eval('.entry-open[data-file="memcg-victim-choice.vmlab"]', (b) => b.click());
+    await page.waitForFunction(() => Number(document.querySelector('#stepno').dataset.step) === 0);
+    // Before the kill the panel says there is none yet and offers the steps where it runs.
+    const none = (await page.$('#oom-none')) ? await page.innerText('#oom-none') : '';
+    const jumps = await page.$$eval('.oom-jump', (els) => els.map((e) => e.innerText));
+    check(/No OOM yet/.test(none) && jumps.join() === `step ${kill}`, `dpr ${dpr}: before the kill the OOM panel says none yet and offers step ${kill}`, `${none} ${jumps}`);
+    await toStep(page, kill);
+    check((await stepNo(page)) === kill, `dpr ${dpr}: at the kill step ${kill}`);
+    // The explanation box links to the table.
+    const link = await page.$('#now #now-oom-link');
+    const summary = (await page.$('#now-oom')) ? await page.innerText('#now-oom') : '';
+    check(link !== null && /killed b \(1001\), then a \(1000\)/.test(summary) && (await page.isVisible('#now-oom')),
+      `dpr ${dpr}: the explanation box of the kill step says who was killed and links to the OOM table`, summary);
+    if (link) await link.click();
+    await page.waitForTimeout(200);
+    const focused = await page.evaluate(() => { const e = document.activeElement; const r = document.querySelector('#oom').getBoundingClientRect();
+      return { id: e && e.id, top: r.top, bar: document.querySelector('.top').getBoundingClientRect().bottom, vh: window.innerHeight }; });
+    check(focused.id === 'oom' && focused.top >= focused.bar - 0.5 && focused.top < focused.vh / 2, `dpr ${dpr}: the link brings the OOM table into view, below the sticky top bar`, JSON.stringify(focused));
+    const tables = await page.$$eval('.oom', (els) => els.map((e) => ({
+      step: Number(e.dataset.step), constraint: e.dataset.constraint, totalpages: e.dataset.totalpages, victim: e.dataset.victim,
+      rows: [...e.querySelectorAll('tbody tr')].map((tr) => ({ pid: tr.dataset.pid, points: tr.dataset.points, victim: tr.classList.contains('victim'),
+        name: tr.children[1].innerText, bg: getComputedStyle(tr.children[0]).backgroundColor })),
+    })));
+    const want = ooms.filter((o) => o.step === kill);
+    const same = tables.length === want.length && tables.every((t, i) => {
+      const w = want[i];
+      const eligible = t.rows.filter((r) => r.points !== '');
+      return t.constraint === 'CONSTRAINT_MEMCG' && t.totalpages === w.totalpages && t.victim === w.victim
+        && eligible.length === w.rows.length && w.rows.every((wr) => eligible.some((r) => r.pid === wr.pid && r.points === wr.points));
+    });
+    check(same, `dpr ${dpr}: each OOM table has the core's constraint, totalpages, candidates and points`, JSON.stringify({ tables, want }).slice(0, 900));
+    const hi = tables.map((t) => t.rows.filter((r) => r.victim));
+    check(hi.every((h, i) => h.length === 1 && h[0].pid === want[i].victim && /killed/.test(h[0].name) && h[0].bg !== 'rgba(0, 0, 0, 0)'),
+      `dpr ${dpr}: the kernel's victim is highlighted, and only it (b first, then a)`, JSON.stringify(hi));
+    // The cgroup tree: the numbers are the CLI's.
+    const box = await page.$eval('.cg[data-path="box"]', (e) => ({ current: Number(e.dataset.current), max: e.dataset.max, kills: e.dataset.oomKill, text: e.innerText }));
+    check(box.current === usage && Number(box.max) === limit && usage > 0, `dpr ${dpr}: the cgroup tree's memory.usage_in_bytes and limit are the CLI's (${usage}, ${limit})`, JSON.stringify(box));
+    check(box.kills === '2' && /memory\.limit_in_bytes 96 MiB/.test(box.text), `dpr ${dpr}: the tree shows box's limit and its 2 OOM kills`, box.text);
+    // The memory.current chart: the canvas has DPR × its CSS size, and its legend is below it.
+    const chart = await page.$eval('#cg-chart', (c) => { const r = c.getBoundingClientRect(); const l = document.querySelector('#cg-chart-legend').getBoundingClientRect();
+      return { w: c.width, h: c.height, cw: r.width, ch: r.height, legendTop: l.top, bottom: r.bottom, entries: document.querySelectorAll('#cg-chart-legend li').length }; });
+    check(Math.abs(chart.w - chart.cw * dpr) <= 1 && Math.abs(chart.h - chart.ch * dpr) <= 1 && chart.legendTop >= chart.bottom - 0.5 && chart.entries === 1,
+      `dpr ${dpr}: the memory.current chart is drawn at ${dpr}× its CSS size, its legend under it`, JSON.stringify(chart));
+    if (dpr === 1) await looks(page, look, 'memcg-victim-choice-kill');
+    else await (await page.$('#cgroups')).screenshot({ path: path.join(look, 'memcg-victim-choice-cgroups-dpr2.png') });
+    await ctx.close();
+  }
+
+  // kube-node-pressure: the pods with their QoS classes; the numbers at the global OOM.
+  const kube = 'scenarios/kube-node-pressure.vmlab';
+  const kubeTrace = vmlab(['run', kube]);
+  const kubeKill = Number((/^\s*(\d+)\s.*\boom\.kill\b/m.exec(kubeTrace) || [])[1]);
+  const appPath = 'kubepods/burstable/podapi/app';
+  const appCur = Number(vmlab(['show', '--at', String(kubeKill), kube, 'memory.current', `/${appPath}`]).trim());
+  const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(base);
+  await ready(page);
+  await page.$eval('.entry-open[data-file="kube-node-pressure.vmlab"]', (b) => b.click());
+  await page.waitForFunction(() => Number(document.querySelector('#stepno').dataset.step) === 0);
+  await toStep(page, kubeKill);
+  const qos = await page.$$eval('.cg', (els) => Object.fromEntries(els.map((e) => [e.dataset.path, { qos: (e.querySelector('.qos') || { dataset: {} }).dataset.qos || '', current: Number(e.dataset.current) }])));
+  check(qos['kubepods/poddb'] && qos['kubepods/poddb'].qos === 'Guaranteed' && qos['kubepods/burstable/podapi'].qos === 'Burstable'
+    && qos['kubepods/besteffort/podbatch/job'].qos === 'BestEffort' && !qos.kubepods.qos, 'the cgroup tree shows each pod with its QoS class', JSON.stringify(qos).slice(0, 500));
+  check(kubeKill > 0 && qos[appPath] && qos[appPath].current === appCur && appCur > 0, `the app container's memory.current at step ${kubeKill} is the CLI's (${appCur})`, JSON.stringify(qos[appPath]));
+  const g = await page.$eval('.oom', (e) => ({ constraint: e.dataset.constraint, victim: e.dataset.victim, hi: [...e.querySelectorAll('tr.victim')].map((t) => t.dataset.pid) }));
+  check(g.constraint === 'CONSTRAINT_NONE' && g.victim === '1002' && g.hi.join() === '1002', 'a global OOM shows CONSTRAINT_NONE with the BestEffort job as the victim', JSON.stringify(g));
+  await looks(page, look, 'kube-node-pressure');
+
+  // Page cache and swapped pages in the page view, each in its own colour.
+  await page.fill('#scenario', 'machine linux ram=64MiB swap=64MiB\nspawn a\na mmap x 80MiB rw private anon\na write x\na mmap f 8MiB r private file /srv/data.bin\na read f[0..4MiB]\n');
+  await page.click('body', { position: { x: 5, y: 5 } });
+  await toStep(page, 5);
+  await page.waitForTimeout(150);
+  const colours = await page.$eval('#page-canvas', (c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, seen = new Set();
+    for (let i = 0; i < d.length; i += 4) seen.add(`${d[i]},${d[i + 1]},${d[i + 2]}`);
+    return { cache: seen.has('34,34,51'), swapped: seen.has('217,108,143'), private: seen.has('0,65,238') };
+  });
+  check(colours.cache && colours.swapped && colours.private, 'the page view draws page-cache, swapped and resident pages in their own colours', JSON.stringify(colours));
+  await page.locator('.pages').scrollIntoViewIfNeeded();
+  await (await page.$('.pages')).screenshot({ path: path.join(look, 'pages-cache-and-swap.png') });
+  await ctx.close();
 }
 
 (async () => {
@@ -651,6 +806,7 @@ async function issue8More(browser, base, out, errors) {
     await cowCtx.close();
 
     await issue8More(browser, base, out, errors);
+    await issue9(browser, base, errors);
 
     check(errors.length === 0, 'no uncaught page errors', errors.join('; '));
     console.log(`screenshots: ${out}`);

@@ -3,6 +3,7 @@
 //! after each render.
 
 use crate::components::{
+    cgroups::{Cgroups, OomPanel},
     compare::Compare,
     counters::{Chart, Counters, ProcTable},
     editor::Editor,
@@ -29,6 +30,8 @@ use yew::prelude::*;
 
 /// The chart's height in CSS pixels (its width is its panel's).
 const CHART_HEIGHT_PX: u32 = 260;
+/// The cgroup chart's height in CSS pixels.
+const CG_CHART_HEIGHT_PX: u32 = 220;
 
 /// Random workloads are this many operations long.
 const RANDOM_OPS: u32 = 60;
@@ -164,6 +167,13 @@ pub struct App {
     scrolled_for: Option<(u32, u64)>,
     chart_canvas: NodeRef,
     chart_overlay: NodeRef,
+    /// The memory.current chart of the cgroup panel, drawn like the counters chart.
+    cg_chart_canvas: NodeRef,
+    cg_chart_overlay: NodeRef,
+    cg_chart_drawn: Option<(
+        (u64, web_sys::HtmlCanvasElement),
+        crate::render::charts::PlotArea,
+    )>,
     /// Bumped whenever the run changes, so the chart's series are redrawn only then.
     run_generation: u64,
     chart_drawn: Option<(
@@ -613,6 +623,43 @@ impl App {
         crate::render::charts::draw_cursor(&overlay, area, self.lab.cursor);
     }
 
+    /// The cgroup panel's memory.current chart: its lines once per run, the cursor every step.
+    fn draw_cg_chart(&mut self) {
+        let (Some(canvas), Some(overlay), Ok(sim)) = (
+            self.cg_chart_canvas.cast::<web_sys::HtmlCanvasElement>(),
+            self.cg_chart_overlay.cast::<web_sys::HtmlCanvasElement>(),
+            &self.lab.sim,
+        ) else {
+            self.cg_chart_drawn = None;
+            return;
+        };
+        let key = (self.run_generation, canvas.clone());
+        let area = match &self.cg_chart_drawn {
+            Some((k, area)) if *k == key => *area,
+            _ => match crate::render::charts::draw_cgroups(
+                canvas.clone(),
+                &overlay,
+                &sim.series,
+                canvas
+                    .parent_element()
+                    .map(|p| p.client_width())
+                    .unwrap_or(600)
+                    .max(200) as u32,
+                CG_CHART_HEIGHT_PX,
+            ) {
+                Ok(area) => {
+                    self.cg_chart_drawn = Some((key, area));
+                    area
+                }
+                Err(e) => {
+                    web_sys::console::warn_1(&format!("vmlab: cgroup chart not drawn: {e}").into());
+                    return;
+                }
+            },
+        };
+        crate::render::charts::draw_cursor(&overlay, area, self.lab.cursor);
+    }
+
     fn download(&self) -> Result<(), JsValue> {
         let parts = js_sys::Array::of1(&JsValue::from_str(&self.lab.text));
         let opts = web_sys::BlobPropertyBag::new();
@@ -708,6 +755,9 @@ impl Component for App {
             scrolled_for: None,
             chart_canvas: NodeRef::default(),
             chart_overlay: NodeRef::default(),
+            cg_chart_canvas: NodeRef::default(),
+            cg_chart_overlay: NodeRef::default(),
+            cg_chart_drawn: None,
             run_generation: 0,
             chart_drawn: None,
             cells: Vec::new(),
@@ -958,6 +1008,7 @@ impl Component for App {
             Msg::Resized => {
                 self.canvas_width = None;
                 self.chart_drawn = None;
+                self.cg_chart_drawn = None;
             }
             Msg::HashChanged => {
                 let fragment = window()
@@ -1131,6 +1182,13 @@ impl Component for App {
                         on_ask_delete={cb.ask_delete.clone()} on_delete={cb.delete.clone()} />
                     <div class="more-col">
                         <EventLog run={run.clone()} cursor={lab.cursor} on_jump={cb.jump.clone()} />
+                        { { let (shown, at_cursor) = run.ooms_at(lab.cursor);
+                            html! { <OomPanel shown={shown} at_cursor={at_cursor} oom_steps={run.oom_steps.clone()} on_jump={cb.jump.clone()} /> } } }
+                        if let Some(snap) = &self.snap {
+                            <Cgroups cgroups={snap.cgroups.clone()} version={snap.cgroup_version.clone()} mem_total={snap.mem.mem_total}
+                                chart={self.cg_chart_canvas.clone()} chart_overlay={self.cg_chart_overlay.clone()}
+                                legend={lab.sim.as_ref().map(|s| crate::render::charts::cgroup_legend(&s.series)).unwrap_or_default()} />
+                        }
                     </div>
                     <div class="more-col">
                         if let Some(snap) = &self.snap {
@@ -1164,6 +1222,7 @@ impl Component for App {
         self.scroll_editor();
         let t1 = now_ms();
         self.draw_chart();
+        self.draw_cg_chart();
         let t2 = now_ms();
         record("chart", t2 - t1);
         self.scroll_log();

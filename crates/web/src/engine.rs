@@ -6,11 +6,14 @@
 //! N with the remaining operations applied again. So a step costs at most that many operations.
 
 use crate::views::{
-    CheckView, CommitRuleView, DiagView, EventView, FrameRunView, MemView, PageRun, PageState,
-    ProcTexts, ProcView, RunView, Series, SnapshotView, StepView, VmaView,
+    CgroupView, CheckView, CommitRuleView, DiagView, EventView, FrameRunView, MemView, OomRowView,
+    OomView, PageRun, PageState, ProcTexts, ProcView, RunView, Series, SnapshotView, StepView,
+    VmaView,
 };
 use std::cell::RefCell;
-use vmlab_core::event::{Event, EventKind, FaultKind};
+use vmlab_core::event::{
+    Event, EventKind, FaultKind, MemcgEvent, OomCandidate, OomChoice, OomConstraintKind,
+};
 use vmlab_core::machine::{CommitRuleSummary, Machine, ProcState};
 use vmlab_core::op::{Op, Outcome};
 use vmlab_core::scenario::{self, Diagnostic, Scenario, StmtKind};
@@ -66,6 +69,77 @@ fn span_of(e: &Event) -> Option<(u64, u64)> {
     }
 }
 
+fn oom_rows(table: &[OomCandidate]) -> Vec<OomRowView> {
+    table
+        .iter()
+        .map(|c| OomRowView {
+            pid: c.pid,
+            name: c.name.clone(),
+            rss_pages: c.rss.iter().sum(),
+            swap_pages: c.swapents,
+            pgtables_bytes: c.pgtables_bytes,
+            oom_score_adj: c.oom_score_adj,
+            points: c.points,
+        })
+        .collect()
+}
+
+/// The OOM killer's table of an event that has one: the global report, or the memcg OOM.
+fn oom_view(e: &Event) -> Option<OomView> {
+    match &e.kind {
+        EventKind::Oom(r) => Some(OomView {
+            memcg: match &r.constraint {
+                OomConstraintKind::Global => None,
+                OomConstraintKind::Memcg(p) => Some(p.clone()),
+            },
+            constraint: r.constraint.kernel_name().to_string(),
+            totalpages: r.totalpages,
+            rows: oom_rows(&r.table),
+            victim: r.victim,
+            choice: match r.choice {
+                OomChoice::Badness => {
+                    "the highest points (a tie goes to the task scanned later)".into()
+                }
+                OomChoice::AllocatingTask => {
+                    "vm.oom_kill_allocating_task: the task that allocated".into()
+                }
+                OomChoice::NoVictim => "nothing killable: the kernel panics".into(),
+                OomChoice::PanicOnOom(n) => {
+                    format!("vm.panic_on_oom={n}: the kernel panics before choosing")
+                }
+            },
+        }),
+        EventKind::Memcg(MemcgEvent::Oom {
+            cgroup,
+            totalpages,
+            candidates,
+            victim,
+            group,
+        }) => Some(OomView {
+            memcg: Some(cgroup.clone()),
+            constraint: "CONSTRAINT_MEMCG".into(),
+            totalpages: *totalpages,
+            rows: oom_rows(candidates),
+            victim: *victim,
+            choice: match (victim, group.is_empty()) {
+                (None, _) => "nothing killable: the charge fails and the task waits".into(),
+                (Some(_), true) => {
+                    "the highest points (a tie goes to the task scanned later)".into()
+                }
+                (Some(_), false) => format!(
+                    "the highest points; memory.oom.group kills {} too",
+                    group
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
+        }),
+        _ => None,
+    }
+}
+
 fn event_view(e: &Event) -> EventView {
     EventView {
         reason: e.reason().to_string(),
@@ -80,6 +154,7 @@ fn event_view(e: &Event) -> EventView {
                 ..
             }
         ),
+        oom: oom_view(e).map(std::rc::Rc::new),
     }
 }
 
@@ -89,21 +164,28 @@ fn run_view(scenario: &Scenario, run: &sim::Run) -> RunView {
         .iter()
         .filter(|s| matches!(s.kind, StmtKind::Expect(_)))
         .count() as u32;
+    let steps: Vec<StepView> = run
+        .steps
+        .iter()
+        .map(|s| StepView {
+            step: s.step,
+            line: s.pos.line,
+            text: s.text.clone(),
+            outcome: s.outcome.to_string(),
+            ok: matches!(s.outcome, Outcome::Ok),
+            events: s.events.iter().map(event_view).collect(),
+        })
+        .collect();
+    let oom_steps = steps
+        .iter()
+        .filter(|s| s.events.iter().any(|e| e.oom.is_some()))
+        .map(|s| s.step)
+        .collect();
     RunView {
         ops_total: scenario.ops().count() as u32,
         expects_total,
-        steps: run
-            .steps
-            .iter()
-            .map(|s| StepView {
-                step: s.step,
-                line: s.pos.line,
-                text: s.text.clone(),
-                outcome: s.outcome.to_string(),
-                ok: matches!(s.outcome, Outcome::Ok),
-                events: s.events.iter().map(event_view).collect(),
-            })
-            .collect(),
+        oom_steps,
+        steps,
         checks: run
             .checks
             .iter()
@@ -134,6 +216,7 @@ impl Sim {
         let mut series = Series::default();
         let mut rss: Vec<(u32, String, Vec<u64>)> = Vec::new();
         record_series(&m, 0, &mut series, &mut rss);
+        record_cgroups(&m, 0, &mut series.cgroups);
         for (i, op) in ops.iter().enumerate() {
             // The run already applied these operations without a scenario error, so this cannot fail;
             // if it somehow does, the series simply stop there.
@@ -145,7 +228,9 @@ impl Sim {
                 checkpoints.push(m.clone());
             }
             record_series(&m, step, &mut series, &mut rss);
+            record_cgroups(&m, step, &mut series.cgroups);
         }
+        leaves_only(&mut series.cgroups);
         series.rss = rss
             .into_iter()
             .map(|(pid, name, v)| (format!("{name} ({pid})"), v))
@@ -249,6 +334,42 @@ fn record_series(m: &Machine, step: u32, s: &mut Series, rss: &mut Vec<(u32, Str
     }
 }
 
+/// memory.current of every cgroup but the root at `step` (the core's numbers), one point per
+/// step; a cgroup's series starts with zeros before it exists and goes on at 0 once removed.
+fn record_cgroups(m: &Machine, step: u32, series: &mut Vec<(String, Vec<u64>)>) {
+    for c in m.cgroups().into_iter().filter(|c| !c.path.is_empty()) {
+        // Kept sorted by path, so each lookup is a bisection.
+        let i = match series.binary_search_by(|(p, _)| p.as_str().cmp(&c.path)) {
+            Ok(i) => i,
+            Err(i) => {
+                series.insert(i, (c.path.clone(), vec![0; step as usize]));
+                i
+            }
+        };
+        series[i].1.push(c.current_bytes);
+    }
+    let len = step as usize + 1;
+    for (_, v) in series.iter_mut() {
+        v.resize(len, 0);
+    }
+}
+
+/// Keeps the cgroups that never had a child in the run: a parent's line would lie on its only
+/// child's (a pod and its one container) and hide it. `series` is sorted by path, so a
+/// cgroup's descendants are found by one bisection. O(n log n).
+fn leaves_only(series: &mut Vec<(String, Vec<u64>)>) {
+    let paths: Vec<String> = series.iter().map(|(p, _)| format!("{p}/")).collect();
+    let has_child = |prefix: &String| {
+        let i = series.partition_point(|(p, _)| p.as_str() < prefix.as_str());
+        series
+            .get(i)
+            .is_some_and(|(p, _)| p.starts_with(prefix.as_str()))
+    };
+    let keep: Vec<bool> = paths.iter().map(|p| !has_child(p)).collect();
+    let mut k = keep.iter();
+    series.retain(|_| *k.next().unwrap_or(&true));
+}
+
 fn page_state(s: CoreState) -> PageState {
     match s {
         CoreState::Untouched => PageState::Untouched,
@@ -257,6 +378,7 @@ fn page_state(s: CoreState) -> PageState {
         CoreState::Shared { mapcount } => PageState::Shared(mapcount),
         CoreState::Swapped => PageState::Swapped,
         CoreState::LazyFree => PageState::LazyFree,
+        CoreState::PageCache => PageState::PageCache,
     }
 }
 
@@ -414,6 +536,32 @@ fn snapshot_view(m: &Machine, step: u32, pick: impl FnOnce(&[u32]) -> Option<u32
             .collect(),
         None => Vec::new(),
     };
+    // The snapshot's processes are in pid order (the machine keeps them by pid).
+    let name_of = |pid: u32| {
+        snap.processes
+            .binary_search_by_key(&pid, |p| p.pid)
+            .map(|i| snap.processes[i].name.clone())
+            .unwrap_or_default()
+    };
+    let cgroups = linux
+        .cgroups
+        .iter()
+        .map(|c| CgroupView {
+            path: c.path.clone(),
+            depth: c.depth,
+            current: c.current_bytes,
+            peak: c.peak_bytes,
+            high: c.high_bytes,
+            max: c.max_bytes,
+            oom_events: c.oom_events,
+            oom_kills: c.oom_kills,
+            procs: c.pids.iter().map(|&p| (p, name_of(p))).collect(),
+            pod: c
+                .pod
+                .as_ref()
+                .map(|p| (p.qos.clone(), p.pod.clone(), p.container.clone())),
+        })
+        .collect();
     SnapshotView {
         step,
         mem,
@@ -422,6 +570,8 @@ fn snapshot_view(m: &Machine, step: u32, pick: impl FnOnce(&[u32]) -> Option<u32
         meminfo_text: m.meminfo_text(),
         page_owner: owner,
         pages: std::rc::Rc::new(pages),
+        cgroup_version: linux.cgroup_version.clone(),
+        cgroups: std::rc::Rc::new(cgroups),
     }
 }
 
@@ -512,4 +662,65 @@ impl LineRunner {
 /// Every VmFlags code the core prints (`flags.rs` explains each; its test checks that none is missing).
 pub fn flag_codes() -> Vec<&'static str> {
     vmlab_core::linux::vma::flag_code_names().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_cgroups_without_a_child_are_charted() {
+        let mut s: Vec<(String, Vec<u64>)> = ["a", "a-b", "a/c", "a/c/d", "e"]
+            .iter()
+            .map(|p| (p.to_string(), vec![0]))
+            .collect();
+        leaves_only(&mut s);
+        let kept: Vec<&str> = s.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(kept, vec!["a-b", "a/c/d", "e"]);
+    }
+
+    /// The kube node: the OOM views carry the core's tables, the chart has the three
+    /// containers, and the tree names each pod's QoS class.
+    #[test]
+    fn the_kube_node_shows_its_ooms_pods_and_containers() {
+        let Ok(sim) = load(include_str!("../../../scenarios/kube-node-pressure.vmlab")) else {
+            panic!("the scenario loads");
+        };
+        assert_eq!(sim.run.oom_steps, vec![26, 27]);
+        let (ooms, own) = sim.run.ooms_at(26);
+        assert!(own && ooms.len() == 1);
+        let o = &ooms[0].1;
+        assert_eq!((o.memcg.as_deref(), o.victim), (None, Some(1002)));
+        assert_eq!(o.constraint, "CONSTRAINT_NONE");
+        let job = o.rows.iter().find(|r| r.pid == 1002).expect("job's row");
+        assert_eq!((job.points, job.oom_score_adj), (Some(444_303), 1000));
+        let paths: Vec<&str> = sim.series.cgroups.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            vec![
+                "kubepods/besteffort/podbatch/job",
+                "kubepods/burstable/podapi/app",
+                "kubepods/poddb/pg"
+            ]
+        );
+        let snap = sim.snapshot(25, |_| None).expect("a snapshot");
+        let app = snap
+            .cgroups
+            .iter()
+            .find(|c| c.path == "kubepods/burstable/podapi/app")
+            .expect("app");
+        assert_eq!(app.pod.as_ref().map(|p| p.0.as_str()), Some("Burstable"));
+        // The core's memory.current file (600 MiB of anon and the page tables charged with it).
+        let text = include_str!("../../../scenarios/kube-node-pressure.vmlab");
+        let m = sim::machine_at(&scenario::parse(text).expect("parses"), 25);
+        let file = m
+            .cgroup_view(&app.path, "memory.current")
+            .expect("the file");
+        assert_eq!(app.current.to_string(), file.trim());
+        assert!(app.current > 600 << 20);
+        assert_eq!(app.procs, vec![(1001, "app".to_string())]);
+        // memory.current per step is the snapshot's at that step.
+        let i = paths.iter().position(|p| *p == app.path).expect("charted");
+        assert_eq!(sim.series.cgroups[i].1[25], app.current);
+    }
 }

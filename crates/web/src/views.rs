@@ -20,6 +20,38 @@ pub struct EventView {
     pub span: Option<(u64, u64)>,
     /// A write fault that copied pages shared copy-on-write (the COW break).
     pub cow_break: bool,
+    /// An OOM killer invocation: its whole candidate table, as the core's event carries it.
+    pub oom: Option<std::rc::Rc<OomView>>,
+}
+
+/// One invocation of the OOM killer, copied from the core's event (global or memcg).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OomView {
+    /// `global` (CONSTRAINT_NONE) or the memory cgroup's path (CONSTRAINT_MEMCG).
+    pub memcg: Option<String>,
+    /// The kernel's constraint name, `CONSTRAINT_NONE` or `CONSTRAINT_MEMCG`.
+    pub constraint: String,
+    /// The `totalpages` badness was scaled by (RAM + swap, or the cgroup's limit).
+    pub totalpages: u64,
+    pub rows: Vec<OomRowView>,
+    /// The pid killed; None when nothing was killable (or the machine panicked first).
+    pub victim: Option<u32>,
+    /// How the victim was chosen, or why none was, as a short phrase.
+    pub choice: String,
+}
+
+/// One row of the OOM killer's task table (mm/oom_kill.c: dump_task), in pages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OomRowView {
+    pub pid: u32,
+    pub name: String,
+    /// RssAnon + RssFile + RssShmem.
+    pub rss_pages: u64,
+    pub swap_pages: u64,
+    pub pgtables_bytes: u64,
+    pub oom_score_adj: i32,
+    /// The badness oom_evaluate_task gave it; None: not eligible (adj −1000, or skipped).
+    pub points: Option<i64>,
 }
 
 impl EventView {
@@ -63,9 +95,32 @@ pub struct RunView {
     /// early applied fewer operations and checked fewer expectations than these.
     pub ops_total: u32,
     pub expects_total: u32,
+    /// The steps with an OOM killer event, in order.
+    pub oom_steps: Vec<u32>,
 }
 
 impl RunView {
+    /// The OOM reports to show at `cursor`: the step's own (true), else those of the last step
+    /// before it that had one (false); none before the first OOM. O(log steps).
+    pub fn ooms_at(&self, cursor: u32) -> (Vec<(u32, std::rc::Rc<OomView>)>, bool) {
+        let i = self.oom_steps.partition_point(|s| *s <= cursor);
+        let Some(&step) = i.checked_sub(1).and_then(|i| self.oom_steps.get(i)) else {
+            return (Vec::new(), false);
+        };
+        let ooms = self
+            .steps
+            .get(step as usize - 1)
+            .map(|s| {
+                s.events
+                    .iter()
+                    .filter_map(|e| e.oom.clone())
+                    .map(|o| (step, o))
+                    .collect()
+            })
+            .unwrap_or_default();
+        (ooms, step == cursor)
+    }
+
     /// The expectations the run never reached (it stopped early), counted from the core's numbers.
     pub fn never_ran(&self) -> u32 {
         self.expects_total - self.checks.len() as u32
@@ -100,6 +155,8 @@ pub enum PageState {
     Shared(u32),
     Swapped,
     LazyFree,
+    /// A file's page mapped from the page cache.
+    PageCache,
 }
 
 impl PageState {
@@ -111,6 +168,7 @@ impl PageState {
             PageState::Shared(n) => format!("shared COW (mapcount {n})"),
             PageState::Swapped => "swapped".into(),
             PageState::LazyFree => "lazy-free".into(),
+            PageState::PageCache => "page cache (file)".into(),
         }
     }
 }
@@ -211,6 +269,35 @@ pub struct MemView {
     pub commit_limit: u64,
 }
 
+/// One memory cgroup at a step, as the core's snapshot gives it (bytes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CgroupView {
+    /// "" is the root.
+    pub path: String,
+    pub depth: u32,
+    pub current: u64,
+    pub peak: u64,
+    pub high: Option<u64>,
+    pub max: Option<u64>,
+    pub oom_events: Option<u64>,
+    pub oom_kills: u64,
+    /// The running processes attached to it: (pid, name).
+    pub procs: Vec<(u32, String)>,
+    /// (QoS class, pod, container) in the kubelet's layout.
+    pub pod: Option<(String, Option<String>, Option<String>)>,
+}
+
+impl CgroupView {
+    /// The last component of the path, `/` for the root.
+    pub fn name(&self) -> &str {
+        if self.path.is_empty() {
+            "/"
+        } else {
+            self.path.rsplit('/').next().unwrap_or(&self.path)
+        }
+    }
+}
+
 /// Everything drawn for one step.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SnapshotView {
@@ -223,6 +310,10 @@ pub struct SnapshotView {
     /// snapshot to a component does not copy them.
     pub page_owner: Option<u32>,
     pub pages: std::rc::Rc<Vec<PageRun>>,
+    /// `v1` or `v2`: which files the cgroup numbers are.
+    pub cgroup_version: String,
+    /// Every memory cgroup, parent before children.
+    pub cgroups: std::rc::Rc<Vec<CgroupView>>,
 }
 
 /// The series the charts draw, one point per step (step 0 included).
@@ -233,6 +324,10 @@ pub struct Series {
     pub mem_free: Vec<u64>,
     /// (process name, RSS per step; 0 before it exists and after it exits).
     pub rss: Vec<(String, Vec<u64>)>,
+    /// (cgroup path, memory.current per step; 0 before it exists and after it is removed), for
+    /// the cgroups without a child (a parent's usage is its children's and its own processes',
+    /// shown in the tree), sorted by path.
+    pub cgroups: Vec<(String, Vec<u64>)>,
 }
 
 /// The real tools' views of one process.
@@ -337,5 +432,54 @@ mod tests {
         assert_eq!(focus(None, &[], Some(3), &running), Some(3));
         assert_eq!(focus(None, &[7], None, &running), Some(1));
         assert_eq!(focus(None, &[], None, &[]), None);
+    }
+
+    #[test]
+    fn the_oom_panel_shows_the_steps_own_ooms_else_the_last_before() {
+        let oom = |victim| {
+            std::rc::Rc::new(OomView {
+                memcg: Some("box".into()),
+                constraint: "CONSTRAINT_MEMCG".into(),
+                totalpages: 24576,
+                rows: Vec::new(),
+                victim: Some(victim),
+                choice: String::new(),
+            })
+        };
+        let ev = |o: Option<std::rc::Rc<OomView>>| EventView {
+            reason: "memcg.oom_kill".into(),
+            source: String::new(),
+            sentence: String::new(),
+            pid: None,
+            span: None,
+            cow_break: false,
+            oom: o,
+        };
+        let step = |n: u32, events: Vec<EventView>| StepView {
+            step: n,
+            line: n,
+            text: String::new(),
+            outcome: "ok".into(),
+            ok: true,
+            events,
+        };
+        let run = RunView {
+            steps: vec![
+                step(1, vec![ev(None)]),
+                step(2, vec![ev(Some(oom(7))), ev(None), ev(Some(oom(8)))]),
+                step(3, vec![]),
+            ],
+            oom_steps: vec![2],
+            ..RunView::default()
+        };
+        assert_eq!(run.ooms_at(1), (Vec::new(), false));
+        let (at2, own) = run.ooms_at(2);
+        assert!(own);
+        assert_eq!(
+            at2.iter().map(|(s, o)| (*s, o.victim)).collect::<Vec<_>>(),
+            vec![(2, Some(7)), (2, Some(8))]
+        );
+        let (at3, own) = run.ooms_at(3);
+        assert!(!own && at3.len() == 2 && at3[0].0 == 2);
     }
 }

@@ -49,6 +49,7 @@ fn steps() -> Vec<StepView> {
         pid: Some(1),
         span: None,
         cow_break: false,
+        oom: None,
     };
     vec![
         StepView {

@@ -82,6 +82,30 @@ pub fn pod_cgroup(qos: QosClass, pod: &str) -> String {
     }
 }
 
+/// The inverse of [`pod_cgroup`]: where a cgroup path sits in the kubelet's cgroupfs layout —
+/// its QoS class, its pod and container (`kubepods/burstable/podapi/app` → Burstable, `api`,
+/// `app`; `kubepods/burstable` → Burstable, no pod). `kubepods` itself, and every path outside
+/// it, has none. The kubelet places a pod by its QoS class, so the path is the class.
+pub fn place_of(path: &str) -> Option<(QosClass, Option<&str>, Option<&str>)> {
+    let rest = path.strip_prefix("kubepods/")?;
+    let (qos, rest) = match rest.split_once('/') {
+        Some(("burstable", r)) => (QosClass::Burstable, Some(r)),
+        Some(("besteffort", r)) => (QosClass::BestEffort, Some(r)),
+        None if rest == "burstable" => (QosClass::Burstable, None),
+        None if rest == "besteffort" => (QosClass::BestEffort, None),
+        _ => (QosClass::Guaranteed, Some(rest)),
+    };
+    let Some(rest) = rest else {
+        return Some((qos, None, None));
+    };
+    let (pod, container) = match rest.split_once('/') {
+        Some((p, c)) => (p, Some(c)),
+        None => (rest, None),
+    };
+    let pod = pod.strip_prefix("pod")?;
+    Some((qos, Some(pod), container))
+}
+
 /// The pod cgroup's memory limit: the sum of the containers' limits when every container has
 /// one (pkg/kubelet/cm/helpers_linux.go: ResourceConfigForPod), else none.
 pub fn pod_limit(containers: &[Resources]) -> Option<u64> {
@@ -126,5 +150,26 @@ mod tests {
             Some(2 * GIB)
         );
         assert_eq!(pod_limit(&[r(None, Some(GIB)), r(None, None)]), None);
+    }
+
+    #[test]
+    fn a_cgroup_path_gives_back_its_pod_and_qos_class() {
+        for qos in [
+            QosClass::Guaranteed,
+            QosClass::Burstable,
+            QosClass::BestEffort,
+        ] {
+            let pod = pod_cgroup(qos, "api");
+            assert_eq!(place_of(&pod), Some((qos, Some("api"), None)));
+            let c = format!("{pod}/app");
+            assert_eq!(place_of(&c), Some((qos, Some("api"), Some("app"))));
+        }
+        assert_eq!(
+            place_of("kubepods/burstable"),
+            Some((QosClass::Burstable, None, None))
+        );
+        assert_eq!(place_of("kubepods"), None);
+        assert_eq!(place_of("box"), None);
+        assert_eq!(place_of("kubepods/other"), None);
     }
 }

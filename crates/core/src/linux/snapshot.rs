@@ -1,14 +1,16 @@
 //! The Linux part of the seam's snapshot: [`Snapshot`] with its per-OS parts filled from the
 //! machine (meminfo, each process's status, oom_score and smaps), and the page runs of a range.
 
+use super::memcg::{MemcgEventKey, PAGE_COUNTER_MAX};
 use super::mm::Mm;
 use super::pages::{FrameKind, Pte};
 use super::procfs::SmapsStats;
 use super::vma::{flag_codes, Vma, VM_ACCOUNT, VM_EXEC, VM_MAYSHARE, VM_READ, VM_WRITE};
 use super::{LinuxMachine, ProcState};
+use crate::config::CgroupVersion;
 use crate::snapshot::{
-    FrameRun, LinuxProcessSnapshot, LinuxSnapshot, OsProcessSnapshot, OsSnapshot, PageState,
-    ProcessSnapshot, Snapshot, VmaSnapshot,
+    CgroupSnapshot, FrameRun, LinuxProcessSnapshot, LinuxSnapshot, OsProcessSnapshot, OsSnapshot,
+    PageState, PodSnapshot, ProcessSnapshot, Snapshot, VmaSnapshot,
 };
 use std::collections::BTreeMap;
 
@@ -72,6 +74,8 @@ impl LinuxMachine {
                     .into_iter()
                     .map(|(k, v)| (k.to_string(), v))
                     .collect(),
+                cgroup_version: m.cfg.cgroup.name().to_string(),
+                cgroups: m.cgroup_snapshots(),
             }),
         }
     }
@@ -168,6 +172,53 @@ impl Iterator for VmaSnapshots<'_> {
 }
 
 impl LinuxMachine {
+    /// Every memory cgroup with the numbers its files show (memcg.rs: `cgroup_query` reads the
+    /// same fields), in path order, so a parent comes before its children; each with the
+    /// running processes attached to it and its place in the kubelet's layout (k8s.rs).
+    /// O(cgroups + processes).
+    pub fn cgroup_snapshots(&self) -> Vec<CgroupSnapshot> {
+        let v2 = self.cfg.cgroup == CgroupVersion::V2;
+        let mut pids: BTreeMap<super::memcg::MemcgId, Vec<u32>> = BTreeMap::new();
+        for p in self.procs.values() {
+            if p.state == ProcState::Running {
+                pids.entry(p.memcg).or_default().push(p.pid);
+            }
+        }
+        let bytes = |pages: u64| pages * crate::units::PAGE_SIZE;
+        let limit = |pages: u64| (pages != PAGE_COUNTER_MAX).then(|| bytes(pages));
+        self.memcgs
+            .by_path
+            .iter()
+            .map(|(path, id)| {
+                let g = &self.memcgs.groups[id];
+                CgroupSnapshot {
+                    path: path.clone(),
+                    depth: if path.is_empty() {
+                        0
+                    } else {
+                        path.matches('/').count() as u32 + 1
+                    },
+                    current_bytes: bytes(g.memory.usage),
+                    peak_bytes: bytes(g.memory.watermark),
+                    high_bytes: if v2 { limit(g.high) } else { None },
+                    max_bytes: limit(g.memory.max),
+                    oom_events: v2.then(|| g.events[MemcgEventKey::Oom as usize]),
+                    oom_kills: if v2 {
+                        g.events[MemcgEventKey::OomKill as usize]
+                    } else {
+                        g.v1_oom_kill
+                    },
+                    pids: pids.remove(id).unwrap_or_default(),
+                    pod: super::k8s::place_of(path).map(|(qos, pod, container)| PodSnapshot {
+                        qos: qos.name().to_string(),
+                        pod: pod.map(str::to_string),
+                        container: container.map(str::to_string),
+                    }),
+                }
+            })
+            .collect()
+    }
+
     /// The physical frames process `pid` maps, as runs in virtual address order; pages that map
     /// no frame (untouched, the zero page, swapped) are left out. O(pte runs + frame runs).
     pub fn frame_runs(&self, pid: u32) -> Vec<FrameRun> {
@@ -257,6 +308,10 @@ impl LinuxMachine {
                             let st =
                                 if f.lazyfree && f.kind == FrameKind::Anon && !dirty && !f.dirty {
                                     PageState::LazyFree
+                                } else if f.kind == FrameKind::File {
+                                    // A file's page mapped from the page cache (a private
+                                    // write would have copied it to an anonymous frame).
+                                    PageState::PageCache
                                 } else if f.mapcount >= 2 {
                                     PageState::Shared {
                                         mapcount: f.mapcount,

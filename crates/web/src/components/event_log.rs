@@ -102,6 +102,49 @@ pub fn event_log(p: &Props) -> Html {
     }
 }
 
+/// Brings the OOM panel (which shows the current step's OOMs) into view and gives it the focus.
+/// Not a `#oom` link: the URL's fragment is the share link.
+fn show_oom_panel() {
+    use wasm_bindgen::JsCast;
+    let Some(el) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("oom"))
+    else {
+        return;
+    };
+    el.scroll_into_view();
+    if let Ok(h) = el.dyn_into::<web_sys::HtmlElement>() {
+        let _ = h.focus();
+    }
+}
+
+/// At a step where the OOM killer ran, a line at the top of the explanation box: who it killed
+/// (from the core's reports), and a button to the whole table.
+fn oom_summary(s: &StepView) -> Html {
+    let ooms: Vec<&crate::views::OomView> =
+        s.events.iter().filter_map(|e| e.oom.as_deref()).collect();
+    if ooms.is_empty() {
+        return Html::default();
+    }
+    let killed: Vec<String> = ooms
+        .iter()
+        .map(|o| {
+            o.victim
+                .and_then(|v| o.rows.iter().find(|r| r.pid == v))
+                .map(|r| format!("{} ({})", r.name, r.pid))
+                .unwrap_or_else(|| "no one".into())
+        })
+        .collect();
+    html! {
+        <p class="now-oom" id="now-oom">
+            <strong>{ if ooms.len() == 1 { "OOM killer: killed ".to_string() } else { format!("OOM killer, {} times: killed ", ooms.len()) } }</strong>
+            {killed.join(", then ")}
+            <button class="linkish oom-link" id="now-oom-link" onclick={Callback::from(|_: MouseEvent| show_oom_panel())}
+                title="the OOM killer's whole task table, the victim highlighted">{"see the table ↓"}</button>
+        </p>
+    }
+}
+
 #[derive(Properties, PartialEq)]
 pub struct NowProps {
     /// None at step 0.
@@ -141,6 +184,7 @@ pub fn now(p: &NowProps) -> Html {
                     // In the red box of a run that stopped early, a success is not shown in green.
                     <span class={classes!("outcome", (!s.ok).then_some("bad"), (s.ok && stopped.is_some()).then_some("neutral"))}>{format!(" → {}", s.outcome)}</span>
                 </div>
+                { oom_summary(s) }
                 <ul class="now-events">
                     { for s.events.iter().map(|e| html! {
                         <li><span class="sentence">{e.sentence.clone()}</span>

@@ -1,6 +1,7 @@
 //! The app's panels, each a function component drawing from `views` data and reporting the user's
 //! verbs through callbacks; canvases are drawn by `App::rendered` through the `NodeRef`s passed in.
 
+pub mod cgroups;
 pub mod compare;
 pub mod counters;
 pub mod editor;

@@ -1,5 +1,5 @@
-//! The counters chart, drawn with plotters on a canvas: Committed_AS, CommitLimit, free RAM and
-//! each process's RSS over the steps. The canvas is sized to its CSS width times the device pixel
+//! The charts, drawn with plotters on a canvas: Committed_AS, CommitLimit, free RAM and each
+//! process's RSS over the steps, and memory.current of each memory cgroup. The canvas is sized to its CSS width times the device pixel
 //! ratio (crisp at 1× and 2×, text 13 CSS px and more), and the legend is HTML under the plot
 //! (`legend`), so it never covers a line, a label or a tick. The series are drawn once per run; the current step is a
 //! line on a transparent canvas laid over it, so stepping redraws one line, not the whole chart.
@@ -31,6 +31,27 @@ pub fn legend(s: &Series) -> Vec<(String, (u8, u8, u8), u32)> {
         out.push((format!("RSS {name}"), SERIES[3 + i % (SERIES.len() - 3)], 1));
     }
     out
+}
+
+/// The memory.current lines, one per cgroup of `Series::cgroups` (those without a child), in
+/// path order, each in its own colour (the palette's, after black, which is CommitLimit's).
+pub fn cgroup_legend(s: &Series) -> Vec<(String, (u8, u8, u8), u32)> {
+    use crate::render::palette::SERIES;
+    let colours: Vec<(u8, u8, u8)> = SERIES.iter().copied().filter(|c| *c != (0, 0, 0)).collect();
+    s.cgroups
+        .iter()
+        .enumerate()
+        .map(|(i, (path, _))| (path.clone(), colours[i % colours.len()], 3))
+        .collect()
+}
+
+/// The y axis's unit for values up to `max` bytes: GiB from 1 GiB up, else MiB.
+pub fn unit_for(max: u64) -> (u64, &'static str) {
+    if max >= 1 << 30 {
+        (1 << 30, "GiB")
+    } else {
+        (1 << 20, "MiB")
+    }
 }
 
 /// Where the plot area is on the canvas, in canvas pixels: x of step 0 and of the last step, and
@@ -69,6 +90,77 @@ pub fn draw(
     width_css: u32,
     height_css: u32,
 ) -> Result<PlotArea, String> {
+    let values = [&s.committed_as, &s.commit_limit, &s.mem_free]
+        .into_iter()
+        .chain(s.rss.iter().map(|(_, v)| v));
+    let lines: Vec<_> = legend(s)
+        .into_iter()
+        .zip(values)
+        .map(|((_, c, w), v)| (c, w, v.as_slice()))
+        .collect();
+    let steps = s.committed_as.len();
+    draw_lines(
+        canvas,
+        overlay,
+        &lines,
+        steps,
+        (1 << 30, "GiB", y_max_gib(s)),
+        width_css,
+        height_css,
+    )
+}
+
+/// The memory.current chart of the cgroup tree (`cgroup_legend`'s lines), in MiB or GiB.
+#[cfg(target_arch = "wasm32")]
+pub fn draw_cgroups(
+    canvas: web_sys::HtmlCanvasElement,
+    overlay: &web_sys::HtmlCanvasElement,
+    s: &Series,
+    width_css: u32,
+    height_css: u32,
+) -> Result<PlotArea, String> {
+    let max = s
+        .cgroups
+        .iter()
+        .flat_map(|(_, v)| v)
+        .copied()
+        .max()
+        .unwrap_or(0);
+    let (unit, name) = unit_for(max);
+    let lines: Vec<_> = cgroup_legend(s)
+        .into_iter()
+        .zip(&s.cgroups)
+        .map(|((_, c, w), (_, v))| (c, w, v.as_slice()))
+        .collect();
+    let steps = s.committed_as.len();
+    let ymax = (max as f64 / unit as f64 * 1.1).max(0.1);
+    draw_lines(
+        canvas,
+        overlay,
+        &lines,
+        steps,
+        (unit, name, ymax),
+        width_css,
+        height_css,
+    )
+}
+
+/// One line to draw: its colour, its width in CSS px, a value per step (bytes).
+#[cfg(target_arch = "wasm32")]
+type Line<'a> = ((u8, u8, u8), u32, &'a [u64]);
+
+/// Lines of `points` values each (one per step, bytes) on a canvas sized to its CSS size times
+/// the device pixel ratio; the y axis in `unit` (bytes per unit, its name, the axis's top).
+#[cfg(target_arch = "wasm32")]
+fn draw_lines(
+    canvas: web_sys::HtmlCanvasElement,
+    overlay: &web_sys::HtmlCanvasElement,
+    lines: &[Line<'_>],
+    points: usize,
+    (unit, unit_name, ymax): (u64, &str, f64),
+    width_css: u32,
+    height_css: u32,
+) -> Result<PlotArea, String> {
     use plotters::prelude::*;
     use plotters_canvas::CanvasBackend;
 
@@ -83,22 +175,22 @@ pub fn draw(
         let _ = c.style().set_property("width", &format!("{width_css}px"));
         let _ = c.style().set_property("height", &format!("{height_css}px"));
     }
-    let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+    let scaled = |b: u64| b as f64 / unit as f64;
     let backend =
         CanvasBackend::with_canvas_object(canvas).ok_or("no 2d context on the chart canvas")?;
     let root = backend.into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let steps = s.committed_as.len().max(2) as u32 - 1;
+    let steps = points.max(2) as u32 - 1;
     let mut chart = ChartBuilder::on(&root)
         .margin(px(12.0))
         .x_label_area_size(px(40.0))
         .y_label_area_size(px(58.0))
-        .build_cartesian_2d(0u32..steps, 0f64..y_max_gib(s))
+        .build_cartesian_2d(0u32..steps, 0f64..ymax)
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
         .x_desc("step")
-        .y_desc("GiB")
+        .y_desc(unit_name)
         .label_style(("sans-serif", px(14.0)))
         .axis_desc_style(("sans-serif", px(14.0)))
         .x_labels(6)
@@ -106,18 +198,14 @@ pub fn draw(
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(|e| e.to_string())?;
-    let values = [&s.committed_as, &s.commit_limit, &s.mem_free]
-        .into_iter()
-        .chain(s.rss.iter().map(|(_, v)| v));
-    for ((_, (r, g, b), width), v) in legend(s).into_iter().zip(values) {
+    for ((r, g, b), width, v) in lines {
         chart
             .draw_series(LineSeries::new(
-                v.iter().enumerate().map(|(x, y)| (x as u32, gib(*y))),
-                RGBColor(r, g, b).stroke_width(px(f64::from(width))),
+                v.iter().enumerate().map(|(x, y)| (x as u32, scaled(*y))),
+                RGBColor(*r, *g, *b).stroke_width(px(f64::from(*width))),
             ))
             .map_err(|e| e.to_string())?;
     }
-    let ymax = y_max_gib(s);
     let (x0, bottom) = chart.backend_coord(&(0, 0.0));
     let (x1, top) = chart.backend_coord(&(steps, ymax));
     root.present().map_err(|e| e.to_string())?;
@@ -141,8 +229,18 @@ mod tests {
             commit_limit: vec![1 << 30; 2],
             mem_free: vec![0; 2],
             rss: vec![("a".into(), vec![0, 10 << 30])],
+            cgroups: vec![("box".into(), vec![0, 96 << 20])],
         };
         assert!(y_max_gib(&s) >= 10.0);
         assert!(y_max_gib(&Series::default()) > 0.0);
+        // A 96 MiB cgroup is drawn in MiB; two cgroups get two colours.
+        assert_eq!(unit_for(96 << 20), (1 << 20, "MiB"));
+        assert_eq!(unit_for(2 << 30).1, "GiB");
+        let t = Series {
+            cgroups: vec![("k/a".into(), vec![0]), ("k/b".into(), vec![0])],
+            ..Series::default()
+        };
+        let l = cgroup_legend(&t);
+        assert!(l.len() == 2 && l[0].1 != l[1].1, "{l:?}");
     }
 }

@@ -354,7 +354,7 @@ mod tests {
             first_addr: small.0,
             last_addr_end: small.0 + P,
             pages: 1,
-            counts: [0; 7],
+            counts: [0; PAGE_STATES.len()],
         };
         assert_eq!(zoom_into(small, &edge, 960), small);
     }

@@ -8,7 +8,9 @@ use crate::views::PageState;
 /// The page states in legend order; `index` maps a state to its slot. The lightness steps carry
 /// the distinctions that hue loses under colour-vision deficiencies: a mapcount-2 frame is a
 /// light olive, a frame of three or more sharers a dark brown (lightness 39 against 61).
-pub const PAGE_STATES: [(&str, &str); 7] = [
+/// Page cache is a near-black slate (lightness 14): every other state is lighter, so it stays
+/// apart under every vision (ΔE2000 ≥ 28 from each of them).
+pub const PAGE_STATES: [(&str, &str); 8] = [
     ("untouched", "#e6e6e6"),
     ("zero page", "#61a1ff"),
     ("resident private", "#0041ee"),
@@ -16,6 +18,7 @@ pub const PAGE_STATES: [(&str, &str); 7] = [
     ("shared COW, mapcount ≥ 3", "#8b3e00"),
     ("swapped", "#d96c8f"),
     ("lazy-free", "#a6fe00"),
+    ("page cache (file)", "#222233"),
 ];
 
 pub fn index(state: PageState) -> usize {
@@ -27,6 +30,7 @@ pub fn index(state: PageState) -> usize {
         PageState::Shared(_) => 4,
         PageState::Swapped => 5,
         PageState::LazyFree => 6,
+        PageState::PageCache => 7,
     }
 }
 
