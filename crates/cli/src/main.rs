@@ -304,7 +304,9 @@ fn boot_on_host(name: &str, scenario: &mut Scenario) {
     match vmlab_os::host::host_config() {
         Ok(host) => {
             scenario.boot_on_host(&host);
-            let MachineConfig::Linux(c) = &scenario.machine;
+            let MachineConfig::Linux(c) = &scenario.machine else {
+                unreachable!("a Linux machine")
+            };
             eprint_line!(
                 "{name}: note: `machine linux host` is this machine: MemTotal {} kB, SwapTotal {} kB, Linux {}, {} CPUs, vm.overcommit_memory={}, vm.overcommit_ratio={}, vm.admin_reserve_kbytes={}, vm.user_reserve_kbytes={} (with the scenario's options over it)",
                 c.ram_bytes / 1024,

@@ -445,6 +445,8 @@ pub enum Op {
         entries: u64,
         value_size: u64,
     },
+    /// A Windows call (a Windows machine's only operations).
+    Win(crate::windows::op::WinOp),
 }
 
 impl Op {
@@ -479,6 +481,7 @@ impl Op {
             | Op::DropCap { proc, .. }
             | Op::CgroupMove { proc, .. }
             | Op::BpfMap { proc, .. } => Some(proc),
+            Op::Win(w) => w.proc(),
         }
     }
 
@@ -515,6 +518,7 @@ impl Op {
             | Op::CgroupMove { .. }
             | Op::CgroupRemove { .. } => "cgroup",
             Op::BpfMap { .. } => "bpf",
+            Op::Win(w) => w.verb(),
         }
     }
 }
@@ -591,6 +595,10 @@ pub enum Outcome {
     /// The kernel panicked during the operation (an OOM with nothing killable, or
     /// vm.panic_on_oom): the machine stops and no later operation runs.
     Panic,
+    /// A Windows call succeeded and returned this base address (VirtualAlloc, MapViewOfFile).
+    Base(u64),
+    /// A Windows call failed with this error (GetLastError), or an access raised an exception.
+    Win32(crate::windows::op::Win32Error),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -618,6 +626,8 @@ impl Outcome {
             Outcome::Killed { .. } => "killed",
             Outcome::Blocked => "blocked",
             Outcome::Panic => "panic",
+            Outcome::Base(_) => "ok",
+            Outcome::Win32(e) => e.name(),
         }
     }
 }
@@ -626,6 +636,8 @@ impl std::fmt::Display for Outcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Outcome::Killed { signal } => write!(f, "killed ({})", signal.name()),
+            Outcome::Base(b) => write!(f, "ok ({b:#x})"),
+            Outcome::Win32(e) => write!(f, "{} ({})", e.name(), e.code()),
             other => f.write_str(other.label()),
         }
     }

@@ -62,6 +62,8 @@ pub enum Query {
         file: String,
         key: Option<String>,
     },
+    /// A field of a structure a Windows API reports.
+    Win(crate::windows::query::WinQuery),
 }
 
 /// The fields of a VMA piece besides its smaps fields: `start` and `end` (the piece's range

@@ -512,7 +512,8 @@ pub fn machine_at(s: &Scenario, step: u32) -> Machine {
 
 fn outcome_matches(o: &Outcome, spec: OutcomeSpec) -> bool {
     match (o, spec) {
-        (Outcome::Ok, OutcomeSpec::Ok) => true,
+        (Outcome::Ok | Outcome::Base(_), OutcomeSpec::Ok) => true,
+        (Outcome::Win32(e), OutcomeSpec::Win32(x)) => *e == x,
         (Outcome::Err(e), OutcomeSpec::Err(x)) => *e == x,
         (Outcome::Killed { .. }, OutcomeSpec::Killed) => true,
         (Outcome::Blocked, OutcomeSpec::Blocked) => true,
@@ -528,6 +529,7 @@ fn spec_label(s: OutcomeSpec) -> &'static str {
         OutcomeSpec::Killed => "killed",
         OutcomeSpec::Blocked => "blocked",
         OutcomeSpec::Panic => "panic",
+        OutcomeSpec::Win32(e) => e.name(),
     }
 }
 

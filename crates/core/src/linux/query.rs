@@ -193,6 +193,9 @@ impl LinuxMachine {
                 } as i64))
             }
             Query::Cgroup { path, file, key } => self.cgroup_query(path, file, key.as_deref()),
+            Query::Win(_) => Err(QueryError::NoSuchField(
+                "a Windows structure on a Linux machine".into(),
+            )),
         }
     }
 

@@ -12,6 +12,7 @@ mod kube;
 mod machine;
 mod ops;
 mod repeat;
+mod windows;
 #[cfg(test)]
 mod tests;
 
@@ -254,6 +255,10 @@ struct Parser {
     cgroups: BTreeSet<String>,
     /// The pods `kube pod` declared.
     pods: BTreeMap<String, kube::KubePod>,
+    /// Windows: the size of each named region, (process, name) → bytes, so that `commit NAME`
+    /// passes the region's whole size; and each section's size.
+    win_sizes: BTreeMap<(String, String), u64>,
+    win_sections: BTreeMap<String, u64>,
 }
 
 /// Parse a scenario. On error, every diagnostic found (at most one per line), in line order.
@@ -326,7 +331,29 @@ impl Parser {
             }
         }
         let one = |r: PResult<Op>| r.map(|op| Parsed::One(first.pos, StmtKind::Op(op)));
-        let result = match first.text {
+        let windows_boot = self.machine.is_none()
+            && first.text == "machine"
+            && line.toks.get(1).is_some_and(|t| t.text == "windows");
+        let result = if windows_boot {
+            self.windows_machine(&line.toks).map(|()| Parsed::Many(Vec::new()))
+        } else if matches!(self.machine, Some(MachineConfig::Windows(_))) {
+            match first.text {
+                "machine" => Err(diag(
+                    first.pos,
+                    "a Windows machine is configured once, on its first line",
+                )),
+                "expect" => self
+                    .windows_expect(&line.toks)
+                    .map(|e| Parsed::One(first.pos, StmtKind::Expect(e))),
+                _ => self.windows_line(&line.toks).map(|op| {
+                    Parsed::One(
+                        first.pos,
+                        StmtKind::Op(op.expect("a Windows statement other than expect is an op")),
+                    )
+                }),
+            }
+        } else {
+            match first.text {
             "machine" => self.machine_line(&line.toks).map(Parsed::Many),
             "sysctl" => one(self.sysctl_line(&line.toks)),
             "spawn" => one(self.spawn_line(&line.toks)),
@@ -337,6 +364,7 @@ impl Parser {
                 .expect_line(&line.toks)
                 .map(|e| Parsed::One(first.pos, StmtKind::Expect(e))),
             _ => one(self.proc_line(&line.toks)),
+            }
         };
         match result {
             Ok(Parsed::One(pos, kind)) => self.push_stmt(pos, kind, line.text),

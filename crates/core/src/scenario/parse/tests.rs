@@ -32,6 +32,7 @@ fn ok(src: &str) -> Scenario {
 fn linux(s: &Scenario) -> &LinuxConfig {
     match &s.machine {
         MachineConfig::Linux(c) => c,
+        MachineConfig::Windows(_) => panic!("a Linux scenario"),
     }
 }
 
@@ -152,7 +153,7 @@ fn machine_errors() {
         "expected a `machine` line first",
     );
     fails("machine", "1:8", "expected `linux ram=SIZE`");
-    fails("machine windows ram=1GiB", "1:9", "expected `linux`");
+    fails("machine macos ram=1GiB", "1:9", "expected `linux` or `windows`");
     fails("machine linux", "1:1", "needs `ram=SIZE`");
     fails(
         "machine linux ram=15Gb",
