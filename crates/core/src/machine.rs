@@ -11,10 +11,10 @@
 use crate::config::MachineConfig;
 use crate::event::Event;
 use crate::linux::LinuxMachine;
-use crate::windows::WindowsMachine;
 use crate::op::{Op, Outcome};
 use crate::query::{Query, QueryError, Value};
 use crate::snapshot::{FrameRun, PageState, Snapshot, VmaSnapshot};
+use crate::windows::WindowsMachine;
 use serde::Serialize;
 
 /// Which OS model a machine runs.
@@ -167,9 +167,7 @@ impl Machine {
     pub fn boot(cfg: &MachineConfig) -> Machine {
         match cfg {
             MachineConfig::Linux(c) => Machine::Linux(Box::new(LinuxMachine::new(c.clone()))),
-            MachineConfig::Windows(c) => {
-                Machine::Windows(Box::new(WindowsMachine::new(c.clone())))
-            }
+            MachineConfig::Windows(c) => Machine::Windows(Box::new(WindowsMachine::new(c.clone()))),
         }
     }
 
@@ -197,7 +195,10 @@ impl Machine {
             Machine::Windows(m) => match op {
                 Op::Win(w) => m.apply(w),
                 other => Err(OpError::NotModelled {
-                    what: format!("`{}` is a Linux operation; a Windows machine runs Windows calls", other.verb()),
+                    what: format!(
+                        "`{}` is a Linux operation; a Windows machine runs Windows calls",
+                        other.verb()
+                    ),
                 }),
             },
         }
@@ -297,7 +298,11 @@ impl Machine {
     pub fn resident_kb(&self, pid: u32) -> Option<u64> {
         match self {
             Machine::Linux(m) => m.vm_rss_kb(pid),
-            Machine::Windows(m) => m.procs.get(&pid).filter(|p| p.state == ProcState::Running).map(|p| p.ws_pages() * 4),
+            Machine::Windows(m) => m
+                .procs
+                .get(&pid)
+                .filter(|p| p.state == ProcState::Running)
+                .map(|p| p.ws_pages() * 4),
         }
     }
 
@@ -305,7 +310,10 @@ impl Machine {
     pub fn ram_swap_bytes(&self) -> (u64, u64) {
         match self {
             Machine::Linux(m) => (m.cfg.ram_bytes, m.cfg.swap_bytes),
-            Machine::Windows(m) => (m.cfg.ram_bytes, m.systems[0].pagefile_pages * crate::units::PAGE_SIZE),
+            Machine::Windows(m) => (
+                m.cfg.ram_bytes,
+                m.systems[0].pagefile_pages * crate::units::PAGE_SIZE,
+            ),
         }
     }
 
@@ -332,7 +340,9 @@ impl Machine {
             Machine::Linux(m) => m.query(q),
             Machine::Windows(m) => match q {
                 Query::Win(w) => m.query(w),
-                _ => Err(QueryError::NoSuchField("a Linux file on a Windows machine".into())),
+                _ => Err(QueryError::NoSuchField(
+                    "a Linux file on a Windows machine".into(),
+                )),
             },
         }
     }
@@ -346,7 +356,9 @@ impl Machine {
     ) -> Result<crate::query::VmaPiece, QueryError> {
         match self {
             Machine::Linux(m) => m.vma_piece(proc, mapping, at),
-            Machine::Windows(_) => Err(QueryError::NoSuchField("a VMA on a Windows machine".into())),
+            Machine::Windows(_) => {
+                Err(QueryError::NoSuchField("a VMA on a Windows machine".into()))
+            }
         }
     }
 
@@ -354,7 +366,9 @@ impl Machine {
     pub fn meminfo_text(&self) -> String {
         match self {
             Machine::Linux(m) => m.meminfo_text(),
-            Machine::Windows(m) => m.view_text("GlobalMemoryStatusEx", None).unwrap_or_default(),
+            Machine::Windows(m) => m
+                .view_text("GlobalMemoryStatusEx", None)
+                .unwrap_or_default(),
         }
     }
 
@@ -380,7 +394,9 @@ impl Machine {
     pub fn cgroup_view(&self, path: &str, file: &str) -> Result<String, QueryError> {
         match self {
             Machine::Linux(m) => m.cgroup_file_text(path, file),
-            Machine::Windows(_) => Err(QueryError::NoSuchField("a cgroup on a Windows machine".into())),
+            Machine::Windows(_) => Err(QueryError::NoSuchField(
+                "a cgroup on a Windows machine".into(),
+            )),
         }
     }
 

@@ -48,7 +48,9 @@ fn simulate_median(s: &Scenario) -> Duration {
 
 /// Every operation applied to the real machine, from the first spawn to the last exit.
 fn real(s: &Scenario, touch_limit_bytes: u64) -> Result<Duration, String> {
-    let vmlab_core::config::MachineConfig::Linux(host) = vmlab_os::host::host_config().map_err(|e| e.to_string())? else {
+    let vmlab_core::config::MachineConfig::Linux(host) =
+        vmlab_os::host::host_config().map_err(|e| e.to_string())?
+    else {
         unreachable!("a Linux machine")
     };
     let vmlab_core::config::MachineConfig::Linux(cfg) = &s.machine else {

@@ -12,9 +12,9 @@ mod kube;
 mod machine;
 mod ops;
 mod repeat;
-mod windows;
 #[cfg(test)]
 mod tests;
+mod windows;
 
 use super::ast::{Diagnostic, Pos, Scenario, Stmt, StmtKind};
 use super::lex::{lines, Line, Tok};
@@ -335,7 +335,8 @@ impl Parser {
             && first.text == "machine"
             && line.toks.get(1).is_some_and(|t| t.text == "windows");
         let result = if windows_boot {
-            self.windows_machine(&line.toks).map(|()| Parsed::Many(Vec::new()))
+            self.windows_machine(&line.toks)
+                .map(|()| Parsed::Many(Vec::new()))
         } else if matches!(self.machine, Some(MachineConfig::Windows(_))) {
             match first.text {
                 "machine" => Err(diag(
@@ -354,16 +355,16 @@ impl Parser {
             }
         } else {
             match first.text {
-            "machine" => self.machine_line(&line.toks).map(Parsed::Many),
-            "sysctl" => one(self.sysctl_line(&line.toks)),
-            "spawn" => one(self.spawn_line(&line.toks)),
-            "kill" => one(self.kill_line(&line.toks)),
-            "cgroup" => one(self.cgroup_line(&line.toks)),
-            "kube" => self.kube_line(&line.toks).map(Parsed::Many),
-            "expect" => self
-                .expect_line(&line.toks)
-                .map(|e| Parsed::One(first.pos, StmtKind::Expect(e))),
-            _ => one(self.proc_line(&line.toks)),
+                "machine" => self.machine_line(&line.toks).map(Parsed::Many),
+                "sysctl" => one(self.sysctl_line(&line.toks)),
+                "spawn" => one(self.spawn_line(&line.toks)),
+                "kill" => one(self.kill_line(&line.toks)),
+                "cgroup" => one(self.cgroup_line(&line.toks)),
+                "kube" => self.kube_line(&line.toks).map(Parsed::Many),
+                "expect" => self
+                    .expect_line(&line.toks)
+                    .map(|e| Parsed::One(first.pos, StmtKind::Expect(e))),
+                _ => one(self.proc_line(&line.toks)),
             }
         };
         match result {

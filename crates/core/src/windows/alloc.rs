@@ -41,7 +41,11 @@ impl WindowsMachine {
         st: &mut Step,
     ) {
         if size == 0 {
-            return st.refuse(Win32Error::InvalidParameter, "VirtualAlloc with dwSize 0", VA);
+            return st.refuse(
+                Win32Error::InvalidParameter,
+                "VirtualAlloc with dwSize 0",
+                VA,
+            );
         }
         if t & MEM_RESET != 0 {
             if t != MEM_RESET {
@@ -71,9 +75,15 @@ impl WindowsMachine {
         let commit = t & MEM_COMMIT != 0;
         if !reserve {
             // MEM_COMMIT alone at an address: the whole range must be reserved already.
-            let Some(at) = at else { unreachable!("no address means a reservation") };
+            let Some(at) = at else {
+                unreachable!("no address means a reservation")
+            };
             let Some(end) = page_end(at, size) else {
-                return st.refuse(Win32Error::InvalidParameter, "lpAddress + dwSize overflows", VA);
+                return st.refuse(
+                    Win32Error::InvalidParameter,
+                    "lpAddress + dwSize overflows",
+                    VA,
+                );
             };
             let start = page_down(at);
             let space = &self.procs[&pid].space;
@@ -103,7 +113,11 @@ impl WindowsMachine {
                 // page the byte range touches.
                 let base = a / GRANULARITY * GRANULARITY;
                 let Some(end) = page_end(a, size) else {
-                    return st.refuse(Win32Error::InvalidParameter, "lpAddress + dwSize overflows", VA);
+                    return st.refuse(
+                        Win32Error::InvalidParameter,
+                        "lpAddress + dwSize overflows",
+                        VA,
+                    );
                 };
                 if !space.is_free(base, end - base) {
                     return st.refuse(
@@ -282,14 +296,26 @@ impl WindowsMachine {
     /// MEM_RESET: committed pages keep their charge and lose their contents (W2).
     fn reset(&mut self, pid: u32, at: Option<u64>, size: u64, st: &mut Step) {
         let Some(at) = at else {
-            return st.refuse(Win32Error::InvalidParameter, "MEM_RESET needs lpAddress", VA);
+            return st.refuse(
+                Win32Error::InvalidParameter,
+                "MEM_RESET needs lpAddress",
+                VA,
+            );
         };
         let Some(end) = page_end(at, size) else {
-            return st.refuse(Win32Error::InvalidParameter, "lpAddress + dwSize overflows", VA);
+            return st.refuse(
+                Win32Error::InvalidParameter,
+                "lpAddress + dwSize overflows",
+                VA,
+            );
         };
         let start = page_down(at);
         let Some((base, r)) = self.procs[&pid].space.region_at(start) else {
-            return st.refuse(Win32Error::InvalidAddress, "MEM_RESET outside any allocation", VA);
+            return st.refuse(
+                Win32Error::InvalidAddress,
+                "MEM_RESET outside any allocation",
+                VA,
+            );
         };
         if end > base + r.size || r.view.is_some() {
             return st.refuse(
@@ -379,7 +405,11 @@ impl WindowsMachine {
             }
         } else {
             let Some(end) = page_end(at, size) else {
-                return st.refuse(Win32Error::InvalidParameter, "lpAddress + dwSize overflows", VF);
+                return st.refuse(
+                    Win32Error::InvalidParameter,
+                    "lpAddress + dwSize overflows",
+                    VF,
+                );
             };
             (page_down(at), end)
         };

@@ -50,7 +50,9 @@ impl WindowsMachine {
                         // A private copy, covered by the view's charge (W7).
                         self.fault_private(pid, page, n, st);
                         let p = self.procs.get_mut(&pid).expect("exists");
-                        p.space.pages.set(page, n, Page::Copied { res: Res::Resident });
+                        p.space
+                            .pages
+                            .set(page, n, Page::Copied { res: Res::Resident });
                         cow += n;
                     } else {
                         let Some(done) = self.fault_section(pid, &view.section, spage, page, n, st)

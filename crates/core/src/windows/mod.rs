@@ -157,15 +157,15 @@ impl WindowsMachine {
             WinAddr::At(x) => Ok(Some(*x)),
             WinAddr::In { region, offset } => {
                 let p = &self.procs[&pid];
-                let base = p
-                    .space
-                    .names
-                    .get(region)
-                    .copied()
-                    .ok_or_else(|| OpError::NoSuchMapping {
-                        proc: p.name.clone(),
-                        mapping: region.clone(),
-                    })?;
+                let base =
+                    p.space
+                        .names
+                        .get(region)
+                        .copied()
+                        .ok_or_else(|| OpError::NoSuchMapping {
+                            proc: p.name.clone(),
+                            mapping: region.clone(),
+                        })?;
                 Ok(Some(base.wrapping_add(*offset)))
             }
         }
@@ -415,7 +415,10 @@ impl WindowsMachine {
         let mut j = p.job.clone();
         while let Some(name) = j {
             let job = self.jobs.get_mut(&name).expect("a process's job exists");
-            assert!(job.usage_pages + add >= sub, "a job's usage cannot go below zero");
+            assert!(
+                job.usage_pages + add >= sub,
+                "a job's usage cannot go below zero"
+            );
             job.usage_pages = job.usage_pages + add - sub;
             job.peak_job_pages = job.peak_job_pages.max(job.usage_pages);
             job.peak_process_pages = job.peak_process_pages.max(usage);

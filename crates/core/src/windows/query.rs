@@ -216,7 +216,9 @@ impl WindowsMachine {
             .job_info(job)
             .ok_or_else(|| QueryError::NoSuchField(format!("job {job}")))?;
         let mut s = text(
-            &format!("JOBOBJECT_EXTENDED_LIMIT_INFORMATION of job `{job}` (QueryInformationJobObject)"),
+            &format!(
+                "JOBOBJECT_EXTENDED_LIMIT_INFORMATION of job `{job}` (QueryInformationJobObject)"
+            ),
             &f,
             &["LimitFlags"],
         );
@@ -237,9 +239,15 @@ impl WindowsMachine {
         for p in self.procs.values() {
             let t: PageTally = p.space.pages.recount();
             if t != *p.space.pages.tally() {
-                return Err(format!("pid {}: page tally {:?} != recount {t:?}", p.pid, p.space.pages.tally()));
+                return Err(format!(
+                    "pid {}: page tally {:?} != recount {t:?}",
+                    p.pid,
+                    p.space.pages.tally()
+                ));
             }
-            p.space.check_gaps().map_err(|e| format!("pid {}: {e}", p.pid))?;
+            p.space
+                .check_gaps()
+                .map_err(|e| format!("pid {}: {e}", p.pid))?;
             let cow: u64 = p
                 .space
                 .regions
@@ -314,7 +322,13 @@ impl WindowsMachine {
             if s.charge > s.limit() || s.resident > s.ram_pages || s.paged > s.pagefile_pages {
                 return Err(format!(
                     "{}: charge {} / limit {}, resident {} / RAM {}, paged {} / page file {}",
-                    s.label, s.charge, s.limit(), s.resident, s.ram_pages, s.paged, s.pagefile_pages
+                    s.label,
+                    s.charge,
+                    s.limit(),
+                    s.resident,
+                    s.ram_pages,
+                    s.paged,
+                    s.pagefile_pages
                 ));
             }
             if s.peak < s.charge || s.pagefile_pages > s.pagefile_max_pages.max(s.pagefile_pages) {
@@ -336,11 +350,17 @@ impl WindowsMachine {
                 ));
             }
             if j.peak_job_pages < j.usage_pages {
-                return Err(format!("job `{}`: PeakJobMemoryUsed below its usage", j.name));
+                return Err(format!(
+                    "job `{}`: PeakJobMemoryUsed below its usage",
+                    j.name
+                ));
             }
             for p in &j.procs {
                 if j.peak_process_pages < self.procs[p].private_pages {
-                    return Err(format!("job `{}`: PeakProcessMemoryUsed below a process", j.name));
+                    return Err(format!(
+                        "job `{}`: PeakProcessMemoryUsed below a process",
+                        j.name
+                    ));
                 }
             }
         }
@@ -390,7 +410,12 @@ impl WindowsMachine {
     /// Committed private pages as the page view's states (reserved pages are left out, as
     /// pages outside a mapping are): untouched, resident (private), in the page file
     /// (swapped); a view's pages are shared.
-    pub fn page_runs(&self, pid: u32, start: u64, end: u64) -> Vec<(u64, u64, crate::snapshot::PageState)> {
+    pub fn page_runs(
+        &self,
+        pid: u32,
+        start: u64,
+        end: u64,
+    ) -> Vec<(u64, u64, crate::snapshot::PageState)> {
         use super::space::{Page, Res};
         use crate::snapshot::PageState;
         let Some(p) = self.procs.get(&pid) else {

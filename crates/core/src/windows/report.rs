@@ -7,7 +7,7 @@
 
 use super::op::*;
 use super::section::SPage;
-use super::space::{Page, AddressSpace, MIN_ADDRESS};
+use super::space::{AddressSpace, Page, MIN_ADDRESS};
 use super::WindowsMachine;
 use crate::units::PAGE_SIZE;
 
@@ -167,10 +167,23 @@ impl WindowsMachine {
                 .next()
                 .map_or(space.top, |(&b, _)| b);
             let start = at.max(MIN_ADDRESS.min(at));
-            return mbi(start, 0, 0, end.saturating_sub(start), MEM_FREE, PAGE_NOACCESS, 0);
+            return mbi(
+                start,
+                0,
+                0,
+                end.saturating_sub(start),
+                MEM_FREE,
+                PAGE_NOACCESS,
+                0,
+            );
         };
         let end = base + r.size;
-        let first = self.page_attrs(pid, base, at / PAGE_SIZE, space.pages.get(at / PAGE_SIZE).expect("in a region").2);
+        let first = self.page_attrs(
+            pid,
+            base,
+            at / PAGE_SIZE,
+            space.pages.get(at / PAGE_SIZE).expect("in a region").2,
+        );
         let mut stop = at / PAGE_SIZE;
         // Walk forward while the attributes stay the same. Views ask the section per run.
         while stop < end / PAGE_SIZE {
@@ -194,7 +207,11 @@ impl WindowsMachine {
             };
             stop += step;
         }
-        let ty = if r.view.is_some() { MEM_MAPPED } else { MEM_PRIVATE };
+        let ty = if r.view.is_some() {
+            MEM_MAPPED
+        } else {
+            MEM_PRIVATE
+        };
         mbi(
             at,
             base,
@@ -213,7 +230,10 @@ impl WindowsMachine {
         let mut at = MIN_ADDRESS;
         while at < space.top {
             let f = self.virtual_query(pid, at);
-            let size = f.iter().find(|(k, _)| *k == "RegionSize").map_or(0, |x| x.1);
+            let size = f
+                .iter()
+                .find(|(k, _)| *k == "RegionSize")
+                .map_or(0, |x| x.1);
             if size == 0 {
                 break;
             }

@@ -53,7 +53,11 @@ impl WindowsMachine {
         st: &mut Step,
     ) {
         if self.sections.contains_key(name) {
-            return st.refuse(Win32Error::AlreadyExists, "a section of this name exists", CFM);
+            return st.refuse(
+                Win32Error::AlreadyExists,
+                "a section of this name exists",
+                CFM,
+            );
         }
         if size == 0 || (attributes != SEC_COMMIT && attributes != SEC_RESERVE) {
             return st.refuse(

@@ -34,12 +34,19 @@ pub enum Res {
 pub enum Page {
     Reserved,
     /// A committed private page, charged to the process.
-    Committed { res: Res, protect: u32 },
+    Committed {
+        res: Res,
+        protect: u32,
+    },
     /// A page of a view: its contents are the section's page. `in_ws`: this process has it in
     /// its working set (it touched it and the section page has stayed resident since).
-    Mapped { in_ws: bool },
+    Mapped {
+        in_ws: bool,
+    },
     /// A copy-on-write view's page after a write: private, covered by the view's charge.
-    Copied { res: Res },
+    Copied {
+        res: Res,
+    },
 }
 
 impl RunValue for Page {
@@ -262,7 +269,13 @@ impl AddressSpace {
                 return Err(format!("allocation at {b:#x} overlaps the one below"));
             }
             if b > start {
-                want.push((b, Gap { end: b, len: b - start }));
+                want.push((
+                    b,
+                    Gap {
+                        end: b,
+                        len: b - start,
+                    },
+                ));
             }
             start = align_up(b + r.size, GRANULARITY);
         }

@@ -71,7 +71,10 @@ impl System {
     }
 
     pub fn free_ram(&self) -> u64 {
-        assert!(self.resident <= self.ram_pages, "more resident pages than RAM");
+        assert!(
+            self.resident <= self.ram_pages,
+            "more resident pages than RAM"
+        );
         self.ram_pages - self.resident
     }
 
@@ -109,7 +112,10 @@ impl System {
     }
 
     pub fn uncharge(&mut self, pages: u64) {
-        assert!(self.charge >= pages, "uncharging more than the commit charge");
+        assert!(
+            self.charge >= pages,
+            "uncharging more than the commit charge"
+        );
         self.charge -= pages;
     }
 }

@@ -57,11 +57,17 @@ fn constant(name: &str) -> Option<&'static str> {
 /// `A..B` of two sizes.
 fn size_pair(t: Tok<'_>, what: &str) -> PResult<(u64, u64)> {
     let Some((a, b)) = t.split("..") else {
-        return err(t.pos, format!("expected {what} as MIN..MAX, found {}", quote(t.text)));
+        return err(
+            t.pos,
+            format!("expected {what} as MIN..MAX, found {}", quote(t.text)),
+        );
     };
     let (a, b) = (abs_size(a, what)?, abs_size(b, what)?);
     if a > b {
-        return err(t.pos, format!("{what}: the first size is larger than the second"));
+        return err(
+            t.pos,
+            format!("{what}: the first size is larger than the second"),
+        );
     }
     Ok((a, b))
 }
@@ -77,7 +83,10 @@ impl Parser {
             let Some((k, v)) = t.split("=") else {
                 return err(
                     t.pos,
-                    format!("expected an option like `ram=16GiB` or `pagefile=4GiB..12GiB`, found {}", quote(t.text)),
+                    format!(
+                        "expected an option like `ram=16GiB` or `pagefile=4GiB..12GiB`, found {}",
+                        quote(t.text)
+                    ),
                 );
             };
             if seen.contains(&k.text) {
@@ -129,7 +138,11 @@ impl Parser {
             return err(toks[0].pos, "`machine windows` needs `ram=SIZE`");
         };
         c.ram_bytes = ram.div_ceil(PAGE_SIZE) * PAGE_SIZE;
-        c.va_bytes = if c.bits == 32 { WINDOWS_VA_32_BYTES } else { c.va_bytes };
+        c.va_bytes = if c.bits == 32 {
+            WINDOWS_VA_32_BYTES
+        } else {
+            c.va_bytes
+        };
         if let Some((t, b)) = va {
             // W8: a 32-bit process gets 2, 3 or 4 GiB; a 64-bit one up to 128 TiB.
             let ok = if c.bits == 32 {
@@ -207,7 +220,15 @@ impl Parser {
                                         flags |= JOB_OBJECT_LIMIT_WORKINGSET;
                                         (min, max) = size_pair(v, "workingset")?;
                                     }
-                                    _ => return err(k.pos, format!("unknown job limit {} (process, job, workingset)", quote(k.text))),
+                                    _ => {
+                                        return err(
+                                            k.pos,
+                                            format!(
+                                                "unknown job limit {} (process, job, workingset)",
+                                                quote(k.text)
+                                            ),
+                                        )
+                                    }
                                 }
                             }
                             WinOp::SetJobLimits {
@@ -219,7 +240,15 @@ impl Parser {
                                 max_working_set: max,
                             }
                         }
-                        _ => return err(verb.pos, format!("expected `limits` or `assign`, found {}", quote(verb.text))),
+                        _ => {
+                            return err(
+                                verb.pos,
+                                format!(
+                                    "expected `limits` or `assign`, found {}",
+                                    quote(verb.text)
+                                ),
+                            )
+                        }
                     }
                 }
             }
@@ -228,27 +257,50 @@ impl Parser {
                 let (mut iso, mut mem, mut base, mut pf) = (None, None, 0, 0);
                 for &t in cur.rest() {
                     let Some((k, v)) = t.split("=") else {
-                        return err(t.pos, format!("expected isolation=, memory=, base= or pagefile=, found {}", quote(t.text)));
+                        return err(
+                            t.pos,
+                            format!(
+                                "expected isolation=, memory=, base= or pagefile=, found {}",
+                                quote(t.text)
+                            ),
+                        );
                     };
                     match k.text {
                         "isolation" => {
                             iso = Some(match v.text {
                                 "process" => Isolation::Process,
                                 "hyperv" => Isolation::HyperV,
-                                _ => return err(v.pos, format!("expected isolation=process or isolation=hyperv, found {}", quote(v.text))),
+                                _ => return err(
+                                    v.pos,
+                                    format!(
+                                        "expected isolation=process or isolation=hyperv, found {}",
+                                        quote(v.text)
+                                    ),
+                                ),
                             })
                         }
                         "memory" => mem = Some(abs_size(v, "memory")?),
                         "base" => base = abs_size(v, "base")?,
                         "pagefile" => pf = abs_size(v, "pagefile")?,
-                        _ => return err(k.pos, format!("unknown container option {}", quote(k.text))),
+                        _ => {
+                            return err(
+                                k.pos,
+                                format!("unknown container option {}", quote(k.text)),
+                            )
+                        }
                     }
                 }
                 let (Some(isolation), Some(memory_bytes)) = (iso, mem) else {
-                    return err(first.pos, "`container` needs isolation=process|hyperv and memory=SIZE");
+                    return err(
+                        first.pos,
+                        "`container` needs isolation=process|hyperv and memory=SIZE",
+                    );
                 };
                 if isolation == Isolation::HyperV && base >= memory_bytes {
-                    return err(first.pos, "a Hyper-V container needs base= (its VM's own system) below memory=");
+                    return err(
+                        first.pos,
+                        "a Hyper-V container needs base= (its VM's own system) below memory=",
+                    );
                 }
                 WinOp::CreateContainer {
                     name,
@@ -267,7 +319,9 @@ impl Parser {
     /// `NAME` or `NAME[A..B]`: (region, offset, size or None for the whole region).
     fn region_range(&self, proc: &str, t: Tok<'_>) -> PResult<(String, u64, Option<u64>)> {
         let (name, range) = match t.text.find('[') {
-            Some(i) if t.text.ends_with(']') => (&t.text[..i], Some(&t.text[i + 1..t.text.len() - 1])),
+            Some(i) if t.text.ends_with(']') => {
+                (&t.text[..i], Some(&t.text[i + 1..t.text.len() - 1]))
+            }
             _ => (t.text, None),
         };
         let name_tok = t.sub(0, name);
@@ -277,7 +331,10 @@ impl Parser {
         };
         let inner = t.sub(name.chars().count() + 1, r);
         let Some((a, b)) = inner.split("..") else {
-            return err(inner.pos, format!("expected a range A..B, found {}", quote(r)));
+            return err(
+                inner.pos,
+                format!("expected a range A..B, found {}", quote(r)),
+            );
         };
         let (a, b) = (abs_size(a, "a range start")?, abs_size(b, "a range end")?);
         if b <= a {
@@ -333,7 +390,11 @@ impl Parser {
                     name: None,
                     address: WinAddr::In { region, offset },
                     size,
-                    allocation_type: if verb.text == "commit" { MEM_COMMIT } else { MEM_RESET },
+                    allocation_type: if verb.text == "commit" {
+                        MEM_COMMIT
+                    } else {
+                        MEM_RESET
+                    },
                     protect,
                 }
             }
@@ -368,7 +429,13 @@ impl Parser {
             "section" => {
                 let c = cur.next("`create`")?;
                 if c.text != "create" {
-                    return err(c.pos, format!("expected `section create NAME SIZE commit|reserve`, found {}", quote(c.text)));
+                    return err(
+                        c.pos,
+                        format!(
+                            "expected `section create NAME SIZE commit|reserve`, found {}",
+                            quote(c.text)
+                        ),
+                    );
                 }
                 let section = cur.next("a section name")?.text.to_string();
                 let size = abs_size(cur.next("a size")?, "the size")?;
@@ -377,7 +444,12 @@ impl Parser {
                 let attributes = match kind.text {
                     "commit" => SEC_COMMIT,
                     "reserve" => SEC_RESERVE,
-                    _ => return err(kind.pos, format!("expected commit or reserve, found {}", quote(kind.text))),
+                    _ => {
+                        return err(
+                            kind.pos,
+                            format!("expected commit or reserve, found {}", quote(kind.text)),
+                        )
+                    }
                 };
                 WinOp::CreateFileMapping {
                     proc: proc.clone(),
@@ -400,11 +472,21 @@ impl Parser {
                     } else if let Some(v) = t.strip("size=") {
                         size = abs_size(v, "size")?;
                     } else {
-                        return err(t.pos, format!("expected copy, offset=SIZE or size=SIZE, found {}", quote(t.text)));
+                        return err(
+                            t.pos,
+                            format!(
+                                "expected copy, offset=SIZE or size=SIZE, found {}",
+                                quote(t.text)
+                            ),
+                        );
                     }
                 }
                 let whole = self.win_sections.get(&section).copied().unwrap_or(0);
-                let view = if size == 0 { whole.saturating_sub(offset) } else { size };
+                let view = if size == 0 {
+                    whole.saturating_sub(offset)
+                } else {
+                    size
+                };
                 self.win_sizes.insert((proc.clone(), name.clone()), view);
                 WinOp::MapViewOfFile {
                     proc: proc.clone(),
@@ -448,12 +530,18 @@ impl Parser {
 
     fn new_region(&mut self, proc: &str, t: Tok<'_>) -> PResult<String> {
         if !super::is_name(t.text) {
-            return err(t.pos, format!("expected a region name, found {}", quote(t.text)));
+            return err(
+                t.pos,
+                format!("expected a region name, found {}", quote(t.text)),
+            );
         }
         let mm = self.names.procs[proc];
         let names = self.names.mms_mut(mm).expect("a process's names exist");
         if !names.insert(t.text.to_string()) {
-            return err(t.pos, format!("process `{proc}` already has a region named `{}`", t.text));
+            return err(
+                t.pos,
+                format!("process `{proc}` already has a region named `{}`", t.text),
+            );
         }
         Ok(t.text.to_string())
     }
@@ -514,7 +602,11 @@ impl Parser {
                     let names: Vec<&str> = Win32Error::ALL.iter().map(|e| e.name()).collect();
                     return err(
                         t.pos,
-                        format!("expected ok or an error ({}), found {}", names.join(", "), quote(t.text)),
+                        format!(
+                            "expected ok or an error ({}), found {}",
+                            names.join(", "),
+                            quote(t.text)
+                        ),
                     );
                 }
             }
@@ -546,7 +638,10 @@ impl Parser {
             if known.contains(&field) {
                 Ok(field.to_string())
             } else {
-                err(t.pos, format!("no field {} (fields: {})", quote(field), known.join(", ")))
+                err(
+                    t.pos,
+                    format!("no field {} (fields: {})", quote(field), known.join(", ")),
+                )
             }
         };
         use crate::windows::query as wq;
@@ -574,7 +669,10 @@ impl Parser {
                     _ => (*region, 0),
                 };
                 if !self.names.mappings(&proc).is_some_and(|m| m.contains(name)) {
-                    return err(t.pos, format!("process `{proc}` has no region named `{name}`"));
+                    return err(
+                        t.pos,
+                        format!("process `{proc}` has no region named `{name}`"),
+                    );
                 }
                 WinQuery::VirtualQuery {
                     proc,
