@@ -77,6 +77,8 @@ enum Cmd {
         /// The view: meminfo and dmesg take no process; maps, smaps, smaps_rollup, status, oom_score and
         /// oom_score_adj need one; a memory cgroup file (memory.stat, memory.events,
         /// memory.current, v1 memory.limit_in_bytes, …) needs a cgroup path (`/` is the root).
+        /// On a Windows machine: GlobalMemoryStatusEx and GetPerformanceInfo (optionally as a
+        /// process calls them), GetProcessMemoryInfo PROC, VirtualQuery PROC, job JOB.
         #[arg(value_parser = parse_view)]
         view: ShowView,
         /// The process whose /proc/PID view to print, or the cgroup of a cgroup file.
@@ -141,7 +143,19 @@ enum View {
 enum ShowView {
     Proc(View),
     Cgroup(String),
+    /// A Windows structure: GlobalMemoryStatusEx, GetPerformanceInfo, GetProcessMemoryInfo,
+    /// VirtualQuery, job.
+    Windows(&'static str),
 }
+
+/// The Windows views `show` prints, and whether each needs a process (or, for `job`, a job).
+const WINDOWS_VIEWS: &[(&str, bool)] = &[
+    ("GlobalMemoryStatusEx", false),
+    ("GetPerformanceInfo", false),
+    ("GetProcessMemoryInfo", true),
+    ("VirtualQuery", true),
+    ("job", true),
+];
 
 /// A /proc view name, or any `memory.*` cgroup file name (checked against the machine's
 /// hierarchy when the scenario has run).
@@ -149,9 +163,12 @@ fn parse_view(s: &str) -> Result<ShowView, String> {
     if s.starts_with("memory.") {
         return Ok(ShowView::Cgroup(s.to_string()));
     }
+    if let Some((name, _)) = WINDOWS_VIEWS.iter().find(|(n, _)| *n == s) {
+        return Ok(ShowView::Windows(name));
+    }
     View::from_str(s, false).map(ShowView::Proc).map_err(|_| {
         format!(
-            "unknown view {s:?}: meminfo, maps, smaps, smaps_rollup, status, oom_score, oom_score_adj, or a memory cgroup file such as memory.stat"
+            "unknown view {s:?}: meminfo, maps, smaps, smaps_rollup, status, oom_score, oom_score_adj, a memory cgroup file such as memory.stat, or on Windows GlobalMemoryStatusEx, GetPerformanceInfo, GetProcessMemoryInfo, VirtualQuery, job"
         )
     })
 }
@@ -506,6 +523,31 @@ fn cmd_show(
 ) -> Result<ExitCode, OutError> {
     let view = match view {
         ShowView::Proc(v) => v,
+        ShowView::Windows(name) => {
+            let needs = WINDOWS_VIEWS.iter().any(|(n, p)| *n == name && *p);
+            if needs && proc.is_none() {
+                let what = if name == "job" {
+                    "a job name"
+                } else {
+                    "a process name"
+                };
+                return Ok(usage_error("show", format!("{name} needs {what}")));
+            }
+            let r = match replay(file, at) {
+                Ok(r) => r,
+                Err(code) => return Ok(code),
+            };
+            return match r.summary.machine.windows_view(name, proc) {
+                Ok(text) => {
+                    out.write(&text)?;
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprint_line!("vmlab: {e}");
+                    Ok(ExitCode::from(2))
+                }
+            };
+        }
         ShowView::Cgroup(cgfile) => {
             let Some(cg) = proc else {
                 return Ok(usage_error(

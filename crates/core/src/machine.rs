@@ -389,6 +389,31 @@ impl Machine {
         }
     }
 
+    /// A structure a Windows API reports, as text (docs/windows.md): `GlobalMemoryStatusEx`
+    /// and `GetPerformanceInfo` (as `proc` calls them, or the host's), `GetProcessMemoryInfo`
+    /// and `VirtualQuery` (of `proc`), `job` (QueryInformationJobObject of the job `proc`).
+    pub fn windows_view(&self, view: &str, proc: Option<&str>) -> Result<String, QueryError> {
+        let Machine::Windows(m) = self else {
+            return Err(QueryError::NoSuchField(format!(
+                "{view} is a Windows structure; this is a Linux machine"
+            )));
+        };
+        if view == "job" {
+            let job = proc.ok_or_else(|| QueryError::NoSuchField("job needs a job name".into()))?;
+            return m.job_text(job);
+        }
+        let pid = match proc {
+            Some(p) => Some(
+                self.process(p)
+                    .filter(|i| i.state == ProcState::Running)
+                    .ok_or_else(|| QueryError::NoSuchProcess(p.into()))?
+                    .pid,
+            ),
+            None => None,
+        };
+        m.view_text(view, pid)
+    }
+
     /// A memory cgroup file as the kernel prints it (`memory.stat`, `memory.events`,
     /// `memory.current`, v1 `memory.limit_in_bytes`, …) of the cgroup at `path` ("" is the root).
     pub fn cgroup_view(&self, path: &str, file: &str) -> Result<String, QueryError> {

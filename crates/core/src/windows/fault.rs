@@ -76,6 +76,8 @@ impl WindowsMachine {
                 st.ev(WinEvent::Fault { pages, kind });
             }
         }
+        let p = self.procs.get_mut(&pid).expect("exists");
+        p.peak_ws_pages = p.peak_ws_pages.max(p.ws_pages());
         self.enforce_ws_max(pid, st);
     }
 

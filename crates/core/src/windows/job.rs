@@ -112,8 +112,9 @@ impl WindowsMachine {
     }
 
     /// AssignProcessToJobObject. A process in no job joins it. A process already in job Q may
-    /// join an empty job J with no parent, which then nests under Q (Windows 8+); any other
-    /// case is refused.
+    /// join a job J with no parent, no processes and no child jobs, which then nests under Q
+    /// (Windows 8+: "the job … must be empty or it must be in the hierarchy of nested jobs to
+    /// which the process already belongs"); any other case is refused.
     pub(crate) fn assign(&mut self, job: &str, pid: u32, st: &mut Step) {
         let current = self.procs[&pid].job.clone();
         let mut nested_under = None;
@@ -139,7 +140,31 @@ impl WindowsMachine {
                     }
                     found
                 };
-                if j.parent.is_some() || !j.procs.is_empty() || is_ancestor {
+                let has_children = self.jobs.values().any(|c| c.parent.as_deref() == Some(job));
+                // J already inside Q's hierarchy: the process moves down into it.
+                let mut under_q = false;
+                let mut a = j.parent.clone();
+                while let Some(n) = a {
+                    if n == *q {
+                        under_q = true;
+                        break;
+                    }
+                    a = self.jobs[&n].parent.clone();
+                }
+                if under_q {
+                    let usage = self.procs[&pid].private_pages;
+                    self.private_delta(pid, 0, usage);
+                    self.jobs.get_mut(q).expect("exists").procs.remove(&pid);
+                    self.jobs.get_mut(job).expect("exists").procs.insert(pid);
+                    self.procs.get_mut(&pid).expect("exists").job = Some(job.into());
+                    self.private_delta(pid, usage, 0);
+                    st.ev(WinEvent::JobAssigned {
+                        job: job.into(),
+                        nested_under: None,
+                    });
+                    return;
+                }
+                if j.parent.is_some() || !j.procs.is_empty() || has_children || is_ancestor {
                     return st.refuse(
                         Win32Error::AccessDenied,
                         "a process in a job can only join an empty job outside its hierarchy, which then nests under its job",
@@ -155,12 +180,8 @@ impl WindowsMachine {
         self.private_delta(pid, 0, usage);
         if let Some(q) = &current {
             self.jobs.get_mut(q).expect("exists").procs.remove(&pid);
-            // The old job's processes stay counted below the new job: nesting moves the old
-            // job's usage under the new one.
-            let moved = self.jobs[q].usage_pages;
-            let j = self.jobs.get_mut(job).expect("exists");
-            j.parent = Some(q.clone());
-            let _ = moved;
+            // The new job nests under the process's old one.
+            self.jobs.get_mut(job).expect("exists").parent = Some(q.clone());
         }
         self.jobs.get_mut(job).expect("exists").procs.insert(pid);
         self.procs.get_mut(&pid).expect("exists").job = Some(job.into());

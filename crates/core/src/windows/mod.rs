@@ -311,6 +311,11 @@ impl WindowsMachine {
                 &mut st,
             ),
         }
+        // Debug builds check every invariant after every step (tests, goldens, sweeps).
+        #[cfg(debug_assertions)]
+        if let Err(e) = self.check_invariants() {
+            panic!("Windows model invariant broken after {op:?}: {e}");
+        }
         Ok((st.outcome, st.events))
     }
 

@@ -202,7 +202,8 @@ impl WindowsMachine {
                     "MEMORY_BASIC_INFORMATION (VirtualQuery), every region from the lowest address\n",
                 );
                 for f in self.virtual_query_all(pid) {
-                    s.push_str(&text("-", &f, MBI_HEX));
+                    let base = f.first().map_or(0, |x| x.1);
+                    s.push_str(&text(&format!("region at {base:#x}"), &f, MBI_HEX));
                 }
                 Ok(s)
             }

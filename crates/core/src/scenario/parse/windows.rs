@@ -96,7 +96,7 @@ impl Parser {
             match k.text {
                 "ram" => {
                     let b = abs_size(v, "ram")?;
-                    if b < 16 * 1024 * 1024 || b > 1 << 52 {
+                    if !(16 * 1024 * 1024..=1 << 52).contains(&b) {
                         return err(v.pos, "ram must be between 16 MiB and 4 PiB");
                     }
                     ram = Some(b);
@@ -270,13 +270,15 @@ impl Parser {
                             iso = Some(match v.text {
                                 "process" => Isolation::Process,
                                 "hyperv" => Isolation::HyperV,
-                                _ => return err(
-                                    v.pos,
-                                    format!(
+                                _ => {
+                                    return err(
+                                        v.pos,
+                                        format!(
                                         "expected isolation=process or isolation=hyperv, found {}",
                                         quote(v.text)
                                     ),
-                                ),
+                                    )
+                                }
                             })
                         }
                         "memory" => mem = Some(abs_size(v, "memory")?),
