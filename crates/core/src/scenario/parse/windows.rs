@@ -298,10 +298,11 @@ impl Parser {
                         "`container` needs isolation=process|hyperv and memory=SIZE",
                     );
                 };
-                if isolation == Isolation::HyperV && base >= memory_bytes {
+                if isolation == Isolation::HyperV && (base == 0 || base >= memory_bytes) {
+                    // No documented default: the scenario says how much its VM's system uses.
                     return err(
                         first.pos,
-                        "a Hyper-V container needs base= (its VM's own system) below memory=",
+                        "a Hyper-V container needs base=SIZE (the memory its utility VM's own system uses), above 0 and below memory=",
                     );
                 }
                 WinOp::CreateContainer {
