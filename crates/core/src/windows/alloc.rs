@@ -166,6 +166,7 @@ impl WindowsMachine {
             // "The whole range must be compatible or nothing is allocated."
             let p = self.procs.get_mut(&pid).expect("the process exists");
             p.space.remove(base);
+            st.ev(WinEvent::ReserveUndone { base });
             return;
         }
         st.outcome = crate::op::Outcome::Base(base);

@@ -75,6 +75,10 @@ pub enum WinEvent {
         base: u64,
         size_bytes: u64,
     },
+    /// MEM_RESERVE|MEM_COMMIT whose commit failed: the reservation is undone.
+    ReserveUndone {
+        base: u64,
+    },
     /// A call refused before it changed anything: the rule it broke.
     Refused {
         error: Win32Error,
@@ -168,6 +172,7 @@ impl WinEvent {
             WinEvent::ProcessExited { .. } => "win.process.exited",
             WinEvent::ProcessCrashed { .. } => "win.process.crashed",
             WinEvent::Reserved { .. } => "win.reserve",
+            WinEvent::ReserveUndone { .. } => "win.reserve.undone",
             WinEvent::Refused { .. } => "win.refused",
             WinEvent::Committed { .. } => "win.commit.granted",
             WinEvent::CommitRefused {
@@ -211,7 +216,7 @@ impl WinEvent {
             WinEvent::ProcessCrashed { .. } | WinEvent::AccessViolation { .. } => {
                 "Learn: Page State (\"an access violation\" on reserved or free pages); model-spec W2"
             }
-            WinEvent::Reserved { .. } => VA,
+            WinEvent::Reserved { .. } | WinEvent::ReserveUndone { .. } => VA,
             WinEvent::Refused { source, .. } => source,
             WinEvent::Committed { .. } => LIMIT,
             WinEvent::CommitRefused {
@@ -264,6 +269,10 @@ impl fmt::Display for WinEvent {
                 f,
                 "MEM_RESERVE {} at {base:#x} (64 KiB aligned): address space only, no commit charge",
                 crate::units::human(*size_bytes)
+            ),
+            WinEvent::ReserveUndone { base } => write!(
+                f,
+                "the commit failed, so the reservation at {base:#x} is undone: nothing is allocated"
             ),
             WinEvent::Refused { error, rule, .. } => {
                 write!(f, "{rule} → {} ({})", error.name(), error.code())

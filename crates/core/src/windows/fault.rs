@@ -30,7 +30,7 @@ impl WindowsMachine {
                 return self.violation(pid, page, st);
             };
             // Equal runs of neighbouring allocations coalesce: stop at this one's end.
-            let n = left.min(b - page).min((rbase + r.size) / PAGE_SIZE - page);
+            let mut n = left.min(b - page).min((rbase + r.size) / PAGE_SIZE - page);
             match v {
                 Page::Reserved => return self.violation(pid, page, st),
                 Page::Committed { res, .. } | Page::Copied { res } => {
@@ -47,7 +47,19 @@ impl WindowsMachine {
                     let view = r.view.clone().expect("a mapped page is in a view");
                     let spage = (view.offset + page * PAGE_SIZE - rbase) / PAGE_SIZE;
                     if write && view.copy {
-                        // A private copy, covered by the view's charge (W7).
+                        // A private copy of committed section pages, covered by the view's
+                        // charge (W7); a reserved section page is an access violation.
+                        let first_reserved = self.sections[&view.section]
+                            .pages
+                            .range(spage, spage + n)
+                            .find(|(_, _, v)| *v == super::section::SPage::Reserved)
+                            .map(|(s, _, _)| s - spage);
+                        match first_reserved {
+                            Some(0) => return self.violation(pid, page, st),
+                            // Up to the reserved page; the loop meets it next.
+                            Some(k) => n = k,
+                            None => {}
+                        }
                         self.fault_private(pid, page, n, st);
                         let p = self.procs.get_mut(&pid).expect("exists");
                         p.space
