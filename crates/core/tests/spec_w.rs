@@ -285,3 +285,20 @@ fn bad_windows_input_is_an_error_at_its_line_and_column() {
         assert!(d[0].message.contains(msg), "{text}: {}", d[0].message);
     }
 }
+
+#[test]
+fn w7_a_copy_view_write_to_an_uncommitted_sec_reserve_page_is_an_access_violation() {
+    // Writing a page the section has not committed is an access violation, not a private copy.
+    let r = run("machine windows ram=4GiB pagefile=none\nspawn p\n\
+         p section create r 64MiB reserve\np map c r copy\np write c[0..4KiB]\nexpect p killed\n");
+    assert_eq!(outcomes(&r)[3], err(Win32Error::AccessViolation));
+    let r = run("machine windows ram=4GiB pagefile=none\nspawn p\n\
+         p section create r 64MiB reserve\np map c r copy\np map v r\np commit v[0..4KiB]\n\
+         p write c[0..8KiB]\nexpect p killed\n");
+    // The first page is committed (copied), the second is not.
+    assert_eq!(outcomes(&r)[5], err(Win32Error::AccessViolation));
+    assert!(r.steps[5]
+        .events
+        .iter()
+        .any(|e| e.reason() == "win.fault.copy_on_write"));
+}
