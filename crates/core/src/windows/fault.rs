@@ -15,6 +15,20 @@ use super::{Owner, Step, WindowsMachine};
 use crate::machine::ProcState;
 use crate::units::PAGE_SIZE;
 
+/// One event per kind of private fault a touch made: demand-zero, from the page file, copy on
+/// write.
+fn fault_events(st: &mut Step, [dz, hard, cow]: [u64; 3]) {
+    for (pages, kind) in [
+        (dz, WinFault::DemandZero),
+        (hard, WinFault::FromPagefile),
+        (cow, WinFault::CopyOnWrite),
+    ] {
+        if pages > 0 {
+            st.ev(WinEvent::Fault { pages, kind });
+        }
+    }
+}
+
 impl WindowsMachine {
     pub(crate) fn touch(&mut self, pid: u32, at: u64, size: u64, write: bool, st: &mut Step) {
         let a = at / PAGE_SIZE;
@@ -24,15 +38,15 @@ impl WindowsMachine {
         while page < b {
             let space = &self.procs[&pid].space;
             let Some((rbase, r)) = space.region_at(page * PAGE_SIZE) else {
-                return self.violation(pid, page, st);
+                return self.violation_after(pid, page, [dz, hard, cow], st);
             };
             let Some((_, left, v)) = space.pages.get(page) else {
-                return self.violation(pid, page, st);
+                return self.violation_after(pid, page, [dz, hard, cow], st);
             };
             // Equal runs of neighbouring allocations coalesce: stop at this one's end.
             let mut n = left.min(b - page).min((rbase + r.size) / PAGE_SIZE - page);
             match v {
-                Page::Reserved => return self.violation(pid, page, st),
+                Page::Reserved => return self.violation_after(pid, page, [dz, hard, cow], st),
                 Page::Committed { res, .. } | Page::Copied { res } => {
                     if res != Res::Resident {
                         self.fault_private(pid, page, n, st);
@@ -55,7 +69,7 @@ impl WindowsMachine {
                             .find(|(_, _, v)| *v == super::section::SPage::Reserved)
                             .map(|(s, _, _)| s - spage);
                         match first_reserved {
-                            Some(0) => return self.violation(pid, page, st),
+                            Some(0) => return self.violation_after(pid, page, [dz, hard, cow], st),
                             // Up to the reserved page; the loop meets it next.
                             Some(k) => n = k,
                             None => {}
@@ -69,28 +83,26 @@ impl WindowsMachine {
                     } else {
                         let Some(done) = self.fault_section(pid, &view.section, spage, page, n, st)
                         else {
-                            return self.violation(pid, page, st);
+                            return self.violation_after(pid, page, [dz, hard, cow], st);
                         };
                         if done < n {
-                            return self.violation(pid, page + done, st);
+                            return self.violation_after(pid, page + done, [dz, hard, cow], st);
                         }
                     }
                 }
             }
             page += n;
         }
-        for (pages, kind) in [
-            (dz, WinFault::DemandZero),
-            (hard, WinFault::FromPagefile),
-            (cow, WinFault::CopyOnWrite),
-        ] {
-            if pages > 0 {
-                st.ev(WinEvent::Fault { pages, kind });
-            }
-        }
+        fault_events(st, [dz, hard, cow]);
         let p = self.procs.get_mut(&pid).expect("exists");
         p.peak_ws_pages = p.peak_ws_pages.max(p.ws_pages());
         self.enforce_ws_max(pid, st);
+    }
+
+    /// The pages faulted before a touch met a page it may not access, then the violation.
+    fn violation_after(&mut self, pid: u32, page: u64, faulted: [u64; 3], st: &mut Step) {
+        fault_events(st, faulted);
+        self.violation(pid, page, st);
     }
 
     fn violation(&mut self, pid: u32, page: u64, st: &mut Step) {
