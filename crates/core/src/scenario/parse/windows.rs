@@ -298,11 +298,15 @@ impl Parser {
                         "`container` needs isolation=process|hyperv and memory=SIZE",
                     );
                 };
-                if isolation == Isolation::HyperV && (base == 0 || base >= memory_bytes) {
+                if isolation == Isolation::HyperV
+                    && (base == 0
+                        || memory_bytes < 16 * 1024 * 1024
+                        || base.div_ceil(PAGE_SIZE) >= memory_bytes / PAGE_SIZE)
+                {
                     // No documented default: the scenario says how much its VM's system uses.
                     return err(
                         first.pos,
-                        "a Hyper-V container needs base=SIZE (the memory its utility VM's own system uses), above 0 and below memory=",
+                        "a Hyper-V container needs memory= of at least 16 MiB and base=SIZE (the memory its utility VM's own system uses), above 0 and below memory=",
                     );
                 }
                 WinOp::CreateContainer {
