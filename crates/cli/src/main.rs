@@ -628,18 +628,25 @@ fn cmd_explain(out: &mut Out, file: &str, at: u32) -> Result<ExitCode, OutError>
         return Ok(ExitCode::from(2));
     };
     let before = r.before_last.as_ref().map_or(0, |s| s.committed_as_kb);
-    out.write(&explain(&r.name, step, before))?;
+    let windows = r.summary.machine.os() == vmlab_core::machine::Os::Windows;
+    out.write(&explain(&r.name, step, before, windows))?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn explain(file: &str, s: &StepRecord, committed_before_kb: u64) -> String {
+fn explain(file: &str, s: &StepRecord, committed_before_kb: u64, windows: bool) -> String {
     let mut t = format!(
         "step {} ({file}:{}:{}): {}\n",
         s.step, s.pos.line, s.pos.col, s.text
     );
     t.push_str(&format!("outcome: {}\n", s.outcome));
+    // The same three numbers under each OS's names (CommitSummary).
+    let (charge, limit, free) = if windows {
+        ("CommitTotal", "CommitLimit", "PhysicalAvailable")
+    } else {
+        ("Committed_AS", "CommitLimit", "MemFree")
+    };
     t.push_str(&format!(
-        "Committed_AS: {committed_before_kb} kB → {} kB   CommitLimit: {} kB   MemFree: {} kB\n",
+        "{charge}: {committed_before_kb} kB → {} kB   {limit}: {} kB   {free}: {} kB\n",
         s.committed_as_kb, s.commit_limit_kb, s.mem_free_kb
     ));
     if s.events.is_empty() {
