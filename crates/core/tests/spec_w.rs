@@ -338,3 +338,18 @@ fn extreme_windows_input_is_an_error_or_a_run_never_a_panic() {
     // Most of them parse: the model, not the parser, meets the extremes.
     assert!(ran >= 24, "only {ran} of 36 ran");
 }
+
+#[test]
+fn an_expected_failure_frees_the_region_name_it_would_have_introduced() {
+    // Testlimit's loop: the failed allocation's name can be used again, as after a failed mmap.
+    let r = run("machine windows ram=1GiB pagefile=none\nspawn p\n\
+         p alloc a 2GiB\nexpect p alloc fails ERROR_COMMITMENT_LIMIT\n\
+         p alloc a 512MiB\nexpect ok\np write a\n");
+    assert!(matches!(outcomes(&r)[2], Outcome::Base(_)));
+    let e = parse("machine windows ram=1GiB\nspawn p\np alloc a 2GiB\np alloc a 1MiB\n")
+        .expect_err("the name is still taken without the expect");
+    assert_eq!((e[0].pos.line, e[0].pos.col), (4, 9));
+    let e = parse("machine windows ram=1GiB\nspawn p\nexpect p alloc ok\n")
+        .expect_err("nothing to check");
+    assert_eq!(e[0].pos.line, 3);
+}

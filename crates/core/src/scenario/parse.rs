@@ -395,7 +395,15 @@ impl Parser {
     fn note_op(&mut self, op: &Op) {
         let intro = match op {
             Op::Fork { child, .. } => Intro::Proc(child.clone()),
-            Op::Mmap { proc, name, .. } => match self.names.procs.get(proc) {
+            Op::Win(
+                crate::windows::op::WinOp::VirtualAlloc {
+                    proc,
+                    name: Some(name),
+                    ..
+                }
+                | crate::windows::op::WinOp::MapViewOfFile { proc, name, .. },
+            )
+            | Op::Mmap { proc, name, .. } => match self.names.procs.get(proc) {
                 Some(&mm) => Intro::Mapping {
                     mm,
                     name: name.clone(),

@@ -619,6 +619,25 @@ impl Parser {
             }
         };
         cur.done()?;
+        // The call this expect checks; an expected failure means it introduced no name.
+        let at = match (&proc, &verb) {
+            (None, _) => self.last_op,
+            (Some(p), None) => self.last_by_proc.get(p).map(|l| l.any),
+            (Some(p), Some(v)) => self
+                .last_by_proc
+                .get(p)
+                .and_then(|l| l.by_verb.iter().find(|(k, _)| **k == v.as_str()))
+                .map(|(_, &at)| at),
+        };
+        let Some(at) = at else {
+            return err(
+                toks[0].pos,
+                "no earlier call (by that process, with that verb) for this expect to check",
+            );
+        };
+        if outcome != OutcomeSpec::Ok {
+            self.release(at);
+        }
         Ok(Expect::Outcome {
             proc,
             verb,
