@@ -353,3 +353,21 @@ fn an_expected_failure_frees_the_region_name_it_would_have_introduced() {
         .expect_err("nothing to check");
     assert_eq!(e[0].pos.line, 3);
 }
+
+#[test]
+fn w4_trimming_takes_the_oldest_faults_first_and_a_refault_is_young_again() {
+    // a's pages were faulted first, decommitted, committed and faulted again after b's: when
+    // RAM runs short, b's older pages go to the page file, not a's.
+    run(
+        "machine windows ram=16MiB pagefile=64MiB..64MiB\nspawn a\nspawn b\nspawn c\n\
+         a alloc x 6MiB\na write x\nb alloc x 6MiB\nb write x\n\
+         a decommit x\na commit x\na write x\n\
+         c alloc x 6MiB\nc write x\n\
+         expect b.GetProcessMemoryInfo.WorkingSetSize = 4MiB\n\
+         expect a.GetProcessMemoryInfo.WorkingSetSize = 6MiB\n\
+         expect c.GetProcessMemoryInfo.WorkingSetSize = 6MiB\n\
+         b read x\n\
+         expect b.GetProcessMemoryInfo.WorkingSetSize = 6MiB\n\
+         expect a.GetProcessMemoryInfo.WorkingSetSize = 4MiB\n",
+    );
+}

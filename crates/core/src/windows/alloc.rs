@@ -333,7 +333,7 @@ impl WindowsMachine {
             .update(start / PAGE_SIZE, end / PAGE_SIZE, |_, l, v| match *v {
                 Page::Committed { res, protect } => {
                     match res {
-                        Res::Resident => freed.0 += l,
+                        Res::Resident(_) => freed.0 += l,
                         Res::PagedOut => freed.1 += l,
                         Res::Untouched => {}
                     }
@@ -454,7 +454,7 @@ impl WindowsMachine {
             Page::Committed { res: r, .. } => {
                 n += l;
                 match r {
-                    Res::Resident => res += l,
+                    Res::Resident(_) => res += l,
                     Res::PagedOut => paged += l,
                     Res::Untouched => {}
                 }

@@ -48,7 +48,7 @@ impl WindowsMachine {
             match v {
                 Page::Reserved => return self.violation_after(pid, page, [dz, hard, cow], st),
                 Page::Committed { res, .. } | Page::Copied { res } => {
-                    if res != Res::Resident {
+                    if !matches!(res, Res::Resident(_)) {
                         self.fault_private(pid, page, n, st);
                         if res == Res::Untouched {
                             dz += n
@@ -74,11 +74,15 @@ impl WindowsMachine {
                             Some(k) => n = k,
                             None => {}
                         }
-                        self.fault_private(pid, page, n, st);
+                        let seq = self.fault_private(pid, page, n, st);
                         let p = self.procs.get_mut(&pid).expect("exists");
-                        p.space
-                            .pages
-                            .set(page, n, Page::Copied { res: Res::Resident });
+                        p.space.pages.set(
+                            page,
+                            n,
+                            Page::Copied {
+                                res: Res::Resident(seq),
+                            },
+                        );
                         cow += n;
                     } else {
                         let Some(done) = self.fault_section(pid, &view.section, spage, page, n, st)
@@ -156,15 +160,19 @@ impl WindowsMachine {
                         break;
                     }
                     let k = l.min(want - done);
+                    // Only pages this fault brought in: a page decommitted and faulted again
+                    // since belongs to its later run.
                     let new = match v {
                         Page::Committed {
-                            res: Res::Resident,
+                            res: Res::Resident(s),
                             protect,
-                        } => Page::Committed {
+                        } if s == seq => Page::Committed {
                             res: Res::PagedOut,
                             protect,
                         },
-                        Page::Copied { res: Res::Resident } => Page::Copied { res: Res::PagedOut },
+                        Page::Copied {
+                            res: Res::Resident(s),
+                        } if s == seq => Page::Copied { res: Res::PagedOut },
                         _ => continue,
                     };
                     p.space.pages.set(s, k, new);
@@ -184,7 +192,7 @@ impl WindowsMachine {
                         stop = s;
                         break;
                     }
-                    if v != super::section::SPage::Committed(Res::Resident) {
+                    if v != super::section::SPage::Committed(Res::Resident(seq)) {
                         continue;
                     }
                     let k = l.min(want - done);
@@ -218,10 +226,15 @@ impl WindowsMachine {
         done
     }
 
-    /// Record a faulted run in its system's trim order.
-    pub(crate) fn log_fault(&mut self, sys: usize, owner: Owner, start: u64, len: u64) {
+    /// The next fault's number in the trim order.
+    pub(crate) fn new_seq(&mut self) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
+        seq
+    }
+
+    /// Record a faulted run (fault `seq`) in its system's trim order.
+    pub(crate) fn log_fault(&mut self, sys: usize, owner: Owner, start: u64, len: u64, seq: u64) {
         self.systems[sys].fifo.insert(
             seq,
             FaultRun {
@@ -233,10 +246,12 @@ impl WindowsMachine {
         self.owner_runs.insert((owner, seq));
     }
 
-    /// Fault `n` private pages of `pid` from `page` into RAM (demand-zero or from the page file).
-    fn fault_private(&mut self, pid: u32, page: u64, n: u64, st: &mut Step) {
+    /// Fault `n` private pages of `pid` from `page` into RAM (demand-zero or from the page
+    /// file); returns the fault's number in the trim order.
+    fn fault_private(&mut self, pid: u32, page: u64, n: u64, st: &mut Step) -> u64 {
         let sys = self.procs[&pid].system;
         self.frames(sys, n, st);
+        let seq = self.new_seq();
         let p = self.procs.get_mut(&pid).expect("exists");
         let mut from_pf = 0;
         p.space.pages.update(page, page + n, |_, l, v| match *v {
@@ -245,7 +260,7 @@ impl WindowsMachine {
                     from_pf += l;
                 }
                 Page::Committed {
-                    res: Res::Resident,
+                    res: Res::Resident(seq),
                     protect,
                 }
             }
@@ -253,7 +268,9 @@ impl WindowsMachine {
                 if res == Res::PagedOut {
                     from_pf += l;
                 }
-                Page::Copied { res: Res::Resident }
+                Page::Copied {
+                    res: Res::Resident(seq),
+                }
             }
             other => other,
         });
@@ -261,9 +278,10 @@ impl WindowsMachine {
         let s = &mut self.systems[sys];
         s.resident += n;
         s.paged -= from_pf;
-        self.log_fault(sys, Owner::Proc(pid), page, n);
+        self.log_fault(sys, Owner::Proc(pid), page, n, seq);
         let p = self.procs.get_mut(&pid).expect("exists");
         p.peak_ws_pages = p.peak_ws_pages.max(p.ws_pages());
+        seq
     }
 
     /// A process above its jobs' MaximumWorkingSetSize trims its own oldest private pages.

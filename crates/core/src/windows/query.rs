@@ -297,7 +297,7 @@ impl WindowsMachine {
             charge[s.system] += s.charged;
             for (_, l, v) in s.pages.iter() {
                 match v {
-                    super::section::SPage::Committed(super::space::Res::Resident) => {
+                    super::section::SPage::Committed(super::space::Res::Resident(_)) => {
                         resident[s.system] += l
                     }
                     super::section::SPage::Committed(super::space::Res::PagedOut) => {
@@ -430,7 +430,7 @@ impl WindowsMachine {
                     Page::Reserved => return None,
                     Page::Committed { res, .. } | Page::Copied { res } => match res {
                         Res::Untouched => PageState::Untouched,
-                        Res::Resident => PageState::Private,
+                        Res::Resident(_) => PageState::Private,
                         Res::PagedOut => PageState::Swapped,
                     },
                     Page::Mapped { .. } => PageState::Shared { mapcount: 1 },

@@ -212,7 +212,7 @@ impl WindowsMachine {
         for (_, l, v) in runs {
             if let Page::Copied { res: x } = v {
                 match x {
-                    Res::Resident => res += l,
+                    Res::Resident(_) => res += l,
                     Res::PagedOut => paged += l,
                     Res::Untouched => {}
                 }
@@ -311,11 +311,12 @@ impl WindowsMachine {
             }
             match v {
                 SPage::Reserved => break,
-                SPage::Committed(Res::Resident) => soft += l,
+                SPage::Committed(Res::Resident(_)) => soft += l,
                 SPage::Committed(res) => {
                     self.frames(sys, l, st);
+                    let seq = self.new_seq();
                     let sec = self.sections.get_mut(section).expect("exists");
-                    sec.pages.set(s, l, SPage::Committed(Res::Resident));
+                    sec.pages.set(s, l, SPage::Committed(Res::Resident(seq)));
                     let sy = &mut self.systems[sys];
                     sy.resident += l;
                     if res == Res::PagedOut {
@@ -324,7 +325,7 @@ impl WindowsMachine {
                     } else {
                         dz += l;
                     }
-                    self.log_fault(sys, Owner::Section(section.into()), s, l);
+                    self.log_fault(sys, Owner::Section(section.into()), s, l, seq);
                 }
             }
             let p = self.procs.get_mut(&pid).expect("exists");

@@ -23,8 +23,9 @@ pub const MIN_ADDRESS: u64 = GRANULARITY;
 pub enum Res {
     /// Never touched: no physical page yet (demand-zero on first touch).
     Untouched,
-    /// In RAM, in the working set.
-    Resident,
+    /// In RAM, in the working set; the number is the fault that brought it in (its place in
+    /// the system's trim order).
+    Resident(u64),
     /// Trimmed and written to the page file.
     PagedOut,
 }
@@ -85,7 +86,7 @@ impl Tally<Page> for PageTally {
             Page::Committed { res, .. } => {
                 apply(&mut self.committed);
                 match res {
-                    Res::Resident => apply(&mut self.resident),
+                    Res::Resident(_) => apply(&mut self.resident),
                     Res::PagedOut => apply(&mut self.paged),
                     Res::Untouched => {}
                 }
@@ -99,7 +100,7 @@ impl Tally<Page> for PageTally {
             Page::Copied { res } => {
                 apply(&mut self.copied);
                 match res {
-                    Res::Resident => apply(&mut self.resident),
+                    Res::Resident(_) => apply(&mut self.resident),
                     Res::PagedOut => apply(&mut self.paged),
                     Res::Untouched => {}
                 }
