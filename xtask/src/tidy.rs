@@ -31,6 +31,7 @@ pub fn tidy(root: &Path) -> Result<usize, String> {
             ));
         }
         problems.extend(seam(&rel(root, f), &text));
+        problems.extend(windows_seam(&rel(root, f), &text));
     }
     problems.extend(core_deps(root)?);
     problems.extend(web_never_os(root)?);
@@ -144,6 +145,41 @@ const SEAM_ALLOW: &[(&str, &str, &str)] = &[
         "this check's own patterns and tests",
     ),
 ];
+
+/// What names the Windows model's internals (its machine type and its state modules); its
+/// vocabulary (`windows::op`, `windows::event`, `windows::query`) is public like `crate::op`.
+const WINDOWS_INTERNALS: &[&str] = &[
+    "WindowsMachine",
+    "windows::space",
+    "windows::system",
+    "windows::alloc",
+    "windows::fault",
+    "windows::section",
+    "windows::job",
+    "windows::report",
+];
+
+/// Lines outside `crates/core/src/windows/` (and the seam, `machine.rs`, and this check) that
+/// name the Windows model's internals: everything else talks to `Machine`, or reads the
+/// model through `Machine::as_windows()` in the core's tests and benches.
+fn windows_seam(rel: &str, text: &str) -> Vec<String> {
+    if rel.starts_with("crates/core/src/windows/")
+        || rel == "crates/core/src/machine.rs"
+        || rel == "xtask/src/tidy.rs"
+    {
+        return Vec::new();
+    }
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| WINDOWS_INTERNALS.iter().any(|p| l.contains(p)))
+        .map(|(i, _)| {
+            format!(
+                "{rel}:{}: names the Windows model's internals: talk to `Machine` (ARCHITECTURE.md, \"the OS seam\")",
+                i + 1
+            )
+        })
+        .collect()
+}
 
 /// Lines of one file (path relative to the root) that name the Linux model's internals
 /// outside `crates/core/src/linux/` and are not in [`SEAM_ALLOW`].
@@ -309,6 +345,44 @@ mod tests {
         assert!(err.contains("lib.rs: does not open"), "{err}");
         assert!(err.contains("`rand`"), "{err}");
         assert!(err.contains("`libc`"), "{err}");
+    }
+
+    #[test]
+    fn the_windows_seam_check_finds_the_windows_model_named_outside_windows() {
+        let bad = |rel: &str, text: &str| windows_seam(rel, text).len();
+        assert_eq!(
+            bad("crates/web/src/x.rs", "fn f(m: &WindowsMachine) {}\n"),
+            1
+        );
+        assert_eq!(
+            bad(
+                "crates/core/src/sim.rs",
+                "use crate::windows::space::Page;\n"
+            ),
+            1
+        );
+        assert_eq!(
+            bad(
+                "crates/core/src/windows/mod.rs",
+                "pub struct WindowsMachine;\n"
+            ),
+            0
+        );
+        assert_eq!(
+            bad(
+                "crates/core/src/machine.rs",
+                "Windows(Box<WindowsMachine>),\n"
+            ),
+            0
+        );
+        // The vocabulary is public.
+        assert_eq!(
+            bad(
+                "crates/cli/src/x.rs",
+                "use vmlab_core::windows::op::WinOp;\n"
+            ),
+            0
+        );
     }
 
     #[test]

@@ -29,14 +29,20 @@ pub fn write_document<W: Write>(w: &mut W, file: &str, s: &Scenario) -> io::Resu
     field(w, 1, "file", &json!(file))?;
     // The booted machine: no process yet, so this snapshot is small.
     let booted = Runner::new(s, None).machine().snapshot();
-    // A Windows machine will describe itself with its own keys here.
-    let OsSnapshot::Linux(linux) = &booted.os;
-    let machine = json!({
-        "os": booted.os_kind().name(),
-        "kernel": linux.kernel,
-        "ram_kb": s.machine.ram_bytes() / 1024,
-        "swap_kb": s.machine.swap_bytes() / 1024,
-    });
+    let machine = match &booted.os {
+        OsSnapshot::Linux(linux) => json!({
+            "os": booted.os_kind().name(),
+            "kernel": linux.kernel,
+            "ram_kb": s.machine.ram_bytes() / 1024,
+            "swap_kb": s.machine.swap_bytes() / 1024,
+        }),
+        // A Windows machine describes itself with its own keys: RAM and the page file at boot.
+        OsSnapshot::Windows(_) => json!({
+            "os": booted.os_kind().name(),
+            "ram_kb": s.machine.ram_bytes() / 1024,
+            "pagefile_kb": s.machine.swap_bytes() / 1024,
+        }),
+    };
     field(w, 1, "machine", &machine)?;
 
     key(w, 1, "steps")?;
@@ -148,7 +154,18 @@ fn check(c: &CheckResult) -> CheckJson<'_> {
 /// VMAs one at a time, so a machine of 100,000 VMAs is never held as snapshots all at once.
 fn write_final<W: Write>(w: &mut W, indent: usize, machine: &Machine) -> io::Result<()> {
     let snap = machine.snapshot_without_vmas();
-    let OsSnapshot::Linux(linux) = &snap.os;
+    let linux = match &snap.os {
+        OsSnapshot::Linux(linux) => linux,
+        OsSnapshot::Windows(win) => {
+            // A Windows machine's final state: PERFORMANCE_INFORMATION's numbers and the
+            // processes with their counters and allocations, as the core's snapshot has them.
+            w.write_all(b"{\n")?;
+            field(w, indent + 1, "system", &json!(win))?;
+            key(w, indent + 1, "processes")?;
+            write_pretty(w, &json!(snap.processes), indent + 1)?;
+            return write!(w, "\n{}}}", pad(indent));
+        }
+    };
     let meminfo: BTreeMap<&str, u64> = linux
         .meminfo
         .iter()
@@ -205,7 +222,9 @@ fn write_process<W: Write>(
     p: &ProcessSnapshot,
     vmas: impl Iterator<Item = VmaSnapshot>,
 ) -> io::Result<()> {
-    let OsProcessSnapshot::Linux(lp) = &p.os;
+    let OsProcessSnapshot::Linux(lp) = &p.os else {
+        unreachable!("write_final writes a Windows machine's processes itself")
+    };
     let status: BTreeMap<&str, u64> = lp.status.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     let f = |name: &str| status.get(name).copied();
     let head = ProcessJson {

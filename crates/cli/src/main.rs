@@ -77,6 +77,8 @@ enum Cmd {
         /// The view: meminfo and dmesg take no process; maps, smaps, smaps_rollup, status, oom_score and
         /// oom_score_adj need one; a memory cgroup file (memory.stat, memory.events,
         /// memory.current, v1 memory.limit_in_bytes, …) needs a cgroup path (`/` is the root).
+        /// On a Windows machine: GlobalMemoryStatusEx and GetPerformanceInfo (optionally as a
+        /// process calls them), GetProcessMemoryInfo PROC, VirtualQuery PROC, job JOB.
         #[arg(value_parser = parse_view)]
         view: ShowView,
         /// The process whose /proc/PID view to print, or the cgroup of a cgroup file.
@@ -141,7 +143,19 @@ enum View {
 enum ShowView {
     Proc(View),
     Cgroup(String),
+    /// A Windows structure: GlobalMemoryStatusEx, GetPerformanceInfo, GetProcessMemoryInfo,
+    /// VirtualQuery, job.
+    Windows(&'static str),
 }
+
+/// The Windows views `show` prints, and whether each needs a process (or, for `job`, a job).
+const WINDOWS_VIEWS: &[(&str, bool)] = &[
+    ("GlobalMemoryStatusEx", false),
+    ("GetPerformanceInfo", false),
+    ("GetProcessMemoryInfo", true),
+    ("VirtualQuery", true),
+    ("job", true),
+];
 
 /// A /proc view name, or any `memory.*` cgroup file name (checked against the machine's
 /// hierarchy when the scenario has run).
@@ -149,9 +163,12 @@ fn parse_view(s: &str) -> Result<ShowView, String> {
     if s.starts_with("memory.") {
         return Ok(ShowView::Cgroup(s.to_string()));
     }
+    if let Some((name, _)) = WINDOWS_VIEWS.iter().find(|(n, _)| *n == s) {
+        return Ok(ShowView::Windows(name));
+    }
     View::from_str(s, false).map(ShowView::Proc).map_err(|_| {
         format!(
-            "unknown view {s:?}: meminfo, maps, smaps, smaps_rollup, status, oom_score, oom_score_adj, or a memory cgroup file such as memory.stat"
+            "unknown view {s:?}: meminfo, maps, smaps, smaps_rollup, status, oom_score, oom_score_adj, a memory cgroup file such as memory.stat, or on Windows GlobalMemoryStatusEx, GetPerformanceInfo, GetProcessMemoryInfo, VirtualQuery, job"
         )
     })
 }
@@ -304,7 +321,9 @@ fn boot_on_host(name: &str, scenario: &mut Scenario) {
     match vmlab_os::host::host_config() {
         Ok(host) => {
             scenario.boot_on_host(&host);
-            let MachineConfig::Linux(c) = &scenario.machine;
+            let MachineConfig::Linux(c) = &scenario.machine else {
+                unreachable!("a Linux machine")
+            };
             eprint_line!(
                 "{name}: note: `machine linux host` is this machine: MemTotal {} kB, SwapTotal {} kB, Linux {}, {} CPUs, vm.overcommit_memory={}, vm.overcommit_ratio={}, vm.admin_reserve_kbytes={}, vm.user_reserve_kbytes={} (with the scenario's options over it)",
                 c.ram_bytes / 1024,
@@ -504,6 +523,31 @@ fn cmd_show(
 ) -> Result<ExitCode, OutError> {
     let view = match view {
         ShowView::Proc(v) => v,
+        ShowView::Windows(name) => {
+            let needs = WINDOWS_VIEWS.iter().any(|(n, p)| *n == name && *p);
+            if needs && proc.is_none() {
+                let what = if name == "job" {
+                    "a job name"
+                } else {
+                    "a process name"
+                };
+                return Ok(usage_error("show", format!("{name} needs {what}")));
+            }
+            let r = match replay(file, at) {
+                Ok(r) => r,
+                Err(code) => return Ok(code),
+            };
+            return match r.summary.machine.windows_view(name, proc) {
+                Ok(text) => {
+                    out.write(&text)?;
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprint_line!("vmlab: {e}");
+                    Ok(ExitCode::from(2))
+                }
+            };
+        }
         ShowView::Cgroup(cgfile) => {
             let Some(cg) = proc else {
                 return Ok(usage_error(
@@ -584,18 +628,25 @@ fn cmd_explain(out: &mut Out, file: &str, at: u32) -> Result<ExitCode, OutError>
         return Ok(ExitCode::from(2));
     };
     let before = r.before_last.as_ref().map_or(0, |s| s.committed_as_kb);
-    out.write(&explain(&r.name, step, before))?;
+    let windows = r.summary.machine.os() == vmlab_core::machine::Os::Windows;
+    out.write(&explain(&r.name, step, before, windows))?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn explain(file: &str, s: &StepRecord, committed_before_kb: u64) -> String {
+fn explain(file: &str, s: &StepRecord, committed_before_kb: u64, windows: bool) -> String {
     let mut t = format!(
         "step {} ({file}:{}:{}): {}\n",
         s.step, s.pos.line, s.pos.col, s.text
     );
     t.push_str(&format!("outcome: {}\n", s.outcome));
+    // The same three numbers under each OS's names (CommitSummary).
+    let (charge, limit, free) = if windows {
+        ("CommitTotal", "CommitLimit", "PhysicalAvailable")
+    } else {
+        ("Committed_AS", "CommitLimit", "MemFree")
+    };
     t.push_str(&format!(
-        "Committed_AS: {committed_before_kb} kB → {} kB   CommitLimit: {} kB   MemFree: {} kB\n",
+        "{charge}: {committed_before_kb} kB → {} kB   {limit}: {} kB   {free}: {} kB\n",
         s.committed_as_kb, s.commit_limit_kb, s.mem_free_kb
     ));
     if s.events.is_empty() {

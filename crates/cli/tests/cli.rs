@@ -1038,3 +1038,95 @@ fn show_prints_memory_cgroup_files() {
         stderr(&none)
     );
 }
+
+const WINDOWS: &str = "\
+machine windows ram=16GiB pagefile=4GiB..4GiB
+spawn app
+app reserve big 1TiB
+app commit big[0..1GiB]
+container web isolation=process memory=2GiB
+spawn svc in web
+svc alloc heap 512MiB
+expect svc.GlobalMemoryStatusEx.ullTotalPageFile = 2GiB
+";
+
+#[test]
+fn show_prints_the_windows_structures() {
+    let f = fixture("windows.vmlab", WINDOWS);
+    let f = f.to_str().unwrap();
+    let show = |at: &str, view: &str, proc: Option<&str>| {
+        let mut args = vec!["show", "--at", at, f, view];
+        args.extend(proc);
+        vmlab(&args)
+    };
+    let o = show("6", "GlobalMemoryStatusEx", Some("svc"));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // Inside the container: the host's RAM, the job's commit limit.
+    assert!(
+        stdout(&o).contains("ullTotalPhys                 17179869184"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("ullTotalPageFile             2147483648"),
+        "{}",
+        stdout(&o)
+    );
+    let o = show("3", "GetPerformanceInfo", None);
+    assert!(
+        stdout(&o).contains("CommitTotal                  262144"),
+        "{}",
+        stdout(&o)
+    );
+    let o = show("3", "GetProcessMemoryInfo", Some("app"));
+    assert!(
+        stdout(&o).contains("PrivateUsage                 1073741824"),
+        "{}",
+        stdout(&o)
+    );
+    let o = show("3", "VirtualQuery", Some("app"));
+    let out = stdout(&o);
+    assert!(out.contains("State                        0x1000"), "{out}");
+    assert!(out.contains("State                        0x2000"), "{out}");
+    assert!(
+        out.contains("State                        0x10000"),
+        "{out}"
+    );
+    let o = show("6", "job", Some("web"));
+    let out = stdout(&o);
+    assert!(
+        out.contains("JobMemoryLimit               2147483648"),
+        "{out}"
+    );
+    assert!(out.contains("not reported"), "{out}");
+    // Usage errors: a process view without a process; a Windows view of a Linux machine.
+    let o = show("3", "VirtualQuery", None);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("needs a process name"),
+        "{}",
+        stderr(&o)
+    );
+    let linux = fixture(
+        "linux-for-windows-view.vmlab",
+        "machine linux ram=1GiB\nspawn a\n",
+    );
+    let o = vmlab(&[
+        "show",
+        "--at",
+        "1",
+        linux.to_str().unwrap(),
+        "GetPerformanceInfo",
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("Linux machine"), "{}", stderr(&o));
+    // run passes, and explain names the Windows counters.
+    let o = vmlab(&["run", f]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let o = vmlab(&["explain", "--at", "3", f]);
+    assert!(
+        stdout(&o).contains("CommitTotal: 0 kB → 1048576 kB"),
+        "{}",
+        stdout(&o)
+    );
+}

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OsKind {
     Linux,
+    Windows,
 }
 
 /// `vm.overcommit_memory` (model-spec L2).
@@ -221,23 +222,108 @@ impl LinuxConfig {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MachineConfig {
     Linux(LinuxConfig),
+    Windows(WindowsConfig),
 }
 
 impl MachineConfig {
     pub fn os(&self) -> OsKind {
         match self {
             MachineConfig::Linux(_) => OsKind::Linux,
+            MachineConfig::Windows(_) => OsKind::Windows,
         }
     }
     pub fn ram_bytes(&self) -> u64 {
         match self {
             MachineConfig::Linux(c) => c.ram_bytes,
+            MachineConfig::Windows(c) => c.ram_bytes,
         }
     }
+    /// Linux: SwapTotal. Windows: the page files' current size at boot.
     pub fn swap_bytes(&self) -> u64 {
         match self {
             MachineConfig::Linux(c) => c.swap_bytes,
+            MachineConfig::Windows(c) => c.pagefile_initial_bytes(),
         }
+    }
+    /// The Linux configuration, if this is a Linux machine.
+    pub fn linux(&self) -> Option<&LinuxConfig> {
+        match self {
+            MachineConfig::Linux(c) => Some(c),
+            MachineConfig::Windows(_) => None,
+        }
+    }
+}
+
+/// How a Windows machine's page file is sized (model-spec W3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PagefileConfig {
+    /// No page file: the commit limit is RAM.
+    None,
+    /// An administrator's initial and maximum size (`pagefile=INIT..MAX`): the file starts at
+    /// `initial_bytes` and may grow to `max_bytes` (capped by the disk).
+    Sized { initial_bytes: u64, max_bytes: u64 },
+    /// System-managed (`pagefile=system`): initial min(RAM ÷ 8, 32 GB), maximum
+    /// max(3 × RAM, 4 GB) further limited to volume size ÷ 8 (W3, the Windows 10/11 table of
+    /// "How to determine the appropriate page file size for 64-bit versions of Windows").
+    SystemManaged,
+}
+
+/// A Windows machine's configuration at boot (model-spec Part W).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowsConfig {
+    /// Physical memory in bytes, a multiple of the page size.
+    pub ram_bytes: u64,
+    pub pagefile: PagefileConfig,
+    /// The size of the volume that holds the page file; it caps the page file's growth.
+    pub disk_bytes: u64,
+    /// The user-mode address space of every process (`ullTotalVirtual`): 128 TiB for a 64-bit
+    /// process on Windows 8.1 and later; 2, 3 or 4 GiB for a 32-bit one (W8).
+    pub va_bytes: u64,
+    /// 32 or 64: the bitness of the processes.
+    pub bits: u8,
+}
+
+/// The user address space of a 64-bit process on Windows 8.1 / 2012 R2 and later (W8).
+pub const WINDOWS_VA_64_BYTES: u64 = 128 * crate::units::TIB;
+/// The default user address space of a 32-bit process (W8: 2 GB).
+pub const WINDOWS_VA_32_BYTES: u64 = 2 * crate::units::GIB;
+
+impl WindowsConfig {
+    /// A 64-bit machine with `ram_bytes` of RAM, no page file and a disk of 1 TiB.
+    pub fn new(ram_bytes: u64) -> Self {
+        WindowsConfig {
+            ram_bytes: pages_up(ram_bytes) * PAGE_SIZE,
+            pagefile: PagefileConfig::None,
+            disk_bytes: crate::units::TIB,
+            va_bytes: WINDOWS_VA_64_BYTES,
+            bits: 64,
+        }
+    }
+
+    /// The page file's size at boot, in bytes (whole pages).
+    pub fn pagefile_initial_bytes(&self) -> u64 {
+        let b = match self.pagefile {
+            PagefileConfig::None => 0,
+            PagefileConfig::Sized { initial_bytes, .. } => initial_bytes,
+            // W3: "RAM ÷ 8, max 32 GB".
+            PagefileConfig::SystemManaged => (self.ram_bytes / 8).min(32 * crate::units::GIB),
+        };
+        (b.min(self.pagefile_max_bytes()) / PAGE_SIZE) * PAGE_SIZE
+    }
+
+    /// The largest the page file may grow to, in bytes (whole pages): the configured maximum
+    /// capped by the disk; system-managed max(3 × RAM, 4 GB) capped by volume size ÷ 8 (W3).
+    pub fn pagefile_max_bytes(&self) -> u64 {
+        let b = match self.pagefile {
+            PagefileConfig::None => 0,
+            PagefileConfig::Sized { max_bytes, .. } => max_bytes.min(self.disk_bytes),
+            PagefileConfig::SystemManaged => self
+                .ram_bytes
+                .saturating_mul(3)
+                .max(4 * crate::units::GIB)
+                .min(self.disk_bytes / 8),
+        };
+        (b / PAGE_SIZE) * PAGE_SIZE
     }
 }
 

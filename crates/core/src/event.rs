@@ -382,6 +382,8 @@ impl OomReport {
 /// What happened. Each variant carries the numbers its sentence needs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum EventKind {
+    /// A Windows machine's decision.
+    Win(crate::windows::event::WinEvent),
     Commit(CommitDecision),
     /// Pages given back to Committed_AS.
     Uncharge {
@@ -822,6 +824,7 @@ impl Event {
     /// A stable, machine-readable reason code.
     pub fn reason(&self) -> &'static str {
         match &self.kind {
+            EventKind::Win(w) => w.reason(),
             EventKind::Commit(d) => match (d.rule, d.granted) {
                 (CommitRule::Always, _) => "commit.always",
                 (CommitRule::GuessTotal { .. }, true) => "commit.guess.within_total",
@@ -889,6 +892,7 @@ impl Event {
     /// The kernel source (file: function) or document the rule comes from.
     pub fn source(&self) -> &'static str {
         match &self.kind {
+            EventKind::Win(w) => w.source(),
             EventKind::Commit(d) => match d.rule {
                 CommitRule::Never { .. } => "mm/util.c: __vm_enough_memory, vm_commit_limit",
                 _ => "mm/util.c: __vm_enough_memory",
@@ -977,6 +981,7 @@ pub struct Sentence<'a>(&'a Event);
 impl fmt::Display for Sentence<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0.kind {
+            EventKind::Win(w) => write!(f, "{w}"),
             EventKind::Commit(d) => commit_sentence(f, d),
             EventKind::Uncharge { pages, why, .. } => {
                 write!(f, "Committed_AS −{}: {why}", gib_kb(*pages))

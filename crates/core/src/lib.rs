@@ -13,6 +13,7 @@
 
 pub mod config;
 pub mod event;
+pub mod gaps;
 pub mod kernel;
 pub mod linux;
 pub mod machine;
@@ -24,3 +25,4 @@ pub mod scenario;
 pub mod sim;
 pub mod snapshot;
 pub mod units;
+pub mod windows;

@@ -5,7 +5,8 @@
 //! by name ([`ProcInfo`], [`ProcState`]), the step's commit charge and limit ([`CommitSummary`]),
 //! typed scenario errors ([`OpError`]). What only one OS has (meminfo, smaps, VmFlags) is a
 //! per-OS part of [`Snapshot`] or a per-OS view ([`Machine::proc_view`]), never a field reached
-//! through the OS model. This is the only file outside `linux/` that names `LinuxMachine`.
+//! through the OS model. This is the only file outside `linux/` that names `LinuxMachine`;
+//! `Machine::Windows` holds the Windows model (`crate::windows`, model-spec Part W).
 
 use crate::config::MachineConfig;
 use crate::event::Event;
@@ -13,12 +14,14 @@ use crate::linux::LinuxMachine;
 use crate::op::{Op, Outcome};
 use crate::query::{Query, QueryError, Value};
 use crate::snapshot::{FrameRun, PageState, Snapshot, VmaSnapshot};
+use crate::windows::WindowsMachine;
 use serde::Serialize;
 
 /// Which OS model a machine runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Os {
     Linux,
+    Windows,
 }
 
 impl Os {
@@ -26,6 +29,7 @@ impl Os {
     pub fn name(self) -> &'static str {
         match self {
             Os::Linux => "linux",
+            Os::Windows => "windows",
         }
     }
 }
@@ -156,18 +160,21 @@ impl std::error::Error for OpError {}
 #[derive(Clone, Debug)]
 pub enum Machine {
     Linux(Box<LinuxMachine>),
+    Windows(Box<WindowsMachine>),
 }
 
 impl Machine {
     pub fn boot(cfg: &MachineConfig) -> Machine {
         match cfg {
             MachineConfig::Linux(c) => Machine::Linux(Box::new(LinuxMachine::new(c.clone()))),
+            MachineConfig::Windows(c) => Machine::Windows(Box::new(WindowsMachine::new(c.clone()))),
         }
     }
 
     pub fn os(&self) -> Os {
         match self {
             Machine::Linux(_) => Os::Linux,
+            Machine::Windows(_) => Os::Windows,
         }
     }
 
@@ -176,6 +183,7 @@ impl Machine {
     pub fn config(&self) -> MachineConfig {
         match self {
             Machine::Linux(m) => MachineConfig::Linux(m.cfg.clone()),
+            Machine::Windows(m) => MachineConfig::Windows(m.cfg.clone()),
         }
     }
 
@@ -184,6 +192,15 @@ impl Machine {
     pub fn apply(&mut self, op: &Op) -> Result<(Outcome, Vec<Event>), OpError> {
         match self {
             Machine::Linux(m) => m.apply(op),
+            Machine::Windows(m) => match op {
+                Op::Win(w) => m.apply(w),
+                other => Err(OpError::NotModelled {
+                    what: format!(
+                        "`{}` is a Linux operation; a Windows machine runs Windows calls",
+                        other.verb()
+                    ),
+                }),
+            },
         }
     }
 
@@ -191,6 +208,18 @@ impl Machine {
     pub fn commit_summary(&self) -> CommitSummary {
         match self {
             Machine::Linux(m) => m.commit_summary(),
+            Machine::Windows(m) => {
+                let s = &m.systems[0];
+                CommitSummary {
+                    charge_kb: s.charge * 4,
+                    limit_kb: s.limit() * 4,
+                    mem_free_kb: s.free_ram() * 4,
+                    // The charge may not pass the limit the page file can still grow to (W3).
+                    rule: CommitRuleSummary::Total {
+                        allowed_kb: s.max_limit() * 4,
+                    },
+                }
+            }
         }
     }
 
@@ -198,6 +227,7 @@ impl Machine {
     pub fn panicked(&self) -> bool {
         match self {
             Machine::Linux(m) => m.panic.is_some(),
+            Machine::Windows(_) => false,
         }
     }
 
@@ -205,6 +235,7 @@ impl Machine {
     pub fn dmesg(&self) -> String {
         match self {
             Machine::Linux(m) => m.dmesg_text(),
+            Machine::Windows(_) => String::new(),
         }
     }
 
@@ -222,6 +253,7 @@ impl Machine {
     pub fn process(&self, name: &str) -> Option<ProcInfo<'_>> {
         match self {
             Machine::Linux(m) => m.process_by_name(name),
+            Machine::Windows(m) => m.process_by_name(name),
         }
     }
 
@@ -229,6 +261,7 @@ impl Machine {
     pub fn process_by_pid(&self, pid: u32) -> Option<ProcInfo<'_>> {
         match self {
             Machine::Linux(m) => m.process_info(pid),
+            Machine::Windows(m) => m.process_info(pid),
         }
     }
 
@@ -236,6 +269,7 @@ impl Machine {
     pub fn processes(&self) -> Box<dyn Iterator<Item = ProcInfo<'_>> + '_> {
         match self {
             Machine::Linux(m) => Box::new(m.process_infos()),
+            Machine::Windows(m) => Box::new(m.process_infos()),
         }
     }
 
@@ -248,6 +282,7 @@ impl Machine {
     pub fn mapping(&self, proc: &str, mapping: &str) -> Option<(u64, u64)> {
         match self {
             Machine::Linux(m) => m.mapping_range(proc, mapping),
+            Machine::Windows(m) => m.region_range(proc, mapping),
         }
     }
 
@@ -255,6 +290,7 @@ impl Machine {
     pub fn mappings(&self, proc: &str) -> Vec<(String, u64, u64)> {
         match self {
             Machine::Linux(m) => m.mapping_ranges(proc),
+            Machine::Windows(m) => m.region_ranges(proc),
         }
     }
 
@@ -262,6 +298,11 @@ impl Machine {
     pub fn resident_kb(&self, pid: u32) -> Option<u64> {
         match self {
             Machine::Linux(m) => m.vm_rss_kb(pid),
+            Machine::Windows(m) => m
+                .procs
+                .get(&pid)
+                .filter(|p| p.state == ProcState::Running)
+                .map(|p| p.ws_pages() * 4),
         }
     }
 
@@ -269,6 +310,18 @@ impl Machine {
     pub fn ram_swap_bytes(&self) -> (u64, u64) {
         match self {
             Machine::Linux(m) => (m.cfg.ram_bytes, m.cfg.swap_bytes),
+            Machine::Windows(m) => (
+                m.cfg.ram_bytes,
+                m.systems[0].pagefile_pages * crate::units::PAGE_SIZE,
+            ),
+        }
+    }
+
+    /// The Windows model itself, for white-box tests, benches and the CLI's Windows views.
+    pub fn as_windows(&self) -> Option<&WindowsMachine> {
+        match self {
+            Machine::Windows(m) => Some(m),
+            Machine::Linux(_) => None,
         }
     }
 
@@ -278,12 +331,19 @@ impl Machine {
     pub fn as_linux(&self) -> Option<&LinuxMachine> {
         match self {
             Machine::Linux(m) => Some(m),
+            Machine::Windows(_) => None,
         }
     }
 
     pub fn query(&self, q: &Query) -> Result<Value, QueryError> {
         match self {
             Machine::Linux(m) => m.query(q),
+            Machine::Windows(m) => match q {
+                Query::Win(w) => m.query(w),
+                _ => Err(QueryError::NoSuchField(
+                    "a Linux file on a Windows machine".into(),
+                )),
+            },
         }
     }
 
@@ -296,6 +356,9 @@ impl Machine {
     ) -> Result<crate::query::VmaPiece, QueryError> {
         match self {
             Machine::Linux(m) => m.vma_piece(proc, mapping, at),
+            Machine::Windows(_) => {
+                Err(QueryError::NoSuchField("a VMA on a Windows machine".into()))
+            }
         }
     }
 
@@ -303,6 +366,9 @@ impl Machine {
     pub fn meminfo_text(&self) -> String {
         match self {
             Machine::Linux(m) => m.meminfo_text(),
+            Machine::Windows(m) => m
+                .view_text("GlobalMemoryStatusEx", None)
+                .unwrap_or_default(),
         }
     }
 
@@ -319,7 +385,33 @@ impl Machine {
     pub fn proc_view_of(&self, pid: u32, view: &str) -> Result<String, QueryError> {
         match self {
             Machine::Linux(m) => m.proc_view(pid, view),
+            Machine::Windows(m) => m.view_text(view, Some(pid)),
         }
+    }
+
+    /// A structure a Windows API reports, as text (docs/windows.md): `GlobalMemoryStatusEx`
+    /// and `GetPerformanceInfo` (as `proc` calls them, or the host's), `GetProcessMemoryInfo`
+    /// and `VirtualQuery` (of `proc`), `job` (QueryInformationJobObject of the job `proc`).
+    pub fn windows_view(&self, view: &str, proc: Option<&str>) -> Result<String, QueryError> {
+        let Machine::Windows(m) = self else {
+            return Err(QueryError::NoSuchField(format!(
+                "{view} is a Windows structure; this is a Linux machine"
+            )));
+        };
+        if view == "job" {
+            let job = proc.ok_or_else(|| QueryError::NoSuchField("job needs a job name".into()))?;
+            return m.job_text(job);
+        }
+        let pid = match proc {
+            Some(p) => Some(
+                self.process(p)
+                    .filter(|i| i.state == ProcState::Running)
+                    .ok_or_else(|| QueryError::NoSuchProcess(p.into()))?
+                    .pid,
+            ),
+            None => None,
+        };
+        m.view_text(view, pid)
     }
 
     /// A memory cgroup file as the kernel prints it (`memory.stat`, `memory.events`,
@@ -327,12 +419,16 @@ impl Machine {
     pub fn cgroup_view(&self, path: &str, file: &str) -> Result<String, QueryError> {
         match self {
             Machine::Linux(m) => m.cgroup_file_text(path, file),
+            Machine::Windows(_) => Err(QueryError::NoSuchField(
+                "a cgroup on a Windows machine".into(),
+            )),
         }
     }
 
     pub fn snapshot(&self) -> Snapshot {
         match self {
             Machine::Linux(m) => m.snapshot(true),
+            Machine::Windows(m) => m.snapshot(),
         }
     }
 
@@ -341,6 +437,7 @@ impl Machine {
     pub fn snapshot_without_vmas(&self) -> Snapshot {
         match self {
             Machine::Linux(m) => m.snapshot(false),
+            Machine::Windows(m) => m.snapshot(),
         }
     }
 
@@ -348,6 +445,7 @@ impl Machine {
     pub fn vma_snapshots(&self, pid: u32) -> Box<dyn Iterator<Item = VmaSnapshot> + '_> {
         match self {
             Machine::Linux(m) => Box::new(m.vma_snapshots(pid)),
+            Machine::Windows(_) => Box::new(std::iter::empty()),
         }
     }
 
@@ -356,6 +454,7 @@ impl Machine {
     pub fn page_runs(&self, pid: u32, start: u64, end: u64) -> Vec<(u64, u64, PageState)> {
         match self {
             Machine::Linux(m) => m.page_runs(pid, start, end),
+            Machine::Windows(m) => m.page_runs(pid, start, end),
         }
     }
 
@@ -372,6 +471,7 @@ impl Machine {
     pub fn frame_runs(&self, pid: u32) -> Vec<FrameRun> {
         match self {
             Machine::Linux(m) => m.frame_runs(pid),
+            Machine::Windows(_) => Vec::new(),
         }
     }
 
@@ -380,6 +480,7 @@ impl Machine {
     pub fn mapping_names(&self, pid: u32) -> Vec<(String, u64, u64)> {
         match self {
             Machine::Linux(m) => m.mapping_names(pid),
+            Machine::Windows(m) => m.region_names_by_pid(pid),
         }
     }
 
@@ -387,6 +488,7 @@ impl Machine {
     pub fn check_invariants(&self) -> Result<(), String> {
         match self {
             Machine::Linux(m) => m.check_invariants(),
+            Machine::Windows(m) => m.check_invariants(),
         }
     }
 }

@@ -453,6 +453,8 @@ pub enum Op {
         threshold: u64,
         pods: Vec<EvictPod>,
     },
+    /// A Windows call (a Windows machine's only operations).
+    Win(crate::windows::op::WinOp),
 }
 
 /// A pod as the kubelet's eviction ranking sees it.
@@ -498,6 +500,7 @@ impl Op {
             | Op::DropCap { proc, .. }
             | Op::CgroupMove { proc, .. }
             | Op::BpfMap { proc, .. } => Some(proc),
+            Op::Win(w) => w.proc(),
         }
     }
 
@@ -535,6 +538,7 @@ impl Op {
             | Op::CgroupRemove { .. } => "cgroup",
             Op::BpfMap { .. } => "bpf",
             Op::KubeletEvict { .. } => "kubelet",
+            Op::Win(w) => w.verb(),
         }
     }
 }
@@ -612,6 +616,10 @@ pub enum Outcome {
     /// The kernel panicked during the operation (an OOM with nothing killable, or
     /// vm.panic_on_oom): the machine stops and no later operation runs.
     Panic,
+    /// A Windows call succeeded and returned this base address (VirtualAlloc, MapViewOfFile).
+    Base(u64),
+    /// A Windows call failed with this error (GetLastError), or an access raised an exception.
+    Win32(crate::windows::op::Win32Error),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -639,6 +647,8 @@ impl Outcome {
             Outcome::Killed { .. } => "killed",
             Outcome::Blocked => "blocked",
             Outcome::Panic => "panic",
+            Outcome::Base(_) => "ok",
+            Outcome::Win32(e) => e.name(),
         }
     }
 }
@@ -647,6 +657,8 @@ impl std::fmt::Display for Outcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Outcome::Killed { signal } => write!(f, "killed ({})", signal.name()),
+            Outcome::Base(b) => write!(f, "ok ({b:#x})"),
+            Outcome::Win32(e) => write!(f, "{} ({})", e.name(), e.code()),
             other => f.write_str(other.label()),
         }
     }

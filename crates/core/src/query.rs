@@ -69,6 +69,8 @@ pub enum Query {
     /// `kube memory.available`: the node's capacity (MemTotal) less its working set, the
     /// kubelet's eviction signal.
     MemoryAvailable,
+    /// A field of a structure a Windows API reports.
+    Win(crate::windows::query::WinQuery),
 }
 
 /// The fields of a VMA piece besides its smaps fields: `start` and `end` (the piece's range

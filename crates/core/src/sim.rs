@@ -512,7 +512,8 @@ pub fn machine_at(s: &Scenario, step: u32) -> Machine {
 
 fn outcome_matches(o: &Outcome, spec: OutcomeSpec) -> bool {
     match (o, spec) {
-        (Outcome::Ok, OutcomeSpec::Ok) => true,
+        (Outcome::Ok | Outcome::Base(_), OutcomeSpec::Ok) => true,
+        (Outcome::Win32(e), OutcomeSpec::Win32(x)) => *e == x,
         (Outcome::Err(e), OutcomeSpec::Err(x)) => *e == x,
         (Outcome::Killed { .. }, OutcomeSpec::Killed) => true,
         (Outcome::Blocked, OutcomeSpec::Blocked) => true,
@@ -528,6 +529,7 @@ fn spec_label(s: OutcomeSpec) -> &'static str {
         OutcomeSpec::Killed => "killed",
         OutcomeSpec::Blocked => "blocked",
         OutcomeSpec::Panic => "panic",
+        OutcomeSpec::Win32(e) => e.name(),
     }
 }
 
@@ -885,6 +887,31 @@ mod tests {
             let mut runner = Runner::new(&s, None);
             while let Some(item) = runner.next_item() {
                 let RunItem::Step(st) = item else { continue };
+                if runner.machine().os() == crate::machine::Os::Windows {
+                    // Windows: GetPerformanceInfo's CommitTotal, CommitLimit and
+                    // PhysicalAvailable of the host, in pages.
+                    let kb = |field: &str| {
+                        let q = crate::query::Query::Win(
+                            crate::windows::query::WinQuery::PerformanceInfo {
+                                proc: None,
+                                field: field.into(),
+                            },
+                        );
+                        match runner.machine().query(&q) {
+                            Ok(Value::Number(n)) => n as u64 * 4,
+                            other => panic!("{name}: GetPerformanceInfo.{field} is {other:?}"),
+                        }
+                    };
+                    assert_eq!(st.committed_as_kb, kb("CommitTotal"), "{name} {}", st.step);
+                    assert_eq!(st.commit_limit_kb, kb("CommitLimit"), "{name} {}", st.step);
+                    assert_eq!(
+                        st.mem_free_kb,
+                        kb("PhysicalAvailable"),
+                        "{name} {}",
+                        st.step
+                    );
+                    continue;
+                }
                 let kb = |field: &str| {
                     let q = crate::query::Query::Meminfo {
                         field: field.into(),

@@ -46,6 +46,18 @@ pub struct ProcessSnapshot {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum OsProcessSnapshot {
     Linux(LinuxProcessSnapshot),
+    Windows(WindowsProcessSnapshot),
+}
+
+/// What Windows reports of a process: its PROCESS_MEMORY_COUNTERS_EX and its allocations.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WindowsProcessSnapshot {
+    pub private_usage_bytes: u64,
+    pub working_set_bytes: u64,
+    /// Reserved + committed bytes (Process Explorer's "Virtual Size").
+    pub virtual_size_bytes: u64,
+    /// The allocations: (base, size, scenario name or "").
+    pub regions: Vec<(u64, u64, String)>,
 }
 
 /// What Linux shows of a process: /proc/PID/status, oom_score, smaps.
@@ -64,12 +76,14 @@ impl ProcessSnapshot {
     pub fn linux(&self) -> Option<&LinuxProcessSnapshot> {
         match &self.os {
             OsProcessSnapshot::Linux(l) => Some(l),
+            OsProcessSnapshot::Windows(_) => None,
         }
     }
 
     pub fn linux_mut(&mut self) -> Option<&mut LinuxProcessSnapshot> {
         match &mut self.os {
             OsProcessSnapshot::Linux(l) => Some(l),
+            OsProcessSnapshot::Windows(_) => None,
         }
     }
 }
@@ -85,6 +99,19 @@ pub struct Snapshot {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum OsSnapshot {
     Linux(LinuxSnapshot),
+    Windows(WindowsSnapshot),
+}
+
+/// What Windows reports of the host system (PERFORMANCE_INFORMATION, in pages) and its page file.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WindowsSnapshot {
+    pub commit_total_pages: u64,
+    pub commit_limit_pages: u64,
+    pub commit_peak_pages: u64,
+    pub physical_total_pages: u64,
+    pub physical_available_pages: u64,
+    pub pagefile_pages: u64,
+    pub pagefile_max_pages: u64,
 }
 
 /// What Linux shows of the whole machine.
@@ -141,6 +168,7 @@ impl Snapshot {
     pub fn os_kind(&self) -> Os {
         match self.os {
             OsSnapshot::Linux(_) => Os::Linux,
+            OsSnapshot::Windows(_) => Os::Windows,
         }
     }
 
@@ -148,6 +176,7 @@ impl Snapshot {
     pub fn linux(&self) -> Option<&LinuxSnapshot> {
         match &self.os {
             OsSnapshot::Linux(l) => Some(l),
+            OsSnapshot::Windows(_) => None,
         }
     }
 }

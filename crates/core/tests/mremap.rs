@@ -15,7 +15,9 @@ fn run(kernel: &str, body: &str) -> (Lab, Vec<Outcome>) {
         "machine linux ram=8GiB kernel={kernel}\nspawn p\np mmap m 4MiB rw private anon at=0x300000000000\n{body}"
     );
     let s = parse(&text).unwrap_or_else(|e| panic!("{text}: {e:?}"));
-    let MachineConfig::Linux(cfg) = s.machine;
+    let MachineConfig::Linux(cfg) = s.machine else {
+        unreachable!("a Linux machine")
+    };
     let mut lab = Lab::with(cfg);
     let mut out = vec![];
     for st in s.stmts {

@@ -49,8 +49,13 @@ fn simulate_median(s: &Scenario) -> Duration {
 /// Every operation applied to the real machine, from the first spawn to the last exit.
 fn real(s: &Scenario, touch_limit_bytes: u64) -> Result<Duration, String> {
     let vmlab_core::config::MachineConfig::Linux(host) =
-        vmlab_os::host::host_config().map_err(|e| e.to_string())?;
-    let vmlab_core::config::MachineConfig::Linux(cfg) = &s.machine;
+        vmlab_os::host::host_config().map_err(|e| e.to_string())?
+    else {
+        unreachable!("a Linux machine")
+    };
+    let vmlab_core::config::MachineConfig::Linux(cfg) = &s.machine else {
+        unreachable!("a Linux machine")
+    };
     let mut m = RealMachine::start(&RealOptions {
         helper: HelperCommand {
             program: env!("CARGO_BIN_EXE_vmlab-os-helper").into(),

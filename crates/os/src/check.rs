@@ -546,7 +546,10 @@ pub fn committed_tolerance_kb(
 /// user reserve, huge pages) with the scenario's overcommit sysctls, admin reserve and max_map_count, which are the
 /// experiment and are written on the host around each operation.
 pub fn sim_config_for(scenario: &Scenario, host: &MachineConfig) -> MachineConfig {
-    let (MachineConfig::Linux(h), MachineConfig::Linux(s)) = (host, &scenario.machine);
+    let (MachineConfig::Linux(h), MachineConfig::Linux(s)) = (host, &scenario.machine) else {
+        // Not a Linux scenario on a Linux host: nothing of the host applies.
+        return scenario.machine.clone();
+    };
     let mut c = h.clone();
     c.sysctls.overcommit_memory = s.sysctls.overcommit_memory;
     c.sysctls.overcommit_ratio = s.sysctls.overcommit_ratio;
@@ -602,9 +605,15 @@ pub fn check_with(
     sim_config: MachineConfig,
     helper: &HelperCommand,
 ) -> Result<Report, BackendError> {
-    let MachineConfig::Linux(scenario_cfg) = &scenario.machine;
+    let MachineConfig::Linux(scenario_cfg) = &scenario.machine else {
+        return Err(BackendError::Unsupported(
+            "the real check runs Linux scenarios only (a Windows machine's backend is crates/os/src/windows.rs)".into(),
+        ));
+    };
     // The real side resolves relative sizes against the host, whatever the simulator is told.
-    let MachineConfig::Linux(real_cfg) = host::host_config()?;
+    let MachineConfig::Linux(real_cfg) = host::host_config()? else {
+        return Err(BackendError::Unsupported("the host is not Linux".into()));
+    };
     let mut real = RealMachine::start(&RealOptions {
         helper: helper.clone(),
         sysctls: ScenarioSysctls::of(scenario_cfg),

@@ -396,9 +396,13 @@ fn the_harness_fails_with_a_pre_6_16_simulator() {
     )
     .unwrap();
     let before = vmlab_os::current_sysctls().unwrap();
-    let MachineConfig::Linux(host) = vmlab_os::host::host_config().unwrap();
+    let MachineConfig::Linux(host) = vmlab_os::host::host_config().unwrap() else {
+        unreachable!("a Linux machine")
+    };
     let mut old = vmlab_os::check::sim_config_for(&s, &MachineConfig::Linux(host));
-    let MachineConfig::Linux(c) = &mut old;
+    let MachineConfig::Linux(c) = &mut old else {
+        unreachable!("a Linux machine")
+    };
     c.kernel = vmlab_core::kernel::KernelVersion::new(6, 15);
     let r = vmlab_os::check_with(&s, old, &helper()).unwrap();
     after_checks(&before);

@@ -91,7 +91,9 @@ fn the_harness_fails_when_the_simulator_is_wrong() {
     };
     let s = parse(&fork_case("", "")).unwrap();
     let before = host_sysctls();
-    let MachineConfig::Linux(host) = host_config().unwrap();
+    let MachineConfig::Linux(host) = host_config().unwrap() else {
+        unreachable!("a Linux machine")
+    };
     // A wrong host reading: swap of twice RAM (relative sizes use RAM only, so every mapping has
     // the same size on both sides), so the simulator lets the 120 %-of-RAM VMA fork.
     let mut wrong = host.clone();
@@ -207,7 +209,9 @@ type Starts = Vec<(String, u64)>;
 fn starts(text: &str, proc: &str) -> (Starts, Starts) {
     let s = parse(text).expect("the case parses");
     let before = host_sysctls();
-    let MachineConfig::Linux(host) = host_config().unwrap();
+    let MachineConfig::Linux(host) = host_config().unwrap() else {
+        unreachable!("a Linux machine")
+    };
     let cfg = vmlab_os::check::sim_config_for(&s, &MachineConfig::Linux(host.clone()));
     let mut sim = vmlab_core::machine::Machine::boot(&cfg);
     let mut m = real_machine(&host, &before);
@@ -308,7 +312,9 @@ fn the_fork_of_thp_aligned_mappings_agrees() {
     let Some(_serial) = root_or_skip("the_fork_of_thp_aligned_mappings_agrees") else {
         return;
     };
-    let MachineConfig::Linux(host) = host_config().unwrap();
+    let MachineConfig::Linux(host) = host_config().unwrap() else {
+        unreachable!("a Linux machine")
+    };
     let m = host.ram_bytes * 3 / 10 / PMD * PMD;
     let n = m + (1 << 20);
     // Four mappings of these lengths placed by the kernel, the VMA count expected, and a fork.
@@ -337,7 +343,9 @@ fn the_fork_of_thp_aligned_mappings_agrees() {
     let s = parse(&text).unwrap();
     let before = host_sysctls();
     let mut old = vmlab_os::check::sim_config_for(&s, &MachineConfig::Linux(host));
-    let MachineConfig::Linux(c) = &mut old;
+    let MachineConfig::Linux(c) = &mut old else {
+        unreachable!("a Linux machine")
+    };
     c.kernel = vmlab_core::kernel::KernelVersion::new(6, 6);
     let r = check_with(&s, old, &helper()).unwrap();
     after_checks(&before);
@@ -383,7 +391,9 @@ fn helpers_are_visible_while_the_machine_lives_and_gone_after() {
     else {
         return;
     };
-    let MachineConfig::Linux(host) = host_config().unwrap();
+    let MachineConfig::Linux(host) = host_config().unwrap() else {
+        unreachable!("a Linux machine")
+    };
     let before = host_sysctls();
     let mut m = real_machine(&host, &before);
     let token = m.token().to_string();
@@ -491,9 +501,13 @@ fn the_harness_fails_with_a_pre_5_2_simulator() {
     )
     .unwrap();
     let before = host_sysctls();
-    let MachineConfig::Linux(host) = host_config().unwrap();
+    let MachineConfig::Linux(host) = host_config().unwrap() else {
+        unreachable!("a Linux machine")
+    };
     let mut old = vmlab_os::check::sim_config_for(&s, &MachineConfig::Linux(host));
-    let MachineConfig::Linux(c) = &mut old;
+    let MachineConfig::Linux(c) = &mut old else {
+        unreachable!("a Linux machine")
+    };
     c.kernel = vmlab_core::kernel::KernelVersion::new(5, 1);
     // Other processes move Committed_AS now and then (docs/known-differences.md): a mismatch
     // of that row alone before the request is noise, and a second run does not repeat it.
@@ -585,7 +599,9 @@ fn dropping_cap_sys_admin_takes_the_admin_reserve_away_on_both_sides() {
     // for one operation: 75% of RAM fits an admin task, not one without CAP_SYS_ADMIN. Nothing
     // is touched; each big mapping goes before the next operation, so that the helpers' own
     // small allocations never meet the smaller allowance.
-    let MachineConfig::Linux(h) = host_config().expect("the host's configuration");
+    let MachineConfig::Linux(h) = host_config().expect("the host's configuration") else {
+        unreachable!("a Linux machine")
+    };
     let half_kb = h.ram_bytes / 1024 / 2;
     let r = run(&format!(
         "machine linux ram=24GiB overcommit=2 ratio=100 admin_reserve_kbytes={half_kb}\n\
@@ -809,7 +825,9 @@ fn brk_agrees() {
 fn sigterm_restores_the_sysctls_and_kills_the_helpers() {
     const TEST: &str = "sigterm_restores_the_sysctls_and_kills_the_helpers";
     if std::env::var_os("SIGTERM_CHILD").is_some() {
-        let MachineConfig::Linux(host) = host_config().unwrap();
+        let MachineConfig::Linux(host) = host_config().unwrap() else {
+            unreachable!("a Linux machine")
+        };
         let mut m = real_machine(&host, &current_sysctls().unwrap());
         let s = parse("machine linux ram=1GiB\nspawn a\na fork b\n").unwrap();
         for (_, op) in s.ops() {
@@ -867,7 +885,9 @@ fn finish_reports_what_is_left_behind() {
     let Some(_serial) = root_or_skip("finish_reports_what_is_left_behind") else {
         return;
     };
-    let MachineConfig::Linux(host) = host_config().unwrap();
+    let MachineConfig::Linux(host) = host_config().unwrap() else {
+        unreachable!("a Linux machine")
+    };
     let opts = RealOptions {
         helper: helper(),
         sysctls: host_sysctls(),

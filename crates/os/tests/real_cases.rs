@@ -364,7 +364,9 @@ fn max_map_count_limits_and_what_still_succeeds() {
         limit + own
     );
     let s = parse(&text).unwrap();
-    let MachineConfig::Linux(mut sim) = sim_config_for(&s, &MachineConfig::Linux(h));
+    let MachineConfig::Linux(mut sim) = sim_config_for(&s, &MachineConfig::Linux(h)) else {
+        unreachable!("a Linux machine")
+    };
     sim.sysctls.max_map_count = limit;
     let r = common::retry_noise(|| {
         check_with(&s, MachineConfig::Linux(sim.clone()), &helper()).expect("the check runs")

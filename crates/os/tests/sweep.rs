@@ -695,7 +695,9 @@ fn scenario_text(seed: u64, host: &MachineConfig, shapes: Shapes) -> String {
     let mut text =
         format!("machine linux ram=1GiB overcommit={mode}   # sweep seed {seed}\nspawn app\n");
     let boot = parse(&text).unwrap();
-    let MachineConfig::Linux(h) = host;
+    let MachineConfig::Linux(h) = host else {
+        unreachable!("a Linux machine")
+    };
     let mut m = Machine::boot(&sim_config_for(&boot, host));
     for (_, op) in boot.ops() {
         m.apply(op).unwrap();

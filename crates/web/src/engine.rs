@@ -454,17 +454,30 @@ fn snapshot_view(m: &Machine, step: u32, pick: impl FnOnce(&[u32]) -> Option<u32
         .map(|p| p.pid)
         .collect();
     let owner = pick(&running).filter(|p| running.contains(p));
-    // A Windows machine will fill these from its own structures.
-    let OsSnapshot::Linux(linux) = &snap.os;
-    let mi = &linux.meminfo;
-    let mem = MemView {
-        mem_total: meminfo_bytes(mi, "MemTotal"),
-        mem_free: meminfo_bytes(mi, "MemFree"),
-        cached: meminfo_bytes(mi, "Cached"),
-        swap_total: meminfo_bytes(mi, "SwapTotal"),
-        swap_free: meminfo_bytes(mi, "SwapFree"),
-        committed_as: meminfo_bytes(mi, "Committed_AS"),
-        commit_limit: meminfo_bytes(mi, "CommitLimit"),
+    let mem = match &snap.os {
+        OsSnapshot::Linux(linux) => {
+            let mi = &linux.meminfo;
+            MemView {
+                mem_total: meminfo_bytes(mi, "MemTotal"),
+                mem_free: meminfo_bytes(mi, "MemFree"),
+                cached: meminfo_bytes(mi, "Cached"),
+                swap_total: meminfo_bytes(mi, "SwapTotal"),
+                swap_free: meminfo_bytes(mi, "SwapFree"),
+                committed_as: meminfo_bytes(mi, "Committed_AS"),
+                commit_limit: meminfo_bytes(mi, "CommitLimit"),
+            }
+        }
+        // The minimal arm that keeps a Windows machine showing: PERFORMANCE_INFORMATION's
+        // numbers as the core reports them (the page file in the swap slots).
+        OsSnapshot::Windows(w) => MemView {
+            mem_total: w.physical_total_pages * 4 * KB,
+            mem_free: w.physical_available_pages * 4 * KB,
+            cached: 0,
+            swap_total: w.pagefile_pages * 4 * KB,
+            swap_free: w.pagefile_pages * 4 * KB,
+            committed_as: w.commit_total_pages * 4 * KB,
+            commit_limit: w.commit_limit_pages * 4 * KB,
+        },
     };
     // The core decides the rule and its number; the gauge only draws it.
     let rule = match m.commit_summary().rule {
@@ -480,13 +493,31 @@ fn snapshot_view(m: &Machine, step: u32, pick: impl FnOnce(&[u32]) -> Option<u32
         .processes
         .iter()
         .map(|p| {
-            let OsProcessSnapshot::Linux(lp) = &p.os;
-            let status = |f: &str| {
-                lp.status
-                    .iter()
-                    .find(|(k, _)| k == f)
-                    .map(|(_, v)| v * KB)
-                    .unwrap_or(0)
+            let (rss_bytes, pss_bytes, vm_size_bytes, oom_score, vmas) = match &p.os {
+                OsProcessSnapshot::Linux(lp) => {
+                    let status = |f: &str| {
+                        lp.status
+                            .iter()
+                            .find(|(k, _)| k == f)
+                            .map(|(_, v)| v * KB)
+                            .unwrap_or(0)
+                    };
+                    (
+                        status("VmRSS"),
+                        lp.pss_kb * KB,
+                        status("VmSize"),
+                        lp.oom_score,
+                        Some(&lp.vmas),
+                    )
+                }
+                // A Windows process: its WorkingSetSize and Virtual Size; no VMAs.
+                OsProcessSnapshot::Windows(w) => (
+                    w.working_set_bytes,
+                    w.working_set_bytes,
+                    w.virtual_size_bytes,
+                    0,
+                    None,
+                ),
             };
             let running = p.state == ProcState::Running;
             // Every running process's page and frame runs: O(runs) each, for the side-by-side
@@ -504,11 +535,11 @@ fn snapshot_view(m: &Machine, step: u32, pick: impl FnOnce(&[u32]) -> Option<u32
                 pid: p.pid,
                 name: p.name.clone(),
                 state: format!("{:?}", p.state).to_lowercase(),
-                rss_bytes: status("VmRSS"),
-                pss_bytes: lp.pss_kb * KB,
-                vm_size_bytes: status("VmSize"),
-                oom_score: lp.oom_score,
-                vmas: vma_views(&lp.vmas, &runs, &names),
+                rss_bytes,
+                pss_bytes,
+                vm_size_bytes,
+                oom_score,
+                vmas: vma_views(vmas.map_or(&[][..], |v| &v[..]), &runs, &names),
                 frames: std::rc::Rc::new(
                     frames
                         .iter()
@@ -628,8 +659,8 @@ impl LineRunner {
             return LineResult::Refused;
         };
         match self.machine.apply(op) {
-            Ok((Outcome::Ok | Outcome::Blocked, _)) => LineResult::Ok,
-            Ok((Outcome::Err(_), _)) => LineResult::Errno,
+            Ok((Outcome::Ok | Outcome::Blocked | Outcome::Base(_), _)) => LineResult::Ok,
+            Ok((Outcome::Err(_) | Outcome::Win32(_), _)) => LineResult::Errno,
             // A kernel panic ends the machine: the line ran, and its process is gone with it.
             Ok((Outcome::Killed { .. } | Outcome::Panic, _)) => LineResult::Killed,
             Err(_) => {

@@ -1,9 +1,9 @@
 //! An address space (`struct mm_struct`): the VMA tree, the page table, the counters that
 //! /proc/PID/status shows, the names a scenario gave its mappings, and placement.
 
-use super::gaps::{Gap, GapIndex, TOP};
 use super::pages::{PtTally, Pte};
 use super::vma::*;
+use crate::gaps::{Gap, GapIndex, TOP};
 use crate::kernel::ThpAnonAlign;
 use crate::runmap::RunMap;
 use crate::units::{PAGE_SHIFT, PAGE_SIZE};

@@ -4,7 +4,7 @@
 mod alloc;
 mod commit;
 mod fault;
-pub mod gaps;
+
 pub mod k8s;
 mod kubelet;
 mod mapops;
@@ -301,6 +301,14 @@ impl LinuxMachine {
         let (ram, swap) = (self.cfg.ram_bytes, self.cfg.swap_bytes);
         let size = |s: &crate::op::Size| s.resolve(ram, swap);
         Ok(match op {
+            Op::Win(w) => {
+                return Err(OpError::NotModelled {
+                    what: format!(
+                        "`{}` is a Windows call; a Linux machine runs Linux operations",
+                        w.verb()
+                    ),
+                })
+            }
             Op::Sysctl { sysctl, value } => self.set_sysctl(*sysctl, *value),
             Op::SetSwap { bytes }
                 if size(bytes) / crate::units::PAGE_SIZE < self.stats.swap_used =>

@@ -325,7 +325,9 @@ mod tests {
             );
         }
         let sc = crate::scenario::parse(&src).unwrap();
-        let crate::config::MachineConfig::Linux(cfg) = sc.machine.clone();
+        let crate::config::MachineConfig::Linux(cfg) = sc.machine.clone() else {
+            unreachable!("a Linux machine")
+        };
         let mut m = LinuxMachine::new(cfg);
         for st in &sc.stmts {
             if let crate::scenario::StmtKind::Op(op) = &st.kind {

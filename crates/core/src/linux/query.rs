@@ -195,6 +195,9 @@ impl LinuxMachine {
             Query::Cgroup { path, file, key } => self.cgroup_query(path, file, key.as_deref()),
             Query::WorkingSet { path } => self.working_set_bytes(path).map(Value::Bytes),
             Query::MemoryAvailable => Ok(Value::Bytes(self.memory_available_bytes())),
+            Query::Win(_) => Err(QueryError::NoSuchField(
+                "a Windows structure on a Linux machine".into(),
+            )),
         }
     }
 

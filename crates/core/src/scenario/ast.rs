@@ -37,6 +37,8 @@ pub enum OutcomeSpec {
     Blocked,
     /// The kernel panicked (`expect panic`).
     Panic,
+    /// A Windows call failed with this error (`expect fails ERROR_COMMITMENT_LIMIT`).
+    Win32(crate::windows::op::Win32Error),
 }
 
 /// A process state an `expect` names.
@@ -209,7 +211,9 @@ impl Scenario {
         let Some(h) = &self.host else {
             return false;
         };
-        let MachineConfig::Linux(base) = host;
+        let (MachineConfig::Linux(base), MachineConfig::Linux(_)) = (host, &self.machine) else {
+            return false;
+        };
         let mut c = base.clone();
         for s in &h.settings {
             s.apply(&mut c);

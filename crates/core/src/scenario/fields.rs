@@ -130,6 +130,29 @@ pub fn query_kind(q: &Query) -> Option<ValueKind> {
         }
     };
     match q {
+        Query::Win(w) => {
+            use crate::windows::query::{self as wq, WinQuery};
+            let (structure, field, known) = match w {
+                WinQuery::MemoryStatus { field, .. } => {
+                    ("GlobalMemoryStatusEx", field, wq::MEMORY_STATUS_FIELDS)
+                }
+                WinQuery::PerformanceInfo { field, .. } => {
+                    ("GetPerformanceInfo", field, wq::PERFORMANCE_FIELDS)
+                }
+                WinQuery::ProcessMemory { field, .. } => {
+                    ("GetProcessMemoryInfo", field, wq::PROCESS_MEMORY_FIELDS)
+                }
+                WinQuery::VirtualQuery { field, .. } => ("VirtualQuery", field, wq::MBI_FIELDS),
+                WinQuery::Job { field, .. } => ("job", field, wq::JOB_FIELDS),
+            };
+            known.contains(&field.as_str()).then(|| {
+                if wq::is_bytes(structure, field) {
+                    ValueKind::Size
+                } else {
+                    ValueKind::Number
+                }
+            })
+        }
         Query::Meminfo { field } => pick(field, MEMINFO_SIZE_FIELDS, MEMINFO_NUMBER_FIELDS),
         Query::Status { field, .. } => pick(field, STATUS_SIZE_FIELDS, STATUS_NUMBER_FIELDS),
         Query::Smaps { field, .. } => pick(field, SMAPS_SIZE_FIELDS, &[]),

@@ -14,6 +14,7 @@ mod ops;
 mod repeat;
 #[cfg(test)]
 mod tests;
+mod windows;
 
 use super::ast::{Diagnostic, Pos, Scenario, Stmt, StmtKind};
 use super::lex::{lines, Line, Tok};
@@ -254,6 +255,10 @@ struct Parser {
     cgroups: BTreeSet<String>,
     /// The pods `kube pod` declared.
     pods: BTreeMap<String, kube::KubePod>,
+    /// Windows: the size of each named region, (process, name) → bytes, so that `commit NAME`
+    /// passes the region's whole size; and each section's size.
+    win_sizes: BTreeMap<(String, String), u64>,
+    win_sections: BTreeMap<String, u64>,
 }
 
 /// Parse a scenario. On error, every diagnostic found (at most one per line), in line order.
@@ -326,17 +331,41 @@ impl Parser {
             }
         }
         let one = |r: PResult<Op>| r.map(|op| Parsed::One(first.pos, StmtKind::Op(op)));
-        let result = match first.text {
-            "machine" => self.machine_line(&line.toks).map(Parsed::Many),
-            "sysctl" => one(self.sysctl_line(&line.toks)),
-            "spawn" => one(self.spawn_line(&line.toks)),
-            "kill" => one(self.kill_line(&line.toks)),
-            "cgroup" => one(self.cgroup_line(&line.toks)),
-            "kube" => self.kube_line(&line.toks).map(Parsed::Many),
-            "expect" => self
-                .expect_line(&line.toks)
-                .map(|e| Parsed::One(first.pos, StmtKind::Expect(e))),
-            _ => one(self.proc_line(&line.toks)),
+        let windows_boot = self.machine.is_none()
+            && first.text == "machine"
+            && line.toks.get(1).is_some_and(|t| t.text == "windows");
+        let result = if windows_boot {
+            self.windows_machine(&line.toks)
+                .map(|()| Parsed::Many(Vec::new()))
+        } else if matches!(self.machine, Some(MachineConfig::Windows(_))) {
+            match first.text {
+                "machine" => Err(diag(
+                    first.pos,
+                    "a Windows machine is configured once, on its first line",
+                )),
+                "expect" => self
+                    .windows_expect(&line.toks)
+                    .map(|e| Parsed::One(first.pos, StmtKind::Expect(e))),
+                _ => self.windows_line(&line.toks).map(|op| {
+                    Parsed::One(
+                        first.pos,
+                        StmtKind::Op(op.expect("a Windows statement other than expect is an op")),
+                    )
+                }),
+            }
+        } else {
+            match first.text {
+                "machine" => self.machine_line(&line.toks).map(Parsed::Many),
+                "sysctl" => one(self.sysctl_line(&line.toks)),
+                "spawn" => one(self.spawn_line(&line.toks)),
+                "kill" => one(self.kill_line(&line.toks)),
+                "cgroup" => one(self.cgroup_line(&line.toks)),
+                "kube" => self.kube_line(&line.toks).map(Parsed::Many),
+                "expect" => self
+                    .expect_line(&line.toks)
+                    .map(|e| Parsed::One(first.pos, StmtKind::Expect(e))),
+                _ => one(self.proc_line(&line.toks)),
+            }
         };
         match result {
             Ok(Parsed::One(pos, kind)) => self.push_stmt(pos, kind, line.text),
@@ -366,7 +395,15 @@ impl Parser {
     fn note_op(&mut self, op: &Op) {
         let intro = match op {
             Op::Fork { child, .. } => Intro::Proc(child.clone()),
-            Op::Mmap { proc, name, .. } => match self.names.procs.get(proc) {
+            Op::Win(
+                crate::windows::op::WinOp::VirtualAlloc {
+                    proc,
+                    name: Some(name),
+                    ..
+                }
+                | crate::windows::op::WinOp::MapViewOfFile { proc, name, .. },
+            )
+            | Op::Mmap { proc, name, .. } => match self.names.procs.get(proc) {
                 Some(&mm) => Intro::Mapping {
                     mm,
                     name: name.clone(),

@@ -137,7 +137,9 @@ impl Lab {
     }
 
     pub fn kernel(mut self, v: &str) -> Lab {
-        let MachineConfig::Linux(mut cfg) = self.m.config();
+        let MachineConfig::Linux(mut cfg) = self.m.config() else {
+            unreachable!("a Linux machine")
+        };
         cfg.kernel = v.parse::<KernelVersion>().unwrap();
         self.m = Machine::boot(&MachineConfig::Linux(cfg));
         self
@@ -339,7 +341,9 @@ impl Lab {
     }
 
     pub fn mode(&self) -> OvercommitMode {
-        let MachineConfig::Linux(cfg) = self.m.config();
+        let MachineConfig::Linux(cfg) = self.m.config() else {
+            unreachable!("a Linux machine")
+        };
         cfg.sysctls.overcommit_memory
     }
 }

@@ -175,7 +175,9 @@ pub fn real_machine(
 
 /// The host as a machine configuration.
 pub fn host() -> vmlab_core::config::LinuxConfig {
-    let vmlab_core::config::MachineConfig::Linux(h) = vmlab_os::host::host_config().unwrap();
+    let vmlab_core::config::MachineConfig::Linux(h) = vmlab_os::host::host_config().unwrap() else {
+        unreachable!("a Linux machine")
+    };
     h
 }
 

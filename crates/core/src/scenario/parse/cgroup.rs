@@ -24,7 +24,7 @@ impl Parser {
     fn cgroup_version(&self) -> CgroupVersion {
         match &self.machine {
             Some(MachineConfig::Linux(c)) => c.cgroup,
-            None => CgroupVersion::V2,
+            Some(MachineConfig::Windows(_)) | None => CgroupVersion::V2,
         }
     }
 

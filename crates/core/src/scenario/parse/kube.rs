@@ -47,6 +47,7 @@ impl Parser {
     fn node_capacity(&self) -> u64 {
         match &self.machine {
             Some(MachineConfig::Linux(c)) => c.ram_bytes,
+            Some(MachineConfig::Windows(c)) => c.ram_bytes,
             None => 0,
         }
     }

@@ -161,12 +161,12 @@ impl Parser {
                 let near = if t.text.contains('=') {
                     String::new()
                 } else {
-                    suggest::hint(t.text, ["linux"])
+                    suggest::hint(t.text, ["linux", "windows"])
                 };
                 return err(
                     t.pos,
                     format!(
-                        "expected `linux` after `machine` (the OS to simulate), found {}{near}",
+                        "expected `linux` or `windows` after `machine` (the OS to simulate), found {}{near}",
                         quote(t.text)
                     ),
                 );

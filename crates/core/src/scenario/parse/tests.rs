@@ -32,6 +32,7 @@ fn ok(src: &str) -> Scenario {
 fn linux(s: &Scenario) -> &LinuxConfig {
     match &s.machine {
         MachineConfig::Linux(c) => c,
+        MachineConfig::Windows(_) => panic!("a Linux scenario"),
     }
 }
 
@@ -152,7 +153,11 @@ fn machine_errors() {
         "expected a `machine` line first",
     );
     fails("machine", "1:8", "expected `linux ram=SIZE`");
-    fails("machine windows ram=1GiB", "1:9", "expected `linux`");
+    fails(
+        "machine macos ram=1GiB",
+        "1:9",
+        "expected `linux` or `windows`",
+    );
     fails("machine linux", "1:1", "needs `ram=SIZE`");
     fails(
         "machine linux ram=15Gb",
@@ -1799,7 +1804,7 @@ fn misspelled_names_get_did_you_mean() {
     );
     fails_exactly(
         "machine linx ram=8GiB\n",
-        "1:9: expected `linux` after `machine` (the OS to simulate), found \"linx\"; did you mean `linux`?",
+        "1:9: expected `linux` or `windows` after `machine` (the OS to simulate), found \"linx\"; did you mean `linux`?",
     );
     fails_exactly(
         "machine linux ram=8GiB mesured\n",

@@ -1,7 +1,9 @@
-//! The free gaps of an address space, indexed so that top-down placement finds the highest gap
-//! that fits in O(log n): the kernel keeps the largest gap below every node of its maple tree for
-//! the same reason (mm/mmap.c: unmapped_area_topdown → mas_empty_area_rev).
+//! The free gaps of an address space, indexed so that placement finds the highest gap that fits
+//! (Linux's top-down mmap) or the lowest one (Windows' bottom-up VirtualAlloc) in O(log n): the
+//! kernel keeps the largest gap below every node of its maple tree for the same reason
+//! (mm/mmap.c: unmapped_area_topdown → mas_empty_area_rev). Used by both OS models.
 //!
+//! Linux:
 //! Each gap is keyed by the start of the VMA above it (or [`TOP`] for the gap above the last
 //! VMA) and stored already clipped to the window top-down placement searches,
 //! `[MMAP_MIN_ADDR, MMAP_BASE)`. The tree is a treap ordered by key, whose priorities are a hash of
@@ -210,6 +212,24 @@ impl GapIndex {
         None
     }
 
+    /// The lowest gap (smallest key) at least `len` long: the one bottom-up placement takes.
+    pub fn lowest_fitting(&self, len: u64) -> Option<Gap> {
+        let mut t = &self.root;
+        while let Some(n) = t {
+            if n.max < len {
+                return None;
+            }
+            if n.left.is_some() && max_of(&n.left) >= len {
+                t = &n.left;
+            } else if n.gap.len >= len {
+                return Some(n.gap);
+            } else {
+                t = &n.right;
+            }
+        }
+        None
+    }
+
     /// Every stored gap in key order (for the invariant check).
     pub fn entries(&self) -> Vec<(u64, Gap)> {
         fn walk(t: &Tree, out: &mut Vec<(u64, Gap)>) {
@@ -287,6 +307,8 @@ mod tests {
             let want = 1 + rnd(70);
             let linear = plain.values().rev().find(|g| g.len >= want).copied();
             assert_eq!(idx.highest_fitting(want), linear, "op {i}, len {want}");
+            let lowest = plain.values().find(|g| g.len >= want).copied();
+            assert_eq!(idx.lowest_fitting(want), lowest, "op {i}, len {want}");
             assert_eq!(idx.len(), plain.len() as u64);
             check_shape(&idx.root, 0, u64::MAX, u64::MAX);
         }
