@@ -463,6 +463,7 @@ impl Machine {
     pub fn cgroups(&self) -> Vec<crate::snapshot::CgroupSnapshot> {
         match self {
             Machine::Linux(m) => m.cgroup_snapshots(),
+            Machine::Windows(_) => Vec::new(),
         }
     }
 

@@ -574,8 +574,12 @@ fn snapshot_view(m: &Machine, step: u32, pick: impl FnOnce(&[u32]) -> Option<u32
             .map(|i| snap.processes[i].name.clone())
             .unwrap_or_default()
     };
-    let cgroups = linux
-        .cgroups
+    // Memory cgroups are Linux's; a Windows machine shows none.
+    let (linux_cgroups, cgroup_version) = match &snap.os {
+        OsSnapshot::Linux(l) => (&l.cgroups[..], l.cgroup_version.clone()),
+        OsSnapshot::Windows(_) => (&[][..], String::new()),
+    };
+    let cgroups = linux_cgroups
         .iter()
         .map(|c| CgroupView {
             path: c.path.clone(),
@@ -601,7 +605,7 @@ fn snapshot_view(m: &Machine, step: u32, pick: impl FnOnce(&[u32]) -> Option<u32
         meminfo_text: m.meminfo_text(),
         page_owner: owner,
         pages: std::rc::Rc::new(pages),
-        cgroup_version: linux.cgroup_version.clone(),
+        cgroup_version,
         cgroups: std::rc::Rc::new(cgroups),
     }
 }
