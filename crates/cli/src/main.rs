@@ -74,7 +74,7 @@ enum Cmd {
         /// The number of operations to run first (0 = the booted machine).
         #[arg(long, value_name = "STEP")]
         at: u32,
-        /// The view: meminfo and dmesg take no process; maps, smaps, smaps_rollup, status, oom_score and
+        /// The view: meminfo, dmesg and top take no process; maps, smaps, smaps_rollup, status, oom_score and
         /// oom_score_adj need one; a memory cgroup file (memory.stat, memory.events,
         /// memory.current, v1 memory.limit_in_bytes, …) needs a cgroup path (`/` is the root).
         /// On a Windows machine: GlobalMemoryStatusEx and GetPerformanceInfo (optionally as a
@@ -118,6 +118,9 @@ enum View {
     /// The kernel log so far, as dmesg prints it (OOM reports, warnings)
     #[value(name = "dmesg")]
     Dmesg,
+    /// A top-like table of the live processes, the largest resident set first
+    #[value(name = "top")]
+    Top,
     /// /proc/PID/maps
     #[value(name = "maps")]
     Maps,
@@ -168,7 +171,7 @@ fn parse_view(s: &str) -> Result<ShowView, String> {
     }
     View::from_str(s, false).map(ShowView::Proc).map_err(|_| {
         format!(
-            "unknown view {s:?}: meminfo, maps, smaps, smaps_rollup, status, oom_score, oom_score_adj, a memory cgroup file such as memory.stat, or on Windows GlobalMemoryStatusEx, GetPerformanceInfo, GetProcessMemoryInfo, VirtualQuery, job"
+            "unknown view {s:?}: meminfo, dmesg, top, maps, smaps, smaps_rollup, status, oom_score, oom_score_adj, a memory cgroup file such as memory.stat, or on Windows GlobalMemoryStatusEx, GetPerformanceInfo, GetProcessMemoryInfo, VirtualQuery, job"
         )
     })
 }
@@ -178,6 +181,7 @@ impl View {
         match self {
             View::Meminfo => "meminfo",
             View::Dmesg => "dmesg",
+            View::Top => "top",
             View::Maps => "maps",
             View::Smaps => "smaps",
             View::SmapsRollup => "smaps_rollup",
@@ -574,13 +578,13 @@ fn cmd_show(
     };
     // Check the command line before running anything.
     match (view, proc) {
-        (View::Meminfo | View::Dmesg, Some(_)) => {
+        (View::Meminfo | View::Dmesg | View::Top, Some(_)) => {
             return Ok(usage_error(
                 "show",
                 format!("{} takes no process", view.name()),
             ));
         }
-        (v, None) if v != View::Meminfo && v != View::Dmesg => {
+        (v, None) if v != View::Meminfo && v != View::Dmesg && v != View::Top => {
             return Ok(usage_error(
                 "show",
                 format!("{} needs a process name", v.name()),
@@ -595,6 +599,9 @@ fn cmd_show(
     let machine = &r.summary.machine;
     let text = match proc {
         None if view == View::Dmesg => Ok(machine.dmesg()),
+        None if view == View::Top => machine.top_text().ok_or_else(|| {
+            "top is a Linux view: on Windows use GetProcessMemoryInfo PROC".to_string()
+        }),
         None => Ok(machine.meminfo_text()),
         Some(p) => machine.proc_view(p, view.name()).map_err(|e| e.to_string()),
     };

@@ -206,6 +206,35 @@ fn show_dmesg_prints_the_oom_report() {
     assert_eq!(code(&bad), 2, "dmesg takes no process");
 }
 
+/// `show top`: the live processes, the largest resident set first, with the status sizes,
+/// %MEM, oom_score, oom_score_adj and cgroup the other views give.
+#[test]
+fn show_top_lists_processes_by_resident_set() {
+    let path = scenario("kube-node-pressure.vmlab");
+    let file = path.to_str().unwrap();
+    let o = vmlab(&["show", file, "--at", "26", "top"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .skip(3)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    // pg (900 MiB resident) before app (600 MiB); job was killed at step 25.
+    assert_eq!(rows.len(), 2, "{out}");
+    assert_eq!(&rows[0][..4], ["1000", "pg", "921600", "921600"], "{out}");
+    assert_eq!(&rows[1][..4], ["1001", "app", "921600", "614400"], "{out}");
+    // %MEM = 921600 / 1572864 kB = 58.5 %; the adj and cgroup as the kubelet set them.
+    assert_eq!(rows[0][6], "58.5");
+    assert_eq!(rows[0][8], "-997");
+    assert_eq!(rows[1][9], "/kubepods/burstable/podapi/app");
+    // The score is /proc/PID/oom_score's.
+    let score = vmlab(&["show", file, "--at", "26", "oom_score", "app"]);
+    assert_eq!(stdout(&score).trim(), rows[1][7]);
+    let bad = vmlab(&["show", file, "--at", "26", "top", "pg"]);
+    assert_eq!(code(&bad), 2, "top takes no process");
+}
+
 #[test]
 fn show_process_views_work() {
     let path = scenario("cow-pss.vmlab");

@@ -232,6 +232,15 @@ impl Machine {
     }
 
     /// The kernel log so far, as `dmesg` prints it (the newest lines the machine keeps).
+    /// A `top`-like table of the live processes (largest resident set first), or `None` on an
+    /// OS whose model has no such view.
+    pub fn top_text(&self) -> Option<String> {
+        match self {
+            Machine::Linux(m) => Some(m.top_text()),
+            Machine::Windows(_) => None,
+        }
+    }
+
     pub fn dmesg(&self) -> String {
         match self {
             Machine::Linux(m) => m.dmesg_text(),

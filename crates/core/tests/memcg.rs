@@ -715,3 +715,31 @@ fn kube_eviction_and_expect_kube_lines_with_errors_are_refused_at_their_column()
     let e = err("machine linux ram=1GiB\nexpect kube memory.free = 0\n");
     assert!(e.contains("2:13") && e.contains("memory.available"), "{e}");
 }
+
+/// A reclaim inside a cgroup at its limit does not honour that cgroup's own memory.min (the
+/// target is never protected from itself), but does honour its children's: the child's
+/// protected cache stays, the unprotected sibling's goes, and then the OOM killer runs.
+#[test]
+fn a_memcg_reclaim_honours_its_childrens_min_but_not_its_own() {
+    run("machine linux ram=8GiB swap=0
+cgroup create box
+cgroup box set memory.min 64MiB
+cgroup create box/keep
+cgroup box/keep set memory.min 32MiB
+cgroup create box/free
+spawn k
+k cgroup box/keep
+k file read /data/k 32MiB
+spawn f
+f cgroup box/free
+f file read /data/f 32MiB
+cgroup box set memory.max 80MiB
+spawn w
+w cgroup box/free
+w mmap m 40MiB rw private anon
+w write m
+expect cgroup box/keep memory.current = 32MiB
+expect cgroup box/free memory.current < 49MiB
+expect w running
+");
+}

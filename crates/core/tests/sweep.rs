@@ -283,7 +283,13 @@ fn cgroup_op(r: &mut Rng, proc: String) -> Op {
         3 => Op::CgroupWrite {
             path,
             file: r
-                .pick(&["memory.high", "memory.oom.group", "memory.swap.max"])
+                .pick(&[
+                    "memory.high",
+                    "memory.oom.group",
+                    "memory.swap.max",
+                    "memory.min",
+                    "memory.low",
+                ])
                 .to_string(),
             value: r.pick(&["0", "1", "65536", "max"]).to_string(),
         },
@@ -304,6 +310,7 @@ fn v1_names(op: Op) -> Op {
         "memory.swap.max" => "memory.memsw.limit_in_bytes",
         "memory.oom.group" => "memory.oom_control",
         _ => "memory.soft_limit_in_bytes",
+        // memory.min and memory.low have no v1 file either: the soft limit too.
     };
     let value = match value.as_str() {
         "max" => "-1".to_string(),

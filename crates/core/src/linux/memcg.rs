@@ -184,6 +184,28 @@ pub struct MemcgShortage {
     pub memsw_fits: u64,
 }
 
+/// What memory.min and memory.low leave one reclaim to take from a cgroup, in pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Protection {
+    /// Usage above the effective min: all a reclaim may take.
+    pub min_room: u64,
+    /// Usage above the effective min and low: all a reclaim that honours low may take.
+    pub low_room: u64,
+}
+
+/// effective_protection (mm/page_counter.c; mm/memcontrol.c before 6.11) without the
+/// `memory_recursiveprot` mount option: a child's protection is its setting up to its usage,
+/// scaled down when its siblings together claim more than the parent's effective protection.
+fn effective_protection(usage: u64, setting: u64, parent_effective: u64, siblings: u64) -> u64 {
+    let protected = usage.min(setting);
+    if siblings > parent_effective {
+        // protected × parent_effective / siblings_protected, in the kernel's unsigned long.
+        (protected as u128 * parent_effective as u128 / siblings as u128) as u64
+    } else {
+        protected
+    }
+}
+
 /// Why a process sleeps in the memcg charge path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WaitReason {
@@ -481,6 +503,61 @@ impl LinuxMachine {
         }
     }
 
+    /// The cgroups a reclaim rooted at `target` (None: the root, a global reclaim) must pass by
+    /// (mem_cgroup_calculate_protection for each cgroup below the target): the root and the
+    /// target itself are never protected; a child of the target gets its own min and low; a
+    /// cgroup further down its effective_protection of them against its parent's. What lies
+    /// above the protection is what the reclaim may take (the saturating subtractions: a usage
+    /// within its protection leaves nothing).
+    pub(crate) fn memcg_protection(
+        &self,
+        target: Option<MemcgId>,
+    ) -> BTreeMap<MemcgId, Protection> {
+        let target = target.unwrap_or(ROOT_MEMCG);
+        // Children are made after their parents, so id order visits parents first.
+        let mut eff: BTreeMap<MemcgId, (u64, u64)> = BTreeMap::new();
+        let mut out = BTreeMap::new();
+        let mut children_usage: BTreeMap<MemcgId, (u64, u64)> = BTreeMap::new();
+        for g in self.memcgs.groups.values() {
+            if let Some(p) = g.parent {
+                let e = children_usage.entry(p).or_default();
+                e.0 += g.memory.usage.min(g.min);
+                e.1 += g.memory.usage.min(g.low);
+            }
+        }
+        for (&id, g) in &self.memcgs.groups {
+            if id == target || id == ROOT_MEMCG || !self.memcg_in_subtree(id, target) {
+                continue;
+            }
+            let usage = g.memory.usage;
+            let parent = g.parent.expect("only the root has no parent");
+            let (emin, elow) = if usage == 0 {
+                (0, 0)
+            } else if parent == target {
+                (g.min, g.low)
+            } else {
+                let (pmin, plow) = eff.get(&parent).copied().unwrap_or((0, 0));
+                let (smin, slow) = children_usage.get(&parent).copied().unwrap_or((0, 0));
+                (
+                    effective_protection(usage, g.min, pmin, smin),
+                    effective_protection(usage, g.low, plow, slow),
+                )
+            };
+            eff.insert(id, (emin, elow));
+            if emin > 0 || elow > 0 {
+                let min_room = usage.saturating_sub(emin);
+                out.insert(
+                    id,
+                    Protection {
+                        min_room,
+                        low_room: usage.saturating_sub(emin.max(elow)).min(min_room),
+                    },
+                );
+            }
+        }
+        out
+    }
+
     /// A page of `id` written to swap keeps a swap charge: v2's swap counter
     /// (__mem_cgroup_try_charge_swap), v1's memsw (mem_cgroup_swapout leaves memsw charged
     /// while memory is uncharged), along the ancestors.
@@ -542,7 +619,7 @@ impl LinuxMachine {
 
     /// memcg_memory_event: the local count of `id`, and the hierarchical count of `id` and
     /// every ancestor below the root.
-    fn memcg_event(&mut self, id: MemcgId, key: MemcgEventKey, n: u64) {
+    pub(crate) fn memcg_event(&mut self, id: MemcgId, key: MemcgEventKey, n: u64) {
         self.cg(id).events_local[key as usize] += n;
         for c in self.memcg_ancestors(id) {
             if c == ROOT_MEMCG {
@@ -1667,6 +1744,18 @@ mod tests {
         assert_eq!(d(110), 639);
         assert_eq!(d(118), 2000);
         assert_eq!(d(100), 0);
+    }
+
+    /// effective_protection: a child's setting up to its usage, scaled when the siblings claim
+    /// more than the parent's effective protection (the kernel's integer division).
+    #[test]
+    fn effective_protection_scales_overcommitted_siblings() {
+        // Within the parent's protection: the setting, capped by usage.
+        assert_eq!(effective_protection(100, 300, 1000, 400), 100);
+        assert_eq!(effective_protection(500, 300, 1000, 400), 300);
+        // Siblings claim 400 of a parent's 200: each gets its share, 300 × 200 / 400.
+        assert_eq!(effective_protection(500, 300, 200, 400), 150);
+        assert_eq!(effective_protection(500, 0, 200, 400), 0);
     }
 
     #[test]

@@ -434,3 +434,57 @@ impl LinuxMachine {
         Some(out)
     }
 }
+
+impl LinuxMachine {
+    /// A `top`-like table of the processes alive now, the largest resident set first (ties by
+    /// pid): each one's /proc/PID/status sizes (VmSize, VmRSS, VmSwap, VmPTE, in kB), its share
+    /// of MemTotal (top's %MEM: RES / total physical memory), its oom_score and oom_score_adj,
+    /// and its memory cgroup. Numbers are the views' own, read from the same functions.
+    pub fn top_text(&self) -> String {
+        let total_kb = pages_to_kb(self.totalram_pages());
+        let mut rows: Vec<(u64, Pid, String)> = Vec::new();
+        for (&pid, p) in &self.procs {
+            if p.state != ProcState::Running {
+                continue;
+            }
+            let Some(fields) = self.status_fields(pid) else {
+                continue;
+            };
+            let get = |k: &str| fields.iter().find(|(f, _)| *f == k).map_or(0, |(_, v)| *v);
+            let rss = get("VmRSS");
+            // %MEM in tenths, rounded down, as top's integer arithmetic prints one decimal.
+            let tenths = (rss as u128 * 1000 / total_kb.max(1) as u128) as u64;
+            let cg = &self.memcgs.groups[&p.memcg].path;
+            let line = format!(
+                "{pid:>7} {:<12} {:>10} {:>10} {:>9} {:>7} {:>3}.{} {:>6} {:>5} /{cg}\n",
+                p.name,
+                get("VmSize"),
+                rss,
+                get("VmSwap"),
+                get("VmPTE"),
+                tenths / 10,
+                tenths % 10,
+                self.oom_score(pid),
+                p.oom_score_adj,
+            );
+            rows.push((rss, pid, line));
+        }
+        rows.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        // top's summary in MiB with one decimal (rounded down).
+        let mib = |kb: u64| format!("{}.{}", kb / 1024, kb * 10 / 1024 % 10);
+        let mut out = format!(
+            "MiB Mem : {} total, {} free    MiB Swap: {} total, {} free\n\n",
+            mib(total_kb),
+            mib(pages_to_kb(self.free_pages())),
+            mib(pages_to_kb(self.total_swap_pages())),
+            mib(pages_to_kb(self.swap_free_pages())),
+        );
+        out.push_str(
+            "    PID NAME               VIRT        RES      SWAP     PTE  %MEM  SCORE   ADJ CGROUP\n",
+        );
+        for (_, _, line) in rows {
+            out.push_str(&line);
+        }
+        out
+    }
+}

@@ -6,11 +6,13 @@
 //! promote a page).
 
 use super::memcg::MemcgId;
+use super::memcg::{MemcgEventKey, Protection};
 use super::mm::MmId;
 use super::pages::{FrameKind, Pte};
 use super::vma::ObjId;
 use super::{LinuxMachine, ObjKind};
 use crate::event::{EventKind, ReclaimKind};
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
 /// The LRU lists as hints: each entry names a range that held candidates when it was added,
@@ -26,6 +28,13 @@ pub struct Lru {
     pub(crate) lazy: BTreeMap<u64, (MmId, u64, u64)>,
     /// Anonymous ranges faulted in: (mm, first virtual page, pages).
     pub(crate) anon: BTreeMap<u64, (MmId, u64, u64)>,
+    /// During one reclaim: what memory.min and memory.low leave reclaimable in each protected
+    /// cgroup (mem_cgroup_calculate_protection), taken down as pages are planned; whether low
+    /// protection is being overridden (sc->memcg_low_reclaim) and whether a low-protected
+    /// cgroup's page was passed by (sc->memcg_low_skipped).
+    prot: RefCell<BTreeMap<MemcgId, Protection>>,
+    low_reclaim: bool,
+    low_skipped: Cell<bool>,
 }
 
 impl Lru {
@@ -76,6 +85,34 @@ impl LinuxMachine {
         scope: Option<MemcgId>,
         may_swap: bool,
     ) -> u64 {
+        // memory.min and memory.low (do_try_to_free_pages → shrink_node_memcgs): a cgroup
+        // below its effective min is never reclaimed; one below its effective low only when a
+        // pass that passed it by reclaimed nothing (then each such cgroup counts a `low` event).
+        self.lru.prot = RefCell::new(self.memcg_protection(scope));
+        self.lru.low_reclaim = false;
+        self.lru.low_skipped.set(false);
+        let mut freed = self.reclaim_pass(want, scope, may_swap);
+        if freed == 0 && self.lru.low_skipped.get() {
+            self.lru.low_reclaim = true;
+            let low: Vec<MemcgId> = self
+                .lru
+                .prot
+                .borrow()
+                .iter()
+                .filter(|(_, p)| p.low_room < p.min_room)
+                .map(|(&c, _)| c)
+                .collect();
+            for c in low {
+                self.memcg_event(c, MemcgEventKey::Low, 1);
+            }
+            freed = self.reclaim_pass(want, scope, may_swap);
+        }
+        self.lru.prot.borrow_mut().clear();
+        freed
+    }
+
+    /// One pass over the kinds, in the model's order.
+    fn reclaim_pass(&mut self, want: u64, scope: Option<MemcgId>, may_swap: bool) -> u64 {
         let mut freed = 0;
         for kind in [
             ReclaimKind::CleanCache,
@@ -110,9 +147,41 @@ impl LinuxMachine {
 
     /// Drop up to `need` unmapped page-cache pages of regular files, clean ones (`dirty` false)
     /// or dirty ones, which are written back first (pageout, then the flusher's writeback).
-    /// Whether a frame charged to `cg` may be taken by a reclaim of `scope`.
-    fn reclaim_scope_has(&self, cg: MemcgId, scope: Option<MemcgId>) -> bool {
-        scope.is_none_or(|s| self.memcg_in_subtree(cg, s))
+    /// How many of `n` pages charged to `cg` a reclaim of `scope` may take, and takes them
+    /// from the cgroup's protection budget: none outside the scope; for a protected cgroup no
+    /// more than its usage above the effective min, and above the effective low too unless the
+    /// reclaim overrides low protection (the kernel's proportional scan, mem_cgroup_protection,
+    /// reclaims a protected cgroup towards its protection and no further; below it
+    /// mem_cgroup_below_min / _low pass the cgroup by).
+    fn reclaim_take(&self, cg: MemcgId, scope: Option<MemcgId>, n: u64) -> u64 {
+        if !scope.is_none_or(|s| self.memcg_in_subtree(cg, s)) {
+            return 0;
+        }
+        let mut prot = self.lru.prot.borrow_mut();
+        let Some(p) = prot.get_mut(&cg) else {
+            return n;
+        };
+        let room = if self.lru.low_reclaim {
+            p.min_room
+        } else {
+            p.low_room
+        };
+        if room < n && p.low_room < p.min_room && !self.lru.low_reclaim {
+            self.lru.low_skipped.set(true);
+        }
+        let t = n.min(room);
+        if !self.lru.low_reclaim {
+            p.low_room -= t;
+        }
+        p.min_room -= t;
+        p.low_room = p.low_room.min(p.min_room);
+        t
+    }
+
+    /// Whether a pass may drop an LRU entry it found nothing more to take in: only a global
+    /// reclaim that protects nothing saw every candidate of the entry.
+    fn sees_everything(&self, scope: Option<MemcgId>) -> bool {
+        scope.is_none() && self.lru.prot.borrow().is_empty()
     }
 
     fn reclaim_cache(&mut self, need: u64, dirty: bool, scope: Option<MemcgId>) -> u64 {
@@ -132,12 +201,11 @@ impl LinuxMachine {
             let mut planned = 0;
             'runs: for (co, cl, cp) in o.cache.range(off, off + len) {
                 for (fp, fl, f) in self.frames.range(cp.pfn, cp.pfn + cl) {
-                    if f.kind == FrameKind::File
-                        && f.mapcount == 0
-                        && f.dirty == dirty
-                        && self.reclaim_scope_has(f.memcg, scope)
-                    {
-                        let t = fl.min(need - got - planned);
+                    if f.kind == FrameKind::File && f.mapcount == 0 && f.dirty == dirty {
+                        let t = self.reclaim_take(f.memcg, scope, fl.min(need - got - planned));
+                        if t == 0 {
+                            continue;
+                        }
                         take.push((co + (fp - cp.pfn), fp, t));
                         planned += t;
                         if got + planned == need {
@@ -189,9 +257,11 @@ impl LinuxMachine {
                             && !f.dirty
                             && !dirty
                             && f.mapcount == 1
-                            && self.reclaim_scope_has(f.memcg, scope)
                         {
-                            let t = fl.min(need - got - planned);
+                            let t = self.reclaim_take(f.memcg, scope, fl.min(need - got - planned));
+                            if t == 0 {
+                                continue;
+                            }
                             take.push((s + (fp - pfn), t));
                             planned += t;
                             if got + planned == need {
@@ -202,7 +272,7 @@ impl LinuxMachine {
                 }
             }
             // A memcg reclaim leaves the entry: what it skipped may be another cgroup's.
-            let whole = got + planned < need && scope.is_none();
+            let whole = got + planned < need && self.sees_everything(scope);
             for (a, n) in take {
                 got += self.zap(mm, a, a + n);
             }
@@ -240,10 +310,12 @@ impl LinuxMachine {
                         if f.kind == FrameKind::Anon
                             && f.mapcount == 1
                             && !f.lazyfree
-                            && self.reclaim_scope_has(f.memcg, scope)
                             && self.memcg_swap_margin(f.memcg) > 0
                         {
-                            let t = fl.min(need - got - planned);
+                            let t = self.reclaim_take(f.memcg, scope, fl.min(need - got - planned));
+                            if t == 0 {
+                                continue;
+                            }
                             take.push((s + (fp - pfn), fp, t));
                             planned += t;
                             if got + planned == need {
@@ -255,7 +327,7 @@ impl LinuxMachine {
             }
             // A memcg reclaim leaves the entry (what it skipped may be another cgroup's), and
             // so does a run a swap limit stopped.
-            let mut whole = got + planned < need && scope.is_none();
+            let mut whole = got + planned < need && self.sees_everything(scope);
             for (v, pfn, n) in take {
                 // Each frame run as far as its cgroup's swap limit lets it (runs of one take
                 // may belong to different cgroups; a limit may be met within the take).
