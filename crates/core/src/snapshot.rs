@@ -147,6 +147,9 @@ pub struct CgroupSnapshot {
     pub oom_events: Option<u64>,
     /// memory.events `oom_kill` (v2), memory.oom_control `oom_kill` (v1).
     pub oom_kills: u64,
+    /// Swap charged to the cgroup and its descendants: memory.swap.current (v2), or what v1's
+    /// memory.memsw.usage_in_bytes holds above memory.usage_in_bytes (memory.stat total_swap).
+    pub swap_bytes: u64,
     /// The running processes attached to this cgroup itself (not its descendants), by pid.
     pub pids: Vec<u32>,
     /// The Kubernetes pod (or QoS tier) this cgroup is in the kubelet's layout, if any.
@@ -323,6 +326,7 @@ mod tests {
             "kube-node-pressure",
             "memcg-high-throttle",
             "memcg-oom-group",
+            "memcg-swap-limits",
         ] {
             let path = format!(
                 "{}/../../scenarios/{file}.vmlab",
@@ -359,6 +363,12 @@ mod tests {
                         let k = read(&m, p, "memory.oom_control", Some("oom_kill"));
                         assert_eq!(Some(c.oom_kills), k, "{file} {p}");
                     }
+                    let swap = if v2 {
+                        read(&m, p, "memory.swap.current", None)
+                    } else {
+                        read(&m, p, "memory.stat", Some("total_swap"))
+                    };
+                    assert_eq!(Some(c.swap_bytes), swap, "{file} {p}");
                     compared += 1;
                 }
             }

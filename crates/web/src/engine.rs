@@ -590,6 +590,7 @@ fn snapshot_view(m: &Machine, step: u32, pick: impl FnOnce(&[u32]) -> Option<u32
             max: c.max_bytes,
             oom_events: c.oom_events,
             oom_kills: c.oom_kills,
+            swap: c.swap_bytes,
             procs: c.pids.iter().map(|&p| (p, name_of(p))).collect(),
             pod: c
                 .pod

@@ -281,6 +281,8 @@ pub struct CgroupView {
     pub max: Option<u64>,
     pub oom_events: Option<u64>,
     pub oom_kills: u64,
+    /// Swap charged to it (memory.swap.current; v1 memory.stat total_swap).
+    pub swap: u64,
     /// The running processes attached to it: (pid, name).
     pub procs: Vec<(u32, String)>,
     /// (QoS class, pod, container) in the kubelet's layout.

@@ -208,6 +208,11 @@ impl LinuxMachine {
                     } else {
                         g.v1_oom_kill
                     },
+                    swap_bytes: bytes(if v2 {
+                        g.swap.usage
+                    } else {
+                        g.memsw.usage - g.memory.usage
+                    }),
                     pids: pids.remove(id).unwrap_or_default(),
                     pod: super::k8s::place_of(path).map(|(qos, pod, container)| PodSnapshot {
                         qos: qos.name().to_string(),

@@ -29,8 +29,9 @@ fn pct(part: u64, whole: u64) -> f64 {
     }
 }
 
-/// The file names of the numbers on each hierarchy: (current, high, max, peak, oom_kill).
-fn file_names(version: &str) -> [&'static str; 5] {
+/// The file names of the numbers on each hierarchy: (current, high, max, peak, oom_kill,
+/// swap).
+fn file_names(version: &str) -> [&'static str; 6] {
     if version == "v1" {
         [
             "memory.usage_in_bytes",
@@ -38,6 +39,7 @@ fn file_names(version: &str) -> [&'static str; 5] {
             "memory.limit_in_bytes",
             "memory.max_usage_in_bytes",
             "memory.oom_control oom_kill",
+            "memory.stat total_swap",
         ]
     } else {
         [
@@ -46,6 +48,7 @@ fn file_names(version: &str) -> [&'static str; 5] {
             "memory.max",
             "memory.peak",
             "memory.events oom_kill",
+            "memory.swap.current",
         ]
     }
 }
@@ -69,8 +72,8 @@ fn qos_badge(pod: &(String, Option<String>, Option<String>)) -> Html {
     }
 }
 
-fn row(c: &CgroupView, files: &[&'static str; 5], mem_total: u64) -> Html {
-    let [f_cur, f_high, f_max, f_peak, f_kill] = *files;
+fn row(c: &CgroupView, files: &[&'static str; 6], mem_total: u64) -> Html {
+    let [f_cur, f_high, f_max, f_peak, f_kill, f_swap] = *files;
     // The bar's scale: the limit, else the machine's RAM (whichever holds every mark).
     let scale = c
         .max
@@ -130,6 +133,7 @@ fn row(c: &CgroupView, files: &[&'static str; 5], mem_total: u64) -> Html {
                     if c.peak > c.current { <span><code>{f_peak}</code>{format!(" {}", size(c.peak))}</span> }
                     if !f_high.is_empty() && c.high.is_some() { <span><code>{f_high}</code>{format!(" {}", limit_text(c.high))}</span> }
                     <span><code>{f_max}</code>{format!(" {}", limit_text(c.max))}</span>
+                    if c.swap > 0 { <span><code>{f_swap}</code>{format!(" {}", size(c.swap))}</span> }
                     if let Some(n) = c.oom_events.filter(|n| *n > 0) { <span><code>{"memory.events oom"}</code>{format!(" {n}")}</span> }
                 }
                 if !c.procs.is_empty() {
