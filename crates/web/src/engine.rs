@@ -214,7 +214,10 @@ impl Sim {
         // One replay pass for the checkpoints and the per-process RSS series.
         let mut m = Machine::boot(&scenario.machine);
         let mut checkpoints = vec![m.clone()];
-        let mut series = Series::default();
+        let mut series = Series {
+            windows: m.as_windows().is_some(),
+            ..Series::default()
+        };
         let mut rss: Vec<(u32, String, Vec<u64>)> = Vec::new();
         record_series(&m, 0, &mut series, &mut rss);
         record_cgroups(&m, 0, &mut series.cgroups);

@@ -377,6 +377,8 @@ pub struct Series {
     /// the cgroups without a child (a parent's usage is its children's and its own processes',
     /// shown in the tree), sorted by path.
     pub cgroups: Vec<(String, Vec<u64>)>,
+    /// A Windows machine's series (the legend names them CommitTotal and working set).
+    pub windows: bool,
 }
 
 /// The real tools' views of one process.

@@ -453,7 +453,7 @@ impl WindowsMachine {
         p.space
             .pages
             .range(start / PAGE_SIZE, end.div_ceil(PAGE_SIZE))
-            .filter_map(|(s, l, v)| {
+            .map(|(s, l, v)| {
                 let st = match v {
                     Page::Reserved => PageState::Reserved,
                     Page::Committed { res, .. } | Page::Copied { res } => match res {
@@ -463,7 +463,7 @@ impl WindowsMachine {
                     },
                     Page::Mapped { .. } => PageState::View,
                 };
-                Some((s, l, st))
+                (s, l, st)
             })
             .collect()
     }

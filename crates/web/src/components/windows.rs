@@ -77,7 +77,7 @@ pub fn commit_meter(p: &MeterProps) -> Html {
                 <div class="bar">
                     <span class="fill used" style={format!("width:{:.2}%", pct(w.physical_total.saturating_sub(w.physical_available), w.physical_total))}></span>
                 </div>
-                <div class="gnote">{format!("available {} · page file {} of max {}", size(w.physical_available), size(w.pagefile), size(w.pagefile_max))}</div>
+                <div class="gnote" title={format!("PhysicalAvailable {}; the page file is {} and may grow to {}", size(w.physical_available), size(w.pagefile), size(w.pagefile_max))}>{format!("free {} · page file {}", size(w.physical_available), size(w.pagefile))}</div>
             </div>
             <div class="gauge">
                 <div class="glabel" title="PERFORMANCE_INFORMATION.CommitTotal against CommitLimit (RAM + the page file's current size)">
@@ -90,18 +90,20 @@ pub fn commit_meter(p: &MeterProps) -> Html {
                         <span class="rule job" style={format!("left:{:.2}%", pct(*l, scale))} title={format!("job {n}: JobMemoryLimit {}", size(*l))}></span>
                     }) }
                 </div>
-                <div class="gnote">{ format!("the charge may grow to {} as the page file grows{}", size(w.commit_max_limit),
-                    job_limits.iter().map(|(n, l)| format!("; job {n} ≤ {}", size(*l))).collect::<String>()) }</div>
+                { { let note = format!("limit at the page file's maximum {}{}", size(w.commit_max_limit),
+                    job_limits.iter().map(|(n, l)| format!(" · job {n} {}", size(*l))).collect::<String>());
+                    html! { <div class="gnote" title={note.clone()}>{note}</div> } } }
             </div>
             <div class="gauge">
-                <div class="glabel"><strong>{"Over the steps"}</strong>{ if grew { " · the limit moved: the page file grew" } else { "" } }</div>
+                <div class="glabel" title="CommitTotal (orange) and CommitLimit (black) at every step"><strong>{"Over the steps"}</strong></div>
                 <svg class="commit-spark" viewBox={format!("0 0 {cw} {ch}")} preserveAspectRatio="none" role="img"
                     aria-label="CommitTotal (orange) and CommitLimit (black) at every step">
                     <polyline class="spark-limit" points={points(&p.limits, scale, cw, ch)} />
                     <polyline class="spark-total" points={points(&p.totals, scale, cw, ch)} />
                     <line class="spark-cursor" x1={format!("{cursor_x:.1}")} x2={format!("{cursor_x:.1}")} y1="0" y2={ch.to_string()} />
                 </svg>
-                <div class="gnote">{format!("peak {}", size(w.commit_peak))}</div>
+                { { let note = format!("peak {}{}", size(w.commit_peak), if grew { " · limit grew" } else { "" });
+                    html! { <div class="gnote" id="commit-growth" title={if grew { "the commit limit moved: the page file grew" } else { "the commit limit never moved" }}>{note}</div> } } }
             </div>
         </section>
     }
@@ -123,23 +125,24 @@ pub fn job_panel(p: &JobProps) -> Html {
                 <p class="muted">{"No job objects: every process is charged only against the system's commit limit."}</p>
             } else {
                 <table class="job-table">
-                    <thead><tr><th>{"job"}</th><th>{"JobMemoryLimit"}</th><th>{"ProcessMemoryLimit"}</th>
-                        <th>{"PeakJobMemoryUsed"}</th><th>{"PeakProcessMemoryUsed"}</th><th>{"processes"}</th></tr></thead>
+                    <thead><tr><th>{"job"}</th>
+                        <th title="JobMemoryLimit and ProcessMemoryLimit (JOBOBJECT_EXTENDED_LIMIT_INFORMATION)">{"limits"}</th>
+                        <th title="PeakJobMemoryUsed and PeakProcessMemoryUsed">{"peaks"}</th><th>{"processes"}</th></tr></thead>
                     <tbody>
                         { for p.win.jobs.iter().map(|j| html! {
                             <tr data-job={j.name.clone()}>
                                 <td><strong>{j.name.clone()}</strong>
-                                    { j.parent.as_ref().map(|pa| format!(" in {pa}")).unwrap_or_default() }
-                                    { j.container.as_ref().map(|(c, iso)| format!(" (container {c}, {iso} isolation)")).unwrap_or_default() }</td>
-                                <td>{limit(j.job_memory_limit)}</td><td>{limit(j.process_memory_limit)}</td>
-                                <td>{size(j.peak_job_memory)}</td><td>{size(j.peak_process_memory)}</td>
-                                <td>{ j.procs.iter().map(|(pid, n)| format!("{n} ({pid})")).collect::<Vec<_>>().join(", ") }</td>
+                                    { j.parent.as_ref().map(|pa| html! { <div class="muted">{format!("in {pa}")}</div> }).unwrap_or_default() }
+                                    { j.container.as_ref().map(|(c, iso)| html! { <div class="muted">{format!("container {c}, {iso} isolation")}</div> }).unwrap_or_default() }</td>
+                                <td><div>{"JobMemoryLimit "}{limit(j.job_memory_limit)}</div><div>{"ProcessMemoryLimit "}{limit(j.process_memory_limit)}</div></td>
+                                <td><div>{"PeakJobMemoryUsed "}{size(j.peak_job_memory)}</div><div>{"PeakProcessMemoryUsed "}{size(j.peak_process_memory)}</div></td>
+                                <td>{ if j.procs.is_empty() { "none".to_string() } else { j.procs.iter().map(|(pid, n)| format!("{n} ({pid})")).collect::<Vec<_>>().join(", ") } }</td>
                             </tr>
                         }) }
                     </tbody>
                 </table>
             }
-            <p class="gnote" id="job-usage-note">{"The job's current commit usage is not shown: Windows has no query for it (JOBOBJECT_EXTENDED_LIMIT_INFORMATION reports only the peaks), so a program cannot tell how close it is to JobMemoryLimit."}</p>
+            <p class="muted job-note" id="job-usage-note">{"The job's current commit usage is not shown: Windows has no query for it (JOBOBJECT_EXTENDED_LIMIT_INFORMATION reports only the peaks), so a program cannot tell how close it is to JobMemoryLimit."}</p>
         </section>
     }
 }
