@@ -506,14 +506,22 @@ async function issue10(browser, base, errors) {
     'Linux ↔ Windows: the first divergence is the second allocation (mmap ok, alloc fails with ERROR_COMMITMENT_LIMIT)', JSON.stringify(cmp).slice(0, 400));
   check(/Linux/.test(cmp.left.split('\n')[0]) && /Windows/.test(cmp.right.split('\n')[0]) && /CommitTotal/.test(cmp.right) && /Committed_AS/.test(cmp.left),
     'each side names its OS and its own counters', `${cmp.left.slice(0, 120)} | ${cmp.right.slice(0, 120)}`);
+  // At the divergence (the compare's head below the sticky bar), then at the kill.
+  for (const [w, h] of [[1440, 900], [1280, 720]]) {
+    await page.setViewportSize({ width: w, height: h });
+    await page.evaluate(() => { document.querySelector('.compare').scrollIntoView({ block: 'start' }); window.scrollBy(0, -70); });
+    await page.waitForTimeout(150);
+    await page.screenshot({ path: path.join(look, `compare-linux-windows-step4-${w}x${h}.png`) });
+  }
+  await page.setViewportSize({ width: 1440, height: 900 });
   await toStep(page, 6);
   const left6 = await page.$eval('#cmp-left', (e) => e.innerText);
   check(/[Kk]ill/.test(left6), 'the Linux side kills a process when the pages are touched', left6.slice(0, 300));
   for (const [w, h] of [[1440, 900], [1280, 720]]) {
     await page.setViewportSize({ width: w, height: h });
-    await page.evaluate(() => document.querySelector('.compare').scrollIntoView({ block: 'start' }));
+    await page.evaluate(() => { document.querySelector('.cmp tr.diverges').scrollIntoView({ block: 'center' }); });
     await page.waitForTimeout(150);
-    await page.screenshot({ path: path.join(look, `compare-linux-windows-${w}x${h}.png`) });
+    await page.screenshot({ path: path.join(look, `compare-linux-windows-step6-${w}x${h}.png`) });
   }
   await page.setViewportSize({ width: 1440, height: 900 });
   await ctx.close();

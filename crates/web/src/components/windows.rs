@@ -114,7 +114,7 @@ pub struct JobProps {
     pub win: Rc<WindowsView>,
 }
 
-/// Every job: its limits, its peaks and its processes. Its current usage is missing on purpose.
+/// Every job: its name, container and processes, its limits, its peaks. Its current usage is missing on purpose.
 #[function_component(JobPanel)]
 pub fn job_panel(p: &JobProps) -> Html {
     let limit = |l: Option<u64>| l.map(size).unwrap_or_else(|| "none".into());
@@ -127,16 +127,16 @@ pub fn job_panel(p: &JobProps) -> Html {
                 <table class="job-table">
                     <thead><tr><th>{"job"}</th>
                         <th title="JobMemoryLimit and ProcessMemoryLimit (JOBOBJECT_EXTENDED_LIMIT_INFORMATION)">{"limits"}</th>
-                        <th title="PeakJobMemoryUsed and PeakProcessMemoryUsed">{"peaks"}</th><th>{"processes"}</th></tr></thead>
+                        <th title="PeakJobMemoryUsed and PeakProcessMemoryUsed">{"peaks"}</th></tr></thead>
                     <tbody>
                         { for p.win.jobs.iter().map(|j| html! {
                             <tr data-job={j.name.clone()}>
                                 <td><strong>{j.name.clone()}</strong>
                                     { j.parent.as_ref().map(|pa| html! { <div class="muted">{format!("in {pa}")}</div> }).unwrap_or_default() }
-                                    { j.container.as_ref().map(|(c, iso)| html! { <div class="muted">{format!("container {c}, {iso} isolation")}</div> }).unwrap_or_default() }</td>
+                                    { j.container.as_ref().map(|(c, iso)| html! { <div class="muted">{format!("container {c}, {iso} isolation")}</div> }).unwrap_or_default() }
+                                    <div class="job-procs">{ if j.procs.is_empty() { "no processes".to_string() } else { j.procs.iter().map(|(pid, n)| format!("{n} ({pid})")).collect::<Vec<_>>().join(", ") } }</div></td>
                                 <td><div>{"JobMemoryLimit "}{limit(j.job_memory_limit)}</div><div>{"ProcessMemoryLimit "}{limit(j.process_memory_limit)}</div></td>
                                 <td><div>{"PeakJobMemoryUsed "}{size(j.peak_job_memory)}</div><div>{"PeakProcessMemoryUsed "}{size(j.peak_process_memory)}</div></td>
-                                <td>{ if j.procs.is_empty() { "none".to_string() } else { j.procs.iter().map(|(pid, n)| format!("{n} ({pid})")).collect::<Vec<_>>().join(", ") } }</td>
                             </tr>
                         }) }
                     </tbody>
