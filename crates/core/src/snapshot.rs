@@ -112,6 +112,27 @@ pub struct WindowsSnapshot {
     pub physical_available_pages: u64,
     pub pagefile_pages: u64,
     pub pagefile_max_pages: u64,
+    /// Every job object, by name, with what JOBOBJECT_EXTENDED_LIMIT_INFORMATION reports of it.
+    pub jobs: Vec<JobSnapshot>,
+}
+
+/// One job object as QueryInformationJobObject(JobObjectExtendedLimitInformation) reports it
+/// (Learn: JOBOBJECT_EXTENDED_LIMIT_INFORMATION; model-spec W6). Its current commit usage is
+/// not here: Windows offers no query for it (the seed), only the peaks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct JobSnapshot {
+    pub name: String,
+    /// The job it is nested in, if any.
+    pub parent: Option<String>,
+    /// JobMemoryLimit and ProcessMemoryLimit in bytes; None: the limit flag is not set.
+    pub job_memory_limit_bytes: Option<u64>,
+    pub process_memory_limit_bytes: Option<u64>,
+    pub peak_job_memory_bytes: u64,
+    pub peak_process_memory_bytes: u64,
+    /// The processes directly in it, by pid.
+    pub pids: Vec<u32>,
+    /// The container this job is, with its isolation (`process` or `hyperv`), if it is one.
+    pub container: Option<(String, String)>,
 }
 
 /// What Linux shows of the whole machine.
@@ -204,6 +225,16 @@ pub enum PageState {
     /// A page-cache page of a file mapped here (read through the mapping, not yet copied on a
     /// private write): reclaim can drop it when clean, it counts in Cached, not AnonPages.
     PageCache,
+    /// Windows: reserved address space, not committed (MEM_RESERVE; model-spec W2).
+    Reserved,
+    /// Windows: committed (charged) but never touched: not in the working set (W2, W4).
+    Committed,
+    /// Windows: committed and resident, in the process's working set (W4).
+    WorkingSet,
+    /// Windows: committed, trimmed and written to the page file (W3, W4).
+    PageFile,
+    /// Windows: a page of a mapped view of a section (W7).
+    View,
 }
 
 impl PageState {
@@ -216,6 +247,11 @@ impl PageState {
             PageState::Swapped => "swapped",
             PageState::LazyFree => "lazy-free",
             PageState::PageCache => "page cache",
+            PageState::Reserved => "reserved",
+            PageState::Committed => "committed",
+            PageState::WorkingSet => "working set",
+            PageState::PageFile => "page file",
+            PageState::View => "mapped view",
         }
     }
 }

@@ -23,6 +23,9 @@
 // victim highlighted, and the cgroup tree's numbers equal the CLI's `vmlab show`; the
 // memory.current chart at 1× and 2×; kube-node-pressure's pods with their QoS classes; page-cache
 // and swapped pages in the page view; screenshots for people under target/look/.
+//
+// And (issue 10, web): a Windows machine's page states, commit meter (the CLI's numbers), page-file
+// growth and job panel, and the Linux/Windows compare of the same workload.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -403,6 +406,124 @@ async function issue9(browser, base, errors) {
   check(colours.cache && colours.swapped && colours.private, 'the page view draws page-cache, swapped and resident pages in their own colours', JSON.stringify(colours));
   await page.locator('.pages').scrollIntoViewIfNeeded();
   await (await page.$('.pages')).screenshot({ path: path.join(look, 'pages-cache-and-swap.png') });
+  await ctx.close();
+}
+
+// Issue 10 (web): a Windows machine's page states (reserved, committed, working set, page file)
+// in the page view and its legend, the commit meter's numbers equal to the CLI's
+// GlobalMemoryStatusEx (ullTotalPageFile is the commit limit, ullAvailPageFile the limit less the
+// charge), page-file growth moving the limit, the job panel, and the Linux/Windows compare of the
+// same workload with its first divergence; screenshots for people under target/look/.
+async function issue10(browser, base, errors) {
+  const look = path.join(ROOT, 'target', 'look');
+  fs.mkdirSync(look, { recursive: true });
+  const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await fresh(page, base);
+  const mem = (text) => Object.fromEntries(text.split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f.length === 2).map(([k, v]) => [k, Number(v)]));
+  const meter = () => page.$eval('#commit-meter', (e) => ({ total: Number(e.dataset.commitTotal), limit: Number(e.dataset.commitLimit), text: e.innerText }));
+
+  // Every Windows page state at once: a reserved region partly committed and touched, then a
+  // write that trims the oldest pages to the page file.
+  const custom = 'machine windows ram=512MiB pagefile=256MiB..512MiB\nspawn d\nd reserve r 64MiB\nd commit r[0..32MiB]\nd write r[0..8MiB]\nd alloc big 512MiB\nd write big\n';
+  fs.writeFileSync(path.join(look, 'win-page-states.vmlab'), custom);
+  await page.fill('#scenario', custom);
+  await page.click('body', { position: { x: 5, y: 5 } });
+  await toStep(page, 6);
+  await page.waitForTimeout(200);
+  const legend = await page.$$eval('.pages .legend li', (ls) => ls.map((l) => l.innerText.trim()));
+  check(legend.join('|') === 'reserved|committed, untouched|resident (working set)|in the page file|mapped view (section)',
+    'a Windows machine\'s page legend has its own states (reserved, committed, working set, page file, view)', JSON.stringify(legend));
+  const colours = await page.$eval('#page-canvas', (c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, seen = new Set();
+    for (let i = 0; i < d.length; i += 4) seen.add(`${d[i]},${d[i + 1]},${d[i + 2]}`);
+    return { reserved: seen.has('230,230,230'), committed: seen.has('97,161,255'), ws: seen.has('0,65,238'), pagefile: seen.has('217,108,143') };
+  });
+  check(colours.reserved && colours.committed && colours.ws && colours.pagefile, 'the page view draws reserved, committed, working-set and page-file pages in their own colours', JSON.stringify(colours));
+  const regions = await page.$$eval('.proc-col .gname', (ls) => ls.map((l) => l.innerText));
+  check(regions.some((t) => /\br\b/.test(t)) && regions.some((t) => /big/.test(t)), 'the process column lists the allocations r and big', JSON.stringify(regions).slice(0, 300));
+  const cli6 = mem(vmlab(['show', '--at', '6', path.join(look, 'win-page-states.vmlab'), 'GlobalMemoryStatusEx']));
+  const m6 = await meter();
+  check(m6.limit === cli6.ullTotalPageFile && m6.limit - m6.total === cli6.ullAvailPageFile && m6.total > 0,
+    `the commit meter's limit and charge are the CLI's GlobalMemoryStatusEx (${cli6.ullTotalPageFile}, ${cli6.ullAvailPageFile} available)`, JSON.stringify({ m6, cli6 }));
+  const now = await page.$eval('#now', (e) => e.innerText).catch(async () => page.$eval('.now', (e) => e.innerText));
+  check(/trimmed/.test(now) && /model-spec W/.test(now), 'the explanation box gives the step\'s decision with its rule and source', now.slice(0, 300));
+  check(!errors.length, 'no page errors on a Windows machine', errors.join(' | '));
+
+  // Page-file growth: the limit moves over the steps, and the meter is the CLI's at every step asked.
+  const grow = 'scenarios/win-pagefile-growth.vmlab';
+  await page.$eval('.entry-open[data-file="win-pagefile-growth.vmlab"]', (b) => b.click());
+  await page.waitForTimeout(200);
+  const steps = Number(await page.getAttribute('.scrub', 'max'));
+  const limits = [];
+  let same = true;
+  for (const n of [0, Math.floor(steps / 2), steps]) {
+    await toStep(page, n);
+    const m = await meter();
+    const cli = mem(vmlab(['show', '--at', String(n), grow, 'GlobalMemoryStatusEx']));
+    same = same && m.limit === cli.ullTotalPageFile && m.limit - m.total === cli.ullAvailPageFile;
+    limits.push(m.limit);
+  }
+  check(same && steps > 3, 'at steps 0, the middle and the end the meter shows the CLI\'s commit limit and charge', JSON.stringify(limits));
+  const last = await meter();
+  check(limits[2] > limits[0] && /limit grew/.test(last.text), 'page-file growth shows as the commit limit moving', `${limits} ${last.text.slice(0, 200)}`);
+  await shots(page, look, 'win-pagefile-growth');
+
+  // The job panel: the container's JobMemoryLimit, its peak and its processes; no current usage.
+  await page.$eval('.entry-open[data-file="win-container-job-limit.vmlab"]', (b) => b.click());
+  await page.waitForTimeout(200);
+  await toStep(page, Number(await page.getAttribute('.scrub', 'max')));
+  const jobs = await page.$eval('#jobs', (e) => e.innerText);
+  check(/JobMemoryLimit/.test(jobs) && /PeakJobMemoryUsed/.test(jobs) && /container/.test(jobs) && /not shown: Windows has no query/.test(jobs),
+    'the job panel shows each job\'s limits, peaks, processes and says the current usage cannot be queried', jobs.slice(0, 400));
+  const meterJob = await page.$$eval('#commit-meter .rule.job', (r) => r.length);
+  check(meterJob >= 1, 'the commit meter marks the job\'s limit', String(meterJob));
+  for (const [w, h] of [[1440, 900], [1280, 720]]) {
+    await page.setViewportSize({ width: w, height: h });
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.waitForTimeout(150);
+    await page.screenshot({ path: path.join(look, `win-container-screen-${w}x${h}.png`) });
+    await page.evaluate(() => document.querySelector('#jobs').scrollIntoView({ block: 'start' }));
+    await page.waitForTimeout(150);
+    await page.screenshot({ path: path.join(look, `win-container-jobs-${w}x${h}.png`) });
+  }
+  await page.setViewportSize({ width: 1440, height: 900 });
+
+  // The Linux/Windows compare of the same workload.
+  await page.$eval('.entry-open[data-file="same-workload-linux.vmlab"]', (b) => b.click());
+  await page.waitForTimeout(200);
+  await page.selectOption('.compare select', 'os');
+  await page.waitForSelector('#cmp-right');
+  await toStep(page, 4);
+  const cmp = await page.evaluate(() => ({
+    note: (document.querySelector('.diverge-note') || {}).innerText || '',
+    row: (document.querySelector('tr.diverges') || {}).innerText || '',
+    left: document.querySelector('#cmp-left').innerText,
+    right: document.querySelector('#cmp-right').innerText,
+  }));
+  check(/first divergence at step 4/.test(cmp.note) && /ERROR_COMMITMENT_LIMIT/.test(cmp.row) && /mmap/.test(cmp.row),
+    'Linux ↔ Windows: the first divergence is the second allocation (mmap ok, alloc fails with ERROR_COMMITMENT_LIMIT)', JSON.stringify(cmp).slice(0, 400));
+  check(/Linux/.test(cmp.left.split('\n')[0]) && /Windows/.test(cmp.right.split('\n')[0]) && /CommitTotal/.test(cmp.right) && /Committed_AS/.test(cmp.left),
+    'each side names its OS and its own counters', `${cmp.left.slice(0, 120)} | ${cmp.right.slice(0, 120)}`);
+  // At the divergence (the compare's head below the sticky bar), then at the kill.
+  for (const [w, h] of [[1440, 900], [1280, 720]]) {
+    await page.setViewportSize({ width: w, height: h });
+    await page.evaluate(() => { document.querySelector('.compare').scrollIntoView({ block: 'start' }); window.scrollBy(0, -70); });
+    await page.waitForTimeout(150);
+    await page.screenshot({ path: path.join(look, `compare-linux-windows-step4-${w}x${h}.png`) });
+  }
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await toStep(page, 6);
+  const left6 = await page.$eval('#cmp-left', (e) => e.innerText);
+  check(/[Kk]ill/.test(left6), 'the Linux side kills a process when the pages are touched', left6.slice(0, 300));
+  for (const [w, h] of [[1440, 900], [1280, 720]]) {
+    await page.setViewportSize({ width: w, height: h });
+    await page.evaluate(() => { document.querySelector('.cmp tr.diverges').scrollIntoView({ block: 'center' }); });
+    await page.waitForTimeout(150);
+    await page.screenshot({ path: path.join(look, `compare-linux-windows-step6-${w}x${h}.png`) });
+  }
+  await page.setViewportSize({ width: 1440, height: 900 });
   await ctx.close();
 }
 
@@ -807,6 +928,7 @@ async function issue9(browser, base, errors) {
 
     await issue8More(browser, base, out, errors);
     await issue9(browser, base, errors);
+    await issue10(browser, base, errors);
 
     check(errors.length === 0, 'no uncaught page errors', errors.join('; '));
     console.log(`screenshots: ${out}`);

@@ -15,6 +15,7 @@ use crate::components::{
     processes::{columns, Processes, MAX_COLUMNS},
     size,
     timeline::Timeline,
+    windows::{CommitMeter, JobPanel},
 };
 use crate::library::{self as lib, Entry};
 use crate::random;
@@ -1162,7 +1163,13 @@ impl Component for App {
                     </div>
                     <div class="screen-right">
                         if let Some(snap) = &self.snap {
-                            <Counters snap={snap.clone()} />
+                            if let Some(win) = &snap.windows {
+                                <CommitMeter win={win.clone()} cursor={lab.cursor}
+                                    totals={Rc::new(lab.sim.as_ref().map(|s| s.series.committed_as.clone()).unwrap_or_default())}
+                                    limits={Rc::new(lab.sim.as_ref().map(|s| s.series.commit_limit.clone()).unwrap_or_default())} />
+                            } else {
+                                <Counters snap={snap.clone()} />
+                            }
                             <Processes procs={shown.clone()} hidden={hidden} acting={acting.clone()} focus={lab.selected_pid} pinned={lab.pinned}
                                 changed={changed} cow={cow} zoom={lab.zoom_vma} on_pin={cb.pin.clone()} on_zoom={cb.zoom_in.clone()} />
                             <Physical canvas={self.frame_canvas.clone()} rows={strip_rows} frames_shown={frames_shown} />
@@ -1184,7 +1191,9 @@ impl Component for App {
                         <EventLog run={run.clone()} cursor={lab.cursor} on_jump={cb.jump.clone()} />
                         { { let (shown, at_cursor) = run.ooms_at(lab.cursor);
                             html! { <OomPanel shown={shown} at_cursor={at_cursor} oom_steps={run.oom_steps.clone()} on_jump={cb.jump.clone()} /> } } }
-                        if let Some(snap) = &self.snap {
+                        if let Some(win) = self.snap.as_ref().and_then(|s| s.windows.clone()) {
+                            <JobPanel win={win} />
+                        } else if let Some(snap) = &self.snap {
                             <Cgroups cgroups={snap.cgroups.clone()} version={snap.cgroup_version.clone()} mem_total={snap.mem.mem_total}
                                 chart={self.cg_chart_canvas.clone()} chart_overlay={self.cg_chart_overlay.clone()}
                                 legend={lab.sim.as_ref().map(|s| crate::render::charts::cgroup_legend(&s.series)).unwrap_or_default()} />
@@ -1195,7 +1204,7 @@ impl Component for App {
                             <PageView canvas={self.page_canvas.clone()} caption={caption} pages_per_cell={pages_per_cell} hover={self.hover.clone()}
                                 on_hover={cb.hover.clone()} on_leave={cb.unhover.clone()}
                                 zoomed={lab.zoom_vma.is_some()} on_unzoom={cb.unzoom.clone()}
-                                on_click={cb.page_click.clone()} on_key={cb.page_key.clone()} />
+                                on_click={cb.page_click.clone()} on_key={cb.page_key.clone()} windows={snap.windows.is_some()} />
                             <ProcFiles tab={self.tab} pid={lab.selected_pid} text={proc_text} on_tab={cb.tab.clone()} />
                             <ProcTable snap={snap.clone()} pinned={lab.pinned} on_pin={cb.pin.clone()} />
                             <Chart chart={self.chart_canvas.clone()} chart_overlay={self.chart_overlay.clone()}

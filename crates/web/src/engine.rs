@@ -6,9 +6,9 @@
 //! N with the remaining operations applied again. So a step costs at most that many operations.
 
 use crate::views::{
-    CgroupView, CheckView, CommitRuleView, DiagView, EventView, FrameRunView, MemView, OomRowView,
-    OomView, PageRun, PageState, ProcTexts, ProcView, RunView, Series, SnapshotView, StepView,
-    VmaView,
+    CgroupView, CheckView, CommitRuleView, DiagView, EventView, FrameRunView, JobView, MemView,
+    OomRowView, OomView, PageRun, PageState, ProcTexts, ProcView, RunView, Series, SnapshotView,
+    StepView, VmaView, WindowsView,
 };
 use std::cell::RefCell;
 use vmlab_core::event::{
@@ -172,7 +172,8 @@ fn run_view(scenario: &Scenario, run: &sim::Run) -> RunView {
             line: s.pos.line,
             text: s.text.clone(),
             outcome: s.outcome.to_string(),
-            ok: matches!(s.outcome, Outcome::Ok),
+            // A Windows allocation's success carries its base address.
+            ok: matches!(s.outcome, Outcome::Ok | Outcome::Base(_)),
             events: s.events.iter().map(event_view).collect(),
         })
         .collect();
@@ -213,7 +214,10 @@ impl Sim {
         // One replay pass for the checkpoints and the per-process RSS series.
         let mut m = Machine::boot(&scenario.machine);
         let mut checkpoints = vec![m.clone()];
-        let mut series = Series::default();
+        let mut series = Series {
+            windows: m.as_windows().is_some(),
+            ..Series::default()
+        };
         let mut rss: Vec<(u32, String, Vec<u64>)> = Vec::new();
         record_series(&m, 0, &mut series, &mut rss);
         record_cgroups(&m, 0, &mut series.cgroups);
@@ -379,6 +383,11 @@ fn page_state(s: CoreState) -> PageState {
         CoreState::Swapped => PageState::Swapped,
         CoreState::LazyFree => PageState::LazyFree,
         CoreState::PageCache => PageState::PageCache,
+        CoreState::Reserved => PageState::Reserved,
+        CoreState::Committed => PageState::Committed,
+        CoreState::WorkingSet => PageState::WorkingSet,
+        CoreState::PageFile => PageState::PageFile,
+        CoreState::View => PageState::View,
     }
 }
 
@@ -445,6 +454,50 @@ fn vma_views(
         .collect()
 }
 
+/// A Windows process's allocations as the rows the process columns and the page view draw (a
+/// Windows process has no VMAs): each region with the core's page-state counts inside it and its
+/// working-set bytes. `regions` and `runs` are in address order and walked once: O(regions + runs).
+fn region_views(regions: &[(u64, u64, String)], runs: &[(u64, u64, CoreState)]) -> Vec<VmaView> {
+    let mut ri = 0usize;
+    regions
+        .iter()
+        .map(|(base, len, name)| {
+            let (vs, ve) = (base >> 12, (base + len) >> 12);
+            while ri < runs.len() && runs[ri].0 + runs[ri].1 <= vs {
+                ri += 1;
+            }
+            let mut counts: Vec<(PageState, u64)> = Vec::new();
+            let mut j = ri;
+            while j < runs.len() && runs[j].0 < ve {
+                let (s, n, st) = runs[j];
+                let len = (s + n).min(ve) - s.max(vs);
+                let st = page_state(st);
+                match counts.binary_search_by(|(k, _)| k.cmp(&st)) {
+                    Ok(i) => counts[i].1 += len,
+                    Err(i) => counts.insert(i, (st, len)),
+                }
+                j += 1;
+            }
+            let pages_in =
+                |st: PageState| counts.iter().find(|(k, _)| *k == st).map_or(0, |(_, n)| *n);
+            let view = pages_in(PageState::View) > 0;
+            VmaView {
+                start: *base,
+                end: base + len,
+                perms: if view { "view" } else { "private" }.into(),
+                flags: Vec::new(),
+                name: if name.is_empty() {
+                    format!("{base:#x}")
+                } else {
+                    name.clone()
+                },
+                rss_bytes: pages_in(PageState::WorkingSet) * 4096,
+                state_pages: counts,
+            }
+        })
+        .collect()
+}
+
 fn snapshot_view(m: &Machine, step: u32, pick: impl FnOnce(&[u32]) -> Option<u32>) -> SnapshotView {
     let snap = m.snapshot();
     let running: Vec<u32> = snap
@@ -493,7 +546,7 @@ fn snapshot_view(m: &Machine, step: u32, pick: impl FnOnce(&[u32]) -> Option<u32
         .processes
         .iter()
         .map(|p| {
-            let (rss_bytes, pss_bytes, vm_size_bytes, oom_score, vmas) = match &p.os {
+            let (rss_bytes, pss_bytes, vm_size_bytes, oom_score, vmas, regions) = match &p.os {
                 OsProcessSnapshot::Linux(lp) => {
                     let status = |f: &str| {
                         lp.status
@@ -508,15 +561,18 @@ fn snapshot_view(m: &Machine, step: u32, pick: impl FnOnce(&[u32]) -> Option<u32
                         status("VmSize"),
                         lp.oom_score,
                         Some(&lp.vmas),
+                        None,
                     )
                 }
-                // A Windows process: its WorkingSetSize and Virtual Size; no VMAs.
+                // A Windows process: its WorkingSetSize and Virtual Size; its allocations
+                // stand where a Linux process's VMAs do.
                 OsProcessSnapshot::Windows(w) => (
                     w.working_set_bytes,
                     w.working_set_bytes,
                     w.virtual_size_bytes,
                     0,
                     None,
+                    Some(&w.regions),
                 ),
             };
             let running = p.state == ProcState::Running;
@@ -539,7 +595,11 @@ fn snapshot_view(m: &Machine, step: u32, pick: impl FnOnce(&[u32]) -> Option<u32
                 pss_bytes,
                 vm_size_bytes,
                 oom_score,
-                vmas: vma_views(vmas.map_or(&[][..], |v| &v[..]), &runs, &names),
+                vmas: match regions {
+                    Some(r) if running => region_views(r, &runs),
+                    Some(_) => Vec::new(),
+                    None => vma_views(vmas.map_or(&[][..], |v| &v[..]), &runs, &names),
+                },
                 frames: std::rc::Rc::new(
                     frames
                         .iter()
@@ -598,9 +658,40 @@ fn snapshot_view(m: &Machine, step: u32, pick: impl FnOnce(&[u32]) -> Option<u32
                 .map(|p| (p.qos.clone(), p.pod.clone(), p.container.clone())),
         })
         .collect();
+    let windows = match &snap.os {
+        OsSnapshot::Linux(_) => None,
+        OsSnapshot::Windows(w) => Some(std::rc::Rc::new(WindowsView {
+            commit_total: w.commit_total_pages * 4 * KB,
+            commit_limit: w.commit_limit_pages * 4 * KB,
+            commit_peak: w.commit_peak_pages * 4 * KB,
+            commit_max_limit: match m.commit_summary().rule {
+                CommitRuleSummary::Total { allowed_kb } => allowed_kb * KB,
+                _ => w.commit_limit_pages * 4 * KB,
+            },
+            pagefile: w.pagefile_pages * 4 * KB,
+            pagefile_max: w.pagefile_max_pages * 4 * KB,
+            physical_total: w.physical_total_pages * 4 * KB,
+            physical_available: w.physical_available_pages * 4 * KB,
+            jobs: w
+                .jobs
+                .iter()
+                .map(|j| JobView {
+                    name: j.name.clone(),
+                    parent: j.parent.clone(),
+                    job_memory_limit: j.job_memory_limit_bytes,
+                    process_memory_limit: j.process_memory_limit_bytes,
+                    peak_job_memory: j.peak_job_memory_bytes,
+                    peak_process_memory: j.peak_process_memory_bytes,
+                    procs: j.pids.iter().map(|&p| (p, name_of(p))).collect(),
+                    container: j.container.clone(),
+                })
+                .collect(),
+        })),
+    };
     SnapshotView {
         step,
         mem,
+        windows,
         rule,
         processes,
         meminfo_text: m.meminfo_text(),

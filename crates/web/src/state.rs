@@ -15,13 +15,17 @@ pub enum CompareWith {
     Kernel,
     /// 4 GiB more swap.
     MoreSwap,
+    /// The same workload on the other OS: the scenario its header names as its pair
+    /// (`pair: same-workload-windows.vmlab`), a Linux half against a Windows half.
+    OtherOs,
 }
 
 impl CompareWith {
-    pub const ALL: [CompareWith; 3] = [
+    pub const ALL: [CompareWith; 4] = [
         CompareWith::OvercommitMode,
         CompareWith::Kernel,
         CompareWith::MoreSwap,
+        CompareWith::OtherOs,
     ];
 
     pub fn label(self) -> &'static str {
@@ -29,6 +33,7 @@ impl CompareWith {
             CompareWith::OvercommitMode => "overcommit 0 ↔ 2",
             CompareWith::Kernel => "kernel 4.19 ↔ 6.6",
             CompareWith::MoreSwap => "+4 GiB swap",
+            CompareWith::OtherOs => "Linux ↔ Windows (the pair)",
         }
     }
 
@@ -37,6 +42,7 @@ impl CompareWith {
             CompareWith::OvercommitMode => "mode",
             CompareWith::Kernel => "kernel",
             CompareWith::MoreSwap => "swap",
+            CompareWith::OtherOs => "os",
         }
     }
 
@@ -44,8 +50,43 @@ impl CompareWith {
         CompareWith::ALL.into_iter().find(|c| c.key() == k)
     }
 
+    /// The other run's text: for `OtherOs` the library scenario the header names as its pair
+    /// (an error if it names none or an unknown file), else the text with the setting changed on
+    /// its `machine` line.
+    pub fn other_text(self, text: &str) -> Result<String, String> {
+        if self != CompareWith::OtherOs {
+            return Ok(self.rewrite(text));
+        }
+        let pair = text
+            .lines()
+            .take_while(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+            .find_map(|l| {
+                let i = l.find("pair:")?;
+                let name = l[i + 5..].split_whitespace().next()?;
+                Some(name.trim_end_matches([')', '.', ',']).to_string())
+            })
+            .ok_or_else(|| {
+                "this scenario names no Linux/Windows pair (a header line `pair: FILE.vmlab`, as \
+                 in same-workload-linux.vmlab)"
+                    .to_string()
+            })?;
+        let file = if pair.ends_with(".vmlab") {
+            pair
+        } else {
+            format!("{pair}.vmlab")
+        };
+        crate::library::entries()
+            .into_iter()
+            .find(|e| e.file == file)
+            .map(|e| e.text.to_string())
+            .ok_or_else(|| format!("the pair {file} is not in the library"))
+    }
+
     /// The scenario text with the setting changed on its `machine` line.
     pub fn rewrite(self, text: &str) -> String {
+        if self == CompareWith::OtherOs {
+            return self.other_text(text).unwrap_or_default();
+        }
         let mut done = false;
         let lines: Vec<String> = text
             .lines()
@@ -82,6 +123,7 @@ impl CompareWith {
                         let now = setting(code, "swap").unwrap_or("0");
                         ("swap", more_swap(now))
                     }
+                    CompareWith::OtherOs => unreachable!("handled by other_text above"),
                 };
                 set_setting(line, key, &value)
             })
@@ -147,6 +189,32 @@ pub struct Comparison {
     pub text: String,
     pub sim: Result<Sim, Vec<DiagView>>,
     pub first_divergence: Option<u32>,
+}
+
+impl Comparison {
+    /// The other run of `text` under `with`; a missing pair is its error at line 1.
+    fn of(with: CompareWith, text: &str) -> Comparison {
+        let (text, sim) = match with.other_text(text) {
+            Ok(t) => {
+                let sim = engine::load(&t);
+                (t, sim)
+            }
+            Err(message) => (
+                String::new(),
+                Err(vec![DiagView {
+                    line: 1,
+                    col: 1,
+                    message,
+                }]),
+            ),
+        };
+        Comparison {
+            with,
+            text,
+            sim,
+            first_divergence: None,
+        }
+    }
 }
 
 /// The lab: everything the app shows, derived from the scenario text by replay.
@@ -302,15 +370,7 @@ impl Lab {
     }
 
     pub fn compare(&mut self, with: Option<CompareWith>) {
-        self.comparison = with.map(|w| {
-            let text = w.rewrite(&self.text);
-            Comparison {
-                with: w,
-                sim: engine::load(&text),
-                text,
-                first_divergence: None,
-            }
-        });
+        self.comparison = with.map(|w| Comparison::of(w, &self.text));
         self.refresh_comparison();
     }
 
@@ -321,15 +381,14 @@ impl Lab {
         let mut c = if c.text == c.with.rewrite(&self.text) {
             c
         } else {
-            let text = c.with.rewrite(&self.text);
-            Comparison {
-                with: c.with,
-                sim: engine::load(&text),
-                text,
-                first_divergence: None,
-            }
+            Comparison::of(c.with, &self.text)
         };
         c.first_divergence = match (&self.sim, &c.sim) {
+            // Across OSes the outcomes are written differently (an mmap returns its address, an
+            // alloc does not): the first step one side refuses and the other does not.
+            (Ok(a), Ok(b)) if c.with == CompareWith::OtherOs => {
+                first_divergence_by(a, b, |x, y| x.ok != y.ok)
+            }
             (Ok(a), Ok(b)) => first_divergence(a, b),
             _ => None,
         };
@@ -358,9 +417,19 @@ pub fn first_changed_line(old: &str, new: &str) -> Option<u32> {
 
 /// The first step whose outcome differs between two runs, or where one run stops before the other.
 pub fn first_divergence(a: &Sim, b: &Sim) -> Option<u32> {
+    first_divergence_by(a, b, |x, y| x.outcome != y.outcome)
+}
+
+/// The first step (1-based) where `differ` says the two runs' steps differ, or where one run
+/// stops before the other.
+fn first_divergence_by(
+    a: &Sim,
+    b: &Sim,
+    differ: impl Fn(&crate::views::StepView, &crate::views::StepView) -> bool,
+) -> Option<u32> {
     let (sa, sb) = (&a.run.steps, &b.run.steps);
     for (x, y) in sa.iter().zip(sb.iter()) {
-        if x.outcome != y.outcome {
+        if differ(x, y) {
             return Some(x.step);
         }
     }
@@ -373,6 +442,45 @@ mod tests {
 
     const M: &str =
         "# intro\nmachine linux ram=24GiB swap=0 overcommit=0 kernel=6.6  # the box\nspawn app\n";
+
+    /// The Linux half of the same workload compares with its Windows half: the first
+    /// divergence is the second allocation (mode 0 lets it through, Windows fails the commit),
+    /// and the Linux run kills a later, when the pages are touched.
+    #[test]
+    fn the_linux_windows_pair_diverges_at_the_second_allocation() {
+        let text = include_str!("../../../scenarios/same-workload-linux.vmlab");
+        let mut lab = Lab::new(text.to_string());
+        lab.compare(Some(CompareWith::OtherOs));
+        let c = lab.comparison.as_ref().expect("a comparison");
+        assert!(c.text.contains("machine windows"));
+        let (Ok(l), Ok(w)) = (&lab.sim, &c.sim) else {
+            panic!("both halves load");
+        };
+        let o = |s: &Sim| {
+            s.run
+                .steps
+                .iter()
+                .map(|x| (x.outcome.clone(), x.ok))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(c.first_divergence, Some(4), "{:?} {:?}", o(l), o(w));
+        assert!(w.run.steps[3].outcome.starts_with("ERROR_COMMITMENT_LIMIT"));
+        assert!(
+            w.run.steps[2].ok,
+            "a successful alloc is ok: {}",
+            w.run.steps[2].outcome
+        );
+        assert!(l.run.steps[3].ok && !w.run.steps[3].ok);
+        assert!(l
+            .run
+            .steps
+            .iter()
+            .any(|s| s.events.iter().any(|e| e.oom.is_some())));
+        // A scenario without a pair says so instead of comparing with nothing.
+        lab.edit("machine linux ram=1GiB\nspawn a\n".to_string());
+        let c = lab.comparison.as_ref().expect("a comparison");
+        assert!(matches!(&c.sim, Err(d) if d[0].message.contains("no Linux/Windows pair")));
+    }
 
     #[test]
     fn compare_rewrites_the_machine_line_only() {

@@ -157,6 +157,16 @@ pub enum PageState {
     LazyFree,
     /// A file's page mapped from the page cache.
     PageCache,
+    /// Windows (model-spec W2–W4, W7): reserved address space, not committed.
+    Reserved,
+    /// Windows: committed (charged) and never touched.
+    Committed,
+    /// Windows: committed and resident, in the working set.
+    WorkingSet,
+    /// Windows: committed and written to the page file.
+    PageFile,
+    /// Windows: a page of a mapped view of a section.
+    View,
 }
 
 impl PageState {
@@ -169,6 +179,11 @@ impl PageState {
             PageState::Swapped => "swapped".into(),
             PageState::LazyFree => "lazy-free".into(),
             PageState::PageCache => "page cache (file)".into(),
+            PageState::Reserved => "reserved".into(),
+            PageState::Committed => "committed, untouched".into(),
+            PageState::WorkingSet => "resident (working set)".into(),
+            PageState::PageFile => "in the page file".into(),
+            PageState::View => "mapped view (section)".into(),
         }
     }
 }
@@ -316,6 +331,40 @@ pub struct SnapshotView {
     pub cgroup_version: String,
     /// Every memory cgroup, parent before children.
     pub cgroups: std::rc::Rc<Vec<CgroupView>>,
+    /// A Windows machine's commit numbers and jobs (None on Linux).
+    pub windows: Option<std::rc::Rc<WindowsView>>,
+}
+
+/// What a Windows machine reports at a step, copied from the core's snapshot (PERFORMANCE_INFORMATION
+/// and the page file, in bytes; model-spec W3) and its job objects (W6).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WindowsView {
+    pub commit_total: u64,
+    pub commit_limit: u64,
+    pub commit_peak: u64,
+    /// The limit the page file can still grow to: RAM plus the page file's maximum.
+    pub commit_max_limit: u64,
+    pub pagefile: u64,
+    pub pagefile_max: u64,
+    pub physical_total: u64,
+    pub physical_available: u64,
+    pub jobs: Vec<JobView>,
+}
+
+/// One job object as JOBOBJECT_EXTENDED_LIMIT_INFORMATION reports it; its current usage is not
+/// queryable on Windows, so it is not here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobView {
+    pub name: String,
+    pub parent: Option<String>,
+    pub job_memory_limit: Option<u64>,
+    pub process_memory_limit: Option<u64>,
+    pub peak_job_memory: u64,
+    pub peak_process_memory: u64,
+    /// (pid, name) of the processes directly in it.
+    pub procs: Vec<(u32, String)>,
+    /// (container name, isolation) if the job is a container's.
+    pub container: Option<(String, String)>,
 }
 
 /// The series the charts draw, one point per step (step 0 included).
@@ -330,6 +379,8 @@ pub struct Series {
     /// the cgroups without a child (a parent's usage is its children's and its own processes',
     /// shown in the tree), sorted by path.
     pub cgroups: Vec<(String, Vec<u64>)>,
+    /// A Windows machine's series (the legend names them CommitTotal and working set).
+    pub windows: bool,
 }
 
 /// The real tools' views of one process.

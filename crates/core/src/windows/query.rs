@@ -372,6 +372,7 @@ impl WindowsMachine {
 impl WindowsMachine {
     /// The plain-data picture of the machine (the host system and every process).
     pub fn snapshot(&self) -> crate::snapshot::Snapshot {
+        use super::op::{JOB_OBJECT_LIMIT_JOB_MEMORY, JOB_OBJECT_LIMIT_PROCESS_MEMORY};
         use crate::snapshot::*;
         let s = &self.systems[0];
         Snapshot {
@@ -404,13 +405,40 @@ impl WindowsMachine {
                 physical_available_pages: s.free_ram(),
                 pagefile_pages: s.pagefile_pages,
                 pagefile_max_pages: s.pagefile_max_pages,
+                jobs: self
+                    .jobs
+                    .values()
+                    .map(|j| {
+                        let flag = |f: u32, v: u64| (j.limit_flags & f != 0).then_some(v);
+                        JobSnapshot {
+                            name: j.name.clone(),
+                            parent: j.parent.clone(),
+                            job_memory_limit_bytes: flag(
+                                JOB_OBJECT_LIMIT_JOB_MEMORY,
+                                j.job_memory_limit,
+                            ),
+                            process_memory_limit_bytes: flag(
+                                JOB_OBJECT_LIMIT_PROCESS_MEMORY,
+                                j.process_memory_limit,
+                            ),
+                            peak_job_memory_bytes: j.peak_job_pages * PAGE_SIZE,
+                            peak_process_memory_bytes: j.peak_process_pages * PAGE_SIZE,
+                            pids: j.procs.iter().copied().collect(),
+                            container: self
+                                .containers
+                                .iter()
+                                .find(|(_, c)| c.job == j.name)
+                                .map(|(n, c)| (n.clone(), c.isolation.name().to_string())),
+                        }
+                    })
+                    .collect(),
             }),
         }
     }
 
-    /// Committed private pages as the page view's states (reserved pages are left out, as
-    /// pages outside a mapping are): untouched, resident (private), in the page file
-    /// (swapped); a view's pages are shared.
+    /// Every page of the allocations as the page view's Windows states (model-spec W2–W4, W7):
+    /// reserved, committed (never touched), in the working set, in the page file; a view's
+    /// pages are a mapped view.
     pub fn page_runs(
         &self,
         pid: u32,
@@ -425,17 +453,17 @@ impl WindowsMachine {
         p.space
             .pages
             .range(start / PAGE_SIZE, end.div_ceil(PAGE_SIZE))
-            .filter_map(|(s, l, v)| {
+            .map(|(s, l, v)| {
                 let st = match v {
-                    Page::Reserved => return None,
+                    Page::Reserved => PageState::Reserved,
                     Page::Committed { res, .. } | Page::Copied { res } => match res {
-                        Res::Untouched => PageState::Untouched,
-                        Res::Resident(_) => PageState::Private,
-                        Res::PagedOut => PageState::Swapped,
+                        Res::Untouched => PageState::Committed,
+                        Res::Resident(_) => PageState::WorkingSet,
+                        Res::PagedOut => PageState::PageFile,
                     },
-                    Page::Mapped { .. } => PageState::Shared { mapcount: 1 },
+                    Page::Mapped { .. } => PageState::View,
                 };
-                Some((s, l, st))
+                (s, l, st)
             })
             .collect()
     }

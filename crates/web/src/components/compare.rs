@@ -1,7 +1,8 @@
 //! Compare: the same scenario under one changed setting, side by side: both machines' counters,
 //! processes and VMAs at the current step, what the step did on each (its events, so the other
 //! side's outcome is explained), the other run's error in an error box, and the outcomes step by
-//! step with the first divergence highlighted.
+//! step with the first divergence highlighted. "Linux ↔ Windows" runs the scenario's pair (the
+//! same workload written for the other OS) instead of a changed setting.
 
 use super::size;
 use crate::state::CompareWith;
@@ -36,6 +37,7 @@ fn side(
     other: Option<&SnapshotView>,
 ) -> Html {
     let step = run.and_then(|r| r.steps.get(cursor.wrapping_sub(1) as usize));
+    let win = snap.is_some_and(|s| s.windows.is_some());
     let counter = |name: &'static str, get: fn(&SnapshotView) -> u64| {
         let v = snap.map(get);
         let differs = v.is_some() && other.map(get) != v && other.is_some();
@@ -46,7 +48,7 @@ fn side(
     };
     html! {
         <div class="cmp-side" id={id.to_string()}>
-            <h3>{title.to_string()}</h3>
+            <h3>{title.to_string()}{ match snap { Some(s) if s.windows.is_some() => " · Windows", Some(_) => " · Linux", None => "" } }</h3>
             { match (cursor, step) {
                 (0, _) => html! { <p class="muted">{"Step 0: the booted machine."}</p> },
                 (_, Some(s)) => html! {
@@ -60,10 +62,12 @@ fn side(
             } }
             if let Some(sn) = snap {
                 <table class="cmp-counters">
-                    { counter("Committed_AS", |s| s.mem.committed_as) }
+                    // The same four numbers under each OS's own names (a Windows machine's
+                    // are PERFORMANCE_INFORMATION's, its page file in the swap slot).
+                    { counter(if win { "CommitTotal" } else { "Committed_AS" }, |s| s.mem.committed_as) }
                     { counter("CommitLimit", |s| s.mem.commit_limit) }
-                    { counter("MemFree", |s| s.mem.mem_free) }
-                    { counter("SwapFree", |s| s.mem.swap_free) }
+                    { counter(if win { "PhysicalAvailable" } else { "MemFree" }, |s| s.mem.mem_free) }
+                    { counter(if win { "page file" } else { "SwapFree" }, |s| s.mem.swap_free) }
                 </table>
                 <ul class="cmp-procs">
                     { for sn.processes.iter().map(|p| html! {

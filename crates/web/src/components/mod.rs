@@ -12,6 +12,7 @@ pub mod physical;
 pub mod proc_files;
 pub mod processes;
 pub mod timeline;
+pub mod windows;
 
 /// A size for people: the largest binary unit that fits, with one decimal unless it is whole
 /// (`23.5 GiB`, not `24684092 KiB`). Exact values are in the /proc views.

@@ -4,7 +4,7 @@
 //! move between cells, Page Up/Down pan, Escape zooms out.
 
 use crate::render::pages::PageKey;
-use crate::render::palette::PAGE_STATES;
+use crate::render::palette;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -22,6 +22,9 @@ pub struct Props {
     pub on_click: Callback<(f64, f64)>,
     #[prop_or_default]
     pub on_key: Callback<PageKey>,
+    /// A Windows machine: its page states' legend (reserved, committed, working set, page file).
+    #[prop_or_default]
+    pub windows: bool,
 }
 
 #[function_component(PageView)]
@@ -67,8 +70,8 @@ pub fn page_view(p: &Props) -> Html {
             </div>
             <p class="hover" aria-live="polite">{ p.hover.clone().unwrap_or_else(|| "Hover a cell (or focus the grid and use the arrow keys) to see its page range and states; click a cell or a VMA above to zoom in.".into()) }</p>
             <ul class="legend">
-                { for PAGE_STATES.iter().map(|(name, colour)| html! {
-                    <li><span class="swatch" style={format!("background:{colour}")}></span>{*name}</li>
+                { for palette::legend(p.windows).map(|(_, name, colour)| html! {
+                    <li><span class="swatch" style={format!("background:{colour}")}></span>{name}</li>
                 }) }
             </ul>
         </section>

@@ -22,13 +22,23 @@ pub fn y_max_gib(s: &Series) -> f64 {
 /// The chart's lines in drawing order: (label, colour as in `palette::SERIES`, width in CSS px).
 pub fn legend(s: &Series) -> Vec<(String, (u8, u8, u8), u32)> {
     use crate::render::palette::SERIES;
+    // A Windows machine's numbers under its own names (PERFORMANCE_INFORMATION; its working set).
+    let (charge, rss) = if s.windows {
+        ("CommitTotal", "working set")
+    } else {
+        ("Committed_AS", "RSS")
+    };
     let mut out = vec![
-        ("Committed_AS".to_string(), SERIES[0], 3),
+        (charge.to_string(), SERIES[0], 3),
         ("CommitLimit".to_string(), SERIES[1], 2),
         ("free RAM".to_string(), SERIES[2], 2),
     ];
     for (i, (name, _)) in s.rss.iter().enumerate() {
-        out.push((format!("RSS {name}"), SERIES[3 + i % (SERIES.len() - 3)], 1));
+        out.push((
+            format!("{rss} {name}"),
+            SERIES[3 + i % (SERIES.len() - 3)],
+            1,
+        ));
     }
     out
 }
@@ -230,8 +240,17 @@ mod tests {
             mem_free: vec![0; 2],
             rss: vec![("a".into(), vec![0, 10 << 30])],
             cgroups: vec![("box".into(), vec![0, 96 << 20])],
+            windows: false,
         };
         assert!(y_max_gib(&s) >= 10.0);
+        // A Windows machine's legend uses its own names.
+        let w = Series {
+            windows: true,
+            ..s.clone()
+        };
+        assert_eq!(legend(&w)[0].0, "CommitTotal");
+        assert_eq!(legend(&w)[3].0, "working set a");
+        assert_eq!(legend(&s)[0].0, "Committed_AS");
         assert!(y_max_gib(&Series::default()) > 0.0);
         // A 96 MiB cgroup is drawn in MiB; two cgroups get two colours.
         assert_eq!(unit_for(96 << 20), (1 << 20, "MiB"));

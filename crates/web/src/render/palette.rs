@@ -10,7 +10,12 @@ use crate::views::PageState;
 /// light olive, a frame of three or more sharers a dark brown (lightness 39 against 61).
 /// Page cache is a near-black slate (lightness 14): every other state is lighter, so it stays
 /// apart under every vision (ΔE2000 ≥ 28 from each of them).
-pub const PAGE_STATES: [(&str, &str); 8] = [
+///
+/// The last five are a Windows machine's states (model-spec W2–W4, W7), shown only for a Windows
+/// machine and never beside the Linux ones: each OS's legend is tested on its own, and the
+/// Windows colours reuse tested ones with the same meaning (light: no RAM; dark blue: resident;
+/// pink: written out to disk).
+pub const PAGE_STATES: [(&str, &str); 13] = [
     ("untouched", "#e6e6e6"),
     ("zero page", "#61a1ff"),
     ("resident private", "#0041ee"),
@@ -19,7 +24,25 @@ pub const PAGE_STATES: [(&str, &str); 8] = [
     ("swapped", "#d96c8f"),
     ("lazy-free", "#a6fe00"),
     ("page cache (file)", "#222233"),
+    ("reserved", "#e6e6e6"),
+    ("committed, untouched", "#61a1ff"),
+    ("resident (working set)", "#0041ee"),
+    ("in the page file", "#d96c8f"),
+    ("mapped view (section)", "#919c0f"),
 ];
+
+/// Where the Windows states start in [`PAGE_STATES`].
+pub const WINDOWS_FIRST: usize = 8;
+
+/// The legend of one OS's page states: (slot in [`PAGE_STATES`], name, colour).
+pub fn legend(windows: bool) -> impl Iterator<Item = (usize, &'static str, &'static str)> {
+    let range = if windows {
+        WINDOWS_FIRST..PAGE_STATES.len()
+    } else {
+        0..WINDOWS_FIRST
+    };
+    range.map(|i| (i, PAGE_STATES[i].0, PAGE_STATES[i].1))
+}
 
 pub fn index(state: PageState) -> usize {
     match state {
@@ -31,6 +54,11 @@ pub fn index(state: PageState) -> usize {
         PageState::Swapped => 5,
         PageState::LazyFree => 6,
         PageState::PageCache => 7,
+        PageState::Reserved => 8,
+        PageState::Committed => 9,
+        PageState::WorkingSet => 10,
+        PageState::PageFile => 11,
+        PageState::View => 12,
     }
 }
 
@@ -188,12 +216,11 @@ mod tests {
     #[test]
     fn every_pair_of_page_states_is_distinguishable_under_every_vision() {
         let mut worst = (f64::MAX, String::new());
-        for (vision, m) in MACHADO.iter() {
-            let labs: Vec<(&str, [f64; 3])> = PAGE_STATES
-                .iter()
-                .map(|(name, hex)| {
+        for ((vision, m), windows) in MACHADO.iter().flat_map(|v| [(v, false), (v, true)]) {
+            let labs: Vec<(&str, [f64; 3])> = legend(windows)
+                .map(|(_, name, hex)| {
                     let rgb = parse_hex(hex).unwrap_or_else(|| panic!("{name}: bad colour {hex}"));
-                    (*name, lab(simulate(rgb, m)))
+                    (name, lab(simulate(rgb, m)))
                 })
                 .collect();
             for (i, (a, la)) in labs.iter().enumerate() {
@@ -210,6 +237,28 @@ mod tests {
             }
         }
         eprintln!("closest pair: {} at ΔE2000 {:.1}", worst.1, worst.0);
+    }
+
+    /// Each OS's legend has every state of its own once, and the slots are `index`'s.
+    #[test]
+    fn each_os_legend_covers_its_states() {
+        use crate::views::PageState as S;
+        let win = [
+            S::Reserved,
+            S::Committed,
+            S::WorkingSet,
+            S::PageFile,
+            S::View,
+        ];
+        let slots: Vec<usize> = legend(true).map(|(i, _, _)| i).collect();
+        assert_eq!(win.map(index).to_vec(), slots);
+        for s in win {
+            assert_eq!(PAGE_STATES[index(s)].0, s.label(), "{s:?}");
+        }
+        assert_eq!(
+            legend(false).count() + legend(true).count(),
+            PAGE_STATES.len()
+        );
     }
 
     #[test]
