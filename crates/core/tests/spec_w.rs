@@ -371,3 +371,27 @@ fn w4_trimming_takes_the_oldest_faults_first_and_a_refault_is_young_again() {
          expect a.GetProcessMemoryInfo.WorkingSetSize = 4MiB\n",
     );
 }
+
+/// A touch larger than the RAM left (here 96 MiB on a 64 MiB machine with 4 MiB already in a
+/// working set) runs: the oldest pages, then the touch's own first pages, go to the page file
+/// as the rest come in, and the working set ends at what RAM holds. (Faulting the whole touch
+/// at once found nothing to trim and panicked.)
+#[test]
+fn w4_a_touch_larger_than_ram_trims_its_own_first_pages() {
+    let r = run("machine windows ram=64MiB pagefile=128MiB..128MiB
+spawn a
+a reserve r 16MiB
+a commit r[0..8MiB]
+a write r[0..4MiB]
+a alloc x 96MiB
+a write x
+expect a running
+expect a.GetProcessMemoryInfo.WorkingSetSize = 64MiB
+");
+    let trimmed: u64 = r.steps[5]
+        .events
+        .iter()
+        .filter(|e| e.reason() == "win.ws.trimmed")
+        .count() as u64;
+    assert!(trimmed >= 2, "the old pages, then the touch's own");
+}

@@ -43,8 +43,15 @@ impl WindowsMachine {
             let Some((_, left, v)) = space.pages.get(page) else {
                 return self.violation_after(pid, page, [dz, hard, cow], st);
             };
-            // Equal runs of neighbouring allocations coalesce: stop at this one's end.
-            let mut n = left.min(b - page).min((rbase + r.size) / PAGE_SIZE - page);
+            // Equal runs of neighbouring allocations coalesce: stop at this one's end. A touch
+            // larger than RAM faults at most RAM's worth at a time, so that the pages it brought
+            // in first can leave for the page file as the rest come in (the working-set manager
+            // trims a faulting process's own oldest pages too).
+            let ram = self.systems[self.procs[&pid].system].ram_pages;
+            let mut n = left
+                .min(b - page)
+                .min((rbase + r.size) / PAGE_SIZE - page)
+                .min(ram);
             match v {
                 Page::Reserved => return self.violation_after(pid, page, [dz, hard, cow], st),
                 Page::Committed { res, .. } | Page::Copied { res } => {
