@@ -77,10 +77,17 @@ fn every_windows_scenario_agrees_with_wine_but_for_listed_differences() {
 #[ignore = "needs Wine and the exe: run by `cargo xtask test` (Windows backend under Wine)"]
 fn a_small_scenario_agrees_step_by_step() {
     let text = "machine windows ram=4GiB pagefile=none\nspawn a\na reserve r 1MiB\n\
-                a commit r[0..4KiB]\na write r[0..4KiB]\n";
+                a commit r[0..4KiB]\na write r[0..4KiB]\na decommit r[1020KiB..1028KiB]\n";
     let s = parse(text).unwrap();
     let r = wincheck::check_wine(&s).unwrap();
     assert!(r.agrees(), "{}", r.render());
-    assert_eq!(r.steps.len(), 4);
+    assert_eq!(r.steps.len(), 5);
+    // A decommit past the reservation's end: 87 on both (crates/core/tests/win_free_rules.rs).
+    assert_eq!(
+        r.steps[4].wine,
+        "ERROR_INVALID_PARAMETER (87)",
+        "{}",
+        r.render()
+    );
     assert_eq!(r.steps[3].wine_ws_delta, Some(1), "{}", r.render());
 }
