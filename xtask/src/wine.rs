@@ -1,7 +1,7 @@
 //! The Windows backend under Wine: its setup steps (the windows-gnu target, mingw, Wine 8.0, the
 //! bcryptprimitives.dll stub, one Wine prefix under the target directory), each checking first
 //! so that a second run is fast, and the test stage that builds `vmlab-win-helper.exe` and runs
-//! `crates/winos/tests/wine.rs` (shared/toolchain.md, "Windows backend under Wine").
+//! `crates/winos/tests/wine.rs` and `crates/os/tests/wine_check.rs` (shared/toolchain.md, "Windows backend under Wine").
 
 use crate::util::{run_cmd, Ctx};
 use std::path::{Path, PathBuf};
@@ -187,7 +187,24 @@ pub fn test(ctx: &Ctx) -> Result<(), String> {
     );
     wine_env(ctx, &mut c);
     c.env("VMLAB_WIN_HELPER", &exe);
-    let r = run_cmd(&mut c);
+    let r = run_cmd(&mut c).and_then(|()| {
+        // The library's Windows scenarios, model vs Wine step by step (crates/os/src/wincheck.rs).
+        let mut c = ctx.cmd(
+            "cargo",
+            &[
+                "test",
+                "-p",
+                "vmlab-os",
+                "--test",
+                "wine_check",
+                "--",
+                "--ignored",
+            ],
+        );
+        wine_env(ctx, &mut c);
+        c.env("VMLAB_WIN_HELPER", &exe);
+        run_cmd(&mut c)
+    });
     let mut k = ctx.cmd("wineserver", &["-k"]);
     wine_env(ctx, &mut k);
     let stopped = run_cmd(&mut k);

@@ -38,9 +38,10 @@ const HELPER_SUBCOMMAND: &str = "__helper";
 const EXIT_CODES: &str = "Exit codes: 0 all expectations hold, 1 an expectation failed, \
 2 invalid scenario or usage, or standard output could not be written.";
 
-const CHECK_EXIT_CODES: &str = "Exit codes: 0 the simulator and the kernel agree on every step, \
-1 they differ, 2 invalid scenario or usage, or the check could not run (not root, not Linux, \
-an operation the real backend does not support).";
+const CHECK_EXIT_CODES: &str = "Exit codes: 0 the simulator and the kernel (or Wine) agree on \
+every step but for the known differences, 1 they differ, 2 invalid scenario or usage, or the \
+check could not run to the end (not root, not Linux, no Wine setup, an operation the real \
+backend does not support).";
 
 /// Replay memory-accounting scenarios on a simulated Linux machine.
 #[derive(Debug, Parser)]
@@ -93,7 +94,8 @@ enum Cmd {
         #[arg(long, value_name = "STEP")]
         at: u32,
     },
-    /// Compare the simulator with this machine's kernel, step by step (Linux, root).
+    /// Compare the simulator with this machine's kernel (Linux, root), or a Windows scenario
+    /// with the Windows API under Wine, step by step.
     #[command(after_help = CHECK_EXIT_CODES)]
     Check {
         /// The scenario file, or `-` for standard input.
@@ -102,6 +104,11 @@ enum Cmd {
         /// the length of each operation and restored) and print where the two differ.
         #[arg(long)]
         real: bool,
+        /// Run a Windows scenario on the Windows API under Wine too (vmlab-win-helper.exe, one
+        /// per scenario process; the environment `cargo xtask wine` sets) and print both sides
+        /// step by step.
+        #[arg(long, conflicts_with = "real")]
+        wine: bool,
     },
     /// Print a shell completion script.
     Completions {
@@ -247,7 +254,13 @@ fn vmlab() -> ExitCode {
             proc,
         } => cmd_show(&mut out, &file, at, view, proc.as_deref()),
         Cmd::Explain { file, at } => cmd_explain(&mut out, &file, at),
-        Cmd::Check { file, real } => cmd_check(&mut out, &file, real),
+        Cmd::Check { file, real, wine } => {
+            if wine {
+                cmd_check_wine(&mut out, &file)
+            } else {
+                cmd_check(&mut out, &file, real)
+            }
+        }
         Cmd::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "vmlab", &mut script);
@@ -393,7 +406,7 @@ fn cmd_run(out: &mut Out, file: &str, json: bool) -> Result<ExitCode, OutError> 
 fn cmd_check(out: &mut Out, file: &str, real: bool) -> Result<ExitCode, OutError> {
     if !real {
         eprint_line!(
-            "vmlab check: say --real (the only check so far is against this machine's kernel)"
+            "vmlab check: say --real (against this machine's kernel) or --wine (a Windows scenario against the Windows API under Wine)"
         );
         return Ok(ExitCode::from(2));
     }
@@ -436,6 +449,41 @@ fn cmd_check(out: &mut Out, file: &str, real: bool) -> Result<ExitCode, OutError
     } else if let Some(why) = &report.stopped {
         eprint_line!(
             "vmlab check --real: {}: not compared to the end: {why}",
+            src.name
+        );
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `vmlab check --wine FILE`: the model and the Windows API under Wine, side by side
+/// (crates/os/src/wincheck.rs). Exit 0 when they agree but for known differences, 1 on a
+/// mismatch, 2 when the check could not run or stopped early.
+fn cmd_check_wine(out: &mut Out, file: &str) -> Result<ExitCode, OutError> {
+    let src = match load(file) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    #[cfg(target_os = "linux")]
+    let report = vmlab_os::wincheck::check_wine(&src.scenario);
+    #[cfg(not(target_os = "linux"))]
+    let report: Result<vmlab_os::wincheck::Report, String> =
+        Err("the Wine check runs on Linux".to_string());
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            eprint_line!("vmlab check --wine: {}: {e}", src.name);
+            return Ok(ExitCode::from(2));
+        }
+    };
+    out.write(&report.render())?;
+    out.flush()?;
+    Ok(if !report.mismatches.is_empty() {
+        ExitCode::from(1)
+    } else if let Some(why) = &report.stopped {
+        eprint_line!(
+            "vmlab check --wine: {}: not compared to the end: {why}",
             src.name
         );
         ExitCode::from(2)

@@ -315,6 +315,19 @@ impl Machine {
         }
     }
 
+    /// Windows: `VirtualQuery(address)` in a running process, its MEMORY_BASIC_INFORMATION
+    /// fields by name (what `vmlab check --wine` compares with the real call); `None` on Linux.
+    pub fn virtual_query(&self, pid: u32, address: u64) -> Option<Vec<(&'static str, u64)>> {
+        match self {
+            Machine::Linux(_) => None,
+            Machine::Windows(m) => m
+                .procs
+                .get(&pid)
+                .filter(|p| p.state == ProcState::Running)
+                .map(|_| m.virtual_query(pid, address)),
+        }
+    }
+
     /// RAM and swap in bytes now (what relative sizes such as `50%ram` resolve against).
     pub fn ram_swap_bytes(&self) -> (u64, u64) {
         match self {

@@ -13,6 +13,7 @@ pub mod check;
 pub mod host;
 pub mod marker;
 pub mod protocol;
+pub mod wincheck;
 
 #[cfg(target_os = "linux")]
 pub mod helper;

@@ -144,6 +144,13 @@ pub enum WinEvent {
     JobCreated {
         name: String,
     },
+    /// CreateFileMapping or CreateJobObject under a name that exists: the call succeeds with a
+    /// handle to the existing object, GetLastError ERROR_ALREADY_EXISTS (183).
+    OpenedExisting {
+        what: &'static str,
+        name: String,
+        source: &'static str,
+    },
     JobLimitsSet {
         name: String,
         limit_flags: u32,
@@ -203,6 +210,7 @@ impl WinEvent {
             WinEvent::ViewMapped { .. } => "win.view.mapped",
             WinEvent::ViewUnmapped { .. } => "win.view.unmapped",
             WinEvent::JobCreated { .. } => "win.job.created",
+            WinEvent::OpenedExisting { .. } => "win.opened.existing",
             WinEvent::JobLimitsSet { .. } => "win.job.limits",
             WinEvent::JobAssigned { .. } => "win.job.assigned",
             WinEvent::ContainerCreated { .. } => "win.container.created",
@@ -217,7 +225,7 @@ impl WinEvent {
                 "Learn: Page State (\"an access violation\" on reserved or free pages); model-spec W2"
             }
             WinEvent::Reserved { .. } | WinEvent::ReserveUndone { .. } => VA,
-            WinEvent::Refused { source, .. } => source,
+            WinEvent::Refused { source, .. } | WinEvent::OpenedExisting { source, .. } => source,
             WinEvent::Committed { .. } => LIMIT,
             WinEvent::CommitRefused {
                 block: CommitBlock::System { .. },
@@ -421,6 +429,11 @@ impl fmt::Display for WinEvent {
                 write!(f, "view at {base:#x} unmapped, commit charge −{}", hp(*uncharged))
             }
             WinEvent::JobCreated { name } => write!(f, "job `{name}` created"),
+            WinEvent::OpenedExisting { what, name, .. } => write!(
+                f,
+                "a {what} named `{name}` exists: the call opens it (GetLastError \
+                 ERROR_ALREADY_EXISTS, 183)"
+            ),
             WinEvent::JobLimitsSet { name, limit_flags } => {
                 write!(f, "job `{name}` LimitFlags = {limit_flags:#x}")
             }

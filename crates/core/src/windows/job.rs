@@ -50,12 +50,16 @@ impl WindowsMachine {
     }
 
     pub(crate) fn create_job(&mut self, name: &str, st: &mut Step) {
+        // Learn, CreateJobObjectW: "If the object existed before the function call, the
+        // function returns a handle to the existing job object and GetLastError returns
+        // ERROR_ALREADY_EXISTS."
         if self.jobs.contains_key(name) {
-            return st.refuse(
-                Win32Error::AlreadyExists,
-                "a job of this name exists",
-                "Learn: CreateJobObjectW function",
-            );
+            return st.ev(WinEvent::OpenedExisting {
+                what: "job",
+                name: name.to_string(),
+                source: "Learn: CreateJobObjectW function (\"returns a handle to the existing \
+                         job object\"); Wine 8.0 does the same",
+            });
         }
         self.jobs.insert(
             name.into(),

@@ -52,12 +52,16 @@ impl WindowsMachine {
         attributes: u32,
         st: &mut Step,
     ) {
+        // Learn, CreateFileMappingW: "If the object exists before the function call, the
+        // function returns a handle to the existing object (with its current size, not the
+        // specified size), and GetLastError returns ERROR_ALREADY_EXISTS."
         if self.sections.contains_key(name) {
-            return st.refuse(
-                Win32Error::AlreadyExists,
-                "a section of this name exists",
-                CFM,
-            );
+            return st.ev(WinEvent::OpenedExisting {
+                what: "section",
+                name: name.to_string(),
+                source: "Learn: CreateFileMappingW function (\"returns a handle to the existing \
+                         object\"); Wine 8.0 does the same",
+            });
         }
         if size == 0 || (attributes != SEC_COMMIT && attributes != SEC_RESERVE) {
             return st.refuse(
