@@ -248,12 +248,14 @@ fn failcnt_and_max_usage_after_the_limit_is_hit() {
     let v = m.cgroup("lim").unwrap();
     println!("{}", row("after the OOM kill", &v));
     assert_eq!(v.memory.max_usage_in_bytes, 32 * MIB);
-    // At least the kernel's retry loop's count (try_charge_memcg): a quiet host gives exactly
-    // this; a loaded one more, when a reclaim pass makes progress and the retries start again
-    // (measured 60 in a fresh-clone run next to another test run).
+    // At least the kernel's retry loop before its OOM (try_charge_memcg: 19). After the kill
+    // the victim, which is the charger, retries up to 1 + 16 times more (36 in all, measured on
+    // a quiet host) unless the OOM reaper has already freed its pages and the next charge fits
+    // (19, measured in a run beside two helpers' builds); a loaded host can read more (60),
+    // when a reclaim pass makes progress and the retries start again.
     if host().swap_bytes == 0 {
         let f = v.memory.failcnt;
-        assert!(f >= FAILS_BEFORE_OOM + 1 + 16, "failcnt {f}");
+        assert!(f >= FAILS_BEFORE_OOM, "failcnt {f}");
     }
     assert_eq!(v.oom_control.oom_kill, Some(1));
     assert!(!v.oom_control.under_oom);
