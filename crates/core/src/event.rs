@@ -529,6 +529,12 @@ pub enum EventKind {
     },
     /// A memory-cgroup decision (linux/memcg.rs).
     Memcg(MemcgEvent),
+    /// The OOM killer killed a Kubernetes container's process: the container's status.
+    KubeOomKilled {
+        pid: u32,
+        pod: String,
+        container: String,
+    },
     /// One pass of the kubelet's eviction manager: the signal, the threshold, the ranking and
     /// the pod it evicted (None: no pressure).
     Kubelet {
@@ -867,6 +873,7 @@ impl Event {
             EventKind::ShmemObjectDestroyed { .. } => "shmem.destroyed",
             EventKind::Placed { .. } => "vma.placed",
             EventKind::Memcg(m) => m.reason(),
+            EventKind::KubeOomKilled { .. } => "kube.oom_killed",
             EventKind::Kubelet {
                 evicted: Some(_), ..
             } => "kubelet.evict",
@@ -940,6 +947,9 @@ impl Event {
             }
             EventKind::Placed { source, .. } => source,
             EventKind::Memcg(m) => m.source(),
+            EventKind::KubeOomKilled { .. } => {
+                "the container runtime's status for a container whose cgroup saw an OOM kill (CRI ContainerStatus reason OOMKilled; exit code 128 + SIGKILL = 137); model-spec L10"
+            }
             EventKind::Kubelet { .. } => {
                 "pkg/kubelet/eviction/eviction_manager.go: synchronize; helpers.go: rankMemoryPressure (exceedMemoryRequests, priority, memory); model-spec L10"
             }
@@ -1110,6 +1120,15 @@ impl fmt::Display for Sentence<'_> {
             }
             EventKind::Placed { span, how, .. } => write!(f, "placed at {span} ({how})"),
             EventKind::Memcg(m) => write!(f, "{m}"),
+            EventKind::KubeOomKilled {
+                pid,
+                pod,
+                container,
+            } => write!(
+                f,
+                "container {container} of pod {pod} (pid {pid}): status Terminated, reason \
+                 OOMKilled, exit code 137"
+            ),
             EventKind::Kubelet {
                 available,
                 threshold,

@@ -743,3 +743,38 @@ expect cgroup box/free memory.current < 49MiB
 expect w running
 ");
 }
+
+/// An OOM-killed container's process: the container's status is OOMKilled with exit code 137
+/// (128 + SIGKILL), as an event at the step of the kill; a process outside kubepods gets none.
+#[test]
+fn an_oom_killed_container_is_reported_oomkilled_with_exit_code_137() {
+    let r = run("machine linux ram=8GiB
+kube pod web container app limit=64MiB
+kube run app web/app
+app mmap m 128MiB rw private anon
+app write m
+expect app killed
+cgroup create plain
+cgroup plain set memory.max 64MiB
+spawn p
+p cgroup plain
+p mmap m 128MiB rw private anon
+p write m
+expect p killed
+");
+    let reports: Vec<(usize, String)> = r
+        .steps
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| s.events.iter().map(move |e| (i, e)))
+        .filter(|(_, e)| e.reason() == "kube.oom_killed")
+        .map(|(i, e)| (i, e.sentence()))
+        .collect();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert!(
+        reports[0]
+            .1
+            .contains("container app of pod web (pid 1000): status Terminated, reason OOMKilled, exit code 137"),
+        "{reports:?}"
+    );
+}

@@ -89,6 +89,20 @@ impl LinuxMachine {
         Outcome::Ok
     }
 
+    /// After an OOM kill (global or memcg) of a process in a Kubernetes container's cgroup:
+    /// the container's status as the runtime reports it, OOMKilled with exit code 137.
+    pub(crate) fn report_oom_killed_container(&mut self, pid: super::Pid) {
+        let path = &self.memcgs.groups[&self.procs[&pid].memcg].path;
+        if let Some((_, Some(pod), Some(container))) = super::k8s::place_of(path) {
+            let (pod, container) = (pod.to_string(), container.to_string());
+            self.emit(EventKind::KubeOomKilled {
+                pid,
+                pod,
+                container,
+            });
+        }
+    }
+
     /// The running processes in a pod's cgroup or below it, by pid.
     fn pod_pids(&self, cgroup: &str) -> Vec<super::Pid> {
         let Some(id) = self.memcg_by_path(cgroup) else {

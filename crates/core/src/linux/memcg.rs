@@ -965,6 +965,7 @@ impl LinuxMachine {
             .collect();
         for pid in sharers {
             self.end_process(pid, Some(Signal::SIGKILL));
+            self.report_oom_killed_container(pid);
         }
     }
 

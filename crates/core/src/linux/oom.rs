@@ -288,6 +288,7 @@ impl LinuxMachine {
         });
         for pid in sharers {
             self.end_process(pid, Some(crate::op::Signal::SIGKILL));
+            self.report_oom_killed_container(pid);
         }
     }
 
