@@ -74,18 +74,19 @@ impl LinuxMachine {
             over(b).cmp(&over(a)).then(above(b).cmp(&above(a)))
         });
         let evicted = ranking.first().map(|r| r.pod.clone());
+        // The decision first, then what it does.
+        self.emit(EventKind::Kubelet {
+            available,
+            threshold,
+            ranking,
+            evicted: evicted.clone(),
+        });
         if let Some(name) = &evicted {
             let pod = pods.iter().find(|p| &p.name == name).expect("ranked pods");
             for pid in self.pod_pids(&pod.cgroup) {
                 self.end_process(pid, Some(Signal::SIGKILL));
             }
         }
-        self.emit(EventKind::Kubelet {
-            available,
-            threshold,
-            ranking,
-            evicted,
-        });
         Outcome::Ok
     }
 
