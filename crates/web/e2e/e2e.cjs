@@ -729,6 +729,21 @@ async function issue10(browser, base, errors) {
     await op.fill('#scenario', four + 'spawn c\n');
     await op.waitForTimeout(100);
     check(at === 3 && (await stepNo(op)) === 3, 'an edit after the current step keeps the step', `at ${at} then ${await stepNo(op)}`);
+    // Typed key by key, a new line passes through texts that do not parse (`s`, `sp`, …, `spawn`):
+    // the step is still kept once the line is whole.
+    await op.fill('#scenario', four);
+    await toStep(op, 3);
+    await op.focus('#scenario');
+    await op.evaluate(() => { const t = document.querySelector('#scenario'); t.setSelectionRange(t.value.length, t.value.length); });
+    let sawError = false;
+    for (const ch of 'spawn c') {
+      await op.keyboard.type(ch);
+      await op.waitForTimeout(20);
+      if (await op.$eval('.editor .code', (e) => e.classList.contains('invalid'))) sawError = true;
+    }
+    await op.waitForTimeout(100);
+    check(sawError && (await op.inputValue('#scenario')) === four + 'spawn c' && (await stepNo(op)) === 3,
+      'typing a new line after the current one, key by key through parse errors, keeps the step', `saw an error: ${sawError}, at ${await stepNo(op)}`);
     await op.fill('#scenario', (four + 'spawn c\n').replace('1MiB', '2MiB'));
     await op.waitForTimeout(100);
     check((await stepNo(op)) === 1, 'an edit before it moves to the last step before the edited line', `at ${await stepNo(op)}`);
