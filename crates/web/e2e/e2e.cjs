@@ -84,6 +84,65 @@ async function shots(page, dir, name) {
   await page.setViewportSize({ width: 1440, height: 900 });
 }
 
+// Presses Tab until focus leaves the page or comes back to the first stop, and returns every stop:
+// its id, tag, classes, the column block it is in (see tabOrder) and its box as laid out, with the
+// scrolling of the window and of every scrolled ancestor taken back.
+async function tabStops(page, max = 600) {
+  const stops = [];
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    const st = await page.evaluate(() => {
+      const e = document.activeElement;
+      if (!e || e === document.body) return null;
+      const unscrolled = (el) => {
+        const r = el.getBoundingClientRect();
+        let dx = window.scrollX, dy = window.scrollY;
+        for (let a = el.parentElement; a; a = a.parentElement) { dx += a.scrollLeft; dy += a.scrollTop; }
+        return { left: r.left + dx, top: r.top + dy, right: r.right + dx, bottom: r.bottom + dy };
+      };
+      const region = e.closest('.skip-link, .top') ? 0 : e.closest('.screen-left') ? 1 : e.closest('.screen-right') ? 2 : e.closest('.more') ? 3 : -1;
+      // The skip link shows over the header: it reads as the header's first stop.
+      const block = e.closest('.skip-link') ? document.querySelector('.top') : e.closest('.top, .proc-col, .screen-left > *, .screen-right > *, .more > *') || e;
+      if (!block.dataset.tabBlock) block.dataset.tabBlock = String(document.querySelectorAll('[data-tab-block]').length + 1);
+      return { id: e.id, tag: e.tagName, type: e.type || '', cls: String(e.className || ''), text: (e.innerText || e.value || '').slice(0, 24),
+        region, block: block.dataset.tabBlock, blockName: `${block.tagName}.${String(block.className).split(' ')[0]}`, box: unscrolled(e), blockBox: unscrolled(block) };
+    });
+    if (!st || (stops.length > 0 && st.id && st.id === stops[0].id)) break;
+    stops.push(st);
+  }
+  return stops;
+}
+
+// Screen reading order: the regions header (0), left column (1), right column (2), lower area
+// (3) in that order, each entered once; in a region, its blocks (a panel, a process's column, a
+// column of the lower area) each entered once, the next one to the right of or below the last;
+// in a block, top to bottom (left to right within a row).
+function tabOrder(stops) {
+  const seenRegion = new Set(), seenBlock = new Set();
+  for (let i = 0; i < stops.length; i++) {
+    const b = stops[i], a = stops[i - 1];
+    const name = (s) => `#${i} ${s.id || s.cls.split(' ')[0] || s.tag} in ${s.blockName}`;
+    if (b.region < 0) return { ok: false, why: `${name(b)} is in no screen region` };
+    if (!a || a.region !== b.region) {
+      if (seenRegion.has(b.region) || (a && b.region < a.region)) return { ok: false, why: `${name(b)} goes back to region ${b.region} after ${name(a)}` };
+      seenRegion.add(b.region);
+    }
+    if (!a || a.block !== b.block) {
+      if (seenBlock.has(b.block)) return { ok: false, why: `${name(b)} goes back to a block it left (after ${name(a)})` };
+      seenBlock.add(b.block);
+      if (a && a.region === b.region && !(b.blockBox.left >= a.blockBox.right - 4 || b.blockBox.top >= a.blockBox.bottom - 4)) {
+        return { ok: false, why: `${name(b)} is neither right of nor below ${name(a)}: ${JSON.stringify([a.blockBox, b.blockBox])}` };
+      }
+      continue;
+    }
+    const sameRow = b.box.top < a.box.bottom - 1 && b.box.bottom > a.box.top + 1;
+    if (sameRow ? b.box.left < a.box.left - 2 : b.box.top < a.box.top - 2) {
+      return { ok: false, why: `${name(b)} comes before ${name(a)} on the screen: ${JSON.stringify([a.box, b.box])}` };
+    }
+  }
+  return { ok: true, why: '' };
+}
+
 async function fresh(page, url) {
   await page.goto('about:blank');
   await page.goto(url);
@@ -861,26 +920,37 @@ async function issue10(browser, base, errors) {
     await op.keyboard.press('Enter');
     await op.waitForTimeout(80);
     check(await op.evaluate(() => document.activeElement.id === 'picture'), 'the skip link moves focus to the picture');
+    // Every Tab stop, from the skip link to the last, at a step with something in every panel.
     await fresh(op, base);
-    const stops2 = [];
-    for (let i = 0; i < 80; i++) {
-      await op.keyboard.press('Tab');
-      const st = await op.evaluate(() => { const e = document.activeElement; const r = e.getBoundingClientRect();
-        return { id: e.id, tag: e.tagName, text: (e.innerText || e.value || '').slice(0, 24), x: r.left + window.scrollX, y: r.top + window.scrollY, lib: !!e.closest('.library') }; });
-      stops2.push(st);
-      if (st.id === 'step') break;
+    await toStep(op, 2);
+    await op.evaluate(() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); });
+    const stops2 = await tabStops(op);
+    const stepAt = stops2.findIndex((s) => s.id === 'step');
+    console.log(`     ${stops2.length} Tab stops; before Step: ${stepAt} (${stops2.slice(0, stepAt + 1).map((s) => s.id || s.text.trim() || s.tag).join(' | ')})`);
+    check(stepAt > 0 && stepAt <= 20, 'at most 20 Tab stops before Step (32 before issue 8)', `${stepAt}`);
+    const order = tabOrder(stops2);
+    check(order.ok && stops2.length > 30, `the Tab order follows the screen: header, left column, right column, then the lower area, top to bottom in each column (${stops2.length} stops)`, order.why);
+    const has = (pred) => stops2.some(pred);
+    check(has((s) => s.id === 'import') && has((s) => s.id === 'scenario') && has((s) => s.cls.includes('gvma')) && has((s) => s.cls.includes('pin'))
+      && has((s) => s.tag === 'SUMMARY' || s.cls.includes('own-open')) && has((s) => s.cls.includes('steplink')), 'the Tab walk reaches the editor, the picture, the library and the log',
+      stops2.map((s) => s.id || s.cls).join(' | ').slice(0, 400));
+    check(!has((s) => s.tag === 'INPUT' && s.type === 'file'), 'the hidden file input is no Tab stop of its own (the Import label is)');
+    // The Import label opens the file chooser on Enter and on Space, as a button would. (The
+    // listener is in place first: Playwright intercepts choosers only once it has one.)
+    let choosers = 0;
+    const onChooser = (c) => { choosers++; c.setFiles([]).catch(() => {}); };
+    op.on('filechooser', onChooser);
+    await op.waitForTimeout(300);
+    for (const key of ['Enter', ' ']) {
+      await op.focus('#import');
+      const before = choosers;
+      await op.keyboard.press(key);
+      for (let t = 0; t < 30 && choosers === before; t++) await op.waitForTimeout(100);
+      const pressed = await op.getAttribute('#play', 'aria-pressed');
+      check(choosers === before + 1 && pressed === 'false', `${key === ' ' ? 'Space' : 'Enter'} on Import opens the file chooser (and does not play)`, `${choosers - before} choosers, playing ${pressed}`);
+      await op.waitForTimeout(100);
     }
-    const before_step = stops2.length - 1;
-    console.log(`     Tab stops before Step: ${before_step} (${stops2.map((s) => s.id || s.text.trim() || s.tag).join(' | ')})`);
-    check(stops2[stops2.length - 1].id === 'step' && before_step <= 20, 'at most 20 Tab stops before Step (32 before issue 8)', `${before_step}`);
-    // Screen order: the library column top to bottom, then the main column top to bottom.
-    let ordered = true, prev = null;
-    for (const st of stops2.slice(1)) {
-      if (prev && prev.lib === st.lib && st.y + 2 < prev.y) ordered = false;
-      if (prev && !prev.lib && st.lib) ordered = false;
-      prev = st;
-    }
-    check(ordered, 'the Tab order follows the screen (library top to bottom, then the controls)');
+    op.off('filechooser', onChooser);
     await own.close();
 
     // 16. The one screen (issue 8). In the VMA gallery the views follow the process the step acts on,

@@ -44,6 +44,20 @@ pub fn editor(p: &Props) -> Html {
             input.set_value("");
         }
     });
+    // The label is the Import button's one Tab stop (the file input is hidden and out of the Tab
+    // order): Enter and Space on it open the file chooser, as they would on a button.
+    let file_input = use_node_ref();
+    let onkeydown = {
+        let file_input = file_input.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if matches!(e.key().as_str(), "Enter" | " ") {
+                e.prevent_default();
+                if let Some(input) = file_input.cast::<web_sys::HtmlInputElement>() {
+                    input.click();
+                }
+            }
+        })
+    };
     let export = p.on_export.clone();
     let lines = p.text.lines().count().max(1);
     let bad = !p.diagnostics.is_empty();
@@ -87,8 +101,8 @@ pub fn editor(p: &Props) -> Html {
             <div class="panel-head">
                 <h2>{"Scenario"}</h2>
                 <span class="spacer"></span>
-                <label class="button" tabindex="0" title="Import a .vmlab file as one of your scenarios">{"Import"}
-                    <input type="file" accept=".vmlab,text/plain" class="visually-hidden" onchange={onchange} />
+                <label class="button" id="import" tabindex="0" role="button" title="Import a .vmlab file as one of your scenarios" onkeydown={onkeydown}>{"Import"}
+                    <input type="file" accept=".vmlab,text/plain" class="visually-hidden" tabindex="-1" aria-hidden="true" ref={file_input} onchange={onchange} />
                 </label>
                 <button onclick={move |_| export.emit(())} title="Export this scenario as a .vmlab file">{"Export"}</button>
             </div>
