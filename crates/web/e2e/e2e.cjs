@@ -1008,6 +1008,32 @@ async function issue10(browser, base, errors) {
     await gp.waitForTimeout(100);
     const unpinned = await galleryState();
     check(unpinned.focus[0] !== cols[0] || unpinned.proc === cols[0], 'unpinning gives the views back to the step');
+    // Merges and splits are highlighted in place, in the acting process's column, on the step that
+    // made them (the steps from the CLI's trace), and split pieces keep their mapping's name.
+    const galleryStep = await stepNo(gp);
+    const galTrace = vmlab(['run', 'scenarios/vma-gallery.vmlab']);
+    const eventSteps = (reason) => [...galTrace.matchAll(new RegExp(`^\\s*(\\d+)\\s+\\d+\\s+(\\S+)\\s.*\\b${reason.replace('.', '\\.')}\\b`, 'gm'))].map((m) => ({ step: Number(m[1]), proc: m[2] }));
+    const merges = eventSteps('vma.merged'), splits = eventSteps('vma.split');
+    const changedAt = async (at) => {
+      await toStep(gp, at.step);
+      await gp.waitForTimeout(80);
+      return gp.evaluate((name) => {
+        const col = document.querySelector(`.proc-col[data-name="${name}"]`);
+        return { acting: !!col && col.classList.contains('acting'), mine: col ? col.querySelectorAll('.gvma.changed').length : 0,
+          others: [...document.querySelectorAll('.proc-col')].filter((c) => c !== col).reduce((n, c) => n + c.querySelectorAll('.gvma.changed').length, 0),
+          names: col ? [...col.querySelectorAll('.gvma .gname')].map((g) => g.textContent) : [] };
+      }, at.proc);
+    };
+    const firstMerge = merges[0], firstSplit = splits[0];
+    const m = firstMerge ? await changedAt(firstMerge) : null;
+    check(m && m.acting && m.mine >= 1 && m.others === 0, `the merge at step ${firstMerge && firstMerge.step} is highlighted (.gvma.changed) in the acting column ${firstMerge && firstMerge.proc}, and only there`, JSON.stringify({ firstMerge, m }));
+    const spl = firstSplit ? await changedAt(firstSplit) : null;
+    check(spl && spl.acting && spl.mine >= 1 && spl.others === 0, `the split at step ${firstSplit && firstSplit.step} is highlighted in the acting column ${firstSplit && firstSplit.proc}, and only there`, JSON.stringify({ firstSplit, spl }));
+    check(spl && ['big[0..64MiB]', 'big[64MiB..128MiB]', 'big[128MiB..256MiB]'].every((n) => spl.names.includes(n)),
+      "the split pieces keep their mapping's name (big[0..64MiB], big[64MiB..128MiB], big[128MiB..256MiB])", JSON.stringify(spl && spl.names));
+    await gp.screenshot({ path: path.join(out, 'gallery-split-1280x720.png') });
+    await toStep(gp, galleryStep);
+    await gp.evaluate(() => window.scrollTo(0, 0));
 
     // At 1280×720 (and at 150 %) the code, the explanation, every process's picture and the
     // counters are within the viewport, without scrolling; the smallest visible text is 14 px.
