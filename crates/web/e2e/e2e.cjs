@@ -349,6 +349,37 @@ const minFont = (p) => p.evaluate(() => {
   }
   return { min, where };
 });
+// The Random button (issue 8): its workload, whatever the seed, runs to its end (no stopped mark,
+// the last step reached), and an edit of it becomes an own scenario "Random seed N (edited)".
+async function randomButton(browser, base, errors) {
+  const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(base);
+  await ready(page);
+  const runs = [];
+  for (let i = 0; i < 3; i++) {
+    await page.click('#random');
+    await page.waitForTimeout(150);
+    const seed = Number(((await page.innerText('#seed-badge')).match(/seed (\d+)/) || [])[1]);
+    const steps = Number(await page.getAttribute('.scrub', 'max'));
+    await toStep(page, steps);
+    const ops = (await page.inputValue('#scenario')).split('\n').filter((l) => l.trim() && !l.startsWith('#')).length - 1;
+    runs.push({ seed, steps, ops, at: await stepNo(page), stopped: (await page.$('#timeline-stopped')) !== null, diags: (await page.$$('#diagnostics .diag')).length });
+  }
+  check(runs.every((r) => r.seed >= 0 && r.steps > 40 && r.steps === r.ops && r.at === r.steps && !r.stopped && r.diags === 0),
+    'the Random button\'s workloads run to their end (every line a step, no "stopped at")', JSON.stringify(runs));
+  const seed = runs[runs.length - 1].seed;
+  const text = await page.inputValue('#scenario');
+  await page.fill('#scenario', text + '# my change\n');
+  await page.waitForTimeout(150);
+  const own = await page.$$eval('#own .own-entry', (els) => els.map((e) => e.dataset.name));
+  const stored = parseStore(await page.evaluate(() => localStorage.getItem('vmlab.store')));
+  check(own.length === 1 && own[0] === `Random seed ${seed} (edited)` && stored.own.some((o) => o.name === own[0] && o.text === text + '# my change\n') && (await page.$('#seed-badge')) === null,
+    `an edit of the random workload becomes the own scenario "Random seed ${seed} (edited)"`, JSON.stringify({ own, stored: stored.own.map((o) => o.name) }));
+  await ctx.close();
+}
+
 // Every live process side by side (issue 8): a scenario of ten processes, each with a mapping,
 // gets ten columns at 1280×720, none left out, every one inside the viewport, each name cut short
 // at most (the whole name in its hover text).
@@ -1100,6 +1131,7 @@ async function issue10(browser, base, errors) {
 
     await issue8More(browser, base, out, errors);
     await tenProcesses(browser, base, out, errors);
+    await randomButton(browser, base, errors);
     await issue9(browser, base, errors);
     await issue10(browser, base, errors);
 

@@ -18,7 +18,7 @@ use crate::components::{
     windows::{CommitMeter, JobPanel},
 };
 use crate::library::{self as lib, Entry};
-use crate::random;
+use crate::random::{self, RANDOM_OPS};
 use crate::render::pages::{self, Cell, Grid, PageKey};
 use crate::state::{CompareWith, Lab};
 use crate::store::{self, Store};
@@ -33,9 +33,6 @@ use yew::prelude::*;
 const CHART_HEIGHT_PX: u32 = 260;
 /// The cgroup chart's height in CSS pixels.
 const CG_CHART_HEIGHT_PX: u32 = 220;
-
-/// Random workloads are this many operations long.
-const RANDOM_OPS: u32 = 60;
 
 pub enum Msg {
     Step,
