@@ -380,6 +380,41 @@ async function randomButton(browser, base, errors) {
   await ctx.close();
 }
 
+// Two open tabs (one browser context, one localStorage) each add an own scenario: neither loses
+// the other's, in storage and in both libraries, live (the storage event) and after a reload.
+async function twoTabs(browser, base, errors) {
+  const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const [t1, t2] = [await ctx.newPage(), await ctx.newPage()];
+  for (const t of [t1, t2]) { t.on('pageerror', (e) => errors.push(String(e))); await t.goto(base); await ready(t); }
+  const names = (t) => t.$$eval('#own .own-entry', (els) => els.map((e) => e.dataset.name));
+  const addOwn = async (t, file, note) => {
+    await t.$eval(`.entry-open[data-file="${file}"]`, (b) => b.click());
+    await t.waitForTimeout(100);
+    const text = (await t.inputValue('#scenario')) + `\n# ${note}\n`;
+    await t.fill('#scenario', text);
+    await t.waitForTimeout(150);
+    return text;
+  };
+  // Both tabs loaded the empty store; each then adds its own scenario.
+  const text1 = await addOwn(t1, 'cow-pss.vmlab', 'tab one');
+  const text2 = await addOwn(t2, 'vma-gallery.vmlab', 'tab two');
+  const stored = parseStore(await t1.evaluate(() => localStorage.getItem('vmlab.store')));
+  check(stored.own.some((o) => o.text === text1) && stored.own.some((o) => o.text === text2) && stored.own.length === 2,
+    'two tabs each add an own scenario: both are in storage (the later save merged, not overwrote)', JSON.stringify(stored.own.map((o) => o.name)));
+  await t1.waitForFunction(() => document.querySelectorAll('#own .own-entry').length === 2, null, { timeout: 5000 }).catch(() => {});
+  const live = [await names(t1), await names(t2)];
+  check(live.every((n) => n.length === 2), "each tab's library lists both, without a reload (the storage event)", JSON.stringify(live));
+  // Tab one goes on typing in its scenario: the save keeps tab two's.
+  await t1.fill('#scenario', text1 + '# more\n');
+  await t1.waitForTimeout(150);
+  for (const t of [t1, t2]) { await t.reload(); await ready(t); }
+  const after = [await names(t1), await names(t2)];
+  const stored2 = parseStore(await t1.evaluate(() => localStorage.getItem('vmlab.store')));
+  check(after.every((n) => n.length === 2) && stored2.own.some((o) => o.text === text1 + '# more\n') && stored2.own.some((o) => o.text === text2),
+    'after more typing in one tab and a reload of both, both libraries list both scenarios', JSON.stringify({ after, stored: stored2.own.map((o) => o.name) }));
+  await ctx.close();
+}
+
 // Every live process side by side (issue 8): a scenario of ten processes, each with a mapping,
 // gets ten columns at 1280×720, none left out, every one inside the viewport, each name cut short
 // at most (the whole name in its hover text).
@@ -1131,6 +1166,7 @@ async function issue10(browser, base, errors) {
 
     await issue8More(browser, base, out, errors);
     await tenProcesses(browser, base, out, errors);
+    await twoTabs(browser, base, errors);
     await randomButton(browser, base, errors);
     await issue9(browser, base, errors);
     await issue10(browser, base, errors);

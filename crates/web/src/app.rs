@@ -69,6 +69,8 @@ pub enum Msg {
     SkipToPicture,
     /// The fragment changed without a reload (a link pasted into the same tab).
     HashChanged,
+    /// Another tab wrote the own scenarios (the `storage` event).
+    StorageChanged,
     Export,
     DismissNotice,
     Resized,
@@ -147,6 +149,9 @@ pub struct App {
     cb: Callbacks,
     lab: Lab,
     store: Store,
+    /// The stored document as this tab last read or wrote it: what another tab changed since is
+    /// the difference between it and the document stored now (`Store::merge`).
+    synced: Store,
     source: Source,
     /// The own scenario whose delete awaits a yes.
     confirm_delete: Option<String>,
@@ -195,6 +200,7 @@ pub struct App {
     _keys: Option<Closure<dyn FnMut(web_sys::KeyboardEvent)>>,
     _resize: Option<Closure<dyn FnMut()>>,
     _hash: Option<Closure<dyn FnMut()>>,
+    _storage: Option<Closure<dyn FnMut(web_sys::StorageEvent)>>,
 }
 
 fn window() -> Option<web_sys::Window> {
@@ -254,30 +260,65 @@ impl App {
             .unwrap_or_else(|| (random::workload(1, RANDOM_OPS), Source::Random(1)))
     }
 
-    /// Reads the own scenarios, migrating the single slot of earlier builds (never losing it).
-    fn load_store(entries: &[Entry]) -> Store {
-        let st = storage();
-        let get = |k: &str| st.as_ref().and_then(|s| s.get_item(k).ok().flatten());
-        let store = Store::load(
-            get(store::KEY).as_deref(),
-            get(store::LEGACY_KEY).as_deref(),
-            |t| entries.iter().any(|e| e.text == t),
-        );
-        store
+    /// The stored document, if there is one.
+    fn stored_doc() -> Option<String> {
+        storage().and_then(|s| s.get_item(store::KEY).ok().flatten())
     }
 
-    /// Writes the own scenarios; a failure (storage full or blocked) is said, not swallowed.
+    /// Reads the own scenarios, migrating the single slot of earlier builds (never losing it);
+    /// and the stored document as read (the base of later merges).
+    fn load_store(entries: &[Entry]) -> (Store, Store) {
+        let doc = App::stored_doc();
+        let legacy = storage().and_then(|s| s.get_item(store::LEGACY_KEY).ok().flatten());
+        let store = Store::load(doc.as_deref(), legacy.as_deref(), |t| {
+            entries.iter().any(|e| e.text == t)
+        });
+        let synced = doc
+            .map(|d| Store::load(Some(&d), None, |_| false))
+            .unwrap_or_default();
+        (store, synced)
+    }
+
+    /// Takes in what another tab stored since this one last read or wrote: merged into this tab's
+    /// scenarios, nothing of either side dropped (`Store::merge`). Returns the stored document
+    /// as read, or None if it is the one this tab knows.
+    fn merge_stored(&mut self) -> Option<Store> {
+        let doc = App::stored_doc()?;
+        if doc == self.synced.to_text() {
+            return None;
+        }
+        let theirs = Store::load(Some(&doc), None, |_| false);
+        let (merged, renames) = self.store.merge(&self.synced, &theirs);
+        self.store = merged;
+        for (old, new) in renames {
+            if self.source == Source::Own(old.clone()) {
+                self.source = Source::Own(new.clone());
+            }
+            if self.confirm_delete.as_deref() == Some(old.as_str()) {
+                self.confirm_delete = Some(new);
+            }
+        }
+        self.synced = theirs.clone();
+        Some(theirs)
+    }
+
+    /// Writes the own scenarios, after merging what another tab stored meanwhile (two open tabs
+    /// never lose each other's work); a failure (storage full or blocked) is said, not swallowed.
     fn save(&mut self) {
+        self.merge_stored();
         let r = storage()
             .ok_or_else(|| "this browser gives the page no storage".to_string())
             .and_then(|s| {
                 s.set_item(store::KEY, &self.store.to_text())
                     .map_err(|e| format!("{e:?}"))
             });
-        if let Err(e) = r {
-            self.lab.notice = Some(format!(
-                "Your scenarios could not be saved ({e}): export them with Export .vmlab."
-            ));
+        match r {
+            Ok(()) => self.synced = self.store.clone(),
+            Err(e) => {
+                self.lab.notice = Some(format!(
+                    "Your scenarios could not be saved ({e}): export them with Export .vmlab."
+                ))
+            }
         }
     }
 
@@ -682,7 +723,7 @@ impl Component for App {
         let fragment = window()
             .and_then(|w| w.location().hash().ok())
             .unwrap_or_default();
-        let store = App::load_store(&entries);
+        let (store, synced) = App::load_store(&entries);
         let (fallback, fallback_source) = App::default_open(&entries, &store);
         let shared = crate::share::decode(&fragment).ok().flatten();
         let lab = Lab::from_fragment(&fragment, &fallback);
@@ -735,10 +776,25 @@ impl Component for App {
         if let Some(w) = window() {
             let _ = w.add_event_listener_with_callback("hashchange", hash.as_ref().unchecked_ref());
         }
+        // Another tab saved its scenarios: merge them in, so the library lists them too.
+        let storage_link = ctx.link().clone();
+        let storage_changed =
+            Closure::<dyn FnMut(web_sys::StorageEvent)>::new(move |e: web_sys::StorageEvent| {
+                if e.key().as_deref() == Some(store::KEY) {
+                    storage_link.send_message(Msg::StorageChanged);
+                }
+            });
+        if let Some(w) = window() {
+            let _ = w.add_event_listener_with_callback(
+                "storage",
+                storage_changed.as_ref().unchecked_ref(),
+            );
+        }
         let mut app = App {
             cb: Callbacks::new(ctx.link()),
             lab,
             store,
+            synced,
             source: fallback_source,
             confirm_delete: None,
             deleted: None,
@@ -769,6 +825,7 @@ impl Component for App {
             _keys: Some(keys),
             _resize: Some(resize),
             _hash: Some(hash),
+            _storage: Some(storage_changed),
         };
         if let Some(sh) = shared {
             app.source = app.source_of_shared(&sh.text, sh.seed);
@@ -1007,6 +1064,14 @@ impl Component for App {
                 self.canvas_width = None;
                 self.chart_drawn = None;
                 self.cg_chart_drawn = None;
+            }
+            Msg::StorageChanged => {
+                match self.merge_stored() {
+                    // This tab holds changes the stored document lacks: write them back.
+                    Some(theirs) if theirs.own != self.store.own => self.save(),
+                    Some(_) => {}
+                    None => return false,
+                }
             }
             Msg::HashChanged => {
                 let fragment = window()
