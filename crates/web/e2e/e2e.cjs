@@ -415,6 +415,42 @@ async function twoTabs(browser, base, errors) {
   await ctx.close();
 }
 
+// The main chart (#chart) at device pixel ratio 1 and 2: the canvas is DPR × its CSS size, its text
+// (the size the drawing code used, written on the canvas as data-font-px) is at least 12 CSS px,
+// the plot and its tick-label bands (data-plot, data-x-labels, data-y-labels, as drawn) do not
+// overlap, the widest y label fits its band, and the HTML legend is clear of the canvas.
+async function mainChart(browser, base, out, errors) {
+  const box = (v) => { const [l, t, r, b] = String(v || '').split(',').map(Number); return { l, t, r, b }; };
+  const meets = (a, b) => a.l < b.r - 0.5 && b.l < a.r - 0.5 && a.t < b.b - 0.5 && b.t < a.b - 0.5;
+  for (const dpr of [1, 2]) {
+    const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: dpr });
+    const page = await ctx.newPage();
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(base);
+    await ready(page);
+    await toStep(page, 3);
+    await page.locator('#chart').scrollIntoViewIfNeeded();
+    await page.waitForTimeout(150);
+    const c = await page.$eval('#chart', (e) => {
+      const r = e.getBoundingClientRect(), l = document.querySelector('#chart-legend').getBoundingClientRect();
+      return { w: e.width, h: e.height, cw: r.width, ch: r.height, canvas: { l: r.left, t: r.top, r: r.right, b: r.bottom }, legend: { l: l.left, t: l.top, r: l.right, b: l.bottom },
+        entries: document.querySelectorAll('#chart-legend li').length, font: Number(e.dataset.fontPx), dpr: Number(e.dataset.dpr), plot: e.dataset.plot,
+        xl: e.dataset.xLabels, yl: e.dataset.yLabels, ymax: Number(e.dataset.yLabelMaxW), xn: Number(e.dataset.xLabelCount) };
+    });
+    check(Math.abs(c.w - Math.round(c.cw * dpr)) <= 1 && Math.abs(c.h - Math.round(c.ch * dpr)) <= 1 && c.dpr === dpr,
+      `dpr ${dpr}: the main chart's canvas is ${dpr}× its CSS size (crisp)`, JSON.stringify({ w: c.w, h: c.h, cw: c.cw, ch: c.ch, dpr: c.dpr }));
+    check(c.font >= 12, `dpr ${dpr}: the main chart's text is drawn at ${c.font} CSS px (at least 12)`);
+    const [plot, xl, yl] = [box(c.plot), box(c.xl), box(c.yl)];
+    const inside = (a) => a.l >= -0.5 && a.t >= -0.5 && a.r <= c.cw + 0.5 && a.b <= c.ch + 0.5 && a.r > a.l && a.b > a.t;
+    check(inside(plot) && inside(xl) && inside(yl) && !meets(plot, xl) && !meets(plot, yl) && !meets(xl, yl),
+      `dpr ${dpr}: the plot and its tick-label bands lie on the canvas and do not overlap`, JSON.stringify({ plot, xl, yl, cw: c.cw, ch: c.ch }));
+    check(c.ymax > 0 && c.ymax <= (yl.r - yl.l) - c.font - 5 && c.xn >= 2, `dpr ${dpr}: the widest y tick label (${c.ymax} px) fits its band beside the axis name`, JSON.stringify(c));
+    check(c.entries >= 3 && !meets(c.canvas, c.legend) && c.legend.t >= c.canvas.b - 0.5, `dpr ${dpr}: the chart's legend is under the canvas, never over the plot`, JSON.stringify({ canvas: c.canvas, legend: c.legend }));
+    await (await page.$('.chart-panel')).screenshot({ path: path.join(out, `chart-dpr${dpr}.png`) });
+    await ctx.close();
+  }
+}
+
 // Every live process side by side (issue 8): a scenario of ten processes, each with a mapping,
 // gets ten columns at 1280×720, none left out, every one inside the viewport, each name cut short
 // at most (the whole name in its hover text).
@@ -1168,6 +1204,7 @@ async function issue10(browser, base, errors) {
     await tenProcesses(browser, base, out, errors);
     await twoTabs(browser, base, errors);
     await randomButton(browser, base, errors);
+    await mainChart(browser, base, out, errors);
     await issue9(browser, base, errors);
     await issue10(browser, base, errors);
 
