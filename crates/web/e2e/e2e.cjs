@@ -349,6 +349,52 @@ const minFont = (p) => p.evaluate(() => {
   }
   return { min, where };
 });
+// The one-screen checks of `url` (a scenario at a step) at 1280×720 and at 150 % zoom of it
+// (853×480 CSS px at scale 1.5): every part in view without scrolling, none missing, as many at
+// 150 % as at 100 %, and no text under 14 px.
+async function oneScreen(browser, url, name, out, errors) {
+  let n100 = 0;
+  for (const [label, opts] of [['1280×720', { viewport: { width: 1280, height: 720 } }], ['150 %', { viewport: { width: 853, height: 480 }, deviceScaleFactor: 1.5 }]]) {
+    const ctx = await browser.newContext(opts);
+    const page = await ctx.newPage();
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(url);
+    await ready(page);
+    await page.waitForTimeout(150);
+    const v = await inView(page);
+    if (!n100) n100 = v.n;
+    check(v.bad.length === 0 && v.missing.length === 0 && v.scrolled === 0 && v.n >= v.expected && v.n >= n100 && v.cols >= 1,
+      `${name} at ${label}: the code, the explanation, the counters, every process and the Step button are on one screen (${v.n} parts)`, JSON.stringify(v));
+    const f = await minFont(page);
+    check(f.min >= 14, `${name} at ${label}: the smallest visible text is at least 14 px`, `${f.min} px at ${f.where}`);
+    await page.screenshot({ path: path.join(out, `screen-${name.replace(/\W+/g, '-')}-${label === '150 %' ? '1280x720-at-150' : '1280x720'}.png`) });
+    await ctx.close();
+  }
+}
+
+// The one-screen checks also on the default scenario (fork-after-merge at its failing fork) and
+// on a Windows machine (win-pagefile-growth half-way, its commit meter where the counters are).
+async function oneScreenMore(browser, base, out, errors) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(base);
+  await ready(page);
+  await page.click('body', { position: { x: 5, y: 5 } });
+  check(await stepToFork(page), 'the default scenario steps to its failing fork');
+  await page.waitForTimeout(100);
+  const forkUrl = page.url();
+  await page.$eval('.entry-open[data-file="win-pagefile-growth.vmlab"]', (b) => b.click());
+  await page.waitForTimeout(150);
+  await toStep(page, Math.floor(Number(await page.getAttribute('.scrub', 'max')) / 2));
+  await page.waitForTimeout(100);
+  check((await page.$('#commit-meter')) !== null && (await page.$('#counters')) === null, 'a Windows machine shows its commit meter in place of the counters');
+  const winUrl = page.url();
+  await ctx.close();
+  await oneScreen(browser, forkUrl, 'fork-after-merge', out, errors);
+  await oneScreen(browser, winUrl, 'win-pagefile-growth', out, errors);
+}
+
 // The Random button (issue 8): its workload, whatever the seed, runs to its end (no stopped mark,
 // the last step reached), and an edit of it becomes an own scenario "Random seed N (edited)".
 async function randomButton(browser, base, errors) {
@@ -1141,7 +1187,7 @@ async function issue10(browser, base, errors) {
     // counters are within the viewport, without scrolling; the smallest visible text is 14 px.
     await gp.evaluate(() => window.scrollTo(0, 0));
     const v1 = await inView(gp);
-    check(v1.bad.length === 0 && v1.scrolled === 0 && v1.n >= 9, 'at 1280×720 the code, the explanation, every process and the counters are on one screen', JSON.stringify(v1));
+    check(v1.bad.length === 0 && v1.missing.length === 0 && v1.scrolled === 0 && v1.n >= 9 && v1.n >= v1.expected, 'at 1280×720 the code, the explanation, every process and the counters are on one screen', JSON.stringify(v1));
     const f1 = await minFont(gp);
     check(f1.min >= 14, 'at 1280×720 the smallest visible text is at least 14 px', `${f1.min} px at ${f1.where}`);
     await gp.screenshot({ path: path.join(out, 'screen-gallery-1280x720.png') });
@@ -1158,7 +1204,9 @@ async function issue10(browser, base, errors) {
     await ready(zp);
     await zp.waitForTimeout(150);
     const v2 = await inView(zp);
-    check(v2.bad.length === 0 && v2.scrolled === 0, 'at 150 % zoom (853×480 CSS px, scale 1.5) the picture, code, explanation and counters still fit', JSON.stringify(v2));
+    check(v2.bad.length === 0 && v2.missing.length === 0 && v2.scrolled === 0 && v2.n >= v1.n, 'at 150 % zoom (853×480 CSS px, scale 1.5) the picture, code, explanation and counters still fit', JSON.stringify(v2));
+    const f2 = await minFont(zp);
+    check(f2.min >= 14, 'at 150 % zoom the smallest visible text is at least 14 px', `${f2.min} px at ${f2.where}`);
     await zp.screenshot({ path: path.join(out, 'screen-gallery-1280x720-at-150.png') });
     await zoom.close();
 
@@ -1205,6 +1253,7 @@ async function issue10(browser, base, errors) {
     await twoTabs(browser, base, errors);
     await randomButton(browser, base, errors);
     await mainChart(browser, base, out, errors);
+    await oneScreenMore(browser, base, out, errors);
     await issue9(browser, base, errors);
     await issue10(browser, base, errors);
 
