@@ -208,6 +208,23 @@ async function issue8More(browser, base, out, errors) {
   const unexplained = vmaTitles.flatMap((t) => codesOf(t).filter((c) => !t.includes(`${c} = VM_`)));
   check(vmaTitles.some((t) => codesOf(t).includes('nr')) && vmaTitles.some((t) => /nr = VM_NORESERVE: /.test(t)) && unexplained.length === 0,
     'every flag code on a VMA is explained in its hover text (nr = VM_NORESERVE)', JSON.stringify(unexplained) + ' ' + vmaTitles[0]);
+  // … and in /proc/PID/smaps: each code of a VmFlags: line is an abbr with its explanation, and a
+  // legend under the file explains every code the file shows (flags.rs, the same table).
+  await lp.click('.procfiles button[role=tab]:has-text("smaps")');
+  await lp.waitForTimeout(150);
+  const smaps = await lp.evaluate(() => {
+    const pre = document.querySelector('#procfile');
+    const codes = pre.innerText.split('\n').filter((l) => l.startsWith('VmFlags:')).flatMap((l) => l.slice(8).trim().split(/\s+/)).filter(Boolean);
+    return { codes, abbrs: [...pre.querySelectorAll('abbr.flag')].map((a) => ({ code: a.textContent, title: a.title })),
+      legend: [...document.querySelectorAll('#flag-legend li')].map((li) => ({ code: li.dataset.code, text: li.innerText })) };
+  });
+  const distinct = [...new Set(smaps.codes)];
+  check(smaps.codes.length > 0 && smaps.abbrs.length === smaps.codes.length && smaps.abbrs.every((a) => a.title.startsWith(`${a.code} = VM_`)),
+    'in /proc/PID/smaps every VmFlags code is an abbr whose hover text explains it', JSON.stringify(smaps.abbrs.slice(0, 4)));
+  check(distinct.length === smaps.legend.length && distinct.every((c) => smaps.legend.some((l) => l.code === c && /VM_[A-Z]+: /.test(l.text))) && distinct.includes('nr'),
+    'a legend under the smaps file explains each of its VmFlags codes (nr among them)', JSON.stringify({ distinct, legend: smaps.legend.map((l) => l.text) }).slice(0, 500));
+  await (await lp.$('.procfiles')).screenshot({ path: path.join(out, 'smaps-flags.png') });
+  await lp.click('.procfiles button[role=tab]:has-text("meminfo")');
 
   // 19. In the red box of a run that stopped early, the last step's "→ ok" is not green.
   const stops = 'machine linux ram=1GiB swap=0 overcommit=2\nspawn a\nexpect a running\na mmap m 900MiB rw private anon\na fork b\nexpect a running\nb write m\nexpect b running\n';
