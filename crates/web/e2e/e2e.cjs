@@ -26,6 +26,15 @@
 //
 // And (issue 10, web): a Windows machine's page states, commit meter (the CLI's numbers), page-file
 // growth and job panel, and the Linux/Windows compare of the same workload.
+//
+// And (issue 8, the audit's gaps): typing key by key through parse errors keeps the step; ten
+// processes get ten columns in view at 1280×720 (twelve fit, a thirteenth is "+1 more"); the Tab
+// order walks every stop in screen reading order and Import opens on Enter and Space; merges and
+// splits highlighted in the acting column with split pieces named `big[64MiB..128MiB]`; the Random
+// button's workload runs to its end and an edit of it is "Random seed N (edited)"; two tabs keep
+// each other's own scenarios; the main chart at DPR 1 and 2 (size, text, no overlap); the
+// one-screen checks at 150 % (count and smallest text) and on the default and a Windows scenario;
+// smaps' VmFlags codes explained; compare's VMAs; and keys in the seed box, speed menu and slider.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -271,6 +280,15 @@ async function issue8More(browser, base, out, errors) {
     'compare explains the other side\'s outcome at the step (its mmap fails, and why)', sides[1].slice(0, 400));
   const cmpErr = (await lp.$('#cmp-error')) ? await lp.innerText('#cmp-error') : '';
   check(/stopped at line 7/.test(cmpErr) && (await lp.isVisible('#cmp-error')), 'compare shows the other run\'s error in an error box', cmpErr);
+  // Each side's VMAs at the step: mode 0 mapped m (900 MiB), mode 2 refused it; every flag code
+  // there has its explanation as hover text.
+  const cmpVmas = await lp.evaluate(() => ['#cmp-left', '#cmp-right'].map((id) => [...document.querySelectorAll(`${id} .cmp-vmas li`)].map((li) => ({
+    name: (li.querySelector('code') || {}).textContent, text: li.innerText, flags: [...li.querySelectorAll('abbr.flag')].map((a) => ({ code: a.textContent.trim(), title: a.title })) }))));
+  const leftM = cmpVmas[0].find((v) => v.name === 'm');
+  check(leftM && /900 MiB/.test(leftM.text) && !cmpVmas[1].some((v) => v.name === 'm'), "compare lists each side's VMAs: m (900 MiB) on the left, none on the right, whose mmap failed", JSON.stringify(cmpVmas).slice(0, 400));
+  const cmpFlags = cmpVmas.flat().flatMap((v) => v.flags);
+  check(cmpFlags.length > 0 && cmpFlags.every((f) => f.title.startsWith(`${f.code} = VM_`)) && cmpFlags.some((f) => f.code === 'ac' && /VM_ACCOUNT: .*Committed_AS/.test(f.title)),
+    "every flag code in compare's VMA lists explains itself on hover (ac = VM_ACCOUNT)", JSON.stringify(cmpFlags.slice(0, 4)));
   check(/[#&]cmp=mode(&|$)/.test(lp.url()), 'the URL carries the compare setting', lp.url().slice(-40));
   await lp.locator('.compare').scrollIntoViewIfNeeded();
   await shots(lp, out, 'compare');
@@ -1077,6 +1095,23 @@ async function issue10(browser, base, errors) {
     await op.keyboard.press(' ');
     await op.waitForTimeout(80);
     check((await stepNo(op)) === s0 + 1 && (await op.getAttribute('#play', 'aria-pressed')) === 'false', 'space and ← in the editor type, not step');
+    // In the other fields the keys keep their own meaning too: the seed box and the speed menu
+    // never step or play; on the slider → moves the slider by one step (its own), not by two.
+    const keysIn = async (sel, keys) => {
+      await op.focus(sel);
+      const before = await stepNo(op);
+      const steps = [];
+      for (const k of keys) { await op.keyboard.press(k); await op.waitForTimeout(60); steps.push(await stepNo(op)); }
+      await op.keyboard.press('Escape');
+      return { before, steps, playing: await op.getAttribute('#play', 'aria-pressed'), tag: await op.evaluate(() => document.activeElement.tagName) };
+    };
+    const seedKeys = await keysIn('#seed', ['ArrowRight', 'ArrowLeft', ' ']);
+    check(seedKeys.tag === 'INPUT' && seedKeys.steps.every((x) => x === seedKeys.before) && seedKeys.playing === 'false', '→ ← and space in the seed box do not step or play', JSON.stringify(seedKeys));
+    const speedKeys = await keysIn('.speed select', ['ArrowRight', 'ArrowLeft', ' ']);
+    check(speedKeys.tag === 'SELECT' && speedKeys.steps.every((x) => x === speedKeys.before) && speedKeys.playing === 'false', '→ ← and space on the speed menu do not step or play', JSON.stringify(speedKeys));
+    const scrubKeys = await keysIn('.scrub', ['ArrowRight', 'ArrowLeft', ' ']);
+    check(scrubKeys.tag === 'INPUT' && scrubKeys.steps.join() === [scrubKeys.before + 1, scrubKeys.before, scrubKeys.before].join() && scrubKeys.playing === 'false',
+      'on the slider → and ← move it one step (its own meaning, not a second step) and space does not play', JSON.stringify(scrubKeys));
     await op.fill('#scenario', four);
     await fresh(op, base);
     await op.keyboard.press('Tab');
