@@ -1289,9 +1289,14 @@ impl Component for App {
             record("to_rendered", t - t0);
         }
         self.draw_pages();
+        let ta = now_ms();
+        record("pages", ta - t);
         self.draw_frames();
+        let tb = now_ms();
+        record("frames", tb - ta);
         self.scroll_editor();
         let t1 = now_ms();
+        record("editor", t1 - tb);
         self.draw_chart();
         self.draw_cg_chart();
         let t2 = now_ms();
