@@ -1058,7 +1058,8 @@ async function issue10(browser, base, errors) {
     await op.waitForTimeout(100);
     check(at === 3 && (await stepNo(op)) === 3, 'an edit after the current step keeps the step', `at ${at} then ${await stepNo(op)}`);
     // Typed key by key, a new line passes through texts that do not parse (`s`, `sp`, …, `spawn`):
-    // the step is still kept once the line is whole.
+    // the step is still kept once the line is whole. Each key waits out the app's typing pause
+    // (EDIT_PAUSE_MS, 50 ms), after which the text runs.
     await op.fill('#scenario', four);
     await toStep(op, 3);
     await op.focus('#scenario');
@@ -1066,12 +1067,27 @@ async function issue10(browser, base, errors) {
     let sawError = false;
     for (const ch of 'spawn c') {
       await op.keyboard.type(ch);
-      await op.waitForTimeout(20);
+      await op.waitForTimeout(90);
       if (await op.$eval('.editor .code', (e) => e.classList.contains('invalid'))) sawError = true;
     }
     await op.waitForTimeout(100);
     check(sawError && (await op.inputValue('#scenario')) === four + 'spawn c' && (await stepNo(op)) === 3,
       'typing a new line after the current one, key by key through parse errors, keeps the step', `saw an error: ${sawError}, at ${await stepNo(op)}`);
+    // Typed faster than the pause, the text runs once typing stops, keeping the place.
+    await op.fill('#scenario', four);
+    await toStep(op, 3);
+    await op.focus('#scenario');
+    await op.evaluate(() => { const t = document.querySelector('#scenario'); t.setSelectionRange(t.value.length, t.value.length); });
+    await op.keyboard.type('spawn d\n', { delay: 5 });
+    await op.waitForTimeout(200);
+    const ranLate = await op.$eval('#stepno', (e) => e.textContent);
+    check(/\/\s*5\b/.test(ranLate) && (await stepNo(op)) === 3 && (await op.inputValue('#scenario')) === four + 'spawn d\n',
+      'text typed faster than the typing pause runs when typing pauses, and the place is kept', `${ranLate}, at ${await stepNo(op)}`);
+    // Leaving the page within the pause still stores what was typed.
+    await op.keyboard.type('# typed just before leaving\n', { delay: 2 });
+    await op.reload();
+    await ready(op);
+    check((await op.inputValue('#scenario')).endsWith('# typed just before leaving\n'), 'what was typed just before a reload is kept');
     await op.fill('#scenario', (four + 'spawn c\n').replace('1MiB', '2MiB'));
     await op.waitForTimeout(100);
     check((await stepNo(op)) === 1, 'an edit before it moves to the last step before the edited line', `at ${await stepNo(op)}`);

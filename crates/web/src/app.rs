@@ -23,7 +23,7 @@ use crate::render::pages::{self, Cell, Grid, PageKey};
 use crate::state::{CompareWith, Lab};
 use crate::store::{self, Store};
 use crate::views::{RunView, SnapshotView};
-use gloo_timers::callback::Interval;
+use gloo_timers::callback::{Interval, Timeout};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -42,7 +42,10 @@ pub enum Msg {
     TogglePlay,
     Tick,
     SetSpeed(u32),
+    /// The editor's text after a key: kept, and parsed and run once typing pauses (ApplyEdit).
     Edit(String),
+    /// Typing paused for EDIT_PAUSE_MS: parse and run the typed text.
+    ApplyEdit,
     Open(String),
     Random(Option<u64>),
     /// Pins a process (the views stay on it) or unpins (None).
@@ -195,11 +198,17 @@ pub struct App {
     canvas_width: Option<u32>,
     /// When the current step message arrived, to time step + redraw (read by the web benchmark).
     step_started_ms: Option<f64>,
+    /// Text typed since the last run, and the timer that runs it when typing pauses: a key press
+    /// only stores the text (the textarea already shows it), so parse and rerun stay off its
+    /// critical path. Any other message runs a pending edit first.
+    typed: Option<String>,
+    edit_timer: Option<Timeout>,
     /// (text, its compressed form for the URL).
     shared_text: (String, String),
     _keys: Option<Closure<dyn FnMut(web_sys::KeyboardEvent)>>,
     _resize: Option<Closure<dyn FnMut()>>,
     _hash: Option<Closure<dyn FnMut()>>,
+    _pagehide: Option<Closure<dyn FnMut()>>,
     _storage: Option<Closure<dyn FnMut(web_sys::StorageEvent)>>,
 }
 
@@ -217,6 +226,9 @@ fn now_ms() -> f64 {
 fn storage() -> Option<web_sys::Storage> {
     window().and_then(|w| w.local_storage().ok().flatten())
 }
+
+/// How long typing must pause before the text is parsed and run (Msg::Edit).
+const EDIT_PAUSE_MS: u32 = 50;
 
 /// Appends a number to a global array (`window.vmlabPerf.steps` or `.redraws`) for the benchmark.
 fn record(kind: &str, ms: f64) {
@@ -246,6 +258,30 @@ fn record(kind: &str, ms: f64) {
 }
 
 impl App {
+    /// A typed text becomes the scenario: saved to its own scenario (the first edit of a library
+    /// or random one makes a new own scenario), then parsed and run.
+    fn apply_edit(&mut self, text: String) {
+        let saved = match &self.source {
+            Source::Own(name) => self.store.set_text(name, &text),
+            _ => false,
+        };
+        if !saved {
+            // The first edit of a library or random scenario (or of an own scenario
+            // deleted meanwhile) is a new own scenario; the original is untouched.
+            let base = match &self.source {
+                Source::Own(n) => n.clone(),
+                Source::Library(title) => format!("{title} (edited)"),
+                Source::Random(seed) => format!("Random seed {seed} (edited)"),
+            };
+            let name = self.store.add(&base, &text);
+            self.source = Source::Own(name.clone());
+            self.store.current = Some(name);
+            self.lab.seed = None;
+        }
+        self.save();
+        self.lab.edit(text);
+    }
+
     /// The scenario to show when the URL carries none: the own scenario open last, else the
     /// fork-after-merge scenario, else the library's first, else a random workload.
     fn default_open(entries: &[Entry], store: &Store) -> (String, Source) {
@@ -790,6 +826,14 @@ impl Component for App {
                 storage_changed.as_ref().unchecked_ref(),
             );
         }
+        // Leaving the page stores what was typed in the last EDIT_PAUSE_MS (the message runs in
+        // the microtask after this handler, before the page goes).
+        let hide_link = ctx.link().clone();
+        let pagehide = Closure::<dyn FnMut()>::new(move || hide_link.send_message(Msg::ApplyEdit));
+        if let Some(w) = window() {
+            let _ =
+                w.add_event_listener_with_callback("pagehide", pagehide.as_ref().unchecked_ref());
+        }
         let mut app = App {
             cb: Callbacks::new(ctx.link()),
             lab,
@@ -821,10 +865,13 @@ impl Component for App {
             focus_cell: None,
             canvas_width: None,
             step_started_ms: None,
+            typed: None,
+            edit_timer: None,
             shared_text: (String::new(), String::new()),
             _keys: Some(keys),
             _resize: Some(resize),
             _hash: Some(hash),
+            _pagehide: Some(pagehide),
             _storage: Some(storage_changed),
         };
         if let Some(sh) = shared {
@@ -838,6 +885,13 @@ impl Component for App {
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
+        // Whatever comes next sees the typed text run (a step, an open, a share link, …).
+        if !matches!(msg, Msg::Edit(_) | Msg::ApplyEdit) {
+            if let Some(text) = self.typed.take() {
+                self.edit_timer = None;
+                self.apply_edit(text);
+            }
+        }
         match msg {
             Msg::Step => {
                 self.step_started_ms = Some(now_ms());
@@ -882,25 +936,20 @@ impl Component for App {
                 }
             }
             Msg::Edit(text) => {
-                let saved = match &self.source {
-                    Source::Own(name) => self.store.set_text(name, &text),
-                    _ => false,
+                self.typed = Some(text);
+                let link = ctx.link().clone();
+                self.edit_timer = Some(Timeout::new(EDIT_PAUSE_MS, move || {
+                    link.send_message(Msg::ApplyEdit)
+                }));
+                return false;
+            }
+            Msg::ApplyEdit => {
+                let Some(text) = self.typed.take() else {
+                    return false;
                 };
-                if !saved {
-                    // The first edit of a library or random scenario (or of an own scenario
-                    // deleted meanwhile) is a new own scenario; the original is untouched.
-                    let base = match &self.source {
-                        Source::Own(n) => n.clone(),
-                        Source::Library(title) => format!("{title} (edited)"),
-                        Source::Random(seed) => format!("Random seed {seed} (edited)"),
-                    };
-                    let name = self.store.add(&base, &text);
-                    self.source = Source::Own(name.clone());
-                    self.store.current = Some(name);
-                    self.lab.seed = None;
-                }
-                self.save();
-                self.lab.edit(text);
+                let t0 = now_ms();
+                self.apply_edit(text);
+                record("rerun", now_ms() - t0);
             }
             Msg::Open(text) => {
                 self.stop();
