@@ -395,3 +395,33 @@ expect a.GetProcessMemoryInfo.WorkingSetSize = 64MiB
         .count() as u64;
     assert!(trimmed >= 2, "the old pages, then the touch's own");
 }
+
+/// JOB_OBJECT_LIMIT_WORKINGSET with no page file: a private page trimmed from a working set has
+/// nowhere to be written, so it stays resident (model decision, docs/windows.md "The
+/// working-set limit without page-file room"); the charge is what limits the process.
+#[test]
+fn w6_the_working_set_limit_cannot_trim_past_the_page_file() {
+    let r = run("machine windows ram=4GiB pagefile=none\nspawn p\n\
+         job create j\njob j limits workingset=1MiB..8MiB\njob j assign p\n\
+         p alloc a 32MiB\np write a\n\
+         expect p running\n\
+         expect p.GetProcessMemoryInfo.PrivateUsage = 32MiB\n\
+         expect p.GetProcessMemoryInfo.WorkingSetSize = 32MiB\n");
+    assert!(
+        !r.steps[5]
+            .events
+            .iter()
+            .any(|e| e.reason() == "win.ws.trimmed"),
+        "nothing can be trimmed to a page file of 0 bytes"
+    );
+    assert!(r.steps[5]
+        .events
+        .iter()
+        .any(|e| e.reason() == "win.ws.max_not_enforced"));
+    // A 16 MiB page file takes 16 MiB of the 24 over the maximum; the rest stays.
+    run("machine windows ram=4GiB pagefile=16MiB..16MiB\nspawn p\n\
+         job create j\njob j limits workingset=1MiB..8MiB\njob j assign p\n\
+         p alloc a 32MiB\np write a\n\
+         expect p.GetProcessMemoryInfo.WorkingSetSize = 16MiB\n\
+         expect GetPerformanceInfo.PhysicalAvailable = 1044480\n");
+}
