@@ -114,6 +114,30 @@ pub struct WindowsSnapshot {
     pub pagefile_max_pages: u64,
     /// Every job object, by name, with what JOBOBJECT_EXTENDED_LIMIT_INFORMATION reports of it.
     pub jobs: Vec<JobSnapshot>,
+    /// Every system: the host first (the numbers above), then each Hyper-V container's
+    /// utility VM, whose APIs report the VM (model-spec W5).
+    pub systems: Vec<SystemSnapshot>,
+}
+
+/// One system's PERFORMANCE_INFORMATION numbers (pages) and page file: the host, or a Hyper-V
+/// container's utility VM with its own RAM, page file and base.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SystemSnapshot {
+    /// "host", or "the Hyper-V VM of container `c`".
+    pub label: String,
+    /// The Hyper-V container whose VM this is (None: the host).
+    pub container: Option<String>,
+    pub commit_total_pages: u64,
+    pub commit_limit_pages: u64,
+    /// The limit with the page file at its maximum.
+    pub commit_max_limit_pages: u64,
+    pub commit_peak_pages: u64,
+    pub physical_total_pages: u64,
+    pub physical_available_pages: u64,
+    pub pagefile_pages: u64,
+    pub pagefile_max_pages: u64,
+    /// Pages the VM itself holds, charged and resident (0 on the host).
+    pub base_pages: u64,
 }
 
 /// One job object as QueryInformationJobObject(JobObjectExtendedLimitInformation) reports it

@@ -8,7 +8,7 @@
 use crate::views::{
     CgroupView, CheckView, CommitRuleView, DiagView, EventView, FrameRunView, JobView, MemView,
     OomRowView, OomView, PageRun, PageState, ProcTexts, ProcView, RunView, Series, SnapshotView,
-    StepView, VmaView, WindowsView,
+    StepView, SystemView, VmaView, WindowsView,
 };
 use std::cell::RefCell;
 use vmlab_core::event::{
@@ -686,6 +686,21 @@ fn snapshot_view(m: &Machine, step: u32, pick: impl FnOnce(&[u32]) -> Option<u32
                     container: j.container.clone(),
                 })
                 .collect(),
+            systems: w
+                .systems
+                .iter()
+                .map(|s| SystemView {
+                    label: s.label.clone(),
+                    container: s.container.clone(),
+                    commit_total: s.commit_total_pages * 4 * KB,
+                    commit_limit: s.commit_limit_pages * 4 * KB,
+                    commit_max_limit: s.commit_max_limit_pages * 4 * KB,
+                    physical_total: s.physical_total_pages * 4 * KB,
+                    physical_available: s.physical_available_pages * 4 * KB,
+                    pagefile: s.pagefile_pages * 4 * KB,
+                    base: s.base_pages * 4 * KB,
+                })
+                .collect(),
         })),
     };
     SnapshotView {
@@ -804,6 +819,42 @@ mod tests {
         leaves_only(&mut s);
         let kept: Vec<&str> = s.iter().map(|(p, _)| p.as_str()).collect();
         assert_eq!(kept, vec!["a-b", "a/c/d", "e"]);
+    }
+
+    /// A Hyper-V container's utility VM reaches the web: the snapshot lists the host and the
+    /// VM, and the VM's numbers are the ones GetPerformanceInfo gives a process inside it.
+    #[test]
+    fn a_hyperv_container_s_vm_is_its_own_system_in_the_snapshot() {
+        let text = include_str!("../../../scenarios/win-container-job-limit.vmlab");
+        let Ok(sim) = load(text) else {
+            panic!("the scenario loads");
+        };
+        let last = sim.run.steps.len() as u32;
+        let snap = sim.snapshot(last, |_| None).expect("a snapshot");
+        let w = snap.windows.as_ref().expect("a Windows machine");
+        assert_eq!(w.systems.len(), 2, "{:?}", w.systems);
+        assert_eq!(w.systems[0].container, None);
+        assert_eq!(w.systems[0].commit_total, w.commit_total);
+        let vm = &w.systems[1];
+        assert_eq!(vm.container.as_deref(), Some("vm"));
+        assert_eq!((vm.physical_total, vm.base), (2 << 30, 512 << 20));
+        let m = sim::machine_at(&scenario::parse(text).expect("parses"), last);
+        let perf = m
+            .windows_view("GetPerformanceInfo", Some("svc"))
+            .expect("svc runs");
+        let field = |name: &str| {
+            perf.lines()
+                .find_map(|l| {
+                    let mut f = l.split_whitespace();
+                    (f.next() == Some(name)).then(|| f.next().expect("a value").parse::<u64>())
+                })
+                .expect("the field")
+                .expect("a number")
+        };
+        assert_eq!(vm.commit_total, field("CommitTotal") * 4096);
+        assert_eq!(vm.commit_limit, field("CommitLimit") * 4096);
+        // Full: the base and the container's 1.5 GiB fill the VM's 2 GiB.
+        assert_eq!(vm.commit_total, vm.commit_limit);
     }
 
     /// The kube node: the OOM views carry the core's tables, the chart has the three

@@ -370,7 +370,7 @@ impl WindowsMachine {
 }
 
 impl WindowsMachine {
-    /// The plain-data picture of the machine (the host system and every process).
+    /// The plain-data picture of the machine (every system, the host first, and every process).
     pub fn snapshot(&self) -> crate::snapshot::Snapshot {
         use super::op::{JOB_OBJECT_LIMIT_JOB_MEMORY, JOB_OBJECT_LIMIT_PROCESS_MEMORY};
         use crate::snapshot::*;
@@ -430,6 +430,28 @@ impl WindowsMachine {
                                 .find(|(_, c)| c.job == j.name)
                                 .map(|(n, c)| (n.clone(), c.isolation.name().to_string())),
                         }
+                    })
+                    .collect(),
+                systems: self
+                    .systems
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| SystemSnapshot {
+                        label: s.label.clone(),
+                        container: self
+                            .containers
+                            .iter()
+                            .find(|(_, c)| i > 0 && c.system == i)
+                            .map(|(n, _)| n.clone()),
+                        commit_total_pages: s.charge,
+                        commit_limit_pages: s.limit(),
+                        commit_max_limit_pages: s.max_limit(),
+                        commit_peak_pages: s.peak,
+                        physical_total_pages: s.ram_pages,
+                        physical_available_pages: s.free_ram(),
+                        pagefile_pages: s.pagefile_pages,
+                        pagefile_max_pages: s.pagefile_max_pages,
+                        base_pages: s.base,
                     })
                     .collect(),
             }),
