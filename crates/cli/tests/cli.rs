@@ -1124,6 +1124,44 @@ fn show_prints_what_a_hyperv_container_s_process_sees() {
     assert!(host.contains("CommitTotal                  0"), "{host}");
 }
 
+/// Beside the structure, the process's real commit room: two processes share a job with 100
+/// MiB, each has 40 MiB, so 20 MiB are left, though ullAvailPageFile says 60.
+#[test]
+fn show_prints_what_a_process_can_really_still_commit() {
+    let f = fixture(
+        "windows-room.vmlab",
+        "machine windows ram=4GiB pagefile=none
+         job create j
+job j limits job=100MiB
+spawn p
+spawn q
+         job j assign p
+job j assign q
+p alloc a 40MiB
+q alloc a 40MiB
+",
+    );
+    let o = vmlab(&[
+        "show",
+        "--at",
+        "8",
+        f.to_str().unwrap(),
+        "GlobalMemoryStatusEx",
+        "p",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("ullAvailPageFile             62914560"),
+        "{out}"
+    );
+    assert!(
+        out.contains("really still commit 20971520 bytes (20 MiB): job `j`'s JobMemoryLimit"),
+        "{out}"
+    );
+    assert!(out.contains("ullAvailPageFile overstates it"), "{out}");
+}
+
 #[test]
 fn show_prints_the_windows_structures() {
     let f = fixture("windows.vmlab", WINDOWS);

@@ -117,6 +117,20 @@ pub struct WindowsSnapshot {
     /// Every system: the host first (the numbers above), then each Hyper-V container's
     /// utility VM, whose APIs report the VM (model-spec W5).
     pub systems: Vec<SystemSnapshot>,
+    /// Every running process: what it can really still commit next to what
+    /// GlobalMemoryStatusEx tells it (`WindowsMachine::commit_room`).
+    pub commit_room: Vec<CommitRoomSnapshot>,
+}
+
+/// What one process can really still commit, the model's answer, beside `ullAvailPageFile`,
+/// the API's, which overstates it when other processes share the job (docs/windows.md).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CommitRoomSnapshot {
+    pub pid: u32,
+    pub room_bytes: u64,
+    /// What binds it, as a sentence.
+    pub bound: String,
+    pub avail_page_file_bytes: u64,
 }
 
 /// One system's PERFORMANCE_INFORMATION numbers (pages) and page file: the host, or a Hyper-V

@@ -425,3 +425,45 @@ fn w6_the_working_set_limit_cannot_trim_past_the_page_file() {
          expect p.GetProcessMemoryInfo.WorkingSetSize = 16MiB\n\
          expect GetPerformanceInfo.PhysicalAvailable = 1044480\n");
 }
+
+/// Two processes in one job: ullAvailPageFile weighs the job's limit against the asking
+/// process's own PrivateUsage (60 MiB left), but the job has only 20 MiB left. The model's
+/// commit room says 20 MiB, and a commit of 24 MiB fails where 20 MiB succeeds.
+#[test]
+fn w6_the_commit_room_is_what_the_job_really_has_left_not_ullavailpagefile() {
+    use vmlab_core::windows::report::CommitBound;
+    let base = "machine windows ram=4GiB pagefile=none\n\
+         job create j\njob j limits job=100MiB\nspawn p\nspawn q\n\
+         job j assign p\njob j assign q\n\
+         p alloc a 40MiB\nq alloc a 40MiB\n\
+         expect p.GlobalMemoryStatusEx.ullAvailPageFile = 60MiB\n";
+    let r = run(base);
+    let w = r.machine.as_windows().expect("windows");
+    let pid = r.machine.pid_of("p").expect("p");
+    assert_eq!(
+        w.commit_room(pid),
+        (20 << 20 >> 12, CommitBound::JobLimit("j".into()))
+    );
+    let text = w
+        .view_text("GlobalMemoryStatusEx", Some(pid))
+        .expect("a view");
+    assert!(
+        text.contains("really still commit 20971520 bytes")
+            && text.contains("ullAvailPageFile overstates it"),
+        "{text}"
+    );
+    let r = run(&format!(
+        "{base}p alloc b 24MiB\nexpect fails ERROR_COMMITMENT_LIMIT\np alloc c 20MiB\nexpect ok\n"
+    ));
+    let w = r.machine.as_windows().expect("windows");
+    assert_eq!(w.commit_room(pid).0, 0);
+    // Outside any job the room is the system's, page-file growth included: more than
+    // ullAvailPageFile, which counts the page file at its current size.
+    let r = run(
+        "machine windows ram=1GiB pagefile=256MiB..1GiB\nspawn p\np alloc a 512MiB\n\
+         expect p.GlobalMemoryStatusEx.ullAvailPageFile = 768MiB\n",
+    );
+    let w = r.machine.as_windows().expect("windows");
+    let pid = r.machine.pid_of("p").expect("p");
+    assert_eq!(w.commit_room(pid), (1536 << 20 >> 12, CommitBound::System));
+}

@@ -544,6 +544,12 @@ async function issue10(browser, base, errors) {
       `the Hyper-V container's VM has its own commit gauge, equal to the CLI's GetPerformanceInfo for svc (${perf.CommitTotal}/${perf.CommitLimit} pages)`, JSON.stringify({ vms, perf }).slice(0, 400));
     check(vm.ram === 2 ** 31 && vm.base === 512 * 2 ** 20 && /Hyper-V VM of vm/.test(vm.text) && /base/.test(vm.text),
       'the VM gauge names the container and shows the VM\'s RAM and base', JSON.stringify(vm).slice(0, 300));
+    // What svc can really still commit (the model's answer, printed by the CLI beside the structure).
+    const room = await page.$eval('#commit-room [data-proc="svc"]', (e) => ({ room: Number(e.dataset.room), avail: Number(e.dataset.avail) })).catch(() => null);
+    const gm = vmlab(['show', '--at', String(lastStep), 'scenarios/win-container-job-limit.vmlab', 'GlobalMemoryStatusEx', 'svc']);
+    const cliRoom = Number((gm.match(/really still commit (\d+) bytes/) || [])[1]);
+    check(room && room.room === cliRoom && room.avail === mem(gm).ullAvailPageFile,
+      `the meter shows what svc can really still commit, the CLI's number (${cliRoom}), beside ullAvailPageFile`, JSON.stringify({ room, cliRoom }));
     await page.evaluate(() => { document.querySelector('#commit-meter').scrollIntoView({ block: 'start' }); window.scrollBy(0, -70); });
     await page.waitForTimeout(150);
     await (await page.$('#commit-meter')).screenshot({ path: path.join(look, 'win-hyperv-vm-gauge.png') });

@@ -6,9 +6,9 @@
 //! N with the remaining operations applied again. So a step costs at most that many operations.
 
 use crate::views::{
-    CgroupView, CheckView, CommitRuleView, DiagView, EventView, FrameRunView, JobView, MemView,
-    OomRowView, OomView, PageRun, PageState, ProcTexts, ProcView, RunView, Series, SnapshotView,
-    StepView, SystemView, VmaView, WindowsView,
+    CgroupView, CheckView, CommitRoomView, CommitRuleView, DiagView, EventView, FrameRunView,
+    JobView, MemView, OomRowView, OomView, PageRun, PageState, ProcTexts, ProcView, RunView,
+    Series, SnapshotView, StepView, SystemView, VmaView, WindowsView,
 };
 use std::cell::RefCell;
 use vmlab_core::event::{
@@ -701,6 +701,18 @@ fn snapshot_view(m: &Machine, step: u32, pick: impl FnOnce(&[u32]) -> Option<u32
                     base: s.base_pages * 4 * KB,
                 })
                 .collect(),
+            commit_room: w
+                .commit_room
+                .iter()
+                .filter(|r| w.jobs.iter().any(|j| j.pids.contains(&r.pid)))
+                .map(|r| CommitRoomView {
+                    pid: r.pid,
+                    name: name_of(r.pid),
+                    room: r.room_bytes,
+                    bound: r.bound.clone(),
+                    avail_page_file: r.avail_page_file_bytes,
+                })
+                .collect(),
         })),
     };
     SnapshotView {
@@ -855,6 +867,30 @@ mod tests {
         assert_eq!(vm.commit_limit, field("CommitLimit") * 4096);
         // Full: the base and the container's 1.5 GiB fill the VM's 2 GiB.
         assert_eq!(vm.commit_total, vm.commit_limit);
+    }
+
+    /// The meter's "can really still commit": two processes share a job with 100 MiB and hold
+    /// 40 MiB each, so each has 20 MiB left, while ullAvailPageFile tells each 60 MiB.
+    #[test]
+    fn the_commit_room_of_two_processes_in_one_job_is_the_job_s_not_ullavailpagefile() {
+        let Ok(sim) = load(
+            "machine windows ram=4GiB pagefile=none\njob create j\njob j limits job=100MiB\n\
+             spawn p\nspawn q\njob j assign p\njob j assign q\np alloc a 40MiB\nq alloc a 40MiB\n",
+        ) else {
+            panic!("the scenario loads");
+        };
+        let snap = sim.snapshot(8, |_| None).expect("a snapshot");
+        let w = snap.windows.as_ref().expect("a Windows machine");
+        let rooms: Vec<(&str, u64, u64)> = w
+            .commit_room
+            .iter()
+            .map(|r| (r.name.as_str(), r.room, r.avail_page_file))
+            .collect();
+        assert_eq!(
+            rooms,
+            vec![("p", 20 << 20, 60 << 20), ("q", 20 << 20, 60 << 20)]
+        );
+        assert!(w.commit_room[0].bound.contains("JobMemoryLimit"));
     }
 
     /// The kube node: the OOM views carry the core's tables, the chart has the three

@@ -178,11 +178,30 @@ impl WindowsMachine {
     /// as process `pid` sees it), `GetProcessMemoryInfo`, `VirtualQuery` (need `pid`).
     pub fn view_text(&self, view: &str, pid: Option<u32>) -> Result<String, QueryError> {
         match view {
-            "GlobalMemoryStatusEx" => Ok(text(
-                "MEMORYSTATUSEX (GlobalMemoryStatusEx)",
-                &self.memory_status(pid),
-                &[],
-            )),
+            "GlobalMemoryStatusEx" => {
+                let f = self.memory_status(pid);
+                let mut s = text("MEMORYSTATUSEX (GlobalMemoryStatusEx)", &f, &[]);
+                if let Some(pid) = pid {
+                    // The model's answer beside the API's (docs/windows.md, "What a process
+                    // can really still commit").
+                    let (room, bound) = self.commit_room(pid);
+                    let avail = f
+                        .iter()
+                        .find(|(k, _)| *k == "ullAvailPageFile")
+                        .map_or(0, |x| x.1);
+                    let bytes = room * PAGE_SIZE;
+                    s.push_str(&format!(
+                        "  (not in the structure) the process can really still commit {bytes} bytes ({}): {bound}{}\n",
+                        crate::units::human_pages(room),
+                        if bytes < avail {
+                            "; ullAvailPageFile overstates it"
+                        } else {
+                            ""
+                        }
+                    ));
+                }
+                Ok(s)
+            }
             "GetPerformanceInfo" => Ok(text(
                 "PERFORMANCE_INFORMATION (GetPerformanceInfo; counts in pages)",
                 &self.performance_info(pid),
@@ -452,6 +471,24 @@ impl WindowsMachine {
                         pagefile_pages: s.pagefile_pages,
                         pagefile_max_pages: s.pagefile_max_pages,
                         base_pages: s.base,
+                    })
+                    .collect(),
+                commit_room: self
+                    .procs
+                    .values()
+                    .filter(|p| p.state == ProcState::Running)
+                    .map(|p| {
+                        let (room, bound) = self.commit_room(p.pid);
+                        CommitRoomSnapshot {
+                            pid: p.pid,
+                            room_bytes: room * PAGE_SIZE,
+                            bound: bound.to_string(),
+                            avail_page_file_bytes: self
+                                .memory_status(Some(p.pid))
+                                .iter()
+                                .find(|(k, _)| *k == "ullAvailPageFile")
+                                .map_or(0, |x| x.1),
+                        }
                     })
                     .collect(),
             }),

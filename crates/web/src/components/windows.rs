@@ -97,6 +97,18 @@ pub fn commit_meter(p: &MeterProps) -> Html {
                     html! { <div class="gnote" title={note.clone()}>{note}</div> } } }
             </div>
             { for w.systems.iter().filter(|s| s.container.is_some()).map(|s| vm_gauge(s, w)) }
+            if !w.commit_room.is_empty() {
+                <div class="gauge commit-room" id="commit-room" title="What each process in a job can really still commit: the least of its system's room, each job's JobMemoryLimit less the job's usage, each ProcessMemoryLimit less its PrivateUsage. No API reports it; ullAvailPageFile counts only the process's own usage.">
+                    <div class="glabel"><strong>{"Can really still commit"}</strong></div>
+                    { for w.commit_room.iter().map(|r| html! {
+                        <div class="gnote" data-proc={r.name.clone()} data-room={r.room.to_string()} data-avail={r.avail_page_file.to_string()}
+                            title={r.bound.clone()}>
+                            {format!("{} {}", r.name, size(r.room))}
+                            { if r.room < r.avail_page_file { html! { <>{" · "}<code>{"ullAvailPageFile"}</code>{format!(" says {}", size(r.avail_page_file))}</> } } else { html! {} } }
+                        </div>
+                    }) }
+                </div>
+            }
             <div class="gauge">
                 <div class="glabel" title="CommitTotal (orange) and CommitLimit (black) at every step"><strong>{"Over the steps"}</strong></div>
                 <svg class="commit-spark" viewBox={format!("0 0 {cw} {ch}")} preserveAspectRatio="none" role="img"
