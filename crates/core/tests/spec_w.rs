@@ -467,3 +467,30 @@ fn w6_the_commit_room_is_what_the_job_really_has_left_not_ullavailpagefile() {
     let pid = r.machine.pid_of("p").expect("p");
     assert_eq!(w.commit_room(pid), (1536 << 20 >> 12, CommitBound::System));
 }
+
+/// MEM_RESET discards the contents (W2: "keeps commit but discards contents"): the model frees
+/// the frames and the page-file slots at once, so the working set is empty, the charge and
+/// PrivateUsage stay, the pages stay MEM_COMMIT, and the next touch is a demand-zero fault,
+/// not a read from the page file.
+#[test]
+fn w2_mem_reset_discards_the_pages_and_keeps_the_commit() {
+    let r = run("machine windows ram=16MiB pagefile=64MiB..64MiB\nspawn p\n\
+         p alloc a 24MiB\np write a\n\
+         expect p.GetProcessMemoryInfo.WorkingSetSize = 16MiB\n\
+         expect GetPerformanceInfo.CommitTotal = 6144\n\
+         p reset a\n\
+         expect p.GetProcessMemoryInfo.WorkingSetSize = 0B\n\
+         expect p.GetProcessMemoryInfo.PrivateUsage = 24MiB\n\
+         expect GetPerformanceInfo.CommitTotal = 6144\n\
+         expect GetPerformanceInfo.PhysicalAvailable = 4096\n\
+         expect p.VirtualQuery.a.State = MEM_COMMIT\n\
+         p read a[0..4MiB]\n\
+         expect p.GetProcessMemoryInfo.WorkingSetSize = 4MiB\n");
+    let ev = &r.steps[3].events;
+    assert!(ev.iter().any(|e| e.reason() == "win.reset"), "{ev:?}");
+    let w = r.machine.as_windows().expect("windows");
+    assert_eq!(w.systems[0].paged, 0, "the page-file slots are freed too");
+    let faults: Vec<&str> = r.steps[4].events.iter().map(|e| e.reason()).collect();
+    assert!(faults.contains(&"win.fault.demand_zero"), "{faults:?}");
+    assert!(!faults.contains(&"win.fault.pagefile"), "{faults:?}");
+}
