@@ -494,3 +494,53 @@ fn w2_mem_reset_discards_the_pages_and_keeps_the_commit() {
     assert!(faults.contains(&"win.fault.demand_zero"), "{faults:?}");
     assert!(!faults.contains(&"win.fault.pagefile"), "{faults:?}");
 }
+
+/// AssignProcessToJobObject with nested jobs (W6; Learn: AssignProcessToJobObject, "the job …
+/// must be empty or it must be in the hierarchy of nested jobs to which the process already
+/// belongs"): an empty job nests under the process's job; a process moves down into a job
+/// already under its own and keeps its charge in every job above; a job outside its
+/// hierarchy that is not empty refuses it with ERROR_ACCESS_DENIED; and ullTotalPageFile is
+/// then the smaller of the nested limits.
+#[test]
+fn w6_nested_job_assignment_rules() {
+    let r = run(
+        "machine windows ram=4GiB pagefile=none\nspawn p\nspawn q\nspawn r\n\
+         job create outer\njob outer limits job=256MiB\njob outer assign p\njob outer assign q\n\
+         p alloc a 64MiB\nq alloc a 32MiB\n\
+         job create inner\njob inner limits process=128MiB\njob inner assign q\n\
+         expect q.GlobalMemoryStatusEx.ullTotalPageFile = 128MiB\n\
+         expect p.GlobalMemoryStatusEx.ullTotalPageFile = 256MiB\n\
+         job inner assign p\n\
+         expect p.GlobalMemoryStatusEx.ullTotalPageFile = 128MiB\n\
+         expect p.GetProcessMemoryInfo.PrivateUsage = 64MiB\n\
+         expect job.inner.PeakJobMemoryUsed = 96MiB\n\
+         expect job.outer.PeakJobMemoryUsed = 96MiB\n\
+         expect GetPerformanceInfo.CommitTotal = 24576\n\
+         job create other\njob other assign r\n\
+         job other assign p\n\
+         expect p.GlobalMemoryStatusEx.ullTotalPageFile = 128MiB\n",
+    );
+    let o = outcomes(&r);
+    assert_eq!(o[11], Outcome::Ok, "an empty job nests under q's");
+    assert_eq!(o[12], Outcome::Ok, "p moves down into inner");
+    assert_eq!(
+        o[15],
+        err(Win32Error::AccessDenied),
+        "other is outside p's hierarchy and not empty"
+    );
+    let w = r.machine.as_windows().expect("windows");
+    assert_eq!(w.jobs["inner"].parent.as_deref(), Some("outer"));
+    // The move kept the charge: outer still counts p's 64 MiB and q's 32, now through inner.
+    assert_eq!(w.jobs["outer"].usage_pages, 96 << 20 >> 12);
+    assert_eq!(w.jobs["inner"].usage_pages, 96 << 20 >> 12);
+    assert_eq!(w.jobs["other"].usage_pages, 0);
+    let pid = r.machine.pid_of("p").expect("p");
+    assert_eq!(w.procs[&pid].job.as_deref(), Some("inner"));
+    assert!(w.jobs["outer"].procs.is_empty());
+    // The smaller limit binds: inner's 128 MiB per process before outer's 256 for the job.
+    let r = run("machine windows ram=4GiB pagefile=none\nspawn p\n\
+         job create outer\njob outer limits job=256MiB\njob outer assign p\n\
+         job create inner\njob inner limits job=1GiB\njob inner assign p\n\
+         expect p.GlobalMemoryStatusEx.ullTotalPageFile = 256MiB\n");
+    assert_eq!(outcomes(&r)[6], Outcome::Ok);
+}
