@@ -118,7 +118,7 @@ pub struct WindowsSnapshot {
     /// utility VM, whose APIs report the VM (model-spec W5).
     pub systems: Vec<SystemSnapshot>,
     /// Every running process: what it can really still commit next to what
-    /// GlobalMemoryStatusEx tells it (`WindowsMachine::commit_room`).
+    /// GlobalMemoryStatusEx tells it (the Windows model's `commit_room`).
     pub commit_room: Vec<CommitRoomSnapshot>,
 }
 

@@ -431,7 +431,7 @@ fn w6_the_working_set_limit_cannot_trim_past_the_page_file() {
 /// commit room says 20 MiB, and a commit of 24 MiB fails where 20 MiB succeeds.
 #[test]
 fn w6_the_commit_room_is_what_the_job_really_has_left_not_ullavailpagefile() {
-    use vmlab_core::windows::report::CommitBound;
+    use vmlab_core::windows::query::CommitBound;
     let base = "machine windows ram=4GiB pagefile=none\n\
          job create j\njob j limits job=100MiB\nspawn p\nspawn q\n\
          job j assign p\njob j assign q\n\

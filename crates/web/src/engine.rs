@@ -14,7 +14,7 @@ use std::cell::RefCell;
 use vmlab_core::event::{
     Event, EventKind, FaultKind, MemcgEvent, OomCandidate, OomChoice, OomConstraintKind,
 };
-use vmlab_core::machine::{CommitRuleSummary, Machine, ProcState};
+use vmlab_core::machine::{CommitRuleSummary, Machine, Os, ProcState};
 use vmlab_core::op::{Op, Outcome};
 use vmlab_core::scenario::{self, Diagnostic, Scenario, StmtKind};
 use vmlab_core::sim;
@@ -215,7 +215,7 @@ impl Sim {
         let mut m = Machine::boot(&scenario.machine);
         let mut checkpoints = vec![m.clone()];
         let mut series = Series {
-            windows: m.as_windows().is_some(),
+            windows: m.os() == Os::Windows,
             ..Series::default()
         };
         let mut rss: Vec<(u32, String, Vec<u64>)> = Vec::new();

@@ -11,6 +11,34 @@ use crate::query::{QueryError, Value};
 use crate::units::PAGE_SIZE;
 use serde::{Deserialize, Serialize};
 
+/// What binds a process's commit room (`commit_room`, docs/windows.md "What a process can really still commit").
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum CommitBound {
+    /// The system's commit limit, with the page file at its maximum.
+    System,
+    /// This job's ProcessMemoryLimit less the process's PrivateUsage.
+    ProcessLimit(String),
+    /// This job's JobMemoryLimit less the usage of all its processes.
+    JobLimit(String),
+}
+
+impl std::fmt::Display for CommitBound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CommitBound::System => {
+                write!(f, "the system's commit limit at the page file's maximum")
+            }
+            CommitBound::ProcessLimit(j) => {
+                write!(f, "job `{j}`'s ProcessMemoryLimit less PrivateUsage")
+            }
+            CommitBound::JobLimit(j) => write!(
+                f,
+                "job `{j}`'s JobMemoryLimit less the job's usage (all its processes)"
+            ),
+        }
+    }
+}
+
 /// A field of a reported structure.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WinQuery {

@@ -6,38 +6,11 @@
 //! not expose it (the seed's complaint), so no view prints it.
 
 use super::op::*;
+use super::query::CommitBound;
 use super::section::SPage;
 use super::space::{AddressSpace, Page, MIN_ADDRESS};
 use super::WindowsMachine;
 use crate::units::PAGE_SIZE;
-
-/// What binds a process's commit room ([`WindowsMachine::commit_room`]).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub enum CommitBound {
-    /// The system's commit limit, with the page file at its maximum.
-    System,
-    /// This job's ProcessMemoryLimit less the process's PrivateUsage.
-    ProcessLimit(String),
-    /// This job's JobMemoryLimit less the usage of all its processes.
-    JobLimit(String),
-}
-
-impl std::fmt::Display for CommitBound {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CommitBound::System => {
-                write!(f, "the system's commit limit at the page file's maximum")
-            }
-            CommitBound::ProcessLimit(j) => {
-                write!(f, "job `{j}`'s ProcessMemoryLimit less PrivateUsage")
-            }
-            CommitBound::JobLimit(j) => write!(
-                f,
-                "job `{j}`'s JobMemoryLimit less the job's usage (all its processes)"
-            ),
-        }
-    }
-}
 
 /// One structure as (field, value) pairs, in declaration order.
 pub type Fields = Vec<(&'static str, u64)>;
