@@ -544,3 +544,74 @@ fn w6_nested_job_assignment_rules() {
          expect p.GlobalMemoryStatusEx.ullTotalPageFile = 256MiB\n");
     assert_eq!(outcomes(&r)[6], Outcome::Ok);
 }
+
+/// W3: the disk caps the page file. `pagefile=INIT..MAX` with MAX above `disk=`: the maximum is
+/// the disk, and an initial size above that starts at it; a system-managed file's maximum
+/// max(3 × RAM, 4 GB) is capped at volume size ÷ 8.
+#[test]
+fn w3_the_disk_caps_the_page_file() {
+    // 4 GiB asked, 1 GiB of disk: the limit can reach RAM + 1 GiB = 2 GiB (524288 pages), not 5.
+    let r = run(
+        "machine windows ram=1GiB pagefile=256MiB..4GiB disk=1GiB\nspawn p\n\
+         expect GetPerformanceInfo.CommitLimit = 327680\n\
+         p alloc a 2GiB\n\
+         expect GetPerformanceInfo.CommitLimit = 524288\n\
+         p alloc b 4KiB\n",
+    );
+    let o = outcomes(&r);
+    assert!(matches!(o[1], Outcome::Base(_)), "up to RAM + the disk");
+    assert_eq!(o[2], err(Win32Error::CommitmentLimit), "past the disk");
+    let w = r.machine.as_windows().expect("windows");
+    assert_eq!(w.systems[0].pagefile_pages, (1 << 30) >> 12);
+    // The initial size is capped too.
+    run("machine windows ram=1GiB pagefile=2GiB..4GiB disk=1GiB\n\
+         expect GetPerformanceInfo.CommitLimit = 524288\n");
+    // System-managed on 4 GiB of RAM: max(12 GiB, 4 GB), but a 64 GiB volume allows 8 GiB.
+    let r = run(
+        "machine windows ram=4GiB pagefile=system disk=64GiB\nspawn p\n\
+         p alloc a 12GiB\n\
+         expect GetPerformanceInfo.CommitLimit = 3145728\n\
+         p alloc b 4KiB\n",
+    );
+    let o = outcomes(&r);
+    assert!(matches!(o[1], Outcome::Base(_)));
+    assert_eq!(o[2], err(Win32Error::CommitmentLimit));
+}
+
+/// W3, system-managed: the file starts at RAM ÷ 8; a charge above 90 % of the limit grows it
+/// until the charge is at 90 % again (threshold growth); a commit past the limit grows it to
+/// cover the commit (demand growth), never past max(3 × RAM, 4 GB); at the maximum a commit
+/// fails with ERROR_COMMITMENT_LIMIT.
+#[test]
+fn w3_a_system_managed_page_file_grows_at_90_percent_and_on_demand_to_its_maximum() {
+    let r = run(
+        "machine windows ram=4GiB pagefile=system disk=256GiB\nspawn p\n\
+         expect GetPerformanceInfo.CommitLimit = 1179648\n\
+         p alloc a 4GiB\n\
+         expect GetPerformanceInfo.CommitLimit = 1179648\n\
+         p alloc b 256MiB\n\
+         expect GetPerformanceInfo.CommitLimit = 1237903\n\
+         p alloc c 11GiB\n\
+         expect GetPerformanceInfo.CommitLimit = 4194304\n\
+         expect GetPerformanceInfo.CommitTotal = 3997696\n\
+         p alloc d 1GiB\n\
+         expect GetPerformanceInfo.CommitTotal = 3997696\n",
+    );
+    let grown = |step: usize| -> Vec<String> {
+        r.steps[step]
+            .events
+            .iter()
+            .filter(|e| e.reason() == "win.pagefile.grown")
+            .map(|e| e.sentence())
+            .collect()
+    };
+    // 4 GiB of 4.5: 88.9 %, no growth; 4.25 GiB: 94 %, the file grows to put it at 90 %.
+    assert!(grown(1).is_empty(), "{:?}", grown(1));
+    assert_eq!(grown(2).len(), 1, "{:?}", grown(2));
+    // 15.25 GiB: past the limit, so on demand, and past 90 % of it, capped at 12 GiB.
+    assert_eq!(grown(3).len(), 2, "{:?}", grown(3));
+    let o = outcomes(&r);
+    assert_eq!(o[4], err(Win32Error::CommitmentLimit), "at the maximum");
+    let w = r.machine.as_windows().expect("windows");
+    assert_eq!(w.systems[0].pagefile_pages, (12u64 << 30) >> 12);
+}
