@@ -419,11 +419,23 @@ fn w6_the_working_set_limit_cannot_trim_past_the_page_file() {
         .iter()
         .any(|e| e.reason() == "win.ws.max_not_enforced"));
     // A 16 MiB page file takes 16 MiB of the 24 over the maximum; the rest stays.
-    run("machine windows ram=4GiB pagefile=16MiB..16MiB\nspawn p\n\
+    let r = run("machine windows ram=4GiB pagefile=16MiB..16MiB\nspawn p\n\
          job create j\njob j limits workingset=1MiB..8MiB\njob j assign p\n\
          p alloc a 32MiB\np write a\n\
          expect p.GetProcessMemoryInfo.WorkingSetSize = 16MiB\n\
          expect GetPerformanceInfo.PhysicalAvailable = 1044480\n");
+    let said: Vec<String> = r.steps[5]
+        .events
+        .iter()
+        .filter(|e| e.reason().starts_with("win.ws."))
+        .map(|e| e.sentence())
+        .collect();
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert!(said[0].starts_with("16 MiB trimmed"), "{said:?}");
+    assert!(
+        said[1].starts_with("8 MiB stay in the working set"),
+        "{said:?}"
+    );
 }
 
 /// Two processes in one job: ullAvailPageFile weighs the job's limit against the asking

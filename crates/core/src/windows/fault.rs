@@ -306,6 +306,7 @@ impl WindowsMachine {
         let sys = self.procs[&pid].system;
         let mut trimmed = 0;
         let room_before = self.systems[sys].pagefile_pages - self.systems[sys].paged;
+        let mut kept = 0;
         while self.procs[&pid].ws_pages() > max {
             // A trimmed private page goes to the page file: only as many as it has room for.
             // The rest stays in the working set (docs/windows.md "The working-set limit
@@ -313,10 +314,7 @@ impl WindowsMachine {
             let room = self.systems[sys].pagefile_pages - self.systems[sys].paged;
             let over = self.procs[&pid].ws_pages() - max;
             if room == 0 {
-                st.ev(WinEvent::WorkingSetKept {
-                    pages: over,
-                    room: room_before,
-                });
+                kept = over;
                 break;
             }
             let over = over.min(room);
@@ -335,6 +333,12 @@ impl WindowsMachine {
             st.ev(WinEvent::Trimmed {
                 pages: trimmed,
                 why: TrimWhy::WorkingSetMax,
+            });
+        }
+        if kept > 0 {
+            st.ev(WinEvent::WorkingSetKept {
+                pages: kept,
+                room: room_before,
             });
         }
     }
