@@ -153,8 +153,8 @@ fn vm_gauge(s: &SystemView, w: &WindowsView) -> Html {
         <div class="gauge vm-gauge" data-vm={c.clone()} data-commit-total={s.commit_total.to_string()}
             data-commit-limit={s.commit_limit.to_string()} data-ram={s.physical_total.to_string()}
             data-base={s.base.to_string()}>
-            <div class="glabel" title={format!("{}: its own PERFORMANCE_INFORMATION.CommitTotal against CommitLimit (the VM's RAM + its page file), what a process in the container reads", s.label)}>
-                <strong>{format!("Hyper-V VM of {c}: ")}</strong><code>{"CommitTotal"}</code>{format!(" {} of ", size(s.commit_total))}<code>{"CommitLimit"}</code>{format!(" {}", size(s.commit_limit))}</div>
+            <div class="glabel" title={format!("{}: its own PERFORMANCE_INFORMATION.CommitTotal against CommitLimit (the VM's RAM + its page file), what a process in the Hyper-V container reads", s.label)}>
+                <strong>{format!("VM of {c} ")}</strong>{format!("{} of {}", size(s.commit_total), size(s.commit_limit))}</div>
             <div class="bar">
                 <span class="fill base" style={format!("width:{:.2}%", pct(s.base.min(s.commit_total), scale))} title={format!("the VM's base {}", size(s.base))}></span>
                 <span class={classes!("fill", "commit", "vm", over.then_some("over"))} style={format!("width:{:.2}%", pct(s.commit_total - s.base.min(s.commit_total), scale))}></span>
