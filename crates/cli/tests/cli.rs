@@ -1079,6 +1079,89 @@ svc alloc heap 512MiB
 expect svc.GlobalMemoryStatusEx.ullTotalPageFile = 2GiB
 ";
 
+/// Under Hyper-V isolation the APIs inside the container report the utility VM: its 2 GiB of
+/// RAM, not the host's 16, and its own commit charge (the VM's base included).
+#[test]
+fn show_prints_what_a_hyperv_container_s_process_sees() {
+    let f = fixture(
+        "windows-hyperv.vmlab",
+        "machine windows ram=16GiB pagefile=4GiB..4GiB
+         container vm isolation=hyperv memory=2GiB base=512MiB
+         spawn svc in vm
+         svc alloc heap 256MiB
+         spawn app
+",
+    );
+    let f = f.to_str().unwrap();
+    let show = |view: &str, proc: Option<&str>| {
+        let mut args = vec!["show", "--at", "4", f, view];
+        args.extend(proc);
+        let o = vmlab(&args);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        stdout(&o)
+    };
+    let svc = show("GlobalMemoryStatusEx", Some("svc"));
+    assert!(
+        svc.contains("ullTotalPhys                 2147483648"),
+        "{svc}"
+    );
+    assert!(
+        svc.contains("ullAvailPhys                 1610612736"),
+        "{svc}"
+    );
+    let app = show("GlobalMemoryStatusEx", Some("app"));
+    assert!(
+        app.contains("ullTotalPhys                 17179869184"),
+        "{app}"
+    );
+    // The VM's CommitTotal: its 512 MiB base and svc's 256 MiB, in pages; the host's is 0.
+    let perf = show("GetPerformanceInfo", Some("svc"));
+    assert!(
+        perf.contains("CommitTotal                  196608"),
+        "{perf}"
+    );
+    let host = show("GetPerformanceInfo", None);
+    assert!(host.contains("CommitTotal                  0"), "{host}");
+}
+
+/// Beside the structure, the process's real commit room: two processes share a job with 100
+/// MiB, each has 40 MiB, so 20 MiB are left, though ullAvailPageFile says 60.
+#[test]
+fn show_prints_what_a_process_can_really_still_commit() {
+    let f = fixture(
+        "windows-room.vmlab",
+        "machine windows ram=4GiB pagefile=none
+         job create j
+job j limits job=100MiB
+spawn p
+spawn q
+         job j assign p
+job j assign q
+p alloc a 40MiB
+q alloc a 40MiB
+",
+    );
+    let o = vmlab(&[
+        "show",
+        "--at",
+        "8",
+        f.to_str().unwrap(),
+        "GlobalMemoryStatusEx",
+        "p",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("ullAvailPageFile             62914560"),
+        "{out}"
+    );
+    assert!(
+        out.contains("really still commit 20971520 bytes (20 MiB): job `j`'s JobMemoryLimit"),
+        "{out}"
+    );
+    assert!(out.contains("ullAvailPageFile overstates it"), "{out}");
+}
+
 #[test]
 fn show_prints_the_windows_structures() {
     let f = fixture("windows.vmlab", WINDOWS);

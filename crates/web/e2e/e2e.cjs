@@ -852,6 +852,37 @@ async function issue10(browser, base, errors) {
     await page.screenshot({ path: path.join(look, `compare-linux-windows-step6-${w}x${h}.png`) });
   }
   await page.setViewportSize({ width: 1440, height: 900 });
+
+  // ---- Issue 10, win10 helper: a Hyper-V container's utility VM has a gauge of its own -------
+  // (win-container-job-limit at its last step: the VM's CommitTotal and CommitLimit are the ones
+  // the CLI's GetPerformanceInfo gives the process svc inside it; its RAM and base are the VM's.)
+  {
+    await page.selectOption('.compare select', '');
+    await page.$eval('.entry-open[data-file="win-container-job-limit.vmlab"]', (b) => b.click());
+    await page.waitForTimeout(200);
+    const lastStep = Number(await page.getAttribute('.scrub', 'max'));
+    await toStep(page, lastStep);
+    const vms = await page.$$eval('#commit-meter .vm-gauge', (g) => g.map((e) => ({
+      vm: e.dataset.vm, total: Number(e.dataset.commitTotal), limit: Number(e.dataset.commitLimit),
+      ram: Number(e.dataset.ram), base: Number(e.dataset.base), text: e.innerText,
+    })));
+    const perf = mem(vmlab(['show', '--at', String(lastStep), 'scenarios/win-container-job-limit.vmlab', 'GetPerformanceInfo', 'svc']));
+    const vm = vms[0] || {};
+    check(vms.length === 1 && vm.vm === 'vm' && vm.total === perf.CommitTotal * 4096 && vm.limit === perf.CommitLimit * 4096,
+      `the Hyper-V container's VM has its own commit gauge, equal to the CLI's GetPerformanceInfo for svc (${perf.CommitTotal}/${perf.CommitLimit} pages)`, JSON.stringify({ vms, perf }).slice(0, 400));
+    check(vm.ram === 2 ** 31 && vm.base === 512 * 2 ** 20 && /VM of vm/.test(vm.text) && /base/.test(vm.text),
+      'the VM gauge names the container and shows the VM\'s RAM and base', JSON.stringify(vm).slice(0, 300));
+    // What svc can really still commit (the model's answer, printed by the CLI beside the structure).
+    const room = await page.$eval('#commit-room [data-proc="svc"]', (e) => ({ room: Number(e.dataset.room), avail: Number(e.dataset.avail) })).catch(() => null);
+    const gm = vmlab(['show', '--at', String(lastStep), 'scenarios/win-container-job-limit.vmlab', 'GlobalMemoryStatusEx', 'svc']);
+    const cliRoom = Number((gm.match(/really still commit (\d+) bytes/) || [])[1]);
+    check(room && room.room === cliRoom && room.avail === mem(gm).ullAvailPageFile,
+      `the meter shows what svc can really still commit, the CLI's number (${cliRoom}), beside ullAvailPageFile`, JSON.stringify({ room, cliRoom }));
+    await page.evaluate(() => { document.querySelector('#commit-meter').scrollIntoView({ block: 'start' }); window.scrollBy(0, -70); });
+    await page.waitForTimeout(150);
+    await (await page.$('#commit-meter')).screenshot({ path: path.join(look, 'win-hyperv-vm-gauge.png') });
+  }
+  // ---- end of the win10 block ------------------------------------------------------------------
   await ctx.close();
 }
 

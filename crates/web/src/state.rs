@@ -519,6 +519,33 @@ mod tests {
         assert!(matches!(&c.sim, Err(d) if d[0].message.contains("no Linux/Windows pair")));
     }
 
+    /// Wine's mapping: the Linux half (the mmap and mprotect calls Wine makes) and the Windows
+    /// half refuse nothing, and their charges move together; the runs differ only where the
+    /// Linux half spells MEM_DECOMMIT's MAP_FIXED remap as a second call (step 7).
+    #[test]
+    fn the_wine_mapping_pair_agrees_until_the_decommit_s_second_call() {
+        let text = include_str!("../../../scenarios/wine-mapping-linux.vmlab");
+        let mut lab = Lab::new(text.to_string());
+        lab.compare(Some(CompareWith::OtherOs));
+        let c = lab.comparison.as_ref().expect("a comparison");
+        assert!(c.text.contains("machine windows"));
+        let (Ok(l), Ok(w)) = (&lab.sim, &c.sim) else {
+            panic!("both halves load");
+        };
+        assert_eq!(c.first_divergence, Some(7));
+        assert_eq!((l.run.steps.len(), w.run.steps.len()), (7, 6));
+        assert!(l.run.steps.iter().chain(&w.run.steps).all(|s| s.ok));
+        assert!(l.run.checks.iter().chain(&w.run.checks).all(|c| c.passed));
+        // Step by step the Linux commit ledger follows the Windows one: 0, 0, +16 MiB at the
+        // commit, unchanged by the write, 0 after the decommit.
+        let (lc, wc) = (&l.series.committed_as, &w.series.committed_as);
+        for step in 0..=6 {
+            assert_eq!(lc[step], wc[step], "step {step}");
+        }
+        assert_eq!(wc[4], 16 << 20);
+        assert_eq!(lc[7], 0);
+    }
+
     #[test]
     fn compare_rewrites_the_machine_line_only() {
         let t = CompareWith::OvercommitMode.rewrite(M);
