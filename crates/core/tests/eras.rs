@@ -564,3 +564,64 @@ fn mode0_summary_is_the_boundary_the_old_heuristic_applies() {
         );
     }
 }
+
+/// The commit gauge's allowance is the process's own (issue 9): for an unprivileged process and
+/// one with CAP_SYS_ADMIN, each with its own total_vm, a request of exactly the summary's
+/// `max_request_kb` is granted and one page more is refused, in mode 2 and mode 0, in the
+/// three eras of `__vm_enough_memory` (≤ 3.9 without the reserve knobs, 3.10 – 5.1 with them
+/// and the free estimate, 5.2 on with RAM + swap). mm/util.c: __vm_enough_memory.
+#[test]
+fn the_commit_summary_is_each_processs_own_boundary() {
+    use vmlab_core::machine::CommitRuleSummary;
+    for mode in [2, 0] {
+        for kernel in ["3.9", "4.19", "6.6"] {
+            let mut c = LinuxConfig::new(4 * GB);
+            c.swap_bytes = 2 * GB;
+            c.sysctls.user_reserve_kbytes = 131_072;
+            c.sysctls.admin_reserve_kbytes = 8192;
+            c.kernel = kernel.parse().unwrap();
+            let mut l = Lab::with(c);
+            l.sysctl(Sysctl::OvercommitMemory, mode);
+            // `u`: 1 GiB read-only (uncharged) + 64 MiB written: total_vm = 278,528 pages, a
+            // user reserve of total_vm/32 = 8704 pages, under the 32768-page cap.
+            l.spawn("u");
+            l.mmap("u", "ro", Map::anon(GB).prot("r"));
+            l.mmap("u", "w", Map::anon(64 * MB));
+            l.write("u", t("w"));
+            // `a`: CAP_SYS_ADMIN and 8 GiB read-only: its user reserve is at the cap (from
+            // 3.10), total_vm/32 = 65536 pages before.
+            l.spawn_admin("a");
+            l.mmap("a", "ro", Map::anon(8 * GB).prot("r"));
+            for p in ["u", "a"] {
+                let s = l.m.commit_summary_for(l.m.pid_of(p));
+                let what = format!("mode {mode}, {kernel}, {p}: {:?}", s.rule);
+                match (mode, &s.rule) {
+                    (2, CommitRuleSummary::Total { .. })
+                    | (0, CommitRuleSummary::PerRequest { .. }) => {}
+                    _ => panic!("{what}: not the mode's rule"),
+                }
+                let pages = s.max_request_kb.expect("a bounded mode") / 4;
+                assert!(pages > 0, "{what}");
+                assert_eq!(
+                    l.mmap(p, "ok", Map::anon(pages * 4096)),
+                    Outcome::Ok,
+                    "{what}: the allowance"
+                );
+                l.munmap(p, t("ok"));
+                assert_eq!(
+                    l.mmap(p, "no", Map::anon((pages + 1) * 4096)),
+                    Outcome::Err(Errno::ENOMEM),
+                    "{what}: one page more"
+                );
+            }
+            // The two processes' numbers differ where the kernel's reserves do: mode 2 always
+            // (admin reserve and user reserve), mode 0 only before 5.2 (the admin reserve).
+            let allow = |p: &str| l.m.commit_summary_for(l.m.pid_of(p)).max_request_kb;
+            assert_eq!(
+                allow("u") != allow("a"),
+                mode == 2 || kernel != "6.6",
+                "mode {mode}, {kernel}"
+            );
+        }
+    }
+}
