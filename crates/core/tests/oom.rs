@@ -41,10 +41,28 @@ fn the_faulting_process_keeps_what_it_faulted_and_dies_as_the_largest() {
     assert_eq!(o.choice, OomChoice::Badness);
     assert_eq!(o.victim, Some(1001));
     // big held every page small did not when it ran short: granted in part, not all or nothing.
+    // Page tables take RAM too: small's 200 MiB (2 MiB-aligned, in one 1 GiB region) need 100
+    // PTE pages, a PMD, a PUD and the PGD: 103. That leaves 262144 − 51200 − 103 = 210841
+    // pages, and big's grant left room for its own tables: 210426 pages in 411 PTE pages
+    // (⌈210426/512⌉), 2 PMD pages (its range crosses a 1 GiB boundary), a PUD and the PGD:
+    // 210426 + 415 = 210841, every page of RAM.
     let big = o.table.iter().find(|c| c.pid == 1001).unwrap();
-    assert_eq!(big.rss, [262_144 - 200 * MIB, 0, 0]);
+    assert_eq!(big.rss, [210_426, 0, 0]);
+    assert_eq!(big.pgtables_bytes, 415 * 4096);
     let small = o.table.iter().find(|c| c.pid == 1000).unwrap();
     assert_eq!(small.rss[0], 200 * MIB);
+    assert_eq!(small.pgtables_bytes, 103 * 4096);
+    assert_eq!(
+        small.rss[0] + small.pgtables_bytes / 4096 + big.rss[0] + big.pgtables_bytes / 4096,
+        262_144
+    );
+    // After the kill MemFree is RAM less small's pages and its page tables.
+    let free = format!("MemFree:        {:>8} kB\n", (262_144 - 51_200 - 103) * 4);
+    assert!(
+        r.machine.meminfo_text().contains(&free),
+        "{}",
+        r.machine.meminfo_text()
+    );
     // points = rss + swap + page-table pages (adj 0).
     assert_eq!(
         big.points,
@@ -151,7 +169,7 @@ fn the_dmesg_report_prints_the_task_table_then_the_kill() {
     assert_eq!(lines[2], "[  pid  ]   uid  tgid total_vm      rss rss_anon rss_file rss_shmem pgtables_bytes swapents oom_score_adj name");
     assert_eq!(lines[3], "[   1000]     0  1000    51200    51200    51200        0         0   421888        0             0 small");
     assert!(lines[5].starts_with("oom-kill:constraint=CONSTRAINT_NONE,"));
-    assert!(lines[6].starts_with("Out of memory: Killed process 1001 (big) total-vm:921600kB, anon-rss:843776kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:1664kB oom_score_adj:0"));
+    assert!(lines[6].starts_with("Out of memory: Killed process 1001 (big) total-vm:921600kB, anon-rss:841704kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:1660kB oom_score_adj:0"));
     assert_eq!(
         lines[7],
         "oom_reaper: reaped process 1001 (big), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB"
@@ -163,7 +181,7 @@ fn swap_entries_count_in_the_badness_and_come_back_as_major_faults() {
     let r = run("machine linux ram=1GiB swap=512MiB overcommit=1\n\
          spawn app\napp mmap heap 800MiB rw private anon\napp write heap\n\
          spawn job\njob mmap buf 600MiB rw private anon\njob write buf\n\
-         expect app.VmSwap = 376MiB\nexpect app.smaps.heap.Swap = 376MiB\n\
+         expect app.VmSwap = 387848kB\nexpect app.smaps.heap.Swap = 387848kB\n\
          app read heap[0..100MiB]\n\
          spawn late\nlate mmap buf 300MiB rw private anon\nlate write buf\n\
          expect app killed\nexpect meminfo.SwapFree = 512MiB\n");

@@ -1647,6 +1647,23 @@ impl LinuxMachine {
         how: &str,
         dontunmap: bool,
     ) -> Result<Result<u64, Outcome>, OpError> {
+        // move_page_tables allocates the destination's tables (at most those of the new range
+        // fully mapped) from free pages: room is made for them first.
+        let mm = &self.mms[&mm_id];
+        let tables = if mm
+            .pt
+            .range(s >> PAGE_SHIFT, (s + old_len) >> PAGE_SHIFT)
+            .next()
+            .is_some()
+        {
+            mm.pt_pages_for_gap(na >> PAGE_SHIFT, old_len >> PAGE_SHIFT)
+        } else {
+            0
+        };
+        let pid = self.cur_pid.expect("mremap is a process's operation");
+        if let Err(o) = self.pt_room(pid, tables) {
+            return Ok(Err(o));
+        }
         {
             {
                 // move_vma: isolate the old range, move its page tables, keep its charge.
@@ -2000,6 +2017,13 @@ impl LinuxMachine {
                 parent: Some(ppid),
             });
             return Ok(Outcome::Ok);
+        }
+        // copy_page_range builds the child's page tables from free pages: at most as many as
+        // the parent's (the child copies a subset of its ptes). The model makes room for them
+        // before the copy (reclaim, then the OOM killer, as any GFP_PGTABLE_USER allocation).
+        let tables = self.mms[&pmm].pgtable_pages();
+        if let Err(o) = self.pt_room(ppid, tables) {
+            return Ok(o);
         }
         // dup_mmap: per VMA, in order, a VM_ACCOUNT VMA is checked against the parent's mm.
         let vmas = self.mms[&pmm].vmas.clone();

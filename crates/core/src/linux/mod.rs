@@ -221,12 +221,14 @@ impl LinuxMachine {
         out
     }
 
-    /// Pages of RAM not holding anything (MemFree).
+    /// Pages of RAM not holding anything (MemFree): RAM less the data pages, the kernel's
+    /// objects, the page tables and the persistent huge pages.
     pub fn free_pages(&self) -> u64 {
         let used = self.stats.anon
             + self.stats.file
             + self.stats.shmem
             + self.stats.kernel
+            + self.pgtable_pages_total
             + self.hugetlb_total_pages();
         self.totalram_pages().checked_sub(used).unwrap_or_else(|| {
             panic!(

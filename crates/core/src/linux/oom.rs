@@ -47,6 +47,9 @@ pub(crate) const GFP_ANON_FAULT: &str = "0x140dca(GFP_HIGHUSER_MOVABLE|__GFP_COM
 pub(crate) const GFP_KERNEL: &str = "0xcc0(GFP_KERNEL)";
 /// The gfp mask of a page-cache allocation (mapping_gfp_mask of a regular file).
 pub(crate) const GFP_PAGECACHE: &str = "0x140cca(GFP_HIGHUSER_MOVABLE|__GFP_COMP)";
+/// The gfp mask of a user page-table page (include/asm-generic/pgalloc.h: GFP_PGTABLE_USER =
+/// GFP_KERNEL_ACCOUNT | __GFP_ZERO).
+pub(crate) const GFP_PGTABLE: &str = "0x400dc0(GFP_KERNEL_ACCOUNT|__GFP_ZERO)";
 
 impl LinuxMachine {
     /// `totalpages` of a global OOM: RAM + swap.

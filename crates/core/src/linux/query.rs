@@ -442,6 +442,20 @@ impl LinuxMachine {
                 self.pgtable_pages_total, pgtables
             ));
         }
+        // free + used = RAM, every used page recounted from where it lives: frames by kind
+        // (anon, file, shmem), the BPF maps' kernel pages, each mm's page tables walked, and
+        // the persistent huge pages. MemFree is what is left (free_pages).
+        let bpf: u64 = self.bpf_maps.values().flatten().map(|&(_, n)| n).sum();
+        let used = by_kind.iter().sum::<u64>() + bpf + pgtables + self.hugetlb_total_pages();
+        if self.free_pages() + used != self.totalram_pages() {
+            return Err(format!(
+                "free {} + used {used} (frames {by_kind:?}, kernel {bpf}, page tables {pgtables}, \
+                 hugetlb {}) != RAM {}",
+                self.free_pages(),
+                self.hugetlb_total_pages(),
+                self.totalram_pages()
+            ));
+        }
         self.check_swap()?;
         // Object VMA reference counts.
         let mut refs: BTreeMap<u32, u64> = BTreeMap::new();
