@@ -42,22 +42,26 @@ fn the_faulting_process_keeps_what_it_faulted_and_dies_as_the_largest() {
     assert_eq!(o.victim, Some(1001));
     // big held every page small did not when it ran short: granted in part, not all or nothing.
     // Page tables take RAM too: small's 200 MiB (2 MiB-aligned, in one 1 GiB region) need 100
-    // PTE pages, a PMD, a PUD and the PGD: 103. That leaves 262144 − 51200 − 103 = 210841
-    // pages, and big's grant left room for its own tables: 210426 pages in 411 PTE pages
-    // (⌈210426/512⌉), 2 PMD pages (its range crosses a 1 GiB boundary), a PUD and the PGD:
-    // 210426 + 415 = 210841, every page of RAM.
+    // PTE pages, a PMD and a PUD (its VmPTE, 102 pages), and each mm has its PGD from spawn
+    // (in PageTables, not in VmPTE or the badness). That leaves 262144 − 51200 − 102 − 1 − 1
+    // = 210840 pages, and big's grant left room for its own tables: 210426 pages in 411 PTE
+    // pages (⌈210426/512⌉), 2 PMD pages (its range crosses a 1 GiB boundary) and a PUD:
+    // 210426 + 414 = 210840, every page of RAM.
     let big = o.table.iter().find(|c| c.pid == 1001).unwrap();
     assert_eq!(big.rss, [210_426, 0, 0]);
-    assert_eq!(big.pgtables_bytes, 415 * 4096);
+    assert_eq!(big.pgtables_bytes, 414 * 4096);
     let small = o.table.iter().find(|c| c.pid == 1000).unwrap();
     assert_eq!(small.rss[0], 200 * MIB);
-    assert_eq!(small.pgtables_bytes, 103 * 4096);
+    assert_eq!(small.pgtables_bytes, 102 * 4096);
     assert_eq!(
-        small.rss[0] + small.pgtables_bytes / 4096 + big.rss[0] + big.pgtables_bytes / 4096,
+        small.rss[0] + small.pgtables_bytes / 4096 + big.rss[0] + big.pgtables_bytes / 4096 + 2,
         262_144
     );
-    // After the kill MemFree is RAM less small's pages and its page tables.
-    let free = format!("MemFree:        {:>8} kB\n", (262_144 - 51_200 - 103) * 4);
+    // After the kill MemFree is RAM less small's pages, its page tables and its PGD.
+    let free = format!(
+        "MemFree:        {:>8} kB\n",
+        (262_144 - 51_200 - 102 - 1) * 4
+    );
     assert!(
         r.machine.meminfo_text().contains(&free),
         "{}",
@@ -167,9 +171,9 @@ fn the_dmesg_report_prints_the_task_table_then_the_kill() {
     );
     assert_eq!(lines[1], "Tasks state (memory values in pages):");
     assert_eq!(lines[2], "[  pid  ]   uid  tgid total_vm      rss rss_anon rss_file rss_shmem pgtables_bytes swapents oom_score_adj name");
-    assert_eq!(lines[3], "[   1000]     0  1000    51200    51200    51200        0         0   421888        0             0 small");
+    assert_eq!(lines[3], "[   1000]     0  1000    51200    51200    51200        0         0   417792        0             0 small");
     assert!(lines[5].starts_with("oom-kill:constraint=CONSTRAINT_NONE,"));
-    assert!(lines[6].starts_with("Out of memory: Killed process 1001 (big) total-vm:921600kB, anon-rss:841704kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:1660kB oom_score_adj:0"));
+    assert!(lines[6].starts_with("Out of memory: Killed process 1001 (big) total-vm:921600kB, anon-rss:841704kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:1656kB oom_score_adj:0"));
     assert_eq!(
         lines[7],
         "oom_reaper: reaped process 1001 (big), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB"

@@ -2021,7 +2021,7 @@ impl LinuxMachine {
         // copy_page_range builds the child's page tables from free pages: at most as many as
         // the parent's (the child copies a subset of its ptes). The model makes room for them
         // before the copy (reclaim, then the OOM killer, as any GFP_PGTABLE_USER allocation).
-        let tables = self.mms[&pmm].pgtable_pages();
+        let tables = self.mms[&pmm].pgtable_pages() + super::PGD_PAGES;
         if let Err(o) = self.pt_room(ppid, tables) {
             return Ok(o);
         }
@@ -2079,7 +2079,8 @@ impl LinuxMachine {
                 committed_after: self.committed_pages(),
             });
         }
-        let cmm = self.new_mm();
+        // dup_mm → mm_init: the child's PGD, charged to the parent's cgroup (current's).
+        let cmm = self.new_mm(self.memcg_of(ppid));
         // The child starts as a copy of the parent's mm: its VMA tree and gap index, and its
         // page table and reverse map (shared chunks, so this costs one pointer per chunk).
         // VMAs that are not copied then leave, and the others lose the ptes dup_mmap would not

@@ -633,9 +633,22 @@ impl LinuxMachine {
     /// (GFP_PGTABLE_USER has __GFP_ACCOUNT), uncharged from the cgroups that hold them, the
     /// current one first.
     pub(crate) fn memcg_pagetables(&mut self, mm: super::mm::MmId, before: u64, after: u64) {
+        let cg = self.cur_pid.map_or(ROOT_MEMCG, |p| self.memcg_of(p));
+        self.memcg_pagetables_in(mm, cg, before, after)
+    }
+
+    /// [`Self::memcg_pagetables`] with the cgroup a growth is charged to given (a new mm's PGD
+    /// is charged to its creator's cgroup, which need not be the acting process's); a
+    /// shrink is taken from that cgroup first, then from the others holding the mm's tables.
+    pub(crate) fn memcg_pagetables_in(
+        &mut self,
+        mm: super::mm::MmId,
+        cg: MemcgId,
+        before: u64,
+        after: u64,
+    ) {
         if after > before {
             let n = after - before;
-            let cg = self.cur_pid.map_or(ROOT_MEMCG, |p| self.memcg_of(p));
             self.memcg_charge_force(cg, n);
             self.cg(cg).stat.pagetables += n;
             *self
@@ -646,7 +659,7 @@ impl LinuxMachine {
                 .or_default() += n;
         } else if before > after {
             let mut n = before - after;
-            let cur = self.cur_pid.map_or(ROOT_MEMCG, |p| self.memcg_of(p));
+            let cur = cg;
             let held = self.pt_charges.get(&mm).cloned().unwrap_or_default();
             let order = std::iter::once(cur).chain(held.keys().copied().filter(|&c| c != cur));
             let mut plan = Vec::new();

@@ -453,21 +453,22 @@ impl Mm {
 
     /// Page-table pages needed for what is mapped now: one PTE page per 2 MiB region, one PMD
     /// page per 1 GiB region and one PUD page per 512 GiB region that holds a mapped entry
-    /// (x86-64 4-level paging). The PGD page of every mm is counted too.
+    /// (x86-64 4-level paging): VmPTE and the OOM badness's page tables (mm_pgtables_bytes).
+    /// The PGD is not among them: it is allocated with the mm (LinuxMachine::pgd_alloc) and
+    /// counted only in PageTables and the memcg's `pagetables`.
     pub fn pgtable_pages(&self) -> u64 {
         self.pt.tally().pages()
     }
 
     /// The page-table pages that mapping ptes into the empty range `[a, a + n)` (pages) would
-    /// add: at each level, the regions the range touches that hold no pte yet, and the top
-    /// page if the table is empty. O(log n): only the range's first and last region can
+    /// add: at each level, the regions the range touches that hold no pte yet. O(log n): only the range's first and last region can
     /// already hold ptes, since the range itself holds none.
     pub fn pt_pages_for_gap(&self, a: u64, n: u64) -> u64 {
         if n == 0 {
             return 0;
         }
         let b = a + n - 1;
-        let mut total = u64::from(self.pt.is_empty());
+        let mut total = 0;
         for sh in super::pages::PT_LEVEL_SHIFTS {
             let (ra, rb) = (a >> sh, b >> sh);
             let occupied = |r: u64| self.pt.range(r << sh, (r + 1) << sh).next().is_some();
@@ -504,7 +505,7 @@ impl Mm {
                 last = Some(last.map_or(b, |x| x.max(b)));
             }
         }
-        total + 1
+        total
     }
 
     /// The page number of a byte address.

@@ -32,6 +32,11 @@ use vma::ObjId;
 
 pub type Pid = u32;
 
+/// Pages of one mm's PGD: one without page-table isolation (arch/x86/include/asm/pgalloc.h:
+/// pgd_allocation_order is 1 only with X86_FEATURE_PTI, off on the measured 6.18 host, whose
+/// CPU is not affected by Meltdown).
+pub const PGD_PAGES: u64 = 1;
+
 /// The first pid handed out. vmlab has no init (pid 1) and no kernel threads.
 pub const FIRST_PID: Pid = 1000;
 
@@ -340,10 +345,10 @@ impl LinuxMachine {
                 name,
                 cap_sys_admin,
                 oom_score_adj,
-            } => {
-                self.spawn(name, *cap_sys_admin, *oom_score_adj)?;
-                Outcome::Ok
-            }
+            } => match self.spawn(name, *cap_sys_admin, *oom_score_adj)? {
+                Some(_) => Outcome::Ok,
+                None => Outcome::Err(crate::op::Errno::ENOMEM),
+            },
             Op::Fork {
                 parent,
                 child,
@@ -492,7 +497,10 @@ impl LinuxMachine {
         Outcome::Ok
     }
 
-    fn spawn(&mut self, name: &str, cap_sys_admin: bool, adj: i32) -> Result<Pid, OpError> {
+    /// A new process in the root cgroup with an empty mm. `None`: no page was left for its
+    /// PGD after reclaim (the spawning shell outside the scenario is the allocator, so the
+    /// model does not call the OOM killer for it; fork fails with ENOMEM).
+    fn spawn(&mut self, name: &str, cap_sys_admin: bool, adj: i32) -> Result<Option<Pid>, OpError> {
         if self
             .by_name
             .get(name)
@@ -502,7 +510,18 @@ impl LinuxMachine {
                 name: name.to_string(),
             });
         }
-        let mm = self.new_mm();
+        if self.free_pages() < PGD_PAGES && {
+            self.reclaim(PGD_PAGES, None);
+            self.free_pages() < PGD_PAGES
+        } {
+            self.emit(EventKind::Refused {
+                errno: crate::op::Errno::ENOMEM,
+                why: "no free page for the new mm's PGD, even after reclaim".into(),
+                source: "kernel/fork.c: mm_alloc_pgd → pgd_alloc",
+            });
+            return Ok(None);
+        }
+        let mm = self.new_mm(memcg::ROOT_MEMCG);
         let pid = self.new_process(name, None, Some(mm), cap_sys_admin);
         let p = self.procs.get_mut(&pid).expect("just inserted");
         p.oom_score_adj = adj;
@@ -514,13 +533,19 @@ impl LinuxMachine {
             kind: None,
             parent: None,
         });
-        Ok(pid)
+        Ok(Some(pid))
     }
 
-    fn new_mm(&mut self) -> MmId {
+    /// A new mm with its PGD (kernel/fork.c: mm_init → mm_alloc_pgd → pgd_alloc), charged to
+    /// `cg`, the cgroup of the task that creates it (GFP_PGTABLE_USER has __GFP_ACCOUNT, so
+    /// the page is charged to current's memcg at fork or exec and stays there when the task
+    /// moves). The caller has made room for the page.
+    fn new_mm(&mut self, cg: memcg::MemcgId) -> MmId {
         let id = self.next_mm;
         self.next_mm += 1;
         self.mms.insert(id, Mm::new());
+        self.pgtable_pages_total += PGD_PAGES;
+        self.memcg_pagetables_in(id, cg, 0, PGD_PAGES);
         id
     }
 
@@ -597,8 +622,13 @@ impl LinuxMachine {
 
     fn exec(&mut self, name: &str) -> Result<Outcome, OpError> {
         let pid = self.pid(name)?;
+        // bprm_mm_init → mm_alloc: the new mm's PGD comes before the old mm is dropped.
+        if let Err(o) = self.pt_room(pid, PGD_PAGES) {
+            return Ok(o);
+        }
+        let cg = self.memcg_of(pid);
         self.detach_mm(pid);
-        let mm = self.new_mm();
+        let mm = self.new_mm(cg);
         self.procs.get_mut(&pid).expect("pid exists").mm = Some(mm);
         self.release_vfork_parent(pid);
         self.emit(EventKind::ProcessCreated {
@@ -663,8 +693,9 @@ impl LinuxMachine {
         // exit_mmap tears the whole mm down at once: unmap every pte (frames lose a mapping;
         // anonymous ones nobody maps are freed), then release every VMA's charge and object.
         let mm = self.mms.remove(&mm_id).expect("process mm exists");
-        self.pgtable_pages_total -= mm.pgtable_pages();
-        self.memcg_pagetables(mm_id, mm.pgtable_pages(), 0);
+        // free_pgtables, then pgd_free (mm/mmap.c: exit_mmap; kernel/fork.c: __mmdrop).
+        self.pgtable_pages_total -= mm.pgtable_pages() + PGD_PAGES;
+        self.memcg_pagetables(mm_id, mm.pgtable_pages() + PGD_PAGES, 0);
         for (_, l, pte) in mm.pt.iter() {
             match *pte {
                 pages::Pte::Present { pfn, dirty } => {

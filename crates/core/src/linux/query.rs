@@ -413,7 +413,7 @@ impl LinuxMachine {
                     mm.pt.recount()
                 ));
             }
-            pgtables += mm.pgtable_pages();
+            pgtables += mm.pgtable_pages() + super::PGD_PAGES;
             mm.check_gaps().map_err(|e| format!("mm {id}: {e}"))?;
         }
         for p in self.procs.values() {
@@ -438,7 +438,7 @@ impl LinuxMachine {
         }
         if pgtables != self.pgtable_pages_total {
             return Err(format!(
-                "PageTables total {} != Σ of every mm's {}",
+                "PageTables total {} != Σ of every mm's tables and PGD {}",
                 self.pgtable_pages_total, pgtables
             ));
         }
