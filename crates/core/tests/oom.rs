@@ -273,3 +273,41 @@ fn bad_oom_and_file_lines_are_errors_at_their_column() {
         .message
         .contains("is a tmpfs file"));
 }
+
+/// A global OOM honours memory.oom.group too: oom_kill_process calls
+/// mem_cgroup_get_oom_group(victim, oc->memcg) for every OOM, with the root as the domain of
+/// a global one (mm/oom_kill.c, mm/memcontrol.c). `a` is chosen (the largest), and `b`, in
+/// the same group, dies with it; `outside` does not; oom_group_kill counts once and oom_kill
+/// once per task in the cgroup.
+#[test]
+fn a_global_oom_kills_the_victims_whole_oom_group() {
+    let r = run("machine linux ram=1GiB swap=0 overcommit=1
+cgroup create box
+cgroup box set memory.oom.group 1
+spawn outside
+outside mmap buf 100MiB rw private anon
+outside write buf
+spawn a
+a cgroup box
+a mmap buf 600MiB rw private anon
+a write buf
+spawn b
+b cgroup box
+b mmap buf 200MiB rw private anon
+b write buf
+spawn c
+c mmap buf 300MiB rw private anon
+c write buf
+expect a killed
+expect b killed
+expect outside running
+expect c running
+expect cgroup box memory.events oom_group_kill = 1
+expect cgroup box memory.events oom_kill = 2
+expect kernel.log has Tasks in /box are going to be killed due to memory.oom.group set
+expect kernel.log has Out of memory: Killed process 1002 (b)
+");
+    let o = ooms(&r);
+    assert_eq!(o.len(), 1, "one OOM, one choice");
+    assert_eq!(o[0].victim, Some(1001));
+}

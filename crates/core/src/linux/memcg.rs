@@ -894,41 +894,28 @@ impl LinuxMachine {
             });
             return None;
         };
-        // oom.group: the highest ancestor of the victim's cgroup, up to the OOM domain, with
-        // memory.oom.group = 1 (mem_cgroup_get_oom_group; v1 never has one).
-        let group_cg = if self.cfg.cgroup == CgroupVersion::V2 {
-            let vcg = self.procs[&victim].memcg;
-            let mut found = None;
-            for c in self.memcg_ancestors(vcg) {
-                if self.memcgs.groups[&c].oom_group {
-                    found = Some(c);
-                }
-                if c == oom_cg {
-                    break;
-                }
-            }
-            found
-        } else {
-            None
-        };
-        let mut group = Vec::new();
-        if let Some(gc) = group_cg {
-            for (&pid, p) in &self.procs {
-                if p.state == ProcState::Running
-                    && pid != victim
-                    && p.oom_score_adj != -1000
-                    && self.memcg_in_subtree(p.memcg, gc)
-                {
-                    group.push(pid);
-                }
-            }
-        }
+        // oom.group: the same choice oom_kill_process makes (linux/oom.rs), shown in the event.
+        let group: Vec<Pid> = self
+            .memcg_oom_group(victim, Some(oom_cg))
+            .map(|gc| {
+                self.procs
+                    .iter()
+                    .filter(|(&pid, p)| {
+                        p.state == ProcState::Running
+                            && pid != victim
+                            && p.oom_score_adj != -1000
+                            && self.memcg_in_subtree(p.memcg, gc)
+                    })
+                    .map(|(&pid, _)| pid)
+                    .collect()
+            })
+            .unwrap_or_default();
         self.emit(EventKind::Memcg(MemcgEvent::Oom {
             cgroup: cgroup.clone(),
             totalpages,
             candidates: table,
             victim: Some(victim),
-            group: group.clone(),
+            group,
         }));
         self.emit(EventKind::KernelLog {
             line: format!(
@@ -938,48 +925,28 @@ impl LinuxMachine {
             ),
             source: "mm/oom_kill.c: dump_oom_victim",
         });
-        self.memcg_kill(victim, "Memory cgroup out of memory");
-        if let Some(gc) = group_cg {
-            self.emit(EventKind::KernelLog {
-                line: format!(
-                    "Tasks in /{} are going to be killed due to memory.oom.group set",
-                    self.memcgs.groups[&gc].path
-                ),
-                source: "mm/memcontrol.c: mem_cgroup_print_oom_group",
-            });
-            for pid in group {
-                if self.procs[&pid].state == ProcState::Running {
-                    self.memcg_kill(pid, "Memory cgroup out of memory");
-                }
-            }
-            self.memcg_event(gc, MemcgEventKey::OomGroupKill, 1);
-        }
+        self.oom_kill_process(victim, Some(oom_cg), "Memory cgroup out of memory", true);
         Some(victim)
     }
 
-    /// __oom_kill_process: the log line, SIGKILL to the victim and every process sharing its
-    /// mm; `oom_kill` counts in the victim's cgroup (memcg_memory_event_mm).
-    fn memcg_kill(&mut self, victim: Pid, message: &str) {
-        let line = self.oom_kill_line(victim, message);
-        let p = &self.procs[&victim];
-        let mm_id = p.mm;
-        let vcg = p.memcg;
-        self.emit(EventKind::KernelLog {
-            line,
-            source: "mm/oom_kill.c: __oom_kill_process (pr_err)",
-        });
-        self.memcg_event(vcg, MemcgEventKey::OomKill, 1);
-        self.cg(vcg).v1_oom_kill += 1;
-        let sharers: Vec<Pid> = self
-            .procs
-            .values()
-            .filter(|q| q.mm == mm_id && q.state == ProcState::Running)
-            .map(|q| q.pid)
-            .collect();
-        for pid in sharers {
-            self.end_process(pid, Some(Signal::SIGKILL));
-            self.report_oom_killed_container(pid);
+    /// mem_cgroup_get_oom_group(victim, oom_domain): the highest cgroup with memory.oom.group
+    /// = 1 on the way from the victim's cgroup up to the OOM domain (`None`: a global OOM,
+    /// whose domain is the root), or None; v1 has no oom.group.
+    pub(crate) fn memcg_oom_group(&self, victim: Pid, domain: Option<MemcgId>) -> Option<MemcgId> {
+        if self.cfg.cgroup != CgroupVersion::V2 {
+            return None;
         }
+        let domain = domain.unwrap_or(ROOT_MEMCG);
+        let mut found = None;
+        for c in self.memcg_ancestors(self.procs[&victim].memcg) {
+            if self.memcgs.groups[&c].oom_group {
+                found = Some(c);
+            }
+            if c == domain {
+                break;
+            }
+        }
+        found
     }
 
     /// A global OOM kill counts `oom_kill` in the victim's cgroup too (memcg_memory_event_mm
