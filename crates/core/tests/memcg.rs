@@ -810,3 +810,40 @@ expect meminfo.PageTables = 0
 expect cgroup box memory.current = 0
 ");
 }
+
+/// memory.high reclaims (mm/memcontrol.c: mem_cgroup_handle_over_high → reclaim_high): a
+/// 128 MiB file read in a cgroup with high = 64 MiB charges its page cache, and on return to
+/// user space reclaim inside the cgroup drops the oldest clean cache until usage is back at
+/// high, with a `high_reclaim` event and the reclaim's own; nothing is killed and `max` is
+/// never counted.
+#[test]
+fn memory_high_reclaims_the_cgroup_back_to_high() {
+    let r = run("machine linux ram=1GiB
+cgroup create web
+cgroup web set memory.high 64MiB
+spawn app
+app cgroup web
+app file read /data/log 128MiB
+expect app running
+expect cgroup web memory.current = 64MiB
+expect cgroup web memory.stat file = 64MiB
+expect cgroup web memory.events high > 0
+expect cgroup web memory.events max = 0
+expect meminfo.Cached = 64MiB
+");
+    let reasons: Vec<&str> = r.steps[4].events.iter().map(|e| e.reason()).collect();
+    assert!(reasons.contains(&"memcg.high_reclaim"), "{reasons:?}");
+    let cache: u64 = r.steps[4]
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Reclaimed {
+                pages,
+                over_high: true,
+                ..
+            } if e.reason() == "reclaim.clean_cache" => Some(*pages),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(cache, 64 * 256, "the 64 MiB over high, as clean page cache");
+}

@@ -154,6 +154,12 @@ pub struct Memcgs {
     pub groups: BTreeMap<MemcgId, Memcg>,
     pub by_path: BTreeMap<String, MemcgId>,
     next: MemcgId,
+    /// The cgroups whose charges this operation left some cgroup over memory.high
+    /// (current->memcg_nr_pages_over_high set): reclaim_high runs for them when the
+    /// operation returns to user space.
+    pub(crate) over_high: std::collections::BTreeSet<MemcgId>,
+    /// A memory.high reclaim is running (its reclaim events say so).
+    pub(crate) reclaiming_high: bool,
 }
 
 impl Default for Memcgs {
@@ -166,6 +172,8 @@ impl Default for Memcgs {
             groups,
             by_path,
             next: 1,
+            over_high: Default::default(),
+            reclaiming_high: false,
         }
     }
 }
@@ -819,6 +827,9 @@ impl LinuxMachine {
                 worst_batches = batches;
             }
         }
+        if worst.is_some() {
+            self.memcgs.over_high.insert(cg);
+        }
         if let Some((c, _)) = worst {
             // The penalty of the last batch (the worst overage over the ancestors); a penalty
             // of HZ/100 or less is not slept.
@@ -833,6 +844,36 @@ impl LinuxMachine {
                 delay_ms,
                 slept: delay_ms > HZ / 100,
             }));
+        }
+    }
+
+    /// mem_cgroup_handle_over_high on return to user space: reclaim_high walks from each
+    /// flagged task's cgroup up to (not including) the root and, in every cgroup whose usage
+    /// is over its memory.high, reclaims inside it (try_to_free_mem_cgroup_pages, linux/
+    /// reclaim.rs). The kernel reclaims the pages charged over high and retries while reclaim
+    /// makes progress and the penalty is worth sleeping, which brings usage back to high when
+    /// enough is reclaimable; the model reclaims usage − high at once.
+    pub(crate) fn memcg_handle_over_high(&mut self) {
+        let flagged = std::mem::take(&mut self.memcgs.over_high);
+        for cg in flagged {
+            for c in self.memcg_ancestors(cg) {
+                let Some(g) = self.memcgs.groups.get(&c) else {
+                    continue;
+                };
+                if c == ROOT_MEMCG || g.memory.usage <= g.high {
+                    continue;
+                }
+                let (usage, high) = (g.memory.usage, g.high);
+                self.memcgs.reclaiming_high = true;
+                let got = self.reclaim(usage - high, Some(c));
+                self.memcgs.reclaiming_high = false;
+                self.emit(EventKind::Memcg(MemcgEvent::HighReclaim {
+                    cgroup: self.memcgs.groups[&c].path.clone(),
+                    usage,
+                    high,
+                    reclaimed: got,
+                }));
+            }
         }
     }
 

@@ -256,7 +256,12 @@ impl LinuxMachine {
                 self.check_can_act(p, op)?;
             }
         }
+        self.memcgs.over_high.clear();
         let outcome = self.dispatch(op)?;
+        if self.panic.is_none() {
+            // The return to user space: memory.high's reclaim (mem_cgroup_handle_over_high).
+            self.memcg_handle_over_high();
+        }
         self.memcg_wake_waiters();
         Ok((outcome, std::mem::take(&mut self.ev)))
     }
