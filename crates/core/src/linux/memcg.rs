@@ -1415,17 +1415,26 @@ impl LinuxMachine {
         t
     }
 
-    /// Mapped and dirty page-cache pages charged to cgroups of the subtree (or to `id` alone),
-    /// read from the frames: (file_mapped, file_dirty).
-    fn memcg_cache_state(&self, id: MemcgId, hierarchical: bool) -> (u64, u64) {
-        let (mut mapped, mut dirty) = (0, 0);
+    /// Mapped and dirty page-cache pages and lazy-free anonymous pages charged to cgroups of
+    /// the subtree (or to `id` alone), read from the frames: (file_mapped, file_dirty,
+    /// lazyfree). A lazy-free page has moved to the inactive file LRU (mm/swap.c:
+    /// lru_lazyfree, folio_clear_swapbacked), so the memcg's LRU counts take it from the anon
+    /// lists to the file one, as meminfo's do; it stays in `anon` (NR_ANON_MAPPED).
+    fn memcg_cache_state(&self, id: MemcgId, hierarchical: bool) -> (u64, u64, u64) {
+        let (mut mapped, mut dirty, mut lazy) = (0, 0, 0);
         for (_, l, f) in self.frames.iter() {
             let inside = if hierarchical {
                 self.memcg_in_subtree(f.memcg, id)
             } else {
                 f.memcg == id
             };
-            if !inside || f.kind == FrameKind::Anon {
+            if !inside {
+                continue;
+            }
+            if f.kind == FrameKind::Anon {
+                if f.lazyfree {
+                    lazy += l;
+                }
                 continue;
             }
             if f.mapcount > 0 {
@@ -1435,7 +1444,7 @@ impl LinuxMachine {
                 dirty += l;
             }
         }
-        (mapped, dirty)
+        (mapped, dirty, lazy)
     }
 
     /// New anonymous pages start on the inactive list from 5.9 ("mm: workingset: age
@@ -1473,8 +1482,8 @@ impl LinuxMachine {
         let active = self.anon_starts_active();
         if v == CgroupVersion::V2 {
             let s = self.memcg_stat_total(id);
-            let (mapped, dirty) = self.memcg_cache_state(id, true);
-            let anon_lru = s.anon + s.shmem;
+            let (mapped, dirty, lazy) = self.memcg_cache_state(id, true);
+            let anon_lru = s.anon - lazy + s.shmem;
             return Some(match key {
                 "anon" => pg(s.anon),
                 "file" => pg(s.file + s.shmem),
@@ -1488,7 +1497,7 @@ impl LinuxMachine {
                 "file_dirty" => pg(dirty),
                 "inactive_anon" => pg(if active { 0 } else { anon_lru }),
                 "active_anon" => pg(if active { anon_lru } else { 0 }),
-                "inactive_file" => pg(s.file),
+                "inactive_file" => pg(s.file + lazy),
                 "active_file" => pg(0),
                 "pgfault" => Value::Number(s.pgfault as i64),
                 "pgmajfault" => Value::Number(s.pgmajfault as i64),
@@ -1505,8 +1514,8 @@ impl LinuxMachine {
         } else {
             g.stat
         };
-        let (mapped, dirty) = self.memcg_cache_state(id, total);
-        let anon_lru = s.anon + s.shmem;
+        let (mapped, dirty, lazy) = self.memcg_cache_state(id, total);
+        let anon_lru = s.anon - lazy + s.shmem;
         Some(match k {
             // cache = file + shmem pages (NR_FILE_PAGES), rss = anon (NR_ANON_MAPPED).
             "cache" => pg(s.file + s.shmem),
@@ -1519,7 +1528,7 @@ impl LinuxMachine {
             "pgmajfault" => Value::Number(s.pgmajfault as i64),
             "inactive_anon" => pg(if active { 0 } else { anon_lru }),
             "active_anon" => pg(if active { anon_lru } else { 0 }),
-            "inactive_file" => pg(s.file),
+            "inactive_file" => pg(s.file + lazy),
             "active_file" => pg(0),
             "hierarchical_memory_limit" if !total => {
                 let m = self
