@@ -977,3 +977,36 @@ expect app.VmPTE = 64kB
 fn leak(pre: &str, k: &str) -> &'static str {
     Box::leak(format!("{pre}{k}").into_boxed_str())
 }
+
+/// vm.panic_on_oom against a memcg OOM (mm/oom_kill.c: check_panic_on_oom): 1 panics only a
+/// CONSTRAINT_NONE OOM, so the cgroup's OOM kills its task and the machine runs on; 2 panics
+/// any OOM ("compulsory"), a memcg OOM too, before a victim is chosen.
+#[test]
+fn panic_on_oom_1_spares_a_memcg_oom_and_2_panics_it() {
+    let body = |v: u32| {
+        format!(
+            "machine linux ram=1GiB
+sysctl vm.panic_on_oom={v}
+cgroup create box
+cgroup box set memory.max 32MiB
+spawn app
+app cgroup box
+app mmap buf 64MiB rw private anon
+app write buf
+"
+        )
+    };
+    let one = run(&format!(
+        "{}expect app write killed\nexpect app killed\nexpect cgroup box memory.events oom_kill = 1\n\
+         spawn after\nexpect after running\n",
+        body(1)
+    ));
+    assert!(!one.machine.panicked(), "panic_on_oom=1 spares a memcg OOM");
+    let two = run(&format!(
+        "{}expect app write panic\n\
+         expect kernel.log has Kernel panic - not syncing: Out of memory: compulsory panic_on_oom is enabled\n\
+         expect cgroup box memory.events oom_kill = 0\n",
+        body(2)
+    ));
+    assert!(two.machine.panicked(), "panic_on_oom=2 panics a memcg OOM");
+}
