@@ -1010,3 +1010,41 @@ app write buf
     ));
     assert!(two.machine.panicked(), "panic_on_oom=2 panics a memcg OOM");
 }
+/// v1 oom_kill_disable: a task asleep at the limit is woken when memory in the cgroup is
+/// freed, not only when the limit rises (mm/memcontrol-v1.c: memcg_oom_recover, called from
+/// the uncharge path when the cgroup is under OOM), and its fault is retried. `a` holds
+/// 40 MiB, `b` sleeps part way through its 40 MiB; `a` exits, and `b` finishes its write.
+#[test]
+fn a_v1_oom_kill_disable_sleeper_wakes_when_memory_is_freed() {
+    let r = run("machine linux ram=1GiB cgroup=v1
+cgroup create box
+cgroup box set memory.limit_in_bytes 64MiB
+cgroup box set memory.oom_control 1
+spawn a
+a cgroup box
+a mmap buf 40MiB rw private anon
+a write buf
+spawn b
+b cgroup box
+b mmap buf 40MiB rw private anon
+b write buf
+expect b write blocked
+expect cgroup box memory.oom_control under_oom = 1
+expect a running
+expect b running
+a exit
+expect cgroup box memory.oom_control under_oom = 0
+expect cgroup box memory.oom_control oom_kill = 0
+expect b running
+expect b.VmRSS = 40MiB
+b exit
+expect cgroup box memory.usage_in_bytes = 0
+");
+    let woken = r.steps[11].events.iter().any(|e| {
+        matches!(
+            &e.kind,
+            EventKind::Memcg(MemcgEvent::Woken { pid: 1001, .. })
+        )
+    });
+    assert!(woken, "a's exit wakes b: {:?}", r.steps[11].events);
+}
