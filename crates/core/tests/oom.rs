@@ -311,3 +311,33 @@ expect kernel.log has Out of memory: Killed process 1002 (b)
     assert_eq!(o.len(), 1, "one OOM, one choice");
     assert_eq!(o[0].victim, Some(1001));
 }
+
+/// fs/proc/base.c __set_oom_adj: a write reaches every other process sharing the mm once a
+/// clone(CLONE_VM) made it MMF_MULTIPROCESS (kernel/fork.c: copy_oom_score_adj), not a fork
+/// child with its own mm; and only an oom_score_adj write by a CAP_SYS_RESOURCE writer moves
+/// oom_score_adj_min (`!legacy && has_capability_noaudit(…)`): a legacy oom_adj write leaves
+/// it.
+#[test]
+fn oom_adj_writes_reach_mm_sharers_and_legacy_writes_leave_the_floor() {
+    let r = run("machine linux ram=1GiB
+spawn r admin
+r mmap buf 1MiB rw private anon
+r clone t
+r fork f
+r oom_score_adj -500
+expect t.oom_score_adj = -500
+expect f.oom_score_adj = 0
+r oom_adj 0
+expect r.oom_score_adj = 0
+expect t.oom_score_adj = 0
+r oom_adj -17
+expect r.oom_score_adj = -1000
+expect t.oom_score_adj = -1000
+expect f.oom_score_adj = 0
+");
+    let m = r.machine.as_linux().unwrap();
+    let floor = |n: &str| m.procs[&r.machine.pid_of(n).unwrap()].oom_score_adj_min;
+    // The oom_score_adj write set the floor of r and of t, which shares its mm; the oom_adj
+    // writes did not move it; f's is its own (0, copied at fork).
+    assert_eq!((floor("r"), floor("t"), floor("f")), (-500, -500, 0));
+}

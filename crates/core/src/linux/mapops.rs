@@ -2000,7 +2000,11 @@ impl LinuxMachine {
         let adj_min = self.procs[&ppid].oom_score_adj_min;
         if kind != ForkKind::Fork {
             // vfork / clone(CLONE_VM): share the mm, no dup_mmap, no charge (model-spec L6).
-            self.mms.get_mut(&pmm).expect("mm").users += 1;
+            let mm = self.mms.get_mut(&pmm).expect("mm");
+            mm.users += 1;
+            if kind == ForkKind::CloneVm {
+                mm.multiprocess = true;
+            }
             let cpid = self.new_process(child, Some(ppid), Some(pmm), admin);
             let c = self.procs.get_mut(&cpid).expect("child");
             c.cap_sys_resource = resource;

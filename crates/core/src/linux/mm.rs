@@ -115,6 +115,9 @@ pub struct Mm {
     pub brk: u64,
     /// Live processes using this mm (fork gives a new mm; vfork and CLONE_VM share it).
     pub users: u32,
+    /// MMF_MULTIPROCESS: a clone(CLONE_VM) without CLONE_VFORK shares it (kernel/fork.c:
+    /// copy_oom_score_adj), so an oom_score_adj write goes to every process sharing it.
+    pub multiprocess: bool,
     /// RssAnon, RssFile, RssShmem in pages.
     pub rss: [u64; 3],
     pub hiwater_rss: u64,
@@ -141,6 +144,7 @@ impl Mm {
             start_brk: START_BRK,
             brk: START_BRK,
             users: 1,
+            multiprocess: false,
             rss: [0; 3],
             hiwater_rss: 0,
             hiwater_vm: 0,
@@ -159,6 +163,7 @@ impl Mm {
         // Every large field is `Shared` or chunk-shared, so the clone is a pointer per field.
         Mm {
             users: 1,
+            multiprocess: false,
             hiwater_rss: 0,
             hiwater_vm: 0,
             huge_rsvd: 0,

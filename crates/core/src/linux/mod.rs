@@ -769,10 +769,34 @@ impl LinuxMachine {
             });
             return Ok(Outcome::Err(Errno::EACCES));
         }
+        // __set_oom_adj: only an oom_score_adj write by a CAP_SYS_RESOURCE writer moves the
+        // floor (`!legacy && has_capability_noaudit(current, CAP_SYS_RESOURCE)`); the writer
+        // is the process itself here.
+        let set_min = !legacy && p.cap_sys_resource;
         let old = p.oom_score_adj;
-        p.oom_score_adj = scaled;
-        if p.cap_sys_resource {
-            p.oom_score_adj_min = scaled;
+        // Every other process sharing the mm gets the value too, when a clone(CLONE_VM) made it
+        // MMF_MULTIPROCESS and neither side is a vfork child (`!task->vfork_done`,
+        // process_shares_mm).
+        let vfork_child = p.vfork_parent.is_some();
+        let mm = p.mm.filter(|m| !vfork_child && self.mms[m].multiprocess);
+        let targets: Vec<Pid> = self
+            .procs
+            .values()
+            .filter(|q| {
+                q.pid == pid
+                    || (mm.is_some()
+                        && q.mm == mm
+                        && q.state == ProcState::Running
+                        && q.vfork_parent.is_none())
+            })
+            .map(|q| q.pid)
+            .collect();
+        for t in targets {
+            let q = self.procs.get_mut(&t).expect("listed");
+            q.oom_score_adj = scaled;
+            if set_min {
+                q.oom_score_adj_min = scaled;
+            }
         }
         self.emit(EventKind::OomScoreAdjSet { old, new: scaled });
         Ok(Outcome::Ok)
