@@ -533,7 +533,7 @@ fn snapshot_view(m: &Machine, step: u32, pick: impl FnOnce(&[u32]) -> Option<u32
         },
     };
     // The core decides the rule and its number; the gauge only draws it.
-    let rule = match m.commit_summary().rule {
+    let rule = match m.commit_summary_for(owner).rule {
         CommitRuleSummary::NoLimit => CommitRuleView::Always,
         CommitRuleSummary::Total { allowed_kb } => CommitRuleView::Never {
             allowed_bytes: allowed_kb * KB,
