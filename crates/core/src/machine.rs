@@ -24,6 +24,16 @@ pub enum Os {
     Windows,
 }
 
+/// The configuration's name for the same OS.
+impl From<Os> for crate::config::OsKind {
+    fn from(os: Os) -> Self {
+        match os {
+            Os::Linux => crate::config::OsKind::Linux,
+            Os::Windows => crate::config::OsKind::Windows,
+        }
+    }
+}
+
 impl Os {
     /// The name the scenario language and the CLI's JSON use (`machine linux …`, `"os": "linux"`).
     pub fn name(self) -> &'static str {
