@@ -907,7 +907,7 @@ mod tests {
         assert_eq!((o.memcg.as_deref(), o.victim), (None, Some(1002)));
         assert_eq!(o.constraint, "CONSTRAINT_NONE");
         let job = o.rows.iter().find(|r| r.pid == 1002).expect("job's row");
-        assert_eq!((job.points, job.oom_score_adj), (Some(444_303), 1000));
+        assert_eq!((job.points, job.oom_score_adj), (Some(444_302), 1000));
         let paths: Vec<&str> = sim.series.cgroups.iter().map(|(p, _)| p.as_str()).collect();
         assert_eq!(
             paths,
