@@ -609,6 +609,8 @@ function traceOoms(trace) {
   return out;
 }
 async function toStep(page, n) {
+  // A text just typed runs after the app's typing pause (EDIT_PAUSE_MS): wait for its steps.
+  await page.waitForFunction((n) => Number(document.querySelector('.scrub').max) >= n, n, { timeout: 2000 }).catch(() => {});
   await page.evaluate((n) => { const r = document.querySelector('.scrub'); r.value = String(n); r.dispatchEvent(new Event('input', { bubbles: true })); }, n);
   await page.waitForFunction((n) => Number(document.querySelector('#stepno').dataset.step) === n, n, { timeout: 5000 }).catch(() => {});
 }
@@ -935,6 +937,8 @@ async function issue10(browser, base, errors) {
     check(last >= 0 && edited !== original, 'the edit adds noreserve to the last mmap before the fork', `fork at line ${forkLine}`);
     await page.fill('#scenario', edited);
     await page.waitForFunction(() => document.querySelectorAll('#diagnostics .diag:not(.run-error)').length === 0, null, { timeout: 5000 }).catch(() => {});
+    // The text runs once typing pauses (EDIT_PAUSE_MS).
+    await page.waitForTimeout(150);
     await page.click('body', { position: { x: 5, y: 5 } });
     // Editing keeps your place (issue 8): the edit is before the current step, so the cursor moved
     // back to the last step before the edited line; step forward to the fork again.

@@ -280,6 +280,8 @@ impl App {
         }
         self.save();
         self.lab.edit(text);
+        // A new run (after_change cannot tell: the key press already put this text in the URL).
+        self.run_generation += 1;
     }
 
     /// The scenario to show when the URL carries none: the own scenario open last, else the
@@ -417,12 +419,17 @@ impl App {
         if self.shared_text.0 != self.lab.text {
             self.run_generation += 1;
         }
+        let text = self.lab.text.clone();
+        self.write_url(&text);
+    }
+
+    /// Puts `text` (with the step, seed and compare setting) in the URL's fragment. A key press
+    /// does it too, before its text runs: a reload reads the URL as it was when it started, so
+    /// the fragment must already hold what was typed.
+    fn write_url(&mut self, text: &str) {
         // Compressing the text is the expensive part of the link: redo it only when the text changes.
-        if self.shared_text.0 != self.lab.text {
-            self.shared_text = (
-                self.lab.text.clone(),
-                crate::share::encode_text(&self.lab.text),
-            );
+        if self.shared_text.0 != text {
+            self.shared_text = (text.to_string(), crate::share::encode_text(text));
         }
         let fragment = format!(
             "#{}",
@@ -936,6 +943,7 @@ impl Component for App {
                 }
             }
             Msg::Edit(text) => {
+                self.write_url(&text);
                 self.typed = Some(text);
                 let link = ctx.link().clone();
                 self.edit_timer = Some(Timeout::new(EDIT_PAUSE_MS, move || {
