@@ -1,5 +1,9 @@
-//! Embeds the curated scenario library (`scenarios/*.vmlab` at the repository root) into the app,
-//! so the site needs no server and works offline. Files are listed in name order.
+//! Writes the scenario library (`scenarios/*.vmlab` at the repository root) as `library.txt` into
+//! OUT_DIR for the tests to embed (the app itself fetches the same file beside its wasm: see
+//! library_bundle.rs), and the golden traces for the determinism test.
+
+#[path = "library_bundle.rs"]
+mod library_bundle;
 
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -9,31 +13,12 @@ fn main() {
         PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let dir = manifest.join("../../scenarios");
     println!("cargo:rerun-if-changed={}", dir.display());
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "vmlab"))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    let mut out = String::from("/// (file name, text) of every scenario in scenarios/.\npub static FILES: &[(&str, &str)] = &[\n");
+    let (bundle, files) = library_bundle::bundle(&dir).unwrap_or_else(|e| panic!("{e}"));
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
-        let name = f
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let path = f.canonicalize().unwrap_or_else(|_| f.clone());
-        writeln!(
-            out,
-            "    ({name:?}, include_str!({:?})),",
-            path.display().to_string()
-        )
-        .expect("writing to a String");
     }
-    out.push_str("];\n");
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    std::fs::write(out_dir.join("library.txt"), bundle).expect("OUT_DIR is writable");
     // The golden traces go in a file of their own that only the determinism test includes.
     let mut golden = String::from("/// (scenario file name, golden trace) for every scenario with a checked-in `.trace`.\npub static GOLDEN: &[(&str, &str)] = &[\n");
     for f in &files {
@@ -54,9 +39,6 @@ fn main() {
         }
     }
     golden.push_str("];\n");
-    let dest = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"))
-        .join("library_files.rs");
-    std::fs::write(dest, out).expect("OUT_DIR is writable");
     let dest = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"))
         .join("library_golden.rs");
     std::fs::write(dest, golden).expect("OUT_DIR is writable");

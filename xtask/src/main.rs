@@ -2,6 +2,8 @@
 //! that it compiles in seconds on a fresh machine.
 
 mod bench;
+#[path = "../../crates/web/library_bundle.rs"]
+mod library_bundle;
 mod setup;
 mod test;
 mod tidy;
@@ -21,6 +23,8 @@ commands:
   test    every check: fmt, clippy, native tests, wasm build of the core, browser tests, the Windows
           backend under Wine, tidy, end-to-end
   wine    the Wine setup steps, then only the test stage of the Windows backend under Wine
+  library write the scenario library as library.txt into Trunk's staging folder ($TRUNK_STAGING_DIR,
+          or the folder given): Trunk's post-build hook runs it
   bench   core benchmarks and the web performance benchmark (prints figures)
   tidy    every .rs file opens with `//!`; vmlab-core depends on serde only
 ";
@@ -35,6 +39,7 @@ fn main() -> ExitCode {
         Some("test") => return test::test(&ctx),
         Some("wine") => wine::setup(&ctx).and_then(|()| wine::test(&ctx)),
         Some("bench") => bench::bench(&ctx),
+        Some("library") => library(&ctx, args.get(1).map(String::as_str)),
         Some("tidy") => tidy::tidy(&ctx.root).map(|n| println!("tidy: {n} files checked")),
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
@@ -69,5 +74,21 @@ pub fn dist(ctx: &Ctx) -> Result<(), String> {
     ctx.run("cargo", &["fetch"])?;
     ctx.run("trunk", &["build", "--release"])?;
     println!("vmlab: wrote {}", ctx.root.join("dist").display());
+    Ok(())
+}
+
+/// `library.txt` (crates/web/library_bundle.rs) into `dir`, or Trunk's staging folder when run as
+/// its hook; the app fetches it beside the wasm.
+fn library(ctx: &Ctx, dir: Option<&str>) -> Result<(), String> {
+    let dir = match dir {
+        Some(d) => std::path::PathBuf::from(d),
+        None => std::env::var_os("TRUNK_STAGING_DIR")
+            .map(std::path::PathBuf::from)
+            .ok_or("library: give a folder, or run as Trunk's hook (TRUNK_STAGING_DIR)")?,
+    };
+    let (bundle, files) = library_bundle::bundle(&ctx.root.join("scenarios"))?;
+    let out = dir.join("library.txt");
+    std::fs::write(&out, bundle).map_err(|e| format!("{}: {e}", out.display()))?;
+    println!("vmlab: wrote {} ({} scenarios)", out.display(), files.len());
     Ok(())
 }

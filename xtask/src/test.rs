@@ -135,6 +135,11 @@ fn wasm_tests(ctx: &Ctx) -> Result<(), String> {
     );
     c.current_dir(ctx.root.join("crates/web"))
         .env("CHROMEDRIVER", "/usr/bin/chromedriver");
+    // The runner's default is 20 s per test binary; tests/random.rs replays 1,000 random
+    // workloads in a debug build (about a minute on 2 cores).
+    if std::env::var_os("WASM_BINDGEN_TEST_TIMEOUT").is_none() {
+        c.env("WASM_BINDGEN_TEST_TIMEOUT", "600");
+    }
     run_cmd(&mut c)
 }
 

@@ -380,7 +380,7 @@ fn cmd_run(out: &mut Out, file: &str, json: bool) -> Result<ExitCode, OutError> 
         let summary = json::write_document(out.writer(), &src.name, &src.scenario)?;
         return Ok(exit_code(&src.name, &summary, false));
     }
-    out.write(&sim::trace_header())?;
+    out.write(&sim::trace_header(src.scenario.machine.os()))?;
     let mut lines = String::new();
     let summary = pipeline::run_steps(&src.scenario, |step| {
         lines.clear();

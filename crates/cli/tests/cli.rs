@@ -1079,6 +1079,89 @@ svc alloc heap 512MiB
 expect svc.GlobalMemoryStatusEx.ullTotalPageFile = 2GiB
 ";
 
+/// Under Hyper-V isolation the APIs inside the container report the utility VM: its 2 GiB of
+/// RAM, not the host's 16, and its own commit charge (the VM's base included).
+#[test]
+fn show_prints_what_a_hyperv_container_s_process_sees() {
+    let f = fixture(
+        "windows-hyperv.vmlab",
+        "machine windows ram=16GiB pagefile=4GiB..4GiB
+         container vm isolation=hyperv memory=2GiB base=512MiB
+         spawn svc in vm
+         svc alloc heap 256MiB
+         spawn app
+",
+    );
+    let f = f.to_str().unwrap();
+    let show = |view: &str, proc: Option<&str>| {
+        let mut args = vec!["show", "--at", "4", f, view];
+        args.extend(proc);
+        let o = vmlab(&args);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        stdout(&o)
+    };
+    let svc = show("GlobalMemoryStatusEx", Some("svc"));
+    assert!(
+        svc.contains("ullTotalPhys                 2147483648"),
+        "{svc}"
+    );
+    assert!(
+        svc.contains("ullAvailPhys                 1610612736"),
+        "{svc}"
+    );
+    let app = show("GlobalMemoryStatusEx", Some("app"));
+    assert!(
+        app.contains("ullTotalPhys                 17179869184"),
+        "{app}"
+    );
+    // The VM's CommitTotal: its 512 MiB base and svc's 256 MiB, in pages; the host's is 0.
+    let perf = show("GetPerformanceInfo", Some("svc"));
+    assert!(
+        perf.contains("CommitTotal                  196608"),
+        "{perf}"
+    );
+    let host = show("GetPerformanceInfo", None);
+    assert!(host.contains("CommitTotal                  0"), "{host}");
+}
+
+/// Beside the structure, the process's real commit room: two processes share a job with 100
+/// MiB, each has 40 MiB, so 20 MiB are left, though ullAvailPageFile says 60.
+#[test]
+fn show_prints_what_a_process_can_really_still_commit() {
+    let f = fixture(
+        "windows-room.vmlab",
+        "machine windows ram=4GiB pagefile=none
+         job create j
+job j limits job=100MiB
+spawn p
+spawn q
+         job j assign p
+job j assign q
+p alloc a 40MiB
+q alloc a 40MiB
+",
+    );
+    let o = vmlab(&[
+        "show",
+        "--at",
+        "8",
+        f.to_str().unwrap(),
+        "GlobalMemoryStatusEx",
+        "p",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("ullAvailPageFile             62914560"),
+        "{out}"
+    );
+    assert!(
+        out.contains("really still commit 20971520 bytes (20 MiB): job `j`'s JobMemoryLimit"),
+        "{out}"
+    );
+    assert!(out.contains("ullAvailPageFile overstates it"), "{out}");
+}
+
 #[test]
 fn show_prints_the_windows_structures() {
     let f = fixture("windows.vmlab", WINDOWS);
@@ -1158,4 +1241,110 @@ fn show_prints_the_windows_structures() {
         "{}",
         stdout(&o)
     );
+}
+
+/// The v1 files of a v1 machine, exactly: memcg-v1-oom-kill-disable after its write slept at
+/// the 64 MiB limit (step 7). The task holds 16,350 pages; with its 32 PTE pages, a PMD and a
+/// PUD the cgroup is at 16,384 pages = 67,108,864 bytes; failcnt 19 (measured on the host);
+/// memsw has no limit of its own (PAGE_COUNTER_MAX pages, printed in bytes).
+#[test]
+fn show_prints_the_v1_files_of_a_v1_machine() {
+    let path = scenario("memcg-v1-oom-kill-disable.vmlab");
+    let file = path.to_str().unwrap();
+    let show = |view: &str| {
+        let o = vmlab(&["show", file, "--at", "7", view, "box"]);
+        assert_eq!(code(&o), 0, "{view}: {}", stderr(&o));
+        stdout(&o)
+    };
+    assert_eq!(
+        show("memory.oom_control"),
+        "oom_kill_disable 1\nunder_oom 1\noom_kill 0\n"
+    );
+    for (view, want) in [
+        ("memory.limit_in_bytes", "67108864\n"),
+        ("memory.usage_in_bytes", "67108864\n"),
+        ("memory.max_usage_in_bytes", "67108864\n"),
+        ("memory.failcnt", "19\n"),
+        ("memory.memsw.usage_in_bytes", "67108864\n"),
+    ] {
+        assert_eq!(show(view), want, "{view}");
+    }
+    let rss = 16_350 * 4096;
+    let mut want = String::new();
+    for pre in ["", "total_"] {
+        for (k, v) in [
+            ("cache", 0),
+            ("rss", rss),
+            ("shmem", 0),
+            ("mapped_file", 0),
+            ("dirty", 0),
+            ("swap", 0),
+            ("pgfault", 16_350),
+            ("pgmajfault", 0),
+            ("inactive_anon", rss),
+            ("active_anon", 0),
+            ("inactive_file", 0),
+            ("active_file", 0),
+        ] {
+            want.push_str(&format!("{pre}{k} {v}\n"));
+        }
+        if pre.is_empty() {
+            want.push_str("hierarchical_memory_limit 67108864\n");
+            want.push_str("hierarchical_memsw_limit 9223372036854771712\n");
+        }
+    }
+    assert_eq!(show("memory.stat"), want);
+}
+
+/// A whole v2 memory.stat, exactly, after the mixed workload of the core's memcg test
+/// (a_mixed_workload_pins_every_lru_and_table_field_on_v1_and_v2, where each number is
+/// computed): anon 4084 pages, file 4608 (1024 of them shmem), 16 page-table pages, 2048
+/// mapped, 512 dirty, 1024 lazy-free pages on the inactive file LRU, 7168 faults.
+#[test]
+fn show_prints_a_whole_memory_stat() {
+    let path = fixture(
+        "mixed.vmlab",
+        "machine linux ram=1GiB swap=1GiB
+cgroup create box
+cgroup box set memory.max 16MiB
+spawn app
+app cgroup box
+app mmap heap 20MiB rw private anon
+app write heap
+cgroup box set memory.max max
+app file read /data/log 8MiB
+app mmap f 4MiB r private file /data/f
+app read f
+app mmap s 4MiB rw shared anon
+app write s
+app file write /data/w 2MiB
+app madvise heap[16MiB..20MiB] free
+",
+    );
+    let o = vmlab(&[
+        "show",
+        path.to_str().unwrap(),
+        "--at",
+        "14",
+        "memory.stat",
+        "box",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let p = |n: u64| n * 4096;
+    let want = format!(
+        "anon {}\nfile {}\nkernel {}\nkernel_stack 0\npagetables {}\nsec_pagetables 0\npercpu 0\n\
+         sock 0\nvmalloc 0\nshmem {}\nfile_mapped {}\nfile_dirty {}\ninactive_anon {}\n\
+         active_anon 0\ninactive_file {}\nactive_file 0\nslab_unreclaimable 0\npgfault 7168\n\
+         pgmajfault 0\n",
+        p(4084),
+        p(4608),
+        p(16),
+        p(16),
+        p(1024),
+        p(2048),
+        p(512),
+        p(4084),
+        p(4608)
+    );
+    assert_eq!(stdout(&o), want);
 }

@@ -550,6 +550,9 @@ pub enum EventKind {
         pages: u64,
         wanted: u64,
         memcg: Option<String>,
+        /// The memcg reclaim is memory.high's (reclaim_high on return to user space), not a
+        /// charge at the limit.
+        over_high: bool,
     },
     /// write(2)/read(2) of a regular file: `new_pages` entered the page cache.
     FileIo {
@@ -607,6 +610,14 @@ pub enum MemcgEvent {
         pid: u32,
         cgroup: String,
     },
+    /// On return to user space a cgroup was over memory.high: reclaim inside it took
+    /// `reclaimed` pages of the `usage − high` it was over (reclaim_high).
+    HighReclaim {
+        cgroup: String,
+        usage: u64,
+        high: u64,
+        reclaimed: u64,
+    },
     /// Usage passed memory.high: the task is throttled on return to user space.
     HighThrottle {
         cgroup: String,
@@ -653,6 +664,7 @@ impl MemcgEvent {
             MemcgEvent::OomWait { .. } => "memcg.oom_wait",
             MemcgEvent::Woken { .. } => "memcg.woken",
             MemcgEvent::HighThrottle { .. } => "memcg.high_throttle",
+            MemcgEvent::HighReclaim { .. } => "memcg.high_reclaim",
             MemcgEvent::BpfMap { .. } => "memcg.bpf_map",
         }
     }
@@ -677,6 +689,9 @@ impl MemcgEvent {
             MemcgEvent::Woken { .. } => "mm/memcontrol-v1.c: memcg_oom_recover",
             MemcgEvent::HighThrottle { .. } => {
                 "mm/memcontrol.c: mem_cgroup_handle_over_high, calculate_high_delay"
+            }
+            MemcgEvent::HighReclaim { .. } => {
+                "mm/memcontrol.c: mem_cgroup_handle_over_high → reclaim_high → try_to_free_mem_cgroup_pages"
             }
             MemcgEvent::BpfMap { .. } => "kernel/bpf/syscall.c: __bpf_map_area_alloc; kernel/bpf/arraymap.c",
         }
@@ -742,6 +757,12 @@ impl fmt::Display for MemcgEvent {
             MemcgEvent::Woken { pid, cgroup } => {
                 write!(f, "{pid} wakes: {} has room again; its fault is retried", cg_name(cgroup))
             }
+            MemcgEvent::HighReclaim { cgroup, usage, high, reclaimed } => write!(
+                f,
+                "{} over memory.high on return to user space ({usage} > {high} pages): reclaim inside it freed {reclaimed} of the {} pages over",
+                cg_name(cgroup),
+                usage - high
+            ),
             MemcgEvent::HighThrottle { cgroup, usage, high, pages, batches, delay_ms, slept } => {
                 write!(
                     f,
@@ -1168,6 +1189,20 @@ impl fmt::Display for Sentence<'_> {
                 pages,
                 wanted,
                 memcg: Some(cg),
+                over_high: true,
+            } => write!(
+                f,
+                "cgroup /{cg} over memory.high ({} over): reclaim inside it freed {}, {}",
+                human_pages(*wanted),
+                human_pages(*pages),
+                what.text()
+            ),
+            EventKind::Reclaimed {
+                what,
+                pages,
+                wanted,
+                memcg: Some(cg),
+                ..
             } => write!(
                 f,
                 "cgroup /{cg} at its limit ({} wanted): reclaim inside it freed {}, {}",
@@ -1180,6 +1215,7 @@ impl fmt::Display for Sentence<'_> {
                 pages,
                 wanted,
                 memcg: None,
+                ..
             } => write!(
                 f,
                 "free pages ran short ({} wanted): reclaim freed {}, {}",

@@ -24,6 +24,16 @@ pub enum Os {
     Windows,
 }
 
+/// The configuration's name for the same OS.
+impl From<Os> for crate::config::OsKind {
+    fn from(os: Os) -> Self {
+        match os {
+            Os::Linux => crate::config::OsKind::Linux,
+            Os::Windows => crate::config::OsKind::Windows,
+        }
+    }
+}
+
 impl Os {
     /// The name the scenario language and the CLI's JSON use (`machine linux …`, `"os": "linux"`).
     pub fn name(self) -> &'static str {
@@ -67,6 +77,9 @@ pub struct CommitSummary {
     pub mem_free_kb: u64,
     /// The rule that decides whether the next charge is granted.
     pub rule: CommitRuleSummary,
+    /// The largest single charge the rule grants now (for the process the summary was asked
+    /// for), kB; `None` when every charge is granted.
+    pub max_request_kb: Option<u64>,
 }
 
 /// How a machine decides a commit charge now, with the number a gauge compares against.
@@ -75,7 +88,7 @@ pub enum CommitRuleSummary {
     /// Every charge is granted (Linux `vm.overcommit_memory=1`).
     NoLimit,
     /// The total charge may not reach `allowed_kb` (Linux mode 2: `CommitLimit` less the admin
-    /// and user reserves of an unprivileged process with a large address space).
+    /// reserve, without CAP_SYS_ADMIN, and the user reserve of the process asked for).
     Total { allowed_kb: u64 },
     /// Each request alone is compared with `per_request_kb` (Linux mode 0's heuristic: from
     /// 5.2 RAM + swap, before it free + page cache + free swap less the admin reserve).
@@ -206,8 +219,15 @@ impl Machine {
 
     /// The commit charge, its limit, free RAM and the rule in force, in O(1).
     pub fn commit_summary(&self) -> CommitSummary {
+        self.commit_summary_for(None)
+    }
+
+    /// The commit summary with the rule's numbers for one process (Linux: its total_vm and
+    /// CAP_SYS_ADMIN enter `__vm_enough_memory`; `None` is an unprivileged task with an empty
+    /// address space). Windows' rule is the same for every process.
+    pub fn commit_summary_for(&self, pid: Option<u32>) -> CommitSummary {
         match self {
-            Machine::Linux(m) => m.commit_summary(),
+            Machine::Linux(m) => m.commit_summary_for(pid),
             Machine::Windows(m) => {
                 let s = &m.systems[0];
                 CommitSummary {
@@ -218,6 +238,7 @@ impl Machine {
                     rule: CommitRuleSummary::Total {
                         allowed_kb: s.max_limit() * 4,
                     },
+                    max_request_kb: Some((s.max_limit() - s.charge) * 4),
                 }
             }
         }
@@ -624,13 +645,37 @@ mod tests {
             ))
             .commit_summary()
         };
-        // Mode 2: CommitLimit = 50% of RAM + swap = 1,572,864 kB, less both reserves.
+        // Mode 2: CommitLimit = 50% of RAM + swap = 1,572,864 kB. A task with an empty address
+        // space has no user reserve (min(0/32, …)), only the admin reserve.
         let never = rule("overcommit=2");
         assert_eq!((never.charge_kb, never.limit_kb), (0, 1_572_864));
         assert_eq!(
             never.rule,
             CommitRuleSummary::Total {
+                allowed_kb: 1_572_864 - 8192
+            }
+        );
+        // Committed_AS + pages < allowed: the largest request is one page short of it.
+        assert_eq!(never.max_request_kb, Some(1_572_864 - 8192 - 4));
+        // Per process: `a` maps 4 GiB read-only (total_vm = 2^20 pages, no charge), so its user
+        // reserve is min(2^20/32, 131072 kB / 4) = 32768 pages = the cap; `r` has
+        // CAP_SYS_ADMIN and an empty mm, so neither reserve applies to it.
+        let m = machine(
+            "machine linux ram=1GiB swap=1GiB admin_reserve_kbytes=8192 \
+             user_reserve_kbytes=131072 overcommit=2\nspawn a\na mmap big 4GiB r private anon\n\
+             spawn r admin\n",
+        );
+        let for_ = |n: &str| m.commit_summary_for(m.pid_of(n)).rule;
+        assert_eq!(
+            for_("a"),
+            CommitRuleSummary::Total {
                 allowed_kb: 1_572_864 - 8192 - 131_072
+            }
+        );
+        assert_eq!(
+            for_("r"),
+            CommitRuleSummary::Total {
+                allowed_kb: 1_572_864
             }
         );
         assert_eq!(rule("overcommit=1").rule, CommitRuleSummary::NoLimit);

@@ -2,6 +2,7 @@
 //! and events, and check its expectations. Everything else (time travel, sharing, golden traces)
 //! is "replay to step N".
 
+use crate::config::OsKind;
 use crate::event::Event;
 use crate::machine::{Machine, OpError, ProcState};
 use crate::op::{Op, Outcome, Placement};
@@ -695,11 +696,17 @@ fn check(
     }
 }
 
-/// The trace's header line (with its newline).
-pub fn trace_header() -> String {
+/// The trace's header line (with its newline). Its charge column is the system's commit
+/// charge in each OS's own word: `Committed_AS` (/proc/meminfo) on Linux, `CommitTotal`
+/// (GetPerformanceInfo; shown in kB like the Linux one) on Windows.
+pub fn trace_header(os: OsKind) -> String {
+    let charge = match os {
+        OsKind::Linux => "COMMITTED_AS",
+        OsKind::Windows => "COMMIT_TOTAL",
+    };
     format!(
         "{:>4} {:>5} {:<10} {:<10} {:<8} {:>14}  {:<28} EXPLANATION\n",
-        "STEP", "PID", "PROCESS", "OP", "OUTCOME", "COMMITTED_AS", "REASON"
+        "STEP", "PID", "PROCESS", "OP", "OUTCOME", charge, "REASON"
     )
 }
 
@@ -741,7 +748,7 @@ pub fn write_trace_lines(out: &mut String, s: &StepRecord) {
 
 /// The trace: a header, then one fixed-width line per event (a step without events gets one line).
 pub fn trace_text(run: &Run) -> String {
-    let mut out = trace_header();
+    let mut out = trace_header(run.machine.os().into());
     for s in &run.steps {
         write_trace_lines(&mut out, s);
     }
@@ -837,7 +844,7 @@ mod tests {
     fn the_streaming_runner_gives_what_run_keeps() {
         for (name, s) in library() {
             let run = run(&s);
-            let mut trace = trace_header();
+            let mut trace = trace_header(run.machine.os().into());
             let mut checks = Vec::new();
             let mut runner = Runner::new(&s, None);
             while let Some(item) = runner.next_item() {

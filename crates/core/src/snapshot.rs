@@ -114,6 +114,44 @@ pub struct WindowsSnapshot {
     pub pagefile_max_pages: u64,
     /// Every job object, by name, with what JOBOBJECT_EXTENDED_LIMIT_INFORMATION reports of it.
     pub jobs: Vec<JobSnapshot>,
+    /// Every system: the host first (the numbers above), then each Hyper-V container's
+    /// utility VM, whose APIs report the VM (model-spec W5).
+    pub systems: Vec<SystemSnapshot>,
+    /// Every running process: what it can really still commit next to what
+    /// GlobalMemoryStatusEx tells it (the Windows model's `commit_room`).
+    pub commit_room: Vec<CommitRoomSnapshot>,
+}
+
+/// What one process can really still commit, the model's answer, beside `ullAvailPageFile`,
+/// the API's, which overstates it when other processes share the job (docs/windows.md).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CommitRoomSnapshot {
+    pub pid: u32,
+    pub room_bytes: u64,
+    /// What binds it, as a sentence.
+    pub bound: String,
+    pub avail_page_file_bytes: u64,
+}
+
+/// One system's PERFORMANCE_INFORMATION numbers (pages) and page file: the host, or a Hyper-V
+/// container's utility VM with its own RAM, page file and base.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SystemSnapshot {
+    /// "host", or "the Hyper-V VM of container `c`".
+    pub label: String,
+    /// The Hyper-V container whose VM this is (None: the host).
+    pub container: Option<String>,
+    pub commit_total_pages: u64,
+    pub commit_limit_pages: u64,
+    /// The limit with the page file at its maximum.
+    pub commit_max_limit_pages: u64,
+    pub commit_peak_pages: u64,
+    pub physical_total_pages: u64,
+    pub physical_available_pages: u64,
+    pub pagefile_pages: u64,
+    pub pagefile_max_pages: u64,
+    /// Pages the VM itself holds, charged and resident (0 on the host).
+    pub base_pages: u64,
 }
 
 /// One job object as QueryInformationJobObject(JobObjectExtendedLimitInformation) reports it

@@ -38,6 +38,7 @@ fn mode0_before_and_after_5_2() {
 
 #[test]
 fn mode0_old_heuristic_counts_page_cache_as_free() {
+    const PT_KB_16G: u64 = 8214 * 4;
     let mut c = box24();
     c.kernel = "4.19".parse().unwrap();
     let mut l = Lab::with(c);
@@ -48,13 +49,20 @@ fn mode0_old_heuristic_counts_page_cache_as_free() {
     l.mmap("p", "a", Map::anon(8 * GB).below("f", GB));
     l.write("p", t("a"));
     assert_eq!(l.meminfo_kb("Cached"), 8 * 1_048_576);
-    // free = 8 GiB free + 8 GiB file − admin reserve 8 MiB: 15.9 GiB passes, 16 GiB does not.
+    // The page tables of the 16 GiB mapped take RAM: 8214 pages, 8192 PTE pages (one per
+    // 2 MiB), 21 PMD and PUD pages for where the two ranges lie, and the PGD.
+    let pt_kb = l.meminfo_kb("PageTables");
+    assert_eq!(pt_kb, PT_KB_16G);
+    // free = (8 GiB − PageTables) free + 8 GiB file − admin reserve 8 MiB: one page under
+    // that passes, 16 GiB does not.
+    let free_kb = 16 * 1_048_576 - pt_kb - 8192;
     assert_eq!(
-        l.mmap("p", "x", Map::anon(16 * GB - 16 * MB).below("a", GB)),
+        l.mmap("p", "x", Map::anon((free_kb - 4) * 1024).below("a", GB)),
         Outcome::Ok
     );
+    l.munmap("p", t("x"));
     assert_eq!(
-        l.mmap("p", "y", Map::anon(16 * GB).below("x", GB)),
+        l.mmap("p", "x", Map::anon(free_kb * 1024).below("a", GB)),
         Outcome::Err(Errno::ENOMEM)
     );
 }
@@ -562,5 +570,66 @@ fn mode0_summary_is_the_boundary_the_old_heuristic_applies() {
             Outcome::Err(Errno::ENOMEM),
             "{kernel}: at the estimate"
         );
+    }
+}
+
+/// The commit gauge's allowance is the process's own (issue 9): for an unprivileged process and
+/// one with CAP_SYS_ADMIN, each with its own total_vm, a request of exactly the summary's
+/// `max_request_kb` is granted and one page more is refused, in mode 2 and mode 0, in the
+/// three eras of `__vm_enough_memory` (≤ 3.9 without the reserve knobs, 3.10 – 5.1 with them
+/// and the free estimate, 5.2 on with RAM + swap). mm/util.c: __vm_enough_memory.
+#[test]
+fn the_commit_summary_is_each_processs_own_boundary() {
+    use vmlab_core::machine::CommitRuleSummary;
+    for mode in [2, 0] {
+        for kernel in ["3.9", "4.19", "6.6"] {
+            let mut c = LinuxConfig::new(4 * GB);
+            c.swap_bytes = 2 * GB;
+            c.sysctls.user_reserve_kbytes = 131_072;
+            c.sysctls.admin_reserve_kbytes = 8192;
+            c.kernel = kernel.parse().unwrap();
+            let mut l = Lab::with(c);
+            l.sysctl(Sysctl::OvercommitMemory, mode);
+            // `u`: 1 GiB read-only (uncharged) + 64 MiB written: total_vm = 278,528 pages, a
+            // user reserve of total_vm/32 = 8704 pages, under the 32768-page cap.
+            l.spawn("u");
+            l.mmap("u", "ro", Map::anon(GB).prot("r"));
+            l.mmap("u", "w", Map::anon(64 * MB));
+            l.write("u", t("w"));
+            // `a`: CAP_SYS_ADMIN and 8 GiB read-only: its user reserve is at the cap (from
+            // 3.10), total_vm/32 = 65536 pages before.
+            l.spawn_admin("a");
+            l.mmap("a", "ro", Map::anon(8 * GB).prot("r"));
+            for p in ["u", "a"] {
+                let s = l.m.commit_summary_for(l.m.pid_of(p));
+                let what = format!("mode {mode}, {kernel}, {p}: {:?}", s.rule);
+                match (mode, &s.rule) {
+                    (2, CommitRuleSummary::Total { .. })
+                    | (0, CommitRuleSummary::PerRequest { .. }) => {}
+                    _ => panic!("{what}: not the mode's rule"),
+                }
+                let pages = s.max_request_kb.expect("a bounded mode") / 4;
+                assert!(pages > 0, "{what}");
+                assert_eq!(
+                    l.mmap(p, "ok", Map::anon(pages * 4096)),
+                    Outcome::Ok,
+                    "{what}: the allowance"
+                );
+                l.munmap(p, t("ok"));
+                assert_eq!(
+                    l.mmap(p, "no", Map::anon((pages + 1) * 4096)),
+                    Outcome::Err(Errno::ENOMEM),
+                    "{what}: one page more"
+                );
+            }
+            // The two processes' numbers differ where the kernel's reserves do: mode 2 always
+            // (admin reserve and user reserve), mode 0 only before 5.2 (the admin reserve).
+            let allow = |p: &str| l.m.commit_summary_for(l.m.pid_of(p)).max_request_kb;
+            assert_eq!(
+                allow("u") != allow("a"),
+                mode == 2 || kernel != "6.6",
+                "mode {mode}, {kernel}"
+            );
+        }
     }
 }

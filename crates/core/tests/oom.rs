@@ -41,10 +41,32 @@ fn the_faulting_process_keeps_what_it_faulted_and_dies_as_the_largest() {
     assert_eq!(o.choice, OomChoice::Badness);
     assert_eq!(o.victim, Some(1001));
     // big held every page small did not when it ran short: granted in part, not all or nothing.
+    // Page tables take RAM too: small's 200 MiB (2 MiB-aligned, in one 1 GiB region) need 100
+    // PTE pages, a PMD and a PUD (its VmPTE, 102 pages), and each mm has its PGD from spawn
+    // (in PageTables, not in VmPTE or the badness). That leaves 262144 − 51200 − 102 − 1 − 1
+    // = 210840 pages, and big's grant left room for its own tables: 210426 pages in 411 PTE
+    // pages (⌈210426/512⌉), 2 PMD pages (its range crosses a 1 GiB boundary) and a PUD:
+    // 210426 + 414 = 210840, every page of RAM.
     let big = o.table.iter().find(|c| c.pid == 1001).unwrap();
-    assert_eq!(big.rss, [262_144 - 200 * MIB, 0, 0]);
+    assert_eq!(big.rss, [210_426, 0, 0]);
+    assert_eq!(big.pgtables_bytes, 414 * 4096);
     let small = o.table.iter().find(|c| c.pid == 1000).unwrap();
     assert_eq!(small.rss[0], 200 * MIB);
+    assert_eq!(small.pgtables_bytes, 102 * 4096);
+    assert_eq!(
+        small.rss[0] + small.pgtables_bytes / 4096 + big.rss[0] + big.pgtables_bytes / 4096 + 2,
+        262_144
+    );
+    // After the kill MemFree is RAM less small's pages, its page tables and its PGD.
+    let free = format!(
+        "MemFree:        {:>8} kB\n",
+        (262_144 - 51_200 - 102 - 1) * 4
+    );
+    assert!(
+        r.machine.meminfo_text().contains(&free),
+        "{}",
+        r.machine.meminfo_text()
+    );
     // points = rss + swap + page-table pages (adj 0).
     assert_eq!(
         big.points,
@@ -149,9 +171,9 @@ fn the_dmesg_report_prints_the_task_table_then_the_kill() {
     );
     assert_eq!(lines[1], "Tasks state (memory values in pages):");
     assert_eq!(lines[2], "[  pid  ]   uid  tgid total_vm      rss rss_anon rss_file rss_shmem pgtables_bytes swapents oom_score_adj name");
-    assert_eq!(lines[3], "[   1000]     0  1000    51200    51200    51200        0         0   421888        0             0 small");
+    assert_eq!(lines[3], "[   1000]     0  1000    51200    51200    51200        0         0   417792        0             0 small");
     assert!(lines[5].starts_with("oom-kill:constraint=CONSTRAINT_NONE,"));
-    assert!(lines[6].starts_with("Out of memory: Killed process 1001 (big) total-vm:921600kB, anon-rss:843776kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:1664kB oom_score_adj:0"));
+    assert!(lines[6].starts_with("Out of memory: Killed process 1001 (big) total-vm:921600kB, anon-rss:841704kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:1656kB oom_score_adj:0"));
     assert_eq!(
         lines[7],
         "oom_reaper: reaped process 1001 (big), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB"
@@ -163,7 +185,7 @@ fn swap_entries_count_in_the_badness_and_come_back_as_major_faults() {
     let r = run("machine linux ram=1GiB swap=512MiB overcommit=1\n\
          spawn app\napp mmap heap 800MiB rw private anon\napp write heap\n\
          spawn job\njob mmap buf 600MiB rw private anon\njob write buf\n\
-         expect app.VmSwap = 376MiB\nexpect app.smaps.heap.Swap = 376MiB\n\
+         expect app.VmSwap = 387848kB\nexpect app.smaps.heap.Swap = 387848kB\n\
          app read heap[0..100MiB]\n\
          spawn late\nlate mmap buf 300MiB rw private anon\nlate write buf\n\
          expect app killed\nexpect meminfo.SwapFree = 512MiB\n");
@@ -250,4 +272,72 @@ fn bad_oom_and_file_lines_are_errors_at_their_column() {
         .expect("a scenario error")
         .message
         .contains("is a tmpfs file"));
+}
+
+/// A global OOM honours memory.oom.group too: oom_kill_process calls
+/// mem_cgroup_get_oom_group(victim, oc->memcg) for every OOM, with the root as the domain of
+/// a global one (mm/oom_kill.c, mm/memcontrol.c). `a` is chosen (the largest), and `b`, in
+/// the same group, dies with it; `outside` does not; oom_group_kill counts once and oom_kill
+/// once per task in the cgroup.
+#[test]
+fn a_global_oom_kills_the_victims_whole_oom_group() {
+    let r = run("machine linux ram=1GiB swap=0 overcommit=1
+cgroup create box
+cgroup box set memory.oom.group 1
+spawn outside
+outside mmap buf 100MiB rw private anon
+outside write buf
+spawn a
+a cgroup box
+a mmap buf 600MiB rw private anon
+a write buf
+spawn b
+b cgroup box
+b mmap buf 200MiB rw private anon
+b write buf
+spawn c
+c mmap buf 300MiB rw private anon
+c write buf
+expect a killed
+expect b killed
+expect outside running
+expect c running
+expect cgroup box memory.events oom_group_kill = 1
+expect cgroup box memory.events oom_kill = 2
+expect kernel.log has Tasks in /box are going to be killed due to memory.oom.group set
+expect kernel.log has Out of memory: Killed process 1002 (b)
+");
+    let o = ooms(&r);
+    assert_eq!(o.len(), 1, "one OOM, one choice");
+    assert_eq!(o[0].victim, Some(1001));
+}
+
+/// fs/proc/base.c __set_oom_adj: a write reaches every other process sharing the mm once a
+/// clone(CLONE_VM) made it MMF_MULTIPROCESS (kernel/fork.c: copy_oom_score_adj), not a fork
+/// child with its own mm; and only an oom_score_adj write by a CAP_SYS_RESOURCE writer moves
+/// oom_score_adj_min (`!legacy && has_capability_noaudit(…)`): a legacy oom_adj write leaves
+/// it.
+#[test]
+fn oom_adj_writes_reach_mm_sharers_and_legacy_writes_leave_the_floor() {
+    let r = run("machine linux ram=1GiB
+spawn r admin
+r mmap buf 1MiB rw private anon
+r clone t
+r fork f
+r oom_score_adj -500
+expect t.oom_score_adj = -500
+expect f.oom_score_adj = 0
+r oom_adj 0
+expect r.oom_score_adj = 0
+expect t.oom_score_adj = 0
+r oom_adj -17
+expect r.oom_score_adj = -1000
+expect t.oom_score_adj = -1000
+expect f.oom_score_adj = 0
+");
+    let m = r.machine.as_linux().unwrap();
+    let floor = |n: &str| m.procs[&r.machine.pid_of(n).unwrap()].oom_score_adj_min;
+    // The oom_score_adj write set the floor of r and of t, which shares its mm; the oom_adj
+    // writes did not move it; f's is its own (0, copied at fork).
+    assert_eq!((floor("r"), floor("t"), floor("f")), (-500, -500, 0));
 }

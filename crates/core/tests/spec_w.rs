@@ -395,3 +395,235 @@ expect a.GetProcessMemoryInfo.WorkingSetSize = 64MiB
         .count() as u64;
     assert!(trimmed >= 2, "the old pages, then the touch's own");
 }
+
+/// JOB_OBJECT_LIMIT_WORKINGSET with no page file: a private page trimmed from a working set has
+/// nowhere to be written, so it stays resident (model decision, docs/windows.md "The
+/// working-set limit without page-file room"); the charge is what limits the process.
+#[test]
+fn w6_the_working_set_limit_cannot_trim_past_the_page_file() {
+    let r = run("machine windows ram=4GiB pagefile=none\nspawn p\n\
+         job create j\njob j limits workingset=1MiB..8MiB\njob j assign p\n\
+         p alloc a 32MiB\np write a\n\
+         expect p running\n\
+         expect p.GetProcessMemoryInfo.PrivateUsage = 32MiB\n\
+         expect p.GetProcessMemoryInfo.WorkingSetSize = 32MiB\n");
+    assert!(
+        !r.steps[5]
+            .events
+            .iter()
+            .any(|e| e.reason() == "win.ws.trimmed"),
+        "nothing can be trimmed to a page file of 0 bytes"
+    );
+    assert!(r.steps[5]
+        .events
+        .iter()
+        .any(|e| e.reason() == "win.ws.max_not_enforced"));
+    // A 16 MiB page file takes 16 MiB of the 24 over the maximum; the rest stays.
+    let r = run("machine windows ram=4GiB pagefile=16MiB..16MiB\nspawn p\n\
+         job create j\njob j limits workingset=1MiB..8MiB\njob j assign p\n\
+         p alloc a 32MiB\np write a\n\
+         expect p.GetProcessMemoryInfo.WorkingSetSize = 16MiB\n\
+         expect GetPerformanceInfo.PhysicalAvailable = 1044480\n");
+    let said: Vec<String> = r.steps[5]
+        .events
+        .iter()
+        .filter(|e| e.reason().starts_with("win.ws."))
+        .map(|e| e.sentence())
+        .collect();
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert!(said[0].starts_with("16 MiB trimmed"), "{said:?}");
+    assert!(
+        said[1].starts_with("8 MiB stay in the working set"),
+        "{said:?}"
+    );
+}
+
+/// Two processes in one job: ullAvailPageFile weighs the job's limit against the asking
+/// process's own PrivateUsage (60 MiB left), but the job has only 20 MiB left. The model's
+/// commit room says 20 MiB, and a commit of 24 MiB fails where 20 MiB succeeds.
+#[test]
+fn w6_the_commit_room_is_what_the_job_really_has_left_not_ullavailpagefile() {
+    use vmlab_core::windows::query::CommitBound;
+    let base = "machine windows ram=4GiB pagefile=none\n\
+         job create j\njob j limits job=100MiB\nspawn p\nspawn q\n\
+         job j assign p\njob j assign q\n\
+         p alloc a 40MiB\nq alloc a 40MiB\n\
+         expect p.GlobalMemoryStatusEx.ullAvailPageFile = 60MiB\n";
+    let r = run(base);
+    let w = r.machine.as_windows().expect("windows");
+    let pid = r.machine.pid_of("p").expect("p");
+    assert_eq!(
+        w.commit_room(pid),
+        (20 << 20 >> 12, CommitBound::JobLimit("j".into()))
+    );
+    let text = w
+        .view_text("GlobalMemoryStatusEx", Some(pid))
+        .expect("a view");
+    assert!(
+        text.contains("really still commit 20971520 bytes")
+            && text.contains("ullAvailPageFile overstates it"),
+        "{text}"
+    );
+    let r = run(&format!(
+        "{base}p alloc b 24MiB\nexpect fails ERROR_COMMITMENT_LIMIT\np alloc c 20MiB\nexpect ok\n"
+    ));
+    let w = r.machine.as_windows().expect("windows");
+    assert_eq!(w.commit_room(pid).0, 0);
+    // Outside any job the room is the system's, page-file growth included: more than
+    // ullAvailPageFile, which counts the page file at its current size.
+    let r = run(
+        "machine windows ram=1GiB pagefile=256MiB..1GiB\nspawn p\np alloc a 512MiB\n\
+         expect p.GlobalMemoryStatusEx.ullAvailPageFile = 768MiB\n",
+    );
+    let w = r.machine.as_windows().expect("windows");
+    let pid = r.machine.pid_of("p").expect("p");
+    assert_eq!(w.commit_room(pid), (1536 << 20 >> 12, CommitBound::System));
+}
+
+/// MEM_RESET discards the contents (W2: "keeps commit but discards contents"): the model frees
+/// the frames and the page-file slots at once, so the working set is empty, the charge and
+/// PrivateUsage stay, the pages stay MEM_COMMIT, and the next touch is a demand-zero fault,
+/// not a read from the page file.
+#[test]
+fn w2_mem_reset_discards_the_pages_and_keeps_the_commit() {
+    let r = run("machine windows ram=16MiB pagefile=64MiB..64MiB\nspawn p\n\
+         p alloc a 24MiB\np write a\n\
+         expect p.GetProcessMemoryInfo.WorkingSetSize = 16MiB\n\
+         expect GetPerformanceInfo.CommitTotal = 6144\n\
+         p reset a\n\
+         expect p.GetProcessMemoryInfo.WorkingSetSize = 0B\n\
+         expect p.GetProcessMemoryInfo.PrivateUsage = 24MiB\n\
+         expect GetPerformanceInfo.CommitTotal = 6144\n\
+         expect GetPerformanceInfo.PhysicalAvailable = 4096\n\
+         expect p.VirtualQuery.a.State = MEM_COMMIT\n\
+         p read a[0..4MiB]\n\
+         expect p.GetProcessMemoryInfo.WorkingSetSize = 4MiB\n");
+    let ev = &r.steps[3].events;
+    assert!(ev.iter().any(|e| e.reason() == "win.reset"), "{ev:?}");
+    let w = r.machine.as_windows().expect("windows");
+    assert_eq!(w.systems[0].paged, 0, "the page-file slots are freed too");
+    let faults: Vec<&str> = r.steps[4].events.iter().map(|e| e.reason()).collect();
+    assert!(faults.contains(&"win.fault.demand_zero"), "{faults:?}");
+    assert!(!faults.contains(&"win.fault.pagefile"), "{faults:?}");
+}
+
+/// AssignProcessToJobObject with nested jobs (W6; Learn: AssignProcessToJobObject, "the job …
+/// must be empty or it must be in the hierarchy of nested jobs to which the process already
+/// belongs"): an empty job nests under the process's job; a process moves down into a job
+/// already under its own and keeps its charge in every job above; a job outside its
+/// hierarchy that is not empty refuses it with ERROR_ACCESS_DENIED; and ullTotalPageFile is
+/// then the smaller of the nested limits.
+#[test]
+fn w6_nested_job_assignment_rules() {
+    let r = run(
+        "machine windows ram=4GiB pagefile=none\nspawn p\nspawn q\nspawn r\n\
+         job create outer\njob outer limits job=256MiB\njob outer assign p\njob outer assign q\n\
+         p alloc a 64MiB\nq alloc a 32MiB\n\
+         job create inner\njob inner limits process=128MiB\njob inner assign q\n\
+         expect q.GlobalMemoryStatusEx.ullTotalPageFile = 128MiB\n\
+         expect p.GlobalMemoryStatusEx.ullTotalPageFile = 256MiB\n\
+         job inner assign p\n\
+         expect p.GlobalMemoryStatusEx.ullTotalPageFile = 128MiB\n\
+         expect p.GetProcessMemoryInfo.PrivateUsage = 64MiB\n\
+         expect job.inner.PeakJobMemoryUsed = 96MiB\n\
+         expect job.outer.PeakJobMemoryUsed = 96MiB\n\
+         expect GetPerformanceInfo.CommitTotal = 24576\n\
+         job create other\njob other assign r\n\
+         job other assign p\n\
+         expect p.GlobalMemoryStatusEx.ullTotalPageFile = 128MiB\n",
+    );
+    let o = outcomes(&r);
+    assert_eq!(o[11], Outcome::Ok, "an empty job nests under q's");
+    assert_eq!(o[12], Outcome::Ok, "p moves down into inner");
+    assert_eq!(
+        o[15],
+        err(Win32Error::AccessDenied),
+        "other is outside p's hierarchy and not empty"
+    );
+    let w = r.machine.as_windows().expect("windows");
+    assert_eq!(w.jobs["inner"].parent.as_deref(), Some("outer"));
+    // The move kept the charge: outer still counts p's 64 MiB and q's 32, now through inner.
+    assert_eq!(w.jobs["outer"].usage_pages, 96 << 20 >> 12);
+    assert_eq!(w.jobs["inner"].usage_pages, 96 << 20 >> 12);
+    assert_eq!(w.jobs["other"].usage_pages, 0);
+    let pid = r.machine.pid_of("p").expect("p");
+    assert_eq!(w.procs[&pid].job.as_deref(), Some("inner"));
+    assert!(w.jobs["outer"].procs.is_empty());
+    // The smaller limit binds: inner's 128 MiB per process before outer's 256 for the job.
+    let r = run("machine windows ram=4GiB pagefile=none\nspawn p\n\
+         job create outer\njob outer limits job=256MiB\njob outer assign p\n\
+         job create inner\njob inner limits job=1GiB\njob inner assign p\n\
+         expect p.GlobalMemoryStatusEx.ullTotalPageFile = 256MiB\n");
+    assert_eq!(outcomes(&r)[6], Outcome::Ok);
+}
+
+/// W3: the disk caps the page file. `pagefile=INIT..MAX` with MAX above `disk=`: the maximum is
+/// the disk, and an initial size above that starts at it; a system-managed file's maximum
+/// max(3 × RAM, 4 GB) is capped at volume size ÷ 8.
+#[test]
+fn w3_the_disk_caps_the_page_file() {
+    // 4 GiB asked, 1 GiB of disk: the limit can reach RAM + 1 GiB = 2 GiB (524288 pages), not 5.
+    let r = run(
+        "machine windows ram=1GiB pagefile=256MiB..4GiB disk=1GiB\nspawn p\n\
+         expect GetPerformanceInfo.CommitLimit = 327680\n\
+         p alloc a 2GiB\n\
+         expect GetPerformanceInfo.CommitLimit = 524288\n\
+         p alloc b 4KiB\n",
+    );
+    let o = outcomes(&r);
+    assert!(matches!(o[1], Outcome::Base(_)), "up to RAM + the disk");
+    assert_eq!(o[2], err(Win32Error::CommitmentLimit), "past the disk");
+    let w = r.machine.as_windows().expect("windows");
+    assert_eq!(w.systems[0].pagefile_pages, (1 << 30) >> 12);
+    // The initial size is capped too.
+    run("machine windows ram=1GiB pagefile=2GiB..4GiB disk=1GiB\n\
+         expect GetPerformanceInfo.CommitLimit = 524288\n");
+    // System-managed on 4 GiB of RAM: max(12 GiB, 4 GB), but a 64 GiB volume allows 8 GiB.
+    let r = run(
+        "machine windows ram=4GiB pagefile=system disk=64GiB\nspawn p\n\
+         p alloc a 12GiB\n\
+         expect GetPerformanceInfo.CommitLimit = 3145728\n\
+         p alloc b 4KiB\n",
+    );
+    let o = outcomes(&r);
+    assert!(matches!(o[1], Outcome::Base(_)));
+    assert_eq!(o[2], err(Win32Error::CommitmentLimit));
+}
+
+/// W3, system-managed: the file starts at RAM ÷ 8; a charge above 90 % of the limit grows it
+/// until the charge is at 90 % again (threshold growth); a commit past the limit grows it to
+/// cover the commit (demand growth), never past max(3 × RAM, 4 GB); at the maximum a commit
+/// fails with ERROR_COMMITMENT_LIMIT.
+#[test]
+fn w3_a_system_managed_page_file_grows_at_90_percent_and_on_demand_to_its_maximum() {
+    let r = run(
+        "machine windows ram=4GiB pagefile=system disk=256GiB\nspawn p\n\
+         expect GetPerformanceInfo.CommitLimit = 1179648\n\
+         p alloc a 4GiB\n\
+         expect GetPerformanceInfo.CommitLimit = 1179648\n\
+         p alloc b 256MiB\n\
+         expect GetPerformanceInfo.CommitLimit = 1237903\n\
+         p alloc c 11GiB\n\
+         expect GetPerformanceInfo.CommitLimit = 4194304\n\
+         expect GetPerformanceInfo.CommitTotal = 3997696\n\
+         p alloc d 1GiB\n\
+         expect GetPerformanceInfo.CommitTotal = 3997696\n",
+    );
+    let grown = |step: usize| -> Vec<String> {
+        r.steps[step]
+            .events
+            .iter()
+            .filter(|e| e.reason() == "win.pagefile.grown")
+            .map(|e| e.sentence())
+            .collect()
+    };
+    // 4 GiB of 4.5: 88.9 %, no growth; 4.25 GiB: 94 %, the file grows to put it at 90 %.
+    assert!(grown(1).is_empty(), "{:?}", grown(1));
+    assert_eq!(grown(2).len(), 1, "{:?}", grown(2));
+    // 15.25 GiB: past the limit, so on demand, and past 90 % of it, capped at 12 GiB.
+    assert_eq!(grown(3).len(), 2, "{:?}", grown(3));
+    let o = outcomes(&r);
+    assert_eq!(o[4], err(Win32Error::CommitmentLimit), "at the maximum");
+    let w = r.machine.as_windows().expect("windows");
+    assert_eq!(w.systems[0].pagefile_pages, (12u64 << 30) >> 12);
+}

@@ -642,9 +642,11 @@ fn random_sweeps_under_memory_pressure_keep_every_invariant() {
         memcg_swaps += s;
     }
     // The pressure is real: the sweeps reach the reclaim and the OOM paths, and memory
-    // cgroups at their limits swap (v1 and v2 seeds alike).
+    // cgroups at their limits swap (v1 and v2 seeds alike). On this 128-page machine each
+    // process's page tables (at least 4 pages) take a large share of RAM: the 100 seeds make
+    // 75 OOMs and 817 reclaims (113 and 686 when page tables took no RAM).
     assert!(
-        ooms > 100 && reclaims > 100 && memcg_swaps > 0,
+        ooms > 50 && reclaims > 100 && memcg_swaps > 0,
         "{ooms} OOMs, {reclaims} reclaims, {memcg_swaps} memcg swap-outs"
     );
 }

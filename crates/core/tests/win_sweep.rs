@@ -114,11 +114,19 @@ fn random_op(r: &mut Rng, step: u64) -> Op {
             },
             1 => WinOp::SetJobLimits {
                 job: format!("j{}", r.below(2)),
-                limit_flags: [
-                    JOB_OBJECT_LIMIT_PROCESS_MEMORY,
-                    JOB_OBJECT_LIMIT_JOB_MEMORY,
-                    JOB_OBJECT_LIMIT_WORKINGSET,
-                ][r.below(3) as usize],
+                // Any non-empty mix of the three limits.
+                limit_flags: {
+                    let bits = 1 + r.below(7);
+                    [
+                        JOB_OBJECT_LIMIT_PROCESS_MEMORY,
+                        JOB_OBJECT_LIMIT_JOB_MEMORY,
+                        JOB_OBJECT_LIMIT_WORKINGSET,
+                    ]
+                    .into_iter()
+                    .enumerate()
+                    .filter(|&(i, _)| bits >> i & 1 == 1)
+                    .fold(0, |a, (_, f)| a | f)
+                },
                 process_memory_limit: (1 + r.below(8)) * MIB,
                 job_memory_limit: (1 + r.below(16)) * MIB,
                 min_working_set: 0,
@@ -149,23 +157,27 @@ fn random_op(r: &mut Rng, step: u64) -> Op {
     Op::Win(w)
 }
 
-fn sweep(seed: u64, steps: u64) {
+/// Returns how many steps kept pages above a working-set maximum for want of page-file room.
+fn sweep(seed: u64, steps: u64, pagefile: PagefileConfig) -> u64 {
     let mut r = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let mut cfg = WindowsConfig::new(16 * MIB);
-    cfg.pagefile = PagefileConfig::Sized {
-        initial_bytes: 4 * MIB,
-        max_bytes: 12 * MIB,
-    };
+    cfg.pagefile = pagefile;
     cfg.va_bytes = 2 * GIB;
     cfg.bits = 32;
     let mut m = Machine::boot(&MachineConfig::Windows(cfg));
-    let (mut granted, mut refused) = (0, 0);
+    let (mut granted, mut refused, mut kept) = (0, 0, 0);
     for n in 0..steps {
         let op = random_op(&mut r, n);
         // A scenario error (a name that does not exist) changes nothing; skip it.
-        let Ok((outcome, _)) = m.apply(&op) else {
+        let Ok((outcome, events)) = m.apply(&op) else {
             continue;
         };
+        if events
+            .iter()
+            .any(|e| e.reason() == "win.ws.max_not_enforced")
+        {
+            kept += 1;
+        }
         match outcome {
             Outcome::Win32(Win32Error::CommitmentLimit) => refused += 1,
             Outcome::Base(_) => granted += 1,
@@ -178,17 +190,36 @@ fn sweep(seed: u64, steps: u64) {
     // The sweep must reach both sides of the commit limit, or it tests too little.
     assert!(granted > 0, "seed {seed}: nothing was ever granted");
     let _ = refused;
+    kept
 }
 
 #[test]
 fn random_windows_calls_keep_every_invariant() {
     if let Ok(s) = std::env::var("SEED") {
-        sweep(s.parse().expect("SEED must be a number"), 3000);
+        let seed = s.parse().expect("SEED must be a number");
+        sweep(seed, 3000, SIZED);
+        sweep(seed, 3000, PagefileConfig::None);
         return;
     }
     for seed in 0..40 {
-        sweep(seed, 1500);
+        sweep(seed, 1500, SIZED);
     }
+}
+
+/// The page file both machines but one use: 4 MiB, growing to 12.
+const SIZED: PagefileConfig = PagefileConfig::Sized {
+    initial_bytes: 4 * MIB,
+    max_bytes: 12 * MIB,
+};
+
+/// With no page file nothing can be paged out: RAM shortage is impossible (the commit limit
+/// is RAM) and a job's working-set maximum cannot trim (docs/windows.md).
+#[test]
+fn random_windows_calls_without_a_page_file_keep_every_invariant() {
+    let kept: u64 = (0..20)
+        .map(|seed| sweep(seed, 1500, PagefileConfig::None))
+        .sum();
+    assert!(kept > 0, "no working-set maximum ever met a full page file");
 }
 
 #[test]

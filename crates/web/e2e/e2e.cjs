@@ -26,6 +26,15 @@
 //
 // And (issue 10, web): a Windows machine's page states, commit meter (the CLI's numbers), page-file
 // growth and job panel, and the Linux/Windows compare of the same workload.
+//
+// And (issue 8, the audit's gaps): typing key by key through parse errors keeps the step; ten
+// processes get ten columns in view at 1280×720 (twelve fit, a thirteenth is "+1 more"); the Tab
+// order walks every stop in screen reading order and Import opens on Enter and Space; merges and
+// splits highlighted in the acting column with split pieces named `big[64MiB..128MiB]`; the Random
+// button's workload runs to its end and an edit of it is "Random seed N (edited)"; two tabs keep
+// each other's own scenarios; the main chart at DPR 1 and 2 (size, text, no overlap); the
+// one-screen checks at 150 % (count and smallest text) and on the default and a Windows scenario;
+// smaps' VmFlags codes explained; compare's VMAs; and keys in the seed box, speed menu and slider.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -82,6 +91,65 @@ async function shots(page, dir, name) {
     await page.screenshot({ path: path.join(dir, `${name}-${w}x${h}.png`) });
   }
   await page.setViewportSize({ width: 1440, height: 900 });
+}
+
+// Presses Tab until focus leaves the page or comes back to the first stop, and returns every stop:
+// its id, tag, classes, the column block it is in (see tabOrder) and its box as laid out, with the
+// scrolling of the window and of every scrolled ancestor taken back.
+async function tabStops(page, max = 600) {
+  const stops = [];
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    const st = await page.evaluate(() => {
+      const e = document.activeElement;
+      if (!e || e === document.body) return null;
+      const unscrolled = (el) => {
+        const r = el.getBoundingClientRect();
+        let dx = window.scrollX, dy = window.scrollY;
+        for (let a = el.parentElement; a; a = a.parentElement) { dx += a.scrollLeft; dy += a.scrollTop; }
+        return { left: r.left + dx, top: r.top + dy, right: r.right + dx, bottom: r.bottom + dy };
+      };
+      const region = e.closest('.skip-link, .top') ? 0 : e.closest('.screen-left') ? 1 : e.closest('.screen-right') ? 2 : e.closest('.more') ? 3 : -1;
+      // The skip link shows over the header: it reads as the header's first stop.
+      const block = e.closest('.skip-link') ? document.querySelector('.top') : e.closest('.top, .proc-col, .screen-left > *, .screen-right > *, .more > *') || e;
+      if (!block.dataset.tabBlock) block.dataset.tabBlock = String(document.querySelectorAll('[data-tab-block]').length + 1);
+      return { id: e.id, tag: e.tagName, type: e.type || '', cls: String(e.className || ''), text: (e.innerText || e.value || '').slice(0, 24),
+        region, block: block.dataset.tabBlock, blockName: `${block.tagName}.${String(block.className).split(' ')[0]}`, box: unscrolled(e), blockBox: unscrolled(block) };
+    });
+    if (!st || (stops.length > 0 && st.id && st.id === stops[0].id)) break;
+    stops.push(st);
+  }
+  return stops;
+}
+
+// Screen reading order: the regions header (0), left column (1), right column (2), lower area
+// (3) in that order, each entered once; in a region, its blocks (a panel, a process's column, a
+// column of the lower area) each entered once, the next one to the right of or below the last;
+// in a block, top to bottom (left to right within a row).
+function tabOrder(stops) {
+  const seenRegion = new Set(), seenBlock = new Set();
+  for (let i = 0; i < stops.length; i++) {
+    const b = stops[i], a = stops[i - 1];
+    const name = (s) => `#${i} ${s.id || s.cls.split(' ')[0] || s.tag} in ${s.blockName}`;
+    if (b.region < 0) return { ok: false, why: `${name(b)} is in no screen region` };
+    if (!a || a.region !== b.region) {
+      if (seenRegion.has(b.region) || (a && b.region < a.region)) return { ok: false, why: `${name(b)} goes back to region ${b.region} after ${name(a)}` };
+      seenRegion.add(b.region);
+    }
+    if (!a || a.block !== b.block) {
+      if (seenBlock.has(b.block)) return { ok: false, why: `${name(b)} goes back to a block it left (after ${name(a)})` };
+      seenBlock.add(b.block);
+      if (a && a.region === b.region && !(b.blockBox.left >= a.blockBox.right - 4 || b.blockBox.top >= a.blockBox.bottom - 4)) {
+        return { ok: false, why: `${name(b)} is neither right of nor below ${name(a)}: ${JSON.stringify([a.blockBox, b.blockBox])}` };
+      }
+      continue;
+    }
+    const sameRow = b.box.top < a.box.bottom - 1 && b.box.bottom > a.box.top + 1;
+    if (sameRow ? b.box.left < a.box.left - 2 : b.box.top < a.box.top - 2) {
+      return { ok: false, why: `${name(b)} comes before ${name(a)} on the screen: ${JSON.stringify([a.box, b.box])}` };
+    }
+  }
+  return { ok: true, why: '' };
 }
 
 async function fresh(page, url) {
@@ -149,6 +217,23 @@ async function issue8More(browser, base, out, errors) {
   const unexplained = vmaTitles.flatMap((t) => codesOf(t).filter((c) => !t.includes(`${c} = VM_`)));
   check(vmaTitles.some((t) => codesOf(t).includes('nr')) && vmaTitles.some((t) => /nr = VM_NORESERVE: /.test(t)) && unexplained.length === 0,
     'every flag code on a VMA is explained in its hover text (nr = VM_NORESERVE)', JSON.stringify(unexplained) + ' ' + vmaTitles[0]);
+  // … and in /proc/PID/smaps: each code of a VmFlags: line is an abbr with its explanation, and a
+  // legend under the file explains every code the file shows (flags.rs, the same table).
+  await lp.click('.procfiles button[role=tab]:has-text("smaps")');
+  await lp.waitForTimeout(150);
+  const smaps = await lp.evaluate(() => {
+    const pre = document.querySelector('#procfile');
+    const codes = pre.innerText.split('\n').filter((l) => l.startsWith('VmFlags:')).flatMap((l) => l.slice(8).trim().split(/\s+/)).filter(Boolean);
+    return { codes, abbrs: [...pre.querySelectorAll('abbr.flag')].map((a) => ({ code: a.textContent, title: a.title })),
+      legend: [...document.querySelectorAll('#flag-legend li')].map((li) => ({ code: li.dataset.code, text: li.innerText })) };
+  });
+  const distinct = [...new Set(smaps.codes)];
+  check(smaps.codes.length > 0 && smaps.abbrs.length === smaps.codes.length && smaps.abbrs.every((a) => a.title.startsWith(`${a.code} = VM_`)),
+    'in /proc/PID/smaps every VmFlags code is an abbr whose hover text explains it', JSON.stringify(smaps.abbrs.slice(0, 4)));
+  check(distinct.length === smaps.legend.length && distinct.every((c) => smaps.legend.some((l) => l.code === c && /VM_[A-Z]+: /.test(l.text))) && distinct.includes('nr'),
+    'a legend under the smaps file explains each of its VmFlags codes (nr among them)', JSON.stringify({ distinct, legend: smaps.legend.map((l) => l.text) }).slice(0, 500));
+  await (await lp.$('.procfiles')).screenshot({ path: path.join(out, 'smaps-flags.png') });
+  await lp.click('.procfiles button[role=tab]:has-text("meminfo")');
 
   // 19. In the red box of a run that stopped early, the last step's "→ ok" is not green.
   const stops = 'machine linux ram=1GiB swap=0 overcommit=2\nspawn a\nexpect a running\na mmap m 900MiB rw private anon\na fork b\nexpect a running\nb write m\nexpect b running\n';
@@ -195,6 +280,15 @@ async function issue8More(browser, base, out, errors) {
     'compare explains the other side\'s outcome at the step (its mmap fails, and why)', sides[1].slice(0, 400));
   const cmpErr = (await lp.$('#cmp-error')) ? await lp.innerText('#cmp-error') : '';
   check(/stopped at line 7/.test(cmpErr) && (await lp.isVisible('#cmp-error')), 'compare shows the other run\'s error in an error box', cmpErr);
+  // Each side's VMAs at the step: mode 0 mapped m (900 MiB), mode 2 refused it; every flag code
+  // there has its explanation as hover text.
+  const cmpVmas = await lp.evaluate(() => ['#cmp-left', '#cmp-right'].map((id) => [...document.querySelectorAll(`${id} .cmp-vmas li`)].map((li) => ({
+    name: (li.querySelector('code') || {}).textContent, text: li.innerText, flags: [...li.querySelectorAll('abbr.flag')].map((a) => ({ code: a.textContent.trim(), title: a.title })) }))));
+  const leftM = cmpVmas[0].find((v) => v.name === 'm');
+  check(leftM && /900 MiB/.test(leftM.text) && !cmpVmas[1].some((v) => v.name === 'm'), "compare lists each side's VMAs: m (900 MiB) on the left, none on the right, whose mmap failed", JSON.stringify(cmpVmas).slice(0, 400));
+  const cmpFlags = cmpVmas.flat().flatMap((v) => v.flags);
+  check(cmpFlags.length > 0 && cmpFlags.every((f) => f.title.startsWith(`${f.code} = VM_`)) && cmpFlags.some((f) => f.code === 'ac' && /VM_ACCOUNT: .*Committed_AS/.test(f.title)),
+    "every flag code in compare's VMA lists explains itself on hover (ac = VM_ACCOUNT)", JSON.stringify(cmpFlags.slice(0, 4)));
   check(/[#&]cmp=mode(&|$)/.test(lp.url()), 'the URL carries the compare setting', lp.url().slice(-40));
   await lp.locator('.compare').scrollIntoViewIfNeeded();
   await shots(lp, out, 'compare');
@@ -260,6 +354,240 @@ async function issue8More(browser, base, out, errors) {
   await lctx.close();
 }
 
+// The one screen: which of the parts that must be in view are not (the code, the explanation,
+// the counters — or a Windows machine's commit meter in their place —, the picture, the physical
+// strip, the Step button and every process's column), which are missing, and how many there are.
+const inView = (p) => p.evaluate(() => {
+  const vw = window.innerWidth, vh = window.innerHeight, out = [], missing = [];
+  const sel = ['.editor .code', '#now', '#counters, #commit-meter', '#picture', '.physical', '.timeline #step'];
+  for (const q of sel) { const found = document.querySelectorAll(q); if (!found.length) missing.push(q); found.forEach((e) => out.push([q, e])); }
+  const cols = document.querySelectorAll('.proc-col');
+  cols.forEach((e) => out.push([`.proc-col[${e.dataset.name}]`, e]));
+  const bad = [];
+  for (const [q, e] of out) {
+    const r = e.getBoundingClientRect();
+    if (r.width < 20 || r.height < 20 || r.left < -0.5 || r.top < -0.5 || r.right > vw + 0.5 || r.bottom > vh + 0.5) bad.push(`${q} ${Math.round(r.left)},${Math.round(r.top)}-${Math.round(r.right)},${Math.round(r.bottom)}`);
+  }
+  return { bad, missing, n: out.length, expected: sel.length + cols.length, cols: cols.length, scrolled: window.scrollY, vw, vh };
+});
+// The smallest font size of any visible text on the page (CSS px), and where it is.
+const minFont = (p) => p.evaluate(() => {
+  let min = Infinity, where = '';
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    if (!n.textContent.trim()) continue;
+    const e = n.parentElement;
+    if (!e || e.closest('.skip-link, .visually-hidden, noscript, option')) continue;
+    if (!e.getClientRects().length || getComputedStyle(e).visibility === 'hidden') continue;
+    const f = parseFloat(getComputedStyle(e).fontSize);
+    if (f < min) { min = f; where = `${e.tagName}.${e.className}: ${n.textContent.trim().slice(0, 30)}`; }
+  }
+  return { min, where };
+});
+// The one-screen checks of `url` (a scenario at a step) at 1280×720 and at 150 % zoom of it
+// (853×480 CSS px at scale 1.5): every part in view without scrolling, none missing, as many at
+// 150 % as at 100 %, and no text under 14 px.
+async function oneScreen(browser, url, name, out, errors) {
+  let n100 = 0;
+  for (const [label, opts] of [['1280×720', { viewport: { width: 1280, height: 720 } }], ['150 %', { viewport: { width: 853, height: 480 }, deviceScaleFactor: 1.5 }]]) {
+    const ctx = await browser.newContext(opts);
+    const page = await ctx.newPage();
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(url);
+    await ready(page);
+    await page.waitForTimeout(150);
+    const v = await inView(page);
+    if (!n100) n100 = v.n;
+    check(v.bad.length === 0 && v.missing.length === 0 && v.scrolled === 0 && v.n >= v.expected && v.n >= n100 && v.cols >= 1,
+      `${name} at ${label}: the code, the explanation, the counters, every process and the Step button are on one screen (${v.n} parts)`, JSON.stringify(v));
+    const f = await minFont(page);
+    check(f.min >= 14, `${name} at ${label}: the smallest visible text is at least 14 px`, `${f.min} px at ${f.where}`);
+    await page.screenshot({ path: path.join(out, `screen-${name.replace(/\W+/g, '-')}-${label === '150 %' ? '1280x720-at-150' : '1280x720'}.png`) });
+    await ctx.close();
+  }
+}
+
+// The one-screen checks also on the default scenario (fork-after-merge at its failing fork) and
+// on a Windows machine (win-pagefile-growth half-way, its commit meter where the counters are).
+async function oneScreenMore(browser, base, out, errors) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(base);
+  await ready(page);
+  await page.click('body', { position: { x: 5, y: 5 } });
+  check(await stepToFork(page), 'the default scenario steps to its failing fork');
+  await page.waitForTimeout(100);
+  const forkUrl = page.url();
+  await page.$eval('.entry-open[data-file="win-pagefile-growth.vmlab"]', (b) => b.click());
+  await page.waitForTimeout(150);
+  await toStep(page, Math.floor(Number(await page.getAttribute('.scrub', 'max')) / 2));
+  await page.waitForTimeout(100);
+  check((await page.$('#commit-meter')) !== null && (await page.$('#counters')) === null, 'a Windows machine shows its commit meter in place of the counters');
+  const winUrl = page.url();
+  await ctx.close();
+  await oneScreen(browser, forkUrl, 'fork-after-merge', out, errors);
+  await oneScreen(browser, winUrl, 'win-pagefile-growth', out, errors);
+}
+
+// The Random button (issue 8): its workload, whatever the seed, runs to its end (no stopped mark,
+// the last step reached), and an edit of it becomes an own scenario "Random seed N (edited)".
+async function randomButton(browser, base, errors) {
+  const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(base);
+  await ready(page);
+  const runs = [];
+  for (let i = 0; i < 3; i++) {
+    await page.click('#random');
+    await page.waitForTimeout(150);
+    const seed = Number(((await page.innerText('#seed-badge')).match(/seed (\d+)/) || [])[1]);
+    const steps = Number(await page.getAttribute('.scrub', 'max'));
+    await toStep(page, steps);
+    const ops = (await page.inputValue('#scenario')).split('\n').filter((l) => l.trim() && !l.startsWith('#')).length - 1;
+    runs.push({ seed, steps, ops, at: await stepNo(page), stopped: (await page.$('#timeline-stopped')) !== null, diags: (await page.$$('#diagnostics .diag')).length });
+  }
+  check(runs.every((r) => r.seed >= 0 && r.steps > 40 && r.steps === r.ops && r.at === r.steps && !r.stopped && r.diags === 0),
+    'the Random button\'s workloads run to their end (every line a step, no "stopped at")', JSON.stringify(runs));
+  const seed = runs[runs.length - 1].seed;
+  const text = await page.inputValue('#scenario');
+  await page.fill('#scenario', text + '# my change\n');
+  await page.waitForTimeout(150);
+  const own = await page.$$eval('#own .own-entry', (els) => els.map((e) => e.dataset.name));
+  const stored = parseStore(await page.evaluate(() => localStorage.getItem('vmlab.store')));
+  check(own.length === 1 && own[0] === `Random seed ${seed} (edited)` && stored.own.some((o) => o.name === own[0] && o.text === text + '# my change\n') && (await page.$('#seed-badge')) === null,
+    `an edit of the random workload becomes the own scenario "Random seed ${seed} (edited)"`, JSON.stringify({ own, stored: stored.own.map((o) => o.name) }));
+  await ctx.close();
+}
+
+// Two open tabs (one browser context, one localStorage) each add an own scenario: neither loses
+// the other's, in storage and in both libraries, live (the storage event) and after a reload.
+async function twoTabs(browser, base, errors) {
+  const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const [t1, t2] = [await ctx.newPage(), await ctx.newPage()];
+  for (const t of [t1, t2]) { t.on('pageerror', (e) => errors.push(String(e))); await t.goto(base); await ready(t); }
+  const names = (t) => t.$$eval('#own .own-entry', (els) => els.map((e) => e.dataset.name));
+  const addOwn = async (t, file, note) => {
+    await t.$eval(`.entry-open[data-file="${file}"]`, (b) => b.click());
+    await t.waitForTimeout(100);
+    const text = (await t.inputValue('#scenario')) + `\n# ${note}\n`;
+    await t.fill('#scenario', text);
+    await t.waitForTimeout(150);
+    return text;
+  };
+  // Both tabs loaded the empty store; each then adds its own scenario.
+  const text1 = await addOwn(t1, 'cow-pss.vmlab', 'tab one');
+  const text2 = await addOwn(t2, 'vma-gallery.vmlab', 'tab two');
+  const stored = parseStore(await t1.evaluate(() => localStorage.getItem('vmlab.store')));
+  check(stored.own.some((o) => o.text === text1) && stored.own.some((o) => o.text === text2) && stored.own.length === 2,
+    'two tabs each add an own scenario: both are in storage (the later save merged, not overwrote)', JSON.stringify(stored.own.map((o) => o.name)));
+  await t1.waitForFunction(() => document.querySelectorAll('#own .own-entry').length === 2, null, { timeout: 5000 }).catch(() => {});
+  const live = [await names(t1), await names(t2)];
+  check(live.every((n) => n.length === 2), "each tab's library lists both, without a reload (the storage event)", JSON.stringify(live));
+  // Tab one goes on typing in its scenario: the save keeps tab two's.
+  await t1.fill('#scenario', text1 + '# more\n');
+  await t1.waitForTimeout(150);
+  for (const t of [t1, t2]) { await t.reload(); await ready(t); }
+  const after = [await names(t1), await names(t2)];
+  const stored2 = parseStore(await t1.evaluate(() => localStorage.getItem('vmlab.store')));
+  check(after.every((n) => n.length === 2) && stored2.own.some((o) => o.text === text1 + '# more\n') && stored2.own.some((o) => o.text === text2),
+    'after more typing in one tab and a reload of both, both libraries list both scenarios', JSON.stringify({ after, stored: stored2.own.map((o) => o.name) }));
+  await ctx.close();
+}
+
+// The main chart (#chart) at device pixel ratio 1 and 2: the canvas is DPR × its CSS size, its text
+// (the size the drawing code used, written on the canvas as data-font-px) is at least 12 CSS px,
+// the plot and its tick-label bands (data-plot, data-x-labels, data-y-labels, as drawn) do not
+// overlap, the widest y label fits its band, and the HTML legend is clear of the canvas.
+async function mainChart(browser, base, out, errors) {
+  const box = (v) => { const [l, t, r, b] = String(v || '').split(',').map(Number); return { l, t, r, b }; };
+  const meets = (a, b) => a.l < b.r - 0.5 && b.l < a.r - 0.5 && a.t < b.b - 0.5 && b.t < a.b - 0.5;
+  for (const dpr of [1, 2]) {
+    const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: dpr });
+    const page = await ctx.newPage();
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(base);
+    await ready(page);
+    await toStep(page, 3);
+    await page.locator('#chart').scrollIntoViewIfNeeded();
+    await page.waitForTimeout(150);
+    const c = await page.$eval('#chart', (e) => {
+      const r = e.getBoundingClientRect(), l = document.querySelector('#chart-legend').getBoundingClientRect();
+      return { w: e.width, h: e.height, cw: r.width, ch: r.height, canvas: { l: r.left, t: r.top, r: r.right, b: r.bottom }, legend: { l: l.left, t: l.top, r: l.right, b: l.bottom },
+        entries: document.querySelectorAll('#chart-legend li').length, font: Number(e.dataset.fontPx), dpr: Number(e.dataset.dpr), plot: e.dataset.plot,
+        xl: e.dataset.xLabels, yl: e.dataset.yLabels, ymax: Number(e.dataset.yLabelMaxW), xn: Number(e.dataset.xLabelCount) };
+    });
+    check(Math.abs(c.w - Math.round(c.cw * dpr)) <= 1 && Math.abs(c.h - Math.round(c.ch * dpr)) <= 1 && c.dpr === dpr,
+      `dpr ${dpr}: the main chart's canvas is ${dpr}× its CSS size (crisp)`, JSON.stringify({ w: c.w, h: c.h, cw: c.cw, ch: c.ch, dpr: c.dpr }));
+    check(c.font >= 12, `dpr ${dpr}: the main chart's text is drawn at ${c.font} CSS px (at least 12)`);
+    const [plot, xl, yl] = [box(c.plot), box(c.xl), box(c.yl)];
+    const inside = (a) => a.l >= -0.5 && a.t >= -0.5 && a.r <= c.cw + 0.5 && a.b <= c.ch + 0.5 && a.r > a.l && a.b > a.t;
+    check(inside(plot) && inside(xl) && inside(yl) && !meets(plot, xl) && !meets(plot, yl) && !meets(xl, yl),
+      `dpr ${dpr}: the plot and its tick-label bands lie on the canvas and do not overlap`, JSON.stringify({ plot, xl, yl, cw: c.cw, ch: c.ch }));
+    check(c.ymax > 0 && c.ymax <= (yl.r - yl.l) - c.font - 5 && c.xn >= 2, `dpr ${dpr}: the widest y tick label (${c.ymax} px) fits its band beside the axis name`, JSON.stringify(c));
+    check(c.entries >= 3 && !meets(c.canvas, c.legend) && c.legend.t >= c.canvas.b - 0.5, `dpr ${dpr}: the chart's legend is under the canvas, never over the plot`, JSON.stringify({ canvas: c.canvas, legend: c.legend }));
+    await (await page.$('.chart-panel')).screenshot({ path: path.join(out, `chart-dpr${dpr}.png`) });
+    await ctx.close();
+  }
+}
+
+// Every live process side by side (issue 8): a scenario of ten processes, each with a mapping,
+// gets ten columns at 1280×720, none left out, every one inside the viewport, each name cut short
+// at most (the whole name in its hover text).
+async function tenProcesses(browser, base, out, errors) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(base);
+  await ready(page);
+  const names = [...Array(10).keys()].map((i) => `worker${i}`);
+  const text = ['# Ten processes side by side', 'machine linux ram=8GiB swap=1GiB']
+    .concat(names.flatMap((n, i) => [`spawn ${n}`, `${n} mmap buf${i} ${4 * (i + 1)}MiB rw private anon`, `${n} write buf${i}`])).join('\n') + '\n';
+  fs.writeFileSync(path.join(out, 'ten-processes.vmlab'), text);
+  await page.fill('#scenario', text);
+  await page.click('body', { position: { x: 5, y: 5 } });
+  await toStep(page, names.length * 3);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.waitForTimeout(150);
+  const st = await page.evaluate(() => {
+    const vw = window.innerWidth, vh = window.innerHeight;
+    const cols = [...document.querySelectorAll('.proc-col')].map((c) => {
+      const r = c.getBoundingClientRect();
+      const pn = c.querySelector('.proc-name');
+      return { name: c.dataset.name, title: (pn || {}).title || '', shown: pn ? pn.innerText.replace(/^▶\s*/, '').trim() : '', clipped: pn ? pn.scrollWidth > pn.clientWidth + 1 : true, left: r.left, right: r.right, top: r.top, bottom: r.bottom,
+        vmaTitles: [...c.querySelectorAll('.gvma')].map((v) => v.title) };
+    });
+    return { cols, vw, vh, hidden: !!document.querySelector('#hidden-procs'), stepText: document.querySelector('#stepno').innerText };
+  });
+  check(st.cols.length === names.length && names.every((n) => st.cols.some((c) => c.name === n)) && !st.hidden,
+    'ten live processes get ten columns side by side, none left out (no "+N more")', JSON.stringify({ cols: st.cols.map((c) => c.name), hidden: st.hidden, step: st.stepText }));
+  const outside = st.cols.filter((c) => c.left < -0.5 || c.top < -0.5 || c.right > st.vw + 0.5 || c.bottom > st.vh + 0.5 || c.right - c.left < 40);
+  check(outside.length === 0, 'at 1280×720 every one of the ten columns is inside the viewport (at least 40 px wide)', JSON.stringify(outside).slice(0, 400));
+  check(st.cols.every((c) => c.title.startsWith(c.name) && c.vmaTitles.some((t) => t.startsWith(`buf${c.name.slice(6)} of ${c.name}`))),
+    'each column gives its whole process name and its VMA names in the hover text', JSON.stringify(st.cols.map((c) => [c.title, c.vmaTitles[0]])).slice(0, 400));
+  const shown = st.cols.map((c) => c.shown);
+  check(new Set(shown).size === shown.length && st.cols.every((c) => !c.clipped), 'the ten narrow columns show ten different names, none cut by the column', JSON.stringify(st.cols.map((c) => [c.shown, c.clipped])));
+  await page.screenshot({ path: path.join(out, 'ten-processes-1280x720.png') });
+  // The cap (processes.rs MAX_COLUMNS = 12): twelve still fit side by side; a thirteenth is
+  // counted in the "+1 more" note instead of getting a sliver.
+  for (const n of [12, 13]) {
+    const more = [...Array(n).keys()].map((i) => `p${i}`);
+    const t = ['machine linux ram=8GiB'].concat(more.flatMap((m, i) => [`spawn ${m}`, `${m} mmap b${i} 4MiB rw private anon`])).join('\n') + '\n';
+    await page.fill('#scenario', t);
+    await page.click('body', { position: { x: 5, y: 5 } });
+    await toStep(page, n * 2);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.waitForTimeout(150);
+    const v = await inView(page);
+    const hidden = (await page.$('#hidden-procs')) ? await page.innerText('#hidden-procs') : '';
+    check(v.bad.length === 0 && v.cols === Math.min(n, 12) && (n > 12 ? /\+1 more/.test(hidden) : hidden === ''),
+      `${n} processes at 1280×720: ${Math.min(n, 12)} columns, all in view${n > 12 ? ', and a "+1 more" note' : ''}`, JSON.stringify({ v, hidden }));
+    if (n === 12) await page.screenshot({ path: path.join(out, 'twelve-processes-1280x720.png') });
+  }
+  await ctx.close();
+}
+
 // The core's own numbers for the OOM checks, from the CLI (`vmlab run` and `vmlab show`), built
 // from this checkout: the web app must show exactly these.
 function vmlab(args) {
@@ -281,6 +609,8 @@ function traceOoms(trace) {
   return out;
 }
 async function toStep(page, n) {
+  // A text just typed runs after the app's typing pause (EDIT_PAUSE_MS): wait for its steps.
+  await page.waitForFunction((n) => Number(document.querySelector('.scrub').max) >= n, n, { timeout: 2000 }).catch(() => {});
   await page.evaluate((n) => { const r = document.querySelector('.scrub'); r.value = String(n); r.dispatchEvent(new Event('input', { bubbles: true })); }, n);
   await page.waitForFunction((n) => Number(document.querySelector('#stepno').dataset.step) === n, n, { timeout: 5000 }).catch(() => {});
 }
@@ -524,6 +854,37 @@ async function issue10(browser, base, errors) {
     await page.screenshot({ path: path.join(look, `compare-linux-windows-step6-${w}x${h}.png`) });
   }
   await page.setViewportSize({ width: 1440, height: 900 });
+
+  // ---- Issue 10, win10 helper: a Hyper-V container's utility VM has a gauge of its own -------
+  // (win-container-job-limit at its last step: the VM's CommitTotal and CommitLimit are the ones
+  // the CLI's GetPerformanceInfo gives the process svc inside it; its RAM and base are the VM's.)
+  {
+    await page.selectOption('.compare select', '');
+    await page.$eval('.entry-open[data-file="win-container-job-limit.vmlab"]', (b) => b.click());
+    await page.waitForTimeout(200);
+    const lastStep = Number(await page.getAttribute('.scrub', 'max'));
+    await toStep(page, lastStep);
+    const vms = await page.$$eval('#commit-meter .vm-gauge', (g) => g.map((e) => ({
+      vm: e.dataset.vm, total: Number(e.dataset.commitTotal), limit: Number(e.dataset.commitLimit),
+      ram: Number(e.dataset.ram), base: Number(e.dataset.base), text: e.innerText,
+    })));
+    const perf = mem(vmlab(['show', '--at', String(lastStep), 'scenarios/win-container-job-limit.vmlab', 'GetPerformanceInfo', 'svc']));
+    const vm = vms[0] || {};
+    check(vms.length === 1 && vm.vm === 'vm' && vm.total === perf.CommitTotal * 4096 && vm.limit === perf.CommitLimit * 4096,
+      `the Hyper-V container's VM has its own commit gauge, equal to the CLI's GetPerformanceInfo for svc (${perf.CommitTotal}/${perf.CommitLimit} pages)`, JSON.stringify({ vms, perf }).slice(0, 400));
+    check(vm.ram === 2 ** 31 && vm.base === 512 * 2 ** 20 && /VM of vm/.test(vm.text) && /base/.test(vm.text),
+      'the VM gauge names the container and shows the VM\'s RAM and base', JSON.stringify(vm).slice(0, 300));
+    // What svc can really still commit (the model's answer, printed by the CLI beside the structure).
+    const room = await page.$eval('#commit-room [data-proc="svc"]', (e) => ({ room: Number(e.dataset.room), avail: Number(e.dataset.avail) })).catch(() => null);
+    const gm = vmlab(['show', '--at', String(lastStep), 'scenarios/win-container-job-limit.vmlab', 'GlobalMemoryStatusEx', 'svc']);
+    const cliRoom = Number((gm.match(/really still commit (\d+) bytes/) || [])[1]);
+    check(room && room.room === cliRoom && room.avail === mem(gm).ullAvailPageFile,
+      `the meter shows what svc can really still commit, the CLI's number (${cliRoom}), beside ullAvailPageFile`, JSON.stringify({ room, cliRoom }));
+    await page.evaluate(() => { document.querySelector('#commit-meter').scrollIntoView({ block: 'start' }); window.scrollBy(0, -70); });
+    await page.waitForTimeout(150);
+    await (await page.$('#commit-meter')).screenshot({ path: path.join(look, 'win-hyperv-vm-gauge.png') });
+  }
+  // ---- end of the win10 block ------------------------------------------------------------------
   await ctx.close();
 }
 
@@ -576,6 +937,8 @@ async function issue10(browser, base, errors) {
     check(last >= 0 && edited !== original, 'the edit adds noreserve to the last mmap before the fork', `fork at line ${forkLine}`);
     await page.fill('#scenario', edited);
     await page.waitForFunction(() => document.querySelectorAll('#diagnostics .diag:not(.run-error)').length === 0, null, { timeout: 5000 }).catch(() => {});
+    // The text runs once typing pauses (EDIT_PAUSE_MS).
+    await page.waitForTimeout(150);
     await page.click('body', { position: { x: 5, y: 5 } });
     // Editing keeps your place (issue 8): the edit is before the current step, so the cursor moved
     // back to the last step before the edited line; step forward to the fork again.
@@ -729,6 +1092,37 @@ async function issue10(browser, base, errors) {
     await op.fill('#scenario', four + 'spawn c\n');
     await op.waitForTimeout(100);
     check(at === 3 && (await stepNo(op)) === 3, 'an edit after the current step keeps the step', `at ${at} then ${await stepNo(op)}`);
+    // Typed key by key, a new line passes through texts that do not parse (`s`, `sp`, …, `spawn`):
+    // the step is still kept once the line is whole. Each key waits out the app's typing pause
+    // (EDIT_PAUSE_MS, 50 ms), after which the text runs.
+    await op.fill('#scenario', four);
+    await toStep(op, 3);
+    await op.focus('#scenario');
+    await op.evaluate(() => { const t = document.querySelector('#scenario'); t.setSelectionRange(t.value.length, t.value.length); });
+    let sawError = false;
+    for (const ch of 'spawn c') {
+      await op.keyboard.type(ch);
+      await op.waitForTimeout(90);
+      if (await op.$eval('.editor .code', (e) => e.classList.contains('invalid'))) sawError = true;
+    }
+    await op.waitForTimeout(100);
+    check(sawError && (await op.inputValue('#scenario')) === four + 'spawn c' && (await stepNo(op)) === 3,
+      'typing a new line after the current one, key by key through parse errors, keeps the step', `saw an error: ${sawError}, at ${await stepNo(op)}`);
+    // Typed faster than the pause, the text runs once typing stops, keeping the place.
+    await op.fill('#scenario', four);
+    await toStep(op, 3);
+    await op.focus('#scenario');
+    await op.evaluate(() => { const t = document.querySelector('#scenario'); t.setSelectionRange(t.value.length, t.value.length); });
+    await op.keyboard.type('spawn d\n', { delay: 5 });
+    await op.waitForTimeout(200);
+    const ranLate = await op.$eval('#stepno', (e) => e.textContent);
+    check(/\/\s*5\b/.test(ranLate) && (await stepNo(op)) === 3 && (await op.inputValue('#scenario')) === four + 'spawn d\n',
+      'text typed faster than the typing pause runs when typing pauses, and the place is kept', `${ranLate}, at ${await stepNo(op)}`);
+    // Leaving the page within the pause still stores what was typed.
+    await op.keyboard.type('# typed just before leaving\n', { delay: 2 });
+    await op.reload();
+    await ready(op);
+    check((await op.inputValue('#scenario')).endsWith('# typed just before leaving\n'), 'what was typed just before a reload is kept');
     await op.fill('#scenario', (four + 'spawn c\n').replace('1MiB', '2MiB'));
     await op.waitForTimeout(100);
     check((await stepNo(op)) === 1, 'an edit before it moves to the last step before the edited line', `at ${await stepNo(op)}`);
@@ -752,6 +1146,23 @@ async function issue10(browser, base, errors) {
     await op.keyboard.press(' ');
     await op.waitForTimeout(80);
     check((await stepNo(op)) === s0 + 1 && (await op.getAttribute('#play', 'aria-pressed')) === 'false', 'space and ← in the editor type, not step');
+    // In the other fields the keys keep their own meaning too: the seed box and the speed menu
+    // never step or play; on the slider → moves the slider by one step (its own), not by two.
+    const keysIn = async (sel, keys) => {
+      await op.focus(sel);
+      const before = await stepNo(op);
+      const steps = [];
+      for (const k of keys) { await op.keyboard.press(k); await op.waitForTimeout(60); steps.push(await stepNo(op)); }
+      await op.keyboard.press('Escape');
+      return { before, steps, playing: await op.getAttribute('#play', 'aria-pressed'), tag: await op.evaluate(() => document.activeElement.tagName) };
+    };
+    const seedKeys = await keysIn('#seed', ['ArrowRight', 'ArrowLeft', ' ']);
+    check(seedKeys.tag === 'INPUT' && seedKeys.steps.every((x) => x === seedKeys.before) && seedKeys.playing === 'false', '→ ← and space in the seed box do not step or play', JSON.stringify(seedKeys));
+    const speedKeys = await keysIn('.speed select', ['ArrowRight', 'ArrowLeft', ' ']);
+    check(speedKeys.tag === 'SELECT' && speedKeys.steps.every((x) => x === speedKeys.before) && speedKeys.playing === 'false', '→ ← and space on the speed menu do not step or play', JSON.stringify(speedKeys));
+    const scrubKeys = await keysIn('.scrub', ['ArrowRight', 'ArrowLeft', ' ']);
+    check(scrubKeys.tag === 'INPUT' && scrubKeys.steps.join() === [scrubKeys.before + 1, scrubKeys.before, scrubKeys.before].join() && scrubKeys.playing === 'false',
+      'on the slider → and ← move it one step (its own meaning, not a second step) and space does not play', JSON.stringify(scrubKeys));
     await op.fill('#scenario', four);
     await fresh(op, base);
     await op.keyboard.press('Tab');
@@ -760,26 +1171,37 @@ async function issue10(browser, base, errors) {
     await op.keyboard.press('Enter');
     await op.waitForTimeout(80);
     check(await op.evaluate(() => document.activeElement.id === 'picture'), 'the skip link moves focus to the picture');
+    // Every Tab stop, from the skip link to the last, at a step with something in every panel.
     await fresh(op, base);
-    const stops2 = [];
-    for (let i = 0; i < 80; i++) {
-      await op.keyboard.press('Tab');
-      const st = await op.evaluate(() => { const e = document.activeElement; const r = e.getBoundingClientRect();
-        return { id: e.id, tag: e.tagName, text: (e.innerText || e.value || '').slice(0, 24), x: r.left + window.scrollX, y: r.top + window.scrollY, lib: !!e.closest('.library') }; });
-      stops2.push(st);
-      if (st.id === 'step') break;
+    await toStep(op, 2);
+    await op.evaluate(() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); });
+    const stops2 = await tabStops(op);
+    const stepAt = stops2.findIndex((s) => s.id === 'step');
+    console.log(`     ${stops2.length} Tab stops; before Step: ${stepAt} (${stops2.slice(0, stepAt + 1).map((s) => s.id || s.text.trim() || s.tag).join(' | ')})`);
+    check(stepAt > 0 && stepAt <= 20, 'at most 20 Tab stops before Step (32 before issue 8)', `${stepAt}`);
+    const order = tabOrder(stops2);
+    check(order.ok && stops2.length > 30, `the Tab order follows the screen: header, left column, right column, then the lower area, top to bottom in each column (${stops2.length} stops)`, order.why);
+    const has = (pred) => stops2.some(pred);
+    check(has((s) => s.id === 'import') && has((s) => s.id === 'scenario') && has((s) => s.cls.includes('gvma')) && has((s) => s.cls.includes('pin'))
+      && has((s) => s.tag === 'SUMMARY' || s.cls.includes('own-open')) && has((s) => s.cls.includes('steplink')), 'the Tab walk reaches the editor, the picture, the library and the log',
+      stops2.map((s) => s.id || s.cls).join(' | ').slice(0, 400));
+    check(!has((s) => s.tag === 'INPUT' && s.type === 'file'), 'the hidden file input is no Tab stop of its own (the Import label is)');
+    // The Import label opens the file chooser on Enter and on Space, as a button would. (The
+    // listener is in place first: Playwright intercepts choosers only once it has one.)
+    let choosers = 0;
+    const onChooser = (c) => { choosers++; c.setFiles([]).catch(() => {}); };
+    op.on('filechooser', onChooser);
+    await op.waitForTimeout(300);
+    for (const key of ['Enter', ' ']) {
+      await op.focus('#import');
+      const before = choosers;
+      await op.keyboard.press(key);
+      for (let t = 0; t < 30 && choosers === before; t++) await op.waitForTimeout(100);
+      const pressed = await op.getAttribute('#play', 'aria-pressed');
+      check(choosers === before + 1 && pressed === 'false', `${key === ' ' ? 'Space' : 'Enter'} on Import opens the file chooser (and does not play)`, `${choosers - before} choosers, playing ${pressed}`);
+      await op.waitForTimeout(100);
     }
-    const before_step = stops2.length - 1;
-    console.log(`     Tab stops before Step: ${before_step} (${stops2.map((s) => s.id || s.text.trim() || s.tag).join(' | ')})`);
-    check(stops2[stops2.length - 1].id === 'step' && before_step <= 20, 'at most 20 Tab stops before Step (32 before issue 8)', `${before_step}`);
-    // Screen order: the library column top to bottom, then the main column top to bottom.
-    let ordered = true, prev = null;
-    for (const st of stops2.slice(1)) {
-      if (prev && prev.lib === st.lib && st.y + 2 < prev.y) ordered = false;
-      if (prev && !prev.lib && st.lib) ordered = false;
-      prev = st;
-    }
-    check(ordered, 'the Tab order follows the screen (library top to bottom, then the controls)');
+    op.off('filechooser', onChooser);
     await own.close();
 
     // 16. The one screen (issue 8). In the VMA gallery the views follow the process the step acts on,
@@ -837,37 +1259,38 @@ async function issue10(browser, base, errors) {
     await gp.waitForTimeout(100);
     const unpinned = await galleryState();
     check(unpinned.focus[0] !== cols[0] || unpinned.proc === cols[0], 'unpinning gives the views back to the step');
+    // Merges and splits are highlighted in place, in the acting process's column, on the step that
+    // made them (the steps from the CLI's trace), and split pieces keep their mapping's name.
+    const galleryStep = await stepNo(gp);
+    const galTrace = vmlab(['run', 'scenarios/vma-gallery.vmlab']);
+    const eventSteps = (reason) => [...galTrace.matchAll(new RegExp(`^\\s*(\\d+)\\s+\\d+\\s+(\\S+)\\s.*\\b${reason.replace('.', '\\.')}\\b`, 'gm'))].map((m) => ({ step: Number(m[1]), proc: m[2] }));
+    const merges = eventSteps('vma.merged'), splits = eventSteps('vma.split');
+    const changedAt = async (at) => {
+      await toStep(gp, at.step);
+      await gp.waitForTimeout(80);
+      return gp.evaluate((name) => {
+        const col = document.querySelector(`.proc-col[data-name="${name}"]`);
+        return { acting: !!col && col.classList.contains('acting'), mine: col ? col.querySelectorAll('.gvma.changed').length : 0,
+          others: [...document.querySelectorAll('.proc-col')].filter((c) => c !== col).reduce((n, c) => n + c.querySelectorAll('.gvma.changed').length, 0),
+          names: col ? [...col.querySelectorAll('.gvma .gname')].map((g) => g.textContent) : [] };
+      }, at.proc);
+    };
+    const firstMerge = merges[0], firstSplit = splits[0];
+    const m = firstMerge ? await changedAt(firstMerge) : null;
+    check(m && m.acting && m.mine >= 1 && m.others === 0, `the merge at step ${firstMerge && firstMerge.step} is highlighted (.gvma.changed) in the acting column ${firstMerge && firstMerge.proc}, and only there`, JSON.stringify({ firstMerge, m }));
+    const spl = firstSplit ? await changedAt(firstSplit) : null;
+    check(spl && spl.acting && spl.mine >= 1 && spl.others === 0, `the split at step ${firstSplit && firstSplit.step} is highlighted in the acting column ${firstSplit && firstSplit.proc}, and only there`, JSON.stringify({ firstSplit, spl }));
+    check(spl && ['big[0..64MiB]', 'big[64MiB..128MiB]', 'big[128MiB..256MiB]'].every((n) => spl.names.includes(n)),
+      "the split pieces keep their mapping's name (big[0..64MiB], big[64MiB..128MiB], big[128MiB..256MiB])", JSON.stringify(spl && spl.names));
+    await gp.screenshot({ path: path.join(out, 'gallery-split-1280x720.png') });
+    await toStep(gp, galleryStep);
+    await gp.evaluate(() => window.scrollTo(0, 0));
 
     // At 1280×720 (and at 150 %) the code, the explanation, every process's picture and the
     // counters are within the viewport, without scrolling; the smallest visible text is 14 px.
-    const inView = (p) => p.evaluate(() => {
-      const vw = window.innerWidth, vh = window.innerHeight, out = [];
-      const sel = ['.editor .code', '#now', '#counters', '#picture', '.physical', '.timeline #step'];
-      for (const q of sel) document.querySelectorAll(q).forEach((e) => out.push([q, e]));
-      document.querySelectorAll('.proc-col').forEach((e) => out.push([`.proc-col[${e.dataset.name}]`, e]));
-      const bad = [];
-      for (const [q, e] of out) {
-        const r = e.getBoundingClientRect();
-        if (r.width < 20 || r.height < 20 || r.left < -0.5 || r.top < -0.5 || r.right > vw + 0.5 || r.bottom > vh + 0.5) bad.push(`${q} ${Math.round(r.left)},${Math.round(r.top)}-${Math.round(r.right)},${Math.round(r.bottom)}`);
-      }
-      return { bad, n: out.length, scrolled: window.scrollY, vw, vh };
-    });
-    const minFont = (p) => p.evaluate(() => {
-      let min = Infinity, where = '';
-      const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-      for (let n = walk.nextNode(); n; n = walk.nextNode()) {
-        if (!n.textContent.trim()) continue;
-        const e = n.parentElement;
-        if (!e || e.closest('.skip-link, .visually-hidden, noscript, option')) continue;
-        if (!e.getClientRects().length || getComputedStyle(e).visibility === 'hidden') continue;
-        const f = parseFloat(getComputedStyle(e).fontSize);
-        if (f < min) { min = f; where = `${e.tagName}.${e.className}: ${n.textContent.trim().slice(0, 30)}`; }
-      }
-      return { min, where };
-    });
     await gp.evaluate(() => window.scrollTo(0, 0));
     const v1 = await inView(gp);
-    check(v1.bad.length === 0 && v1.scrolled === 0 && v1.n >= 9, 'at 1280×720 the code, the explanation, every process and the counters are on one screen', JSON.stringify(v1));
+    check(v1.bad.length === 0 && v1.missing.length === 0 && v1.scrolled === 0 && v1.n >= 9 && v1.n >= v1.expected, 'at 1280×720 the code, the explanation, every process and the counters are on one screen', JSON.stringify(v1));
     const f1 = await minFont(gp);
     check(f1.min >= 14, 'at 1280×720 the smallest visible text is at least 14 px', `${f1.min} px at ${f1.where}`);
     await gp.screenshot({ path: path.join(out, 'screen-gallery-1280x720.png') });
@@ -884,7 +1307,9 @@ async function issue10(browser, base, errors) {
     await ready(zp);
     await zp.waitForTimeout(150);
     const v2 = await inView(zp);
-    check(v2.bad.length === 0 && v2.scrolled === 0, 'at 150 % zoom (853×480 CSS px, scale 1.5) the picture, code, explanation and counters still fit', JSON.stringify(v2));
+    check(v2.bad.length === 0 && v2.missing.length === 0 && v2.scrolled === 0 && v2.n >= v1.n, 'at 150 % zoom (853×480 CSS px, scale 1.5) the picture, code, explanation and counters still fit', JSON.stringify(v2));
+    const f2 = await minFont(zp);
+    check(f2.min >= 14, 'at 150 % zoom the smallest visible text is at least 14 px', `${f2.min} px at ${f2.where}`);
     await zp.screenshot({ path: path.join(out, 'screen-gallery-1280x720-at-150.png') });
     await zoom.close();
 
@@ -927,6 +1352,11 @@ async function issue10(browser, base, errors) {
     await cowCtx.close();
 
     await issue8More(browser, base, out, errors);
+    await tenProcesses(browser, base, out, errors);
+    await twoTabs(browser, base, errors);
+    await randomButton(browser, base, errors);
+    await mainChart(browser, base, out, errors);
+    await oneScreenMore(browser, base, out, errors);
     await issue9(browser, base, errors);
     await issue10(browser, base, errors);
 

@@ -18,12 +18,12 @@ use crate::components::{
     windows::{CommitMeter, JobPanel},
 };
 use crate::library::{self as lib, Entry};
-use crate::random;
+use crate::random::{self, RANDOM_OPS};
 use crate::render::pages::{self, Cell, Grid, PageKey};
 use crate::state::{CompareWith, Lab};
 use crate::store::{self, Store};
 use crate::views::{RunView, SnapshotView};
-use gloo_timers::callback::Interval;
+use gloo_timers::callback::{Interval, Timeout};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -34,9 +34,6 @@ const CHART_HEIGHT_PX: u32 = 260;
 /// The cgroup chart's height in CSS pixels.
 const CG_CHART_HEIGHT_PX: u32 = 220;
 
-/// Random workloads are this many operations long.
-const RANDOM_OPS: u32 = 60;
-
 pub enum Msg {
     Step,
     Back,
@@ -45,7 +42,10 @@ pub enum Msg {
     TogglePlay,
     Tick,
     SetSpeed(u32),
+    /// The editor's text after a key: kept, and parsed and run once typing pauses (ApplyEdit).
     Edit(String),
+    /// Typing paused for EDIT_PAUSE_MS: parse and run the typed text.
+    ApplyEdit,
     Open(String),
     Random(Option<u64>),
     /// Pins a process (the views stay on it) or unpins (None).
@@ -72,6 +72,8 @@ pub enum Msg {
     SkipToPicture,
     /// The fragment changed without a reload (a link pasted into the same tab).
     HashChanged,
+    /// Another tab wrote the own scenarios (the `storage` event).
+    StorageChanged,
     Export,
     DismissNotice,
     Resized,
@@ -150,6 +152,9 @@ pub struct App {
     cb: Callbacks,
     lab: Lab,
     store: Store,
+    /// The stored document as this tab last read or wrote it: what another tab changed since is
+    /// the difference between it and the document stored now (`Store::merge`).
+    synced: Store,
     source: Source,
     /// The own scenario whose delete awaits a yes.
     confirm_delete: Option<String>,
@@ -193,11 +198,18 @@ pub struct App {
     canvas_width: Option<u32>,
     /// When the current step message arrived, to time step + redraw (read by the web benchmark).
     step_started_ms: Option<f64>,
+    /// Text typed since the last run, and the timer that runs it when typing pauses: a key press
+    /// only stores the text (the textarea already shows it), so parse and rerun stay off its
+    /// critical path. Any other message runs a pending edit first.
+    typed: Option<String>,
+    edit_timer: Option<Timeout>,
     /// (text, its compressed form for the URL).
     shared_text: (String, String),
     _keys: Option<Closure<dyn FnMut(web_sys::KeyboardEvent)>>,
     _resize: Option<Closure<dyn FnMut()>>,
     _hash: Option<Closure<dyn FnMut()>>,
+    _pagehide: Option<Closure<dyn FnMut()>>,
+    _storage: Option<Closure<dyn FnMut(web_sys::StorageEvent)>>,
 }
 
 fn window() -> Option<web_sys::Window> {
@@ -214,6 +226,9 @@ fn now_ms() -> f64 {
 fn storage() -> Option<web_sys::Storage> {
     window().and_then(|w| w.local_storage().ok().flatten())
 }
+
+/// How long typing must pause before the text is parsed and run (Msg::Edit).
+const EDIT_PAUSE_MS: u32 = 50;
 
 /// Appends a number to a global array (`window.vmlabPerf.steps` or `.redraws`) for the benchmark.
 fn record(kind: &str, ms: f64) {
@@ -243,6 +258,32 @@ fn record(kind: &str, ms: f64) {
 }
 
 impl App {
+    /// A typed text becomes the scenario: saved to its own scenario (the first edit of a library
+    /// or random one makes a new own scenario), then parsed and run.
+    fn apply_edit(&mut self, text: String) {
+        let saved = match &self.source {
+            Source::Own(name) => self.store.set_text(name, &text),
+            _ => false,
+        };
+        if !saved {
+            // The first edit of a library or random scenario (or of an own scenario
+            // deleted meanwhile) is a new own scenario; the original is untouched.
+            let base = match &self.source {
+                Source::Own(n) => n.clone(),
+                Source::Library(title) => format!("{title} (edited)"),
+                Source::Random(seed) => format!("Random seed {seed} (edited)"),
+            };
+            let name = self.store.add(&base, &text);
+            self.source = Source::Own(name.clone());
+            self.store.current = Some(name);
+            self.lab.seed = None;
+        }
+        self.save();
+        self.lab.edit(text);
+        // A new run (after_change cannot tell: the key press already put this text in the URL).
+        self.run_generation += 1;
+    }
+
     /// The scenario to show when the URL carries none: the own scenario open last, else the
     /// fork-after-merge scenario, else the library's first, else a random workload.
     fn default_open(entries: &[Entry], store: &Store) -> (String, Source) {
@@ -257,30 +298,65 @@ impl App {
             .unwrap_or_else(|| (random::workload(1, RANDOM_OPS), Source::Random(1)))
     }
 
-    /// Reads the own scenarios, migrating the single slot of earlier builds (never losing it).
-    fn load_store(entries: &[Entry]) -> Store {
-        let st = storage();
-        let get = |k: &str| st.as_ref().and_then(|s| s.get_item(k).ok().flatten());
-        let store = Store::load(
-            get(store::KEY).as_deref(),
-            get(store::LEGACY_KEY).as_deref(),
-            |t| entries.iter().any(|e| e.text == t),
-        );
-        store
+    /// The stored document, if there is one.
+    fn stored_doc() -> Option<String> {
+        storage().and_then(|s| s.get_item(store::KEY).ok().flatten())
     }
 
-    /// Writes the own scenarios; a failure (storage full or blocked) is said, not swallowed.
+    /// Reads the own scenarios, migrating the single slot of earlier builds (never losing it);
+    /// and the stored document as read (the base of later merges).
+    fn load_store(entries: &[Entry]) -> (Store, Store) {
+        let doc = App::stored_doc();
+        let legacy = storage().and_then(|s| s.get_item(store::LEGACY_KEY).ok().flatten());
+        let store = Store::load(doc.as_deref(), legacy.as_deref(), |t| {
+            entries.iter().any(|e| e.text == t)
+        });
+        let synced = doc
+            .map(|d| Store::load(Some(&d), None, |_| false))
+            .unwrap_or_default();
+        (store, synced)
+    }
+
+    /// Takes in what another tab stored since this one last read or wrote: merged into this tab's
+    /// scenarios, nothing of either side dropped (`Store::merge`). Returns the stored document
+    /// as read, or None if it is the one this tab knows.
+    fn merge_stored(&mut self) -> Option<Store> {
+        let doc = App::stored_doc()?;
+        if doc == self.synced.to_text() {
+            return None;
+        }
+        let theirs = Store::load(Some(&doc), None, |_| false);
+        let (merged, renames) = self.store.merge(&self.synced, &theirs);
+        self.store = merged;
+        for (old, new) in renames {
+            if self.source == Source::Own(old.clone()) {
+                self.source = Source::Own(new.clone());
+            }
+            if self.confirm_delete.as_deref() == Some(old.as_str()) {
+                self.confirm_delete = Some(new);
+            }
+        }
+        self.synced = theirs.clone();
+        Some(theirs)
+    }
+
+    /// Writes the own scenarios, after merging what another tab stored meanwhile (two open tabs
+    /// never lose each other's work); a failure (storage full or blocked) is said, not swallowed.
     fn save(&mut self) {
+        self.merge_stored();
         let r = storage()
             .ok_or_else(|| "this browser gives the page no storage".to_string())
             .and_then(|s| {
                 s.set_item(store::KEY, &self.store.to_text())
                     .map_err(|e| format!("{e:?}"))
             });
-        if let Err(e) = r {
-            self.lab.notice = Some(format!(
-                "Your scenarios could not be saved ({e}): export them with Export .vmlab."
-            ));
+        match r {
+            Ok(()) => self.synced = self.store.clone(),
+            Err(e) => {
+                self.lab.notice = Some(format!(
+                    "Your scenarios could not be saved ({e}): export them with Export .vmlab."
+                ))
+            }
         }
     }
 
@@ -343,12 +419,17 @@ impl App {
         if self.shared_text.0 != self.lab.text {
             self.run_generation += 1;
         }
+        let text = self.lab.text.clone();
+        self.write_url(&text);
+    }
+
+    /// Puts `text` (with the step, seed and compare setting) in the URL's fragment. A key press
+    /// does it too, before its text runs: a reload reads the URL as it was when it started, so
+    /// the fragment must already hold what was typed.
+    fn write_url(&mut self, text: &str) {
         // Compressing the text is the expensive part of the link: redo it only when the text changes.
-        if self.shared_text.0 != self.lab.text {
-            self.shared_text = (
-                self.lab.text.clone(),
-                crate::share::encode_text(&self.lab.text),
-            );
+        if self.shared_text.0 != text {
+            self.shared_text = (text.to_string(), crate::share::encode_text(text));
         }
         let fragment = format!(
             "#{}",
@@ -685,7 +766,7 @@ impl Component for App {
         let fragment = window()
             .and_then(|w| w.location().hash().ok())
             .unwrap_or_default();
-        let store = App::load_store(&entries);
+        let (store, synced) = App::load_store(&entries);
         let (fallback, fallback_source) = App::default_open(&entries, &store);
         let shared = crate::share::decode(&fragment).ok().flatten();
         let lab = Lab::from_fragment(&fragment, &fallback);
@@ -738,10 +819,33 @@ impl Component for App {
         if let Some(w) = window() {
             let _ = w.add_event_listener_with_callback("hashchange", hash.as_ref().unchecked_ref());
         }
+        // Another tab saved its scenarios: merge them in, so the library lists them too.
+        let storage_link = ctx.link().clone();
+        let storage_changed =
+            Closure::<dyn FnMut(web_sys::StorageEvent)>::new(move |e: web_sys::StorageEvent| {
+                if e.key().as_deref() == Some(store::KEY) {
+                    storage_link.send_message(Msg::StorageChanged);
+                }
+            });
+        if let Some(w) = window() {
+            let _ = w.add_event_listener_with_callback(
+                "storage",
+                storage_changed.as_ref().unchecked_ref(),
+            );
+        }
+        // Leaving the page stores what was typed in the last EDIT_PAUSE_MS (the message runs in
+        // the microtask after this handler, before the page goes).
+        let hide_link = ctx.link().clone();
+        let pagehide = Closure::<dyn FnMut()>::new(move || hide_link.send_message(Msg::ApplyEdit));
+        if let Some(w) = window() {
+            let _ =
+                w.add_event_listener_with_callback("pagehide", pagehide.as_ref().unchecked_ref());
+        }
         let mut app = App {
             cb: Callbacks::new(ctx.link()),
             lab,
             store,
+            synced,
             source: fallback_source,
             confirm_delete: None,
             deleted: None,
@@ -768,10 +872,14 @@ impl Component for App {
             focus_cell: None,
             canvas_width: None,
             step_started_ms: None,
+            typed: None,
+            edit_timer: None,
             shared_text: (String::new(), String::new()),
             _keys: Some(keys),
             _resize: Some(resize),
             _hash: Some(hash),
+            _pagehide: Some(pagehide),
+            _storage: Some(storage_changed),
         };
         if let Some(sh) = shared {
             app.source = app.source_of_shared(&sh.text, sh.seed);
@@ -784,6 +892,13 @@ impl Component for App {
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
+        // Whatever comes next sees the typed text run (a step, an open, a share link, …).
+        if !matches!(msg, Msg::Edit(_) | Msg::ApplyEdit) {
+            if let Some(text) = self.typed.take() {
+                self.edit_timer = None;
+                self.apply_edit(text);
+            }
+        }
         match msg {
             Msg::Step => {
                 self.step_started_ms = Some(now_ms());
@@ -828,25 +943,21 @@ impl Component for App {
                 }
             }
             Msg::Edit(text) => {
-                let saved = match &self.source {
-                    Source::Own(name) => self.store.set_text(name, &text),
-                    _ => false,
+                self.write_url(&text);
+                self.typed = Some(text);
+                let link = ctx.link().clone();
+                self.edit_timer = Some(Timeout::new(EDIT_PAUSE_MS, move || {
+                    link.send_message(Msg::ApplyEdit)
+                }));
+                return false;
+            }
+            Msg::ApplyEdit => {
+                let Some(text) = self.typed.take() else {
+                    return false;
                 };
-                if !saved {
-                    // The first edit of a library or random scenario (or of an own scenario
-                    // deleted meanwhile) is a new own scenario; the original is untouched.
-                    let base = match &self.source {
-                        Source::Own(n) => n.clone(),
-                        Source::Library(title) => format!("{title} (edited)"),
-                        Source::Random(seed) => format!("Random seed {seed} (edited)"),
-                    };
-                    let name = self.store.add(&base, &text);
-                    self.source = Source::Own(name.clone());
-                    self.store.current = Some(name);
-                    self.lab.seed = None;
-                }
-                self.save();
-                self.lab.edit(text);
+                let t0 = now_ms();
+                self.apply_edit(text);
+                record("rerun", now_ms() - t0);
             }
             Msg::Open(text) => {
                 self.stop();
@@ -1010,6 +1121,14 @@ impl Component for App {
                 self.canvas_width = None;
                 self.chart_drawn = None;
                 self.cg_chart_drawn = None;
+            }
+            Msg::StorageChanged => {
+                match self.merge_stored() {
+                    // This tab holds changes the stored document lacks: write them back.
+                    Some(theirs) if theirs.own != self.store.own => self.save(),
+                    Some(_) => {}
+                    None => return false,
+                }
             }
             Msg::HashChanged => {
                 let fragment = window()
@@ -1227,9 +1346,14 @@ impl Component for App {
             record("to_rendered", t - t0);
         }
         self.draw_pages();
+        let ta = now_ms();
+        record("pages", ta - t);
         self.draw_frames();
+        let tb = now_ms();
+        record("frames", tb - ta);
         self.scroll_editor();
         let t1 = now_ms();
+        record("editor", t1 - tb);
         self.draw_chart();
         self.draw_cg_chart();
         let t2 = now_ms();

@@ -6,15 +6,15 @@
 //! N with the remaining operations applied again. So a step costs at most that many operations.
 
 use crate::views::{
-    CgroupView, CheckView, CommitRuleView, DiagView, EventView, FrameRunView, JobView, MemView,
-    OomRowView, OomView, PageRun, PageState, ProcTexts, ProcView, RunView, Series, SnapshotView,
-    StepView, VmaView, WindowsView,
+    CgroupView, CheckView, CommitRoomView, CommitRuleView, DiagView, EventView, FrameRunView,
+    JobView, MemView, OomRowView, OomView, PageRun, PageState, ProcTexts, ProcView, RunView,
+    Series, SnapshotView, StepView, SystemView, VmaView, WindowsView,
 };
 use std::cell::RefCell;
 use vmlab_core::event::{
     Event, EventKind, FaultKind, MemcgEvent, OomCandidate, OomChoice, OomConstraintKind,
 };
-use vmlab_core::machine::{CommitRuleSummary, Machine, ProcState};
+use vmlab_core::machine::{CommitRuleSummary, Machine, Os, ProcState};
 use vmlab_core::op::{Op, Outcome};
 use vmlab_core::scenario::{self, Diagnostic, Scenario, StmtKind};
 use vmlab_core::sim;
@@ -215,7 +215,7 @@ impl Sim {
         let mut m = Machine::boot(&scenario.machine);
         let mut checkpoints = vec![m.clone()];
         let mut series = Series {
-            windows: m.as_windows().is_some(),
+            windows: m.os() == Os::Windows,
             ..Series::default()
         };
         let mut rss: Vec<(u32, String, Vec<u64>)> = Vec::new();
@@ -533,7 +533,7 @@ fn snapshot_view(m: &Machine, step: u32, pick: impl FnOnce(&[u32]) -> Option<u32
         },
     };
     // The core decides the rule and its number; the gauge only draws it.
-    let rule = match m.commit_summary().rule {
+    let rule = match m.commit_summary_for(owner).rule {
         CommitRuleSummary::NoLimit => CommitRuleView::Always,
         CommitRuleSummary::Total { allowed_kb } => CommitRuleView::Never {
             allowed_bytes: allowed_kb * KB,
@@ -686,6 +686,33 @@ fn snapshot_view(m: &Machine, step: u32, pick: impl FnOnce(&[u32]) -> Option<u32
                     container: j.container.clone(),
                 })
                 .collect(),
+            systems: w
+                .systems
+                .iter()
+                .map(|s| SystemView {
+                    label: s.label.clone(),
+                    container: s.container.clone(),
+                    commit_total: s.commit_total_pages * 4 * KB,
+                    commit_limit: s.commit_limit_pages * 4 * KB,
+                    commit_max_limit: s.commit_max_limit_pages * 4 * KB,
+                    physical_total: s.physical_total_pages * 4 * KB,
+                    physical_available: s.physical_available_pages * 4 * KB,
+                    pagefile: s.pagefile_pages * 4 * KB,
+                    base: s.base_pages * 4 * KB,
+                })
+                .collect(),
+            commit_room: w
+                .commit_room
+                .iter()
+                .filter(|r| w.jobs.iter().any(|j| j.pids.contains(&r.pid)))
+                .map(|r| CommitRoomView {
+                    pid: r.pid,
+                    name: name_of(r.pid),
+                    room: r.room_bytes,
+                    bound: r.bound.clone(),
+                    avail_page_file: r.avail_page_file_bytes,
+                })
+                .collect(),
         })),
     };
     SnapshotView {
@@ -806,6 +833,66 @@ mod tests {
         assert_eq!(kept, vec!["a-b", "a/c/d", "e"]);
     }
 
+    /// A Hyper-V container's utility VM reaches the web: the snapshot lists the host and the
+    /// VM, and the VM's numbers are the ones GetPerformanceInfo gives a process inside it.
+    #[test]
+    fn a_hyperv_container_s_vm_is_its_own_system_in_the_snapshot() {
+        let text = include_str!("../../../scenarios/win-container-job-limit.vmlab");
+        let Ok(sim) = load(text) else {
+            panic!("the scenario loads");
+        };
+        let last = sim.run.steps.len() as u32;
+        let snap = sim.snapshot(last, |_| None).expect("a snapshot");
+        let w = snap.windows.as_ref().expect("a Windows machine");
+        assert_eq!(w.systems.len(), 2, "{:?}", w.systems);
+        assert_eq!(w.systems[0].container, None);
+        assert_eq!(w.systems[0].commit_total, w.commit_total);
+        let vm = &w.systems[1];
+        assert_eq!(vm.container.as_deref(), Some("vm"));
+        assert_eq!((vm.physical_total, vm.base), (2 << 30, 512 << 20));
+        let m = sim::machine_at(&scenario::parse(text).expect("parses"), last);
+        let perf = m
+            .windows_view("GetPerformanceInfo", Some("svc"))
+            .expect("svc runs");
+        let field = |name: &str| {
+            perf.lines()
+                .find_map(|l| {
+                    let mut f = l.split_whitespace();
+                    (f.next() == Some(name)).then(|| f.next().expect("a value").parse::<u64>())
+                })
+                .expect("the field")
+                .expect("a number")
+        };
+        assert_eq!(vm.commit_total, field("CommitTotal") * 4096);
+        assert_eq!(vm.commit_limit, field("CommitLimit") * 4096);
+        // Full: the base and the container's 1.5 GiB fill the VM's 2 GiB.
+        assert_eq!(vm.commit_total, vm.commit_limit);
+    }
+
+    /// The meter's "can really still commit": two processes share a job with 100 MiB and hold
+    /// 40 MiB each, so each has 20 MiB left, while ullAvailPageFile tells each 60 MiB.
+    #[test]
+    fn the_commit_room_of_two_processes_in_one_job_is_the_job_s_not_ullavailpagefile() {
+        let Ok(sim) = load(
+            "machine windows ram=4GiB pagefile=none\njob create j\njob j limits job=100MiB\n\
+             spawn p\nspawn q\njob j assign p\njob j assign q\np alloc a 40MiB\nq alloc a 40MiB\n",
+        ) else {
+            panic!("the scenario loads");
+        };
+        let snap = sim.snapshot(8, |_| None).expect("a snapshot");
+        let w = snap.windows.as_ref().expect("a Windows machine");
+        let rooms: Vec<(&str, u64, u64)> = w
+            .commit_room
+            .iter()
+            .map(|r| (r.name.as_str(), r.room, r.avail_page_file))
+            .collect();
+        assert_eq!(
+            rooms,
+            vec![("p", 20 << 20, 60 << 20), ("q", 20 << 20, 60 << 20)]
+        );
+        assert!(w.commit_room[0].bound.contains("JobMemoryLimit"));
+    }
+
     /// The kube node: the OOM views carry the core's tables, the chart has the three
     /// containers, and the tree names each pod's QoS class.
     #[test]
@@ -820,7 +907,7 @@ mod tests {
         assert_eq!((o.memcg.as_deref(), o.victim), (None, Some(1002)));
         assert_eq!(o.constraint, "CONSTRAINT_NONE");
         let job = o.rows.iter().find(|r| r.pid == 1002).expect("job's row");
-        assert_eq!((job.points, job.oom_score_adj), (Some(444_303), 1000));
+        assert_eq!((job.points, job.oom_score_adj), (Some(444_302), 1000));
         let paths: Vec<&str> = sim.series.cgroups.iter().map(|(p, _)| p.as_str()).collect();
         assert_eq!(
             paths,

@@ -1,8 +1,73 @@
-//! The scenario library: every file of `scenarios/`, embedded at build time, with its title,
-//! introduction, source links and topic read from its header comment.
+//! The scenario library: every file of `scenarios/`, with its title, introduction, source links
+//! and topic read from its header comment.
+//!
+//! The texts are not in the wasm: they are content, not code, and the wasm has a 500 KB gzipped
+//! budget (issue 8). Trunk's build hook (`cargo xtask library`, crates/web/library_bundle.rs)
+//! writes them as one file, `library.txt`, beside the wasm; main.rs fetches it (index.html
+//! preloads it beside the wasm) and `install`s it before the app mounts. Tests `install_embedded`
+//! the same file, which build.rs writes into OUT_DIR.
 
-mod files {
-    include!(concat!(env!("OUT_DIR"), "/library_files.rs"));
+use std::sync::OnceLock;
+
+/// U+001E, which starts each file's record in `library.txt` (library_bundle.rs writes it).
+const SEPARATOR: char = '\u{1e}';
+
+/// The installed library: (file name, text) in file-name order.
+static FILES: OnceLock<Vec<(&'static str, &'static str)>> = OnceLock::new();
+
+/// Splits a `library.txt` into its (file name, text) records.
+pub fn parse_bundle(bundle: &str) -> Result<Vec<(&str, &str)>, String> {
+    if bundle.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rest = bundle
+        .strip_prefix(SEPARATOR)
+        .ok_or("library.txt does not start with a record separator (U+001E)")?;
+    rest.split(SEPARATOR)
+        .map(|record| {
+            record
+                .split_once('\n')
+                .filter(|(name, _)| name.ends_with(".vmlab"))
+                .ok_or_else(|| {
+                    format!(
+                        "library.txt: a record does not start with a `.vmlab` file name: {:?}",
+                        record.chars().take(40).collect::<String>()
+                    )
+                })
+        })
+        .collect()
+}
+
+/// Installs the library the app shows (once; a second call changes nothing and says so).
+pub fn install(bundle: &'static str) -> Result<usize, String> {
+    let files = parse_bundle(bundle)?;
+    let n = files.len();
+    FILES
+        .set(files)
+        .map_err(|_| "the library is already installed".to_string())?;
+    Ok(n)
+}
+
+/// The copy of `library.txt` that build.rs wrote, for tests and for builds without the fetched
+/// file. Only what calls this links it, so the app's wasm does not carry the texts.
+pub fn embedded() -> &'static str {
+    include_str!(concat!(env!("OUT_DIR"), "/library.txt"))
+}
+
+/// Installs the embedded copy unless a library is installed already.
+pub fn install_embedded() {
+    if FILES.get().is_none() {
+        // Only `install` can fail here, on a malformed bundle, and build.rs wrote this one.
+        if let Err(e) = install(embedded()) {
+            assert!(FILES.get().is_some(), "the embedded library.txt: {e}");
+        }
+    }
+}
+
+fn files() -> &'static [(&'static str, &'static str)] {
+    #[cfg(test)]
+    install_embedded();
+    FILES.get().map_or(&[], Vec::as_slice)
 }
 
 /// The topics, in the order the library shows them.
@@ -26,9 +91,9 @@ pub struct Entry {
     pub text: &'static str,
 }
 
-/// Every scenario, in file-name order.
+/// Every scenario of the installed library, in file-name order (none before `install`).
 pub fn entries() -> Vec<Entry> {
-    files::FILES
+    files()
         .iter()
         .map(|(file, text)| entry(file, text))
         .collect()
@@ -251,6 +316,41 @@ fn guess_topic(s: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bundle_holds_every_scenario_file_in_name_order() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scenarios");
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("scenarios/")
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".vmlab"))
+            .collect();
+        names.sort();
+        let files = parse_bundle(embedded()).expect("build.rs writes a well-formed bundle");
+        let got: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
+        assert_eq!(got, names);
+        for (name, text) in files {
+            let on_disk = std::fs::read_to_string(format!("{dir}/{name}")).expect("readable");
+            assert_eq!(
+                text, on_disk,
+                "{name}: the bundle's text differs from the file"
+            );
+        }
+        assert!(entries().len() == names.len());
+    }
+
+    #[test]
+    fn a_malformed_bundle_is_refused() {
+        assert_eq!(parse_bundle(""), Ok(Vec::new()));
+        assert!(parse_bundle("machine linux\n").is_err());
+        assert!(parse_bundle("\u{1e}notes.txt\nhello").is_err());
+        assert!(parse_bundle("\u{1e}a.vmlab").is_err());
+        assert_eq!(
+            parse_bundle("\u{1e}a.vmlab\nspawn a\n\u{1e}b.vmlab\n"),
+            Ok(vec![("a.vmlab", "spawn a\n"), ("b.vmlab", "")])
+        );
+    }
 
     #[test]
     fn reads_a_header() {

@@ -9,6 +9,9 @@
 
 use crate::engine::{LineResult, LineRunner};
 
+/// Random workloads are this many operations long (the app's Random button writes them so).
+pub const RANDOM_OPS: u32 = 60;
+
 /// splitmix64: tiny, good enough to vary a workload, identical on wasm32 and x86-64.
 struct Rng(u64);
 
@@ -143,11 +146,12 @@ mod tests {
     }
 
     /// 1,000 seeds at the app's length: each parses, runs to its end with no scenario error, and
-    /// applies one operation per generated line.
+    /// applies one operation per generated line (crates/web/tests/random.rs runs the same seeds
+    /// in Chromium).
     #[test]
     fn a_thousand_seeds_run_to_their_end() {
         for seed in 0..1000 {
-            let text = workload(seed, 60);
+            let text = workload(seed, RANDOM_OPS);
             let lines = text.lines().filter(|l| !l.starts_with('#')).count() as u32 - 1;
             match crate::engine::load(&text) {
                 Ok(sim) => {
@@ -174,7 +178,7 @@ mod tests {
     #[test]
     fn a_failed_fork_is_never_followed_by_its_child() {
         for seed in 1..=40 {
-            let text = workload(seed, 60);
+            let text = workload(seed, RANDOM_OPS);
             let sim = crate::engine::load(&text).expect("parses");
             for st in sim
                 .run

@@ -234,6 +234,16 @@ pub struct Lab {
     /// A message for the user that is not a scenario error (a damaged link, a failed import).
     pub notice: Option<String>,
     pub comparison: Option<Comparison>,
+    /// While the text does not parse (half a word typed), the place in the last run that did: it
+    /// is where the student goes back to when the text parses again.
+    last_good: Option<Place>,
+}
+
+/// A place in a run: the text it ran, its step and that step's line (None at step 0).
+struct Place {
+    text: String,
+    cursor: u32,
+    line: Option<u32>,
 }
 
 impl Lab {
@@ -249,6 +259,7 @@ impl Lab {
             seed: None,
             notice: None,
             comparison: None,
+            last_good: None,
         }
     }
 
@@ -300,26 +311,51 @@ impl Lab {
     /// current step's line keeps the step; an edit at or before it moves to the last step before
     /// the first step whose line is at or after the first changed line (step 0 if there is none).
     /// The first changed line is the first line (1-based) where the old and the new text differ.
+    ///
+    /// Typing passes through texts that do not parse (`s`, `sp`, … of `spawn c`): such a text has
+    /// no steps, so the place is kept aside (`last_good`) and, once the text parses again, the rule
+    /// is applied between the last text that parsed and the new one.
     pub fn edit(&mut self, text: String) {
-        let edited = first_changed_line(&self.text, &text);
-        let current_line = self
-            .sim
-            .as_ref()
-            .ok()
-            .and_then(|s| s.run.steps.get(self.cursor.checked_sub(1)? as usize))
-            .map(|s| s.line);
-        self.text = text;
-        self.sim = engine::load(&self.text);
-        if let (Some(edited), Some(line), Ok(sim)) = (edited, current_line, &self.sim) {
-            if edited <= line {
-                // The steps before the first one whose line is at or after the edit (a `repeat`
-                // block's steps revisit lines, so they are not sorted by line: scan, don't bisect).
-                self.cursor = sim
+        let sim = engine::load(&text);
+        let old_text = std::mem::replace(&mut self.text, text);
+        let place = match std::mem::replace(&mut self.sim, sim) {
+            Ok(old) => Some(Place {
+                line: old
                     .run
                     .steps
-                    .iter()
-                    .position(|s| s.line >= edited)
-                    .unwrap_or(sim.run.steps.len()) as u32;
+                    .get(
+                        self.cursor
+                            .checked_sub(1)
+                            .map_or(usize::MAX, |i| i as usize),
+                    )
+                    .map(|s| s.line),
+                cursor: self.cursor,
+                text: old_text,
+            }),
+            Err(_) => self.last_good.take(),
+        };
+        match &self.sim {
+            Err(_) => self.last_good = place,
+            Ok(sim) => {
+                if let Some(p) = place {
+                    self.cursor = p.cursor;
+                    if let (Some(edited), Some(line)) =
+                        (first_changed_line(&p.text, &self.text), p.line)
+                    {
+                        if edited <= line {
+                            // The steps before the first one whose line is at or after the edit
+                            // (a `repeat` block's steps revisit lines, so they are not sorted by
+                            // line: scan, don't bisect).
+                            self.cursor = sim
+                                .run
+                                .steps
+                                .iter()
+                                .position(|s| s.line >= edited)
+                                .unwrap_or(sim.run.steps.len())
+                                as u32;
+                        }
+                    }
+                }
             }
         }
         self.cursor = self.cursor.min(self.steps());
@@ -334,6 +370,7 @@ impl Lab {
         self.selected_pid = None;
         self.pinned = None;
         self.notice = None;
+        self.last_good = None;
         self.text = text;
         self.sim = engine::load(&self.text);
         self.refresh_comparison();
@@ -482,6 +519,33 @@ mod tests {
         assert!(matches!(&c.sim, Err(d) if d[0].message.contains("no Linux/Windows pair")));
     }
 
+    /// Wine's mapping: the Linux half (the mmap and mprotect calls Wine makes) and the Windows
+    /// half refuse nothing, and their charges move together; the runs differ only where the
+    /// Linux half spells MEM_DECOMMIT's MAP_FIXED remap as a second call (step 7).
+    #[test]
+    fn the_wine_mapping_pair_agrees_until_the_decommit_s_second_call() {
+        let text = include_str!("../../../scenarios/wine-mapping-linux.vmlab");
+        let mut lab = Lab::new(text.to_string());
+        lab.compare(Some(CompareWith::OtherOs));
+        let c = lab.comparison.as_ref().expect("a comparison");
+        assert!(c.text.contains("machine windows"));
+        let (Ok(l), Ok(w)) = (&lab.sim, &c.sim) else {
+            panic!("both halves load");
+        };
+        assert_eq!(c.first_divergence, Some(7));
+        assert_eq!((l.run.steps.len(), w.run.steps.len()), (7, 6));
+        assert!(l.run.steps.iter().chain(&w.run.steps).all(|s| s.ok));
+        assert!(l.run.checks.iter().chain(&w.run.checks).all(|c| c.passed));
+        // Step by step the Linux commit ledger follows the Windows one: 0, 0, +16 MiB at the
+        // commit, unchanged by the write, 0 after the decommit.
+        let (lc, wc) = (&l.series.committed_as, &w.series.committed_as);
+        for step in 0..=6 {
+            assert_eq!(lc[step], wc[step], "step {step}");
+        }
+        assert_eq!(wc[4], 16 << 20);
+        assert_eq!(lc[7], 0);
+    }
+
     #[test]
     fn compare_rewrites_the_machine_line_only() {
         let t = CompareWith::OvercommitMode.rewrite(M);
@@ -567,6 +631,47 @@ mod tests {
             lab.cursor, 0,
             "an edit of the machine line goes back to the boot"
         );
+    }
+
+    /// Typing a line character by character passes through texts that do not parse (`s`, `sp`,
+    /// …): the step is kept through them, not reset to 0 (issue 8).
+    #[test]
+    fn typing_through_parse_errors_keeps_the_step() {
+        let type_in = |lab: &mut Lab, at: usize, what: &str| {
+            let mut text = lab.text.clone();
+            for (i, c) in what.chars().enumerate() {
+                text.insert(at + i, c);
+                lab.edit(text.clone());
+            }
+        };
+        let mut lab = Lab::new(FOUR.to_string());
+        lab.jump(3); // `a write x`, line 4
+        let end = lab.text.len();
+        type_in(&mut lab, end, "spawn c\n");
+        assert!(lab.sim.is_ok(), "{:?}", lab.diagnostics());
+        assert_eq!(lab.steps(), 5);
+        assert_eq!(lab.cursor, 3, "a line typed after the step keeps it");
+        // Half-way through a word the text does not parse, and the step shows 0 meanwhile …
+        let end = lab.text.len();
+        type_in(&mut lab, end, "sp");
+        assert!(lab.sim.is_err() && lab.cursor == 0);
+        // … until it parses again.
+        type_in(&mut lab, end + 2, "awn d\n");
+        assert_eq!(lab.cursor, 3);
+        // Typing before the step's line (a new line 3, through errors) moves before it.
+        let at = FOUR.find("a mmap").unwrap();
+        type_in(&mut lab, at, "spawn e\n");
+        assert!(lab.sim.is_ok(), "{:?}", lab.diagnostics());
+        assert_eq!(
+            lab.cursor, 1,
+            "an edit of line 3 leaves step 1 (line 2) standing"
+        );
+        // Opening another scenario forgets the place.
+        lab.jump(4);
+        lab.edit("spawn".to_string());
+        lab.open(FOUR.to_string(), None);
+        lab.edit(format!("{FOUR}spawn z\n"));
+        assert_eq!(lab.cursor, 0);
     }
 
     #[test]

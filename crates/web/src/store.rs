@@ -193,6 +193,79 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Another tab may have written the document since this one read it: `self` is this tab's
+    /// store, `base` the document as this tab last read or wrote it, `theirs` the document as it
+    /// is stored now. The result keeps every change of both sides, by scenario name:
+    /// - a scenario only one side added is kept (the other tab's new scenario is never dropped);
+    ///   if both added the same name with different texts, this tab's is renamed (`base 2`);
+    /// - a text only one side changed takes that side's text; both changed: this tab's (the last
+    ///   writer, as typing in the scenario here is what made this save);
+    /// - a deletion holds only if the other side did not change the scenario meanwhile (a changed
+    ///   scenario is never lost to a delete made elsewhere).
+    ///
+    /// `current` and `trash` are this tab's (its own place), the other's trash if this has none.
+    /// Returns the merged store and the renames of this tab's scenarios (old name, new name).
+    /// O(n²) in the number of own scenarios, a few dozen at most.
+    pub fn merge(&self, base: &Store, theirs: &Store) -> (Store, Vec<(String, String)>) {
+        let mut out = Store {
+            version: VERSION,
+            own: Vec::new(),
+            current: self.current.clone(),
+            trash: self.trash.clone().or_else(|| theirs.trash.clone()),
+        };
+        let mut renames = Vec::new();
+        // Theirs, in their order, with this tab's changes and deletions applied.
+        for t in &theirs.own {
+            let b = base.get(&t.name);
+            match (self.get(&t.name), b) {
+                // Both have it: whoever changed it since the base wins; both changed: this tab.
+                (Some(o), Some(b)) => out.own.push(if o.text == b.text {
+                    t.clone()
+                } else {
+                    o.clone()
+                }),
+                // This tab deleted it: gone, unless the other tab changed it meanwhile.
+                (None, Some(b)) => {
+                    if t.text != b.text {
+                        out.own.push(t.clone());
+                    }
+                }
+                // Both added the same name: theirs stays; this tab's follows (renamed if it differs).
+                (Some(_), None) | (None, None) => out.own.push(t.clone()),
+            }
+        }
+        // This tab's scenarios the stored document lacks: new here, or deleted by the other tab.
+        for o in &self.own {
+            if theirs.get(&o.name).is_some() {
+                let (Some(t), None) = (theirs.get(&o.name), base.get(&o.name)) else {
+                    continue;
+                };
+                if t.text != o.text {
+                    let name = out.unique_name(&o.name);
+                    renames.push((o.name.clone(), name.clone()));
+                    out.own.push(Own {
+                        name,
+                        text: o.text.clone(),
+                    });
+                }
+                continue;
+            }
+            match base.get(&o.name) {
+                // Deleted by the other tab, and not changed here since: the delete holds.
+                Some(b) if b.text == o.text => {}
+                _ => out.own.push(o.clone()),
+            }
+        }
+        for (old, new) in &renames {
+            if out.current.as_deref() == Some(old.as_str()) {
+                out.current = Some(new.clone());
+            }
+        }
+        (out, renames)
+    }
+}
+
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -361,6 +434,77 @@ mod tests {
             }
         );
         assert_eq!(s.undo_delete(), None);
+    }
+
+    fn store(own: &[(&str, &str)]) -> Store {
+        let mut s = Store {
+            version: VERSION,
+            ..Store::default()
+        };
+        for (n, t) in own {
+            s.own.push(Own {
+                name: n.to_string(),
+                text: t.to_string(),
+            });
+        }
+        s
+    }
+
+    fn names(s: &Store) -> Vec<(&str, &str)> {
+        s.own
+            .iter()
+            .map(|o| (o.name.as_str(), o.text.as_str()))
+            .collect()
+    }
+
+    /// Two tabs each add a scenario: whichever saves last keeps the other's too (issue 8).
+    #[test]
+    fn two_tabs_keep_each_others_new_scenarios() {
+        let base = store(&[("a", "1")]);
+        let mine = store(&[("a", "1"), ("mine", "m")]);
+        let theirs = store(&[("a", "1"), ("theirs", "t")]);
+        let (m, renames) = mine.merge(&base, &theirs);
+        assert_eq!(names(&m), [("a", "1"), ("theirs", "t"), ("mine", "m")]);
+        assert!(renames.is_empty());
+        // The same name added on both sides with different texts: both kept, this tab's renamed.
+        let mut mine = store(&[("a", "1"), ("X (edited)", "m")]);
+        mine.current = Some("X (edited)".into());
+        let theirs = store(&[("a", "1"), ("X (edited)", "t")]);
+        let (m, renames) = mine.merge(&base, &theirs);
+        assert_eq!(
+            names(&m),
+            [("a", "1"), ("X (edited)", "t"), ("X (edited) 2", "m")]
+        );
+        assert_eq!(
+            renames,
+            [("X (edited)".to_string(), "X (edited) 2".to_string())]
+        );
+        assert_eq!(m.current.as_deref(), Some("X (edited) 2"));
+        // … and with the same text, one.
+        let (m, _) = store(&[("n", "s")]).merge(&Store::default(), &store(&[("n", "s")]));
+        assert_eq!(names(&m), [("n", "s")]);
+    }
+
+    #[test]
+    fn edits_and_deletes_merge_by_who_changed_what() {
+        let base = store(&[("a", "1"), ("b", "2"), ("c", "3")]);
+        // Here: a edited, c deleted. There: b edited, c edited, a untouched.
+        let mine = store(&[("a", "1 mine"), ("b", "2")]);
+        let theirs = store(&[("a", "1"), ("b", "2 theirs"), ("c", "3 theirs")]);
+        let (m, _) = mine.merge(&base, &theirs);
+        assert_eq!(
+            names(&m),
+            [("a", "1 mine"), ("b", "2 theirs"), ("c", "3 theirs")],
+            "a deletion never drops what the other tab changed"
+        );
+        // There: b deleted. Here b untouched: the delete holds; here b edited: it is kept.
+        let theirs = store(&[("a", "1"), ("c", "3")]);
+        let (m, _) = store(&[("a", "1"), ("b", "2"), ("c", "3")]).merge(&base, &theirs);
+        assert_eq!(names(&m), [("a", "1"), ("c", "3")]);
+        let (m, _) = store(&[("a", "1"), ("b", "2 mine"), ("c", "3")]).merge(&base, &theirs);
+        assert_eq!(names(&m), [("a", "1"), ("c", "3"), ("b", "2 mine")]);
+        // Nothing changed anywhere: the same store.
+        assert_eq!(base.merge(&base, &base).0, base);
     }
 
     #[test]

@@ -349,6 +349,39 @@ pub struct WindowsView {
     pub physical_total: u64,
     pub physical_available: u64,
     pub jobs: Vec<JobView>,
+    /// Every system, the host first, then each Hyper-V container's utility VM (the core's
+    /// `WindowsSnapshot::systems`): a VM has its own RAM, page file, base and commit limit.
+    pub systems: Vec<SystemView>,
+    /// Every running process in a job: what it can really still commit (the model's answer)
+    /// beside ullAvailPageFile (the API's).
+    pub commit_room: Vec<CommitRoomView>,
+}
+
+/// What one process can really still commit, bytes, beside what GlobalMemoryStatusEx tells it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitRoomView {
+    pub pid: u32,
+    pub name: String,
+    pub room: u64,
+    /// What binds it, as a sentence.
+    pub bound: String,
+    pub avail_page_file: u64,
+}
+
+/// One system's commit numbers in bytes: the host, or a Hyper-V container's utility VM.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SystemView {
+    pub label: String,
+    /// The Hyper-V container whose VM this is (None: the host).
+    pub container: Option<String>,
+    pub commit_total: u64,
+    pub commit_limit: u64,
+    pub commit_max_limit: u64,
+    pub physical_total: u64,
+    pub physical_available: u64,
+    pub pagefile: u64,
+    /// What the VM itself holds (charged and resident).
+    pub base: u64,
 }
 
 /// One job object as JOBOBJECT_EXTENDED_LIMIT_INFORMATION reports it; its current usage is not

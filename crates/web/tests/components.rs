@@ -14,6 +14,8 @@ use yew::prelude::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn root() -> web_sys::Element {
+    // The app's library (main.rs fetches it in the site; the test embeds the same file).
+    vmlab_web::library::install_embedded();
     let doc = web_sys::window()
         .and_then(|w| w.document())
         .expect("a browser document");

@@ -53,6 +53,7 @@ fn fork_after_merge_hashes_to_the_native_constant() {
 #[test]
 fn every_library_scenario_reproduces_its_golden_trace() {
     let mut checked = 0;
+    vmlab_web::library::install_embedded();
     for e in vmlab_web::library::entries() {
         let Some((_, golden)) = golden::GOLDEN.iter().find(|(f, _)| *f == e.file) else {
             continue;

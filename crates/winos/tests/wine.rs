@@ -1061,6 +1061,68 @@ fn wine_difference_job_memory_limits_are_not_enforced() {
         PAGE_READWRITE,
     );
     assert!(r.ok, "the commit past the limit succeeds: {r:?}");
+    // After the 256 MiB commit the peaks are still 0: Wine does not count the job's commit
+    // (on Windows PeakProcessMemoryUsed and PeakJobMemoryUsed follow every commit, W6).
+    let Value::Job(after) = h.call(Request::QueryJob { job: "j".into() }).value else {
+        panic!()
+    };
+    assert_eq!(
+        (after.peak_process_memory_used, after.peak_job_memory_used),
+        (0, 0),
+        "{after:?}"
+    );
+    assert_eq!(after, JobLimits::default(), "still all 0");
+}
+
+/// Windows: JOB_OBJECT_LIMIT_WORKINGSET caps each process's working set: writing 32 MiB
+/// under an 8 MiB MaximumWorkingSetSize leaves at most 8 MiB of it in the working set, the
+/// rest trimmed (W6; Learn, JOBOBJECT_BASIC_LIMIT_INFORMATION). Wine: SetInformationJobObject
+/// succeeds, the limits read back as 0, and all 32 MiB stay in the working set (Linux's Rss).
+#[test]
+#[ignore = "needs Wine and the exe: run by `cargo xtask test` (Windows backend under Wine)"]
+fn wine_difference_job_working_set_limit_is_not_enforced() {
+    let mut h = start();
+    assert!(
+        h.call(Request::CreateJob {
+            name: "j".into(),
+            os_name: None
+        })
+        .ok
+    );
+    let limits = JobLimits {
+        limit_flags: JOB_OBJECT_LIMIT_WORKINGSET,
+        minimum_working_set_size: MIB,
+        maximum_working_set_size: 8 * MIB,
+        ..JobLimits::default()
+    };
+    let r = h.call(Request::SetJobLimits {
+        job: "j".into(),
+        limits,
+    });
+    assert!(r.ok, "{r:?}");
+    assert!(h.call(Request::AssignToJob { job: "j".into() }).ok);
+    let Value::Job(read) = h.call(Request::QueryJob { job: "j".into() }).value else {
+        panic!()
+    };
+    assert_eq!(read, JobLimits::default(), "read back as 0: {read:?}");
+    h.alloc_ok(
+        Some("w"),
+        None,
+        32 * MIB,
+        AllocType::ReserveCommit,
+        PAGE_READWRITE,
+    );
+    // The helper's own heap settles after its first few replies.
+    for _ in 0..3 {
+        h.counters();
+    }
+    let before = h.counters().working_set_size;
+    h.write(at("w", 0), 32 * MIB);
+    let grew = h.counters().working_set_size - before;
+    assert!(
+        (32 * MIB..40 * MIB).contains(&grew),
+        "all 32 MiB stay in the working set: it grew by {grew} bytes"
+    );
 }
 
 /// Windows: inside a job with a commit limit, GlobalMemoryStatusEx's ullTotalPageFile is the

@@ -6,7 +6,7 @@
 //! (linux/memcg.rs).
 
 use super::memcg::{MemcgFail, MemcgId};
-use super::oom::{OomConstraint, OomControl, OomOutcome};
+use super::oom::{OomConstraint, OomControl, OomOutcome, GFP_PGTABLE};
 use super::{LinuxMachine, Pid};
 use crate::op::{Outcome, Signal};
 
@@ -45,10 +45,65 @@ impl LinuxMachine {
         let mm = self.mm_of(pid);
         loop {
             let free = self.free_pages();
-            if free > 0 {
-                return self.charge_or_fail(pid, want.min(free), pt_for);
+            // The page tables the pages need come out of the same free pages (mm/memory.c:
+            // __pte_alloc → pte_alloc_one before the folio is allocated), so k pages cost
+            // k + pt_for(k) and the grant leaves room for its own tables.
+            let k = Self::fit_with_tables(self, want.min(free), free, pt_for);
+            if k > 0 {
+                return self.charge_or_fail(pid, k, pt_for);
             }
-            match self.alloc_slowpath(pid, mm, want, gfp) {
+            // Short even of one page and its tables: reclaim at least what that lacks.
+            let short = 1 + pt_for(self, 1) - free;
+            match self.alloc_slowpath(pid, mm, want.max(short), gfp) {
+                Slow::Retry => continue,
+                Slow::Dead => {
+                    return Err(Outcome::Killed {
+                        signal: Signal::SIGKILL,
+                    })
+                }
+                Slow::Panic => return Err(Outcome::Panic),
+            }
+        }
+    }
+
+    /// The largest k ≤ `hi` whose pages and page tables fit in `free` (k + pt_for(k) ≤ free;
+    /// pt_for grows with k, so a binary search over O(log n) table counts).
+    fn fit_with_tables(
+        &self,
+        hi: u64,
+        free: u64,
+        pt_for: &dyn Fn(&LinuxMachine, u64) -> u64,
+    ) -> u64 {
+        let fits = |k: u64| k + pt_for(self, k) <= free;
+        if fits(hi) {
+            return hi;
+        }
+        // fits(lo) and !fits(hi_bad).
+        let (mut lo, mut bad) = (0, hi);
+        while bad - lo > 1 {
+            let mid = lo + (bad - lo) / 2;
+            if fits(mid) {
+                lo = mid;
+            } else {
+                bad = mid;
+            }
+        }
+        lo
+    }
+
+    /// Make `need` free pages for page tables a task is about to build outside a data-page
+    /// fault (a read fault mapping the zero page or page-cache pages, fork's copy of the page
+    /// table, mremap's move): the page allocator's slow path, reclaim and then the OOM killer,
+    /// as for any GFP_PGTABLE_USER allocation (mm/memory.c: __pte_alloc; kernel/fork.c:
+    /// copy_page_range). `Err` is the outcome when the task died or the kernel panicked.
+    pub(crate) fn pt_room(&mut self, pid: Pid, need: u64) -> Result<(), Outcome> {
+        let mm = self.mm_of(pid);
+        loop {
+            let free = self.free_pages();
+            if free >= need {
+                return Ok(());
+            }
+            match self.alloc_slowpath(pid, mm, need - free, GFP_PGTABLE) {
                 Slow::Retry => continue,
                 Slow::Dead => {
                     return Err(Outcome::Killed {

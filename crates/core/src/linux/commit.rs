@@ -54,13 +54,40 @@ impl LinuxMachine {
         for_what: ChargeFor,
     ) -> CommitDecision {
         let committed_before = self.committed;
+        let (granted, rule) = self.enough_memory_rule(pages, total_vm, cap_sys_admin);
+        if granted {
+            // L2.1 step 1: the request is added first (saturating: see enough_memory_rule).
+            self.committed = committed_before.saturating_add(pages);
+        }
+        CommitDecision {
+            for_what,
+            pages,
+            committed_before,
+            mode: self.cfg.sysctls.overcommit_memory,
+            kernel: self.cfg.kernel,
+            rule,
+            granted,
+        }
+    }
+
+    /// The test of `__vm_enough_memory` without its charge: whether `pages` more would be
+    /// granted now to a task whose mm has `total_vm` pages (`None`: no mm) and which has or
+    /// lacks CAP_SYS_ADMIN, and the rule with its numbers. The one implementation of the rule:
+    /// the charge ([`Self::vm_enough_memory`]) and the gauge (seam.rs: commit_summary_for) both
+    /// ask it.
+    pub(super) fn enough_memory_rule(
+        &self,
+        pages: u64,
+        total_vm: Option<u64>,
+        cap_sys_admin: bool,
+    ) -> (bool, CommitRule) {
         let mode = self.cfg.sysctls.overcommit_memory;
         let kernel = self.cfg.kernel;
         let s = &self.cfg.sysctls;
         // L2.1 step 1: the request is added first.
         // Saturating: a sum past 2^64 pages is no real memory (the kernel's s64 counter would wrap).
-        let committed_now = committed_before.saturating_add(pages);
-        let (granted, rule) = match mode {
+        let committed_now = self.committed.saturating_add(pages);
+        match mode {
             OvercommitMode::Always => (true, CommitRule::Always),
             OvercommitMode::Guess if kernel.guess_is_total_ram_swap() => {
                 let totalram = self.totalram_pages();
@@ -101,18 +128,6 @@ impl LinuxMachine {
                     },
                 )
             }
-        };
-        if granted {
-            self.committed = committed_now;
-        }
-        CommitDecision {
-            for_what,
-            pages,
-            committed_before,
-            mode,
-            kernel,
-            rule,
-            granted,
         }
     }
 

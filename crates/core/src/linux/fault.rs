@@ -507,15 +507,22 @@ impl LinuxMachine {
                 if write {
                     self.anon_fault_new(pid, mm_id, v, s, n, done)?;
                 } else {
-                    // do_anonymous_page: a read maps the shared zero page (no anon_vma, no RSS).
+                    // do_anonymous_page: a read maps the shared zero page (no anon_vma, no RSS),
+                    // in page tables it may have to allocate first.
+                    let tables = self.mms[&mm_id].pt_pages_for_gap(s, n);
+                    self.pt_room(pid, tables)?;
                     self.edit_pt(mm_id, |mm| mm.pt.set(s, n, Pte::Zero));
                     done.zero += n;
                 }
             }
             Some(obj) => {
                 let off = v.pgoff + (s - v.start_page());
-                // Bring the object's pages into the page cache (a read or shmem allocation).
-                self.ensure_cache(pid, obj, off, n, write && !private)?;
+                // Bring the object's pages into the page cache (a read or shmem allocation),
+                // leaving room for the page tables that will map them (__do_fault preallocates
+                // the pte table before the folio).
+                let tables = self.mms[&mm_id].pt_pages_for_gap(s, n);
+                self.pt_room(pid, tables)?;
+                self.ensure_cache(pid, obj, off, n, write && !private, tables)?;
                 let shmem = self.objs[&obj].kind.is_shmem();
                 if write && private {
                     // do_cow_fault: copy the file page into a new anonymous page.
@@ -553,7 +560,8 @@ impl LinuxMachine {
 
     /// Make pages `[off, off+n)` of an object resident in its page cache. Shmem pages of a
     /// VM_NORESERVE object are charged one by one (mm/shmem.c: shmem_acct_blocks); a refused
-    /// charge is SIGBUS for a fault.
+    /// charge is SIGBUS for a fault. Each allocation leaves `tables` pages free (and uncharged)
+    /// for the page tables a fault will map the pages with (0 for a read or write syscall).
     pub(crate) fn ensure_cache(
         &mut self,
         pid: u32,
@@ -561,6 +569,7 @@ impl LinuxMachine {
         off: u64,
         n: u64,
         dirty: bool,
+        tables: u64,
     ) -> Result<(), Outcome> {
         let missing: Vec<(u64, u64)> = {
             let o = &self.objs[&obj];
@@ -587,7 +596,7 @@ impl LinuxMachine {
             let mut at = s;
             while at < s + l {
                 // A page-cache page is charged to the cgroup of the task that brings it in.
-                let (cg, g) = self.alloc_grant(pid, s + l - at, GFP_PAGECACHE, &|_, _| 0)?;
+                let (cg, g) = self.alloc_grant(pid, s + l - at, GFP_PAGECACHE, &|_, _| tables)?;
                 if shmem && self.objs[&obj].noreserve {
                     let granted = self.charge_shmem_pages(pid, obj, g);
                     if granted < g {

@@ -1647,6 +1647,23 @@ impl LinuxMachine {
         how: &str,
         dontunmap: bool,
     ) -> Result<Result<u64, Outcome>, OpError> {
+        // move_page_tables allocates the destination's tables (at most those of the new range
+        // fully mapped) from free pages: room is made for them first.
+        let mm = &self.mms[&mm_id];
+        let tables = if mm
+            .pt
+            .range(s >> PAGE_SHIFT, (s + old_len) >> PAGE_SHIFT)
+            .next()
+            .is_some()
+        {
+            mm.pt_pages_for_gap(na >> PAGE_SHIFT, old_len >> PAGE_SHIFT)
+        } else {
+            0
+        };
+        let pid = self.cur_pid.expect("mremap is a process's operation");
+        if let Err(o) = self.pt_room(pid, tables) {
+            return Ok(Err(o));
+        }
         {
             {
                 // move_vma: isolate the old range, move its page tables, keep its charge.
@@ -1983,7 +2000,11 @@ impl LinuxMachine {
         let adj_min = self.procs[&ppid].oom_score_adj_min;
         if kind != ForkKind::Fork {
             // vfork / clone(CLONE_VM): share the mm, no dup_mmap, no charge (model-spec L6).
-            self.mms.get_mut(&pmm).expect("mm").users += 1;
+            let mm = self.mms.get_mut(&pmm).expect("mm");
+            mm.users += 1;
+            if kind == ForkKind::CloneVm {
+                mm.multiprocess = true;
+            }
             let cpid = self.new_process(child, Some(ppid), Some(pmm), admin);
             let c = self.procs.get_mut(&cpid).expect("child");
             c.cap_sys_resource = resource;
@@ -2000,6 +2021,13 @@ impl LinuxMachine {
                 parent: Some(ppid),
             });
             return Ok(Outcome::Ok);
+        }
+        // copy_page_range builds the child's page tables from free pages: at most as many as
+        // the parent's (the child copies a subset of its ptes). The model makes room for them
+        // before the copy (reclaim, then the OOM killer, as any GFP_PGTABLE_USER allocation).
+        let tables = self.mms[&pmm].pgtable_pages() + super::PGD_PAGES;
+        if let Err(o) = self.pt_room(ppid, tables) {
+            return Ok(o);
         }
         // dup_mmap: per VMA, in order, a VM_ACCOUNT VMA is checked against the parent's mm.
         let vmas = self.mms[&pmm].vmas.clone();
@@ -2055,7 +2083,8 @@ impl LinuxMachine {
                 committed_after: self.committed_pages(),
             });
         }
-        let cmm = self.new_mm();
+        // dup_mm → mm_init: the child's PGD, charged to the parent's cgroup (current's).
+        let cmm = self.new_mm(self.memcg_of(ppid));
         // The child starts as a copy of the parent's mm: its VMA tree and gap index, and its
         // page table and reverse map (shared chunks, so this costs one pointer per chunk).
         // VMAs that are not copied then leave, and the others lose the ptes dup_mmap would not

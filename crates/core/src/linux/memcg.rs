@@ -154,6 +154,12 @@ pub struct Memcgs {
     pub groups: BTreeMap<MemcgId, Memcg>,
     pub by_path: BTreeMap<String, MemcgId>,
     next: MemcgId,
+    /// The cgroups whose charges this operation left some cgroup over memory.high
+    /// (current->memcg_nr_pages_over_high set): reclaim_high runs for them when the
+    /// operation returns to user space.
+    pub(crate) over_high: std::collections::BTreeSet<MemcgId>,
+    /// A memory.high reclaim is running (its reclaim events say so).
+    pub(crate) reclaiming_high: bool,
 }
 
 impl Default for Memcgs {
@@ -166,6 +172,8 @@ impl Default for Memcgs {
             groups,
             by_path,
             next: 1,
+            over_high: Default::default(),
+            reclaiming_high: false,
         }
     }
 }
@@ -633,9 +641,22 @@ impl LinuxMachine {
     /// (GFP_PGTABLE_USER has __GFP_ACCOUNT), uncharged from the cgroups that hold them, the
     /// current one first.
     pub(crate) fn memcg_pagetables(&mut self, mm: super::mm::MmId, before: u64, after: u64) {
+        let cg = self.cur_pid.map_or(ROOT_MEMCG, |p| self.memcg_of(p));
+        self.memcg_pagetables_in(mm, cg, before, after)
+    }
+
+    /// [`Self::memcg_pagetables`] with the cgroup a growth is charged to given (a new mm's PGD
+    /// is charged to its creator's cgroup, which need not be the acting process's); a
+    /// shrink is taken from that cgroup first, then from the others holding the mm's tables.
+    pub(crate) fn memcg_pagetables_in(
+        &mut self,
+        mm: super::mm::MmId,
+        cg: MemcgId,
+        before: u64,
+        after: u64,
+    ) {
         if after > before {
             let n = after - before;
-            let cg = self.cur_pid.map_or(ROOT_MEMCG, |p| self.memcg_of(p));
             self.memcg_charge_force(cg, n);
             self.cg(cg).stat.pagetables += n;
             *self
@@ -646,7 +667,7 @@ impl LinuxMachine {
                 .or_default() += n;
         } else if before > after {
             let mut n = before - after;
-            let cur = self.cur_pid.map_or(ROOT_MEMCG, |p| self.memcg_of(p));
+            let cur = cg;
             let held = self.pt_charges.get(&mm).cloned().unwrap_or_default();
             let order = std::iter::once(cur).chain(held.keys().copied().filter(|&c| c != cur));
             let mut plan = Vec::new();
@@ -806,6 +827,9 @@ impl LinuxMachine {
                 worst_batches = batches;
             }
         }
+        if worst.is_some() {
+            self.memcgs.over_high.insert(cg);
+        }
         if let Some((c, _)) = worst {
             // The penalty of the last batch (the worst overage over the ancestors); a penalty
             // of HZ/100 or less is not slept.
@@ -820,6 +844,36 @@ impl LinuxMachine {
                 delay_ms,
                 slept: delay_ms > HZ / 100,
             }));
+        }
+    }
+
+    /// mem_cgroup_handle_over_high on return to user space: reclaim_high walks from each
+    /// flagged task's cgroup up to (not including) the root and, in every cgroup whose usage
+    /// is over its memory.high, reclaims inside it (try_to_free_mem_cgroup_pages, linux/
+    /// reclaim.rs). The kernel reclaims the pages charged over high and retries while reclaim
+    /// makes progress and the penalty is worth sleeping, which brings usage back to high when
+    /// enough is reclaimable; the model reclaims usage − high at once.
+    pub(crate) fn memcg_handle_over_high(&mut self) {
+        let flagged = std::mem::take(&mut self.memcgs.over_high);
+        for cg in flagged {
+            for c in self.memcg_ancestors(cg) {
+                let Some(g) = self.memcgs.groups.get(&c) else {
+                    continue;
+                };
+                if c == ROOT_MEMCG || g.memory.usage <= g.high {
+                    continue;
+                }
+                let (usage, high) = (g.memory.usage, g.high);
+                self.memcgs.reclaiming_high = true;
+                let got = self.reclaim(usage - high, Some(c));
+                self.memcgs.reclaiming_high = false;
+                self.emit(EventKind::Memcg(MemcgEvent::HighReclaim {
+                    cgroup: self.memcgs.groups[&c].path.clone(),
+                    usage,
+                    high,
+                    reclaimed: got,
+                }));
+            }
         }
     }
 
@@ -881,41 +935,28 @@ impl LinuxMachine {
             });
             return None;
         };
-        // oom.group: the highest ancestor of the victim's cgroup, up to the OOM domain, with
-        // memory.oom.group = 1 (mem_cgroup_get_oom_group; v1 never has one).
-        let group_cg = if self.cfg.cgroup == CgroupVersion::V2 {
-            let vcg = self.procs[&victim].memcg;
-            let mut found = None;
-            for c in self.memcg_ancestors(vcg) {
-                if self.memcgs.groups[&c].oom_group {
-                    found = Some(c);
-                }
-                if c == oom_cg {
-                    break;
-                }
-            }
-            found
-        } else {
-            None
-        };
-        let mut group = Vec::new();
-        if let Some(gc) = group_cg {
-            for (&pid, p) in &self.procs {
-                if p.state == ProcState::Running
-                    && pid != victim
-                    && p.oom_score_adj != -1000
-                    && self.memcg_in_subtree(p.memcg, gc)
-                {
-                    group.push(pid);
-                }
-            }
-        }
+        // oom.group: the same choice oom_kill_process makes (linux/oom.rs), shown in the event.
+        let group: Vec<Pid> = self
+            .memcg_oom_group(victim, Some(oom_cg))
+            .map(|gc| {
+                self.procs
+                    .iter()
+                    .filter(|(&pid, p)| {
+                        p.state == ProcState::Running
+                            && pid != victim
+                            && p.oom_score_adj != -1000
+                            && self.memcg_in_subtree(p.memcg, gc)
+                    })
+                    .map(|(&pid, _)| pid)
+                    .collect()
+            })
+            .unwrap_or_default();
         self.emit(EventKind::Memcg(MemcgEvent::Oom {
             cgroup: cgroup.clone(),
             totalpages,
             candidates: table,
             victim: Some(victim),
-            group: group.clone(),
+            group,
         }));
         self.emit(EventKind::KernelLog {
             line: format!(
@@ -925,48 +966,28 @@ impl LinuxMachine {
             ),
             source: "mm/oom_kill.c: dump_oom_victim",
         });
-        self.memcg_kill(victim, "Memory cgroup out of memory");
-        if let Some(gc) = group_cg {
-            self.emit(EventKind::KernelLog {
-                line: format!(
-                    "Tasks in /{} are going to be killed due to memory.oom.group set",
-                    self.memcgs.groups[&gc].path
-                ),
-                source: "mm/memcontrol.c: mem_cgroup_print_oom_group",
-            });
-            for pid in group {
-                if self.procs[&pid].state == ProcState::Running {
-                    self.memcg_kill(pid, "Memory cgroup out of memory");
-                }
-            }
-            self.memcg_event(gc, MemcgEventKey::OomGroupKill, 1);
-        }
+        self.oom_kill_process(victim, Some(oom_cg), "Memory cgroup out of memory", true);
         Some(victim)
     }
 
-    /// __oom_kill_process: the log line, SIGKILL to the victim and every process sharing its
-    /// mm; `oom_kill` counts in the victim's cgroup (memcg_memory_event_mm).
-    fn memcg_kill(&mut self, victim: Pid, message: &str) {
-        let line = self.oom_kill_line(victim, message);
-        let p = &self.procs[&victim];
-        let mm_id = p.mm;
-        let vcg = p.memcg;
-        self.emit(EventKind::KernelLog {
-            line,
-            source: "mm/oom_kill.c: __oom_kill_process (pr_err)",
-        });
-        self.memcg_event(vcg, MemcgEventKey::OomKill, 1);
-        self.cg(vcg).v1_oom_kill += 1;
-        let sharers: Vec<Pid> = self
-            .procs
-            .values()
-            .filter(|q| q.mm == mm_id && q.state == ProcState::Running)
-            .map(|q| q.pid)
-            .collect();
-        for pid in sharers {
-            self.end_process(pid, Some(Signal::SIGKILL));
-            self.report_oom_killed_container(pid);
+    /// mem_cgroup_get_oom_group(victim, oom_domain): the highest cgroup with memory.oom.group
+    /// = 1 on the way from the victim's cgroup up to the OOM domain (`None`: a global OOM,
+    /// whose domain is the root), or None; v1 has no oom.group.
+    pub(crate) fn memcg_oom_group(&self, victim: Pid, domain: Option<MemcgId>) -> Option<MemcgId> {
+        if self.cfg.cgroup != CgroupVersion::V2 {
+            return None;
         }
+        let domain = domain.unwrap_or(ROOT_MEMCG);
+        let mut found = None;
+        for c in self.memcg_ancestors(self.procs[&victim].memcg) {
+            if self.memcgs.groups[&c].oom_group {
+                found = Some(c);
+            }
+            if c == domain {
+                break;
+            }
+        }
+        found
     }
 
     /// A global OOM kill counts `oom_kill` in the victim's cgroup too (memcg_memory_event_mm
@@ -1394,17 +1415,26 @@ impl LinuxMachine {
         t
     }
 
-    /// Mapped and dirty page-cache pages charged to cgroups of the subtree (or to `id` alone),
-    /// read from the frames: (file_mapped, file_dirty).
-    fn memcg_cache_state(&self, id: MemcgId, hierarchical: bool) -> (u64, u64) {
-        let (mut mapped, mut dirty) = (0, 0);
+    /// Mapped and dirty page-cache pages and lazy-free anonymous pages charged to cgroups of
+    /// the subtree (or to `id` alone), read from the frames: (file_mapped, file_dirty,
+    /// lazyfree). A lazy-free page has moved to the inactive file LRU (mm/swap.c:
+    /// lru_lazyfree, folio_clear_swapbacked), so the memcg's LRU counts take it from the anon
+    /// lists to the file one, as meminfo's do; it stays in `anon` (NR_ANON_MAPPED).
+    fn memcg_cache_state(&self, id: MemcgId, hierarchical: bool) -> (u64, u64, u64) {
+        let (mut mapped, mut dirty, mut lazy) = (0, 0, 0);
         for (_, l, f) in self.frames.iter() {
             let inside = if hierarchical {
                 self.memcg_in_subtree(f.memcg, id)
             } else {
                 f.memcg == id
             };
-            if !inside || f.kind == FrameKind::Anon {
+            if !inside {
+                continue;
+            }
+            if f.kind == FrameKind::Anon {
+                if f.lazyfree {
+                    lazy += l;
+                }
                 continue;
             }
             if f.mapcount > 0 {
@@ -1414,7 +1444,7 @@ impl LinuxMachine {
                 dirty += l;
             }
         }
-        (mapped, dirty)
+        (mapped, dirty, lazy)
     }
 
     /// New anonymous pages start on the inactive list from 5.9 ("mm: workingset: age
@@ -1452,8 +1482,8 @@ impl LinuxMachine {
         let active = self.anon_starts_active();
         if v == CgroupVersion::V2 {
             let s = self.memcg_stat_total(id);
-            let (mapped, dirty) = self.memcg_cache_state(id, true);
-            let anon_lru = s.anon + s.shmem;
+            let (mapped, dirty, lazy) = self.memcg_cache_state(id, true);
+            let anon_lru = s.anon - lazy + s.shmem;
             return Some(match key {
                 "anon" => pg(s.anon),
                 "file" => pg(s.file + s.shmem),
@@ -1467,7 +1497,7 @@ impl LinuxMachine {
                 "file_dirty" => pg(dirty),
                 "inactive_anon" => pg(if active { 0 } else { anon_lru }),
                 "active_anon" => pg(if active { anon_lru } else { 0 }),
-                "inactive_file" => pg(s.file),
+                "inactive_file" => pg(s.file + lazy),
                 "active_file" => pg(0),
                 "pgfault" => Value::Number(s.pgfault as i64),
                 "pgmajfault" => Value::Number(s.pgmajfault as i64),
@@ -1484,8 +1514,8 @@ impl LinuxMachine {
         } else {
             g.stat
         };
-        let (mapped, dirty) = self.memcg_cache_state(id, total);
-        let anon_lru = s.anon + s.shmem;
+        let (mapped, dirty, lazy) = self.memcg_cache_state(id, total);
+        let anon_lru = s.anon - lazy + s.shmem;
         Some(match k {
             // cache = file + shmem pages (NR_FILE_PAGES), rss = anon (NR_ANON_MAPPED).
             "cache" => pg(s.file + s.shmem),
@@ -1498,7 +1528,7 @@ impl LinuxMachine {
             "pgmajfault" => Value::Number(s.pgmajfault as i64),
             "inactive_anon" => pg(if active { 0 } else { anon_lru }),
             "active_anon" => pg(if active { anon_lru } else { 0 }),
-            "inactive_file" => pg(s.file),
+            "inactive_file" => pg(s.file + lazy),
             "active_file" => pg(0),
             "hierarchical_memory_limit" if !total => {
                 let m = self

@@ -115,6 +115,9 @@ pub struct Mm {
     pub brk: u64,
     /// Live processes using this mm (fork gives a new mm; vfork and CLONE_VM share it).
     pub users: u32,
+    /// MMF_MULTIPROCESS: a clone(CLONE_VM) without CLONE_VFORK shares it (kernel/fork.c:
+    /// copy_oom_score_adj), so an oom_score_adj write goes to every process sharing it.
+    pub multiprocess: bool,
     /// RssAnon, RssFile, RssShmem in pages.
     pub rss: [u64; 3],
     pub hiwater_rss: u64,
@@ -141,6 +144,7 @@ impl Mm {
             start_brk: START_BRK,
             brk: START_BRK,
             users: 1,
+            multiprocess: false,
             rss: [0; 3],
             hiwater_rss: 0,
             hiwater_vm: 0,
@@ -159,6 +163,7 @@ impl Mm {
         // Every large field is `Shared` or chunk-shared, so the clone is a pointer per field.
         Mm {
             users: 1,
+            multiprocess: false,
             hiwater_rss: 0,
             hiwater_vm: 0,
             huge_rsvd: 0,
@@ -453,21 +458,22 @@ impl Mm {
 
     /// Page-table pages needed for what is mapped now: one PTE page per 2 MiB region, one PMD
     /// page per 1 GiB region and one PUD page per 512 GiB region that holds a mapped entry
-    /// (x86-64 4-level paging). The PGD page of every mm is counted too.
+    /// (x86-64 4-level paging): VmPTE and the OOM badness's page tables (mm_pgtables_bytes).
+    /// The PGD is not among them: it is allocated with the mm (LinuxMachine::pgd_alloc) and
+    /// counted only in PageTables and the memcg's `pagetables`.
     pub fn pgtable_pages(&self) -> u64 {
         self.pt.tally().pages()
     }
 
     /// The page-table pages that mapping ptes into the empty range `[a, a + n)` (pages) would
-    /// add: at each level, the regions the range touches that hold no pte yet, and the top
-    /// page if the table is empty. O(log n): only the range's first and last region can
+    /// add: at each level, the regions the range touches that hold no pte yet. O(log n): only the range's first and last region can
     /// already hold ptes, since the range itself holds none.
     pub fn pt_pages_for_gap(&self, a: u64, n: u64) -> u64 {
         if n == 0 {
             return 0;
         }
         let b = a + n - 1;
-        let mut total = u64::from(self.pt.is_empty());
+        let mut total = 0;
         for sh in super::pages::PT_LEVEL_SHIFTS {
             let (ra, rb) = (a >> sh, b >> sh);
             let occupied = |r: u64| self.pt.range(r << sh, (r + 1) << sh).next().is_some();
@@ -504,7 +510,7 @@ impl Mm {
                 last = Some(last.map_or(b, |x| x.max(b)));
             }
         }
-        total + 1
+        total
     }
 
     /// The page number of a byte address.

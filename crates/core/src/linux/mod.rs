@@ -32,6 +32,11 @@ use vma::ObjId;
 
 pub type Pid = u32;
 
+/// Pages of one mm's PGD: one without page-table isolation (arch/x86/include/asm/pgalloc.h:
+/// pgd_allocation_order is 1 only with X86_FEATURE_PTI, off on the measured 6.18 host, whose
+/// CPU is not affected by Meltdown).
+pub const PGD_PAGES: u64 = 1;
+
 /// The first pid handed out. vmlab has no init (pid 1) and no kernel threads.
 pub const FIRST_PID: Pid = 1000;
 
@@ -221,12 +226,14 @@ impl LinuxMachine {
         out
     }
 
-    /// Pages of RAM not holding anything (MemFree).
+    /// Pages of RAM not holding anything (MemFree): RAM less the data pages, the kernel's
+    /// objects, the page tables and the persistent huge pages.
     pub fn free_pages(&self) -> u64 {
         let used = self.stats.anon
             + self.stats.file
             + self.stats.shmem
             + self.stats.kernel
+            + self.pgtable_pages_total
             + self.hugetlb_total_pages();
         self.totalram_pages().checked_sub(used).unwrap_or_else(|| {
             panic!(
@@ -249,7 +256,12 @@ impl LinuxMachine {
                 self.check_can_act(p, op)?;
             }
         }
+        self.memcgs.over_high.clear();
         let outcome = self.dispatch(op)?;
+        if self.panic.is_none() {
+            // The return to user space: memory.high's reclaim (mem_cgroup_handle_over_high).
+            self.memcg_handle_over_high();
+        }
         self.memcg_wake_waiters();
         Ok((outcome, std::mem::take(&mut self.ev)))
     }
@@ -338,10 +350,10 @@ impl LinuxMachine {
                 name,
                 cap_sys_admin,
                 oom_score_adj,
-            } => {
-                self.spawn(name, *cap_sys_admin, *oom_score_adj)?;
-                Outcome::Ok
-            }
+            } => match self.spawn(name, *cap_sys_admin, *oom_score_adj)? {
+                Some(_) => Outcome::Ok,
+                None => Outcome::Err(crate::op::Errno::ENOMEM),
+            },
             Op::Fork {
                 parent,
                 child,
@@ -490,7 +502,10 @@ impl LinuxMachine {
         Outcome::Ok
     }
 
-    fn spawn(&mut self, name: &str, cap_sys_admin: bool, adj: i32) -> Result<Pid, OpError> {
+    /// A new process in the root cgroup with an empty mm. `None`: no page was left for its
+    /// PGD after reclaim (the spawning shell outside the scenario is the allocator, so the
+    /// model does not call the OOM killer for it; fork fails with ENOMEM).
+    fn spawn(&mut self, name: &str, cap_sys_admin: bool, adj: i32) -> Result<Option<Pid>, OpError> {
         if self
             .by_name
             .get(name)
@@ -500,7 +515,18 @@ impl LinuxMachine {
                 name: name.to_string(),
             });
         }
-        let mm = self.new_mm();
+        if self.free_pages() < PGD_PAGES && {
+            self.reclaim(PGD_PAGES, None);
+            self.free_pages() < PGD_PAGES
+        } {
+            self.emit(EventKind::Refused {
+                errno: crate::op::Errno::ENOMEM,
+                why: "no free page for the new mm's PGD, even after reclaim".into(),
+                source: "kernel/fork.c: mm_alloc_pgd → pgd_alloc",
+            });
+            return Ok(None);
+        }
+        let mm = self.new_mm(memcg::ROOT_MEMCG);
         let pid = self.new_process(name, None, Some(mm), cap_sys_admin);
         let p = self.procs.get_mut(&pid).expect("just inserted");
         p.oom_score_adj = adj;
@@ -512,13 +538,19 @@ impl LinuxMachine {
             kind: None,
             parent: None,
         });
-        Ok(pid)
+        Ok(Some(pid))
     }
 
-    fn new_mm(&mut self) -> MmId {
+    /// A new mm with its PGD (kernel/fork.c: mm_init → mm_alloc_pgd → pgd_alloc), charged to
+    /// `cg`, the cgroup of the task that creates it (GFP_PGTABLE_USER has __GFP_ACCOUNT, so
+    /// the page is charged to current's memcg at fork or exec and stays there when the task
+    /// moves). The caller has made room for the page.
+    fn new_mm(&mut self, cg: memcg::MemcgId) -> MmId {
         let id = self.next_mm;
         self.next_mm += 1;
         self.mms.insert(id, Mm::new());
+        self.pgtable_pages_total += PGD_PAGES;
+        self.memcg_pagetables_in(id, cg, 0, PGD_PAGES);
         id
     }
 
@@ -595,8 +627,13 @@ impl LinuxMachine {
 
     fn exec(&mut self, name: &str) -> Result<Outcome, OpError> {
         let pid = self.pid(name)?;
+        // bprm_mm_init → mm_alloc: the new mm's PGD comes before the old mm is dropped.
+        if let Err(o) = self.pt_room(pid, PGD_PAGES) {
+            return Ok(o);
+        }
+        let cg = self.memcg_of(pid);
         self.detach_mm(pid);
-        let mm = self.new_mm();
+        let mm = self.new_mm(cg);
         self.procs.get_mut(&pid).expect("pid exists").mm = Some(mm);
         self.release_vfork_parent(pid);
         self.emit(EventKind::ProcessCreated {
@@ -661,8 +698,9 @@ impl LinuxMachine {
         // exit_mmap tears the whole mm down at once: unmap every pte (frames lose a mapping;
         // anonymous ones nobody maps are freed), then release every VMA's charge and object.
         let mm = self.mms.remove(&mm_id).expect("process mm exists");
-        self.pgtable_pages_total -= mm.pgtable_pages();
-        self.memcg_pagetables(mm_id, mm.pgtable_pages(), 0);
+        // free_pgtables, then pgd_free (mm/mmap.c: exit_mmap; kernel/fork.c: __mmdrop).
+        self.pgtable_pages_total -= mm.pgtable_pages() + PGD_PAGES;
+        self.memcg_pagetables(mm_id, mm.pgtable_pages() + PGD_PAGES, 0);
         for (_, l, pte) in mm.pt.iter() {
             match *pte {
                 pages::Pte::Present { pfn, dirty } => {
@@ -731,10 +769,34 @@ impl LinuxMachine {
             });
             return Ok(Outcome::Err(Errno::EACCES));
         }
+        // __set_oom_adj: only an oom_score_adj write by a CAP_SYS_RESOURCE writer moves the
+        // floor (`!legacy && has_capability_noaudit(current, CAP_SYS_RESOURCE)`); the writer
+        // is the process itself here.
+        let set_min = !legacy && p.cap_sys_resource;
         let old = p.oom_score_adj;
-        p.oom_score_adj = scaled;
-        if p.cap_sys_resource {
-            p.oom_score_adj_min = scaled;
+        // Every other process sharing the mm gets the value too, when a clone(CLONE_VM) made it
+        // MMF_MULTIPROCESS and neither side is a vfork child (`!task->vfork_done`,
+        // process_shares_mm).
+        let vfork_child = p.vfork_parent.is_some();
+        let mm = p.mm.filter(|m| !vfork_child && self.mms[m].multiprocess);
+        let targets: Vec<Pid> = self
+            .procs
+            .values()
+            .filter(|q| {
+                q.pid == pid
+                    || (mm.is_some()
+                        && q.mm == mm
+                        && q.state == ProcState::Running
+                        && q.vfork_parent.is_none())
+            })
+            .map(|q| q.pid)
+            .collect();
+        for t in targets {
+            let q = self.procs.get_mut(&t).expect("listed");
+            q.oom_score_adj = scaled;
+            if set_min {
+                q.oom_score_adj_min = scaled;
+            }
         }
         self.emit(EventKind::OomScoreAdjSet { old, new: scaled });
         Ok(Outcome::Ok)

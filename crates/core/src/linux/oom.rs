@@ -2,6 +2,7 @@
 //! [`LinuxMachine::out_of_memory`], for every constraint (model-spec L8; mm/oom_kill.c,
 //! fs/proc/base.c).
 
+use super::memcg::MemcgId;
 use super::{LinuxMachine, Pid, ProcState};
 use crate::event::{EventKind, OomCandidate, OomChoice, OomConstraintKind, OomReport};
 use crate::units::PAGE_SIZE;
@@ -47,6 +48,9 @@ pub(crate) const GFP_ANON_FAULT: &str = "0x140dca(GFP_HIGHUSER_MOVABLE|__GFP_COM
 pub(crate) const GFP_KERNEL: &str = "0xcc0(GFP_KERNEL)";
 /// The gfp mask of a page-cache allocation (mapping_gfp_mask of a regular file).
 pub(crate) const GFP_PAGECACHE: &str = "0x140cca(GFP_HIGHUSER_MOVABLE|__GFP_COMP)";
+/// The gfp mask of a user page-table page (include/asm-generic/pgalloc.h: GFP_PGTABLE_USER =
+/// GFP_KERNEL_ACCOUNT | __GFP_ZERO).
+pub(crate) const GFP_PGTABLE: &str = "0x400dc0(GFP_KERNEL_ACCOUNT|__GFP_ZERO)";
 
 impl LinuxMachine {
     /// `totalpages` of a global OOM: RAM + swap.
@@ -230,11 +234,61 @@ impl LinuxMachine {
         };
         report.victim = Some(victim);
         self.emit(EventKind::Oom(Box::new(report)));
-        // A global OOM kill counts `oom_kill` in the victim's cgroup too
-        // (__oom_kill_process → memcg_memory_event_mm).
-        self.memcg_note_oom_kill(victim);
-        self.oom_kill_process(victim);
+        // The report's own rendering prints the victim's `Killed process` line.
+        self.oom_kill_process(victim, None, "Out of memory", false);
         OomOutcome::Killed(victim)
+    }
+
+    /// mm/oom_kill.c: oom_kill_process, for a global OOM (`domain` None: the root is the OOM
+    /// domain) and a memcg OOM alike. mem_cgroup_get_oom_group picks the group before the
+    /// victim dies (the highest cgroup with memory.oom.group = 1 from the victim's up to the
+    /// domain; v2 only), then __oom_kill_process kills the victim, and with a group
+    /// `oom_group_kill` counts in it, mem_cgroup_print_oom_group logs it and every other task
+    /// in it not at −1000 is killed (mem_cgroup_scan_tasks → oom_kill_memcg_member).
+    /// `log_victim`: print the victim's `Killed process` line here (a global OOM's report
+    /// prints it itself). Returns the group's cgroup and the other tasks it killed.
+    pub(crate) fn oom_kill_process(
+        &mut self,
+        victim: Pid,
+        domain: Option<MemcgId>,
+        message: &str,
+        log_victim: bool,
+    ) -> Option<(MemcgId, Vec<Pid>)> {
+        let group = self.memcg_oom_group(victim, domain).map(|gc| {
+            let members: Vec<Pid> = self
+                .procs
+                .iter()
+                .filter(|(&pid, p)| {
+                    p.state == ProcState::Running
+                        && pid != victim
+                        && p.oom_score_adj != -1000
+                        && self.memcg_in_subtree(p.memcg, gc)
+                })
+                .map(|(&pid, _)| pid)
+                .collect();
+            (gc, members)
+        });
+        if domain.is_none() {
+            self.oom_reap_line(victim);
+        }
+        self.oom_kill_task(victim, message, log_victim);
+        if let Some((gc, members)) = &group {
+            self.memcg_event(*gc, super::memcg::MemcgEventKey::OomGroupKill, 1);
+            self.emit(EventKind::KernelLog {
+                line: format!(
+                    "Tasks in /{} are going to be killed due to memory.oom.group set",
+                    self.memcgs.groups[gc].path
+                ),
+                source: "mm/memcontrol.c: mem_cgroup_print_oom_group",
+            });
+            for &pid in members {
+                // A sharer of an earlier victim's mm is dead already.
+                if self.procs[&pid].state == ProcState::Running {
+                    self.oom_kill_task(pid, message, true);
+                }
+            }
+        }
+        group
     }
 
     /// __oom_kill_process's line: `MESSAGE: Killed process PID (comm) total-vm:…` (message
@@ -264,18 +318,12 @@ impl LinuxMachine {
         OomOutcome::Panic
     }
 
-    /// __oom_kill_process: SIGKILL to the victim and to every other process sharing its mm, then
-    /// the oom_reaper unmaps its private memory (logged), and exit frees the rest.
-    fn oom_kill_process(&mut self, victim: Pid) {
+    /// The oom_reaper's line for a global OOM's victim: __oom_reap_task_mm unmaps every VMA
+    /// that is anonymous or not VM_SHARED; what a shared file or shmem mapping holds stays
+    /// until exit. (The model logs it for a global OOM's victim only; a memcg victim's exit
+    /// usually frees its memory before the reaper's 2 s delay, OOM_REAPER_DELAY.)
+    fn oom_reap_line(&mut self, victim: Pid) {
         let mm_id = self.procs[&victim].mm.expect("victim has an mm");
-        let sharers: Vec<Pid> = self
-            .procs
-            .values()
-            .filter(|q| q.mm == Some(mm_id) && q.state == ProcState::Running)
-            .map(|q| q.pid)
-            .collect();
-        // __oom_reap_task_mm unmaps every VMA that is anonymous or not VM_SHARED; what a
-        // shared file or shmem mapping holds stays until exit.
         let (file, shmem) = self.shared_mapping_rss(mm_id);
         let name = self.procs[&victim].name.clone();
         self.emit(EventKind::KernelLog {
@@ -286,6 +334,27 @@ impl LinuxMachine {
             ),
             source: "mm/oom_kill.c: oom_reap_task_mm",
         });
+    }
+
+    /// __oom_kill_process: the `MESSAGE: Killed process …` line (when `log`), `oom_kill` in the
+    /// task's cgroup (memcg_memory_event_mm), and SIGKILL to the task and every other process
+    /// sharing its mm; exit frees the memory.
+    fn oom_kill_task(&mut self, victim: Pid, message: &str, log: bool) {
+        if log {
+            let line = self.oom_kill_line(victim, message);
+            self.emit(EventKind::KernelLog {
+                line,
+                source: "mm/oom_kill.c: __oom_kill_process (pr_err)",
+            });
+        }
+        self.memcg_note_oom_kill(victim);
+        let mm_id = self.procs[&victim].mm.expect("victim has an mm");
+        let sharers: Vec<Pid> = self
+            .procs
+            .values()
+            .filter(|q| q.mm == Some(mm_id) && q.state == ProcState::Running)
+            .map(|q| q.pid)
+            .collect();
         for pid in sharers {
             self.end_process(pid, Some(crate::op::Signal::SIGKILL));
             self.report_oom_killed_container(pid);

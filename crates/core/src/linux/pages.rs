@@ -121,16 +121,13 @@ pub struct PtTally {
 }
 
 impl PtTally {
-    /// Page-table pages: one per region of each level holding a pte, plus the PGD of a page
-    /// table that maps anything.
+    /// Page-table pages below the PGD: one per region of each level holding a pte, as
+    /// `mm_pgtables_bytes` counts them (include/linux/mm.h: mm_inc_nr_ptes / _pmds / _puds,
+    /// called by __pte_alloc, __pmd_alloc and __pud_alloc; pgd_alloc counts nothing there).
     pub fn pages(&self) -> u64 {
-        if self.runs == 0 {
-            return 0;
-        }
         (0..3)
             .map(|i| self.touched[i] - self.shared[i])
             .sum::<u64>()
-            + 1
     }
 }
 

@@ -413,7 +413,7 @@ impl LinuxMachine {
                     mm.pt.recount()
                 ));
             }
-            pgtables += mm.pgtable_pages();
+            pgtables += mm.pgtable_pages() + super::PGD_PAGES;
             mm.check_gaps().map_err(|e| format!("mm {id}: {e}"))?;
         }
         for p in self.procs.values() {
@@ -438,8 +438,22 @@ impl LinuxMachine {
         }
         if pgtables != self.pgtable_pages_total {
             return Err(format!(
-                "PageTables total {} != Σ of every mm's {}",
+                "PageTables total {} != Σ of every mm's tables and PGD {}",
                 self.pgtable_pages_total, pgtables
+            ));
+        }
+        // free + used = RAM, every used page recounted from where it lives: frames by kind
+        // (anon, file, shmem), the BPF maps' kernel pages, each mm's page tables walked, and
+        // the persistent huge pages. MemFree is what is left (free_pages).
+        let bpf: u64 = self.bpf_maps.values().flatten().map(|&(_, n)| n).sum();
+        let used = by_kind.iter().sum::<u64>() + bpf + pgtables + self.hugetlb_total_pages();
+        if self.free_pages() + used != self.totalram_pages() {
+            return Err(format!(
+                "free {} + used {used} (frames {by_kind:?}, kernel {bpf}, page tables {pgtables}, \
+                 hugetlb {}) != RAM {}",
+                self.free_pages(),
+                self.hugetlb_total_pages(),
+                self.totalram_pages()
             ));
         }
         self.check_swap()?;

@@ -138,6 +138,7 @@ impl LinuxMachine {
                     pages: got,
                     wanted: want,
                     memcg,
+                    over_high: self.memcgs.reclaiming_high,
                 });
                 freed += got;
             }

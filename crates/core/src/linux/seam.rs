@@ -2,7 +2,6 @@
 //! name and pid, named mappings, the step's commit summary and the `/proc/PID/…` views.
 
 use super::{LinuxMachine, Pid, ProcState};
-use crate::config::OvercommitMode;
 use crate::event::CommitRule;
 use crate::machine::{CommitRuleSummary, CommitSummary, ProcInfo};
 use crate::query::QueryError;
@@ -47,38 +46,67 @@ impl LinuxMachine {
     }
 
     /// `Committed_AS`, `CommitLimit` and `MemFree` now, in O(1) (fs/proc/meminfo.c prints the
-    /// same page counts shifted to kB), and the overcommit rule in force.
+    /// same page counts shifted to kB), and the overcommit rule in force for a task with an
+    /// empty address space and without CAP_SYS_ADMIN ([`Self::commit_summary_for`] with `None`).
     pub fn commit_summary(&self) -> CommitSummary {
+        self.commit_summary_for(None)
+    }
+
+    /// The commit summary for one process: the rule's numbers are `__vm_enough_memory`'s own
+    /// for that task now (commit.rs: enough_memory_rule, with its mm's total_vm and its
+    /// CAP_SYS_ADMIN), so the gauge and the charge can never disagree. `None`, or a pid with no
+    /// process, is a task with an empty address space and without CAP_SYS_ADMIN; a process
+    /// without an mm (a zombie) is asked with no mm, as the kernel would.
+    pub fn commit_summary_for(&self, pid: Option<Pid>) -> CommitSummary {
         let limit_kb = pages_to_kb(self.commit_limit_pages());
         let mem_free_kb = pages_to_kb(self.free_pages());
-        let s = &self.cfg.sysctls;
-        // mm/util.c: __vm_enough_memory, for an unprivileged process whose user reserve is
-        // at its cap (see commit.rs: vm_enough_memory for each era's exact reserves).
-        let rule = match s.overcommit_memory {
-            OvercommitMode::Always => CommitRuleSummary::NoLimit,
-            OvercommitMode::Never => CommitRuleSummary::Total {
-                allowed_kb: limit_kb
-                    .saturating_sub(s.admin_reserve_kbytes.saturating_add(s.user_reserve_kbytes)),
-            },
-            OvercommitMode::Guess if self.cfg.kernel.guess_is_total_ram_swap() => {
+        let (total_vm, cap) = match pid.and_then(|p| self.procs.get(&p)) {
+            Some(p) => (
+                self.mm_of(p.pid).map(|mm| self.mms[&mm].total_vm),
+                p.cap_sys_admin,
+            ),
+            None => (Some(0), false),
+        };
+        // The rule for the largest request there could be: its numbers do not depend on the
+        // request's size except in ≤ 3.9's estimate, which adds the free pages for a request
+        // the page cache and swap alone cannot cover (commit.rs: guess_free).
+        let (_, r) = self.enough_memory_rule(u64::MAX, total_vm, cap);
+        // A bound of 0 pages is a real answer (not even one page is granted), not a clamp
+        // hiding a bug: the counters are below the rule's allowance or at it.
+        let (rule, max_request) = match r {
+            CommitRule::Always => (CommitRuleSummary::NoLimit, None),
+            // pages ≤ totalram + swap.
+            CommitRule::GuessTotal { totalram, swap } => (
                 CommitRuleSummary::PerRequest {
-                    per_request_kb: pages_to_kb(self.totalram_pages() + self.total_swap_pages()),
-                }
-            }
-            // Before 5.2 the estimate itself (commit.rs: guess_free, for an unprivileged
-            // request as large as can be, so that ≤ 3.9 adds the free pages too).
-            OvercommitMode::Guess => match self.guess_free(u64::MAX, false).1 {
-                CommitRule::GuessFree { free, .. } => CommitRuleSummary::PerRequest {
+                    per_request_kb: pages_to_kb(totalram + swap),
+                },
+                Some(totalram + swap),
+            ),
+            // free > pages.
+            CommitRule::GuessFree { free, .. } => (
+                CommitRuleSummary::PerRequest {
                     per_request_kb: pages_to_kb(free),
                 },
-                r => unreachable!("guess_free returns its own rule, not {r:?}"),
-            },
+                Some(free.saturating_sub(1)),
+            ),
+            // Committed_AS + pages < allowed.
+            CommitRule::Never { allowed, .. } => (
+                CommitRuleSummary::Total {
+                    allowed_kb: pages_to_kb(allowed),
+                },
+                Some(
+                    allowed
+                        .saturating_sub(self.committed_pages())
+                        .saturating_sub(1),
+                ),
+            ),
         };
         CommitSummary {
             charge_kb: pages_to_kb(self.committed_pages()),
             limit_kb,
             mem_free_kb,
             rule,
+            max_request_kb: max_request.map(pages_to_kb),
         }
     }
 

@@ -328,7 +328,7 @@ impl LinuxMachine {
                 "mm/shmem.c: shmem_inode_acct_blocks",
             ));
         }
-        let r = self.ensure_cache(pid, obj, a, b - a, true);
+        let r = self.ensure_cache(pid, obj, a, b - a, true, 0);
         // shmem_write_end → folio_mark_dirty: every written page is dirty, also one a mapping
         // had faulted in clean, so its mappers' smaps count it dirty.
         let written: Vec<(u64, u64, super::pages::CachePage)> =
@@ -430,7 +430,7 @@ impl LinuxMachine {
         // brings in that tail and costs O(RAM), not O(len).
         let a = (offset / PAGE_SIZE).max(b.saturating_sub(self.totalram_pages()));
         let present = self.objs[&obj].cache.covered(a, b);
-        let r = self.ensure_cache(pid, obj, a, b - a, write);
+        let r = self.ensure_cache(pid, obj, a, b - a, write, 0);
         if write {
             let runs: Vec<(u64, u64, super::pages::CachePage)> =
                 self.objs[&obj].cache.range(a, b).collect();

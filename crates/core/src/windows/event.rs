@@ -124,6 +124,12 @@ pub enum WinEvent {
         pages: u64,
         why: TrimWhy,
     },
+    /// A process above its job's MaximumWorkingSetSize keeps `pages` in its working set: the
+    /// page file has no room for them (`room` pages were free), so they cannot be paged out.
+    WorkingSetKept {
+        pages: u64,
+        room: u64,
+    },
     AccessViolation {
         address: u64,
     },
@@ -205,6 +211,7 @@ impl WinEvent {
                 WinFault::CopyOnWrite => "win.fault.copy_on_write",
             },
             WinEvent::Trimmed { .. } => "win.ws.trimmed",
+            WinEvent::WorkingSetKept { .. } => "win.ws.max_not_enforced",
             WinEvent::AccessViolation { .. } => "win.access_violation",
             WinEvent::SectionCreated { .. } => "win.section.created",
             WinEvent::ViewMapped { .. } => "win.view.mapped",
@@ -236,6 +243,11 @@ impl WinEvent {
             WinEvent::Decommitted { .. } | WinEvent::Released { .. } => VF,
             WinEvent::Reset { .. } => VA,
             WinEvent::Fault { .. } | WinEvent::Trimmed { .. } => WS,
+            WinEvent::WorkingSetKept { .. } => {
+                "Learn: Working Set (a trimmed dirty page \"must be written to its backing store\" \
+                 before reuse); docs/windows.md \"The working-set limit without page-file room\"; \
+                 model-spec W4, W6"
+            }
             WinEvent::SectionCreated { .. } => "Learn: CreateFileMapping function; model-spec W7",
             WinEvent::ViewMapped { .. } => "Learn: MapViewOfFile function; model-spec W7",
             WinEvent::ViewUnmapped { .. } => "Learn: UnmapViewOfFile function; model-spec W7",
@@ -395,6 +407,13 @@ impl fmt::Display for WinEvent {
                     TrimWhy::RamShort => "RAM is short",
                     TrimWhy::WorkingSetMax => "above the job's MaximumWorkingSetSize",
                 }
+            ),
+            WinEvent::WorkingSetKept { pages, room } => write!(
+                f,
+                "{} stay in the working set above the job's MaximumWorkingSetSize: the page file \
+                 has room for {} only, and a committed private page has nowhere else to go",
+                hp(*pages),
+                hp(*room)
             ),
             WinEvent::AccessViolation { address } => write!(
                 f,

@@ -305,8 +305,19 @@ impl WindowsMachine {
         let Some(max) = max else { return };
         let sys = self.procs[&pid].system;
         let mut trimmed = 0;
+        let room_before = self.systems[sys].pagefile_pages - self.systems[sys].paged;
+        let mut kept = 0;
         while self.procs[&pid].ws_pages() > max {
+            // A trimmed private page goes to the page file: only as many as it has room for.
+            // The rest stays in the working set (docs/windows.md "The working-set limit
+            // without page-file room"): the model has no modified list to hold them.
+            let room = self.systems[sys].pagefile_pages - self.systems[sys].paged;
             let over = self.procs[&pid].ws_pages() - max;
+            if room == 0 {
+                kept = over;
+                break;
+            }
+            let over = over.min(room);
             let Some((_, seq)) = self
                 .owner_runs
                 .range((Owner::Proc(pid), 0)..=(Owner::Proc(pid), u64::MAX))
@@ -322,6 +333,12 @@ impl WindowsMachine {
             st.ev(WinEvent::Trimmed {
                 pages: trimmed,
                 why: TrimWhy::WorkingSetMax,
+            });
+        }
+        if kept > 0 {
+            st.ev(WinEvent::WorkingSetKept {
+                pages: kept,
+                room: room_before,
             });
         }
     }

@@ -11,6 +11,34 @@ use crate::query::{QueryError, Value};
 use crate::units::PAGE_SIZE;
 use serde::{Deserialize, Serialize};
 
+/// What binds a process's commit room (`commit_room`, docs/windows.md "What a process can really still commit").
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum CommitBound {
+    /// The system's commit limit, with the page file at its maximum.
+    System,
+    /// This job's ProcessMemoryLimit less the process's PrivateUsage.
+    ProcessLimit(String),
+    /// This job's JobMemoryLimit less the usage of all its processes.
+    JobLimit(String),
+}
+
+impl std::fmt::Display for CommitBound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CommitBound::System => {
+                write!(f, "the system's commit limit at the page file's maximum")
+            }
+            CommitBound::ProcessLimit(j) => {
+                write!(f, "job `{j}`'s ProcessMemoryLimit less PrivateUsage")
+            }
+            CommitBound::JobLimit(j) => write!(
+                f,
+                "job `{j}`'s JobMemoryLimit less the job's usage (all its processes)"
+            ),
+        }
+    }
+}
+
 /// A field of a reported structure.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WinQuery {
@@ -178,11 +206,30 @@ impl WindowsMachine {
     /// as process `pid` sees it), `GetProcessMemoryInfo`, `VirtualQuery` (need `pid`).
     pub fn view_text(&self, view: &str, pid: Option<u32>) -> Result<String, QueryError> {
         match view {
-            "GlobalMemoryStatusEx" => Ok(text(
-                "MEMORYSTATUSEX (GlobalMemoryStatusEx)",
-                &self.memory_status(pid),
-                &[],
-            )),
+            "GlobalMemoryStatusEx" => {
+                let f = self.memory_status(pid);
+                let mut s = text("MEMORYSTATUSEX (GlobalMemoryStatusEx)", &f, &[]);
+                if let Some(pid) = pid {
+                    // The model's answer beside the API's (docs/windows.md, "What a process
+                    // can really still commit").
+                    let (room, bound) = self.commit_room(pid);
+                    let avail = f
+                        .iter()
+                        .find(|(k, _)| *k == "ullAvailPageFile")
+                        .map_or(0, |x| x.1);
+                    let bytes = room * PAGE_SIZE;
+                    s.push_str(&format!(
+                        "  (not in the structure) the process can really still commit {bytes} bytes ({}): {bound}{}\n",
+                        crate::units::human_pages(room),
+                        if bytes < avail {
+                            "; ullAvailPageFile overstates it"
+                        } else {
+                            ""
+                        }
+                    ));
+                }
+                Ok(s)
+            }
             "GetPerformanceInfo" => Ok(text(
                 "PERFORMANCE_INFORMATION (GetPerformanceInfo; counts in pages)",
                 &self.performance_info(pid),
@@ -370,7 +417,7 @@ impl WindowsMachine {
 }
 
 impl WindowsMachine {
-    /// The plain-data picture of the machine (the host system and every process).
+    /// The plain-data picture of the machine (every system, the host first, and every process).
     pub fn snapshot(&self) -> crate::snapshot::Snapshot {
         use super::op::{JOB_OBJECT_LIMIT_JOB_MEMORY, JOB_OBJECT_LIMIT_PROCESS_MEMORY};
         use crate::snapshot::*;
@@ -429,6 +476,46 @@ impl WindowsMachine {
                                 .iter()
                                 .find(|(_, c)| c.job == j.name)
                                 .map(|(n, c)| (n.clone(), c.isolation.name().to_string())),
+                        }
+                    })
+                    .collect(),
+                systems: self
+                    .systems
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| SystemSnapshot {
+                        label: s.label.clone(),
+                        container: self
+                            .containers
+                            .iter()
+                            .find(|(_, c)| i > 0 && c.system == i)
+                            .map(|(n, _)| n.clone()),
+                        commit_total_pages: s.charge,
+                        commit_limit_pages: s.limit(),
+                        commit_max_limit_pages: s.max_limit(),
+                        commit_peak_pages: s.peak,
+                        physical_total_pages: s.ram_pages,
+                        physical_available_pages: s.free_ram(),
+                        pagefile_pages: s.pagefile_pages,
+                        pagefile_max_pages: s.pagefile_max_pages,
+                        base_pages: s.base,
+                    })
+                    .collect(),
+                commit_room: self
+                    .procs
+                    .values()
+                    .filter(|p| p.state == ProcState::Running)
+                    .map(|p| {
+                        let (room, bound) = self.commit_room(p.pid);
+                        CommitRoomSnapshot {
+                            pid: p.pid,
+                            room_bytes: room * PAGE_SIZE,
+                            bound: bound.to_string(),
+                            avail_page_file_bytes: self
+                                .memory_status(Some(p.pid))
+                                .iter()
+                                .find(|(k, _)| *k == "ullAvailPageFile")
+                                .map_or(0, |x| x.1),
                         }
                     })
                     .collect(),

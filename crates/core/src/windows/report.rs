@@ -6,6 +6,7 @@
 //! not expose it (the seed's complaint), so no view prints it.
 
 use super::op::*;
+use super::query::CommitBound;
 use super::section::SPage;
 use super::space::{AddressSpace, Page, MIN_ADDRESS};
 use super::WindowsMachine;
@@ -41,6 +42,39 @@ impl WindowsMachine {
             })
             .flatten()
             .min()
+    }
+
+    /// What process `pid` can really still commit, in pages, and what binds it: the least of
+    /// its system's room (the limit with the page file at its maximum, less the charge: a
+    /// commit past the current limit grows the file, W3), and for every job from the innermost
+    /// out its JobMemoryLimit less the job's usage and its ProcessMemoryLimit less the
+    /// process's PrivateUsage (W6), exactly the checks a commit meets (`job_block`,
+    /// `System::try_charge`). No API reports it: `ullAvailPageFile` weighs the smallest limit
+    /// against the process's own PrivateUsage only, so it overstates this when other processes
+    /// share the job, and it ignores page-file growth (docs/windows.md, "What a process can
+    /// really still commit").
+    pub fn commit_room(&self, pid: u32) -> (u64, CommitBound) {
+        let p = &self.procs[&pid];
+        let sys = &self.systems[p.system];
+        let mut best = (sys.max_limit() - sys.charge, CommitBound::System);
+        // A limit set below the usage already leaves no room (SetInformationJobObject does
+        // not check the usage): 0, not an underflow.
+        let left = |limit_bytes: u64, used: u64| (limit_bytes / PAGE_SIZE).max(used) - used;
+        for j in self.job_chain(pid) {
+            if j.limit_flags & JOB_OBJECT_LIMIT_PROCESS_MEMORY != 0 {
+                let r = left(j.process_memory_limit, p.private_pages);
+                if r < best.0 {
+                    best = (r, CommitBound::ProcessLimit(j.name.clone()));
+                }
+            }
+            if j.limit_flags & JOB_OBJECT_LIMIT_JOB_MEMORY != 0 {
+                let r = left(j.job_memory_limit, j.usage_pages);
+                if r < best.0 {
+                    best = (r, CommitBound::JobLimit(j.name.clone()));
+                }
+            }
+        }
+        best
     }
 
     /// GlobalMemoryStatusEx as process `pid` calls it (None: a process in no job on the host).

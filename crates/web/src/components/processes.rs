@@ -8,8 +8,11 @@ use crate::render::palette::{self, PAGE_STATES};
 use crate::views::{PageState, ProcView};
 use yew::prelude::*;
 
-/// At most this many columns; past it the focus, the acting and the pinned processes come first.
-pub const MAX_COLUMNS: usize = 8;
+/// At most this many columns; past it the focus, the acting and the pinned processes come first
+/// and the rest are counted in a note ("+N more"). Every live process side by side is the rule
+/// (issue 8's benchmark has 10): 12 columns of about 55 CSS px still fit the picture at 1280×720,
+/// each name cut short with the whole of it in the hover text; more would be slivers.
+pub const MAX_COLUMNS: usize = 12;
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -159,6 +162,21 @@ fn state_bar(states: &[(PageState, u64)]) -> Html {
     }
 }
 
+/// `name` if it has at most `max` characters, else its start and its end around an ellipsis
+/// (`long-worker-10` → `long…-10`), so names that differ at the end stay apart.
+pub fn short_name(name: &str, max: usize) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    if chars.len() <= max || max < 4 {
+        return name.to_string();
+    }
+    let tail = (max - 1) / 2;
+    let head = max - 1 - tail;
+    let mut out: String = chars[..head].iter().collect();
+    out.push('…');
+    out.extend(&chars[chars.len() - tail..]);
+    out
+}
+
 #[function_component(Processes)]
 pub fn processes(p: &Props) -> Html {
     let bands = axis(&p.procs);
@@ -166,6 +184,9 @@ pub fn processes(p: &Props) -> Html {
         list.iter()
             .any(|(lp, ls, le)| *lp == pid && *ls < e && *le > s)
     };
+    // Many narrow columns: each name shortened in its middle, so that `worker8` and `worker9`
+    // stay told apart where an ellipsis at the end would make both `work…`.
+    let many = p.procs.len() > 6;
     html! {
         <section class="panel gallery" aria-label="address spaces of every live process" id="picture" tabindex="-1">
             <div class="panel-head">
@@ -173,7 +194,7 @@ pub fn processes(p: &Props) -> Html {
                 <span class="muted">{"same address, same height; ▶ acts in this step"}</span>
                 if p.hidden > 0 { <span class="muted" id="hidden-procs">{format!("+{} more (table below)", p.hidden)}</span> }
             </div>
-            <div class="gallery-cols">
+            <div class={classes!("gallery-cols", many.then_some("many"))} data-columns={p.procs.len().to_string()}>
                 if bands.iter().any(|b| b.elided) {
                     <div class="axis" aria-hidden="true">
                         <div class="proc-head"></div>
@@ -193,8 +214,10 @@ pub fn processes(p: &Props) -> Html {
                     html! {
                         <div class={classes!("proc-col", acting.then_some("acting"), focus.then_some("focus"))} data-pid={pid.to_string()} data-name={pr.name.clone()}>
                             <div class="proc-head">
-                                <span class="proc-name" title={format!("{} (pid {pid})", pr.name)}>{ if acting { "▶ " } else { "" } }{pr.name.clone()}<span class="muted">{format!(" {pid}")}</span></span>
+                                <span class="proc-name" title={format!("{} (pid {pid}), RSS {}", pr.name, size(pr.rss_bytes))}>{ if acting && !many { "▶ " } else { "" } }{ if many { short_name(&pr.name, 8) } else { pr.name.clone() } }<span class="muted proc-pid">{format!(" {pid}")}</span></span>
                                 <span class="proc-sub">
+                                    // Narrow columns keep the whole name on its line: the mark goes here.
+                                    if acting && many { <span class="acting-mark" aria-label="acts in this step">{"▶"}</span> }
                                     <button class={classes!("pin", pinned.then_some("pinned"))} aria-pressed={pinned.to_string()}
                                         title={if pinned { "Unpin: the views follow the step again" } else { "Pin: the views stay on this process" }}
                                         onclick={move |_| pin.emit(if pinned { None } else { Some(pid) })}>{ if pinned { "pinned" } else { "pin" } }</button>
@@ -298,6 +321,22 @@ mod tests {
         assert_eq!(gaps.len(), 2);
         assert!(!gaps[0].elided && gaps[1].elided);
         assert!(gaps[0].height < bands[0].height && gaps[1].height < bands[0].height);
+    }
+
+    #[test]
+    fn long_names_are_shortened_in_the_middle() {
+        assert_eq!(short_name("worker9", 8), "worker9");
+        assert_eq!(short_name("long-worker-10", 8), "long…-10");
+        assert_eq!(short_name("ab", 2), "ab");
+        assert_eq!(short_name("λλλλλλλλλλ", 8).chars().count(), 8);
+    }
+
+    #[test]
+    fn twelve_processes_all_get_a_column() {
+        let procs: Vec<ProcView> = (1..=12).map(|i| proc_(i, vec![])).collect();
+        assert_eq!(columns(&procs, &[3], MAX_COLUMNS).1, 0);
+        let procs: Vec<ProcView> = (1..=13).map(|i| proc_(i, vec![])).collect();
+        assert_eq!(columns(&procs, &[3], MAX_COLUMNS).1, 1);
     }
 
     #[test]

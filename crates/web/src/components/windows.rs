@@ -1,10 +1,12 @@
 //! A Windows machine's panels: the commit meter (the system commit charge against the commit
 //! limit, the limit the page file can still grow to and each job's limit, with both numbers over
 //! the steps, so page-file growth shows as the limit moving) and the job panel (each job's limits,
-//! peaks and processes). Every number is the core's (model-spec W3, W6); nothing is recomputed.
+//! peaks and processes). A Hyper-V container's utility VM gets a gauge of its own: its commit
+//! charge against its own limit, with its base. Every number is the core's (model-spec W3, W5,
+//! W6); nothing is recomputed.
 
 use super::size;
-use crate::views::WindowsView;
+use crate::views::{SystemView, WindowsView};
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -94,6 +96,19 @@ pub fn commit_meter(p: &MeterProps) -> Html {
                     job_limits.iter().map(|(n, l)| format!(" · job {n} {}", size(*l))).collect::<String>());
                     html! { <div class="gnote" title={note.clone()}>{note}</div> } } }
             </div>
+            { for w.systems.iter().filter(|s| s.container.is_some()).map(|s| vm_gauge(s, w)) }
+            if !w.commit_room.is_empty() {
+                <div class="gauge commit-room" id="commit-room" title="What each process in a job can really still commit: the least of its system's room, each job's JobMemoryLimit less the job's usage, each ProcessMemoryLimit less its PrivateUsage. No API reports it; ullAvailPageFile counts only the process's own usage.">
+                    <div class="glabel"><strong>{"Can really still commit"}</strong></div>
+                    { for w.commit_room.iter().map(|r| html! {
+                        <div class="gnote" data-proc={r.name.clone()} data-room={r.room.to_string()} data-avail={r.avail_page_file.to_string()}
+                            title={r.bound.clone()}>
+                            {format!("{} {}", r.name, size(r.room))}
+                            { if r.room < r.avail_page_file { html! { <>{" · "}<code>{"ullAvailPageFile"}</code>{format!(" says {}", size(r.avail_page_file))}</> } } else { html! {} } }
+                        </div>
+                    }) }
+                </div>
+            }
             <div class="gauge">
                 <div class="glabel" title="CommitTotal (orange) and CommitLimit (black) at every step"><strong>{"Over the steps"}</strong></div>
                 <svg class="commit-spark" viewBox={format!("0 0 {cw} {ch}")} preserveAspectRatio="none" role="img"
@@ -106,6 +121,50 @@ pub fn commit_meter(p: &MeterProps) -> Html {
                     html! { <div class="gnote" id="commit-growth" title={if grew { "the commit limit moved: the page file grew" } else { "the commit limit never moved" }}>{note}</div> } } }
             </div>
         </section>
+    }
+}
+
+/// A Hyper-V container's utility VM: its own CommitTotal against its own CommitLimit (its RAM
+/// and page file), with its base (what the VM itself holds) and its container's JobMemoryLimit;
+/// the numbers a process inside it gets from GetPerformanceInfo (model-spec W5).
+fn vm_gauge(s: &SystemView, w: &WindowsView) -> Html {
+    let c = s.container.clone().unwrap_or_default();
+    let job = w
+        .jobs
+        .iter()
+        .find(|j| j.container.as_ref().is_some_and(|(n, _)| *n == c))
+        .and_then(|j| j.job_memory_limit);
+    let scale = s
+        .commit_max_limit
+        .max(s.commit_limit)
+        .max(s.commit_total)
+        .max(job.unwrap_or(0))
+        .max(1);
+    let over = s.commit_total >= s.commit_limit;
+    let note = format!(
+        "RAM {} · base {} · page file {}{}",
+        size(s.physical_total),
+        size(s.base),
+        size(s.pagefile),
+        job.map(|l| format!(" · job {c} {}", size(l)))
+            .unwrap_or_default()
+    );
+    html! {
+        <div class="gauge vm-gauge" data-vm={c.clone()} data-commit-total={s.commit_total.to_string()}
+            data-commit-limit={s.commit_limit.to_string()} data-ram={s.physical_total.to_string()}
+            data-base={s.base.to_string()}>
+            <div class="glabel" title={format!("{}: its own PERFORMANCE_INFORMATION.CommitTotal against CommitLimit (the VM's RAM + its page file), what a process in the Hyper-V container reads", s.label)}>
+                <strong>{format!("VM of {c} ")}</strong>{format!("{} of {}", size(s.commit_total), size(s.commit_limit))}</div>
+            <div class="bar">
+                <span class="fill base" style={format!("width:{:.2}%", pct(s.base.min(s.commit_total), scale))} title={format!("the VM's base {}", size(s.base))}></span>
+                <span class={classes!("fill", "commit", "vm", over.then_some("over"))} style={format!("width:{:.2}%", pct(s.commit_total - s.base.min(s.commit_total), scale))}></span>
+                <span class="limit" style={format!("left:{:.2}%", pct(s.commit_limit, scale))} title="the VM's CommitLimit"></span>
+                { job.map(|l| html! {
+                    <span class="rule job" style={format!("left:{:.2}%", pct(l, scale))} title={format!("job {c}: JobMemoryLimit {}", size(l))}></span>
+                }).unwrap_or_default() }
+            </div>
+            <div class="gnote" title={note.clone()}>{note}</div>
+        </div>
     }
 }
 

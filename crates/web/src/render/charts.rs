@@ -155,6 +155,9 @@ pub fn draw_cgroups(
     )
 }
 
+/// The tick labels' and axis names' size in CSS px (≥ 12 at any pixel density).
+pub const LABEL_FONT_CSS_PX: f64 = 14.0;
+
 /// One line to draw: its colour, its width in CSS px, a value per step (bytes).
 #[cfg(target_arch = "wasm32")]
 type Line<'a> = ((u8, u8, u8), u32, &'a [u64]);
@@ -186,28 +189,105 @@ fn draw_lines(
         let _ = c.style().set_property("height", &format!("{height_css}px"));
     }
     let scaled = |b: u64| b as f64 / unit as f64;
-    let backend =
-        CanvasBackend::with_canvas_object(canvas).ok_or("no 2d context on the chart canvas")?;
+    let font_css = LABEL_FONT_CSS_PX;
+    let measure = super::context_2d(&canvas);
+    let backend = CanvasBackend::with_canvas_object(canvas.clone())
+        .ok_or("no 2d context on the chart canvas")?;
     let root = backend.into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let steps = points.max(2) as u32 - 1;
+    let (x_area_css, y_area_css) = (40.0, 58.0);
     let mut chart = ChartBuilder::on(&root)
         .margin(px(12.0))
-        .x_label_area_size(px(40.0))
-        .y_label_area_size(px(58.0))
+        .x_label_area_size(px(x_area_css))
+        .y_label_area_size(px(y_area_css))
         .build_cartesian_2d(0u32..steps, 0f64..ymax)
         .map_err(|e| e.to_string())?;
+    // The tick labels as drawn (the formatters see each one), to write down how wide they are.
+    let x_labels = std::cell::RefCell::new(Vec::<String>::new());
+    let y_labels = std::cell::RefCell::new(Vec::<String>::new());
+    let y_digits = if ymax < 1.0 {
+        2
+    } else if ymax < 10.0 {
+        1
+    } else {
+        0
+    };
+    let x_fmt = |x: &u32| {
+        let t = x.to_string();
+        x_labels.borrow_mut().push(t.clone());
+        t
+    };
+    let y_fmt = |y: &f64| {
+        let t = format!("{y:.y_digits$}");
+        y_labels.borrow_mut().push(t.clone());
+        t
+    };
     chart
         .configure_mesh()
         .x_desc("step")
         .y_desc(unit_name)
-        .label_style(("sans-serif", px(14.0)))
-        .axis_desc_style(("sans-serif", px(14.0)))
+        .label_style(("sans-serif", px(font_css)))
+        .axis_desc_style(("sans-serif", px(font_css)))
         .x_labels(6)
         .y_labels(5)
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt)
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(|e| e.to_string())?;
+    // What the drawing used, in CSS px from the canvas's top left, for the e2e test to check
+    // (text size, the plot and its label bands never overlapping, the labels fitting them).
+    let (xr, yr) = chart.plotting_area().get_pixel_range();
+    let css = |v: i32| f64::from(v) / dpr;
+    let plot = (css(xr.start), css(yr.start), css(xr.end), css(yr.end));
+    let widest = |labels: &[String]| -> f64 {
+        measure.as_ref().map_or(0.0, |ctx| {
+            ctx.set_font(&format!("{}px sans-serif", px(font_css)));
+            labels
+                .iter()
+                .filter_map(|t| ctx.measure_text(t).ok())
+                .map(|m| m.width() / dpr)
+                .fold(0.0, f64::max)
+        })
+    };
+    let boxes = [
+        ("data-font-px", format!("{font_css}")),
+        ("data-dpr", format!("{dpr}")),
+        (
+            "data-plot",
+            format!("{:.1},{:.1},{:.1},{:.1}", plot.0, plot.1, plot.2, plot.3),
+        ),
+        // The x labels' band under the plot, the y labels' band left of it.
+        (
+            "data-x-labels",
+            format!(
+                "{:.1},{:.1},{:.1},{:.1}",
+                plot.0,
+                plot.3,
+                plot.2,
+                plot.3 + x_area_css
+            ),
+        ),
+        (
+            "data-y-labels",
+            format!(
+                "{:.1},{:.1},{:.1},{:.1}",
+                plot.0 - y_area_css,
+                plot.1,
+                plot.0,
+                plot.3
+            ),
+        ),
+        (
+            "data-y-label-max-w",
+            format!("{:.1}", widest(&y_labels.borrow())),
+        ),
+        ("data-x-label-count", x_labels.borrow().len().to_string()),
+    ];
+    for (k, v) in boxes {
+        let _ = canvas.set_attribute(k, &v);
+    }
     for ((r, g, b), width, v) in lines {
         chart
             .draw_series(LineSeries::new(

@@ -83,14 +83,18 @@ impl FrameAxis {
     }
 }
 
+/// The shade of a frame mapped `mapcount` times: 0 private, 1 shared by 2, 2 shared by ≥ 3.
+fn shade(mapcount: u32) -> usize {
+    match mapcount {
+        0 | 1 => 0,
+        2 => 1,
+        _ => 2,
+    }
+}
+
 /// The colour of a frame mapped `mapcount` times: the page view's private / shared-2 / shared-≥3.
 pub fn colour(mapcount: u32) -> &'static str {
-    use crate::render::palette::PAGE_STATES;
-    match mapcount {
-        0 | 1 => PAGE_STATES[2].1,
-        2 => PAGE_STATES[3].1,
-        _ => PAGE_STATES[4].1,
-    }
+    crate::render::palette::PAGE_STATES[2 + shade(mapcount)].1
 }
 
 /// Draws the strip: `rows` processes, each `row_css` CSS pixels tall, on a canvas `width_css`
@@ -143,12 +147,52 @@ pub fn draw(
         let y = i as f64 * row;
         ctx.set_fill_style_str("#d5dae0");
         ctx.fill_rect(0.0, y + row - 1.0, width, 1.0);
-        for f in p.frames.iter() {
-            let (x, wd) = axis.span(f, width);
-            ctx.set_fill_style_str(colour(f.mapcount));
-            ctx.fill_rect(x.floor(), y + 3.0, wd.ceil(), row - 7.0);
+        for (c, spans) in row_spans(&axis, &p.frames, width_css).iter().enumerate() {
+            if spans.is_empty() {
+                continue;
+            }
+            ctx.set_fill_style_str(crate::render::palette::PAGE_STATES[2 + c].1);
+            for (x0, x1) in spans {
+                ctx.fill_rect(f64::from(*x0), y + 3.0, f64::from(x1 - x0), row - 7.0);
+            }
         }
     }
+}
+
+/// Which whole pixels of a row `width` pixels wide each shade (`shade`: private, shared by 2, by
+/// ≥ 3) covers, as sorted disjoint `[x0, x1)` spans: a run covers every pixel it touches (at least
+/// one), so a strip costs one rectangle per span, not one per frame run, and O(R + width).
+pub fn row_spans(axis: &FrameAxis, frames: &[FrameRunView], width: u32) -> [Vec<(u32, u32)>; 3] {
+    let w = width.max(1);
+    let mut covered = vec![0u8; w as usize];
+    for f in frames {
+        let (x, wd) = axis.span(f, f64::from(w));
+        let x0 = (x.floor().max(0.0) as u32).min(w - 1);
+        let x1 = ((x + wd).ceil() as u32).clamp(x0 + 1, w);
+        let bit = 1u8 << shade(f.mapcount);
+        for px in &mut covered[x0 as usize..x1 as usize] {
+            *px |= bit;
+        }
+    }
+    let mut out: [Vec<(u32, u32)>; 3] = Default::default();
+    for (c, spans) in out.iter_mut().enumerate() {
+        let bit = 1u8 << c;
+        let mut start = None;
+        for (px, m) in covered.iter().enumerate() {
+            match (m & bit != 0, start) {
+                (true, None) => start = Some(px as u32),
+                (false, Some(s)) => {
+                    spans.push((s, px as u32));
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some(s) = start {
+            spans.push((s, w));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -184,6 +228,30 @@ mod tests {
         // The hole between frame 356 and 5000 costs a fixed sliver, not 4644 frames.
         assert!(axis.length < 400.0);
         assert_eq!(colour(1), colour(0));
+    }
+
+    #[test]
+    fn a_row_is_drawn_as_pixel_spans_whatever_its_run_count() {
+        // 10,000 one-frame runs, every other frame, private: one span across the axis's pixels.
+        let frames: Vec<(u64, u64, u32)> = (0..10_000).map(|i| (i * 2, 1, 1)).collect();
+        let p = proc_(1, frames);
+        let axis = FrameAxis::of(&[&p]);
+        let [private, two, three] = row_spans(&axis, &p.frames, 600);
+        assert!(two.is_empty() && three.is_empty());
+        // The runs are separate ranges with breaks between them, narrower than a pixel: the
+        // whole row is covered, in one span.
+        assert_eq!(private, vec![(0, 600)]);
+        // One shared run in the middle shows as its own colour, over the private ones.
+        let mut mixed: Vec<FrameRunView> = p.frames.to_vec();
+        mixed[5_000].mapcount = 2;
+        let [_, two, _] = row_spans(&axis, &mixed, 600);
+        assert_eq!(two.len(), 1);
+        assert!(two[0].0 >= 290 && two[0].1 <= 310, "{two:?}");
+        // A run always covers at least one pixel, at the axis's end too.
+        let last = proc_(2, vec![(0, 1_000_000, 1), (2_000_000, 1, 3)]);
+        let axis = FrameAxis::of(&[&last]);
+        let [_, _, three] = row_spans(&axis, &last.frames, 100);
+        assert_eq!(three, vec![(99, 100)]);
         assert_ne!(colour(2), colour(3));
     }
 }
