@@ -798,6 +798,9 @@ async function issue10(browser, base, errors) {
   check(same && steps > 3, 'at steps 0, the middle and the end the meter shows the CLI\'s commit limit and charge', JSON.stringify(limits));
   const last = await meter();
   check(limits[2] > limits[0] && /limit grew/.test(last.text), 'page-file growth shows as the commit limit moving', `${limits} ${last.text.slice(0, 200)}`);
+  // The Windows model keeps no frame numbers: the strip's panel says so instead of empty rows.
+  const winStrip = await page.evaluate(() => ({ note: (document.querySelector('#physical-windows') || {}).innerText || '', canvas: !!document.querySelector('#frame-canvas') }));
+  check(/working set/.test(winStrip.note) && !winStrip.canvas, 'on Windows the physical panel explains that frames are not modelled, and draws no empty strip', JSON.stringify(winStrip));
   await shots(page, look, 'win-pagefile-growth');
 
   // The job panel: the container's JobMemoryLimit, its peak and its processes; no current usage.

@@ -1291,7 +1291,7 @@ impl Component for App {
                             }
                             <Processes procs={shown.clone()} hidden={hidden} acting={acting.clone()} focus={lab.selected_pid} pinned={lab.pinned}
                                 changed={changed} cow={cow} zoom={lab.zoom_vma} on_pin={cb.pin.clone()} on_zoom={cb.zoom_in.clone()} />
-                            <Physical canvas={self.frame_canvas.clone()} rows={strip_rows} frames_shown={frames_shown} />
+                            <Physical canvas={self.frame_canvas.clone()} rows={strip_rows} frames_shown={frames_shown} windows={snap.windows.is_some()} />
                         } else {
                             <section class="panel empty" id="picture" tabindex="-1">
                                 <h2>{"Machine"}</h2>

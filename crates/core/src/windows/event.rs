@@ -278,7 +278,8 @@ impl fmt::Display for WinEvent {
                 uncharged,
             } => write!(
                 f,
-                "exit: {released_regions} regions released, commit charge −{}",
+                "exit: {released_regions} {} released, commit charge −{}",
+                if *released_regions == 1 { "region" } else { "regions" },
                 hp(*uncharged)
             ),
             WinEvent::ProcessCrashed { address } => write!(

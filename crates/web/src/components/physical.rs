@@ -14,10 +14,22 @@ pub struct Props {
     pub rows: Vec<(u32, String, bool)>,
     /// Frames in use machine-wide and how many of them the rows map.
     pub frames_shown: u64,
+    /// A Windows machine: its model keeps working sets and page-file pages, not frame numbers,
+    /// so the panel says so instead of drawing empty rows.
+    #[prop_or_default]
+    pub windows: bool,
 }
 
 #[function_component(Physical)]
 pub fn physical(p: &Props) -> Html {
+    if p.windows {
+        return html! {
+            <section class="panel physical" aria-label="physical memory">
+                <div class="panel-head"><h2>{"Physical frames"}</h2></div>
+                <p class="muted" id="physical-windows">{"The Windows model keeps each process's working set and its pages in the page file, not which frame holds a page: the address-space columns above show what is resident."}</p>
+            </section>
+        };
+    }
     html! {
         <section class="panel physical" aria-label="physical memory">
             <div class="panel-head">
