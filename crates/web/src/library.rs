@@ -56,12 +56,9 @@ pub fn embedded() -> &'static str {
 
 /// Installs the embedded copy unless a library is installed already.
 pub fn install_embedded() {
-    if FILES.get().is_none() {
-        // Only `install` can fail here, on a malformed bundle, and build.rs wrote this one.
-        if let Err(e) = install(embedded()) {
-            assert!(FILES.get().is_some(), "the embedded library.txt: {e}");
-        }
-    }
+    FILES.get_or_init(|| {
+        parse_bundle(embedded()).unwrap_or_else(|e| panic!("the embedded library.txt: {e}"))
+    });
 }
 
 fn files() -> &'static [(&'static str, &'static str)] {

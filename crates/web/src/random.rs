@@ -134,6 +134,39 @@ pub fn workload(seed: u64, ops: u32) -> String {
     core.text().to_string()
 }
 
+/// Replays seed `seed`'s workload at the app's length as the app does and returns its steps, or
+/// why it did not run to its end: it does not parse, a scenario error stopped it, or a line did
+/// not become a step. Both 1,000-seed tests (native here, and in Chromium in
+/// crates/web/tests/random.rs) check seeds with it.
+#[doc(hidden)]
+pub fn seed_runs_to_its_end(seed: u64) -> Result<crate::engine::Sim, String> {
+    let text = workload(seed, RANDOM_OPS);
+    let lines = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .count() as u32
+        - 1; // the machine line
+    let sim = crate::engine::load(&text)
+        .map_err(|d| format!("seed {seed} does not parse: {d:?}\n{text}"))?;
+    if let Some(e) = &sim.run.error {
+        return Err(format!("seed {seed} stops early: {e:?}\n{text}"));
+    }
+    if sim.steps() != lines {
+        return Err(format!(
+            "seed {seed}: a line did not run ({} steps, {lines} lines)\n{text}",
+            sim.steps()
+        ));
+    }
+    if sim.steps() != sim.run.ops_total {
+        return Err(format!(
+            "seed {seed}: {} steps of {} operations",
+            sim.steps(),
+            sim.run.ops_total
+        ));
+    }
+    Ok(sim)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,25 +184,8 @@ mod tests {
     #[test]
     fn a_thousand_seeds_run_to_their_end() {
         for seed in 0..1000 {
-            let text = workload(seed, RANDOM_OPS);
-            let lines = text.lines().filter(|l| !l.starts_with('#')).count() as u32 - 1;
-            match crate::engine::load(&text) {
-                Ok(sim) => {
-                    assert!(
-                        sim.run.error.is_none(),
-                        "seed {seed} stops early: {:?}\n{text}",
-                        sim.run.error
-                    );
-                    assert_eq!(
-                        sim.steps(),
-                        lines,
-                        "seed {seed}: a line did not run\n{text}"
-                    );
-                    assert_eq!(sim.steps(), sim.run.ops_total, "seed {seed}");
-                    assert!(sim.steps() > 40, "seed {seed}: only {} steps", sim.steps());
-                }
-                Err(d) => panic!("seed {seed} does not parse: {d:?}\n{text}"),
-            }
+            let sim = seed_runs_to_its_end(seed).unwrap_or_else(|e| panic!("{e}"));
+            assert!(sim.steps() > 40, "seed {seed}: only {} steps", sim.steps());
         }
     }
 

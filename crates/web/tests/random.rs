@@ -6,7 +6,7 @@
 //! (`WASM_BINDGEN_TEST_TIMEOUT`).
 #![cfg(target_arch = "wasm32")]
 
-use vmlab_web::random::{workload, RANDOM_OPS};
+use vmlab_web::random::seed_runs_to_its_end;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -18,27 +18,7 @@ async fn a_thousand_random_seeds_run_to_their_end_in_the_browser() {
         if seed % 10 == 0 {
             gloo_timers::future::TimeoutFuture::new(0).await;
         }
-        let text = workload(seed, RANDOM_OPS);
-        let lines = text
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-            .count() as u32
-            - 1; // the machine line
-        let sim = match vmlab_web::engine::load(&text) {
-            Ok(sim) => sim,
-            Err(d) => panic!("seed {seed} does not parse: {d:?}\n{text}"),
-        };
-        assert!(
-            sim.run.error.is_none(),
-            "seed {seed} stops early: {:?}\n{text}",
-            sim.run.error
-        );
-        assert_eq!(
-            sim.steps(),
-            lines,
-            "seed {seed}: a line did not run\n{text}"
-        );
-        assert_eq!(sim.steps(), sim.run.ops_total, "seed {seed}");
+        let sim = seed_runs_to_its_end(seed).unwrap_or_else(|e| panic!("{e}"));
         assert!(
             sim.run.stopped().is_none(),
             "seed {seed}: {:?}",

@@ -936,20 +936,9 @@ impl LinuxMachine {
             return None;
         };
         // oom.group: the same choice oom_kill_process makes (linux/oom.rs), shown in the event.
-        let group: Vec<Pid> = self
-            .memcg_oom_group(victim, Some(oom_cg))
-            .map(|gc| {
-                self.procs
-                    .iter()
-                    .filter(|(&pid, p)| {
-                        p.state == ProcState::Running
-                            && pid != victim
-                            && p.oom_score_adj != -1000
-                            && self.memcg_in_subtree(p.memcg, gc)
-                    })
-                    .map(|(&pid, _)| pid)
-                    .collect()
-            })
+        let group = self
+            .oom_group_members(victim, Some(oom_cg))
+            .map(|(_, members)| members)
             .unwrap_or_default();
         self.emit(EventKind::Memcg(MemcgEvent::Oom {
             cgroup: cgroup.clone(),

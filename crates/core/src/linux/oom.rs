@@ -254,20 +254,7 @@ impl LinuxMachine {
         message: &str,
         log_victim: bool,
     ) -> Option<(MemcgId, Vec<Pid>)> {
-        let group = self.memcg_oom_group(victim, domain).map(|gc| {
-            let members: Vec<Pid> = self
-                .procs
-                .iter()
-                .filter(|(&pid, p)| {
-                    p.state == ProcState::Running
-                        && pid != victim
-                        && p.oom_score_adj != -1000
-                        && self.memcg_in_subtree(p.memcg, gc)
-                })
-                .map(|(&pid, _)| pid)
-                .collect();
-            (gc, members)
-        });
+        let group = self.oom_group_members(victim, domain);
         if domain.is_none() {
             self.oom_reap_line(victim);
         }
@@ -289,6 +276,29 @@ impl LinuxMachine {
             }
         }
         group
+    }
+
+    /// The victim's oom.group (memcg_oom_group) and the tasks in it that the group kill takes
+    /// besides the victim: running, not at −1000 (oom_kill_memcg_member skips
+    /// OOM_SCORE_ADJ_MIN), in the group's subtree.
+    pub(crate) fn oom_group_members(
+        &self,
+        victim: Pid,
+        domain: Option<MemcgId>,
+    ) -> Option<(MemcgId, Vec<Pid>)> {
+        let gc = self.memcg_oom_group(victim, domain)?;
+        let members = self
+            .procs
+            .iter()
+            .filter(|(&pid, p)| {
+                p.state == ProcState::Running
+                    && pid != victim
+                    && p.oom_score_adj != -1000
+                    && self.memcg_in_subtree(p.memcg, gc)
+            })
+            .map(|(&pid, _)| pid)
+            .collect();
+        Some((gc, members))
     }
 
     /// __oom_kill_process's line: `MESSAGE: Killed process PID (comm) total-vm:…` (message
